@@ -1,0 +1,62 @@
+// Package testenv holds what statefold's backend tests share: the rule that
+// turns a missing server into a skip (or, with STATEFOLD_REQUIRE_BACKENDS=1, a
+// failure), a Docker health probe for the testcontainers path, and unique
+// per-run names.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// RequireEnv names the variable that turns every "no server" skip into a
+// failure. make test and CI set it to 1.
+const RequireEnv = "STATEFOLD_REQUIRE_BACKENDS"
+
+// Required reports whether server backends are required.
+func Required() bool {
+	v := os.Getenv(RequireEnv)
+	return v != "" && v != "0" && v != "false"
+}
+
+// Unavailable ends t because a server backend is unavailable: a skip
+// normally, a fatal error when [Required].
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if Required() {
+		t.Fatalf(RequireEnv+"=1 but "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// DockerHealthy reports whether a Docker engine answers, so that the
+// testcontainers path can be used. It never panics.
+func DockerHealthy(ctx context.Context) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	p, err := testcontainers.NewDockerProvider()
+	if err != nil {
+		return false
+	}
+	defer p.Close()
+	return p.Health(ctx) == nil
+}
+
+// UniqueName returns prefix followed by 12 random hex digits, for per-run
+// table prefixes and keys that never collide across runs.
+func UniqueName(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // never fails since Go 1.24
+	return prefix + hex.EncodeToString(b[:])
+}

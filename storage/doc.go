@@ -1,0 +1,55 @@
+// Package storage holds statefold's entities, the four narrow store interfaces
+// every backend implements, the error vocabulary and the input limits with the
+// validation helpers that every layer uses.
+//
+// The package imports only the standard library. Backends (storage/memory,
+// storage/mysql, storage/dynamo or your own) only store and compare; all
+// orchestration lives in the pure packages applystate and batchstate.
+//
+// # Errors
+//
+// Every failure a caller must tell apart is one of four sentinels, compared
+// with [errors.Is]: [ErrNotFound], [ErrAlreadyExists], [ErrConflict] and
+// [ErrInvalid]. Exactly one sentinel applies per situation: an update of a
+// missing row is ErrNotFound, never ErrConflict. Backends wrap their native
+// error as well, so errors.As still reaches it.
+//
+// Input errors are [*FieldError] values: they match ErrInvalid and name the
+// offending field. A call that returns ErrInvalid has written nothing.
+//
+// # Keys
+//
+// Keys (queue, batch id, state, apply id, operation id) are non-empty, valid
+// UTF-8 and at most [MaxKeyBytes] bytes. They are compared byte for byte: "Q"
+// and "q" differ, "a" and "a " differ, and any character — '#', '/', ':', '%'
+// and NUL included — is allowed and never makes two keys collide.
+//
+// # Values
+//
+// Payloads are opaque bytes of at most [MaxPayloadBytes]; nil and empty are the
+// same, and a store returns an empty payload as nil. Error messages are valid
+// UTF-8 of at most [MaxMessageBytes]. Times are stored and returned in UTC at
+// microsecond precision; the zero time means "not set" and round-trips as the
+// zero time. Stores apply [NormalizeTime] to what they are given, so every
+// backend returns the same value; callers should set timestamps already
+// truncated to the microsecond.
+//
+// # Versions
+//
+// Every row but a membership row carries a Version: 1 after create and exactly
+// expectedVersion+1 after each successful compare-and-swap update. The Version
+// in the value passed to Create or Update is ignored.
+//
+// # Decisions where the design is silent
+//
+//   - Optional string fields (Operation.Deployment, Group, OnFailure, and
+//     ErrorMessage fields) may be empty but must be valid UTF-8 and within
+//     their limits, so that every backend (DynamoDB strings are UTF-8) can store
+//     them.
+//   - Non-zero times must lie within [MinTime, MaxTime], the range every
+//     backend (MySQL DATETIME(6) included) can represent.
+//   - Reads validate their keys too: a Get of an over-long key is ErrInvalid,
+//     not ErrNotFound.
+//   - expectedVersion and Member.Version must be at least 1; RemoveMember's
+//     maxVersion must not be negative.
+package storage

@@ -1,0 +1,104 @@
+package storage
+
+import "time"
+
+// Batch is one unit of work moving through the states of a queue. The pair
+// (Queue, ID) is its key.
+type Batch struct {
+	// Queue is the partition the batch belongs to.
+	Queue string
+	// ID identifies the batch within its queue. IDs are never reused.
+	ID string
+	// State is the batch's current state; see package batchstate.
+	State string
+	// Version is 1 after create and exactly expectedVersion+1 after each
+	// update. Stores ignore the value passed in.
+	Version int64
+	// Payload is opaque application data, at most MaxPayloadBytes.
+	Payload []byte
+	// CreatedAt is set by the caller at create and rewritten on every update.
+	CreatedAt time.Time
+	// UpdatedAt is set by the caller on every write.
+	UpdatedAt time.Time
+}
+
+// Member is one row of the membership index: batch BatchID of queue Queue is
+// (or recently was) in state State. The triple (Queue, State, BatchID) is its
+// key. The index is advisory; the batch row is authoritative.
+type Member struct {
+	// Queue is the partition.
+	Queue string
+	// State is the bucket within the queue.
+	State string
+	// BatchID is the member.
+	BatchID string
+	// Version is the batch version this row was added for.
+	Version int64
+	// AddedAt is when the row was (last) added.
+	AddedAt time.Time
+}
+
+// Apply is one rollout. Its State is a projection over all its operations;
+// see package applystate.
+type Apply struct {
+	// ID is the key.
+	ID string
+	// State is the projected rollout state.
+	State string
+	// ErrorMessage describes the first failed operation, if any.
+	ErrorMessage string
+	// StopRequested records that a stop was asked for.
+	StopRequested bool
+	// PauseReleased records that a pause hold was released.
+	PauseReleased bool
+	// StartedAt is when the apply left pending; zero means not yet.
+	StartedAt time.Time
+	// CompletedAt is when the apply settled; zero means not yet.
+	CompletedAt time.Time
+	// Payload is opaque application data, at most MaxPayloadBytes.
+	Payload []byte
+	// Version is 1 after create and exactly expectedVersion+1 after each
+	// update. Stores ignore the value passed in.
+	Version int64
+	// CreatedAt is set by the caller.
+	CreatedAt time.Time
+	// UpdatedAt is set by the caller on every write.
+	UpdatedAt time.Time
+}
+
+// Operation is the part of an apply that targets one deployment. The pair
+// (ApplyID, ID) is its key.
+type Operation struct {
+	// ApplyID is the owning apply and the partition.
+	ApplyID string
+	// ID identifies the operation within its apply.
+	ID string
+	// Seq is the rollout order: operations are ordered by (Seq, ID).
+	Seq int64
+	// Deployment names the target; it appears in the apply's ErrorMessage.
+	Deployment string
+	// Group is optional: work and its finalizer share a group.
+	Group string
+	// Finalizer marks an operation that runs after the work of its group.
+	Finalizer bool
+	// State is the operation's state.
+	State string
+	// OnFailure is the failure policy: "halt" (the default when empty),
+	// "continue" or "pause".
+	OnFailure string
+	// ErrorMessage is the operation's failure message, if any.
+	ErrorMessage string
+	// StartedAt is when the operation left pending; zero means not yet.
+	StartedAt time.Time
+	// CompletedAt is when the operation settled; zero means not yet.
+	CompletedAt time.Time
+	// Payload is opaque application data, at most MaxPayloadBytes.
+	Payload []byte
+	// Version is 1 after create and exactly expectedVersion+1 after each
+	// update. Stores ignore the value passed in.
+	Version int64
+	// CreatedAt is set by the caller.
+	CreatedAt time.Time
+	// UpdatedAt is set by the caller on every write.
+	UpdatedAt time.Time
+}

@@ -1,0 +1,373 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/statefold/statefold/storage"
+)
+
+type batchKey struct{ queue, id string }
+
+type bucketKey struct{ queue, state string }
+
+type opKey struct{ applyID, id string }
+
+// Store is an in-memory [storage.Store]. The zero value is not usable; call
+// [New].
+type Store struct {
+	mu         sync.RWMutex
+	batches    map[batchKey]storage.Batch
+	members    map[bucketKey]map[string]storage.Member // bucket -> batch id -> row
+	applies    map[string]storage.Apply
+	operations map[string]map[string]storage.Operation // applyID -> id -> op
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		batches:    make(map[batchKey]storage.Batch),
+		members:    make(map[bucketKey]map[string]storage.Member),
+		applies:    make(map[string]storage.Apply),
+		operations: make(map[string]map[string]storage.Operation),
+	}
+}
+
+func copyBatch(b storage.Batch) storage.Batch {
+	b.Payload = storage.ClonePayload(b.Payload)
+	return b
+}
+
+func copyApply(a storage.Apply) storage.Apply {
+	a.Payload = storage.ClonePayload(a.Payload)
+	return a
+}
+
+func copyOp(op storage.Operation) storage.Operation {
+	op.Payload = storage.ClonePayload(op.Payload)
+	return op
+}
+
+// CreateBatch implements [storage.BatchStore].
+func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateBatch(b); err != nil {
+		return storage.Batch{}, err
+	}
+	b = storage.NormalizeBatch(b)
+	b.Version = 1
+	k := batchKey{b.Queue, b.ID}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.batches[k]; ok {
+		return storage.Batch{}, fmt.Errorf("memory: create batch %q/%q: %w", b.Queue, b.ID, storage.ErrAlreadyExists)
+	}
+	s.batches[k] = b
+	return copyBatch(b), nil
+}
+
+// GetBatch implements [storage.BatchStore].
+func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateKey("queue", queue); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateKey("id", id); err != nil {
+		return storage.Batch{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b, ok := s.batches[batchKey{queue, id}]
+	if !ok {
+		return storage.Batch{}, fmt.Errorf("memory: get batch %q/%q: %w", queue, id, storage.ErrNotFound)
+	}
+	return copyBatch(b), nil
+}
+
+// GetBatches implements [storage.BatchStore].
+func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := storage.ValidateKey("queue", queue); err != nil {
+		return nil, err
+	}
+	if err := storage.ValidateIDs("ids", ids); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]storage.Batch, 0, len(ids))
+	seen := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		if _, dup := seen[id]; dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		if b, ok := s.batches[batchKey{queue, id}]; ok {
+			out = append(out, copyBatch(b))
+		}
+	}
+	return out, nil
+}
+
+// UpdateBatch implements [storage.BatchStore].
+func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateBatch(b); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Batch{}, err
+	}
+	b = storage.NormalizeBatch(b)
+	k := batchKey{b.Queue, b.ID}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.batches[k]
+	if !ok {
+		return storage.Batch{}, fmt.Errorf("memory: update batch %q/%q: %w", b.Queue, b.ID, storage.ErrNotFound)
+	}
+	if cur.Version != expectedVersion {
+		return storage.Batch{}, fmt.Errorf("memory: update batch %q/%q: stored version %d, expected %d: %w",
+			b.Queue, b.ID, cur.Version, expectedVersion, storage.ErrConflict)
+	}
+	b.Version = expectedVersion + 1
+	s.batches[k] = b
+	return copyBatch(b), nil
+}
+
+// AddMember implements [storage.MembershipStore].
+func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := storage.ValidateMember(m); err != nil {
+		return err
+	}
+	m = storage.NormalizeMember(m)
+	k := bucketKey{m.Queue, m.State}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bucket := s.members[k]
+	if cur, ok := bucket[m.BatchID]; ok && m.Version < cur.Version {
+		return nil
+	}
+	if bucket == nil {
+		bucket = make(map[string]storage.Member)
+		s.members[k] = bucket
+	}
+	bucket[m.BatchID] = m
+	return nil
+}
+
+// RemoveMember implements [storage.MembershipStore].
+func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := firstErr(
+		storage.ValidateKey("queue", queue),
+		storage.ValidateKey("state", state),
+		storage.ValidateKey("batchID", batchID),
+		storage.ValidateMaxVersion("maxVersion", maxVersion),
+	); err != nil {
+		return err
+	}
+	k := bucketKey{queue, state}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bucket := s.members[k]
+	if cur, ok := bucket[batchID]; ok && cur.Version <= maxVersion {
+		delete(bucket, batchID)
+		if len(bucket) == 0 {
+			delete(s.members, k)
+		}
+	}
+	return nil
+}
+
+// ListMembers implements [storage.MembershipStore].
+func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := firstErr(storage.ValidateKey("queue", queue), storage.ValidateKey("state", state)); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	bucket := s.members[bucketKey{queue, state}]
+	out := make([]storage.Member, 0, len(bucket))
+	for _, m := range bucket {
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// CreateApply implements [storage.ApplyStore].
+func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Apply{}, err
+	}
+	if err := storage.ValidateApply(a); err != nil {
+		return storage.Apply{}, err
+	}
+	a = storage.NormalizeApply(a)
+	a.Version = 1
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.applies[a.ID]; ok {
+		return storage.Apply{}, fmt.Errorf("memory: create apply %q: %w", a.ID, storage.ErrAlreadyExists)
+	}
+	s.applies[a.ID] = a
+	return copyApply(a), nil
+}
+
+// GetApply implements [storage.ApplyStore].
+func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Apply{}, err
+	}
+	if err := storage.ValidateKey("id", id); err != nil {
+		return storage.Apply{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a, ok := s.applies[id]
+	if !ok {
+		return storage.Apply{}, fmt.Errorf("memory: get apply %q: %w", id, storage.ErrNotFound)
+	}
+	return copyApply(a), nil
+}
+
+// UpdateApply implements [storage.ApplyStore].
+func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Apply{}, err
+	}
+	if err := storage.ValidateApply(a); err != nil {
+		return storage.Apply{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Apply{}, err
+	}
+	a = storage.NormalizeApply(a)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.applies[a.ID]
+	if !ok {
+		return storage.Apply{}, fmt.Errorf("memory: update apply %q: %w", a.ID, storage.ErrNotFound)
+	}
+	if cur.Version != expectedVersion {
+		return storage.Apply{}, fmt.Errorf("memory: update apply %q: stored version %d, expected %d: %w",
+			a.ID, cur.Version, expectedVersion, storage.ErrConflict)
+	}
+	a.Version = expectedVersion + 1
+	s.applies[a.ID] = a
+	return copyApply(a), nil
+}
+
+// CreateOperation implements [storage.OperationStore].
+func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Operation{}, err
+	}
+	if err := storage.ValidateOperation(op); err != nil {
+		return storage.Operation{}, err
+	}
+	op = storage.NormalizeOperation(op)
+	op.Version = 1
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ops := s.operations[op.ApplyID]
+	if _, ok := ops[op.ID]; ok {
+		return storage.Operation{}, fmt.Errorf("memory: create operation %q/%q: %w", op.ApplyID, op.ID, storage.ErrAlreadyExists)
+	}
+	if ops == nil {
+		ops = make(map[string]storage.Operation)
+		s.operations[op.ApplyID] = ops
+	}
+	ops[op.ID] = op
+	return copyOp(op), nil
+}
+
+// GetOperation implements [storage.OperationStore].
+func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Operation{}, err
+	}
+	if err := firstErr(storage.ValidateKey("applyID", applyID), storage.ValidateKey("id", id)); err != nil {
+		return storage.Operation{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	op, ok := s.operations[applyID][id]
+	if !ok {
+		return storage.Operation{}, fmt.Errorf("memory: get operation %q/%q: %w", applyID, id, storage.ErrNotFound)
+	}
+	return copyOp(op), nil
+}
+
+// ListOperations implements [storage.OperationStore].
+func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := storage.ValidateKey("applyID", applyID); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ops := s.operations[applyID]
+	out := make([]storage.Operation, 0, len(ops))
+	for _, op := range ops {
+		out = append(out, copyOp(op))
+	}
+	return out, nil
+}
+
+// UpdateOperation implements [storage.OperationStore].
+func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Operation{}, err
+	}
+	if err := storage.ValidateOperation(op); err != nil {
+		return storage.Operation{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Operation{}, err
+	}
+	op = storage.NormalizeOperation(op)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.operations[op.ApplyID][op.ID]
+	if !ok {
+		return storage.Operation{}, fmt.Errorf("memory: update operation %q/%q: %w", op.ApplyID, op.ID, storage.ErrNotFound)
+	}
+	if cur.Version != expectedVersion {
+		return storage.Operation{}, fmt.Errorf("memory: update operation %q/%q: stored version %d, expected %d: %w",
+			op.ApplyID, op.ID, cur.Version, expectedVersion, storage.ErrConflict)
+	}
+	op.Version = expectedVersion + 1
+	s.operations[op.ApplyID][op.ID] = op
+	return copyOp(op), nil
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package storage
+
+import "context"
+
+// BatchStore is a pure CRUD / compare-and-swap store of batches.
+type BatchStore interface {
+	// CreateBatch stores b with Version 1 and returns the stored row. An
+	// existing key is ErrAlreadyExists and the existing row is untouched.
+	CreateBatch(ctx context.Context, b Batch) (Batch, error)
+	// GetBatch returns the batch (queue, id) or ErrNotFound.
+	GetBatch(ctx context.Context, queue, id string) (Batch, error)
+	// GetBatches returns the batches of queue whose ids are listed, found rows
+	// only, each once, in any order. Duplicates in ids are allowed; empty ids
+	// return no rows.
+	GetBatches(ctx context.Context, queue string, ids []string) ([]Batch, error)
+	// UpdateBatch writes every non-key field of b if the stored version is
+	// expectedVersion, and returns the stored row with Version
+	// expectedVersion+1. A missing row is ErrNotFound; another version is
+	// ErrConflict.
+	UpdateBatch(ctx context.Context, b Batch, expectedVersion int64) (Batch, error)
+}
+
+// MembershipStore stores the (queue, state, batch_id) membership index.
+type MembershipStore interface {
+	// AddMember upserts m: if the row is absent or m.Version >= its Version,
+	// the row becomes m (Version and AddedAt); a lower m.Version changes
+	// nothing. An existing row is never an error.
+	AddMember(ctx context.Context, m Member) error
+	// RemoveMember deletes the row (queue, state, batchID) only if its
+	// Version <= maxVersion. An absent or newer row is success, untouched.
+	RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error
+	// ListMembers returns every row of the bucket (queue, state), in any
+	// order, read after write.
+	ListMembers(ctx context.Context, queue, state string) ([]Member, error)
+}
+
+// ApplyStore is a pure CRUD / compare-and-swap store of applies.
+type ApplyStore interface {
+	// CreateApply stores a with Version 1; an existing id is ErrAlreadyExists.
+	CreateApply(ctx context.Context, a Apply) (Apply, error)
+	// GetApply returns the apply or ErrNotFound.
+	GetApply(ctx context.Context, id string) (Apply, error)
+	// UpdateApply writes every non-key field of a if the stored version is
+	// expectedVersion: ErrNotFound for a missing row, ErrConflict otherwise.
+	UpdateApply(ctx context.Context, a Apply, expectedVersion int64) (Apply, error)
+}
+
+// OperationStore is a pure CRUD / compare-and-swap store of operations.
+type OperationStore interface {
+	// CreateOperation stores op under (ApplyID, ID) with Version 1; an
+	// existing key is ErrAlreadyExists.
+	CreateOperation(ctx context.Context, op Operation) (Operation, error)
+	// GetOperation returns the operation or ErrNotFound.
+	GetOperation(ctx context.Context, applyID, id string) (Operation, error)
+	// ListOperations returns every operation of the apply, in any order.
+	ListOperations(ctx context.Context, applyID string) ([]Operation, error)
+	// UpdateOperation writes every non-key field of op if the stored version
+	// is expectedVersion: ErrNotFound for a missing row, ErrConflict
+	// otherwise.
+	UpdateOperation(ctx context.Context, op Operation, expectedVersion int64) (Operation, error)
+}
+
+// Store is a complete backend.
+type Store interface {
+	BatchStore
+	MembershipStore
+	ApplyStore
+	OperationStore
+}

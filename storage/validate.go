@@ -1,0 +1,228 @@
+package storage
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Input limits enforced by every layer.
+const (
+	// MaxKeyBytes is the largest key (queue, batch id, state, apply id,
+	// operation id) in bytes.
+	MaxKeyBytes = 255
+	// MaxPayloadBytes is the largest payload in bytes (256 KiB).
+	MaxPayloadBytes = 256 << 10
+	// MaxMessageBytes is the largest error message in bytes (16 KiB). The
+	// projector truncates longer messages; stores reject them.
+	MaxMessageBytes = 16 << 10
+)
+
+// MinTime and MaxTime bound the non-zero times a store accepts: the range of
+// MySQL's DATETIME(6), which every backend can represent.
+var (
+	MinTime = time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// NormalizeTime returns t in UTC truncated to the microsecond, without a
+// monotonic reading. The zero time stays the zero time.
+func NormalizeTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// ClonePayload returns a copy of p, or nil when p is empty.
+func ClonePayload(p []byte) []byte {
+	if len(p) == 0 {
+		return nil
+	}
+	out := make([]byte, len(p))
+	copy(out, p)
+	return out
+}
+
+// ValidateKey checks a required key: non-empty, valid UTF-8, at most
+// MaxKeyBytes bytes. field names it in the error.
+func ValidateKey(field, key string) error {
+	switch {
+	case key == "":
+		return Invalid(field, "empty key")
+	case len(key) > MaxKeyBytes:
+		return Invalid(field, "key of %d bytes exceeds %d", len(key), MaxKeyBytes)
+	case !utf8.ValidString(key):
+		return Invalid(field, "key is not valid UTF-8")
+	}
+	return nil
+}
+
+// ValidateLabel checks an optional short string (a deployment name, a group, a
+// failure policy): valid UTF-8 and at most MaxKeyBytes bytes; empty is fine.
+func ValidateLabel(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	return ValidateKey(field, s)
+}
+
+// ValidatePayload checks a payload: at most MaxPayloadBytes bytes.
+func ValidatePayload(field string, p []byte) error {
+	if len(p) > MaxPayloadBytes {
+		return Invalid(field, "payload of %d bytes exceeds %d", len(p), MaxPayloadBytes)
+	}
+	return nil
+}
+
+// ValidateMessage checks an error message: valid UTF-8, at most
+// MaxMessageBytes bytes.
+func ValidateMessage(field, msg string) error {
+	if len(msg) > MaxMessageBytes {
+		return Invalid(field, "message of %d bytes exceeds %d", len(msg), MaxMessageBytes)
+	}
+	if !utf8.ValidString(msg) {
+		return Invalid(field, "message is not valid UTF-8")
+	}
+	return nil
+}
+
+// ValidateTime checks that t is zero or within [MinTime, MaxTime].
+func ValidateTime(field string, t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	if t.Before(MinTime) || t.After(MaxTime) {
+		return Invalid(field, "time %s outside [%s, %s]", t.UTC().Format(time.RFC3339Nano),
+			MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// ValidateVersion checks a version a caller expects or writes: at least 1.
+func ValidateVersion(field string, v int64) error {
+	if v < 1 {
+		return Invalid(field, "version %d is not positive", v)
+	}
+	return nil
+}
+
+// ValidateMaxVersion checks RemoveMember's maxVersion: not negative.
+func ValidateMaxVersion(field string, v int64) error {
+	if v < 0 {
+		return Invalid(field, "version %d is negative", v)
+	}
+	return nil
+}
+
+// ValidateBatch checks every field of b that a store writes.
+func ValidateBatch(b Batch) error {
+	return first(
+		ValidateKey("batch.Queue", b.Queue),
+		ValidateKey("batch.ID", b.ID),
+		ValidateKey("batch.State", b.State),
+		ValidatePayload("batch.Payload", b.Payload),
+		ValidateTime("batch.CreatedAt", b.CreatedAt),
+		ValidateTime("batch.UpdatedAt", b.UpdatedAt),
+	)
+}
+
+// ValidateMember checks every field of m.
+func ValidateMember(m Member) error {
+	return first(
+		ValidateKey("member.Queue", m.Queue),
+		ValidateKey("member.State", m.State),
+		ValidateKey("member.BatchID", m.BatchID),
+		ValidateVersion("member.Version", m.Version),
+		ValidateTime("member.AddedAt", m.AddedAt),
+	)
+}
+
+// ValidateApply checks every field of a that a store writes.
+func ValidateApply(a Apply) error {
+	return first(
+		ValidateKey("apply.ID", a.ID),
+		ValidateKey("apply.State", a.State),
+		ValidateMessage("apply.ErrorMessage", a.ErrorMessage),
+		ValidateTime("apply.StartedAt", a.StartedAt),
+		ValidateTime("apply.CompletedAt", a.CompletedAt),
+		ValidatePayload("apply.Payload", a.Payload),
+		ValidateTime("apply.CreatedAt", a.CreatedAt),
+		ValidateTime("apply.UpdatedAt", a.UpdatedAt),
+	)
+}
+
+// ValidateOperation checks every field of op that a store writes.
+func ValidateOperation(op Operation) error {
+	return first(
+		ValidateKey("operation.ApplyID", op.ApplyID),
+		ValidateKey("operation.ID", op.ID),
+		ValidateLabel("operation.Deployment", op.Deployment),
+		ValidateLabel("operation.Group", op.Group),
+		ValidateKey("operation.State", op.State),
+		ValidateLabel("operation.OnFailure", op.OnFailure),
+		ValidateMessage("operation.ErrorMessage", op.ErrorMessage),
+		ValidateTime("operation.StartedAt", op.StartedAt),
+		ValidateTime("operation.CompletedAt", op.CompletedAt),
+		ValidatePayload("operation.Payload", op.Payload),
+		ValidateTime("operation.CreatedAt", op.CreatedAt),
+		ValidateTime("operation.UpdatedAt", op.UpdatedAt),
+	)
+}
+
+// ValidateIDs checks every id of a GetBatches call.
+func ValidateIDs(field string, ids []string) error {
+	for i, id := range ids {
+		if err := ValidateKey(field, id); err != nil {
+			if fe, ok := err.(*FieldError); ok {
+				fe.Field = field + "[" + strconv.Itoa(i) + "]"
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// NormalizeBatch returns b as a store keeps it: times normalized, the payload
+// copied (nil when empty).
+func NormalizeBatch(b Batch) Batch {
+	b.Payload = ClonePayload(b.Payload)
+	b.CreatedAt = NormalizeTime(b.CreatedAt)
+	b.UpdatedAt = NormalizeTime(b.UpdatedAt)
+	return b
+}
+
+// NormalizeMember returns m as a store keeps it.
+func NormalizeMember(m Member) Member {
+	m.AddedAt = NormalizeTime(m.AddedAt)
+	return m
+}
+
+// NormalizeApply returns a as a store keeps it.
+func NormalizeApply(a Apply) Apply {
+	a.Payload = ClonePayload(a.Payload)
+	a.StartedAt = NormalizeTime(a.StartedAt)
+	a.CompletedAt = NormalizeTime(a.CompletedAt)
+	a.CreatedAt = NormalizeTime(a.CreatedAt)
+	a.UpdatedAt = NormalizeTime(a.UpdatedAt)
+	return a
+}
+
+// NormalizeOperation returns op as a store keeps it.
+func NormalizeOperation(op Operation) Operation {
+	op.Payload = ClonePayload(op.Payload)
+	op.StartedAt = NormalizeTime(op.StartedAt)
+	op.CompletedAt = NormalizeTime(op.CompletedAt)
+	op.CreatedAt = NormalizeTime(op.CreatedAt)
+	op.UpdatedAt = NormalizeTime(op.UpdatedAt)
+	return op
+}
+
+func first(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
