@@ -1,0 +1,69 @@
+-- statefold MySQL 8.0+ / MariaDB 10.6+ schema.
+--
+-- mysql.Migrate runs exactly these statements, with the default table prefix
+-- "statefold_" replaced by the one given to WithTablePrefix. DBAs may run this
+-- file as is (default prefix) or feed mysql.Schema(...) to their own migration
+-- tool. Every statement is idempotent.
+--
+-- Design (see the package documentation):
+--   * keys are VARBINARY(255): compared byte for byte, never case-folded or
+--     space-padded by a collation;
+--   * every primary key leads with the partition key (queue, or apply id), and
+--     there are no secondary indexes: every statement is a primary-key point
+--     or prefix access, so each table can be sharded by its first column;
+--   * times are DATETIME(6) holding UTC wall-clock values; NULL = zero time;
+--   * version is the compare-and-swap counter (1 after create).
+
+CREATE TABLE IF NOT EXISTS `statefold_batches` (
+  queue      VARBINARY(255) NOT NULL,
+  id         VARBINARY(255) NOT NULL,
+  state      VARBINARY(255) NOT NULL,
+  version    BIGINT         NOT NULL,
+  payload    MEDIUMBLOB     NOT NULL,
+  created_at DATETIME(6)    NULL,
+  updated_at DATETIME(6)    NULL,
+  PRIMARY KEY (queue, id)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS `statefold_members` (
+  queue      VARBINARY(255) NOT NULL,
+  state      VARBINARY(255) NOT NULL,
+  batch_id   VARBINARY(255) NOT NULL,
+  version    BIGINT         NOT NULL,
+  added_at   DATETIME(6)    NULL,
+  PRIMARY KEY (queue, state, batch_id)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS `statefold_applies` (
+  id             VARBINARY(255) NOT NULL,
+  state          VARBINARY(255) NOT NULL,
+  error_message  BLOB           NOT NULL,
+  stop_requested BOOLEAN        NOT NULL,
+  pause_released BOOLEAN        NOT NULL,
+  started_at     DATETIME(6)    NULL,
+  completed_at   DATETIME(6)    NULL,
+  payload        MEDIUMBLOB     NOT NULL,
+  version        BIGINT         NOT NULL,
+  created_at     DATETIME(6)    NULL,
+  updated_at     DATETIME(6)    NULL,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS `statefold_operations` (
+  apply_id      VARBINARY(255) NOT NULL,
+  id            VARBINARY(255) NOT NULL,
+  seq           BIGINT         NOT NULL,
+  deployment    VARBINARY(255) NOT NULL,
+  op_group      VARBINARY(255) NOT NULL,
+  finalizer     BOOLEAN        NOT NULL,
+  state         VARBINARY(255) NOT NULL,
+  on_failure    VARBINARY(255) NOT NULL,
+  error_message BLOB           NOT NULL,
+  started_at    DATETIME(6)    NULL,
+  completed_at  DATETIME(6)    NULL,
+  payload       MEDIUMBLOB     NOT NULL,
+  version       BIGINT         NOT NULL,
+  created_at    DATETIME(6)    NULL,
+  updated_at    DATETIME(6)    NULL,
+  PRIMARY KEY (apply_id, id)
+) ENGINE=InnoDB;

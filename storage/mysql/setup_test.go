@@ -1,0 +1,134 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+	tcmysql "github.com/testcontainers/testcontainers-go/modules/mysql"
+
+	"github.com/statefold/statefold/internal/testenv"
+)
+
+// dsnEnv points the tests at a running MySQL 8 / MariaDB server.
+const dsnEnv = "STATEFOLD_MYSQL_DSN"
+
+// server is the backend every test of this package shares, resolved once:
+// STATEFOLD_MYSQL_DSN, else a mysql:8 container when Docker is healthy.
+var server struct {
+	once      sync.Once
+	cfg       *gomysql.Config // nil when unavailable
+	reason    string          // why the server is unavailable
+	container *tcmysql.MySQLContainer
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if server.container != nil {
+		if err := testcontainers.TerminateContainer(server.container); err != nil {
+			fmt.Fprintln(os.Stderr, "terminate mysql container:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+func resolveServer() {
+	ctx := context.Background()
+	dsn, source := os.Getenv(dsnEnv), dsnEnv
+	if dsn == "" {
+		if !testenv.DockerHealthy(ctx) {
+			server.reason = "no MySQL server: set " + dsnEnv +
+				" (for example root@tcp(127.0.0.1:3306)/test) or run a Docker engine for a mysql:8 container"
+			return
+		}
+		c, err := tcmysql.Run(ctx, "mysql:8", tcmysql.WithDatabase("test"))
+		server.container = c
+		if err != nil {
+			server.reason = fmt.Sprintf("start mysql:8 container (set %s to use a running server): %v", dsnEnv, err)
+			return
+		}
+		if dsn, err = c.ConnectionString(ctx); err != nil {
+			server.reason = fmt.Sprintf("mysql:8 container DSN: %v", err)
+			return
+		}
+		source = "mysql:8 container"
+	}
+	cfg, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		server.reason = fmt.Sprintf("%s is not a valid DSN: %v", source, err)
+		return
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second // fail fast when the address points nowhere
+	}
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = db.PingContext(pctx)
+		cancel()
+		_ = db.Close()
+	}
+	if err != nil {
+		server.reason = fmt.Sprintf("%s: cannot reach a MySQL server at %s %s as user %q (set %s to a reachable server): %v",
+			source, cfg.Net, cfg.Addr, cfg.User, dsnEnv, err)
+		return
+	}
+	server.cfg = cfg
+}
+
+// openDB opens a pool on the shared server, with tweak applied to a copy of
+// its DSN config; it ends the test (skip, or fail when backends are
+// required) when there is no server.
+func openDB(t testing.TB, tweak func(*gomysql.Config)) *sql.DB {
+	t.Helper()
+	server.once.Do(resolveServer)
+	if server.cfg == nil {
+		testenv.Unavailable(t, "%s", server.reason)
+		return nil
+	}
+	cfg := server.cfg.Clone()
+	if tweak != nil {
+		tweak(cfg)
+	}
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// fixture is a migrated Store on tables with a per-test unique prefix that
+// are dropped when the test ends.
+type fixture struct {
+	store  *Store
+	db     *sql.DB
+	prefix string
+}
+
+func (f fixture) table(name string) string { return "`" + f.prefix + name + "`" }
+
+func newFixture(t testing.TB, opts ...Option) fixture {
+	t.Helper()
+	db := openDB(t, nil)
+	prefix := testenv.UniqueName("sft_") + "_"
+	opts = append([]Option{WithTablePrefix(prefix)}, opts...)
+	require.NoError(t, Migrate(context.Background(), db, opts...))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+prefix+"batches`, `"+prefix+"members`, `"+
+			prefix+"applies`, `"+prefix+"operations`")
+		if err != nil {
+			t.Errorf("drop test tables %s*: %v", prefix, err)
+		}
+	})
+	store, err := New(db, opts...)
+	require.NoError(t, err)
+	return fixture{store: store, db: db, prefix: prefix}
+}

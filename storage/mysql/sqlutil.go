@@ -1,0 +1,89 @@
+package mysql
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+)
+
+// erDupEntry is the server error number of a duplicate primary key, the
+// same on MySQL and MariaDB.
+const erDupEntry = 1062
+
+func isDuplicate(err error) bool {
+	var me *gomysql.MySQLError
+	return errors.As(err, &me) && me.Number == erDupEntry
+}
+
+// timeWire is how times travel in both directions: a UTC wall-clock string.
+// Sending strings (not time.Time, which the driver converts to the DSN's loc)
+// and selecting DATE_FORMAT(...) (a string whatever parseTime says) keeps the
+// stored values independent of the DSN and of the session time_zone.
+const timeWire = "2006-01-02 15:04:05.000000"
+
+// timeArg is the argument for a DATETIME(6) column: NULL for the zero time.
+// t is already normalized (UTC, microseconds).
+func timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(timeWire)
+}
+
+// timeCol selects a DATETIME(6) column as its wall-clock string.
+func timeCol(col string) string {
+	return "DATE_FORMAT(" + col + ", '%Y-%m-%d %H:%i:%s.%f')"
+}
+
+// payloadArg is the argument for a NOT NULL blob column: never nil, which
+// the driver would send as NULL.
+func payloadArg(p []byte) []byte {
+	if p == nil {
+		return []byte{}
+	}
+	return p
+}
+
+// dbTime scans a time column whatever the driver hands over: NULL, the
+// string DATE_FORMAT yields, or a time.Time (a column read raw with
+// parseTime=true, whose wall clock is the stored UTC value in the DSN's loc).
+type dbTime struct{ t time.Time }
+
+// Scan implements sql.Scanner.
+func (d *dbTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		d.t = time.Time{}
+		return nil
+	case time.Time:
+		d.t = time.Date(v.Year(), v.Month(), v.Day(), v.Hour(), v.Minute(), v.Second(),
+			v.Nanosecond(), time.UTC).Truncate(time.Microsecond)
+		return nil
+	case []byte:
+		return d.parse(string(v))
+	case string:
+		return d.parse(v)
+	default:
+		return fmt.Errorf("mysql: cannot scan %T into a time", src)
+	}
+}
+
+func (d *dbTime) parse(s string) error {
+	t, err := time.ParseInLocation("2006-01-02 15:04:05.999999", s, time.UTC)
+	if err != nil {
+		return fmt.Errorf("mysql: parse stored time %q: %w", s, err)
+	}
+	d.t = t
+	return nil
+}
+
+// placeholders returns "?, ?, ..., ?" with n marks.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}

@@ -1,0 +1,490 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// Store is a [storage.Store] over MySQL 8.0+ or MariaDB 10.6+. It is safe for
+// concurrent use; every method is one or two autocommit statements (no
+// transactions). Create it with [New] after running [Migrate].
+type Store struct {
+	db        *sql.DB
+	chunkSize int
+	q         queries
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// queries holds every statement the Store runs, built once from the table
+// prefix. Each is a primary-key point or prefix access.
+type queries struct {
+	batchSelect  string // columns FROM batches, without WHERE
+	insertBatch  string
+	getBatch     string
+	updateBatch  string
+	batchVersion string
+
+	addMember    string
+	removeMember string
+	listMembers  string
+
+	insertApply  string
+	getApply     string
+	updateApply  string
+	applyVersion string
+
+	insertOperation  string
+	getOperation     string
+	listOperations   string
+	updateOperation  string
+	operationVersion string
+}
+
+func buildQueries(c config) queries {
+	b, m, a, o := c.table("batches"), c.table("members"), c.table("applies"), c.table("operations")
+	batchSelect := "SELECT queue, id, state, version, payload, " + timeCol("created_at") + ", " +
+		timeCol("updated_at") + " FROM " + b
+	applySelect := "SELECT id, state, error_message, stop_requested, pause_released, " +
+		timeCol("started_at") + ", " + timeCol("completed_at") + ", payload, version, " +
+		timeCol("created_at") + ", " + timeCol("updated_at") + " FROM " + a
+	opSelect := "SELECT apply_id, id, seq, deployment, op_group, finalizer, state, on_failure, error_message, " +
+		timeCol("started_at") + ", " + timeCol("completed_at") + ", payload, version, " +
+		timeCol("created_at") + ", " + timeCol("updated_at") + " FROM " + o
+	return queries{
+		batchSelect: batchSelect,
+		insertBatch: "INSERT INTO " + b + " (queue, id, state, version, payload, created_at, updated_at)" +
+			" VALUES (?, ?, ?, 1, ?, ?, ?)",
+		getBatch: batchSelect + " WHERE queue = ? AND id = ?",
+		updateBatch: "UPDATE " + b + " SET state = ?, payload = ?, created_at = ?, updated_at = ?," +
+			" version = version + 1 WHERE queue = ? AND id = ? AND version = ?",
+		batchVersion: "SELECT version FROM " + b + " WHERE queue = ? AND id = ?",
+
+		// added_at is assigned before version so that both IF()s compare
+		// against the stored (old) version: MySQL evaluates the assignments
+		// left to right, MariaDB too (or all against old values under
+		// SIMULTANEOUS_ASSIGNMENT) — either way the result is the same.
+		addMember: "INSERT INTO " + m + " (queue, state, batch_id, version, added_at) VALUES (?, ?, ?, ?, ?)" +
+			" ON DUPLICATE KEY UPDATE" +
+			" added_at = IF(VALUES(version) >= version, VALUES(added_at), added_at)," +
+			" version = IF(VALUES(version) >= version, VALUES(version), version)",
+		removeMember: "DELETE FROM " + m + " WHERE queue = ? AND state = ? AND batch_id = ? AND version <= ?",
+		listMembers: "SELECT batch_id, version, " + timeCol("added_at") + " FROM " + m +
+			" WHERE queue = ? AND state = ?",
+
+		insertApply: "INSERT INTO " + a + " (id, state, error_message, stop_requested, pause_released," +
+			" started_at, completed_at, payload, version, created_at, updated_at)" +
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+		getApply: applySelect + " WHERE id = ?",
+		updateApply: "UPDATE " + a + " SET state = ?, error_message = ?, stop_requested = ?, pause_released = ?," +
+			" started_at = ?, completed_at = ?, payload = ?, created_at = ?, updated_at = ?," +
+			" version = version + 1 WHERE id = ? AND version = ?",
+		applyVersion: "SELECT version FROM " + a + " WHERE id = ?",
+
+		insertOperation: "INSERT INTO " + o + " (apply_id, id, seq, deployment, op_group, finalizer, state," +
+			" on_failure, error_message, started_at, completed_at, payload, version, created_at, updated_at)" +
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+		getOperation:   opSelect + " WHERE apply_id = ? AND id = ?",
+		listOperations: opSelect + " WHERE apply_id = ?",
+		updateOperation: "UPDATE " + o + " SET seq = ?, deployment = ?, op_group = ?, finalizer = ?, state = ?," +
+			" on_failure = ?, error_message = ?, started_at = ?, completed_at = ?, payload = ?," +
+			" created_at = ?, updated_at = ?, version = version + 1 WHERE apply_id = ? AND id = ? AND version = ?",
+		operationVersion: "SELECT version FROM " + o + " WHERE apply_id = ? AND id = ?",
+	}
+}
+
+// New returns a Store over db. It does no I/O: run [Migrate] with the same
+// options first. A nil db or an invalid option is [storage.ErrInvalid].
+//
+// The Store does not depend on DSN parameters (parseTime, loc,
+// clientFoundRows, interpolateParams) nor on the session's time_zone or
+// sql_mode. The connection character set must be the driver's default
+// utf8mb4 (or binary), so that every valid UTF-8 key reaches the server
+// unchanged.
+func New(db *sql.DB, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, storage.Invalid("db", "nil *sql.DB")
+	}
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, chunkSize: c.chunkSize, q: buildQueries(c)}, nil
+}
+
+// cas runs a compare-and-swap UPDATE. One affected row is success. Zero rows
+// means the key is missing or the version differs; a primary-key read of the
+// version tells which. "Rows affected" counts changed rows by default and
+// matched rows with clientFoundRows=true; the two agree here because the
+// UPDATE always changes version. If the read-back finds the expected version
+// (the row was created between the two statements), the UPDATE is retried.
+func (s *Store) cas(ctx context.Context, what, update string, args []any, readBack string, key []any, expected int64) error {
+	for attempt := 1; ; attempt++ {
+		res, err := s.db.ExecContext(ctx, update, args...)
+		if err != nil {
+			return fmt.Errorf("mysql: %s: %w", what, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("mysql: %s: rows affected: %w", what, err)
+		}
+		if n > 0 {
+			return nil
+		}
+		var stored int64
+		switch err := s.db.QueryRowContext(ctx, readBack, key...).Scan(&stored); {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("mysql: %s: %w", what, storage.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("mysql: %s: read back version: %w", what, err)
+		case stored != expected || attempt >= 3:
+			return fmt.Errorf("mysql: %s: stored version %d, expected %d: %w", what, stored, expected, storage.ErrConflict)
+		}
+	}
+}
+
+func insertErr(what string, err error) error {
+	if isDuplicate(err) {
+		return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrAlreadyExists, err)
+	}
+	return fmt.Errorf("mysql: %s: %w", what, err)
+}
+
+func validateKeys(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := storage.ValidateKey(pairs[i], pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateBatch implements [storage.BatchStore].
+func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+	if err := storage.ValidateBatch(b); err != nil {
+		return storage.Batch{}, err
+	}
+	b = storage.NormalizeBatch(b)
+	b.Version = 1
+	if _, err := s.db.ExecContext(ctx, s.q.insertBatch, b.Queue, b.ID, b.State, payloadArg(b.Payload),
+		timeArg(b.CreatedAt), timeArg(b.UpdatedAt)); err != nil {
+		return storage.Batch{}, insertErr(fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), err)
+	}
+	return b, nil
+}
+
+func scanBatch(sc interface{ Scan(...any) error }) (storage.Batch, error) {
+	var b storage.Batch
+	var created, updated dbTime
+	if err := sc.Scan(&b.Queue, &b.ID, &b.State, &b.Version, &b.Payload, &created, &updated); err != nil {
+		return storage.Batch{}, err
+	}
+	b.Payload = storage.ClonePayload(b.Payload)
+	b.CreatedAt, b.UpdatedAt = created.t, updated.t
+	return b, nil
+}
+
+// GetBatch implements [storage.BatchStore].
+func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	if err := validateKeys("queue", queue, "id", id); err != nil {
+		return storage.Batch{}, err
+	}
+	b, err := scanBatch(s.db.QueryRowContext(ctx, s.q.getBatch, queue, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return storage.Batch{}, fmt.Errorf("mysql: get batch %q/%q: %w", queue, id, storage.ErrNotFound)
+	case err != nil:
+		return storage.Batch{}, fmt.Errorf("mysql: get batch %q/%q: %w", queue, id, err)
+	}
+	return b, nil
+}
+
+// GetBatches implements [storage.BatchStore]: the ids are deduplicated and
+// read with one "WHERE queue = ? AND id IN (...)" query per chunk of
+// [WithChunkSize] ids.
+func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+	if err := storage.ValidateKey("queue", queue); err != nil {
+		return nil, err
+	}
+	if err := storage.ValidateIDs("ids", ids); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	uniq := make([]string, 0, len(ids))
+	seen := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			uniq = append(uniq, id)
+		}
+	}
+	out := make([]storage.Batch, 0, len(uniq))
+	for start := 0; start < len(uniq); start += s.chunkSize {
+		chunk := uniq[start:min(start+s.chunkSize, len(uniq))]
+		var err error
+		if out, err = s.getChunk(ctx, queue, chunk, out); err != nil {
+			return nil, fmt.Errorf("mysql: get batches of %q: %w", queue, err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) getBatchesQuery(n int) string {
+	return s.q.batchSelect + " WHERE queue = ? AND id IN (" + placeholders(n) + ")"
+}
+
+func (s *Store) getChunk(ctx context.Context, queue string, ids []string, out []storage.Batch) ([]storage.Batch, error) {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, queue)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := s.db.QueryContext(ctx, s.getBatchesQuery(len(ids)), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		b, err := scanBatch(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// UpdateBatch implements [storage.BatchStore].
+func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+	if err := storage.ValidateBatch(b); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Batch{}, err
+	}
+	b = storage.NormalizeBatch(b)
+	err := s.cas(ctx, fmt.Sprintf("update batch %q/%q", b.Queue, b.ID), s.q.updateBatch,
+		[]any{b.State, payloadArg(b.Payload), timeArg(b.CreatedAt), timeArg(b.UpdatedAt), b.Queue, b.ID, expectedVersion},
+		s.q.batchVersion, []any{b.Queue, b.ID}, expectedVersion)
+	if err != nil {
+		return storage.Batch{}, err
+	}
+	b.Version = expectedVersion + 1
+	return b, nil
+}
+
+// AddMember implements [storage.MembershipStore] with one
+// INSERT ... ON DUPLICATE KEY UPDATE that keeps the row with the higher
+// version.
+func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
+	if err := storage.ValidateMember(m); err != nil {
+		return err
+	}
+	m = storage.NormalizeMember(m)
+	if _, err := s.db.ExecContext(ctx, s.q.addMember, m.Queue, m.State, m.BatchID, m.Version, timeArg(m.AddedAt)); err != nil {
+		return fmt.Errorf("mysql: add member %q/%q/%q: %w", m.Queue, m.State, m.BatchID, err)
+	}
+	return nil
+}
+
+// RemoveMember implements [storage.MembershipStore] with one
+// DELETE ... WHERE key AND version <= maxVersion.
+func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
+	if err := validateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
+		return err
+	}
+	if err := storage.ValidateMaxVersion("maxVersion", maxVersion); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, s.q.removeMember, queue, state, batchID, maxVersion); err != nil {
+		return fmt.Errorf("mysql: remove member %q/%q/%q: %w", queue, state, batchID, err)
+	}
+	return nil
+}
+
+// ListMembers implements [storage.MembershipStore] as a prefix read of the
+// members primary key.
+func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+	if err := validateKeys("queue", queue, "state", state); err != nil {
+		return nil, err
+	}
+	out, err := s.listMembers(ctx, queue, state)
+	if err != nil {
+		return nil, fmt.Errorf("mysql: list members %q/%q: %w", queue, state, err)
+	}
+	return out, nil
+}
+
+func (s *Store) listMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.listMembers, queue, state)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []storage.Member{}
+	for rows.Next() {
+		m := storage.Member{Queue: queue, State: state}
+		var added dbTime
+		if err := rows.Scan(&m.BatchID, &m.Version, &added); err != nil {
+			return nil, err
+		}
+		m.AddedAt = added.t
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// CreateApply implements [storage.ApplyStore].
+func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
+	if err := storage.ValidateApply(a); err != nil {
+		return storage.Apply{}, err
+	}
+	a = storage.NormalizeApply(a)
+	a.Version = 1
+	if _, err := s.db.ExecContext(ctx, s.q.insertApply, a.ID, a.State, a.ErrorMessage, a.StopRequested,
+		a.PauseReleased, timeArg(a.StartedAt), timeArg(a.CompletedAt), payloadArg(a.Payload),
+		timeArg(a.CreatedAt), timeArg(a.UpdatedAt)); err != nil {
+		return storage.Apply{}, insertErr(fmt.Sprintf("create apply %q", a.ID), err)
+	}
+	return a, nil
+}
+
+// GetApply implements [storage.ApplyStore].
+func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+	if err := storage.ValidateKey("id", id); err != nil {
+		return storage.Apply{}, err
+	}
+	var a storage.Apply
+	var started, completed, created, updated dbTime
+	err := s.db.QueryRowContext(ctx, s.q.getApply, id).Scan(&a.ID, &a.State, &a.ErrorMessage, &a.StopRequested,
+		&a.PauseReleased, &started, &completed, &a.Payload, &a.Version, &created, &updated)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return storage.Apply{}, fmt.Errorf("mysql: get apply %q: %w", id, storage.ErrNotFound)
+	case err != nil:
+		return storage.Apply{}, fmt.Errorf("mysql: get apply %q: %w", id, err)
+	}
+	a.Payload = storage.ClonePayload(a.Payload)
+	a.StartedAt, a.CompletedAt, a.CreatedAt, a.UpdatedAt = started.t, completed.t, created.t, updated.t
+	return a, nil
+}
+
+// UpdateApply implements [storage.ApplyStore].
+func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
+	if err := storage.ValidateApply(a); err != nil {
+		return storage.Apply{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Apply{}, err
+	}
+	a = storage.NormalizeApply(a)
+	err := s.cas(ctx, fmt.Sprintf("update apply %q", a.ID), s.q.updateApply,
+		[]any{a.State, a.ErrorMessage, a.StopRequested, a.PauseReleased, timeArg(a.StartedAt),
+			timeArg(a.CompletedAt), payloadArg(a.Payload), timeArg(a.CreatedAt), timeArg(a.UpdatedAt),
+			a.ID, expectedVersion},
+		s.q.applyVersion, []any{a.ID}, expectedVersion)
+	if err != nil {
+		return storage.Apply{}, err
+	}
+	a.Version = expectedVersion + 1
+	return a, nil
+}
+
+// CreateOperation implements [storage.OperationStore].
+func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+	if err := storage.ValidateOperation(op); err != nil {
+		return storage.Operation{}, err
+	}
+	op = storage.NormalizeOperation(op)
+	op.Version = 1
+	if _, err := s.db.ExecContext(ctx, s.q.insertOperation, op.ApplyID, op.ID, op.Seq, op.Deployment, op.Group,
+		op.Finalizer, op.State, op.OnFailure, op.ErrorMessage, timeArg(op.StartedAt), timeArg(op.CompletedAt),
+		payloadArg(op.Payload), timeArg(op.CreatedAt), timeArg(op.UpdatedAt)); err != nil {
+		return storage.Operation{}, insertErr(fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), err)
+	}
+	return op, nil
+}
+
+func scanOperation(sc interface{ Scan(...any) error }) (storage.Operation, error) {
+	var op storage.Operation
+	var started, completed, created, updated dbTime
+	if err := sc.Scan(&op.ApplyID, &op.ID, &op.Seq, &op.Deployment, &op.Group, &op.Finalizer, &op.State,
+		&op.OnFailure, &op.ErrorMessage, &started, &completed, &op.Payload, &op.Version, &created, &updated); err != nil {
+		return storage.Operation{}, err
+	}
+	op.Payload = storage.ClonePayload(op.Payload)
+	op.StartedAt, op.CompletedAt, op.CreatedAt, op.UpdatedAt = started.t, completed.t, created.t, updated.t
+	return op, nil
+}
+
+// GetOperation implements [storage.OperationStore].
+func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+	if err := validateKeys("applyID", applyID, "id", id); err != nil {
+		return storage.Operation{}, err
+	}
+	op, err := scanOperation(s.db.QueryRowContext(ctx, s.q.getOperation, applyID, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return storage.Operation{}, fmt.Errorf("mysql: get operation %q/%q: %w", applyID, id, storage.ErrNotFound)
+	case err != nil:
+		return storage.Operation{}, fmt.Errorf("mysql: get operation %q/%q: %w", applyID, id, err)
+	}
+	return op, nil
+}
+
+// ListOperations implements [storage.OperationStore] as a prefix read of the
+// operations primary key.
+func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	if err := storage.ValidateKey("applyID", applyID); err != nil {
+		return nil, err
+	}
+	out, err := s.listOperations(ctx, applyID)
+	if err != nil {
+		return nil, fmt.Errorf("mysql: list operations %q: %w", applyID, err)
+	}
+	return out, nil
+}
+
+func (s *Store) listOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.listOperations, applyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []storage.Operation{}
+	for rows.Next() {
+		op, err := scanOperation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, op)
+	}
+	return out, rows.Err()
+}
+
+// UpdateOperation implements [storage.OperationStore].
+func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
+	if err := storage.ValidateOperation(op); err != nil {
+		return storage.Operation{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Operation{}, err
+	}
+	op = storage.NormalizeOperation(op)
+	err := s.cas(ctx, fmt.Sprintf("update operation %q/%q", op.ApplyID, op.ID), s.q.updateOperation,
+		[]any{op.Seq, op.Deployment, op.Group, op.Finalizer, op.State, op.OnFailure, op.ErrorMessage,
+			timeArg(op.StartedAt), timeArg(op.CompletedAt), payloadArg(op.Payload), timeArg(op.CreatedAt),
+			timeArg(op.UpdatedAt), op.ApplyID, op.ID, expectedVersion},
+		s.q.operationVersion, []any{op.ApplyID, op.ID}, expectedVersion)
+	if err != nil {
+		return storage.Operation{}, err
+	}
+	op.Version = expectedVersion + 1
+	return op, nil
+}
