@@ -1,0 +1,375 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// Method names one method of [storage.Store]. It selects the calls a
+// [Fault] applies to and keys the call counts of a [FaultStore].
+type Method string
+
+// The methods of [storage.Store].
+const (
+	CreateBatch     Method = "CreateBatch"
+	GetBatch        Method = "GetBatch"
+	GetBatches      Method = "GetBatches"
+	UpdateBatch     Method = "UpdateBatch"
+	AddMember       Method = "AddMember"
+	RemoveMember    Method = "RemoveMember"
+	ListMembers     Method = "ListMembers"
+	CreateApply     Method = "CreateApply"
+	GetApply        Method = "GetApply"
+	UpdateApply     Method = "UpdateApply"
+	CreateOperation Method = "CreateOperation"
+	GetOperation    Method = "GetOperation"
+	ListOperations  Method = "ListOperations"
+	UpdateOperation Method = "UpdateOperation"
+)
+
+// Methods returns every [Method], reads and writes, in interface order.
+func Methods() []Method {
+	return []Method{
+		CreateBatch, GetBatch, GetBatches, UpdateBatch,
+		AddMember, RemoveMember, ListMembers,
+		CreateApply, GetApply, UpdateApply,
+		CreateOperation, GetOperation, ListOperations, UpdateOperation,
+	}
+}
+
+// IsWrite reports whether the method may change stored data.
+func (m Method) IsWrite() bool {
+	switch m {
+	case CreateBatch, UpdateBatch, AddMember, RemoveMember,
+		CreateApply, UpdateApply, CreateOperation, UpdateOperation:
+		return true
+	}
+	return false
+}
+
+// Mode says what a [Fault] does to the call it hits.
+type Mode int
+
+const (
+	// FailBefore returns the fault's error without performing the call: a
+	// crash before the request reached the store.
+	FailBefore Mode = iota + 1
+	// FailAfter performs the call and then returns the fault's error instead
+	// of its result: the ambiguous failure of a write that landed but whose
+	// response was lost.
+	FailAfter
+	// Block holds the call until the fault's Release channel is closed (or
+	// the call's context ends), then performs it: a way to force
+	// interleavings.
+	Block
+)
+
+// String implements fmt.Stringer.
+func (m Mode) String() string {
+	switch m {
+	case FailBefore:
+		return "fail-before"
+	case FailAfter:
+		return "fail-after"
+	case Block:
+		return "block"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ErrInjected is the error a [Fault] returns when its Err is nil.
+var ErrInjected = errors.New("storagetest: injected fault")
+
+// Fault describes one injected fault. A fault counts the calls that match
+// it from the moment it is injected; it hits the Call-th of them (1-based),
+// or every matching call when Call is 0.
+type Fault struct {
+	// Mode is what happens to the call that is hit.
+	Mode Mode
+	// Call selects the k-th matching call; 0 hits every matching call.
+	Call int
+	// Methods restricts the fault to these methods; empty matches all.
+	Methods []Method
+	// WritesOnly restricts the fault to writes (see [Method.IsWrite]).
+	WritesOnly bool
+	// Err is the error returned by FailBefore and FailAfter; nil means
+	// [ErrInjected].
+	Err error
+	// Release ends a Block. A nil Release blocks until the call's context
+	// ends.
+	Release <-chan struct{}
+}
+
+// Injection is the handle of an injected [Fault].
+type Injection struct {
+	fault   Fault
+	seen    int
+	hits    int
+	reached chan struct{}
+	once    sync.Once
+}
+
+// Reached is closed when the fault hits its first call; for a Block it is
+// closed while the call is held.
+func (i *Injection) Reached() <-chan struct{} { return i.reached }
+
+// FaultStore wraps a [storage.Store], counting calls and writes per method
+// and injecting [Fault]s. It is safe for concurrent use. Faults and counts
+// are guarded by one mutex; the wrapped store is called without holding it.
+type FaultStore struct {
+	inner storage.Store
+
+	mu        sync.Mutex
+	calls     map[Method]int
+	faults    []*Injection
+	hitsTotal int
+}
+
+var _ storage.Store = (*FaultStore)(nil)
+
+// NewFaultStore returns a FaultStore over inner with no faults.
+func NewFaultStore(inner storage.Store) *FaultStore {
+	return &FaultStore{inner: inner, calls: make(map[Method]int)}
+}
+
+// Inner returns the wrapped store, for fault-free reads and repairs.
+func (f *FaultStore) Inner() storage.Store { return f.inner }
+
+// Inject arms a fault and returns its handle. An invalid Mode is reported
+// as an error matching [storage.ErrInvalid].
+func (f *FaultStore) Inject(fault Fault) (*Injection, error) {
+	switch fault.Mode {
+	case FailBefore, FailAfter, Block:
+	default:
+		return nil, storage.Invalid("fault.Mode", "unknown mode %d", int(fault.Mode))
+	}
+	if fault.Call < 0 {
+		return nil, storage.Invalid("fault.Call", "must be >= 0, got %d", fault.Call)
+	}
+	in := &Injection{fault: fault, reached: make(chan struct{})}
+	f.mu.Lock()
+	f.faults = append(f.faults, in)
+	f.mu.Unlock()
+	return in, nil
+}
+
+// ClearFaults disarms every fault; counts are kept.
+func (f *FaultStore) ClearFaults() {
+	f.mu.Lock()
+	f.faults = nil
+	f.mu.Unlock()
+}
+
+// ResetCounts zeroes the call counts and the hit count.
+func (f *FaultStore) ResetCounts() {
+	f.mu.Lock()
+	f.calls = make(map[Method]int)
+	f.hitsTotal = 0
+	f.mu.Unlock()
+}
+
+// Calls returns the number of calls of m since the last [FaultStore.ResetCounts],
+// including calls a fault failed.
+func (f *FaultStore) Calls(m Method) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[m]
+}
+
+// TotalCalls returns the number of calls of every method.
+func (f *FaultStore) TotalCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		n += c
+	}
+	return n
+}
+
+// Writes returns the number of calls of write methods.
+func (f *FaultStore) Writes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for m, c := range f.calls {
+		if m.IsWrite() {
+			n += c
+		}
+	}
+	return n
+}
+
+// Counts returns a copy of the per-method call counts.
+func (f *FaultStore) Counts() map[Method]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[Method]int, len(f.calls))
+	for m, c := range f.calls {
+		out[m] = c
+	}
+	return out
+}
+
+// Hits returns how many calls faults have hit since the last
+// [FaultStore.ResetCounts].
+func (f *FaultStore) Hits() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hitsTotal
+}
+
+func (in *Injection) matches(m Method) bool {
+	if in.fault.WritesOnly && !m.IsWrite() {
+		return false
+	}
+	if len(in.fault.Methods) == 0 {
+		return true
+	}
+	for _, x := range in.fault.Methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// enter counts the call and returns the fault that hits it, if any.
+func (f *FaultStore) enter(m Method) *Injection {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[m]++
+	var hit *Injection
+	for _, in := range f.faults {
+		if !in.matches(m) {
+			continue
+		}
+		in.seen++
+		if hit == nil && (in.fault.Call == 0 || in.seen == in.fault.Call) {
+			hit = in
+		}
+	}
+	if hit != nil {
+		hit.hits++
+		f.hitsTotal++
+	}
+	return hit
+}
+
+func (in *Injection) err(m Method) error {
+	err := in.fault.Err
+	if err == nil {
+		err = ErrInjected
+	}
+	return fmt.Errorf("storagetest: %s %s: %w", in.fault.Mode, m, err)
+}
+
+// do runs one call through the faults. call performs it and reports its
+// error.
+func do(ctx context.Context, f *FaultStore, m Method, call func() error) error {
+	in := f.enter(m)
+	if in == nil {
+		return call()
+	}
+	in.once.Do(func() { close(in.reached) })
+	switch in.fault.Mode {
+	case FailBefore:
+		return in.err(m)
+	case FailAfter:
+		_ = call()
+		return in.err(m)
+	default: // Block
+		select {
+		case <-in.fault.Release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return call()
+	}
+}
+
+// call runs a call that returns a value through the faults; on any error
+// the zero value is returned, as a store would.
+func call[T any](ctx context.Context, f *FaultStore, m Method, fn func() (T, error)) (T, error) {
+	var out T
+	err := do(ctx, f, m, func() (e error) { out, e = fn(); return e })
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
+// CreateBatch implements [storage.BatchStore].
+func (f *FaultStore) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+	return call(ctx, f, CreateBatch, func() (storage.Batch, error) { return f.inner.CreateBatch(ctx, b) })
+}
+
+// GetBatch implements [storage.BatchStore].
+func (f *FaultStore) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	return call(ctx, f, GetBatch, func() (storage.Batch, error) { return f.inner.GetBatch(ctx, queue, id) })
+}
+
+// GetBatches implements [storage.BatchStore].
+func (f *FaultStore) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+	return call(ctx, f, GetBatches, func() ([]storage.Batch, error) { return f.inner.GetBatches(ctx, queue, ids) })
+}
+
+// UpdateBatch implements [storage.BatchStore].
+func (f *FaultStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+	return call(ctx, f, UpdateBatch, func() (storage.Batch, error) { return f.inner.UpdateBatch(ctx, b, expectedVersion) })
+}
+
+// AddMember implements [storage.MembershipStore].
+func (f *FaultStore) AddMember(ctx context.Context, m storage.Member) error {
+	return do(ctx, f, AddMember, func() error { return f.inner.AddMember(ctx, m) })
+}
+
+// RemoveMember implements [storage.MembershipStore].
+func (f *FaultStore) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
+	return do(ctx, f, RemoveMember, func() error { return f.inner.RemoveMember(ctx, queue, state, batchID, maxVersion) })
+}
+
+// ListMembers implements [storage.MembershipStore].
+func (f *FaultStore) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+	return call(ctx, f, ListMembers, func() ([]storage.Member, error) { return f.inner.ListMembers(ctx, queue, state) })
+}
+
+// CreateApply implements [storage.ApplyStore].
+func (f *FaultStore) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
+	return call(ctx, f, CreateApply, func() (storage.Apply, error) { return f.inner.CreateApply(ctx, a) })
+}
+
+// GetApply implements [storage.ApplyStore].
+func (f *FaultStore) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+	return call(ctx, f, GetApply, func() (storage.Apply, error) { return f.inner.GetApply(ctx, id) })
+}
+
+// UpdateApply implements [storage.ApplyStore].
+func (f *FaultStore) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
+	return call(ctx, f, UpdateApply, func() (storage.Apply, error) { return f.inner.UpdateApply(ctx, a, expectedVersion) })
+}
+
+// CreateOperation implements [storage.OperationStore].
+func (f *FaultStore) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+	return call(ctx, f, CreateOperation, func() (storage.Operation, error) { return f.inner.CreateOperation(ctx, op) })
+}
+
+// GetOperation implements [storage.OperationStore].
+func (f *FaultStore) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+	return call(ctx, f, GetOperation, func() (storage.Operation, error) { return f.inner.GetOperation(ctx, applyID, id) })
+}
+
+// ListOperations implements [storage.OperationStore].
+func (f *FaultStore) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	return call(ctx, f, ListOperations, func() ([]storage.Operation, error) { return f.inner.ListOperations(ctx, applyID) })
+}
+
+// UpdateOperation implements [storage.OperationStore].
+func (f *FaultStore) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
+	return call(ctx, f, UpdateOperation, func() (storage.Operation, error) { return f.inner.UpdateOperation(ctx, op, expectedVersion) })
+}
