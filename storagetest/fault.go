@@ -109,6 +109,7 @@ type Injection struct {
 	fault   Fault
 	seen    int
 	hits    int
+	first   Method
 	reached chan struct{}
 	once    sync.Once
 }
@@ -116,6 +117,16 @@ type Injection struct {
 // Reached is closed when the fault hits its first call; for a Block it is
 // closed while the call is held.
 func (i *Injection) Reached() <-chan struct{} { return i.reached }
+
+// Hit reports the method of the first call the fault hit, if it hit any.
+func (i *Injection) Hit() (Method, bool) {
+	select {
+	case <-i.reached:
+		return i.first, true
+	default:
+		return "", false
+	}
+}
 
 // FaultStore wraps a [storage.Store], counting calls and writes per method
 // and injecting [Fault]s. It is safe for concurrent use. Faults and counts
@@ -254,6 +265,9 @@ func (f *FaultStore) enter(m Method) *Injection {
 		}
 	}
 	if hit != nil {
+		if hit.hits == 0 {
+			hit.first = m
+		}
 		hit.hits++
 		f.hitsTotal++
 	}
