@@ -136,6 +136,7 @@ type FaultStore struct {
 
 	mu        sync.Mutex
 	calls     map[Method]int
+	conflicts map[Method]int
 	faults    []*Injection
 	hitsTotal int
 }
@@ -144,7 +145,7 @@ var _ storage.Store = (*FaultStore)(nil)
 
 // NewFaultStore returns a FaultStore over inner with no faults.
 func NewFaultStore(inner storage.Store) *FaultStore {
-	return &FaultStore{inner: inner, calls: make(map[Method]int)}
+	return &FaultStore{inner: inner, calls: make(map[Method]int), conflicts: make(map[Method]int)}
 }
 
 // Inner returns the wrapped store, for fault-free reads and repairs.
@@ -179,6 +180,7 @@ func (f *FaultStore) ClearFaults() {
 func (f *FaultStore) ResetCounts() {
 	f.mu.Lock()
 	f.calls = make(map[Method]int)
+	f.conflicts = make(map[Method]int)
 	f.hitsTotal = 0
 	f.mu.Unlock()
 }
@@ -224,6 +226,18 @@ func (f *FaultStore) Counts() map[Method]int {
 		out[m] = c
 	}
 	return out
+}
+
+// Conflicts returns how many calls returned [storage.ErrConflict] from the
+// wrapped store (lost compare-and-swaps; injected faults are not counted).
+func (f *FaultStore) Conflicts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.conflicts {
+		n += c
+	}
+	return n
 }
 
 // Hits returns how many calls faults have hit since the last
@@ -287,7 +301,13 @@ func (in *Injection) err(m Method) error {
 func do(ctx context.Context, f *FaultStore, m Method, call func() error) error {
 	in := f.enter(m)
 	if in == nil {
-		return call()
+		err := call()
+		if errors.Is(err, storage.ErrConflict) {
+			f.mu.Lock()
+			f.conflicts[m]++
+			f.mu.Unlock()
+		}
+		return err
 	}
 	in.once.Do(func() { close(in.reached) })
 	switch in.fault.Mode {

@@ -135,3 +135,19 @@ func TestFaultStore(t *testing.T) {
 		require.Equal(t, 8, writes)
 	})
 }
+
+func TestFaultStoreCountsConflicts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fs := storagetest.NewFaultStore(memory.New())
+	b, err := fs.CreateBatch(ctx, faultBatch("a"))
+	require.NoError(t, err)
+	_, err = fs.UpdateBatch(ctx, b, b.Version)
+	require.NoError(t, err)
+	require.Zero(t, fs.Conflicts())
+	_, err = fs.UpdateBatch(ctx, b, b.Version)
+	require.ErrorIs(t, err, storage.ErrConflict)
+	require.Equal(t, 1, fs.Conflicts())
+	fs.ResetCounts()
+	require.Zero(t, fs.Conflicts())
+}
