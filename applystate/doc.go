@@ -1,0 +1,73 @@
+// Package applystate keeps a rollout's state — an apply over one operation
+// per deployment — the projection of all its operation rows, without
+// transactions.
+//
+// Each deployment's drive loop calls [Projector.Drive] with its fresh task
+// states. The projector derives the operation's state ([Derive]), writes
+// the operation row by compare-and-swap, reads every sibling row, folds the
+// fresh state in, projects the apply ([Rollout]) and writes it by
+// compare-and-swap, retrying the whole read → project → write round on a
+// conflict. So one deployment can never clobber its siblings (mark the
+// apply completed while a sibling is pending), the apply never terminalizes
+// on incomplete information or while a sibling still holds its target, and
+// exactly one caller sees [Result.Terminalized] — the owner of the terminal
+// side effects ([WithObserver]).
+//
+// # Failure policies
+//
+// Each operation's OnFailure policy decides what its failure does to the
+// rollout (F = a failed operation, P = a pending one, R = running, C =
+// completed):
+//
+//	```mermaid
+//	stateDiagram-v2
+//	    [*] --> pending
+//	    pending --> running: an operation starts
+//	    running --> completed: every operation completed
+//	    running --> running_degraded: F(continue), others unfinished
+//	    running --> running_degraded: F(halt) while started work is in flight
+//	    running --> failed: F(halt), nothing in flight (pending siblings never start)
+//	    running --> paused: F(pause), a later operation unfinished
+//	    paused --> running_degraded: ReleasePause (a released pause is continue)
+//	    running_degraded --> failed: every operation settled or inert
+//	    running --> stopped: Stop, nothing in flight
+//	```
+//
+// Reference cases: F(continue)+P → running_degraded; F(continue)+C →
+// failed; F(halt)+P → failed; F(halt)+R → running_degraded; F(pause)+later
+// P → paused; F(pause)+later C → failed; R then F(pause) →
+// running_degraded.
+//
+// # Repair and control
+//
+// [Projector.Reproject] projects over the stored rows only: run it after a
+// restart or from a periodic sweep to repair a crash between an operation
+// write and the apply write. [Projector.Stop] sets StopRequested, moves
+// every pending operation to stopped and reprojects; [Projector.ReleasePause]
+// sets PauseReleased and reprojects.
+//
+// # Decisions
+//
+//   - Task states go through [Parse]: case-insensitive, with the aliases
+//     "complete" and "recovering_cutover"; an unknown task state is
+//     storage.ErrInvalid (a typo must not read as pending). Stored rows go
+//     through [Normalize], which maps unknown states to pending.
+//   - Error messages are made valid UTF-8 and truncated to
+//     storage.MaxMessageBytes on a rune boundary. The apply's message is
+//     "deployment <Deployment> failed: <message>" for the first failed
+//     operation in rollout order (the operation ID when Deployment is
+//     empty); without an operation model it is the first failed task's
+//     message.
+//   - An operation has started when its StartedAt is set, or when its state
+//     is neither pending nor stopped. A finalizer is orphaned when it is
+//     pending-like and a non-finalizer of its (non-empty) group failed.
+//   - A missing apply is storage.ErrNotFound. Input errors (nil ApplyStore,
+//     bad ids, unknown task states, Reproject / Stop / ReleasePause without
+//     an OperationStore) match storage.ErrInvalid and come before any store
+//     call, as does a canceled context.
+//   - When the attempts run out under contention the call returns an error
+//     matching storage.ErrConflict; the caller retries.
+//   - An error after the apply write was sent (a lost response) cannot be
+//     told from a failure: Terminalized is reported at most once, and
+//     exactly once unless the terminalizing write's response was lost.
+package applystate

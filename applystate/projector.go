@@ -1,0 +1,510 @@
+package applystate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// DefaultMaxAttempts is how many read → project → compare-and-swap rounds
+// a call makes before it gives up with an error matching
+// storage.ErrConflict.
+const DefaultMaxAttempts = 8
+
+// Option configures a [Projector].
+type Option func(*config)
+
+type config struct {
+	clock       func() time.Time
+	logger      *slog.Logger
+	maxAttempts int
+	observer    func(context.Context, Result)
+}
+
+// WithClock sets the clock timestamps are taken from (default time.Now);
+// they are stored in UTC, truncated to the microsecond.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
+
+// WithLogger sets where refusals and retries are logged (default
+// slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithMaxAttempts sets the number of compare-and-swap rounds per call
+// (default [DefaultMaxAttempts]; values below 1 mean 1).
+func WithMaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n } }
+
+// WithObserver registers a function called after every write of the apply,
+// by the caller that wrote it and only by that caller — the place for
+// terminal side effects: a Result with Terminalized is observed exactly
+// once per apply.
+func WithObserver(f func(context.Context, Result)) Option {
+	return func(c *config) { c.observer = f }
+}
+
+// Task is one task of a deployment, as its drive loop reports it.
+type Task struct {
+	// OperationID is the operation the task belongs to; empty when the
+	// caller has no operation model.
+	OperationID string
+	// State is the task's state; see [Parse] for what is accepted.
+	State State
+	// ErrorMessage says why the task failed; it is truncated to
+	// storage.MaxMessageBytes.
+	ErrorMessage string
+}
+
+// Result is what a Projector call did.
+type Result struct {
+	// Apply is the apply as stored after the call.
+	Apply storage.Apply
+	// Previous is the stored state before the call.
+	Previous State
+	// Changed reports that this call wrote the apply.
+	Changed bool
+	// Terminalized reports that this call moved the apply into a terminal
+	// state: exactly one caller per apply sees it.
+	Terminalized bool
+	// Undetermined reports that the projection was refused on incomplete
+	// information; the stored state was left as is for the next poll.
+	Undetermined bool
+}
+
+// Projector keeps an apply's state the projection of its operations. It is
+// safe for concurrent use: all coordination goes through compare-and-swap
+// on the stores.
+type Projector struct {
+	applies storage.ApplyStore
+	ops     storage.OperationStore
+	cfg     config
+}
+
+// NewProjector returns a Projector over the stores. ops may be nil: then
+// Drive takes the tasks' state as the apply's, and Reproject, Stop and
+// ReleasePause are unavailable (storage.ErrInvalid). A nil applies makes
+// every call storage.ErrInvalid.
+func NewProjector(applies storage.ApplyStore, ops storage.OperationStore, opts ...Option) *Projector {
+	cfg := config{clock: time.Now, maxAttempts: DefaultMaxAttempts}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.clock == nil {
+		cfg.clock = time.Now
+	}
+	if cfg.maxAttempts < 1 {
+		cfg.maxAttempts = 1
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
+	return &Projector{applies: applies, ops: ops, cfg: cfg}
+}
+
+func (p *Projector) now() time.Time { return p.cfg.clock().UTC().Truncate(time.Microsecond) }
+
+// truncate makes msg valid UTF-8 of at most storage.MaxMessageBytes bytes,
+// cutting on a rune boundary.
+func truncate(msg string) string {
+	msg = strings.ToValidUTF8(msg, "\uFFFD")
+	if len(msg) <= storage.MaxMessageBytes {
+		return msg
+	}
+	cut := storage.MaxMessageBytes
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut]
+}
+
+// model is how Drive's tasks relate to operations.
+type model int
+
+const (
+	noModel   model = iota // no task names an operation
+	oneModel               // every task names the same operation
+	ambiguous              // several operations, or named and unnamed mixed
+)
+
+func classify(tasks []Task) (model, string) {
+	id, named, unnamed := "", 0, 0
+	for _, t := range tasks {
+		switch {
+		case t.OperationID == "":
+			unnamed++
+		case named == 0:
+			id, named = t.OperationID, 1
+		case t.OperationID != id:
+			return ambiguous, ""
+		default:
+			named++
+		}
+	}
+	switch {
+	case named == 0:
+		return noModel, ""
+	case unnamed > 0:
+		return ambiguous, ""
+	}
+	return oneModel, id
+}
+
+func (p *Projector) check(ctx context.Context, applyID string, needOps bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if p.applies == nil {
+		return storage.Invalid("applies", "nil ApplyStore")
+	}
+	if needOps && p.ops == nil {
+		return storage.Invalid("ops", "nil OperationStore")
+	}
+	return storage.ValidateKey("applyID", applyID)
+}
+
+// Drive folds one deployment's fresh task states into its apply:
+//
+//  1. The operation's state is Derive(task states). Tasks without an
+//     OperationID mean there is no operation model; one shared id is the
+//     model; several ids, or ids mixed with empty ones, are ambiguous.
+//  2. Without a model, or without an operation store, that state is the
+//     apply's (it may terminalize). Ambiguous tasks fail closed: a
+//     terminal state is refused (Undetermined, no write), another is
+//     written as is.
+//  3. With a model, the operation row is written by compare-and-swap
+//     (State; ErrorMessage from the first failed task; StartedAt once when
+//     it leaves pending; CompletedAt when settled), then every operation of
+//     the apply is read, the fresh row folded in, and the apply projected
+//     with [Rollout]. A list error, no rows, or the operation missing fail
+//     closed as above.
+//  4. The apply is written only by compare-and-swap, retrying the whole
+//     read → project → write round on a conflict; a terminal apply is never
+//     overwritten, and nothing is written when nothing changed.
+//
+// A failed operation write returns its error and never writes the apply.
+func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Result, error) {
+	if err := p.check(ctx, applyID, false); err != nil {
+		return Result{}, err
+	}
+	states := make([]State, len(tasks))
+	failMsg, anyFailed := "", false
+	for i, t := range tasks {
+		if t.OperationID != "" {
+			if err := storage.ValidateKey(fmt.Sprintf("tasks[%d].OperationID", i), t.OperationID); err != nil {
+				return Result{}, err
+			}
+		}
+		s, err := Parse(string(t.State))
+		if err != nil {
+			return Result{}, storage.Invalid(fmt.Sprintf("tasks[%d].State", i), "unknown state %q", t.State)
+		}
+		states[i] = s
+		if s == Failed && !anyFailed {
+			failMsg, anyFailed = truncate(t.ErrorMessage), true
+		}
+	}
+	current := Derive(states...)
+	m, opID := classify(tasks)
+	if m == noModel || p.ops == nil {
+		return p.project(ctx, applyID, func(storage.Apply) (State, string, bool, error) {
+			msg := ""
+			if current == Failed {
+				msg = failMsg
+			}
+			return current, msg, false, nil
+		})
+	}
+	if m == ambiguous {
+		return p.project(ctx, applyID, p.failClosed(current, "ambiguous tasks"))
+	}
+	row, err := p.writeOperation(ctx, applyID, opID, current, failMsg, anyFailed)
+	if errors.Is(err, storage.ErrNotFound) {
+		return p.project(ctx, applyID, p.failClosed(current, "operation row missing"))
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return p.project(ctx, applyID, func(a storage.Apply) (State, string, bool, error) {
+		ops, err := p.ops.ListOperations(ctx, applyID)
+		if err != nil {
+			p.cfg.logger.WarnContext(ctx, "applystate: listing operations failed; failing closed", "apply", applyID, "err", err)
+			return p.failClosed(current, "list failed")(a)
+		}
+		found := false
+		for i := range ops {
+			if ops[i].ID == opID {
+				ops[i], found = row, true
+			}
+		}
+		if !found {
+			return p.failClosed(current, "operation not listed")(a)
+		}
+		s, msg := rollout(ops, a)
+		return s, msg, false, nil
+	})
+}
+
+// failClosed refuses a terminal state and passes any other through.
+func (p *Projector) failClosed(current State, why string) func(storage.Apply) (State, string, bool, error) {
+	return func(a storage.Apply) (State, string, bool, error) {
+		if current.Terminal() {
+			p.cfg.logger.InfoContext(context.Background(), "applystate: refusing a terminal state on incomplete information",
+				"apply", a.ID, "state", current, "reason", why)
+			return "", "", true, nil
+		}
+		return current, a.ErrorMessage, false, nil
+	}
+}
+
+// writeOperation writes the operation row by compare-and-swap and returns
+// the row as stored.
+func (p *Projector) writeOperation(ctx context.Context, applyID, id string, s State, msg string, failed bool) (storage.Operation, error) {
+	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
+		op, err := p.ops.GetOperation(ctx, applyID, id)
+		if err != nil {
+			return storage.Operation{}, fmt.Errorf("applystate: get operation %q: %w", id, err)
+		}
+		next := op
+		next.State = string(s)
+		if failed {
+			next.ErrorMessage = msg
+		}
+		now := p.now()
+		if s != Pending && next.StartedAt.IsZero() {
+			next.StartedAt = now
+		}
+		if s.Settled() && next.CompletedAt.IsZero() {
+			next.CompletedAt = now
+		}
+		if next.State == op.State && next.ErrorMessage == op.ErrorMessage &&
+			next.StartedAt.Equal(op.StartedAt) && next.CompletedAt.Equal(op.CompletedAt) {
+			return op, nil
+		}
+		next.UpdatedAt = now
+		written, err := p.ops.UpdateOperation(ctx, next, op.Version)
+		if errors.Is(err, storage.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return storage.Operation{}, fmt.Errorf("applystate: write operation %q: %w", id, err)
+		}
+		return written, nil
+	}
+	return storage.Operation{}, fmt.Errorf("applystate: write operation %q: %d attempts: %w", id, p.cfg.maxAttempts, storage.ErrConflict)
+}
+
+// rollout projects the apply over its operations and returns the state and
+// the aggregate error message.
+func rollout(ops []storage.Operation, a storage.Apply) (State, string) {
+	sortOps(ops)
+	s := Rollout(Children(ops), Flags{PauseReleased: a.PauseReleased, StopRequested: a.StopRequested})
+	msg := a.ErrorMessage
+	for _, op := range ops {
+		if Normalize(op.State) == Failed {
+			name := op.Deployment
+			if name == "" {
+				name = op.ID
+			}
+			msg = truncate("deployment " + name + " failed: " + op.ErrorMessage)
+			break
+		}
+	}
+	return s, msg
+}
+
+// target computes the apply's next state and error message from the stored
+// apply; undetermined refuses the write.
+type target func(a storage.Apply) (s State, msg string, undetermined bool, err error)
+
+// project runs the read → project → compare-and-swap loop.
+func (p *Projector) project(ctx context.Context, applyID string, next target) (Result, error) {
+	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
+		a, err := p.applies.GetApply(ctx, applyID)
+		if err != nil {
+			return Result{}, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
+		}
+		prev := Normalize(a.State)
+		res := Result{Apply: a, Previous: prev}
+		if prev.Terminal() {
+			return res, nil // a terminal apply is never overwritten
+		}
+		s, msg, undetermined, err := next(a)
+		if err != nil {
+			return Result{}, err
+		}
+		if undetermined {
+			p.cfg.logger.InfoContext(ctx, "applystate: projection refused on incomplete information", "apply", applyID)
+			res.Undetermined = true
+			return res, nil
+		}
+		w := a
+		w.State, w.ErrorMessage = string(s), msg
+		now := p.now()
+		if s != Pending && w.StartedAt.IsZero() {
+			w.StartedAt = now
+		}
+		if s.Terminal() && s != Stopped && w.CompletedAt.IsZero() {
+			w.CompletedAt = now
+		}
+		if w.State == a.State && w.ErrorMessage == a.ErrorMessage &&
+			w.StartedAt.Equal(a.StartedAt) && w.CompletedAt.Equal(a.CompletedAt) {
+			return res, nil // no change, no write
+		}
+		w.UpdatedAt = now
+		written, err := p.applies.UpdateApply(ctx, w, a.Version)
+		if errors.Is(err, storage.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("applystate: write apply %q: %w", applyID, err)
+		}
+		res = Result{Apply: written, Previous: prev, Changed: true, Terminalized: s.Terminal()}
+		if p.cfg.observer != nil {
+			p.cfg.observer(ctx, res)
+		}
+		return res, nil
+	}
+	return Result{}, fmt.Errorf("applystate: write apply %q: %d attempts: %w", applyID, p.cfg.maxAttempts, storage.ErrConflict)
+}
+
+// reprojectTarget projects over the stored operations only.
+func (p *Projector) reprojectTarget(ctx context.Context, applyID string) target {
+	return func(a storage.Apply) (State, string, bool, error) {
+		ops, err := p.ops.ListOperations(ctx, applyID)
+		if err != nil {
+			return "", "", false, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
+		}
+		if len(ops) == 0 {
+			return "", "", true, nil
+		}
+		s, msg := rollout(ops, a)
+		return s, msg, false, nil
+	}
+}
+
+// Reproject projects the apply over its stored operations only, with the
+// same rules and writes as Drive. It repairs a crash between an operation
+// write and the apply write. An apply without operations is Undetermined.
+func (p *Projector) Reproject(ctx context.Context, applyID string) (Result, error) {
+	if err := p.check(ctx, applyID, true); err != nil {
+		return Result{}, err
+	}
+	return p.project(ctx, applyID, p.reprojectTarget(ctx, applyID))
+}
+
+// setFlag sets StopRequested or PauseReleased by compare-and-swap and
+// reports whether it wrote; a terminal apply is left alone.
+func (p *Projector) setFlag(ctx context.Context, applyID string, set func(*storage.Apply) bool) (storage.Apply, bool, error) {
+	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
+		a, err := p.applies.GetApply(ctx, applyID)
+		if err != nil {
+			return storage.Apply{}, false, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
+		}
+		if Normalize(a.State).Terminal() {
+			return a, false, nil
+		}
+		w := a
+		if !set(&w) {
+			return a, false, nil
+		}
+		w.UpdatedAt = p.now()
+		written, err := p.applies.UpdateApply(ctx, w, a.Version)
+		if errors.Is(err, storage.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return storage.Apply{}, false, fmt.Errorf("applystate: write apply %q: %w", applyID, err)
+		}
+		return written, true, nil
+	}
+	return storage.Apply{}, false, fmt.Errorf("applystate: write apply %q: %d attempts: %w", applyID, p.cfg.maxAttempts, storage.ErrConflict)
+}
+
+// Stop requests a stop: it sets StopRequested (compare-and-swap), moves
+// every pending operation to stopped (compare-and-swap each), then
+// reprojects. Operations already started are left to their drive loops. A
+// terminal apply is returned unchanged.
+func (p *Projector) Stop(ctx context.Context, applyID string) (Result, error) {
+	if err := p.check(ctx, applyID, true); err != nil {
+		return Result{}, err
+	}
+	before, wrote, err := p.setFlag(ctx, applyID, func(a *storage.Apply) bool {
+		if a.StopRequested {
+			return false
+		}
+		a.StopRequested = true
+		return true
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if Normalize(before.State).Terminal() {
+		return Result{Apply: before, Previous: Normalize(before.State)}, nil
+	}
+	ops, err := p.ops.ListOperations(ctx, applyID)
+	if err != nil {
+		return Result{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
+	}
+	for _, op := range ops {
+		if err := p.stopOperation(ctx, op); err != nil {
+			return Result{}, err
+		}
+	}
+	res, err := p.project(ctx, applyID, p.reprojectTarget(ctx, applyID))
+	res.Changed = res.Changed || wrote
+	return res, err
+}
+
+// stopOperation moves one operation from pending to stopped, re-reading on
+// a conflict; an operation that left pending meanwhile is left alone.
+func (p *Projector) stopOperation(ctx context.Context, op storage.Operation) error {
+	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
+		if Normalize(op.State) != Pending {
+			return nil
+		}
+		w := op
+		now := p.now()
+		w.State, w.UpdatedAt = string(Stopped), now
+		_, err := p.ops.UpdateOperation(ctx, w, op.Version)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return fmt.Errorf("applystate: stop operation %q: %w", op.ID, err)
+		}
+		id := op.ID
+		if op, err = p.ops.GetOperation(ctx, op.ApplyID, id); err != nil {
+			return fmt.Errorf("applystate: stop operation %q: %w", id, err)
+		}
+	}
+	return fmt.Errorf("applystate: stop operation %q: %d attempts: %w", op.ID, p.cfg.maxAttempts, storage.ErrConflict)
+}
+
+// ReleasePause sets PauseReleased (compare-and-swap) and reprojects: a
+// rollout paused on a failed pause-policy operation goes on as if the
+// policy were continue.
+func (p *Projector) ReleasePause(ctx context.Context, applyID string) (Result, error) {
+	if err := p.check(ctx, applyID, true); err != nil {
+		return Result{}, err
+	}
+	before, wrote, err := p.setFlag(ctx, applyID, func(a *storage.Apply) bool {
+		if a.PauseReleased {
+			return false
+		}
+		a.PauseReleased = true
+		return true
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if Normalize(before.State).Terminal() {
+		return Result{Apply: before, Previous: Normalize(before.State)}, nil
+	}
+	res, err := p.project(ctx, applyID, p.reprojectTarget(ctx, applyID))
+	res.Changed = res.Changed || wrote
+	return res, err
+}

@@ -1,0 +1,177 @@
+package applystate
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// Child is one operation as the rollout sees it.
+type Child struct {
+	// State is the operation's state.
+	State State
+	// OnFailure is its failure policy; empty or unknown is Halt.
+	OnFailure Policy
+	// Started reports that the operation has ever left pending.
+	Started bool
+	// Orphaned marks a finalizer that can never run: it is pending-like and
+	// a work operation of its group failed. Orphaned children are inert.
+	Orphaned bool
+}
+
+// Flags are the apply-level requests that change the projection.
+type Flags struct {
+	// PauseReleased turns a pause policy into continue.
+	PauseReleased bool
+	// StopRequested makes never-started stopped children inert.
+	StopRequested bool
+}
+
+// The child classes of the rollout rules.
+func (c Child) neverStartedStop() bool { return c.State == Stopped && !c.Started }
+
+func (c Child) inert(f Flags) bool {
+	return c.Orphaned || (f.StopRequested && c.neverStartedStop())
+}
+
+func (c Child) pendingLike(f Flags) bool {
+	return !c.inert(f) && (c.State == Pending || c.neverStartedStop())
+}
+
+// holds: started work still holding its target (not settled, not
+// pending-like, not inert), a started-and-stopped child included.
+func (c Child) holds(f Flags) bool {
+	return !c.State.Settled() && !c.pendingLike(f) && !c.inert(f)
+}
+
+func (c Child) unfinished(f Flags) bool { return !c.State.Settled() && !c.inert(f) }
+
+// active: holds its target and is not stopped — work in flight.
+func (c Child) active(f Flags) bool { return c.holds(f) && c.State != Stopped }
+
+// Rollout returns the apply's state from its children, given in rollout
+// order (see [Children]):
+//
+//  1. No children → pending. base = Derive(every child's state).
+//  2. base not failed: if base is terminal but some child is still active
+//     (holds its target and is not stopped), the result is Derive over the
+//     active children — the apply never terminalizes while work is in
+//     flight. If base is pending but some child has started or settled,
+//     the result is running. Otherwise base.
+//  3. base failed: each failed child, in order, applies its policy — halt
+//     (or unknown) is a hard fail; an unreleased pause holds the rollout if
+//     a later child is unfinished; continue or a released pause does
+//     nothing. Then: hard fail → running_degraded while any child holds its
+//     target, else failed; a pause hold → paused; no unfinished child →
+//     failed; otherwise running_degraded.
+//
+// A child is pending-like when pending, or stopped without having started
+// (with StopRequested such a child is inert instead); orphaned children
+// are inert; a child holds its target when it is neither settled,
+// pending-like nor inert; it is unfinished when neither settled nor inert.
+// Rollout does not allocate.
+func Rollout(children []Child, f Flags) State {
+	if len(children) == 0 {
+		return Pending
+	}
+	var all counts
+	for _, c := range children {
+		all.add(c.State)
+	}
+	base := all.derive()
+	if base != Failed {
+		if base.Terminal() {
+			var act counts
+			for _, c := range children {
+				if c.active(f) {
+					act.add(c.State)
+				}
+			}
+			if act.n > 0 {
+				return act.derive()
+			}
+		}
+		if base == Pending {
+			for _, c := range children {
+				if c.Started || c.State.Settled() {
+					return Running
+				}
+			}
+		}
+		return base
+	}
+	hard, hold := false, false
+	for i, c := range children {
+		if c.State != Failed {
+			continue
+		}
+		switch c.OnFailure {
+		case Continue:
+		case Pause:
+			if f.PauseReleased {
+				continue
+			}
+			for _, later := range children[i+1:] {
+				if later.unfinished(f) {
+					hold = true
+					break
+				}
+			}
+		default:
+			hard = true
+		}
+	}
+	anyHolds, anyUnfinished := false, false
+	for _, c := range children {
+		anyHolds = anyHolds || c.holds(f)
+		anyUnfinished = anyUnfinished || c.unfinished(f)
+	}
+	switch {
+	case hard && anyHolds:
+		return RunningDegraded
+	case hard:
+		return Failed
+	case hold:
+		return Paused
+	case !anyUnfinished:
+		return Failed
+	}
+	return RunningDegraded
+}
+
+// Children returns the children of an apply from its operation rows,
+// ordered by (Seq, ID). States are normalized ([Normalize]) and policies
+// parsed leniently (unknown is Halt). An operation has Started when its
+// StartedAt is set or its state is neither pending nor stopped. A finalizer
+// is Orphaned when it is pending (or stopped without having started) and a
+// non-finalizer operation of its (non-empty) Group has failed.
+func Children(ops []storage.Operation) []Child {
+	sorted := slices.Clone(ops)
+	sortOps(sorted)
+	failedGroups := make(map[string]bool)
+	for _, op := range sorted {
+		if op.Group != "" && !op.Finalizer && Normalize(op.State) == Failed {
+			failedGroups[op.Group] = true
+		}
+	}
+	out := make([]Child, len(sorted))
+	for i, op := range sorted {
+		s := Normalize(op.State)
+		c := Child{
+			State:     s,
+			OnFailure: policyOf(op.OnFailure),
+			Started:   !op.StartedAt.IsZero() || (s != Pending && s != Stopped),
+		}
+		c.Orphaned = op.Finalizer && failedGroups[op.Group] && (s == Pending || c.neverStartedStop())
+		out[i] = c
+	}
+	return out
+}
+
+// sortOps orders operations by (Seq, ID) in place.
+func sortOps(ops []storage.Operation) {
+	slices.SortFunc(ops, func(a, b storage.Operation) int {
+		return cmp.Or(cmp.Compare(a.Seq, b.Seq), cmp.Compare(a.ID, b.ID))
+	})
+}
