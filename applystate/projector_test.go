@@ -1,0 +1,441 @@
+package applystate_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/memory"
+	"github.com/statefold/statefold/storagetest"
+)
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Second)
+	return c.now
+}
+
+type bundle struct {
+	store *memory.Store
+	fs    *storagetest.FaultStore
+	p     *applystate.Projector
+	ctx   context.Context
+}
+
+type op struct {
+	id     string
+	policy applystate.Policy
+}
+
+// setup creates apply "a" with the given operations (Seq in order, all
+// pending) and a projector over a counting store.
+func setup(t *testing.T, ops []op, opts ...applystate.Option) *bundle {
+	t.Helper()
+	b := &bundle{store: memory.New(), ctx: context.Background()}
+	b.fs = storagetest.NewFaultStore(b.store)
+	c := &clock{now: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}
+	b.p = applystate.NewProjector(b.fs, b.fs, append([]applystate.Option{applystate.WithClock(c.Now)}, opts...)...)
+	_, err := b.store.CreateApply(b.ctx, storage.Apply{ID: "a", State: "pending"})
+	require.NoError(t, err)
+	for i, o := range ops {
+		_, err := b.store.CreateOperation(b.ctx, storage.Operation{ApplyID: "a", ID: o.id, Seq: int64(i), Deployment: "dep-" + o.id, State: "pending", OnFailure: string(o.policy)})
+		require.NoError(t, err)
+	}
+	b.fs.ResetCounts()
+	return b
+}
+
+func (b *bundle) drive(t *testing.T, id string, s S, msg ...string) applystate.Result {
+	t.Helper()
+	task := applystate.Task{OperationID: id, State: s}
+	if len(msg) > 0 {
+		task.ErrorMessage = msg[0]
+	}
+	r, err := b.p.Drive(b.ctx, "a", []applystate.Task{task})
+	require.NoError(t, err)
+	return r
+}
+
+func (b *bundle) apply(t *testing.T) storage.Apply {
+	t.Helper()
+	a, err := b.store.GetApply(b.ctx, "a")
+	require.NoError(t, err)
+	return a
+}
+
+func (b *bundle) op(t *testing.T, id string) storage.Operation {
+	t.Helper()
+	o, err := b.store.GetOperation(b.ctx, "a", id)
+	require.NoError(t, err)
+	return o
+}
+
+func TestDriveFoldsSiblings(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"east", ""}, {"west", ""}})
+	r := b.drive(t, "west", ru)
+	require.Equal(t, string(ru), r.Apply.State)
+	require.True(t, r.Changed)
+	require.Equal(t, pe, r.Previous)
+	r = b.drive(t, "east", cp)
+	require.Equal(t, string(ru), r.Apply.State, "west still holds its target")
+	require.False(t, r.Terminalized)
+	r = b.drive(t, "west", cp)
+	require.Equal(t, string(cp), r.Apply.State)
+	require.True(t, r.Terminalized)
+	require.False(t, r.Apply.CompletedAt.IsZero())
+}
+
+// A stale sibling row is folded over by the caller's fresh state.
+func TestDriveFoldsFreshStateOverStaleRow(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"x", ""}})
+	b.drive(t, "x", ru)
+	r := b.drive(t, "x", cp)
+	require.Equal(t, string(cp), r.Apply.State)
+	require.Equal(t, string(cp), b.op(t, "x").State)
+}
+
+func TestDriveStampsTimesOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"x", ""}, {"y", ""}})
+	b.drive(t, "x", ru)
+	a1 := b.apply(t)
+	o1 := b.op(t, "x")
+	require.False(t, a1.StartedAt.IsZero())
+	require.False(t, o1.StartedAt.IsZero())
+	require.True(t, o1.CompletedAt.IsZero())
+	b.drive(t, "y", ru)
+	b.drive(t, "x", cp)
+	require.Equal(t, a1.StartedAt, b.apply(t).StartedAt, "StartedAt is never rewound")
+	require.Equal(t, o1.StartedAt, b.op(t, "x").StartedAt)
+	require.False(t, b.op(t, "x").CompletedAt.IsZero())
+	require.True(t, b.apply(t).CompletedAt.IsZero(), "not terminal yet")
+}
+
+func TestDriveNoChangeNoWrite(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"x", ""}, {"y", ""}})
+	b.drive(t, "x", ru)
+	b.fs.ResetCounts()
+	r := b.drive(t, "x", ru)
+	require.False(t, r.Changed)
+	require.Zero(t, b.fs.Writes(), "%v", b.fs.Counts())
+}
+
+func TestDriveErrorMessageFirstInRolloutOrder(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"first", applystate.Continue}, {"second", applystate.Continue}, {"third", ""}})
+	b.drive(t, "second", fa, "disk full")
+	require.Equal(t, "deployment dep-second failed: disk full", b.apply(t).ErrorMessage)
+	b.drive(t, "first", fa, "timeout")
+	require.Equal(t, "deployment dep-first failed: timeout", b.apply(t).ErrorMessage)
+	r := b.drive(t, "third", cp)
+	require.Equal(t, string(fa), r.Apply.State)
+	require.True(t, r.Terminalized)
+	require.Equal(t, "deployment dep-first failed: timeout", r.Apply.ErrorMessage)
+}
+
+func TestDriveTruncatesMessages(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"x", ""}})
+	long := strings.Repeat("é", storage.MaxMessageBytes) // 2 bytes each
+	r := b.drive(t, "x", fa, long)
+	require.LessOrEqual(t, len(r.Apply.ErrorMessage), storage.MaxMessageBytes)
+	require.LessOrEqual(t, len(b.op(t, "x").ErrorMessage), storage.MaxMessageBytes)
+	require.True(t, strings.HasPrefix(r.Apply.ErrorMessage, "deployment dep-x failed: éé"))
+}
+
+func TestTerminalApplyNeverOverwritten(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"x", ""}})
+	b.drive(t, "x", cp)
+	before := b.apply(t)
+	b.fs.ResetCounts()
+	r, err := b.p.Drive(b.ctx, "a", []applystate.Task{{State: ru}}) // no model: authoritative
+	require.NoError(t, err)
+	require.False(t, r.Changed)
+	require.Equal(t, before, r.Apply)
+	require.Equal(t, before, b.apply(t))
+	require.Zero(t, b.fs.Calls(storagetest.UpdateApply))
+}
+
+// The fail-closed cases: terminal current → Undetermined and no apply
+// write; non-terminal current → written as is.
+func TestDriveFailsClosed(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name  string
+		tasks []applystate.Task
+		setup func(b *bundle)
+	}{
+		{"ambiguous ids", []applystate.Task{{OperationID: "x"}, {OperationID: "y"}}, nil},
+		{"ids mixed with empty", []applystate.Task{{OperationID: "x"}, {}}, nil},
+		{"operation row missing", []applystate.Task{{OperationID: "ghost"}}, nil},
+		{"list error", []applystate.Task{{OperationID: "x"}}, func(b *bundle) {
+			_, err := b.fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Methods: []storagetest.Method{storagetest.ListOperations}})
+			if err != nil {
+				panic(err)
+			}
+		}},
+	} {
+		for _, terminal := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/terminal=%v", c.name, terminal), func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, []op{{"x", ""}, {"y", ""}})
+				if c.setup != nil {
+					c.setup(b)
+				}
+				want := cp
+				if !terminal {
+					want = ru
+				}
+				tasks := make([]applystate.Task, len(c.tasks))
+				for i, task := range c.tasks {
+					task.State = want
+					tasks[i] = task
+				}
+				r, err := b.p.Drive(b.ctx, "a", tasks)
+				require.NoError(t, err)
+				if terminal {
+					require.True(t, r.Undetermined)
+					require.False(t, r.Changed)
+					require.Equal(t, string(pe), b.apply(t).State)
+					require.Zero(t, b.fs.Calls(storagetest.UpdateApply))
+				} else {
+					require.False(t, r.Undetermined)
+					require.Equal(t, string(ru), b.apply(t).State)
+				}
+			})
+		}
+	}
+}
+
+func TestDriveZeroRowsFailsClosed(t *testing.T) {
+	t.Parallel()
+	for _, terminal := range []bool{true, false} {
+		b := setup(t, nil)
+		_, err := b.store.CreateApply(b.ctx, storage.Apply{ID: "lonely", State: "pending"})
+		require.NoError(t, err)
+		// An operation store that lists nothing even though the row exists.
+		empty := emptyLister{OperationStore: b.store}
+		_, err = b.store.CreateOperation(b.ctx, storage.Operation{ApplyID: "lonely", ID: "x", State: "pending"})
+		require.NoError(t, err)
+		p := applystate.NewProjector(b.store, empty)
+		s := ru
+		if terminal {
+			s = cp
+		}
+		r, err := p.Drive(b.ctx, "lonely", []applystate.Task{{OperationID: "x", State: s}})
+		require.NoError(t, err)
+		require.Equal(t, terminal, r.Undetermined)
+		a, err := b.store.GetApply(b.ctx, "lonely")
+		require.NoError(t, err)
+		if terminal {
+			require.Equal(t, string(pe), a.State)
+		} else {
+			require.Equal(t, string(ru), a.State)
+		}
+	}
+}
+
+type emptyLister struct{ storage.OperationStore }
+
+func (emptyLister) ListOperations(context.Context, string) ([]storage.Operation, error) {
+	return nil, nil
+}
+
+func TestDriveWithoutOperationModel(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"x", ""}})
+	r, err := b.p.Drive(b.ctx, "a", []applystate.Task{{State: ru}, {State: cp}})
+	require.NoError(t, err)
+	require.Equal(t, string(ru), r.Apply.State)
+	r, err = b.p.Drive(b.ctx, "a", []applystate.Task{{State: fa, ErrorMessage: "boom"}})
+	require.NoError(t, err)
+	require.True(t, r.Terminalized, "without a model the tasks are authoritative")
+	require.Equal(t, "boom", r.Apply.ErrorMessage)
+	require.Equal(t, string(pe), b.op(t, "x").State, "no operation written")
+
+	// A nil operation store: the same, even with ids.
+	b2 := setup(t, []op{{"x", ""}, {"y", ""}})
+	p := applystate.NewProjector(b2.store, nil)
+	r, err = p.Drive(b2.ctx, "a", []applystate.Task{{OperationID: "x", State: cp}})
+	require.NoError(t, err)
+	require.Equal(t, string(cp), r.Apply.State)
+	_, err = p.Reproject(b2.ctx, "a")
+	require.ErrorIs(t, err, storage.ErrInvalid)
+}
+
+func TestStop(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"done", ""}, {"busy", ""}, {"later", ""}})
+	b.drive(t, "done", cp)
+	b.drive(t, "busy", ru)
+	r, err := b.p.Stop(b.ctx, "a")
+	require.NoError(t, err)
+	require.True(t, r.Changed)
+	require.True(t, r.Apply.StopRequested)
+	require.Equal(t, string(st), b.op(t, "later").State)
+	require.Equal(t, string(ru), b.op(t, "busy").State, "started work is left to its drive loop")
+	require.Equal(t, string(ru), r.Apply.State, "never terminal while busy is in flight")
+	r = b.drive(t, "busy", st)
+	require.Equal(t, string(st), r.Apply.State)
+	require.True(t, r.Terminalized)
+	require.True(t, r.Apply.CompletedAt.IsZero(), "CompletedAt is for terminal states other than stopped")
+	// Stopping a terminal apply changes nothing.
+	b.fs.ResetCounts()
+	r, err = b.p.Stop(b.ctx, "a")
+	require.NoError(t, err)
+	require.False(t, r.Changed)
+	require.Zero(t, b.fs.Writes())
+}
+
+func TestReleasePause(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"canary", applystate.Pause}, {"rest", ""}})
+	r := b.drive(t, "canary", fa, "5xx")
+	require.Equal(t, string(pa), r.Apply.State)
+	r, err := b.p.ReleasePause(b.ctx, "a")
+	require.NoError(t, err)
+	require.True(t, r.Apply.PauseReleased)
+	require.Equal(t, string(rd), r.Apply.State)
+	b.drive(t, "rest", ru)
+	r = b.drive(t, "rest", cp)
+	require.Equal(t, string(fa), r.Apply.State)
+	require.True(t, r.Terminalized)
+	require.Equal(t, "deployment dep-canary failed: 5xx", r.Apply.ErrorMessage)
+}
+
+// Reproject repairs a crash between the operation write and the apply write.
+func TestReproject(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"x", ""}, {"y", ""}})
+	b.drive(t, "x", cp)
+	b.drive(t, "y", ru)
+	o := b.op(t, "y")
+	o.State = string(cp)
+	_, err := b.store.UpdateOperation(b.ctx, o, o.Version)
+	require.NoError(t, err)
+	r, err := b.p.Reproject(b.ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, string(cp), r.Apply.State)
+	require.True(t, r.Terminalized)
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+}
+
+func TestInputErrors(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"x", ""}})
+	for name, call := range map[string]func() error{
+		"empty apply":     func() error { _, err := b.p.Drive(b.ctx, "", nil); return err },
+		"oversized apply": func() error { _, err := b.p.Reproject(b.ctx, strings.Repeat("a", 256)); return err },
+		"invalid operation": func() error {
+			_, err := b.p.Drive(b.ctx, "a", []applystate.Task{{OperationID: "\xff", State: ru}})
+			return err
+		},
+		"unknown task state": func() error {
+			_, err := b.p.Drive(b.ctx, "a", []applystate.Task{{OperationID: "x", State: "bogus"}})
+			return err
+		},
+		"nil applies": func() error {
+			_, err := applystate.NewProjector(nil, b.store).Drive(b.ctx, "a", nil)
+			return err
+		},
+		"stop without ops": func() error { _, err := applystate.NewProjector(b.store, nil).Stop(b.ctx, "a"); return err },
+	} {
+		err := call()
+		require.ErrorIs(t, err, storage.ErrInvalid, name)
+	}
+	_, err := b.p.Drive(b.ctx, "a", []applystate.Task{{OperationID: "x", State: "bogus"}})
+	require.ErrorContains(t, err, "tasks[0].State")
+	require.Zero(t, b.fs.TotalCalls())
+	_, err = b.p.Drive(b.ctx, "missing", []applystate.Task{{State: ru}})
+	require.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+func TestObserverSeesTheWriterOnly(t *testing.T) {
+	t.Parallel()
+	var seen []applystate.Result
+	b := setup(t, []op{{"x", ""}}, applystate.WithObserver(func(_ context.Context, r applystate.Result) { seen = append(seen, r) }))
+	b.drive(t, "x", ru)
+	b.drive(t, "x", ru) // no change: not observed
+	b.drive(t, "x", cp)
+	require.Len(t, seen, 2)
+	require.True(t, seen[1].Terminalized)
+}
+
+// 16 sibling operations driven from 16 goroutines, 100 rounds: each round
+// ends in Rollout of the stored operations, terminalized exactly once.
+func TestConcurrentSiblings(t *testing.T) {
+	t.Parallel()
+	rounds := 100
+	if testing.Short() {
+		rounds = 10
+	}
+	ctx := context.Background()
+	for round := range rounds {
+		store := memory.New()
+		var terminalized atomic.Int32
+		p := applystate.NewProjector(store, store, applystate.WithObserver(func(_ context.Context, r applystate.Result) {
+			if r.Terminalized {
+				terminalized.Add(1)
+			}
+		}))
+		_, err := store.CreateApply(ctx, storage.Apply{ID: "a", State: "pending"})
+		require.NoError(t, err)
+		for i := range 16 {
+			_, err := store.CreateOperation(ctx, storage.Operation{ApplyID: "a", ID: fmt.Sprintf("op%02d", i), Seq: int64(i), State: "pending", OnFailure: "continue"})
+			require.NoError(t, err)
+		}
+		var g errgroup.Group
+		var results atomic.Int32
+		for i := range 16 {
+			g.Go(func() error {
+				final := cp
+				if (i+round)%5 == 0 {
+					final = fa
+				}
+				for _, s := range []S{ru, final} {
+					for {
+						r, err := p.Drive(ctx, "a", []applystate.Task{{OperationID: fmt.Sprintf("op%02d", i), State: s, ErrorMessage: "e"}})
+						if errors.Is(err, storage.ErrConflict) {
+							continue
+						}
+						if err != nil {
+							return err
+						}
+						if r.Terminalized {
+							results.Add(1)
+						}
+						break
+					}
+				}
+				return nil
+			})
+		}
+		require.NoError(t, g.Wait())
+		require.NoError(t, storagetest.CheckApplyProjected(ctx, store, "a"), "round %d", round)
+		a, err := store.GetApply(ctx, "a")
+		require.NoError(t, err)
+		require.True(t, applystate.State(a.State).Terminal(), "round %d: %s", round, a.State)
+		require.Equal(t, int32(1), terminalized.Load(), "round %d", round)
+		require.Equal(t, int32(1), results.Load(), "round %d", round)
+	}
+}

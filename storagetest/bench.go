@@ -1,0 +1,279 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/storage"
+)
+
+// ListSizes are the queue sizes the List benchmarks measure.
+var listSizes = []int{10, 100, 1000}
+
+// listStates are the three live states the List benchmarks spread batches over.
+var listStates = []string{"queued", "running", "merging"}
+
+// RunBenchmarks measures the orchestration on the store returned by
+// newStore, each benchmark next to its naive baseline so that the two can
+// be compared as a ratio from one run:
+//
+//   - List/n=N/ours and List/n=N/naive: a queue of N live batches over three
+//     states plus N/2 stale rows, resolved by [batchstate.Orchestrator.List]
+//     and by one GetBatch per row;
+//   - Transition/ours and Transition/update: one Transition against one bare
+//     UpdateBatch; Create/ours and Create/create likewise;
+//   - Drive32: 32 sibling operations of one apply driven concurrently to
+//     completion, per apply.
+//
+// Every benchmark reports store round trips as calls/op; Drive32 also
+// reports conflicts/drive. newStore may return the same store each time.
+func RunBenchmarks(b *testing.B, newStore func(b *testing.B) storage.Store) {
+	for _, n := range listSizes {
+		b.Run(fmt.Sprintf("List/n=%d", n), func(b *testing.B) { benchList(b, newStore(b), n) })
+	}
+	b.Run("Transition", func(b *testing.B) { benchTransition(b, newStore(b)) })
+	b.Run("Create", func(b *testing.B) { benchCreate(b, newStore(b)) })
+	b.Run("Drive32", func(b *testing.B) { benchDrive(b, newStore(b), 32) })
+}
+
+func benchOrchestrator(b *testing.B, store storage.Store) (*FaultStore, *batchstate.Orchestrator) {
+	fs := NewFaultStore(store)
+	o, err := batchstate.New(fs, fs, crashMachine)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fs, o
+}
+
+// reportCalls reports the store calls made since the last reset per op.
+func reportCalls(b *testing.B, fs *FaultStore) {
+	b.ReportMetric(float64(fs.TotalCalls())/float64(b.N), "calls/op")
+}
+
+// SeedListQueue fills a fresh queue of store with n live batches spread
+// over states plus n/2 stale rows (rows of batches that moved on), fault
+// free, and returns the queue. It is exported so that backend packages can
+// measure their own floors on the same data.
+func SeedListQueue(ctx context.Context, store storage.Store, n int, states []string) (string, error) {
+	m := batchstate.Machine{States: append(slices.Clone(states), "done"), Terminal: []string{"done"}}
+	o, err := batchstate.New(store, store, m)
+	if err != nil {
+		return "", err
+	}
+	queue := orchID(fmt.Sprintf("bench%d", n))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := range n {
+		g.Go(func() error {
+			id := fmt.Sprintf("b%05d", i)
+			first := states[0]
+			if i%2 == 1 {
+				first = states[1%len(states)]
+			}
+			bt, err := o.Create(gctx, storage.Batch{Queue: queue, ID: id, State: first, Payload: []byte(id)})
+			if err != nil {
+				return err
+			}
+			if to := states[i%len(states)]; to != first {
+				if _, err := o.Transition(gctx, bt, to); err != nil {
+					return err
+				}
+			}
+			if i%2 == 0 { // a stale row: the batch is not in this state any more
+				stale := states[(i+1)%len(states)]
+				return store.AddMember(gctx, storage.Member{Queue: queue, State: stale, BatchID: id, Version: 1, AddedAt: bt.CreatedAt})
+			}
+			return nil
+		})
+	}
+	return queue, g.Wait()
+}
+
+func benchList(b *testing.B, store storage.Store, n int) {
+	ctx := context.Background()
+	queue, err := SeedListQueue(ctx, store, n, listStates)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fs, o := benchOrchestrator(b, store)
+	check := func(b *testing.B, got []storage.Batch) {
+		if len(got) != n {
+			b.Fatalf("listed %d batches, want %d", len(got), n)
+		}
+	}
+	b.Run("ours", func(b *testing.B) {
+		fs.ResetCounts()
+		for b.Loop() {
+			got, err := o.List(ctx, queue, listStates...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			check(b, got)
+		}
+		reportCalls(b, fs)
+	})
+	b.Run("naive", func(b *testing.B) {
+		fs.ResetCounts()
+		for b.Loop() {
+			got, err := NaiveList(ctx, fs, queue, listStates...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			check(b, got)
+		}
+		reportCalls(b, fs)
+	})
+}
+
+// NaiveList is the baseline List: every row of every bucket resolved with
+// its own GetBatch, sequentially, keeping batches still in the state.
+func NaiveList(ctx context.Context, store storage.Store, queue string, states ...string) ([]storage.Batch, error) {
+	var out []storage.Batch
+	for _, s := range states {
+		rows, err := store.ListMembers(ctx, queue, s)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			bt, err := store.GetBatch(ctx, queue, r.BatchID)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if bt.State == s {
+				out = append(out, bt)
+			}
+		}
+	}
+	return out, nil
+}
+
+func benchTransition(b *testing.B, store storage.Store) {
+	ctx := context.Background()
+	fs, o := benchOrchestrator(b, store)
+	queue := orchID("benchtr")
+	cur, err := o.Create(ctx, storage.Batch{Queue: queue, ID: "t", State: "queued"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := store.CreateBatch(ctx, storage.Batch{Queue: queue, ID: "u", State: "queued", CreatedAt: cur.CreatedAt, UpdatedAt: cur.UpdatedAt})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("ours", func(b *testing.B) {
+		fs.ResetCounts()
+		for b.Loop() {
+			to := "running"
+			if cur.State == "running" {
+				to = "queued"
+			}
+			if cur, err = o.Transition(ctx, cur, to); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCalls(b, fs)
+	})
+	b.Run("update", func(b *testing.B) {
+		fs.ResetCounts()
+		for b.Loop() {
+			next := raw
+			next.State = map[string]string{"queued": "running", "running": "queued"}[raw.State]
+			if raw, err = fs.UpdateBatch(ctx, next, raw.Version); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCalls(b, fs)
+	})
+}
+
+func benchCreate(b *testing.B, store storage.Store) {
+	ctx := context.Background()
+	fs, o := benchOrchestrator(b, store)
+	queue := orchID("benchcr")
+	var seq atomic.Int64
+	b.Run("ours", func(b *testing.B) {
+		fs.ResetCounts()
+		for b.Loop() {
+			if _, err := o.Create(ctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("o%d", seq.Add(1)), State: "queued"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCalls(b, fs)
+	})
+	b.Run("create", func(b *testing.B) {
+		fs.ResetCounts()
+		for b.Loop() {
+			if _, err := fs.CreateBatch(ctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("c%d", seq.Add(1)), State: "queued"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCalls(b, fs)
+	})
+}
+
+func benchDrive(b *testing.B, store storage.Store, n int) {
+	ctx := context.Background()
+	fs := NewFaultStore(store)
+	p := applystate.NewProjector(fs, fs)
+	drives := 0
+	fs.ResetCounts()
+	for i := 0; b.Loop(); i++ {
+		applyID := orchID(fmt.Sprintf("drive%d", i))
+		b.StopTimer()
+		if _, err := store.CreateApply(ctx, storage.Apply{ID: applyID, State: string(applystate.Pending)}); err != nil {
+			b.Fatal(err)
+		}
+		for j := range n {
+			if _, err := store.CreateOperation(ctx, storage.Operation{ApplyID: applyID, ID: fmt.Sprintf("op%02d", j), Seq: int64(j), Deployment: fmt.Sprintf("d%02d", j), State: string(applystate.Pending)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		var g errgroup.Group
+		for j := range n {
+			g.Go(func() error {
+				for _, s := range []applystate.State{applystate.Running, applystate.Completed} {
+					for {
+						_, err := p.Drive(ctx, applyID, []applystate.Task{{OperationID: fmt.Sprintf("op%02d", j), State: s}})
+						if errors.Is(err, storage.ErrConflict) {
+							continue // attempts exhausted under contention: the caller retries
+						}
+						if err != nil {
+							return err
+						}
+						break
+					}
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		drives += 2 * n
+		b.StopTimer()
+		if err := CheckApplyProjected(ctx, store, applyID); err != nil {
+			b.Fatal(err)
+		}
+		a, err := store.GetApply(ctx, applyID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if a.State != string(applystate.Completed) {
+			b.Fatalf("apply ended %q, want completed", a.State)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(fs.Conflicts())/float64(drives), "conflicts/drive")
+	reportCalls(b, fs)
+}

@@ -1,0 +1,388 @@
+package storagetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/storage"
+)
+
+// crashGrace is the dangling grace of the orchestrators the suite builds;
+// the fake clock jumps past it before the converging Reconcile.
+const crashGrace = 10 * time.Minute
+
+// crashMachine is the batch machine of the orchestration areas.
+var crashMachine = batchstate.Machine{
+	States:   []string{"queued", "running", "merging", "done", "failed"},
+	Terminal: []string{"done", "failed"},
+}
+
+// fakeClock is a settable clock shared by the orchestrators of one test.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Millisecond) // strictly increasing, distinct CreatedAt
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// orchID returns prefix plus 10 random hex digits, so that subtests sharing
+// one store never share a queue or an apply.
+func orchID(prefix string) string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// orchEnv is one isolated scenario: a queue, an apply, a fault store over
+// the backend and orchestrators over both the fault store (faulty) and the
+// backend (clean, for setup, repair and checks).
+type orchEnv struct {
+	store storage.Store
+	fs    *FaultStore
+	clock *fakeClock
+	queue string
+	apply string
+
+	faulty, clean *batchstate.Orchestrator
+	fproj, cproj  *applystate.Projector
+
+	ids          []string
+	terminalized atomic.Int32
+}
+
+func newOrchEnv(t testing.TB, store storage.Store) *orchEnv {
+	t.Helper()
+	e := &orchEnv{store: store, fs: NewFaultStore(store), clock: newFakeClock(),
+		queue: orchID("q"), apply: orchID("apply")}
+	var err error
+	e.faulty, err = batchstate.New(e.fs, e.fs, crashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace))
+	require.NoError(t, err)
+	e.clean, err = batchstate.New(store, store, crashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace))
+	require.NoError(t, err)
+	observe := applystate.WithObserver(func(_ context.Context, r applystate.Result) {
+		if r.Terminalized {
+			e.terminalized.Add(1)
+		}
+	})
+	e.fproj = applystate.NewProjector(e.fs, e.fs, applystate.WithClock(e.clock.Now), observe)
+	e.cproj = applystate.NewProjector(store, store, applystate.WithClock(e.clock.Now), observe)
+	return e
+}
+
+func (e *orchEnv) create(ctx context.Context, t testing.TB, id, state string) storage.Batch {
+	t.Helper()
+	b, err := e.clean.Create(ctx, storage.Batch{Queue: e.queue, ID: id, State: state, Payload: []byte(id)})
+	require.NoError(t, err)
+	e.ids = append(e.ids, id)
+	return b
+}
+
+func (e *orchEnv) get(ctx context.Context, t testing.TB, id string) storage.Batch {
+	t.Helper()
+	b, err := e.store.GetBatch(ctx, e.queue, id)
+	require.NoError(t, err)
+	return b
+}
+
+// seedApply creates the apply and three operations d1..d3 (halt, continue,
+// halt) and drives them, fault-free, to the given states.
+func (e *orchEnv) seedApply(ctx context.Context, t testing.TB, states ...applystate.State) {
+	t.Helper()
+	now := e.clock.Now()
+	_, err := e.store.CreateApply(ctx, storage.Apply{ID: e.apply, State: string(applystate.Pending), CreatedAt: now, UpdatedAt: now})
+	require.NoError(t, err)
+	policies := []applystate.Policy{applystate.Halt, applystate.Continue, applystate.Halt}
+	for i, s := range states {
+		id := fmt.Sprintf("d%d", i+1)
+		_, err := e.store.CreateOperation(ctx, storage.Operation{
+			ApplyID: e.apply, ID: id, Seq: int64(i + 1), Deployment: "deploy-" + id,
+			State: string(applystate.Pending), OnFailure: string(policies[i%len(policies)]),
+			CreatedAt: now, UpdatedAt: now,
+		})
+		require.NoError(t, err)
+		if s == applystate.Pending {
+			continue
+		}
+		if s != applystate.Running {
+			_, err = e.cproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: id, State: applystate.Running}})
+			require.NoError(t, err)
+		}
+		_, err = e.cproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: id, State: s}})
+		require.NoError(t, err)
+	}
+}
+
+// crashCase is one orchestration call explored at every crash point.
+type crashCase struct {
+	name string
+	// setup prepares the scenario, fault-free.
+	setup func(ctx context.Context, t testing.TB, e *orchEnv)
+	// run performs the call under test on the faulty orchestrators.
+	run func(ctx context.Context, e *orchEnv) error
+	// retry is what a caller does after an error, fault-free (may be nil).
+	retry func(ctx context.Context, e *orchEnv) error
+	// apply marks cases that check the apply rather than the batches.
+	apply bool
+}
+
+func crashCases() []crashCase {
+	return []crashCase{
+		{
+			name: "Create",
+			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
+				e.create(ctx, t, "old", "queued")
+				e.ids = append(e.ids, "new")
+			},
+			run: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.faulty.Create(ctx, storage.Batch{Queue: e.queue, ID: "new", State: "queued"})
+				return err
+			},
+		},
+		{
+			name: "Transition",
+			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
+				e.create(ctx, t, "b", "queued")
+				e.create(ctx, t, "other", "running")
+			},
+			run: func(ctx context.Context, e *orchEnv) error {
+				b, err := e.store.GetBatch(ctx, e.queue, "b")
+				if err != nil {
+					return err
+				}
+				_, err = e.faulty.Transition(ctx, b, "running")
+				return err
+			},
+		},
+		{
+			name: "TransitionTerminal",
+			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
+				e.create(ctx, t, "b", "merging")
+			},
+			run: func(ctx context.Context, e *orchEnv) error {
+				b, err := e.store.GetBatch(ctx, e.queue, "b")
+				if err != nil {
+					return err
+				}
+				_, err = e.faulty.Transition(ctx, b, "done")
+				return err
+			},
+		},
+		{
+			name: "List",
+			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
+				e.create(ctx, t, "live", "queued")
+				e.create(ctx, t, "run", "running")
+				fin := e.create(ctx, t, "fin", "queued")
+				_, err := e.clean.Transition(ctx, fin, "done")
+				require.NoError(t, err)
+				// A row left behind by a crashed removal: List heals it.
+				require.NoError(t, e.store.AddMember(ctx, storage.Member{Queue: e.queue, State: "queued", BatchID: "fin", Version: 1, AddedAt: e.clock.Now()}))
+			},
+			run: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.faulty.List(ctx, e.queue, "queued", "running")
+				return err
+			},
+		},
+		{
+			name: "Reconcile",
+			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
+				e.create(ctx, t, "live", "queued")
+				moved := e.create(ctx, t, "moved", "queued")
+				_, err := e.clean.Transition(ctx, moved, "running")
+				require.NoError(t, err)
+				fin := e.create(ctx, t, "fin", "running")
+				_, err = e.clean.Transition(ctx, fin, "failed")
+				require.NoError(t, err)
+				now := e.clock.Now()
+				for _, m := range []storage.Member{
+					{Queue: e.queue, State: "queued", BatchID: "moved", Version: 1, AddedAt: now},  // stale
+					{Queue: e.queue, State: "running", BatchID: "fin", Version: 1, AddedAt: now},   // terminal
+					{Queue: e.queue, State: "merging", BatchID: "ghost", Version: 1, AddedAt: now}, // dangling
+				} {
+					require.NoError(t, e.store.AddMember(ctx, m))
+				}
+				e.ids = append(e.ids, "ghost")
+				e.clock.Advance(2 * crashGrace)
+			},
+			run: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.faulty.Reconcile(ctx, e.queue)
+				return err
+			},
+		},
+		{
+			name:  "Drive",
+			apply: true,
+			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
+				e.seedApply(ctx, t, applystate.Completed, applystate.Completed, applystate.Running)
+			},
+			run: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.fproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: "d3", State: applystate.Completed}})
+				return err
+			},
+			retry: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.cproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: "d3", State: applystate.Completed}})
+				return err
+			},
+		},
+		{
+			name:  "DriveSiblingActive",
+			apply: true,
+			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
+				e.seedApply(ctx, t, applystate.Running, applystate.Completed, applystate.Running)
+			},
+			run: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.fproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: "d3", State: applystate.Completed}})
+				return err
+			},
+			retry: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.cproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: "d3", State: applystate.Completed}})
+				return err
+			},
+		},
+		{
+			name:  "Stop",
+			apply: true,
+			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
+				e.seedApply(ctx, t, applystate.Completed, applystate.Running, applystate.Pending)
+			},
+			run: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.fproj.Stop(ctx, e.apply)
+				return err
+			},
+			retry: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.cproj.Stop(ctx, e.apply)
+				return err
+			},
+		},
+		{
+			name:  "Reproject",
+			apply: true,
+			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
+				e.seedApply(ctx, t, applystate.Completed, applystate.Completed, applystate.Running)
+				// A crash between the operation write and the apply write.
+				op, err := e.store.GetOperation(ctx, e.apply, "d3")
+				require.NoError(t, err)
+				op.State = string(applystate.Completed)
+				op.CompletedAt = e.clock.Now().Truncate(time.Microsecond)
+				_, err = e.store.UpdateOperation(ctx, op, op.Version)
+				require.NoError(t, err)
+			},
+			run: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.fproj.Reproject(ctx, e.apply)
+				return err
+			},
+			retry: func(ctx context.Context, e *orchEnv) error {
+				_, err := e.cproj.Reproject(ctx, e.apply)
+				return err
+			},
+		},
+	}
+}
+
+// maxCrashPoints bounds the exploration of one call, in case an
+// orchestrator never stops calling the store.
+const maxCrashPoints = 200
+
+// runCrashPoints fails the k-th store call of every crash case, for every
+// k until the call completes without reaching k, in both fault modes, and
+// checks the invariants after each fault and after the repair.
+func runCrashPoints(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	var explored atomic.Int64
+	t.Cleanup(func() { t.Logf("crash points explored: %d", explored.Load()) })
+	for _, c := range crashCases() {
+		for _, mode := range []Mode{FailBefore, FailAfter} {
+			t.Run(c.name+"/"+mode.String(), func(t *testing.T) {
+				t.Parallel()
+				store := newStore(t)
+				ctx := context.Background()
+				for k := 1; ; k++ {
+					require.LessOrEqual(t, k, maxCrashPoints, "the call never completed")
+					if !crashPoint(ctx, t, store, c, mode, k) {
+						break
+					}
+					explored.Add(1)
+				}
+			})
+		}
+	}
+}
+
+// crashPoint runs one case with the k-th call failing and reports whether
+// the fault was reached.
+func crashPoint(ctx context.Context, t *testing.T, store storage.Store, c crashCase, mode Mode, k int) bool {
+	t.Helper()
+	e := newOrchEnv(t, store)
+	c.setup(ctx, t, e)
+	e.terminalized.Store(0)
+	in, err := e.fs.Inject(Fault{Mode: mode, Call: k})
+	require.NoError(t, err)
+	runErr := c.run(ctx, e)
+	e.fs.ClearFaults()
+	hitMethod, hit := in.Hit()
+	if !hit {
+		require.NoError(t, runErr, "fault-free run")
+	} else if mode == FailBefore && !errors.Is(runErr, ErrInjected) && hitMethod.IsWrite() && hitMethod != RemoveMember {
+		// A failed write that is not best-effort must surface.
+		require.ErrorIs(t, runErr, ErrInjected, "k=%d: a failed %s must be returned", k, hitMethod)
+	}
+	where := fmt.Sprintf("%s k=%d (%v)", mode, k, hitMethod)
+	if c.apply {
+		require.NoError(t, CheckApplyNotEarly(ctx, store, e.apply), "after the fault, %s", where)
+		before, err := store.GetApply(ctx, e.apply)
+		require.NoError(t, err)
+		if runErr != nil && c.retry != nil {
+			require.NoError(t, c.retry(ctx, e), "retry after %s", where)
+		}
+		_, err = e.cproj.Reproject(ctx, e.apply)
+		require.NoError(t, err, "reproject after %s", where)
+		require.NoError(t, CheckApplyNotEarly(ctx, store, e.apply), "after the repair, %s", where)
+		if !applystate.Normalize(before.State).Terminal() {
+			require.NoError(t, CheckApplyProjected(ctx, store, e.apply), "after the repair, %s", where)
+		}
+		after, err := store.GetApply(ctx, e.apply)
+		require.NoError(t, err)
+		n := e.terminalized.Load()
+		require.LessOrEqual(t, n, int32(1), "Terminalized reported %d times, %s", n, where)
+		ambiguous := mode == FailAfter && hitMethod == UpdateApply
+		if applystate.Normalize(after.State).Terminal() && !ambiguous {
+			require.Equal(t, int32(1), n, "apply ended %q but Terminalized was reported %d times, %s", after.State, n, where)
+		}
+		return hit
+	}
+	list := func(ctx context.Context, queue string, states ...string) ([]storage.Batch, error) {
+		return e.clean.List(ctx, queue, states...)
+	}
+	require.NoError(t, CheckListed(ctx, store, list, crashMachine, e.queue, e.ids), "after the fault, %s", where)
+	e.clock.Advance(2 * crashGrace)
+	_, err = e.clean.Reconcile(ctx, e.queue)
+	require.NoError(t, err, "reconcile after %s", where)
+	require.NoError(t, CheckIndexExact(ctx, store, crashMachine, e.queue, e.ids), "after reconcile, %s", where)
+	require.NoError(t, CheckListed(ctx, store, list, crashMachine, e.queue, e.ids), "after reconcile, %s", where)
+	return hit
+}
