@@ -42,6 +42,14 @@
 // state and its version is at least the row's, so the write that added the
 // row is over), and dangling rows (no batch) older than the grace period.
 //
+// A row added by a transition whose compare-and-swap lost or crashed
+// carries version v+1 while its batch stays at v: by versions alone it
+// cannot be told from a transition still in flight. DESIGN.md keeps such a
+// row until the batch moves on; Reconcile here also removes it once it is
+// older than the grace period, the same bound that makes removing dangling
+// rows safe, so that after a Reconcile the index holds exactly one row per
+// live batch.
+//
 // # Operations
 //
 // Call Reconcile per queue periodically — every few minutes is plenty; it

@@ -298,8 +298,10 @@ type ReconcileReport struct {
 	Scanned int
 	// RemovedTerminal counts rows removed because their batch is terminal.
 	RemovedTerminal int
-	// RemovedStale counts rows removed because their batch moved on to
-	// another state (its version is at least the row's).
+	// RemovedStale counts rows removed because their batch is in another
+	// state and either moved on (its version is at least the row's) or the
+	// transition that added the row never landed and the row is older than
+	// the grace period.
 	RemovedStale int
 	// RemovedDangling counts rows removed because their batch does not exist
 	// and they are older than the grace period.
@@ -316,6 +318,11 @@ type ReconcileReport struct {
 // Reconcile scans every non-terminal bucket of queue and removes, each
 // conditionally on the batch's stored version, the rows of terminal
 // batches, stale rows, and dangling rows older than the grace period. A
+// stale row is one whose batch is in another state and either has a
+// version at least the row's (the write that added the row is over) or,
+// with a lower version, was added longer ago than the grace period (the
+// transition that added it lost its compare-and-swap or crashed: a
+// transition in flight takes far less than the grace). A
 // failed removal is counted as kept and reported in the returned error
 // (joined); the scan goes on.
 func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileReport, error) {
@@ -366,6 +373,10 @@ func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileRe
 				remove(state, r, b.Version, &rep.RemovedTerminal)
 			case b.State != state && b.Version >= r.Version:
 				remove(state, r, b.Version, &rep.RemovedStale)
+			case b.State != state && now.Sub(r.AddedAt) > o.cfg.grace:
+				// Added for a transition that never landed (its CAS lost or
+				// crashed) longer ago than any transition takes.
+				remove(state, r, r.Version, &rep.RemovedStale)
 			default:
 				rep.Kept++
 			}

@@ -296,7 +296,7 @@ func TestListHealsTerminalRows(t *testing.T) {
 func TestReconcileCounts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := setup(t, mq, batchstate.WithDanglingGrace(0))
+	b := setup(t, mq, batchstate.WithDanglingGrace(time.Minute))
 	b.create(t, "live", "created")
 	fin := b.create(t, "fin", "merging")
 	_, err := b.o.Transition(ctx, fin, "failed")
@@ -304,26 +304,38 @@ func TestReconcileCounts(t *testing.T) {
 	moving := b.create(t, "moving", "created")
 	now := b.clock.Now()
 	for _, m := range []storage.Member{
-		{Queue: "q", State: "merging", BatchID: "fin", Version: 1, AddedAt: now},        // terminal
-		{Queue: "q", State: "speculating", BatchID: "moving", Version: 2, AddedAt: now}, // a transition in flight
-		{Queue: "q", State: "cancelling", BatchID: "gone", Version: 1, AddedAt: now},    // dangling, grace 0
+		{Queue: "q", State: "merging", BatchID: "fin", Version: 1, AddedAt: now},                     // terminal
+		{Queue: "q", State: "speculating", BatchID: "moving", Version: 2, AddedAt: now},              // a transition in flight
+		{Queue: "q", State: "cancelling", BatchID: "gone", Version: 1, AddedAt: now.Add(-time.Hour)}, // dangling, past grace
 	} {
 		require.NoError(t, b.store.AddMember(ctx, m))
 	}
-	b.clock.Advance(time.Second)
 	rep, err := b.o.Reconcile(ctx, "q")
 	require.NoError(t, err)
-	require.Equal(t, 5, rep.Scanned)
-	require.Equal(t, 1, rep.RemovedTerminal)
-	require.Equal(t, 1, rep.RemovedDangling)
-	require.Zero(t, rep.RemovedStale, "a row newer than its batch belongs to a transition in flight")
-	require.Equal(t, 3, rep.Kept)
-	require.Contains(t, b.rows(t, "speculating"), "moving")
+	require.Equal(t, batchstate.ReconcileReport{Scanned: 5, RemovedTerminal: 1, RemovedDangling: 1, Kept: 3, Unresolved: []string{"gone"}}, rep)
+	require.Contains(t, b.rows(t, "speculating"), "moving", "a row newer than its batch belongs to a transition in flight")
 
-	// The transition lands: now the created row is stale and goes.
-	_, err = b.o.Transition(ctx, moving, "speculating")
+	// The transition lands: the created row goes with it.
+	moved, err := b.o.Transition(ctx, moving, "speculating")
 	require.NoError(t, err)
 	require.Equal(t, []string{"moving"}, b.ids(t, "speculating"))
+
+	// A transition that crashes before its CAS leaves a row newer than its
+	// batch; once older than the grace, Reconcile removes it.
+	_, err = b.fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 1, Methods: []storagetest.Method{storagetest.UpdateBatch}})
+	require.NoError(t, err)
+	_, err = b.o.Transition(ctx, moved, "cancelling")
+	require.ErrorIs(t, err, storagetest.ErrInjected)
+	require.Contains(t, b.rows(t, "cancelling"), "moving")
+	rep, err = b.o.Reconcile(ctx, "q")
+	require.NoError(t, err)
+	require.Zero(t, rep.RemovedStale, "inside the grace it may still be in flight")
+	b.clock.Advance(2 * time.Minute)
+	rep, err = b.o.Reconcile(ctx, "q")
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.RemovedStale)
+	require.Empty(t, b.rows(t, "cancelling"))
+	require.Equal(t, map[string]int64{"moving": moved.Version}, b.rows(t, "speculating"))
 }
 
 // A batch cycling A → B → A while the removal of its old A row is delayed

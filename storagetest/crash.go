@@ -118,7 +118,7 @@ func (e *orchEnv) seedApply(ctx context.Context, t testing.TB, states ...applyst
 	_, err := e.store.CreateApply(ctx, storage.Apply{ID: e.apply, State: string(applystate.Pending), CreatedAt: now, UpdatedAt: now})
 	require.NoError(t, err)
 	policies := []applystate.Policy{applystate.Halt, applystate.Continue, applystate.Halt}
-	for i, s := range states {
+	for i := range states {
 		id := fmt.Sprintf("d%d", i+1)
 		_, err := e.store.CreateOperation(ctx, storage.Operation{
 			ApplyID: e.apply, ID: id, Seq: int64(i + 1), Deployment: "deploy-" + id,
@@ -126,6 +126,9 @@ func (e *orchEnv) seedApply(ctx context.Context, t testing.TB, states ...applyst
 			CreatedAt: now, UpdatedAt: now,
 		})
 		require.NoError(t, err)
+	}
+	for i, s := range states {
+		id := fmt.Sprintf("d%d", i+1)
 		if s == applystate.Pending {
 			continue
 		}
@@ -136,6 +139,9 @@ func (e *orchEnv) seedApply(ctx context.Context, t testing.TB, states ...applyst
 		_, err = e.cproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: id, State: s}})
 		require.NoError(t, err)
 	}
+	a, err := e.store.GetApply(ctx, e.apply)
+	require.NoError(t, err)
+	require.False(t, applystate.Normalize(a.State).Terminal(), "the seeded apply is still open")
 }
 
 // crashCase is one orchestration call explored at every crash point.

@@ -1,0 +1,188 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// racers is how many goroutines race one compare-and-swap.
+const racers = 16
+
+func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
+		"Batch": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q := uid("q")
+			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
+			require.NoError(t, err)
+			next := b
+			next.State, next.Payload, next.CreatedAt, next.UpdatedAt = "running", nil, ts(5), ts(6)
+			next.Version = 77 // ignored
+			got, err := s.UpdateBatch(ctx, next, 1)
+			require.NoError(t, err)
+			next.Version = 2
+			require.Equal(t, next, got, "every non-key field written, Version = expected+1")
+			read, err := s.GetBatch(ctx, q, "b")
+			require.NoError(t, err)
+			require.Equal(t, got, read)
+
+			stale := read
+			stale.State = "stale"
+			_, err = s.UpdateBatch(ctx, stale, 1)
+			require.ErrorIs(t, err, storage.ErrConflict)
+			require.NotErrorIs(t, err, storage.ErrNotFound)
+			_, err = s.UpdateBatch(ctx, stale, 3)
+			require.ErrorIs(t, err, storage.ErrConflict, "a future version is a conflict too")
+			read, err = s.GetBatch(ctx, q, "b")
+			require.NoError(t, err)
+			require.Equal(t, got, read, "a lost CAS changes nothing")
+
+			missing := newBatch(q, "missing")
+			_, err = s.UpdateBatch(ctx, missing, 1)
+			require.ErrorIs(t, err, storage.ErrNotFound)
+			require.NotErrorIs(t, err, storage.ErrConflict)
+			_, err = s.GetBatch(ctx, q, "missing")
+			require.ErrorIs(t, err, storage.ErrNotFound, "an update never creates")
+
+			same, err := s.UpdateBatch(ctx, read, read.Version)
+			require.NoError(t, err, "an update that writes identical values still succeeds")
+			require.Equal(t, read.Version+1, same.Version)
+		},
+		"Apply": func(t *testing.T, ctx context.Context, s storage.Store) {
+			id := uid("apply")
+			a, err := s.CreateApply(ctx, newApply(id))
+			require.NoError(t, err)
+			next := a
+			next.State, next.ErrorMessage, next.StopRequested, next.PauseReleased = "running", "msg", true, true
+			next.StartedAt, next.CompletedAt, next.Payload, next.UpdatedAt = ts(3), ts(4), []byte{0, 1}, ts(5)
+			got, err := s.UpdateApply(ctx, next, 1)
+			require.NoError(t, err)
+			next.Version = 2
+			require.Equal(t, next, got)
+			back := got
+			back.StopRequested, back.PauseReleased, back.ErrorMessage = false, false, ""
+			back.StartedAt, back.CompletedAt, back.Payload = time.Time{}, time.Time{}, nil
+			got2, err := s.UpdateApply(ctx, back, 2)
+			require.NoError(t, err)
+			back.Version = 3
+			require.Equal(t, back, got2, "fields are cleared too")
+			_, err = s.UpdateApply(ctx, back, 2)
+			require.ErrorIs(t, err, storage.ErrConflict)
+			_, err = s.UpdateApply(ctx, newApply(uid("missing")), 1)
+			require.ErrorIs(t, err, storage.ErrNotFound)
+			read, err := s.GetApply(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, got2, read)
+		},
+		"Operation": func(t *testing.T, ctx context.Context, s storage.Store) {
+			a := uid("apply")
+			op, err := s.CreateOperation(ctx, newOperation(a, "op", 1))
+			require.NoError(t, err)
+			next := op
+			next.Seq, next.Deployment, next.Group, next.Finalizer = 9, "dep", "grp", true
+			next.State, next.OnFailure, next.ErrorMessage = "failed", "continue", "boom"
+			next.StartedAt, next.CompletedAt, next.Payload, next.UpdatedAt = ts(3), ts(4), []byte("x"), ts(5)
+			got, err := s.UpdateOperation(ctx, next, 1)
+			require.NoError(t, err)
+			next.Version = 2
+			require.Equal(t, next, got)
+			_, err = s.UpdateOperation(ctx, next, 1)
+			require.ErrorIs(t, err, storage.ErrConflict)
+			_, err = s.UpdateOperation(ctx, newOperation(a, "missing", 1), 1)
+			require.ErrorIs(t, err, storage.ErrNotFound)
+			read, err := s.GetOperation(ctx, a, "op")
+			require.NoError(t, err)
+			require.Equal(t, got, read)
+		},
+		"RaceBatch": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q := uid("q")
+			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
+			require.NoError(t, err)
+			race(t, func(i int) (string, error) {
+				next := b
+				next.State = fmt.Sprintf("w%02d", i)
+				got, err := s.UpdateBatch(ctx, next, b.Version)
+				return got.State, err
+			}, func() (string, int64) {
+				got, err := s.GetBatch(ctx, q, "b")
+				require.NoError(t, err)
+				return got.State, got.Version
+			})
+		},
+		"RaceApply": func(t *testing.T, ctx context.Context, s storage.Store) {
+			id := uid("apply")
+			a, err := s.CreateApply(ctx, newApply(id))
+			require.NoError(t, err)
+			race(t, func(i int) (string, error) {
+				next := a
+				next.State = fmt.Sprintf("w%02d", i)
+				got, err := s.UpdateApply(ctx, next, a.Version)
+				return got.State, err
+			}, func() (string, int64) {
+				got, err := s.GetApply(ctx, id)
+				require.NoError(t, err)
+				return got.State, got.Version
+			})
+		},
+		"RaceOperation": func(t *testing.T, ctx context.Context, s storage.Store) {
+			a := uid("apply")
+			op, err := s.CreateOperation(ctx, newOperation(a, "op", 1))
+			require.NoError(t, err)
+			race(t, func(i int) (string, error) {
+				next := op
+				next.State = fmt.Sprintf("w%02d", i)
+				got, err := s.UpdateOperation(ctx, next, op.Version)
+				return got.State, err
+			}, func() (string, int64) {
+				got, err := s.GetOperation(ctx, a, "op")
+				require.NoError(t, err)
+				return got.State, got.Version
+			})
+		},
+	})
+}
+
+// race runs racers updates from the same version: exactly one wins, the
+// others get ErrConflict, and the stored row is the winner's.
+func race(t *testing.T, update func(i int) (string, error), read func() (string, int64)) {
+	t.Helper()
+	var (
+		mu        sync.Mutex
+		winners   []string
+		conflicts int
+		others    []error
+		wg        sync.WaitGroup
+		start     = make(chan struct{})
+	)
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			state, err := update(i)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				winners = append(winners, state)
+			case errors.Is(err, storage.ErrConflict):
+				conflicts++
+			default:
+				others = append(others, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Empty(t, others)
+	require.Len(t, winners, 1, "exactly one writer wins")
+	require.Equal(t, racers-1, conflicts)
+	state, version := read()
+	require.Equal(t, winners[0], state, "the stored row is the winner's")
+	require.Equal(t, int64(2), version)
+}

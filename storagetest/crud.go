@@ -1,0 +1,160 @@
+package storagetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/storage"
+)
+
+func newBatch(queue, id string) storage.Batch {
+	return storage.Batch{Queue: queue, ID: id, State: "queued", Payload: []byte("p-" + id), CreatedAt: ts(0), UpdatedAt: ts(1)}
+}
+
+func newApply(id string) storage.Apply {
+	return storage.Apply{ID: id, State: "pending", Payload: []byte("a"), CreatedAt: ts(0), UpdatedAt: ts(0)}
+}
+
+func newOperation(applyID, id string, seq int64) storage.Operation {
+	return storage.Operation{ApplyID: applyID, ID: id, Seq: seq, Deployment: "d-" + id, State: "pending",
+		OnFailure: "halt", CreatedAt: ts(0), UpdatedAt: ts(0)}
+}
+
+func batchIDs(bs []storage.Batch) []string {
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = b.ID
+	}
+	sort.Strings(out)
+	return out
+}
+
+func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
+		"Batch": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q := uid("q")
+			in := newBatch(q, "b1")
+			in.Version = 42 // ignored
+			got, err := s.CreateBatch(ctx, in)
+			require.NoError(t, err)
+			in.Version = 1
+			require.Equal(t, in, got, "create returns the stored row with Version 1")
+			read, err := s.GetBatch(ctx, q, "b1")
+			require.NoError(t, err)
+			require.Equal(t, got, read)
+
+			dup := newBatch(q, "b1")
+			dup.State, dup.Payload = "other", []byte("other")
+			_, err = s.CreateBatch(ctx, dup)
+			require.ErrorIs(t, err, storage.ErrAlreadyExists)
+			read, err = s.GetBatch(ctx, q, "b1")
+			require.NoError(t, err)
+			require.Equal(t, got, read, "a duplicate create leaves the row untouched")
+
+			_, err = s.GetBatch(ctx, q, "missing")
+			require.ErrorIs(t, err, storage.ErrNotFound)
+			_, err = s.GetBatch(ctx, uid("q"), "b1")
+			require.ErrorIs(t, err, storage.ErrNotFound, "a store never reads across queues")
+		},
+		"GetBatches": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q, other := uid("q"), uid("q")
+			for i := range 5 {
+				_, err := s.CreateBatch(ctx, newBatch(q, fmt.Sprintf("b%d", i)))
+				require.NoError(t, err)
+			}
+			_, err := s.CreateBatch(ctx, newBatch(other, "x"))
+			require.NoError(t, err)
+			got, err := s.GetBatches(ctx, q, []string{"b3", "missing", "b1", "b3", "x", "b1"})
+			require.NoError(t, err)
+			require.Equal(t, []string{"b1", "b3"}, batchIDs(got), "found rows only, each once, no other queue")
+			for _, b := range got {
+				require.Equal(t, q, b.Queue)
+				require.Equal(t, []byte("p-"+b.ID), b.Payload)
+			}
+			got, err = s.GetBatches(ctx, q, nil)
+			require.NoError(t, err)
+			require.Empty(t, got)
+			got, err = s.GetBatches(ctx, q, []string{})
+			require.NoError(t, err)
+			require.Empty(t, got)
+		},
+		"GetBatchesMany": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q := uid("q")
+			var ids []string
+			for i := range 230 {
+				id := fmt.Sprintf("b%03d", i)
+				ids = append(ids, id)
+				_, err := s.CreateBatch(ctx, newBatch(q, id))
+				require.NoError(t, err)
+			}
+			got, err := s.GetBatches(ctx, q, append(slices.Clone(ids), ids[:50]...))
+			require.NoError(t, err)
+			require.Equal(t, ids, batchIDs(got), "more ids than any one chunk")
+		},
+		"Apply": func(t *testing.T, ctx context.Context, s storage.Store) {
+			id := uid("apply")
+			in := newApply(id)
+			got, err := s.CreateApply(ctx, in)
+			require.NoError(t, err)
+			in.Version = 1
+			require.Equal(t, in, got)
+			dup := newApply(id)
+			dup.State = "running"
+			_, err = s.CreateApply(ctx, dup)
+			require.ErrorIs(t, err, storage.ErrAlreadyExists)
+			read, err := s.GetApply(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, got, read)
+			_, err = s.GetApply(ctx, uid("missing"))
+			require.ErrorIs(t, err, storage.ErrNotFound)
+		},
+		"Operation": func(t *testing.T, ctx context.Context, s storage.Store) {
+			a := uid("apply")
+			in := newOperation(a, "op", 3)
+			got, err := s.CreateOperation(ctx, in)
+			require.NoError(t, err)
+			in.Version = 1
+			require.Equal(t, in, got)
+			dup := newOperation(a, "op", 9)
+			_, err = s.CreateOperation(ctx, dup)
+			require.ErrorIs(t, err, storage.ErrAlreadyExists)
+			read, err := s.GetOperation(ctx, a, "op")
+			require.NoError(t, err)
+			require.Equal(t, got, read)
+			_, err = s.GetOperation(ctx, a, "missing")
+			require.ErrorIs(t, err, storage.ErrNotFound)
+			_, err = s.GetOperation(ctx, uid("apply"), "op")
+			require.ErrorIs(t, err, storage.ErrNotFound)
+		},
+		"ListOperations": func(t *testing.T, ctx context.Context, s storage.Store) {
+			a, b := uid("apply"), uid("apply")
+			want := map[string]bool{}
+			for i := range 150 {
+				id := fmt.Sprintf("op%03d", i)
+				want[id] = true
+				_, err := s.CreateOperation(ctx, newOperation(a, id, int64(i)))
+				require.NoError(t, err)
+			}
+			_, err := s.CreateOperation(ctx, newOperation(b, "foreign", 0))
+			require.NoError(t, err)
+			_, err = s.CreateOperation(ctx, newOperation(a+"x", "prefix", 0))
+			require.NoError(t, err)
+			got, err := s.ListOperations(ctx, a)
+			require.NoError(t, err)
+			require.Len(t, got, 150)
+			for _, op := range got {
+				require.Equal(t, a, op.ApplyID)
+				require.True(t, want[op.ID], op.ID)
+				delete(want, op.ID)
+			}
+			none, err := s.ListOperations(ctx, uid("apply"))
+			require.NoError(t, err)
+			require.Empty(t, none)
+		},
+	})
+}

@@ -1,0 +1,146 @@
+package storagetest
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/storage"
+)
+
+func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
+		"PayloadBytes": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q := uid("q")
+			all := make([]byte, 256)
+			for i := range all {
+				all[i] = byte(i)
+			}
+			big := bytes.Repeat([]byte{0, 0xff, 'x'}, storage.MaxPayloadBytes/3+1)[:storage.MaxPayloadBytes]
+			for id, p := range map[string][]byte{"all": all, "big": big, "nul": {0}} {
+				b := newBatch(q, id)
+				b.Payload = p
+				_, err := s.CreateBatch(ctx, b)
+				require.NoError(t, err, id)
+				got, err := s.GetBatch(ctx, q, id)
+				require.NoError(t, err)
+				require.Equal(t, p, got.Payload, id)
+			}
+		},
+		"PayloadEmpty": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q, a := uid("q"), uid("apply")
+			for id, p := range map[string][]byte{"nil": nil, "empty": {}} {
+				b := newBatch(q, id)
+				b.Payload = p
+				created, err := s.CreateBatch(ctx, b)
+				require.NoError(t, err)
+				require.Empty(t, created.Payload)
+				got, err := s.GetBatch(ctx, q, id)
+				require.NoError(t, err)
+				require.Empty(t, got.Payload, "nil and empty are the same")
+			}
+			b, err := s.GetBatch(ctx, q, "nil")
+			require.NoError(t, err)
+			b.Payload = []byte("now")
+			b, err = s.UpdateBatch(ctx, b, b.Version)
+			require.NoError(t, err)
+			b.Payload = nil
+			_, err = s.UpdateBatch(ctx, b, b.Version)
+			require.NoError(t, err)
+			got, err := s.GetBatch(ctx, q, "nil")
+			require.NoError(t, err)
+			require.Empty(t, got.Payload, "an update clears the payload")
+			ap := newApply(a)
+			ap.Payload = nil
+			_, err = s.CreateApply(ctx, ap)
+			require.NoError(t, err)
+			gotA, err := s.GetApply(ctx, a)
+			require.NoError(t, err)
+			require.Empty(t, gotA.Payload)
+		},
+		"PayloadNotAliased": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q := uid("q")
+			b := newBatch(q, "b")
+			b.Payload = []byte("abc")
+			created, err := s.CreateBatch(ctx, b)
+			require.NoError(t, err)
+			b.Payload[0] = 'X'
+			created.Payload[1] = 'Y'
+			got, err := s.GetBatch(ctx, q, "b")
+			require.NoError(t, err)
+			require.Equal(t, []byte("abc"), got.Payload, "a store copies payloads in and out")
+		},
+		"Times": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q, a := uid("q"), uid("apply")
+			zone := time.FixedZone("UTC+5:30", 5*3600+1800)
+			local := time.Date(2030, 2, 3, 4, 5, 6, 789012345, zone)
+			b := newBatch(q, "b")
+			b.CreatedAt, b.UpdatedAt = local, time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+			created, err := s.CreateBatch(ctx, b)
+			require.NoError(t, err)
+			got, err := s.GetBatch(ctx, q, "b")
+			require.NoError(t, err)
+			require.Equal(t, created, got)
+			want := local.UTC().Truncate(time.Microsecond)
+			require.True(t, got.CreatedAt.Equal(want), "%s != %s", got.CreatedAt, want)
+			require.Equal(t, time.UTC, got.CreatedAt.Location(), "returned in UTC")
+			require.Equal(t, want, got.CreatedAt)
+			require.Equal(t, b.UpdatedAt, got.UpdatedAt)
+
+			ap := newApply(a)
+			ap.CreatedAt, ap.UpdatedAt = time.Time{}, time.Time{}
+			_, err = s.CreateApply(ctx, ap)
+			require.NoError(t, err)
+			gotA, err := s.GetApply(ctx, a)
+			require.NoError(t, err)
+			require.True(t, gotA.StartedAt.IsZero(), "zero times stay zero")
+			require.True(t, gotA.CompletedAt.IsZero())
+			require.True(t, gotA.CreatedAt.IsZero())
+			gotA.StartedAt = time.Date(1000, 1, 1, 0, 0, 0, 1000, time.UTC)
+			gotA, err = s.UpdateApply(ctx, gotA, gotA.Version)
+			require.NoError(t, err)
+			again, err := s.GetApply(ctx, a)
+			require.NoError(t, err)
+			require.Equal(t, gotA, again)
+
+			require.NoError(t, s.AddMember(ctx, storage.Member{Queue: q, State: "s", BatchID: "b", Version: 1, AddedAt: local}))
+			ms, err := s.ListMembers(ctx, q, "s")
+			require.NoError(t, err)
+			require.Len(t, ms, 1)
+			require.Equal(t, want, ms[0].AddedAt)
+		},
+		"Fields": func(t *testing.T, ctx context.Context, s storage.Store) {
+			a := uid("apply")
+			ap := newApply(a)
+			ap.State, ap.StopRequested, ap.PauseReleased = "paused", true, true
+			ap.ErrorMessage = strings.Repeat("é", storage.MaxMessageBytes/2)
+			ap.StartedAt, ap.CompletedAt = ts(1), ts(2)
+			created, err := s.CreateApply(ctx, ap)
+			require.NoError(t, err)
+			got, err := s.GetApply(ctx, a)
+			require.NoError(t, err)
+			require.Equal(t, created, got)
+			require.True(t, got.StopRequested)
+			require.True(t, got.PauseReleased)
+			require.Len(t, got.ErrorMessage, storage.MaxMessageBytes)
+
+			op := newOperation(a, "op", -7)
+			op.Group, op.Finalizer, op.OnFailure, op.Deployment = "g/h#1", true, "pause", "déploiement"
+			op.ErrorMessage = "line1\nline2\x00"
+			createdOp, err := s.CreateOperation(ctx, op)
+			require.NoError(t, err)
+			gotOp, err := s.GetOperation(ctx, a, "op")
+			require.NoError(t, err)
+			require.Equal(t, createdOp, gotOp)
+			require.Equal(t, int64(-7), gotOp.Seq)
+			require.True(t, gotOp.Finalizer)
+			list, err := s.ListOperations(ctx, a)
+			require.NoError(t, err)
+			require.Equal(t, []storage.Operation{createdOp}, list)
+		},
+	})
+}

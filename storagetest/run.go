@@ -1,0 +1,71 @@
+package storagetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// Area is one part of the contract suite, run by [Run] as a subtest of the
+// same name.
+type Area struct {
+	// Name is the subtest name.
+	Name string
+	// Doc says what the area proves.
+	Doc string
+	run func(t *testing.T, newStore func(t *testing.T) storage.Store)
+}
+
+// Areas returns the contract areas [Run] runs, in order.
+func Areas() []Area {
+	return []Area{
+		{"CRUD", "create returns Version 1, duplicate create is ErrAlreadyExists, missing get is ErrNotFound, GetBatches and ListOperations return exactly their rows", runCRUD},
+		{"CAS", "update with the stored version writes every field and bumps the version; stale is ErrConflict, missing is ErrNotFound, racing writers have one winner", runCAS},
+		{"Membership", "AddMember is an upsert that never lowers the version; RemoveMember removes only rows at most maxVersion; buckets and queues are isolated", runMembership},
+		{"Keys", "keys compare byte for byte: case, trailing spaces, separators, NUL and non-ASCII never collide; state prefixes list only their own rows", runKeys},
+		{"Validation", "bad keys, versions, payloads and messages are ErrInvalid and write nothing", runValidation},
+		{"RoundTrip", "payload bytes, UTC microsecond times, zero times, booleans and strings come back exactly", runRoundTrip},
+		{"Orchestration", "batchstate and applystate end to end on the store: crash points, concurrency, bad input", runOrchestration},
+	}
+}
+
+// Run runs the whole contract suite against the stores newStore returns,
+// one parallel subtest per [Area]. newStore may return the same store every
+// time: the suite isolates itself with unique queue and apply ids. Under
+// -short the concurrency areas shrink.
+func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	t.Helper()
+	for _, a := range Areas() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			a.run(t, newStore)
+		})
+	}
+}
+
+// uid returns prefix plus random hex digits: a key no other subtest uses.
+func uid(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// ts returns a fixed UTC time at microsecond precision, offset by n seconds.
+func ts(n int) time.Time {
+	return time.Date(2031, 7, 8, 9, 10, 11, 123456000, time.UTC).Add(time.Duration(n) * time.Second)
+}
+
+// parallel runs each named case as a parallel subtest with a store.
+func parallel(t *testing.T, newStore func(t *testing.T) storage.Store, cases map[string]func(t *testing.T, ctx context.Context, s storage.Store)) {
+	t.Helper()
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c(t, context.Background(), newStore(t))
+		})
+	}
+}
