@@ -1,0 +1,49 @@
+// Package mysql is a statefold backend for MySQL 8.0+ and MariaDB 10.6+
+// over database/sql with github.com/go-sql-driver/mysql.
+//
+//	db, _ := sql.Open("mysql", "user:pass@tcp(host:3306)/app")
+//	_ = mysql.Migrate(ctx, db, mysql.WithTablePrefix("sf_")) // idempotent
+//	store, _ := mysql.New(db, mysql.WithTablePrefix("sf_"))
+//
+// # Schema and key design
+//
+// Four tables (schema.sql, embedded; [Schema] returns it with the prefix
+// applied, for DBAs who run their own migrations):
+//
+//	batches     PRIMARY KEY (queue, id)
+//	members     PRIMARY KEY (queue, state, batch_id)
+//	applies     PRIMARY KEY (id)
+//	operations  PRIMARY KEY (apply_id, id)
+//
+// Keys are VARBINARY(255), compared byte for byte: a utf8mb4 collation
+// would fold case ("Q" = "q") and, on MariaDB, pad trailing spaces
+// ("a" = "a "). Every primary key leads with the partition key — the queue
+// or the apply — and there is no secondary index, so every statement is a
+// primary-key point or prefix access (a test runs EXPLAIN on each) and the
+// tables shard by queue or apply. There are no transactions:
+//
+//   - create is an INSERT; duplicate key error 1062 is storage.ErrAlreadyExists
+//     (the *mysql.MySQLError stays reachable with errors.As);
+//   - compare-and-swap is UPDATE ... SET version = version + 1 WHERE key AND
+//     version = ?; zero rows affected is followed by a primary-key read of
+//     the version to tell storage.ErrNotFound from storage.ErrConflict;
+//   - AddMember is INSERT ... ON DUPLICATE KEY UPDATE with IF(VALUES(version)
+//     >= version, ...) so a lower version never overwrites (not INSERT IGNORE,
+//     which would hide truncation); VALUES() is deprecated in MySQL 8.0.20+ but
+//     accepted by both servers, whereas the row-alias syntax that replaces it
+//     is a syntax error on MariaDB;
+//   - RemoveMember is DELETE ... WHERE key AND version <= ?;
+//   - GetBatches is one WHERE queue = ? AND id IN (...) query per chunk of
+//     [WithChunkSize] ids (default 500).
+//
+// Times are DATETIME(6) holding UTC wall-clock values (NULL for the zero
+// time), written and read as strings, so neither the DSN's parseTime and
+// loc nor the session time_zone matter. Payloads are MEDIUMBLOB.
+//
+// # Tests
+//
+// The tests use STATEFOLD_MYSQL_DSN; without it and with a healthy Docker
+// engine they start a mysql:8 container with testcontainers-go; otherwise
+// they skip, and with STATEFOLD_REQUIRE_BACKENDS=1 they fail. Each run uses
+// its own table prefix and drops its tables.
+package mysql
