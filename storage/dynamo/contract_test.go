@@ -1,0 +1,21 @@
+package dynamo
+
+import (
+	"testing"
+
+	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storagetest"
+)
+
+// TestContract runs the shared contract suite — CRUD, CAS, membership,
+// keys, validation, round trips and the orchestration end to end with crash
+// points — on one store with per-run tables.
+func TestContract(t *testing.T) {
+	f := newFixture(t, nil)
+	storagetest.Run(t, func(*testing.T) storage.Store { return f.store })
+}
+
+func BenchmarkStore(b *testing.B) {
+	f := newFixture(b, nil)
+	storagetest.RunBenchmarks(b, func(*testing.B) storage.Store { return f.store })
+}

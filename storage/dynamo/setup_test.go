@@ -1,0 +1,142 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/statefold/statefold/internal/testenv"
+)
+
+// endpointEnv points the tests at a running DynamoDB API (dynalite,
+// DynamoDB Local).
+const endpointEnv = "STATEFOLD_DYNAMO_ENDPOINT"
+
+var server struct {
+	once      sync.Once
+	endpoint  string // empty when unavailable
+	reason    string
+	container testcontainers.Container
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if server.container != nil {
+		if err := testcontainers.TerminateContainer(server.container); err != nil {
+			fmt.Fprintln(os.Stderr, "terminate dynamodb-local container:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+func resolveServer() {
+	ctx := context.Background()
+	endpoint, source := os.Getenv(endpointEnv), endpointEnv
+	if endpoint == "" {
+		if !testenv.DockerHealthy(ctx) {
+			server.reason = "no DynamoDB API: set " + endpointEnv +
+				" (for example http://127.0.0.1:8000, dynalite or DynamoDB Local) or run a Docker engine for a DynamoDB Local container"
+			return
+		}
+		c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+			ContainerRequest: testcontainers.ContainerRequest{
+				Image:        "amazon/dynamodb-local:latest",
+				Cmd:          []string{"-jar", "DynamoDBLocal.jar", "-inMemory"},
+				ExposedPorts: []string{"8000/tcp"},
+				WaitingFor:   wait.ForListeningPort("8000/tcp"),
+			},
+			Started: true,
+		})
+		server.container = c
+		if err != nil {
+			server.reason = fmt.Sprintf("start DynamoDB Local (set %s to use a running server): %v", endpointEnv, err)
+			return
+		}
+		host, err := c.Host(ctx)
+		if err == nil {
+			var port string
+			if p, perr := c.MappedPort(ctx, "8000/tcp"); perr == nil {
+				port = p.Port()
+			} else {
+				err = perr
+			}
+			endpoint = "http://" + host + ":" + port
+		}
+		if err != nil {
+			server.reason = fmt.Sprintf("DynamoDB Local endpoint: %v", err)
+			return
+		}
+		source = "DynamoDB Local container"
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := newClient(endpoint, nil, 1).ListTables(pctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
+	if err != nil {
+		server.reason = fmt.Sprintf("%s: cannot reach a DynamoDB API at %s (set %s to a reachable one): %v", source, endpoint, endpointEnv, err)
+		return
+	}
+	server.endpoint = endpoint
+}
+
+// newClient returns a client for endpoint with static credentials; hc may
+// wrap the HTTP client.
+func newClient(endpoint string, hc func(dynamodb.HTTPClient) dynamodb.HTTPClient, attempts int) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(endpoint),
+		Credentials:      credentials.NewStaticCredentialsProvider("statefold", "statefold", ""),
+		RetryMaxAttempts: attempts,
+	}, func(o *dynamodb.Options) {
+		if hc != nil {
+			base := o.HTTPClient
+			if base == nil {
+				base = http.DefaultClient
+			}
+			o.HTTPClient = hc(base)
+		}
+	})
+}
+
+type fixture struct {
+	store  *Store
+	client *dynamodb.Client
+	opts   []Option
+}
+
+// newFixture creates tables with a unique prefix (deleted when the test
+// ends) and a Store over them; hc optionally wraps the HTTP client.
+func newFixture(t testing.TB, hc func(dynamodb.HTTPClient) dynamodb.HTTPClient, opts ...Option) fixture {
+	t.Helper()
+	server.once.Do(resolveServer)
+	if server.endpoint == "" {
+		testenv.Unavailable(t, "%s", server.reason)
+		return fixture{}
+	}
+	client := newClient(server.endpoint, hc, 0)
+	prefix := strings.ReplaceAll(testenv.UniqueName("sft_"), "-", "_") + "_"
+	opts = append([]Option{WithTablePrefix(prefix)}, opts...)
+	ctx := context.Background()
+	require.NoError(t, CreateTables(ctx, client, opts...))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := DeleteTables(ctx, client, opts...); err != nil {
+			t.Errorf("delete test tables: %v", err)
+		}
+	})
+	s := New(client, opts...)
+	require.NoError(t, s.Err())
+	return fixture{store: s, client: client, opts: opts}
+}

@@ -1,0 +1,502 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// Store is a [storage.Store] over DynamoDB. It is safe for concurrent use.
+// Create the tables with [CreateTables] first.
+type Store struct {
+	client *dynamodb.Client
+	cfg    config
+	err    error // a configuration error, returned by every method
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New returns a Store over client. It does no I/O. A nil client or an
+// invalid option does not fail here (the signature has no error): every
+// method of the Store then returns that error, which matches
+// storage.ErrInvalid; [Store.Err] reports it up front.
+func New(client *dynamodb.Client, opts ...Option) *Store {
+	c, err := newConfig(opts)
+	if err == nil && client == nil {
+		err = storage.Invalid("client", "nil *dynamodb.Client")
+	}
+	return &Store{client: client, cfg: c, err: err}
+}
+
+// Err reports a configuration error of [New], or nil.
+func (s *Store) Err() error { return s.err }
+
+// Tables returns the four table names the Store uses.
+func (s *Store) Tables() TableNames { return s.cfg.names }
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+func keyOf(pairs ...string) map[string]types.AttributeValue {
+	m := make(map[string]types.AttributeValue, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		m[pairs[i]] = &types.AttributeValueMemberS{Value: pairs[i+1]}
+	}
+	return m
+}
+
+func validateKeys(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := storage.ValidateKey(pairs[i], pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// put writes item: a create (condition: the key is absent) or a
+// compare-and-swap (condition: the stored version is expected). On a failed
+// CAS condition a consistent read tells storage.ErrNotFound from
+// storage.ErrConflict.
+func (s *Store) put(ctx context.Context, what, table, pk string, item any, key map[string]types.AttributeValue, expected int64) error {
+	av, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		return fmt.Errorf("dynamo: %s: marshal: %w", what, err)
+	}
+	cond := expression.AttributeNotExists(expression.Name(pk))
+	if expected > 0 {
+		cond = expression.Name(attrVersion).Equal(expression.Value(expected))
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("dynamo: %s: %w", what, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(table), Item: av, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	switch {
+	case err == nil:
+		return nil
+	case !isConditionFailed(err):
+		return fmt.Errorf("dynamo: %s: %w", what, err)
+	case expected == 0:
+		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAlreadyExists, err)
+	}
+	out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String(attrVersion),
+	})
+	switch {
+	case gerr != nil:
+		return fmt.Errorf("dynamo: %s: read back after a failed condition: %w", what, gerr)
+	case out.Item == nil:
+		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrNotFound, err)
+	}
+	return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrConflict, err)
+}
+
+// get reads one item with a consistent read into out; a missing item is
+// storage.ErrNotFound.
+func (s *Store) get(ctx context.Context, what, table string, key map[string]types.AttributeValue, out any) error {
+	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("dynamo: %s: %w", what, err)
+	}
+	if res.Item == nil {
+		return fmt.Errorf("dynamo: %s: %w", what, storage.ErrNotFound)
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+		return fmt.Errorf("dynamo: %s: unmarshal: %w", what, err)
+	}
+	return nil
+}
+
+// query reads every item of one partition (optionally with a sort-key
+// prefix), consistently, following LastEvaluatedKey.
+func (s *Store) query(ctx context.Context, what, table string, kc expression.KeyConditionBuilder, each func(map[string]types.AttributeValue) error) error {
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return fmt.Errorf("dynamo: %s: %w", what, err)
+	}
+	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("dynamo: %s: %w", what, err)
+		}
+		for _, item := range page.Items {
+			if err := each(item); err != nil {
+				return fmt.Errorf("dynamo: %s: %w", what, err)
+			}
+		}
+	}
+	return nil
+}
+
+// CreateBatch implements [storage.BatchStore].
+func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+	if s.err != nil {
+		return storage.Batch{}, s.err
+	}
+	if err := storage.ValidateBatch(b); err != nil {
+		return storage.Batch{}, err
+	}
+	b = storage.NormalizeBatch(b)
+	b.Version = 1
+	err := s.put(ctx, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b), nil, 0)
+	if err != nil {
+		return storage.Batch{}, err
+	}
+	return b, nil
+}
+
+// GetBatch implements [storage.BatchStore].
+func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	if s.err != nil {
+		return storage.Batch{}, s.err
+	}
+	if err := validateKeys("queue", queue, "id", id); err != nil {
+		return storage.Batch{}, err
+	}
+	var it batchItem
+	if err := s.get(ctx, fmt.Sprintf("get batch %q/%q", queue, id), s.cfg.names.Batches, keyOf(attrQueue, queue, attrID, id), &it); err != nil {
+		return storage.Batch{}, err
+	}
+	return it.batch(), nil
+}
+
+// GetBatches implements [storage.BatchStore]: the ids are deduplicated and
+// read with BatchGetItem in chunks of [MaxBatchGetKeys], consistently;
+// UnprocessedKeys are retried with capped exponential backoff and jitter
+// until the context ends or the attempts run out.
+func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if err := storage.ValidateKey("queue", queue); err != nil {
+		return nil, err
+	}
+	if err := storage.ValidateIDs("ids", ids); err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(ids))
+	var keys []map[string]types.AttributeValue
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, keyOf(attrQueue, queue, attrID, id))
+		}
+	}
+	out := make([]storage.Batch, 0, len(keys))
+	for start := 0; start < len(keys); start += MaxBatchGetKeys {
+		chunk := keys[start:min(start+MaxBatchGetKeys, len(keys))]
+		items, err := s.batchGet(ctx, chunk)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: get batches of %q: %w", queue, err)
+		}
+		for _, item := range items {
+			var it batchItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, fmt.Errorf("dynamo: get batches of %q: unmarshal: %w", queue, err)
+			}
+			out = append(out, it.batch())
+		}
+	}
+	return out, nil
+}
+
+// ErrUnprocessed reports that BatchGetItem still left keys unprocessed
+// after every attempt.
+var ErrUnprocessed = errors.New("dynamo: keys still unprocessed after every attempt")
+
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	table := s.cfg.names.Batches
+	var items []map[string]types.AttributeValue
+	request := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	for attempt := 1; ; attempt++ {
+		res, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, res.Responses[table]...)
+		left, ok := res.UnprocessedKeys[table]
+		if !ok || len(left.Keys) == 0 {
+			return items, nil
+		}
+		if attempt >= s.cfg.maxAttempts {
+			return nil, fmt.Errorf("%w: %d keys after %d attempts", ErrUnprocessed, len(left.Keys), attempt)
+		}
+		left.ConsistentRead = aws.Bool(true)
+		request = map[string]types.KeysAndAttributes{table: left}
+		if err := sleep(ctx, s.backoff(attempt)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// backoff is the delay before retry attempt+1: base·2^(attempt-1) capped,
+// with "equal jitter" (half fixed, half random).
+func (s *Store) backoff(attempt int) time.Duration {
+	d := s.cfg.backoffBase << min(attempt-1, 30)
+	if d <= 0 || d > s.cfg.backoffMax {
+		d = s.cfg.backoffMax
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// UpdateBatch implements [storage.BatchStore].
+func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+	if s.err != nil {
+		return storage.Batch{}, s.err
+	}
+	if err := storage.ValidateBatch(b); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Batch{}, err
+	}
+	b = storage.NormalizeBatch(b)
+	b.Version = expectedVersion + 1
+	err := s.put(ctx, fmt.Sprintf("update batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b),
+		keyOf(attrQueue, b.Queue, attrID, b.ID), expectedVersion)
+	if err != nil {
+		return storage.Batch{}, err
+	}
+	return b, nil
+}
+
+// AddMember implements [storage.MembershipStore] with one conditional
+// PutItem: it lands if the row is absent or not newer; a failed condition
+// (a newer row) is success.
+func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
+	if s.err != nil {
+		return s.err
+	}
+	if err := storage.ValidateMember(m); err != nil {
+		return err
+	}
+	m = storage.NormalizeMember(m)
+	av, err := attributevalue.MarshalMap(toMemberItem(m))
+	if err != nil {
+		return fmt.Errorf("dynamo: add member: marshal: %w", err)
+	}
+	cond := expression.AttributeNotExists(expression.Name(attrQueue)).
+		Or(expression.Name(attrVersion).LessThanEqual(expression.Value(m.Version)))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("dynamo: add member: %w", err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.cfg.names.Members), Item: av, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("dynamo: add member %q/%q/%q: %w", m.Queue, m.State, m.BatchID, err)
+	}
+	return nil
+}
+
+// RemoveMember implements [storage.MembershipStore] with one conditional
+// DeleteItem (version <= maxVersion); a failed condition (absent or newer
+// row) is success.
+func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
+	if s.err != nil {
+		return s.err
+	}
+	if err := validateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
+		return err
+	}
+	if err := storage.ValidateMaxVersion("maxVersion", maxVersion); err != nil {
+		return err
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.Name(attrVersion).LessThanEqual(expression.Value(maxVersion))).Build()
+	if err != nil {
+		return fmt.Errorf("dynamo: remove member: %w", err)
+	}
+	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.cfg.names.Members), Key: keyOf(attrQueue, queue, attrSort, memberKey(state, batchID)),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("dynamo: remove member %q/%q/%q: %w", queue, state, batchID, err)
+	}
+	return nil
+}
+
+// ListMembers implements [storage.MembershipStore] with one Query of the
+// queue's partition for the sort keys that begin with the state's prefix.
+func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if err := validateKeys("queue", queue, "state", state); err != nil {
+		return nil, err
+	}
+	var out []storage.Member
+	kc := expression.Key(attrQueue).Equal(expression.Value(queue)).And(expression.Key(attrSort).BeginsWith(statePrefix(state)))
+	err := s.query(ctx, fmt.Sprintf("list members %q/%q", queue, state), s.cfg.names.Members, kc, func(item map[string]types.AttributeValue) error {
+		var it memberItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return err
+		}
+		out = append(out, it.member())
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateApply implements [storage.ApplyStore].
+func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
+	if s.err != nil {
+		return storage.Apply{}, s.err
+	}
+	if err := storage.ValidateApply(a); err != nil {
+		return storage.Apply{}, err
+	}
+	a = storage.NormalizeApply(a)
+	a.Version = 1
+	if err := s.put(ctx, fmt.Sprintf("create apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), nil, 0); err != nil {
+		return storage.Apply{}, err
+	}
+	return a, nil
+}
+
+// GetApply implements [storage.ApplyStore].
+func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+	if s.err != nil {
+		return storage.Apply{}, s.err
+	}
+	if err := storage.ValidateKey("id", id); err != nil {
+		return storage.Apply{}, err
+	}
+	var it applyItem
+	if err := s.get(ctx, fmt.Sprintf("get apply %q", id), s.cfg.names.Applies, keyOf(attrID, id), &it); err != nil {
+		return storage.Apply{}, err
+	}
+	return it.apply(), nil
+}
+
+// UpdateApply implements [storage.ApplyStore].
+func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
+	if s.err != nil {
+		return storage.Apply{}, s.err
+	}
+	if err := storage.ValidateApply(a); err != nil {
+		return storage.Apply{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Apply{}, err
+	}
+	a = storage.NormalizeApply(a)
+	a.Version = expectedVersion + 1
+	if err := s.put(ctx, fmt.Sprintf("update apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), keyOf(attrID, a.ID), expectedVersion); err != nil {
+		return storage.Apply{}, err
+	}
+	return a, nil
+}
+
+// CreateOperation implements [storage.OperationStore].
+func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+	if s.err != nil {
+		return storage.Operation{}, s.err
+	}
+	if err := storage.ValidateOperation(op); err != nil {
+		return storage.Operation{}, err
+	}
+	op = storage.NormalizeOperation(op)
+	op.Version = 1
+	if err := s.put(ctx, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID, toOperationItem(op), nil, 0); err != nil {
+		return storage.Operation{}, err
+	}
+	return op, nil
+}
+
+// GetOperation implements [storage.OperationStore].
+func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+	if s.err != nil {
+		return storage.Operation{}, s.err
+	}
+	if err := validateKeys("applyID", applyID, "id", id); err != nil {
+		return storage.Operation{}, err
+	}
+	var it operationItem
+	if err := s.get(ctx, fmt.Sprintf("get operation %q/%q", applyID, id), s.cfg.names.Operations, keyOf(attrApplyID, applyID, attrID, id), &it); err != nil {
+		return storage.Operation{}, err
+	}
+	return it.operation(), nil
+}
+
+// ListOperations implements [storage.OperationStore] with one Query of the
+// apply's partition.
+func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if err := storage.ValidateKey("applyID", applyID); err != nil {
+		return nil, err
+	}
+	var out []storage.Operation
+	err := s.query(ctx, fmt.Sprintf("list operations %q", applyID), s.cfg.names.Operations,
+		expression.Key(attrApplyID).Equal(expression.Value(applyID)), func(item map[string]types.AttributeValue) error {
+			var it operationItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return err
+			}
+			out = append(out, it.operation())
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateOperation implements [storage.OperationStore].
+func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
+	if s.err != nil {
+		return storage.Operation{}, s.err
+	}
+	if err := storage.ValidateOperation(op); err != nil {
+		return storage.Operation{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Operation{}, err
+	}
+	op = storage.NormalizeOperation(op)
+	op.Version = expectedVersion + 1
+	if err := s.put(ctx, fmt.Sprintf("update operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID,
+		toOperationItem(op), keyOf(attrApplyID, op.ApplyID, attrID, op.ID), expectedVersion); err != nil {
+		return storage.Operation{}, err
+	}
+	return op, nil
+}

@@ -1,0 +1,89 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// tableSpec is one table's key schema: a partition key and an optional
+// sort key, both strings.
+type tableSpec struct{ name, pk, sk string }
+
+func specs(n TableNames) []tableSpec {
+	return []tableSpec{
+		{n.Batches, attrQueue, attrID},
+		{n.Members, attrQueue, attrSort},
+		{n.Applies, attrID, ""},
+		{n.Operations, attrApplyID, attrID},
+	}
+}
+
+// CreateTables creates the four tables (on-demand capacity, string keys,
+// no secondary index) unless they exist, and waits until every one is
+// active. It is idempotent.
+func CreateTables(ctx context.Context, client *dynamodb.Client, opts ...Option) error {
+	c, err := newConfig(opts)
+	if err != nil {
+		return err
+	}
+	if client == nil {
+		return storage.Invalid("client", "nil *dynamodb.Client")
+	}
+	for _, t := range specs(c.names) {
+		in := &dynamodb.CreateTableInput{
+			TableName:   aws.String(t.name),
+			BillingMode: types.BillingModePayPerRequest,
+			KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(t.pk), KeyType: types.KeyTypeHash}},
+			AttributeDefinitions: []types.AttributeDefinition{
+				{AttributeName: aws.String(t.pk), AttributeType: types.ScalarAttributeTypeS},
+			},
+		}
+		if t.sk != "" {
+			in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(t.sk), KeyType: types.KeyTypeRange})
+			in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(t.sk), AttributeType: types.ScalarAttributeTypeS})
+		}
+		_, err := client.CreateTable(ctx, in)
+		var inUse *types.ResourceInUseException
+		if err != nil && !errors.As(err, &inUse) {
+			return fmt.Errorf("dynamo: create table %s: %w", t.name, err)
+		}
+	}
+	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 2*time.Second
+	})
+	for _, t := range specs(c.names) {
+		if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.name)}, 5*time.Minute); err != nil {
+			return fmt.Errorf("dynamo: wait for table %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// DeleteTables deletes the four tables; tables that do not exist are
+// skipped. It does not wait for the deletion to finish.
+func DeleteTables(ctx context.Context, client *dynamodb.Client, opts ...Option) error {
+	c, err := newConfig(opts)
+	if err != nil {
+		return err
+	}
+	if client == nil {
+		return storage.Invalid("client", "nil *dynamodb.Client")
+	}
+	var errs []error
+	for _, t := range specs(c.names) {
+		_, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(t.name)})
+		var missing *types.ResourceNotFoundException
+		if err != nil && !errors.As(err, &missing) {
+			errs = append(errs, fmt.Errorf("dynamo: delete table %s: %w", t.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
