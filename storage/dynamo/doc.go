@@ -1,0 +1,65 @@
+// Package dynamo is a statefold backend for DynamoDB over
+// github.com/aws/aws-sdk-go-v2/service/dynamodb: the path for users who
+// outgrow one database. Every access is a partition-key point read or a
+// partition + range query; there is no Scan, no transaction and no
+// secondary index.
+//
+//	client := dynamodb.NewFromConfig(cfg)
+//	_ = dynamo.CreateTables(ctx, client, dynamo.WithTablePrefix("sf_")) // idempotent, waits until active
+//	store := dynamo.New(client, dynamo.WithTablePrefix("sf_"))
+//
+// # Tables and keys
+//
+// Four on-demand tables with string keys:
+//
+//	batches     partition queue     sort id
+//	members     partition queue     sort sk = encode(state, batch id)
+//	applies     partition id
+//	operations  partition apply_id  sort id
+//
+// The members sort key is the state's byte length as three decimal digits,
+// the state, then the batch id. The length prefix makes it unambiguous
+// whatever bytes a state holds ("#", NUL, digits…), and ListMembers queries
+// begins_with(sk, length+state), which matches exactly one state's rows: a
+// state that is a prefix of another ("a", "ab") or that contains a
+// separator ("a#b") never matches another's rows. State and batch id are
+// also stored as plain attributes. Keys are compared byte for byte, as
+// DynamoDB compares strings.
+//
+// # Writes
+//
+//   - create: PutItem with attribute_not_exists(partition key); a failed
+//     condition is storage.ErrAlreadyExists;
+//   - compare-and-swap: PutItem of the whole item with version = :expected;
+//     on a failed condition a consistent GetItem tells storage.ErrNotFound
+//     from storage.ErrConflict (ReturnValuesOnConditionCheckFailure would
+//     save that read, but not every DynamoDB implementation supports it);
+//   - AddMember: PutItem with attribute_not_exists OR version <= :v; a failed
+//     condition (a newer row) is success;
+//   - RemoveMember: DeleteItem with version <= :max; a failed condition (an
+//     absent or newer row) is success.
+//
+// The *types.ConditionalCheckFailedException stays reachable with
+// errors.As. Every read is consistent (ConsistentRead), Query follows
+// LastEvaluatedKey, and GetBatches uses BatchGetItem in chunks of 100,
+// retrying UnprocessedKeys with capped exponential backoff and jitter
+// ([WithUnprocessedKeysBackoff]) while honouring the context.
+//
+// Times are stored as Unix microseconds (omitted for the zero time),
+// payloads as binary (omitted when empty; read back as nil).
+//
+// # Configuration errors
+//
+// [New] cannot return an error (its signature is fixed by the design): a
+// nil client or an invalid option is kept and returned, matching
+// storage.ErrInvalid, by every method and by [Store.Err]; [CreateTables]
+// returns it directly.
+//
+// # Tests
+//
+// The tests use STATEFOLD_DYNAMO_ENDPOINT (make test starts dynalite);
+// without it and with a healthy Docker engine they start DynamoDB Local with
+// testcontainers-go; otherwise they skip, and with
+// STATEFOLD_REQUIRE_BACKENDS=1 they fail. Each run uses its own table prefix
+// and deletes its tables.
+package dynamo

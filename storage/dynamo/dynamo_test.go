@@ -1,0 +1,275 @@
+package dynamo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/storage"
+)
+
+// recorder is an HTTP client wrapper that counts DynamoDB operations and
+// can rewrite BatchGetItem responses.
+type recorder struct {
+	base dynamodb.HTTPClient
+
+	mu  sync.Mutex
+	ops map[string]int
+	// unprocess, if set, returns how many of a BatchGetItem response's items
+	// to turn into UnprocessedKeys, given the call number (1-based).
+	unprocess func(call, items int) int
+}
+
+func (r *recorder) Do(req *http.Request) (*http.Response, error) {
+	op := strings.TrimPrefix(req.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
+	r.mu.Lock()
+	if r.ops == nil {
+		r.ops = map[string]int{}
+	}
+	r.ops[op]++
+	call := r.ops[op]
+	r.mu.Unlock()
+	res, err := r.base.Do(req)
+	if err != nil || op != "BatchGetItem" || r.unprocess == nil || res.StatusCode != http.StatusOK {
+		return res, err
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Responses       map[string][]map[string]json.RawMessage `json:"Responses"`
+		UnprocessedKeys map[string]map[string]any              `json:"UnprocessedKeys"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, err
+	}
+	for table, items := range out.Responses {
+		n := min(r.unprocess(call, len(items)), len(items))
+		if n == 0 {
+			continue
+		}
+		var keys []map[string]json.RawMessage
+		for _, it := range items[len(items)-n:] {
+			keys = append(keys, map[string]json.RawMessage{attrQueue: it[attrQueue], attrID: it[attrID]})
+		}
+		out.Responses[table] = items[:len(items)-n]
+		out.UnprocessedKeys = map[string]map[string]any{table: {"Keys": keys}}
+	}
+	body, err = json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	res.ContentLength = int64(len(body))
+	res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	res.Header.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	return res, nil
+}
+
+func (r *recorder) count(op string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ops[op]
+}
+
+func (r *recorder) reset() {
+	r.mu.Lock()
+	r.ops = map[string]int{}
+	r.mu.Unlock()
+}
+
+func withRecorder(unprocess func(call, items int) int) (*recorder, func(dynamodb.HTTPClient) dynamodb.HTTPClient) {
+	r := &recorder{unprocess: unprocess}
+	return r, func(base dynamodb.HTTPClient) dynamodb.HTTPClient { r.base = base; return r }
+}
+
+func seedBatches(t *testing.T, s *Store, queue string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("b%03d", i)
+		_, err := s.CreateBatch(context.Background(), storage.Batch{Queue: queue, ID: ids[i], State: "s"})
+		require.NoError(t, err)
+	}
+	return ids
+}
+
+func TestGetBatchesChunksOf100(t *testing.T) {
+	t.Parallel()
+	rec, hc := withRecorder(nil)
+	f := newFixture(t, hc)
+	ids := seedBatches(t, f.store, "q", 250)
+	rec.reset()
+	got, err := f.store.GetBatches(context.Background(), "q", append(ids, ids[:20]...))
+	require.NoError(t, err)
+	require.Len(t, got, 250)
+	require.Equal(t, 3, rec.count("BatchGetItem"), "250 distinct ids in chunks of 100")
+}
+
+func TestUnprocessedKeysAreRetried(t *testing.T) {
+	t.Parallel()
+	rec, hc := withRecorder(func(call, items int) int {
+		if call == 1 {
+			return items / 2 // the first response leaves half unprocessed
+		}
+		return 0
+	})
+	f := newFixture(t, hc, WithUnprocessedKeysBackoff(time.Millisecond, 5*time.Millisecond, 5))
+	ids := seedBatches(t, f.store, "q", 40)
+	rec.reset()
+	got, err := f.store.GetBatches(context.Background(), "q", ids)
+	require.NoError(t, err)
+	require.Len(t, got, 40, "every row comes back")
+	require.Equal(t, 2, rec.count("BatchGetItem"), "one retry for the unprocessed keys")
+}
+
+func TestUnprocessedKeysGiveUp(t *testing.T) {
+	t.Parallel()
+	_, hc := withRecorder(func(call, items int) int { return items })
+	f := newFixture(t, hc, WithUnprocessedKeysBackoff(time.Millisecond, 2*time.Millisecond, 3))
+	ids := seedBatches(t, f.store, "q", 5)
+	_, err := f.store.GetBatches(context.Background(), "q", ids)
+	require.ErrorIs(t, err, ErrUnprocessed)
+
+	slow := New(f.client, append(f.opts, WithUnprocessedKeysBackoff(time.Hour, time.Hour, 10))...)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = slow.GetBatches(ctx, "q", ids)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the backoff honours the context")
+}
+
+func TestNativeErrorsStayReachable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	b, err := f.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "s"})
+	require.NoError(t, err)
+	_, err = f.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "s"})
+	require.ErrorIs(t, err, storage.ErrAlreadyExists)
+	var ccf *types.ConditionalCheckFailedException
+	require.True(t, errors.As(err, &ccf))
+	_, err = f.store.UpdateBatch(ctx, b, 7)
+	require.ErrorIs(t, err, storage.ErrConflict)
+	require.True(t, errors.As(err, &ccf))
+	_, err = f.store.UpdateBatch(ctx, storage.Batch{Queue: "q", ID: "nope", State: "s"}, 1)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.NotErrorIs(t, err, storage.ErrConflict)
+}
+
+func TestCreateTablesIsIdempotent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	require.NoError(t, CreateTables(context.Background(), f.client, f.opts...))
+	_, err := f.store.CreateApply(context.Background(), storage.Apply{ID: "a", State: "pending"})
+	require.NoError(t, err)
+}
+
+// Only key-addressed operations are used: no Scan, no transactions, no
+// index queries.
+func TestOnlyKeyedOperations(t *testing.T) {
+	t.Parallel()
+	rec, hc := withRecorder(nil)
+	f := newFixture(t, hc)
+	ctx := context.Background()
+	rec.reset()
+	o, err := batchstate.New(f.store, f.store, batchstate.Machine{States: []string{"a", "b", "z"}, Terminal: []string{"z"}})
+	require.NoError(t, err)
+	b, err := o.Create(ctx, storage.Batch{Queue: "q", ID: "x", State: "a"})
+	require.NoError(t, err)
+	b, err = o.Transition(ctx, b, "b")
+	require.NoError(t, err)
+	_, err = o.List(ctx, "q", "a", "b")
+	require.NoError(t, err)
+	_, err = o.Reconcile(ctx, "q")
+	require.NoError(t, err)
+	_, err = o.Transition(ctx, b, "z")
+	require.NoError(t, err)
+	_, err = f.store.ListOperations(ctx, "a")
+	require.NoError(t, err)
+	allowed := map[string]bool{"GetItem": true, "PutItem": true, "DeleteItem": true, "Query": true, "BatchGetItem": true}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.NotEmpty(t, rec.ops)
+	for op := range rec.ops {
+		require.True(t, allowed[op], "operation %s", op)
+	}
+}
+
+func TestInvalidConfiguration(t *testing.T) {
+	t.Parallel()
+	client := newClient("http://127.0.0.1:1", nil, 1)
+	for _, opt := range []Option{
+		WithTablePrefix("bad prefix"),
+		WithTablePrefix(strings.Repeat("p", 201)),
+		WithTableNames(TableNames{Batches: "x"}),
+		WithUnprocessedKeysBackoff(0, time.Second, 1),
+	} {
+		s := New(client, opt)
+		require.ErrorIs(t, s.Err(), storage.ErrInvalid)
+		_, err := s.GetBatch(context.Background(), "q", "b")
+		require.ErrorIs(t, err, storage.ErrInvalid, "every method reports it, without I/O")
+		require.ErrorIs(t, CreateTables(context.Background(), client, opt), storage.ErrInvalid)
+	}
+	require.ErrorIs(t, New(nil).Err(), storage.ErrInvalid)
+	require.NoError(t, New(client).Err())
+	named := New(client, WithTablePrefix("p_"), WithTableNames(TableNames{Members: "mem"}))
+	require.NoError(t, named.Err())
+	require.Equal(t, TableNames{Batches: "p_batches", Members: "mem", Applies: "p_applies", Operations: "p_operations"}, named.Tables())
+}
+
+func TestMemberKey(t *testing.T) {
+	t.Parallel()
+	seen := map[string][2]string{}
+	for _, p := range [][2]string{
+		{"a", "b#c"}, {"a#b", "c"}, {"ab", "c"}, {"a", "bc"}, {"a\x00", "b"}, {"a", "\x00b"},
+		{"123", "x"}, {"1", "23x"}, {"é", "x"}, {"e", "\u0301x"},
+	} {
+		k := memberKey(p[0], p[1])
+		prev, dup := seen[k]
+		require.False(t, dup, "%q and %q encode alike", p, prev)
+		seen[k] = p
+		s, id, err := splitMemberKey(k)
+		require.NoError(t, err)
+		require.Equal(t, p, [2]string{s, id})
+		require.True(t, strings.HasPrefix(k, statePrefix(p[0])))
+	}
+	require.False(t, strings.HasPrefix(memberKey("ab", "c"), statePrefix("a")), "a state that is a prefix of another never matches its rows")
+	for _, bad := range []string{"", "1", "x12ab", "999ab", "-01a"} {
+		_, _, err := splitMemberKey(bad)
+		require.Error(t, err, bad)
+	}
+}
+
+func FuzzMemberKey(f *testing.F) {
+	f.Add("a", "b#c", "a#b")
+	f.Add("", "x", "\x00")
+	f.Fuzz(func(t *testing.T, state, id, other string) {
+		if len(state) > 255 || len(other) > 255 {
+			return
+		}
+		s, gotID, err := splitMemberKey(memberKey(state, id))
+		if err != nil || s != state || gotID != id {
+			t.Fatalf("round trip of (%q, %q) = (%q, %q, %v)", state, id, s, gotID, err)
+		}
+		if other != state && strings.HasPrefix(memberKey(other, id), statePrefix(state)) {
+			t.Fatalf("state %q's prefix matches a row of state %q", state, other)
+		}
+	})
+}
