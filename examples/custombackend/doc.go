@@ -1,0 +1,22 @@
+// Package custombackend shows how to write a statefold backend of your own
+// and prove it with the shared contract suite.
+//
+// The backend here, [Store], keeps every table in one generic versioned map
+// behind a single mutex: the smallest thing that satisfies storage.Store.
+// A real backend would talk to your database; the shape is the same:
+//
+//   - validate every input with the storage.Validate* helpers before writing,
+//     so bad input is storage.ErrInvalid and nothing is written;
+//   - normalize what you store with the storage.Normalize* helpers (UTC,
+//     microseconds, empty payload = nil) and copy slices in and out;
+//   - create fails with storage.ErrAlreadyExists, a get of a missing key with
+//     storage.ErrNotFound, an update with the wrong version with
+//     storage.ErrConflict and an update of a missing row with ErrNotFound;
+//   - compare keys byte for byte.
+//
+// Then run the suite from a test (see store_test.go):
+//
+//	func TestContract(t *testing.T) {
+//		storagetest.Run(t, func(t *testing.T) storage.Store { return custombackend.New() })
+//	}
+package custombackend

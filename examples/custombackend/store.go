@@ -1,0 +1,252 @@
+package custombackend
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// key is a composite key: a partition and, for ranged tables, a sort part.
+type key struct{ part, sort1, sort2 string }
+
+// table is one versioned map. get/put copy through the clone function.
+type table[V any] struct {
+	rows  map[key]V
+	clone func(V) V
+}
+
+func newTable[V any](clone func(V) V) *table[V] {
+	return &table[V]{rows: make(map[key]V), clone: clone}
+}
+
+// Store is a tiny map-backed storage.Store, safe for concurrent use.
+type Store struct {
+	mu      sync.Mutex
+	batches *table[storage.Batch]
+	members *table[storage.Member]
+	applies *table[storage.Apply]
+	ops     *table[storage.Operation]
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		batches: newTable(storage.NormalizeBatch),
+		members: newTable(storage.NormalizeMember),
+		applies: newTable(storage.NormalizeApply),
+		ops:     newTable(storage.NormalizeOperation),
+	}
+}
+
+// create inserts v under k with version 1 via setVersion.
+func create[V any](s *Store, t *table[V], k key, v V, setVersion func(*V, int64)) (V, error) {
+	var zero V
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := t.rows[k]; ok {
+		return zero, fmt.Errorf("custombackend: create %q: %w", k, storage.ErrAlreadyExists)
+	}
+	v = t.clone(v)
+	setVersion(&v, 1)
+	t.rows[k] = v
+	return t.clone(v), nil
+}
+
+func get[V any](s *Store, t *table[V], k key) (V, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := t.rows[k]
+	if !ok {
+		var zero V
+		return zero, fmt.Errorf("custombackend: get %q: %w", k, storage.ErrNotFound)
+	}
+	return t.clone(v), nil
+}
+
+// update is the compare-and-swap: version(stored) must equal expected.
+func update[V any](s *Store, t *table[V], k key, v V, expected int64, version func(V) int64, setVersion func(*V, int64)) (V, error) {
+	var zero V
+	if err := storage.ValidateVersion("expectedVersion", expected); err != nil {
+		return zero, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := t.rows[k]
+	if !ok {
+		return zero, fmt.Errorf("custombackend: update %q: %w", k, storage.ErrNotFound)
+	}
+	if version(cur) != expected {
+		return zero, fmt.Errorf("custombackend: update %q: %w", k, storage.ErrConflict)
+	}
+	v = t.clone(v)
+	setVersion(&v, expected+1)
+	t.rows[k] = v
+	return t.clone(v), nil
+}
+
+// scan returns every row of one partition (and, if sort1 != "", one bucket).
+func scan[V any](s *Store, t *table[V], part, sort1 string) []V {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []V
+	for k, v := range t.rows {
+		if k.part == part && (sort1 == "" || k.sort1 == sort1) {
+			out = append(out, t.clone(v))
+		}
+	}
+	return out
+}
+
+func setBatchVersion(b *storage.Batch, v int64)  { b.Version = v }
+func setApplyVersion(a *storage.Apply, v int64)  { a.Version = v }
+func setOpVersion(o *storage.Operation, v int64) { o.Version = v }
+func batchVersion(b storage.Batch) int64         { return b.Version }
+func applyVersion(a storage.Apply) int64         { return a.Version }
+func opVersion(o storage.Operation) int64        { return o.Version }
+func firstErr(errs ...error) error               { return cmp.Or(errs...) }
+func keys2(field1, v1, field2, v2 string) error {
+	return firstErr(storage.ValidateKey(field1, v1), storage.ValidateKey(field2, v2))
+}
+
+// CreateBatch implements storage.BatchStore.
+func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+	if err := firstErr(ctx.Err(), storage.ValidateBatch(b)); err != nil {
+		return storage.Batch{}, err
+	}
+	return create(s, s.batches, key{b.Queue, b.ID, ""}, b, setBatchVersion)
+}
+
+// GetBatch implements storage.BatchStore.
+func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	if err := firstErr(ctx.Err(), keys2("queue", queue, "id", id)); err != nil {
+		return storage.Batch{}, err
+	}
+	return get(s, s.batches, key{queue, id, ""})
+}
+
+// GetBatches implements storage.BatchStore.
+func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+	if err := firstErr(ctx.Err(), storage.ValidateKey("queue", queue), storage.ValidateIDs("ids", ids)); err != nil {
+		return nil, err
+	}
+	var out []storage.Batch
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if b, err := get(s, s.batches, key{queue, id, ""}); err == nil {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// UpdateBatch implements storage.BatchStore.
+func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+	if err := firstErr(ctx.Err(), storage.ValidateBatch(b)); err != nil {
+		return storage.Batch{}, err
+	}
+	return update(s, s.batches, key{b.Queue, b.ID, ""}, b, expectedVersion, batchVersion, setBatchVersion)
+}
+
+// AddMember implements storage.MembershipStore: an upsert that never lowers
+// the version.
+func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
+	if err := firstErr(ctx.Err(), storage.ValidateMember(m)); err != nil {
+		return err
+	}
+	k := key{m.Queue, m.State, m.BatchID}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.members.rows[k]; !ok || m.Version >= cur.Version {
+		s.members.rows[k] = s.members.clone(m)
+	}
+	return nil
+}
+
+// RemoveMember implements storage.MembershipStore: delete only if the row is
+// not newer than maxVersion.
+func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
+	if err := firstErr(ctx.Err(), keys2("queue", queue, "state", state),
+		storage.ValidateKey("batchID", batchID), storage.ValidateMaxVersion("maxVersion", maxVersion)); err != nil {
+		return err
+	}
+	k := key{queue, state, batchID}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.members.rows[k]; ok && cur.Version <= maxVersion {
+		delete(s.members.rows, k)
+	}
+	return nil
+}
+
+// ListMembers implements storage.MembershipStore.
+func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+	if err := firstErr(ctx.Err(), keys2("queue", queue, "state", state)); err != nil {
+		return nil, err
+	}
+	return scan(s, s.members, queue, state), nil
+}
+
+// CreateApply implements storage.ApplyStore.
+func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
+	if err := firstErr(ctx.Err(), storage.ValidateApply(a)); err != nil {
+		return storage.Apply{}, err
+	}
+	return create(s, s.applies, key{a.ID, "", ""}, a, setApplyVersion)
+}
+
+// GetApply implements storage.ApplyStore.
+func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+	if err := firstErr(ctx.Err(), storage.ValidateKey("id", id)); err != nil {
+		return storage.Apply{}, err
+	}
+	return get(s, s.applies, key{id, "", ""})
+}
+
+// UpdateApply implements storage.ApplyStore.
+func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
+	if err := firstErr(ctx.Err(), storage.ValidateApply(a)); err != nil {
+		return storage.Apply{}, err
+	}
+	return update(s, s.applies, key{a.ID, "", ""}, a, expectedVersion, applyVersion, setApplyVersion)
+}
+
+// CreateOperation implements storage.OperationStore.
+func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+	if err := firstErr(ctx.Err(), storage.ValidateOperation(op)); err != nil {
+		return storage.Operation{}, err
+	}
+	return create(s, s.ops, key{op.ApplyID, op.ID, ""}, op, setOpVersion)
+}
+
+// GetOperation implements storage.OperationStore.
+func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+	if err := firstErr(ctx.Err(), keys2("applyID", applyID, "id", id)); err != nil {
+		return storage.Operation{}, err
+	}
+	return get(s, s.ops, key{applyID, id, ""})
+}
+
+// ListOperations implements storage.OperationStore.
+func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	if err := firstErr(ctx.Err(), storage.ValidateKey("applyID", applyID)); err != nil {
+		return nil, err
+	}
+	return scan(s, s.ops, applyID, ""), nil
+}
+
+// UpdateOperation implements storage.OperationStore.
+func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
+	if err := firstErr(ctx.Err(), storage.ValidateOperation(op)); err != nil {
+		return storage.Operation{}, err
+	}
+	return update(s, s.ops, key{op.ApplyID, op.ID, ""}, op, expectedVersion, opVersion, setOpVersion)
+}

@@ -1,0 +1,80 @@
+// Package exstore opens the store an example program runs on, chosen by the
+// -store flag: the in-memory default, MySQL / MariaDB, or DynamoDB.
+package exstore
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	_ "github.com/go-sql-driver/mysql" // the MySQL driver for -store mysql
+
+	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/dynamo"
+	"github.com/statefold/statefold/storage/memory"
+	"github.com/statefold/statefold/storage/mysql"
+)
+
+// Flags are the store-selection flags every example accepts.
+type Flags struct {
+	Store    string
+	DSN      string
+	Endpoint string
+	Prefix   string
+}
+
+// Register adds -store, -dsn, -endpoint and -prefix to fs. -dsn and -endpoint
+// fall back to STATEFOLD_MYSQL_DSN and STATEFOLD_DYNAMO_ENDPOINT.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.Store, "store", "memory", "backend: memory, mysql or dynamo")
+	fs.StringVar(&f.DSN, "dsn", os.Getenv("STATEFOLD_MYSQL_DSN"), "MySQL DSN for -store mysql (default $STATEFOLD_MYSQL_DSN)")
+	fs.StringVar(&f.Endpoint, "endpoint", os.Getenv("STATEFOLD_DYNAMO_ENDPOINT"), "DynamoDB endpoint for -store dynamo (default $STATEFOLD_DYNAMO_ENDPOINT)")
+	fs.StringVar(&f.Prefix, "prefix", "example_", "table prefix for -store mysql and dynamo")
+}
+
+// Open opens the selected store, creating its tables if needed. close releases
+// what Open acquired.
+func (f *Flags) Open(ctx context.Context) (s storage.Store, closeFn func(), err error) {
+	switch f.Store {
+	case "", "memory":
+		return memory.New(), func() {}, nil
+	case "mysql":
+		if f.DSN == "" {
+			return nil, nil, fmt.Errorf("-store mysql needs -dsn or STATEFOLD_MYSQL_DSN")
+		}
+		db, err := sql.Open("mysql", f.DSN)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open mysql: %w", err)
+		}
+		if err := mysql.Migrate(ctx, db, mysql.WithTablePrefix(f.Prefix)); err != nil {
+			db.Close()
+			return nil, nil, fmt.Errorf("migrate mysql: %w", err)
+		}
+		st, err := mysql.New(db, mysql.WithTablePrefix(f.Prefix))
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		return st, func() { db.Close() }, nil
+	case "dynamo":
+		if f.Endpoint == "" {
+			return nil, nil, fmt.Errorf("-store dynamo needs -endpoint or STATEFOLD_DYNAMO_ENDPOINT")
+		}
+		client := dynamodb.New(dynamodb.Options{
+			Region:       "us-east-1",
+			BaseEndpoint: aws.String(f.Endpoint),
+			Credentials:  credentials.NewStaticCredentialsProvider("example", "example", ""),
+		})
+		if err := dynamo.CreateTables(ctx, client, dynamo.WithTablePrefix(f.Prefix)); err != nil {
+			return nil, nil, fmt.Errorf("create dynamo tables: %w", err)
+		}
+		return dynamo.New(client, dynamo.WithTablePrefix(f.Prefix)), func() {}, nil
+	default:
+		return nil, nil, fmt.Errorf("unknown -store %q (memory, mysql or dynamo)", f.Store)
+	}
+}
