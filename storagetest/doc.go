@@ -1,0 +1,55 @@
+// Package storagetest is statefold's contract suite: the tests, fault
+// injection and benchmarks that prove a storage.Store correct and measure
+// it. It is an ordinary package so that anyone can run it against their
+// own backend:
+//
+//	func TestContract(t *testing.T) {
+//		storagetest.Run(t, func(t *testing.T) storage.Store { return mystore.New(...) })
+//	}
+//
+//	func BenchmarkStore(b *testing.B) {
+//		storagetest.RunBenchmarks(b, func(b *testing.B) storage.Store { return mystore.New(...) })
+//	}
+//
+// newStore may return one shared store every time: every subtest uses its
+// own random queue and apply ids, so runs against a persistent database
+// never collide. The subtests run in parallel.
+//
+// # Areas
+//
+// [Run] runs one subtest per [Area] (see [Areas] for the list and what each
+// proves): CRUD, compare-and-swap (a stale version is exactly ErrConflict,
+// a missing row exactly ErrNotFound, and one of 16 racing writers wins),
+// membership (upsert never lowers a version; conditional removal; bucket
+// and queue isolation), keys compared byte for byte (case, trailing spaces,
+// separators, NUL, non-ASCII, state prefixes), validation (ErrInvalid and
+// nothing written), round trips (all 256 byte values, UTC microsecond
+// times, zero times, booleans), and the orchestration end to end:
+//
+//   - crash points: for each of batchstate's Create, Transition, List and
+//     Reconcile and applystate's Drive, Stop and Reproject, the k-th store
+//     call fails — before it runs, or after it ran (an ambiguous failure) —
+//     for every k until the call completes without reaching k. After each,
+//     the batch invariants hold ([CheckListed]), a fault-free Reconcile with
+//     the grace elapsed leaves exactly one index row per live batch
+//     ([CheckIndexExact]), the apply is never terminal while an operation
+//     holds its target ([CheckApplyNotEarly]), a fault-free Reproject makes
+//     it Rollout over its operations ([CheckApplyProjected]), and
+//     Terminalized is reported at most once (exactly once unless the
+//     terminalizing write's response itself was lost). The number of crash
+//     points explored is logged.
+//   - concurrency: cyclic transitions with a pinned batch under a
+//     continuous reader; 16 sibling drives of one apply, 50 rounds; racing
+//     AddMember / RemoveMember with interleaved versions. Under -short the
+//     sizes shrink.
+//   - bad input to every entry point of batchstate and applystate:
+//     ErrInvalid (or context.Canceled) and zero writes.
+//
+// # Tools
+//
+// [FaultStore] wraps any store to count calls, writes and lost
+// compare-and-swaps per [Method], and to inject a [Fault] on the k-th
+// matching call: fail before it, perform it and then fail, or block it
+// until released. The Check functions return an error describing each
+// violation, so they can be used in any test.
+package storagetest
