@@ -55,7 +55,7 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 	}
 	var out struct {
 		Responses       map[string][]map[string]json.RawMessage `json:"Responses"`
-		UnprocessedKeys map[string]map[string]any              `json:"UnprocessedKeys"`
+		UnprocessedKeys map[string]map[string]any               `json:"UnprocessedKeys"`
 	}
 	if err := json.Unmarshal(body, &out); err != nil {
 		return nil, err
