@@ -25,6 +25,12 @@
 // re-entered the old state concurrently (cyclic machines) re-added the row
 // with a higher version and keeps it.
 //
+// What List promises follows: a batch stored in a requested state for the
+// whole of a List call is in its result. List reads one bucket per state and
+// is not a snapshot across them, so a batch that moves between two requested
+// states while the call runs may be missed by that call (the next one lists
+// it); a caller that must know a queue is empty re-checks the batch rows.
+//
 // II — never misreport. [Orchestrator.List] returns only batches whose
 // stored state is one of those asked for, each once: it reads the buckets,
 // resolves every candidate with one GetBatches call and keeps a batch only
