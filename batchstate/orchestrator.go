@@ -20,10 +20,15 @@ const DefaultDanglingGrace = 10 * time.Minute
 // Option configures an [Orchestrator].
 type Option func(*config)
 
+// DefaultListConcurrency is how many buckets List and Reconcile read at
+// once, by default.
+const DefaultListConcurrency = 8
+
 type config struct {
-	clock  func() time.Time
-	logger *slog.Logger
-	grace  time.Duration
+	clock       func() time.Time
+	logger      *slog.Logger
+	grace       time.Duration
+	concurrency int
 }
 
 // WithClock sets the clock every timestamp is taken from (default
@@ -40,6 +45,11 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // grace.
 func WithDanglingGrace(d time.Duration) Option { return func(c *config) { c.grace = d } }
 
+// WithListConcurrency bounds how many buckets (one ListMembers call per
+// state) List and Reconcile read at once (default
+// [DefaultListConcurrency]). New rejects n < 1.
+func WithListConcurrency(n int) Option { return func(c *config) { c.concurrency = n } }
+
 // Orchestrator keeps a membership index beside a batch store. It is safe
 // for concurrent use; it holds no state of its own besides configuration.
 type Orchestrator struct {
@@ -51,7 +61,8 @@ type Orchestrator struct {
 
 // New returns an Orchestrator for machine m over the two stores (usually
 // the same storage.Store twice). Nil stores, an invalid machine (see
-// [Machine.Validate]) and a negative grace are storage.ErrInvalid.
+// [Machine.Validate]), a nil clock, a negative grace and a concurrency
+// below 1 are storage.ErrInvalid.
 func New(batches storage.BatchStore, members storage.MembershipStore, m Machine, opts ...Option) (*Orchestrator, error) {
 	if batches == nil {
 		return nil, storage.Invalid("batches", "nil BatchStore")
@@ -62,7 +73,7 @@ func New(batches storage.BatchStore, members storage.MembershipStore, m Machine,
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	cfg := config{clock: time.Now, grace: DefaultDanglingGrace}
+	cfg := config{clock: time.Now, grace: DefaultDanglingGrace, concurrency: DefaultListConcurrency}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -71,6 +82,9 @@ func New(batches storage.BatchStore, members storage.MembershipStore, m Machine,
 	}
 	if cfg.grace < 0 {
 		return nil, storage.Invalid("WithDanglingGrace", "negative grace %s", cfg.grace)
+	}
+	if cfg.concurrency < 1 {
+		return nil, storage.Invalid("WithListConcurrency", "concurrency %d is not positive", cfg.concurrency)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
@@ -202,14 +216,17 @@ func (o *Orchestrator) checkQueueStates(queue string, states []string) ([]string
 	return out, nil
 }
 
-// bucketRows lists the rows of every state concurrently; rows[i] belongs to
-// states[i].
+// bucketRows lists the rows of every state, at most cfg.concurrency at
+// once; rows[i] belongs to states[i].
 func (o *Orchestrator) bucketRows(ctx context.Context, queue string, states []string) ([][]storage.Member, error) {
 	rows := make([][]storage.Member, len(states))
 	errs := make([]error, len(states))
+	sem := make(chan struct{}, o.cfg.concurrency)
 	var wg sync.WaitGroup
 	for i, s := range states {
+		sem <- struct{}{}
 		wg.Go(func() {
+			defer func() { <-sem }()
 			rows[i], errs[i] = o.members.ListMembers(ctx, queue, s)
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("batchstate: list members %q: %w", s, errs[i])
@@ -292,39 +309,54 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 	return out, nil
 }
 
-// ReconcileReport says what one Reconcile did.
+// ReconcileReport says what one Reconcile did. Every row read is counted
+// once: Scanned = RemovedTerminal + RemovedStale + RemovedDangling + Kept.
 type ReconcileReport struct {
 	// Scanned is the number of index rows read.
 	Scanned int
 	// RemovedTerminal counts rows removed because their batch is terminal.
 	RemovedTerminal int
 	// RemovedStale counts rows removed because their batch is in another
-	// state and either moved on (its version is at least the row's) or the
-	// transition that added the row never landed and the row is older than
-	// the grace period.
+	// state and the write that added the row is over: the batch's version
+	// is at least the row's, or the row was left by a transition that never
+	// landed and is older than the grace period (see [Orchestrator.Reconcile]).
 	RemovedStale int
 	// RemovedDangling counts rows removed because their batch does not exist
 	// and they are older than the grace period.
 	RemovedDangling int
-	// Kept counts rows left in place: live rows, rows of transitions still
-	// in flight, dangling rows within the grace period, and rows whose
-	// removal failed.
+	// Kept counts rows left in place: live rows, rows of transitions that
+	// may still be in flight, dangling rows within the grace period, and
+	// rows whose removal failed.
 	Kept int
-	// Unresolved lists, once each, the ids of rows whose batch does not
-	// exist (removed or kept).
+	// Unresolved lists, once each and in scan order, the ids of rows whose
+	// batch does not exist (removed or kept).
 	Unresolved []string
 }
 
-// Reconcile scans every non-terminal bucket of queue and removes, each
-// conditionally on the batch's stored version, the rows of terminal
-// batches, stale rows, and dangling rows older than the grace period. A
-// stale row is one whose batch is in another state and either has a
-// version at least the row's (the write that added the row is over) or,
-// with a lower version, was added longer ago than the grace period (the
-// transition that added it lost its compare-and-swap or crashed: a
-// transition in flight takes far less than the grace). A
-// failed removal is counted as kept and reported in the returned error
-// (joined); the scan goes on.
+// Reconcile scans every non-terminal bucket of queue, resolves every
+// candidate with one GetBatches call, and removes:
+//
+//   - rows of terminal batches (maxVersion = the batch's version);
+//   - stale rows: the batch is in another state and its version is at
+//     least the row's, so the transition that added the row is over
+//     (maxVersion = the batch's version, so a row re-added by a newer
+//     transition into that state survives);
+//   - dangling rows: the batch does not exist and the row is older than the
+//     grace period (maxVersion = the row's version).
+//
+// A row one version ahead of its batch, in a state the batch is not in, is
+// the mark of a transition whose compare-and-swap has not landed: it is
+// kept within the grace period. Past it, the transition is presumed
+// crashed, and Reconcile fences it off by rewriting the batch unchanged
+// (UpdateBatch with the version it read, which bumps Version and nothing
+// else): the crashed transition's compare-and-swap can then never succeed,
+// the row is stale by the rule above and is removed. If the fence loses
+// its compare-and-swap, the batch moved meanwhile and the row is kept for
+// the next Reconcile. Rows further ahead of their batch are kept.
+//
+// A failed write (a removal or a fence) is counted as kept and reported in
+// the returned error, joined; the scan goes on. Reading errors end the call
+// before any write.
 func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileReport, error) {
 	var rep ReconcileReport
 	if err := ctx.Err(); err != nil {
@@ -358,27 +390,38 @@ func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileRe
 		for _, r := range rs {
 			rep.Scanned++
 			b, ok := found[r.BatchID]
+			pastGrace := now.Sub(r.AddedAt) > o.cfg.grace
 			switch {
 			case !ok:
 				if !unresolved[r.BatchID] {
 					unresolved[r.BatchID] = true
 					rep.Unresolved = append(rep.Unresolved, r.BatchID)
 				}
-				if now.Sub(r.AddedAt) > o.cfg.grace {
+				if pastGrace {
 					remove(state, r, r.Version, &rep.RemovedDangling)
 				} else {
 					rep.Kept++
 				}
 			case o.m.IsTerminal(b.State):
 				remove(state, r, b.Version, &rep.RemovedTerminal)
-			case b.State != state && b.Version >= r.Version:
+			case b.State == state:
+				rep.Kept++ // the live row
+			case b.Version >= r.Version:
 				remove(state, r, b.Version, &rep.RemovedStale)
-			case b.State != state && now.Sub(r.AddedAt) > o.cfg.grace:
-				// Added for a transition that never landed (its CAS lost or
-				// crashed) longer ago than any transition takes.
-				remove(state, r, r.Version, &rep.RemovedStale)
+			case r.Version == b.Version+1 && pastGrace:
+				fenced, err := o.batches.UpdateBatch(ctx, b, b.Version)
+				switch {
+				case errors.Is(err, storage.ErrConflict):
+					rep.Kept++ // the batch moved meanwhile: decide next time
+				case err != nil:
+					errs = append(errs, fmt.Errorf("batchstate: reconcile: fence %q at version %d: %w", b.ID, b.Version, err))
+					rep.Kept++
+				default:
+					found[b.ID] = fenced
+					remove(state, r, fenced.Version, &rep.RemovedStale)
+				}
 			default:
-				rep.Kept++
+				rep.Kept++ // a transition that may still be in flight
 			}
 		}
 	}
