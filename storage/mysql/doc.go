@@ -34,7 +34,7 @@
 //     is a syntax error on MariaDB;
 //   - RemoveMember is DELETE ... WHERE key AND version <= ?;
 //   - GetBatches is one WHERE queue = ? AND id IN (...) query per chunk of
-//     [WithChunkSize] ids (default 500).
+//     [WithChunkSize] ids (default 1000).
 //
 // Times are DATETIME(6) holding UTC wall-clock values (NULL for the zero
 // time), written and read as strings, so neither the DSN's parseTime and

@@ -13,7 +13,7 @@ const DefaultTablePrefix = "statefold_"
 
 // DefaultChunkSize is the number of ids [Store.GetBatches] puts in one
 // IN (...) query without [WithChunkSize].
-const DefaultChunkSize = 500
+const DefaultChunkSize = 1000
 
 // MaxChunkSize bounds [WithChunkSize]: well below the 65,535 placeholders a
 // prepared statement may carry.

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# bench.sh — run the benchmarks against memory, MySQL/MariaDB and DynamoDB
+# (servers from scripts/backends.sh), print the `go test -bench` lines, then a
+# summary of `BENCH name value` lines (ratios are computed from one run).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+benchtime="${BENCHTIME:-300ms}"
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+
+run() { # backend package [bench regexp]
+	local backend="$1" pkg="$2" re="${3:-.}"
+	echo "== $backend ($pkg)"
+	local log
+	log="$(mktemp)"
+	go test -run '^$' -bench "$re" -benchmem -benchtime "$benchtime" "$pkg" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+	grep -v '^2[0-9/]* [0-9:]* WARN' "$log" || true
+	awk -v b="$backend" '/^Benchmark/ { print b, $0 }' "$log" >>"$out"
+	rm -f "$log"
+}
+
+run memory ./storage/memory
+run mysql ./storage/mysql
+run dynamo ./storage/dynamo
+run pure ./applystate 'Benchmark(Rollout|Derive)'
+
+echo
+awk '
+function metric(line, unit,   i, n, f) {
+	n = split(line, f, /[ \t]+/)
+	for (i = 2; i <= n; i++) if (f[i] == unit) return f[i-1]
+	return ""
+}
+function name(line,   f) { split(line, f, /[ \t]+/); sub(/-[0-9]+$/, "", f[1]); return f[1] }
+{
+	b = $1; line = $0; sub(/^[^ ]+ /, "", line); n = name(line)
+	ns[b, n] = metric(line, "ns/op"); calls[b, n] = metric(line, "calls/op")
+	allocs[b, n] = metric(line, "allocs/op"); conf[b, n] = metric(line, "conflicts/drive")
+	backends[b] = 1
+}
+function ratio(x, y) { return (x == "" || y == "" || y + 0 == 0) ? "n/a" : sprintf("%.2f", x / y) }
+END {
+	for (b in backends) {
+		if (b == "pure") continue
+		p = "BenchmarkStore/"
+		printf "BENCH list_calls/%s/n=1000 %s\n", b, calls[b, p "List/n=1000/ours"]
+		printf "BENCH list_naive_calls/%s/n=1000 %s\n", b, calls[b, p "List/n=1000/naive"]
+		printf "BENCH list_speedup/%s/n=1000 %s\n", b, ratio(ns[b, p "List/n=1000/naive"], ns[b, p "List/n=1000/ours"])
+		printf "BENCH list_speedup/%s/n=100 %s\n", b, ratio(ns[b, p "List/n=100/naive"], ns[b, p "List/n=100/ours"])
+		printf "BENCH transition_calls/%s %s\n", b, calls[b, p "Transition/ours"]
+		printf "BENCH transition_vs_update/%s %s\n", b, ratio(ns[b, p "Transition/ours"], ns[b, p "Transition/update"])
+		printf "BENCH create_calls/%s %s\n", b, calls[b, p "Create/ours"]
+		printf "BENCH create_vs_create/%s %s\n", b, ratio(ns[b, p "Create/ours"], ns[b, p "Create/create"])
+		printf "BENCH drive32_ns/%s %s\n", b, ns[b, p "Drive32"]
+		printf "BENCH drive32_conflicts_per_drive/%s %s\n", b, conf[b, p "Drive32"]
+	}
+	printf "BENCH list_vs_floor/mysql/n=1000 %s\n", ratio(ns["mysql", "BenchmarkStore/List/n=1000/ours"], ns["mysql", "BenchmarkListFloor/n=1000"])
+	printf "BENCH rollout_ns/n=1000 %s\n", ns["pure", "BenchmarkRollout/n=1000"]
+	printf "BENCH rollout_allocs/n=1000 %s\n", allocs["pure", "BenchmarkRollout/n=1000"]
+	printf "BENCH derive_allocs %s\n", allocs["pure", "BenchmarkDerive"]
+}' "$out" | sort
