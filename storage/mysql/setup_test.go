@@ -65,12 +65,12 @@ func resolveServer() {
 		server.reason = fmt.Sprintf("%s is not a valid DSN: %v", source, err)
 		return
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second // fail fast when the address points nowhere
+	if cfg.Timeout == 0 || cfg.Timeout > pingTimeout {
+		cfg.Timeout = pingTimeout // fail fast when the address points nowhere
 	}
-	db, err := sql.Open("mysql", cfg.FormatDSN())
+	db, err := openConfig(cfg)
 	if err == nil {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 		err = db.PingContext(pctx)
 		cancel()
 		_ = db.Close()
@@ -81,6 +81,20 @@ func resolveServer() {
 		return
 	}
 	server.cfg = cfg
+}
+
+// pingTimeout bounds how long the tests wait for an unreachable server
+// before they skip (or fail, with STATEFOLD_REQUIRE_BACKENDS=1).
+const pingTimeout = 5 * time.Second
+
+// openConfig opens a pool from a driver config (not its DSN string, so that
+// a Loc without a zoneinfo name survives).
+func openConfig(cfg *gomysql.Config) (*sql.DB, error) {
+	conn, err := gomysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(conn), nil
 }
 
 // openDB opens a pool on the shared server, with tweak applied to a copy of
@@ -97,7 +111,7 @@ func openDB(t testing.TB, tweak func(*gomysql.Config)) *sql.DB {
 	if tweak != nil {
 		tweak(cfg)
 	}
-	db, err := sql.Open("mysql", cfg.FormatDSN())
+	db, err := openConfig(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
@@ -115,7 +129,12 @@ func (f fixture) table(name string) string { return "`" + f.prefix + name + "`" 
 
 func newFixture(t testing.TB, opts ...Option) fixture {
 	t.Helper()
-	db := openDB(t, nil)
+	return newFixtureOn(t, openDB(t, nil), opts...)
+}
+
+// newFixtureOn is newFixture on a given pool.
+func newFixtureOn(t testing.TB, db *sql.DB, opts ...Option) fixture {
+	t.Helper()
 	prefix := testenv.UniqueName("sft_") + "_"
 	opts = append([]Option{WithTablePrefix(prefix)}, opts...)
 	require.NoError(t, Migrate(context.Background(), db, opts...))
