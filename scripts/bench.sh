@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-benchtime="${BENCHTIME:-300ms}"
+benchtime="${BENCHTIME:-1s}"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 
