@@ -69,6 +69,12 @@ func TestEveryAccessUsesThePrimaryKey(t *testing.T) {
 	_, err := f.db.ExecContext(ctx, "ANALYZE TABLE "+f.table("batches")+", "+f.table("members")+", "+f.table("applies")+", "+f.table("operations"))
 	require.NoError(t, err)
 
+	// A full default-size chunk, mostly of ids that do not exist.
+	fullChunk := []any{"q03"}
+	for i := range DefaultChunkSize {
+		fullChunk = append(fullChunk, fmt.Sprintf("b%02d", i))
+	}
+
 	q := f.store.q
 	for name, c := range map[string]struct {
 		query string
@@ -76,6 +82,7 @@ func TestEveryAccessUsesThePrimaryKey(t *testing.T) {
 	}{
 		"GetBatch":        {q.getBatch, []any{"q03", "b04"}},
 		"GetBatches":      {f.store.getBatchesQuery(3), []any{"q03", "b01", "b02", "b09"}},
+		"GetBatches full": {f.store.getBatchesQuery(DefaultChunkSize), fullChunk},
 		"batch read-back": {q.batchVersion, []any{"q03", "b04"}},
 		"UpdateBatch":     {q.updateBatch, []any{"s", []byte{}, now, now, "q03", "b04", 1}},
 		"ListMembers":     {q.listMembers, []any{"q03", "s"}},
