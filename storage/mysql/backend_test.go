@@ -118,10 +118,11 @@ func TestCASCountsIdenticalWrites(t *testing.T) {
 	}
 }
 
-// Times round-trip exactly whatever the DSN says about parseTime, loc,
-// interpolateParams and the session time_zone, and are stored as UTC wall
-// clock values, so pools with different settings agree.
-func TestTimesIgnoreDSNSettings(t *testing.T) {
+// Times and keys round-trip exactly whatever the DSN says about parseTime,
+// loc, interpolateParams, clientFoundRows, the session time_zone and
+// sql_mode; times are stored as UTC wall clock values, so pools with
+// different settings agree.
+func TestDSNAndSessionSettingsDoNotMatter(t *testing.T) {
 	t.Parallel()
 	plain := newFixture(t)
 	odd := openDB(t, func(c *gomysql.Config) {
@@ -133,10 +134,15 @@ func TestTimesIgnoreDSNSettings(t *testing.T) {
 			c.Params = map[string]string{}
 		}
 		c.Params["time_zone"] = "'-07:00'"
+		c.Params["sql_mode"] = "'ANSI_QUOTES,NO_BACKSLASH_ESCAPES,PIPES_AS_CONCAT'"
 	})
 	oddStore, err := New(odd, WithTablePrefix(plain.prefix))
 	require.NoError(t, err)
 	ctx := context.Background()
+	var mode, zone string
+	require.NoError(t, odd.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode, @@SESSION.time_zone").Scan(&mode, &zone))
+	require.Contains(t, mode, "NO_BACKSLASH_ESCAPES")
+	require.Equal(t, "-07:00", zone)
 	times := []time.Time{
 		time.Date(2030, 6, 30, 23, 59, 59, 999999000, time.UTC),
 		time.Date(2030, 1, 1, 0, 0, 0, 1000, time.FixedZone("x", -3*3600)),
@@ -157,6 +163,23 @@ func TestTimesIgnoreDSNSettings(t *testing.T) {
 				require.Equal(t, time.UTC, got.StartedAt.Location())
 				require.True(t, got.CompletedAt.IsZero(), "zero time stays zero")
 				require.True(t, want.Equal(got.CreatedAt))
+			}
+			for k, w := range []*Store{plain.store, oddStore} {
+				key := fmt.Sprintf("it's \\ a \"key\" ` %%_ \x00 %d-%d-%d", i, j, k)
+				_, err := w.CreateBatch(ctx, storage.Batch{Queue: key, ID: key, State: key, CreatedAt: at})
+				require.NoError(t, err)
+				require.NoError(t, w.AddMember(ctx, storage.Member{Queue: key, State: key, BatchID: key, Version: 1, AddedAt: at}))
+				for _, r := range []*Store{plain.store, oddStore} {
+					b, err := r.GetBatch(ctx, key, key)
+					require.NoError(t, err)
+					require.Equal(t, key, b.State)
+					require.True(t, storage.NormalizeTime(at).Equal(b.CreatedAt))
+					ms, err := r.ListMembers(ctx, key, key)
+					require.NoError(t, err)
+					require.Len(t, ms, 1)
+					require.Equal(t, key, ms[0].BatchID)
+					require.True(t, storage.NormalizeTime(at).Equal(ms[0].AddedAt))
+				}
 			}
 			var raw string
 			require.NoError(t, plain.db.QueryRowContext(ctx, "SELECT "+timeCol("started_at")+" FROM "+plain.table("applies")+
