@@ -3,8 +3,10 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	_ "github.com/go-sql-driver/mysql"
 
@@ -32,5 +34,41 @@ func Example() {
 		return
 	}
 	b, err := store.CreateBatch(ctx, storage.Batch{Queue: "main", ID: "b1", State: "created"})
-	fmt.Println(b.Version, err)
+	if err != nil {
+		fmt.Println(err) // storage.ErrAlreadyExists on a second run
+		return
+	}
+	// Compare-and-swap: the first update with version 1 wins...
+	b.State = "queued"
+	if b, err = store.UpdateBatch(ctx, b, b.Version); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(b.State, b.Version) // queued 2
+	// ...and a writer still holding version 1 loses.
+	_, err = store.UpdateBatch(ctx, b, 1)
+	fmt.Println(errors.Is(err, storage.ErrConflict)) // true
+}
+
+// Schema gives DBAs the DDL that Migrate runs, with the table prefix
+// applied; a prefix that is not a plain identifier is rejected.
+func ExampleSchema() {
+	ddl, err := mysql.Schema(mysql.WithTablePrefix("sf_"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, stmt := range strings.Split(ddl, ";\n") {
+		if first, _, ok := strings.Cut(strings.TrimSpace(stmt), "\n"); ok {
+			fmt.Println(first)
+		}
+	}
+	_, err = mysql.Schema(mysql.WithTablePrefix("sf-"))
+	fmt.Println(errors.Is(err, storage.ErrInvalid))
+	// Output:
+	// CREATE TABLE IF NOT EXISTS `sf_batches` (
+	// CREATE TABLE IF NOT EXISTS `sf_members` (
+	// CREATE TABLE IF NOT EXISTS `sf_applies` (
+	// CREATE TABLE IF NOT EXISTS `sf_operations` (
+	// true
 }
