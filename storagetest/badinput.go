@@ -110,9 +110,9 @@ func runBadInput(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			fs := NewFaultStore(newStore(t))
-			o, err := batchstate.New(fs, fs, cyclicMachine)
+			o, err := batchstate.New(fs, fs, cyclicMachine, batchstate.WithLogger(testLogger(t)))
 			require.NoError(t, err)
-			p := applystate.NewProjector(fs, fs)
+			p := applystate.NewProjector(fs, fs, applystate.WithLogger(testLogger(t)))
 			ctx := context.Background()
 			if c.canceled {
 				cctx, cancel := context.WithCancel(ctx)

@@ -67,7 +67,7 @@ func runConcurrency(t *testing.T, newStore func(t *testing.T) storage.Store) {
 func cyclicStress(t *testing.T, store storage.Store, workers, moves, batches int) {
 	ctx := context.Background()
 	clock := newFakeClock()
-	o, err := batchstate.New(store, store, cyclicMachine, batchstate.WithClock(clock.Now), batchstate.WithDanglingGrace(crashGrace))
+	o, err := batchstate.New(store, store, cyclicMachine, batchstate.WithClock(clock.Now), batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(testLogger(t)))
 	require.NoError(t, err)
 	queue := orchID("cyclic")
 	ids := []string{"pinned"}
@@ -154,7 +154,7 @@ func siblingDrives(t *testing.T, store storage.Store, round, n int) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	var terminalized sync.Map
-	p := applystate.NewProjector(store, store, applystate.WithClock(clock.Now))
+	p := applystate.NewProjector(store, store, applystate.WithClock(clock.Now), applystate.WithLogger(testLogger(t)))
 	applyID := orchID(fmt.Sprintf("siblings%d", round))
 	now := clock.Now()
 	_, err := store.CreateApply(ctx, storage.Apply{ID: applyID, State: string(applystate.Pending), CreatedAt: now, UpdatedAt: now})

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,6 +53,19 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// testLogger sends the orchestrators' best-effort logs to the test log,
+// where they show with -v or next to a failure, instead of stderr.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
 // orchID returns prefix plus 10 random hex digits, so that subtests sharing
 // one store never share a queue or an apply.
 func orchID(prefix string) string {
@@ -81,17 +96,18 @@ func newOrchEnv(t testing.TB, store storage.Store) *orchEnv {
 	e := &orchEnv{store: store, fs: NewFaultStore(store), clock: newFakeClock(),
 		queue: orchID("q"), apply: orchID("apply")}
 	var err error
-	e.faulty, err = batchstate.New(e.fs, e.fs, crashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace))
+	logger := testLogger(t)
+	e.faulty, err = batchstate.New(e.fs, e.fs, crashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(logger))
 	require.NoError(t, err)
-	e.clean, err = batchstate.New(store, store, crashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace))
+	e.clean, err = batchstate.New(store, store, crashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(logger))
 	require.NoError(t, err)
 	observe := applystate.WithObserver(func(_ context.Context, r applystate.Result) {
 		if r.Terminalized {
 			e.terminalized.Add(1)
 		}
 	})
-	e.fproj = applystate.NewProjector(e.fs, e.fs, applystate.WithClock(e.clock.Now), observe)
-	e.cproj = applystate.NewProjector(store, store, applystate.WithClock(e.clock.Now), observe)
+	e.fproj = applystate.NewProjector(e.fs, e.fs, applystate.WithClock(e.clock.Now), applystate.WithLogger(logger), observe)
+	e.cproj = applystate.NewProjector(store, store, applystate.WithClock(e.clock.Now), applystate.WithLogger(logger), observe)
 	return e
 }
 
