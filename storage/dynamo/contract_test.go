@@ -3,15 +3,28 @@ package dynamo
 import (
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storagetest"
 )
 
 // TestContract runs the shared contract suite — CRUD, CAS, membership,
 // keys, validation, round trips and the orchestration end to end with crash
-// points — on one store with per-run tables.
+// points — on one store with per-run tables. Across the whole run the store
+// sends only key-addressed operations: no Scan, no transactions.
 func TestContract(t *testing.T) {
-	f := newFixture(t, nil)
+	rec, hc := withRecorder(nil)
+	f := newFixture(t, hc)
+	t.Cleanup(func() { // after every (parallel) subtest
+		allowed := map[string]bool{"GetItem": true, "PutItem": true, "DeleteItem": true, "Query": true, "BatchGetItem": true}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		require.NotZero(t, rec.ops["PutItem"])
+		for op := range rec.ops {
+			require.True(t, allowed[op] || op == "CreateTable" || op == "DescribeTable", "operation %s", op)
+		}
+	})
 	storagetest.Run(t, func(*testing.T) storage.Store { return f.store })
 }
 

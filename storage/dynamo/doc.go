@@ -30,10 +30,12 @@
 //
 //   - create: PutItem with attribute_not_exists(partition key); a failed
 //     condition is storage.ErrAlreadyExists;
-//   - compare-and-swap: PutItem of the whole item with version = :expected;
-//     on a failed condition a consistent GetItem tells storage.ErrNotFound
-//     from storage.ErrConflict (ReturnValuesOnConditionCheckFailure would
-//     save that read, but not every DynamoDB implementation supports it);
+//   - compare-and-swap: PutItem of the whole item with version = :expected
+//     and ReturnValuesOnConditionCheckFailure ALL_OLD; a failed condition
+//     that returns the stored item is storage.ErrConflict. When no item comes
+//     back (the row is missing, or the implementation, like dynalite,
+//     ignores that parameter) a consistent GetItem tells storage.ErrNotFound
+//     from storage.ErrConflict;
 //   - AddMember: PutItem with attribute_not_exists OR version <= :v; a failed
 //     condition (a newer row) is success;
 //   - RemoveMember: DeleteItem with version <= :max; a failed condition (an

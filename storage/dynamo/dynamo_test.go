@@ -33,6 +33,11 @@ type recorder struct {
 	// unprocess, if set, returns how many of a BatchGetItem response's items
 	// to turn into UnprocessedKeys, given the call number (1-based).
 	unprocess func(call, items int) int
+	// oldItem, if set, is added as the Item of every PutItem condition
+	// failure, as DynamoDB does for ReturnValuesOnConditionCheckFailure.
+	oldItem map[string]any
+	// puts are the PutItem request bodies.
+	puts []string
 }
 
 func (r *recorder) Do(req *http.Request) (*http.Response, error) {
@@ -44,7 +49,21 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 	r.ops[op]++
 	call := r.ops[op]
 	r.mu.Unlock()
+	if op == "PutItem" && req.Body != nil {
+		body, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		r.mu.Lock()
+		r.puts = append(r.puts, string(body))
+		r.mu.Unlock()
+	}
 	res, err := r.base.Do(req)
+	if err == nil && op == "PutItem" && r.oldItem != nil && res.StatusCode == http.StatusBadRequest {
+		return addOldItem(res, r.oldItem)
+	}
 	if err != nil || op != "BatchGetItem" || r.unprocess == nil || res.StatusCode != http.StatusOK {
 		return res, err
 	}
@@ -76,11 +95,36 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	return setBody(res, body), nil
+}
+
+// setBody replaces a response's body, with a matching length and checksum.
+func setBody(res *http.Response, body []byte) *http.Response {
 	res.Body = io.NopCloser(bytes.NewReader(body))
 	res.ContentLength = int64(len(body))
 	res.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	res.Header.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
-	return res, nil
+	return res
+}
+
+// addOldItem adds item to a ConditionalCheckFailedException response.
+func addOldItem(res *http.Response, item map[string]any) (*http.Response, error) {
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, err
+	}
+	if typ, _ := out["__type"].(string); strings.HasSuffix(typ, "ConditionalCheckFailedException") {
+		out["Item"] = item
+	}
+	if body, err = json.Marshal(out); err != nil {
+		return nil, err
+	}
+	return setBody(res, body), nil
 }
 
 func (r *recorder) count(op string) int {
@@ -171,6 +215,52 @@ func TestNativeErrorsStayReachable(t *testing.T) {
 	_, err = f.store.UpdateBatch(ctx, storage.Batch{Queue: "q", ID: "nope", State: "s"}, 1)
 	require.ErrorIs(t, err, storage.ErrNotFound)
 	require.NotErrorIs(t, err, storage.ErrConflict)
+}
+
+// A stale compare-and-swap asks for the stored item; when it comes back
+// with the condition failure no read follows, and when it does not (dynalite
+// ignores the parameter) one consistent read tells conflict from missing.
+func TestConflictUsesReturnedItem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("item returned", func(t *testing.T) {
+		t.Parallel()
+		rec, hc := withRecorder(nil)
+		rec.oldItem = map[string]any{attrQueue: map[string]string{"S": "q"}, attrID: map[string]string{"S": "b"}, attrVersion: map[string]string{"N": "1"}}
+		f := newFixture(t, hc)
+		b, err := f.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "s"})
+		require.NoError(t, err)
+		rec.reset()
+		_, err = f.store.UpdateBatch(ctx, b, 7)
+		require.ErrorIs(t, err, storage.ErrConflict)
+		var ccf *types.ConditionalCheckFailedException
+		require.ErrorAs(t, err, &ccf)
+		require.NotNil(t, ccf.Item)
+		require.Zero(t, rec.count("GetItem"), "the returned item decides, no read back")
+		rec.mu.Lock()
+		last := rec.puts[len(rec.puts)-1]
+		rec.mu.Unlock()
+		require.Contains(t, last, `"ReturnValuesOnConditionCheckFailure":"ALL_OLD"`)
+	})
+
+	t.Run("no item returned", func(t *testing.T) {
+		t.Parallel()
+		rec, hc := withRecorder(nil)
+		f := newFixture(t, hc)
+		b, err := f.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "s"})
+		require.NoError(t, err)
+		rec.reset()
+		_, err = f.store.UpdateBatch(ctx, b, 7)
+		require.ErrorIs(t, err, storage.ErrConflict)
+		_, err = f.store.UpdateBatch(ctx, storage.Batch{Queue: "q", ID: "gone", State: "s"}, 1)
+		require.ErrorIs(t, err, storage.ErrNotFound)
+		require.NotErrorIs(t, err, storage.ErrConflict)
+		require.Equal(t, 2, rec.count("GetItem"), "one consistent read per failed condition")
+		got, err := f.store.GetBatch(ctx, "q", "b")
+		require.NoError(t, err)
+		require.Equal(t, b, got, "the lost compare-and-swap wrote nothing")
+	})
 }
 
 func TestCreateTablesIsIdempotent(t *testing.T) {

@@ -67,9 +67,9 @@ func validateKeys(pairs ...string) error {
 }
 
 // put writes item: a create (condition: the key is absent) or a
-// compare-and-swap (condition: the stored version is expected). On a failed
-// CAS condition a consistent read tells storage.ErrNotFound from
-// storage.ErrConflict.
+// compare-and-swap (condition: the stored version is expected). A failed CAS
+// condition that returns the stored item is storage.ErrConflict; without an
+// item, a consistent read tells storage.ErrNotFound from storage.ErrConflict.
 func (s *Store) put(ctx context.Context, what, table, pk string, item any, key map[string]types.AttributeValue, expected int64) error {
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
@@ -83,18 +83,29 @@ func (s *Store) put(ctx context.Context, what, table, pk string, item any, key m
 	if err != nil {
 		return fmt.Errorf("dynamo: %s: %w", what, err)
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+	in := &dynamodb.PutItemInput{
 		TableName: aws.String(table), Item: av, ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
+	}
+	if expected > 0 {
+		// DynamoDB returns the stored item with the condition failure, which
+		// tells a lost race from a missing row without another read.
+		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	}
+	_, err = s.client.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case err == nil:
 		return nil
-	case !isConditionFailed(err):
+	case !errors.As(err, &ccf):
 		return fmt.Errorf("dynamo: %s: %w", what, err)
 	case expected == 0:
 		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAlreadyExists, err)
+	case ccf.Item != nil:
+		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrConflict, err)
 	}
+	// No item came back: the row is missing, or the implementation (dynalite,
+	// older DynamoDB Local) ignores ReturnValuesOnConditionCheckFailure.
 	out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true),
 		ProjectionExpression: aws.String(attrVersion),
