@@ -302,6 +302,17 @@ func TestOnlyKeyedOperations(t *testing.T) {
 	}
 }
 
+// An unreachable endpoint is reported after one attempt, with a message
+// naming the variable, instead of hanging in retries.
+func TestProbeUnreachableEndpoint(t *testing.T) {
+	t.Parallel()
+	rec, hc := withRecorder(nil)
+	err := probe(context.Background(), "http://127.0.0.1:1", hc)
+	require.Error(t, err)
+	require.ErrorContains(t, err, endpointEnv)
+	require.Equal(t, 1, rec.count("ListTables"), "no retries")
+}
+
 func TestInvalidConfiguration(t *testing.T) {
 	t.Parallel()
 	client := newClient("http://127.0.0.1:1", nil, 1)

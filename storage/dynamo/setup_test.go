@@ -55,7 +55,11 @@ func resolveServer() {
 				Image:        "amazon/dynamodb-local:latest",
 				Cmd:          []string{"-jar", "DynamoDBLocal.jar", "-inMemory"},
 				ExposedPorts: []string{"8000/tcp"},
-				WaitingFor:   wait.ForListeningPort("8000/tcp"),
+				// Any HTTP answer (DynamoDB Local says 400 to a bare GET)
+				// means the server is up, not just its port.
+				WaitingFor: wait.ForHTTP("/").WithPort("8000/tcp").
+					WithStatusCodeMatcher(func(int) bool { return true }).
+					WithStartupTimeout(2 * time.Minute),
 			},
 			Started: true,
 		})
@@ -80,14 +84,27 @@ func resolveServer() {
 		}
 		source = "DynamoDB Local container"
 	}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_, err := newClient(endpoint, nil, 1).ListTables(pctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
-	if err != nil {
-		server.reason = fmt.Sprintf("%s: cannot reach a DynamoDB API at %s (set %s to a reachable one): %v", source, endpoint, endpointEnv, err)
+	if err := probe(ctx, endpoint, nil); err != nil {
+		server.reason = fmt.Sprintf("%s: %v", source, err)
 		return
 	}
 	server.endpoint = endpoint
+}
+
+// probeTimeout bounds the first request to a server, so that a wrong or
+// dead endpoint fails the run quickly instead of hanging in retries.
+const probeTimeout = 5 * time.Second
+
+// probe sends one ListTables to endpoint, without retries and within
+// probeTimeout; hc optionally wraps the HTTP client.
+func probe(ctx context.Context, endpoint string, hc func(dynamodb.HTTPClient) dynamodb.HTTPClient) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	_, err := newClient(endpoint, hc, 1).ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
+	if err != nil {
+		return fmt.Errorf("cannot reach a DynamoDB API at %s (set %s to a reachable one): %w", endpoint, endpointEnv, err)
+	}
+	return nil
 }
 
 // newClient returns a client for endpoint with static credentials; hc may
