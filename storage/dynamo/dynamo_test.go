@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/require"
@@ -269,6 +270,30 @@ func TestCreateTablesIsIdempotent(t *testing.T) {
 	require.NoError(t, CreateTables(context.Background(), f.client, f.opts...))
 	_, err := f.store.CreateApply(context.Background(), storage.Apply{ID: "a", State: "pending"})
 	require.NoError(t, err)
+}
+
+// CreateTables reports an existing table with other keys instead of
+// leaving every later write to fail.
+func TestCreateTablesChecksKeySchema(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	names := TableNames{Batches: strings.TrimSuffix(f.store.Tables().Batches, "batches") + "other"}
+	_, err := f.client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(names.Batches),
+		BillingMode:          types.BillingModePayPerRequest,
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("queue"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("queue"), AttributeType: types.ScalarAttributeTypeS}},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = f.client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(names.Batches)})
+	})
+	opts := append(append([]Option{}, f.opts...), WithTableNames(names))
+	err = CreateTables(ctx, f.client, opts...)
+	require.ErrorIs(t, err, ErrTableSchema)
+	require.ErrorContains(t, err, names.Batches)
+	require.NoError(t, CreateTables(ctx, f.client, f.opts...), "the right tables pass")
 }
 
 // Only key-addressed operations are used: no Scan, no transactions, no

@@ -28,7 +28,8 @@ func specs(n TableNames) []tableSpec {
 
 // CreateTables creates the four tables (on-demand capacity, string keys,
 // no secondary index) unless they exist, and waits until every one is
-// active. It is idempotent.
+// active. It is idempotent; an existing table with other keys is reported
+// as [ErrTableSchema].
 func CreateTables(ctx context.Context, client *dynamodb.Client, opts ...Option) error {
 	c, err := newConfig(opts)
 	if err != nil {
@@ -60,9 +61,45 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, opts ...Option) 
 		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 2*time.Second
 	})
 	for _, t := range specs(c.names) {
-		if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.name)}, 5*time.Minute); err != nil {
+		out, err := w.WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.name)}, 5*time.Minute)
+		if err != nil {
 			return fmt.Errorf("dynamo: wait for table %s: %w", t.name, err)
 		}
+		if err := t.check(out.Table); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrTableSchema reports an existing table whose key schema is not the one
+// the Store needs.
+var ErrTableSchema = errors.New("dynamo: table has another key schema")
+
+// check verifies that an existing table has the spec's keys, so that a
+// name clash is reported by CreateTables rather than by every write.
+func (t tableSpec) check(d *types.TableDescription) error {
+	if d == nil {
+		return fmt.Errorf("dynamo: describe table %s: no description", t.name)
+	}
+	want := map[types.KeyType]string{types.KeyTypeHash: t.pk}
+	if t.sk != "" {
+		want[types.KeyTypeRange] = t.sk
+	}
+	got := map[types.KeyType]string{}
+	for _, k := range d.KeySchema {
+		got[k.KeyType] = aws.ToString(k.AttributeName)
+	}
+	attrTypes := map[string]types.ScalarAttributeType{}
+	for _, a := range d.AttributeDefinitions {
+		attrTypes[aws.ToString(a.AttributeName)] = a.AttributeType
+	}
+	ok := len(got) == len(want)
+	for kt, name := range want {
+		ok = ok && got[kt] == name && attrTypes[name] == types.ScalarAttributeTypeS
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s has keys %v, want %v (string keys)", ErrTableSchema, t.name, got, want)
 	}
 	return nil
 }
