@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
@@ -54,4 +55,40 @@ func Example() {
 	// b2 created
 	// merging now: 0
 	// terminal states are not indexed: true
+}
+
+// Reconcile cleans the index: the row a lost race left behind goes at once,
+// the row of a create that never wrote its batch only after the grace.
+func ExampleOrchestrator_Reconcile() {
+	ctx := context.Background()
+	store := memory.New()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	o, err := batchstate.New(store, store,
+		batchstate.Machine{States: []string{"queued", "running", "paused", "done"}, Terminal: []string{"done"}},
+		batchstate.WithClock(func() time.Time { return now }),
+		batchstate.WithDanglingGrace(time.Minute))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b, _ := o.Create(ctx, storage.Batch{Queue: "q", ID: "b1", State: "queued"})
+	stale := b
+	if _, err := o.Transition(ctx, b, "running"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = o.Transition(ctx, stale, "paused") // loses, leaving a (paused, b1) row
+	fmt.Println("lost race:", errors.Is(err, storage.ErrConflict))
+	// A create that crashed between its two writes left a row and no batch.
+	_ = store.AddMember(ctx, storage.Member{Queue: "q", State: "queued", BatchID: "ghost", Version: 1, AddedAt: now})
+
+	rep, _ := o.Reconcile(ctx, "q")
+	fmt.Printf("%+v\n", rep)
+	now = now.Add(2 * time.Minute)
+	rep, _ = o.Reconcile(ctx, "q")
+	fmt.Printf("%+v\n", rep)
+	// Output:
+	// lost race: true
+	// {Scanned:3 RemovedTerminal:0 RemovedStale:1 RemovedDangling:0 Kept:2 Unresolved:[ghost]}
+	// {Scanned:2 RemovedTerminal:0 RemovedStale:0 RemovedDangling:1 Kept:1 Unresolved:[ghost]}
 }
