@@ -42,7 +42,14 @@
 //     absent or newer row) is success.
 //
 // The *types.ConditionalCheckFailedException stays reachable with
-// errors.As. Every read is consistent (ConsistentRead), Query follows
+// errors.As. As with any store, an error does not prove that nothing was
+// written: if the SDK retries a write whose first attempt landed, the retry
+// fails its condition, and a create reports storage.ErrAlreadyExists, a
+// compare-and-swap storage.ErrConflict, for a row this call wrote.
+// batchstate and applystate never take an error for "not written" (they
+// re-read); callers of the Store should do the same.
+//
+// Every read is consistent (ConsistentRead), Query follows
 // LastEvaluatedKey, and GetBatches uses BatchGetItem in chunks of 100,
 // retrying UnprocessedKeys with capped exponential backoff and jitter
 // ([WithUnprocessedKeysBackoff]) while honouring the context.

@@ -272,6 +272,28 @@ func TestCreateTablesIsIdempotent(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// A Query returns at most 1 MB per page; ListOperations follows
+// LastEvaluatedKey to the end.
+func TestQueryFollowsPages(t *testing.T) {
+	t.Parallel()
+	rec, hc := withRecorder(nil)
+	f := newFixture(t, hc)
+	ctx := context.Background()
+	payload := bytes.Repeat([]byte{0xab}, 200<<10)
+	for i := range 8 { // about 1.6 MB in one partition
+		_, err := f.store.CreateOperation(ctx, storage.Operation{ApplyID: "a", ID: fmt.Sprintf("op%d", i), Seq: int64(i), State: "pending", Payload: payload})
+		require.NoError(t, err)
+	}
+	rec.reset()
+	ops, err := f.store.ListOperations(ctx, "a")
+	require.NoError(t, err)
+	require.Len(t, ops, 8)
+	for _, op := range ops {
+		require.Equal(t, payload, op.Payload)
+	}
+	require.GreaterOrEqual(t, rec.count("Query"), 2, "more than one page")
+}
+
 // CreateTables reports an existing table with other keys instead of
 // leaving every later write to fail.
 func TestCreateTablesChecksKeySchema(t *testing.T) {
