@@ -2,12 +2,14 @@ package dynamo_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/dynamo"
@@ -29,4 +31,37 @@ func Example() {
 	store := dynamo.New(client, dynamo.WithTablePrefix("sf_"))
 	b, err := store.CreateBatch(ctx, storage.Batch{Queue: "main", ID: "b1", State: "created"})
 	fmt.Println(b.Version, err)
+}
+
+// A compare-and-swap that lost the race matches storage.ErrConflict, and
+// the native DynamoDB exception stays reachable. (Not run by go test: it
+// needs a DynamoDB API.)
+func ExampleStore_UpdateBatch() {
+	ctx := context.Background()
+	client := dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(os.Getenv("STATEFOLD_DYNAMO_ENDPOINT")),
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	opts := []dynamo.Option{dynamo.WithTablePrefix("sf_example_")}
+	if err := dynamo.CreateTables(ctx, client, opts...); err != nil {
+		fmt.Println(err)
+		return
+	}
+	store := dynamo.New(client, opts...)
+	b, err := store.CreateBatch(ctx, storage.Batch{Queue: "main", ID: "b2", State: "queued"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b.State = "testing"
+	if _, err := store.UpdateBatch(ctx, b, b.Version); err != nil { // wins: version 1 → 2
+		fmt.Println(err)
+		return
+	}
+	b.State = "merged"
+	_, err = store.UpdateBatch(ctx, b, b.Version) // stale: expects 1, the row is at 2
+	var ccf *types.ConditionalCheckFailedException
+	fmt.Println(errors.Is(err, storage.ErrConflict), errors.As(err, &ccf))
+	// Prints (against a fresh table): true true
 }
