@@ -101,6 +101,17 @@ func Rollout(children []Child, f Flags) State {
 		}
 		return base
 	}
+	// One pass for the classes, one for the policies: a pause holds when a
+	// later child is unfinished, i.e. when it precedes the last unfinished
+	// child (linear even with many failed pause children).
+	anyHolds, lastUnfinished := false, -1
+	for i, c := range children {
+		anyHolds = anyHolds || c.holds(f)
+		if c.unfinished(f) {
+			lastUnfinished = i
+		}
+	}
+	anyUnfinished := lastUnfinished >= 0
 	hard, hold := false, false
 	for i, c := range children {
 		if c.State != Failed {
@@ -109,23 +120,12 @@ func Rollout(children []Child, f Flags) State {
 		switch c.OnFailure {
 		case Continue:
 		case Pause:
-			if f.PauseReleased {
-				continue
-			}
-			for _, later := range children[i+1:] {
-				if later.unfinished(f) {
-					hold = true
-					break
-				}
+			if !f.PauseReleased && i < lastUnfinished {
+				hold = true
 			}
 		default:
 			hard = true
 		}
-	}
-	anyHolds, anyUnfinished := false, false
-	for _, c := range children {
-		anyHolds = anyHolds || c.holds(f)
-		anyUnfinished = anyUnfinished || c.unfinished(f)
 	}
 	switch {
 	case hard && anyHolds:
