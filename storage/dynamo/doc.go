@@ -50,8 +50,8 @@
 // re-read); callers of the Store should do the same.
 //
 // Every read is consistent (ConsistentRead), Query follows
-// LastEvaluatedKey, and GetBatches uses BatchGetItem in chunks of 100,
-// retrying UnprocessedKeys with capped exponential backoff and jitter
+// LastEvaluatedKey, and GetBatches uses BatchGetItem in chunks of 100
+// ([WithBatchGetConcurrency] chunks at a time, default 4), retrying UnprocessedKeys with capped exponential backoff and jitter
 // ([WithUnprocessedKeysBackoff]) while honouring the context.
 //
 // Times are stored as Unix microseconds (omitted for the zero time),

@@ -39,6 +39,30 @@ type recorder struct {
 	oldItem map[string]any
 	// puts are the PutItem request bodies.
 	puts []string
+	// batchGets, if above 0, holds each BatchGetItem until that many are in
+	// flight (or a few seconds pass); inflight and maxInflight count them.
+	batchGets, inflight, maxInflight int
+	arrived                          chan struct{}
+}
+
+// hold blocks a BatchGetItem until r.batchGets are in flight.
+func (r *recorder) hold() (release func()) {
+	r.mu.Lock()
+	r.inflight++
+	r.maxInflight = max(r.maxInflight, r.inflight)
+	if r.arrived == nil {
+		r.arrived = make(chan struct{})
+	}
+	arrived := r.arrived
+	if r.inflight == r.batchGets {
+		close(arrived)
+	}
+	r.mu.Unlock()
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+	}
+	return func() { r.mu.Lock(); r.inflight--; r.mu.Unlock() }
 }
 
 func (r *recorder) Do(req *http.Request) (*http.Response, error) {
@@ -60,6 +84,9 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 		r.mu.Lock()
 		r.puts = append(r.puts, string(body))
 		r.mu.Unlock()
+	}
+	if op == "BatchGetItem" && r.batchGets > 0 {
+		defer r.hold()()
 	}
 	res, err := r.base.Do(req)
 	if err == nil && op == "PutItem" && r.oldItem != nil && res.StatusCode == http.StatusBadRequest {
@@ -161,11 +188,36 @@ func TestGetBatchesChunksOf100(t *testing.T) {
 	rec, hc := withRecorder(nil)
 	f := newFixture(t, hc)
 	ids := seedBatches(t, f.store, "q", 250)
-	rec.reset()
-	got, err := f.store.GetBatches(context.Background(), "q", append(ids, ids[:20]...))
+	for _, n := range []int{1, DefaultBatchGetConcurrency} {
+		rec.reset()
+		s := New(f.client, append(f.opts, WithBatchGetConcurrency(n))...)
+		got, err := s.GetBatches(context.Background(), "q", append(ids, ids[:20]...))
+		require.NoError(t, err)
+		require.Len(t, got, 250)
+		seen := map[string]bool{}
+		for _, b := range got {
+			seen[b.ID] = true
+		}
+		require.Len(t, seen, 250, "each row once")
+		require.Equal(t, 3, rec.count("BatchGetItem"), "250 distinct ids in chunks of 100")
+	}
+}
+
+// Chunks are read concurrently, up to WithBatchGetConcurrency at a time.
+func TestGetBatchesConcurrentChunks(t *testing.T) {
+	t.Parallel()
+	rec, hc := withRecorder(nil)
+	f := newFixture(t, hc, WithBatchGetConcurrency(3))
+	ids := seedBatches(t, f.store, "q", 250)
+	rec.mu.Lock()
+	rec.batchGets = 3
+	rec.mu.Unlock()
+	got, err := f.store.GetBatches(context.Background(), "q", ids)
 	require.NoError(t, err)
 	require.Len(t, got, 250)
-	require.Equal(t, 3, rec.count("BatchGetItem"), "250 distinct ids in chunks of 100")
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.Equal(t, 3, rec.maxInflight, "the three chunks were in flight together")
 }
 
 func TestUnprocessedKeysAreRetried(t *testing.T) {
@@ -368,6 +420,7 @@ func TestInvalidConfiguration(t *testing.T) {
 		WithTablePrefix(strings.Repeat("p", 201)),
 		WithTableNames(TableNames{Batches: "x"}),
 		WithUnprocessedKeysBackoff(0, time.Second, 1),
+		WithBatchGetConcurrency(0),
 	} {
 		s := New(client, opt)
 		require.ErrorIs(t, s.Err(), storage.ErrInvalid)

@@ -31,6 +31,8 @@ type config struct {
 	backoffBase time.Duration
 	backoffMax  time.Duration
 	maxAttempts int
+
+	batchGetConcurrency int
 }
 
 // WithTablePrefix sets the prefix of the default table names (default
@@ -50,13 +52,24 @@ func WithUnprocessedKeysBackoff(base, max time.Duration, attempts int) Option {
 	return func(c *config) { c.backoffBase, c.backoffMax, c.maxAttempts = base, max, attempts }
 }
 
+// DefaultBatchGetConcurrency is how many BatchGetItem chunks
+// [Store.GetBatches] reads at a time without [WithBatchGetConcurrency].
+const DefaultBatchGetConcurrency = 4
+
+// WithBatchGetConcurrency sets how many BatchGetItem chunks of one
+// [Store.GetBatches] call run at a time (default
+// [DefaultBatchGetConcurrency]; 1 reads them one after another). It must be
+// at least 1.
+func WithBatchGetConcurrency(n int) Option { return func(c *config) { c.batchGetConcurrency = n } }
+
 var (
 	prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,200}$`)
 	tablePattern  = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 )
 
 func newConfig(opts []Option) (config, error) {
-	c := config{prefix: DefaultTablePrefix, backoffBase: 25 * time.Millisecond, backoffMax: 2 * time.Second, maxAttempts: 10}
+	c := config{prefix: DefaultTablePrefix, backoffBase: 25 * time.Millisecond, backoffMax: 2 * time.Second, maxAttempts: 10,
+		batchGetConcurrency: DefaultBatchGetConcurrency}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -84,6 +97,9 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.backoffBase <= 0 || c.backoffMax < c.backoffBase || c.maxAttempts < 1 {
 		return config{}, storage.Invalid("WithUnprocessedKeysBackoff", "need 0 < base <= max and attempts >= 1")
+	}
+	if c.batchGetConcurrency < 1 {
+		return config{}, storage.Invalid("WithBatchGetConcurrency", "concurrency %d is below 1", c.batchGetConcurrency)
 	}
 	return c, nil
 }

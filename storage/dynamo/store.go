@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/statefold/statefold/storage"
 )
@@ -193,9 +194,11 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 }
 
 // GetBatches implements [storage.BatchStore]: the ids are deduplicated and
-// read with BatchGetItem in chunks of [MaxBatchGetKeys], consistently;
-// UnprocessedKeys are retried with capped exponential backoff and jitter
-// until the context ends or the attempts run out.
+// read with BatchGetItem in chunks of [MaxBatchGetKeys], consistently, up
+// to [WithBatchGetConcurrency] chunks at a time; UnprocessedKeys are retried
+// with capped exponential backoff and jitter until the context ends or the
+// attempts run out. The first failing chunk cancels the others and fails
+// the call.
 func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
 	if s.err != nil {
 		return nil, s.err
@@ -214,20 +217,34 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 			keys = append(keys, keyOf(attrQueue, queue, attrID, id))
 		}
 	}
-	out := make([]storage.Batch, 0, len(keys))
-	for start := 0; start < len(keys); start += MaxBatchGetKeys {
-		chunk := keys[start:min(start+MaxBatchGetKeys, len(keys))]
-		items, err := s.batchGet(ctx, chunk)
-		if err != nil {
-			return nil, fmt.Errorf("dynamo: get batches of %q: %w", queue, err)
-		}
-		for _, item := range items {
-			var it batchItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, fmt.Errorf("dynamo: get batches of %q: unmarshal: %w", queue, err)
+	chunks := make([][]storage.Batch, (len(keys)+MaxBatchGetKeys-1)/MaxBatchGetKeys)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.batchGetConcurrency)
+	for i := range chunks {
+		chunk := keys[i*MaxBatchGetKeys : min((i+1)*MaxBatchGetKeys, len(keys))]
+		g.Go(func() error {
+			items, err := s.batchGet(gctx, chunk)
+			if err != nil {
+				return err
 			}
-			out = append(out, it.batch())
-		}
+			rows := make([]storage.Batch, 0, len(items))
+			for _, item := range items {
+				var it batchItem
+				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+					return fmt.Errorf("unmarshal: %w", err)
+				}
+				rows = append(rows, it.batch())
+			}
+			chunks[i] = rows
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("dynamo: get batches of %q: %w", queue, err)
+	}
+	out := make([]storage.Batch, 0, len(keys))
+	for _, rows := range chunks {
+		out = append(out, rows...)
 	}
 	return out, nil
 }
