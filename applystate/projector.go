@@ -237,7 +237,12 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Re
 		found := false
 		for i := range ops {
 			if ops[i].ID == opID {
-				ops[i], found = row, true
+				// Fold the fresh row over a stale listing; a newer
+				// listed row (a later write) wins.
+				if ops[i].Version <= row.Version {
+					ops[i] = row
+				}
+				found = true
 			}
 		}
 		if !found {

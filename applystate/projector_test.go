@@ -439,3 +439,33 @@ func TestConcurrentSiblings(t *testing.T) {
 		require.Equal(t, int32(1), results.Load(), "round %d", round)
 	}
 }
+
+// staleLister lists the operations as they were when it was created: a
+// lagging read (a replica, an eventually consistent index).
+type staleLister struct {
+	storage.OperationStore
+	rows []storage.Operation
+}
+
+func (s staleLister) ListOperations(context.Context, string) ([]storage.Operation, error) {
+	return append([]storage.Operation(nil), s.rows...), nil
+}
+
+// A listing that still shows the caller's operation as it was before the
+// write is folded over by the fresh row: the other operation completed, the
+// stale row says pending, the fresh one completed → the apply completes.
+func TestDriveFoldsFreshRowOverStaleListing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"x", ""}, {"y", ""}})
+	b.drive(t, "x", ru)
+	b.drive(t, "y", ru)
+	b.drive(t, "y", cp)
+	stale, err := b.store.ListOperations(b.ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, string(ru), stale[0].State, "x is listed as running")
+	p := applystate.NewProjector(b.store, staleLister{OperationStore: b.store, rows: stale})
+	r, err := p.Drive(b.ctx, "a", []applystate.Task{{OperationID: "x", State: cp}})
+	require.NoError(t, err)
+	require.Equal(t, string(cp), r.Apply.State)
+	require.True(t, r.Terminalized)
+}
