@@ -469,3 +469,31 @@ func TestDriveFoldsFreshRowOverStaleListing(t *testing.T) {
 	require.Equal(t, string(cp), r.Apply.State)
 	require.True(t, r.Terminalized)
 }
+
+// A canceled context is returned before any store call; a bad applyID is
+// reported by field name, and nothing is read or written.
+func TestCanceledContextAndFieldNames(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"x", ""}})
+	ctx, cancel := context.WithCancel(b.ctx)
+	cancel()
+	for name, call := range map[string]func() (applystate.Result, error){
+		"drive": func() (applystate.Result, error) {
+			return b.p.Drive(ctx, "a", []applystate.Task{{OperationID: "x", State: cp}})
+		},
+		"reproject": func() (applystate.Result, error) { return b.p.Reproject(ctx, "a") },
+		"stop":      func() (applystate.Result, error) { return b.p.Stop(ctx, "a") },
+		"release":   func() (applystate.Result, error) { return b.p.ReleasePause(ctx, "a") },
+	} {
+		_, err := call()
+		require.ErrorIs(t, err, context.Canceled, name)
+	}
+	_, err := b.p.Drive(b.ctx, "\xff", nil)
+	require.ErrorIs(t, err, storage.ErrInvalid)
+	require.ErrorContains(t, err, "applyID")
+	_, err = b.p.Drive(b.ctx, "a", []applystate.Task{{OperationID: "x", State: ru}, {OperationID: strings.Repeat("o", 1000), State: ru}})
+	require.ErrorIs(t, err, storage.ErrInvalid)
+	require.ErrorContains(t, err, "tasks[1].OperationID")
+	require.Zero(t, b.fs.TotalCalls())
+	require.Equal(t, string(pe), b.op(t, "x").State)
+}
