@@ -22,21 +22,43 @@
 //	```mermaid
 //	stateDiagram-v2
 //	    [*] --> pending
-//	    pending --> running: an operation starts
+//	    pending --> running: an operation starts (or settles)
 //	    running --> completed: every operation completed
-//	    running --> running_degraded: F(continue), others unfinished
-//	    running --> running_degraded: F(halt) while started work is in flight
-//	    running --> failed: F(halt), nothing in flight (pending siblings never start)
-//	    running --> paused: F(pause), a later operation unfinished
-//	    paused --> running_degraded: ReleasePause (a released pause is continue)
+//	    state "a failed operation" as F {
+//	        [*] --> halt
+//	        [*] --> continue
+//	        [*] --> pause
+//	        pause --> released: ReleasePause
+//	        released --> continue: a released pause is continue
+//	    }
+//	    running --> F: an operation fails
+//	    F --> failed: halt, no started work in flight (pending siblings never start)
+//	    F --> running_degraded: halt, started work still holds its target
+//	    F --> running_degraded: continue, another operation unfinished
+//	    F --> failed: continue, every operation settled or inert
+//	    F --> paused: pause, a later operation unfinished
+//	    F --> running_degraded: pause, only earlier operations unfinished
+//	    F --> failed: pause, every operation settled or inert
+//	    paused --> running_degraded: ReleasePause
 //	    running_degraded --> failed: every operation settled or inert
 //	    running --> stopped: Stop, nothing in flight
+//	    completed --> [*]
+//	    failed --> [*]
+//	    stopped --> [*]
 //	```
 //
-// Reference cases: F(continue)+P → running_degraded; F(continue)+C →
-// failed; F(halt)+P → failed; F(halt)+R → running_degraded; F(pause)+later
-// P → paused; F(pause)+later C → failed; R then F(pause) →
-// running_degraded.
+// Whatever the policy, the apply never terminalizes while an operation still
+// holds its target and is not stopped: a terminal base state with active
+// children is replaced by Derive over the active children.
+//
+// Reference cases (tested): F(continue)+P → running_degraded;
+// F(continue)+C → failed; F(continue)+F(continue) → failed; F(halt)+P →
+// failed; F(halt)+R → running_degraded; F(pause)+later P → paused;
+// F(pause)+later C → failed; R then F(pause) → running_degraded; a released
+// pause is continue; halt with a never-started stopped sibling → failed;
+// halt with a started stopped sibling → running_degraded; pause with a
+// never-started sibling → paused; continue with a never-started sibling →
+// running_degraded, or failed once a stop was requested.
 //
 // # Repair and control
 //
@@ -65,6 +87,18 @@
 //     bad ids, unknown task states, Reproject / Stop / ReleasePause without
 //     an OperationStore) match storage.ErrInvalid and come before any store
 //     call, as does a canceled context.
+//   - Policies: [ParsePolicy] is strict (empty is Halt, unknown is
+//     storage.ErrInvalid) for callers validating input; stored rows
+//     ([Children]) and [Child.OnFailure] treat an unknown policy as Halt,
+//     the safe reading.
+//   - Drive folds the row it wrote over the listed one unless the listing
+//     already holds a newer version (a later write wins), so a lagging
+//     listing cannot hide the caller's own fresh state.
+//   - Stop and ReleasePause on a terminal apply return it unchanged; Stop
+//     leaves operations that already left pending to their drive loops.
+//     Reproject over an apply without operations is Undetermined.
+//   - Derive and Rollout do not allocate; Rollout is linear in the number
+//     of children.
 //   - When the attempts run out under contention the call returns an error
 //     matching storage.ErrConflict; the caller retries.
 //   - An error after the apply write was sent (a lost response) cannot be
