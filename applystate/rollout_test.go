@@ -56,6 +56,9 @@ func TestRolloutReferenceCases(t *testing.T) {
 		{"stopped while one still runs", []C{stopNever, running}, stop, ru},
 		{"stopped, nothing in flight", []C{completed, stopNever}, stop, st},
 		{"cancelled while one runs", []C{{State: ca, Started: true}, running}, applystate.Flags{}, ru},
+		{"two pauses, later P", []C{failed(applystate.Pause), failed(applystate.Pause), pending}, applystate.Flags{}, pa},
+		{"pause after the last unfinished", []C{running, failed(applystate.Pause), failed(applystate.Pause)}, applystate.Flags{}, rd},
+		{"pause then continue, later P", []C{failed(applystate.Pause), failed(applystate.Continue), pending}, applystate.Flags{}, pa},
 		{"orphaned finalizer is inert", []C{failed(applystate.Continue), {State: pe, Orphaned: true}}, applystate.Flags{}, fa},
 	} {
 		require.Equal(t, c.want, applystate.Rollout(c.children, c.flags), c.name)
