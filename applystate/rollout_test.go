@@ -95,3 +95,59 @@ func TestChildren(t *testing.T) {
 	}, got)
 	require.Equal(t, "fin", ops[0].ID, "the input is not reordered")
 }
+
+// kinds lists every distinct child: each state × policy × started ×
+// orphaned, with the same constraints as FuzzRollout (a state other than
+// pending or stopped has started; only a pending child is orphaned).
+func kinds() []C {
+	var out []C
+	for _, s := range applystate.States() {
+		for _, p := range []applystate.Policy{applystate.Halt, applystate.Continue, applystate.Pause, ""} {
+			for _, started := range []bool{false, true} {
+				if !started && s != pe && s != st {
+					continue
+				}
+				out = append(out, C{State: s, OnFailure: p, Started: started})
+				if s == pe && !started {
+					out = append(out, C{State: s, OnFailure: p, Orphaned: true})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// The Rollout properties over every pair of children and every flag
+// combination: a terminal result implies no active child; a failed child
+// never yields completed; order matters only for an unreleased pause.
+func TestRolloutProperties(t *testing.T) {
+	t.Parallel()
+	ks := kinds()
+	for _, f := range []applystate.Flags{{}, {PauseReleased: true}, {StopRequested: true}, {PauseReleased: true, StopRequested: true}} {
+		for _, a := range ks {
+			for _, b := range ks {
+				pair := []C{a, b}
+				got := applystate.Rollout(pair, f)
+				for _, c := range pair {
+					active := !c.State.Terminal() && c.State != pe && !c.Orphaned
+					if got.Terminal() && active {
+						require.Failf(t, "terminal with an active child", "%+v %+v → %q", pair, f, got)
+					}
+				}
+				if (a.State == fa || b.State == fa) && got == cp {
+					require.Failf(t, "completed with a failed child", "%+v %+v", pair, f)
+				}
+				pause := (a.State == fa && a.OnFailure == applystate.Pause) || (b.State == fa && b.OnFailure == applystate.Pause)
+				if !pause || f.PauseReleased {
+					if back := applystate.Rollout([]C{b, a}, f); back != got {
+						require.Failf(t, "order matters without a pause", "%+v %+v: %q vs %q", pair, f, got, back)
+					}
+				}
+			}
+		}
+	}
+	// And order does matter for a pause: F(pause) then P holds, P then
+	// F(pause) does not.
+	require.Equal(t, pa, applystate.Rollout([]C{failed(applystate.Pause), pending}, applystate.Flags{}))
+	require.Equal(t, rd, applystate.Rollout([]C{pending, failed(applystate.Pause)}, applystate.Flags{}))
+}
