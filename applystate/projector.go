@@ -39,8 +39,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // (default [DefaultMaxAttempts]; values below 1 mean 1).
 func WithMaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n } }
 
-// WithObserver registers a function called after every write of the apply,
-// by the caller that wrote it and only by that caller — the place for
+// WithObserver registers a function called after every write of the
+// apply's projected state (not after the flag writes of Stop and
+// ReleasePause), by the caller that wrote it and only by that caller — the place for
 // terminal side effects: a Result with Terminalized is observed exactly
 // once per apply.
 func WithObserver(f func(context.Context, Result)) Option {
@@ -210,8 +211,8 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Re
 	current := Derive(states...)
 	m, opID := classify(tasks)
 	if m == noModel || p.ops == nil {
-		return p.project(ctx, applyID, func(storage.Apply) (State, string, bool, error) {
-			msg := ""
+		return p.project(ctx, applyID, func(a storage.Apply) (State, string, bool, error) {
+			msg := a.ErrorMessage
 			if current == Failed {
 				msg = failMsg
 			}

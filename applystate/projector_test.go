@@ -497,3 +497,17 @@ func TestCanceledContextAndFieldNames(t *testing.T) {
 	require.Zero(t, b.fs.TotalCalls())
 	require.Equal(t, string(pe), b.op(t, "x").State)
 }
+
+// Without an operation model a non-failed state keeps the stored message.
+func TestDriveWithoutModelKeepsMessage(t *testing.T) {
+	t.Parallel()
+	store := memory.New()
+	ctx := context.Background()
+	_, err := store.CreateApply(ctx, storage.Apply{ID: "m", State: "running", ErrorMessage: "earlier retryable failure"})
+	require.NoError(t, err)
+	r, err := applystate.NewProjector(store, nil).Drive(ctx, "m", []applystate.Task{{State: cu}})
+	require.NoError(t, err)
+	require.True(t, r.Changed)
+	require.Equal(t, string(cu), r.Apply.State)
+	require.Equal(t, "earlier retryable failure", r.Apply.ErrorMessage)
+}
