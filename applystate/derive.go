@@ -53,7 +53,10 @@ func (k *counts) of(s State) int   { return k.c[index(s)] }
 func Derive(states ...State) State {
 	var k counts
 	for _, s := range states {
-		k.add(Normalize(string(s)))
+		if index(s) < 0 { // fast path: already in the vocabulary
+			s = Normalize(string(s))
+		}
+		k.add(s)
 	}
 	return k.derive()
 }
