@@ -75,8 +75,10 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, back, got2, "fields are cleared too")
 			_, err = s.UpdateApply(ctx, back, 2)
 			require.ErrorIs(t, err, storage.ErrConflict)
+			require.NotErrorIs(t, err, storage.ErrNotFound)
 			_, err = s.UpdateApply(ctx, newApply(uid("missing")), 1)
 			require.ErrorIs(t, err, storage.ErrNotFound)
+			require.NotErrorIs(t, err, storage.ErrConflict)
 			read, err := s.GetApply(ctx, id)
 			require.NoError(t, err)
 			require.Equal(t, got2, read)
@@ -93,13 +95,24 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.NoError(t, err)
 			next.Version = 2
 			require.Equal(t, next, got)
+			back := got
+			back.Group, back.Finalizer, back.OnFailure, back.ErrorMessage, back.Deployment = "", false, "", "", ""
+			back.StartedAt, back.CompletedAt, back.Payload = time.Time{}, time.Time{}, nil
+			got2, err := s.UpdateOperation(ctx, back, 2)
+			require.NoError(t, err)
+			back.Version = 3
+			require.Equal(t, back, got2, "fields are cleared too")
 			_, err = s.UpdateOperation(ctx, next, 1)
 			require.ErrorIs(t, err, storage.ErrConflict)
+			require.NotErrorIs(t, err, storage.ErrNotFound)
 			_, err = s.UpdateOperation(ctx, newOperation(a, "missing", 1), 1)
 			require.ErrorIs(t, err, storage.ErrNotFound)
+			require.NotErrorIs(t, err, storage.ErrConflict)
+			_, err = s.GetOperation(ctx, a, "missing")
+			require.ErrorIs(t, err, storage.ErrNotFound, "an update never creates")
 			read, err := s.GetOperation(ctx, a, "op")
 			require.NoError(t, err)
-			require.Equal(t, got, read)
+			require.Equal(t, got2, read)
 		},
 		"RaceBatch": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q := uid("q")

@@ -64,12 +64,44 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.ErrorIs(t, err, storage.ErrNotFound)
 			_, err = s.GetOperation(ctx, a, "op")
 			require.ErrorIs(t, err, storage.ErrNotFound)
+
+			okA, err := s.CreateApply(ctx, newApply(a))
+			require.NoError(t, err)
+			okA.Payload = big
+			_, err = s.UpdateApply(ctx, okA, 1)
+			requireInvalid(t, err, "Payload")
+			okOp, err := s.CreateOperation(ctx, newOperation(a, "op", 0))
+			require.NoError(t, err)
+			okOp.Payload = big
+			_, err = s.UpdateOperation(ctx, okOp, 1)
+			requireInvalid(t, err, "Payload")
+			gotA, err := s.GetApply(ctx, a)
+			require.NoError(t, err)
+			require.Equal(t, int64(1), gotA.Version, "nothing written")
+			require.Equal(t, []byte("a"), gotA.Payload)
+			gotOp, err := s.GetOperation(ctx, a, "op")
+			require.NoError(t, err)
+			require.Equal(t, int64(1), gotOp.Version, "nothing written")
+			require.Empty(t, gotOp.Payload)
 		},
 		"Message": func(t *testing.T, ctx context.Context, s storage.Store) {
 			a := uid("apply")
+			long := strings.Repeat("m", storage.MaxMessageBytes+1)
+			badA := newApply(a)
+			badA.ErrorMessage = long
+			_, err := s.CreateApply(ctx, badA)
+			requireInvalid(t, err, "ErrorMessage")
+			_, err = s.GetApply(ctx, a)
+			require.ErrorIs(t, err, storage.ErrNotFound, "nothing written")
+			badOp := newOperation(a, "op", 0)
+			badOp.ErrorMessage = long
+			_, err = s.CreateOperation(ctx, badOp)
+			requireInvalid(t, err, "ErrorMessage")
+			_, err = s.GetOperation(ctx, a, "op")
+			require.ErrorIs(t, err, storage.ErrNotFound, "nothing written")
 			ap, err := s.CreateApply(ctx, newApply(a))
 			require.NoError(t, err)
-			ap.ErrorMessage = strings.Repeat("m", storage.MaxMessageBytes+1)
+			ap.ErrorMessage = long
 			_, err = s.UpdateApply(ctx, ap, 1)
 			requireInvalid(t, err, "ErrorMessage")
 			op, err := s.CreateOperation(ctx, newOperation(a, "op", 0))
@@ -149,6 +181,10 @@ func validationKey(t *testing.T, ctx context.Context, s storage.Store, bad strin
 		"GetBatch.id":      func() error { _, err := s.GetBatch(ctx, q, bad); return err },
 		"GetBatches.queue": func() error { _, err := s.GetBatches(ctx, bad, []string{"b"}); return err },
 		"GetBatches.ids":   func() error { _, err := s.GetBatches(ctx, q, []string{"b", bad}); return err },
+		"UpdateBatch.Queue": func() error {
+			_, err := s.UpdateBatch(ctx, batch(func(b *storage.Batch) { b.Queue = bad }), 1)
+			return err
+		},
 		"UpdateBatch.ID": func() error {
 			_, err := s.UpdateBatch(ctx, batch(func(b *storage.Batch) { b.ID = bad }), 1)
 			return err
@@ -185,7 +221,19 @@ func validationKey(t *testing.T, ctx context.Context, s storage.Store, bad strin
 		"GetOperation.applyID":    func() error { _, err := s.GetOperation(ctx, bad, "op"); return err },
 		"GetOperation.id":         func() error { _, err := s.GetOperation(ctx, a, bad); return err },
 		"ListOperations.applyID":  func() error { _, err := s.ListOperations(ctx, bad); return err },
-		"UpdateOperation.ID":      func() error { _, err := s.UpdateOperation(ctx, newOperation(a, bad, 0), 1); return err },
+		"CreateOperation.State": func() error {
+			op := newOperation(a, "new", 0)
+			op.State = bad
+			_, err := s.CreateOperation(ctx, op)
+			return err
+		},
+		"UpdateOperation.ApplyID": func() error {
+			op := okOp
+			op.ApplyID = bad
+			_, err := s.UpdateOperation(ctx, op, 1)
+			return err
+		},
+		"UpdateOperation.ID": func() error { _, err := s.UpdateOperation(ctx, newOperation(a, bad, 0), 1); return err },
 		"UpdateOperation.State": func() error {
 			op := okOp
 			op.State = bad
@@ -205,7 +253,7 @@ func validationKey(t *testing.T, ctx context.Context, s storage.Store, bad strin
 	require.Equal(t, int64(1), op.Version)
 	ops, err := s.ListOperations(ctx, a)
 	require.NoError(t, err)
-	require.Len(t, ops, 1)
+	require.Equal(t, []storage.Operation{okOp}, ops)
 	require.Empty(t, rowsOf(t, ctx, s, q, "s"))
 	got, err := s.GetBatches(ctx, q, []string{"b", "new"})
 	require.NoError(t, err)
