@@ -15,6 +15,23 @@
 // own random queue and apply ids, so runs against a persistent database
 // never collide. The subtests run in parallel.
 //
+// # Decisions the suite pins down
+//
+//   - A nil and an empty payload are the same value: a store may return
+//     either for a row written with either, and the suite only requires
+//     len(Payload) == 0 (the memory store returns nil). A payload of
+//     exactly storage.MaxPayloadBytes and all 256 byte values come back
+//     byte for byte; slices are never aliased between caller and store.
+//   - Times come back in UTC truncated to the microsecond, whatever the
+//     location they were written in; zero times stay zero.
+//   - Update writes every non-key field, so zero values clear: an update
+//     with a nil payload, zero times, false booleans or empty labels
+//     stores exactly that.
+//   - Input errors match storage.ErrInvalid and no other sentinel; for
+//     payloads, messages and a member's Version the message must name the field.
+//     Key errors are only required to match ErrInvalid, since a backend
+//     may name a method argument its own way.
+//
 // # Areas
 //
 // [Run] runs one subtest per [Area] (see [Areas] for the list and what each
