@@ -111,3 +111,56 @@ func TestErrorVocabulary(t *testing.T) {
 		}
 	}
 }
+
+// Every helper rejects bad input with a *FieldError that matches ErrInvalid,
+// names the field it was given, and matches no other sentinel.
+func TestValidateHelpersNameTheField(t *testing.T) {
+	t.Parallel()
+	for name, err := range map[string]error{
+		"ValidateKey":        storage.ValidateKey("f.key", ""),
+		"ValidateLabel":      storage.ValidateLabel("f.label", strings.Repeat("l", storage.MaxKeyBytes+1)),
+		"ValidatePayload":    storage.ValidatePayload("f.payload", make([]byte, storage.MaxPayloadBytes+1)),
+		"ValidateMessage":    storage.ValidateMessage("f.message", "\xff"),
+		"ValidateTime":       storage.ValidateTime("f.time", time.Date(999, 1, 1, 0, 0, 0, 0, time.UTC)),
+		"ValidateVersion":    storage.ValidateVersion("f.version", -3),
+		"ValidateMaxVersion": storage.ValidateMaxVersion("f.maxVersion", -1),
+		"ValidateIDs":        storage.ValidateIDs("f.ids", []string{"ok", "\xff"}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			require.ErrorIs(t, err, storage.ErrInvalid)
+			for _, other := range []error{storage.ErrNotFound, storage.ErrAlreadyExists, storage.ErrConflict} {
+				require.NotErrorIs(t, err, other)
+			}
+			var fe *storage.FieldError
+			require.ErrorAs(t, err, &fe)
+			require.True(t, strings.HasPrefix(fe.Field, "f."), fe.Field)
+			require.ErrorContains(t, err, fe.Field)
+			require.NotEmpty(t, fe.Reason)
+		})
+	}
+	var fe *storage.FieldError
+	require.ErrorAs(t, storage.ValidateIDs("f.ids", []string{"ok", ""}), &fe)
+	require.Equal(t, "f.ids[1]", fe.Field, "the bad id's index is named")
+}
+
+// Valid values at every limit pass each helper.
+func TestValidateHelpersAcceptLimits(t *testing.T) {
+	t.Parallel()
+	for name, err := range map[string]error{
+		"key at limit":         storage.ValidateKey("k", strings.Repeat("é", storage.MaxKeyBytes/2)+"x"),
+		"label empty":          storage.ValidateLabel("l", ""),
+		"label at limit":       storage.ValidateLabel("l", strings.Repeat("l", storage.MaxKeyBytes)),
+		"payload empty":        storage.ValidatePayload("p", []byte{}),
+		"payload at limit":     storage.ValidatePayload("p", make([]byte, storage.MaxPayloadBytes)),
+		"message empty":        storage.ValidateMessage("m", ""),
+		"time non-UTC":         storage.ValidateTime("t", time.Date(2030, 1, 1, 0, 0, 0, 0, time.FixedZone("X", -7200))),
+		"max version zero":     storage.ValidateMaxVersion("v", 0),
+		"ids with duplicates":  storage.ValidateIDs("ids", []string{"a", "a"}),
+		"member":               storage.ValidateMember(storage.Member{Queue: "q", State: "s", BatchID: "b", Version: 1}),
+		"apply":                storage.ValidateApply(storage.Apply{ID: "a", State: "s", ErrorMessage: strings.Repeat("m", storage.MaxMessageBytes)}),
+		"batch with zero time": storage.ValidateBatch(storage.Batch{Queue: "q", ID: "b", State: "s"}),
+	} {
+		require.NoError(t, err, name)
+	}
+}
