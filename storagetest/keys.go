@@ -67,6 +67,20 @@ func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				require.Equal(t, map[string]int64{"b": int64(i + 1)}, rowsOf(t, ctx, s, q, k), "state %q", k)
 			}
 		},
+		"MemberIDs": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q := uid("q")
+			want := map[string]int64{}
+			for i, k := range trickyKeys {
+				want[k] = int64(i + 1)
+				require.NoError(t, s.AddMember(ctx, member(q, "s", k, int64(i+1), 0)))
+			}
+			require.Equal(t, want, rowsOf(t, ctx, s, q, "s"), "every batch id is its own row")
+			require.NoError(t, s.RemoveMember(ctx, q, "s", "q", 100))
+			require.NoError(t, s.RemoveMember(ctx, q, "s", "a ", 100))
+			delete(want, "q")
+			delete(want, "a ")
+			require.Equal(t, want, rowsOf(t, ctx, s, q, "s"), "removal takes exactly its own row")
+		},
 		"StatePrefixes": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q := uid("q")
 			// (state, id) pairs that concatenate alike with any separator.
