@@ -257,74 +257,54 @@ func crashCases() []crashCase {
 				return err
 			},
 		},
-		{
-			name:  "Drive",
-			apply: true,
-			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
-				e.seedApply(ctx, t, applystate.Completed, applystate.Completed, applystate.Running)
-			},
-			run: func(ctx context.Context, e *orchEnv) error {
-				_, err := e.fproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: "d3", State: applystate.Completed}})
-				return err
-			},
-			retry: func(ctx context.Context, e *orchEnv) error {
-				_, err := e.cproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: "d3", State: applystate.Completed}})
-				return err
-			},
-		},
-		{
-			name:  "DriveSiblingActive",
-			apply: true,
-			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
-				e.seedApply(ctx, t, applystate.Running, applystate.Completed, applystate.Running)
-			},
-			run: func(ctx context.Context, e *orchEnv) error {
-				_, err := e.fproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: "d3", State: applystate.Completed}})
-				return err
-			},
-			retry: func(ctx context.Context, e *orchEnv) error {
-				_, err := e.cproj.Drive(ctx, e.apply, []applystate.Task{{OperationID: "d3", State: applystate.Completed}})
-				return err
-			},
-		},
-		{
-			name:  "Stop",
-			apply: true,
-			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
-				e.seedApply(ctx, t, applystate.Completed, applystate.Running, applystate.Pending)
-			},
-			run: func(ctx context.Context, e *orchEnv) error {
-				_, err := e.fproj.Stop(ctx, e.apply)
-				return err
-			},
-			retry: func(ctx context.Context, e *orchEnv) error {
-				_, err := e.cproj.Stop(ctx, e.apply)
-				return err
-			},
-		},
-		{
-			name:  "Reproject",
-			apply: true,
-			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
-				e.seedApply(ctx, t, applystate.Completed, applystate.Completed, applystate.Running)
-				// A crash between the operation write and the apply write.
-				op, err := e.store.GetOperation(ctx, e.apply, "d3")
-				require.NoError(t, err)
-				op.State = string(applystate.Completed)
-				op.CompletedAt = e.clock.Now().Truncate(time.Microsecond)
-				_, err = e.store.UpdateOperation(ctx, op, op.Version)
-				require.NoError(t, err)
-			},
-			run: func(ctx context.Context, e *orchEnv) error {
-				_, err := e.fproj.Reproject(ctx, e.apply)
-				return err
-			},
-			retry: func(ctx context.Context, e *orchEnv) error {
-				_, err := e.cproj.Reproject(ctx, e.apply)
-				return err
-			},
-		},
+		applyCase("Drive", driveD3, applystate.Completed, applystate.Completed, applystate.Running),
+		applyCase("DriveSiblingActive", driveD3, applystate.Running, applystate.Completed, applystate.Running),
+		applyCase("Stop", func(ctx context.Context, p *applystate.Projector, id string) error {
+			_, err := p.Stop(ctx, id)
+			return err
+		}, applystate.Completed, applystate.Running, applystate.Pending),
+		withSetup(applyCase("Reproject", func(ctx context.Context, p *applystate.Projector, id string) error {
+			_, err := p.Reproject(ctx, id)
+			return err
+		}, applystate.Completed, applystate.Completed, applystate.Running), func(ctx context.Context, t testing.TB, e *orchEnv) {
+			// A crash between the operation write and the apply write.
+			op, err := e.store.GetOperation(ctx, e.apply, "d3")
+			require.NoError(t, err)
+			op.State = string(applystate.Completed)
+			op.CompletedAt = e.clock.Now().Truncate(time.Microsecond)
+			_, err = e.store.UpdateOperation(ctx, op, op.Version)
+			require.NoError(t, err)
+		}),
 	}
+}
+
+// driveD3 reports operation d3 completed.
+func driveD3(ctx context.Context, p *applystate.Projector, applyID string) error {
+	_, err := p.Drive(ctx, applyID, []applystate.Task{{OperationID: "d3", State: applystate.Completed}})
+	return err
+}
+
+// applyCase is a crash case over an apply seeded with three operations in
+// the given states: call runs on the faulty projector, and again on the
+// clean one as the caller's retry after an error.
+func applyCase(name string, call func(ctx context.Context, p *applystate.Projector, applyID string) error, seed ...applystate.State) crashCase {
+	return crashCase{
+		name:  name,
+		apply: true,
+		setup: func(ctx context.Context, t testing.TB, e *orchEnv) { e.seedApply(ctx, t, seed...) },
+		run:   func(ctx context.Context, e *orchEnv) error { return call(ctx, e.fproj, e.apply) },
+		retry: func(ctx context.Context, e *orchEnv) error { return call(ctx, e.cproj, e.apply) },
+	}
+}
+
+// withSetup runs more setup after the case's own.
+func withSetup(c crashCase, more func(ctx context.Context, t testing.TB, e *orchEnv)) crashCase {
+	first := c.setup
+	c.setup = func(ctx context.Context, t testing.TB, e *orchEnv) {
+		first(ctx, t, e)
+		more(ctx, t, e)
+	}
+	return c
 }
 
 // maxCrashPoints bounds the exploration of one call, in case an
