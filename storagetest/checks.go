@@ -27,6 +27,7 @@ type ListFunc func(ctx context.Context, queue string, states ...string) ([]stora
 func CheckListed(ctx context.Context, store storage.Store, list ListFunc, m batchstate.Machine, queue string, ids []string) error {
 	var errs []error
 	listed := make(map[string]map[string]bool) // state -> ids
+	var listedIDs []string
 	for _, s := range m.NonTerminal() {
 		got, err := list(ctx, queue, s)
 		if err != nil {
@@ -37,35 +38,38 @@ func CheckListed(ctx context.Context, store storage.Store, list ListFunc, m batc
 			if seen[b.ID] {
 				errs = append(errs, fmt.Errorf("invariant II: batch %q listed twice under %q", b.ID, s))
 			}
-			seen[b.ID] = true
-			stored, err := store.GetBatch(ctx, queue, b.ID)
-			switch {
-			case errors.Is(err, storage.ErrNotFound):
-				errs = append(errs, fmt.Errorf("invariant II: batch %q listed under %q but not stored", b.ID, s))
-			case err != nil:
-				return fmt.Errorf("get batch %q: %w", b.ID, err)
-			case b.Queue != queue || stored.State != s:
-				errs = append(errs, fmt.Errorf("invariant II: batch %q listed under %q but stored in %q of queue %q", b.ID, s, stored.State, stored.Queue))
+			if b.Queue != queue {
+				errs = append(errs, fmt.Errorf("invariant II: batch %q of queue %q listed under queue %q", b.ID, b.Queue, queue))
 			}
+			seen[b.ID] = true
+			listedIDs = append(listedIDs, b.ID)
 		}
 		listed[s] = seen
 	}
+	stored, err := storedBatches(ctx, store, queue, append(listedIDs, ids...))
+	if err != nil {
+		return err
+	}
+	for s, seen := range listed {
+		for id := range seen {
+			switch b, ok := stored[id]; {
+			case !ok:
+				errs = append(errs, fmt.Errorf("invariant II: batch %q listed under %q but not stored", id, s))
+			case b.State != s:
+				errs = append(errs, fmt.Errorf("invariant II: batch %q listed under %q but stored in %q", id, s, b.State))
+			}
+		}
+	}
+	rows, err := indexRows(ctx, store, m, queue)
+	if err != nil {
+		return err
+	}
 	for _, id := range ids {
-		b, err := store.GetBatch(ctx, queue, id)
-		if errors.Is(err, storage.ErrNotFound) {
+		b, ok := stored[id]
+		if !ok || m.IsTerminal(b.State) {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("get batch %q: %w", id, err)
-		}
-		if slices.Contains(m.Terminal, b.State) {
-			continue
-		}
-		rows, err := store.ListMembers(ctx, queue, b.State)
-		if err != nil {
-			return fmt.Errorf("list members %q: %w", b.State, err)
-		}
-		if !slices.ContainsFunc(rows, func(r storage.Member) bool { return r.BatchID == id }) {
+		if !slices.Contains(rows[id], b.State) {
 			errs = append(errs, fmt.Errorf("invariant I: batch %q stored in %q has no index row", id, b.State))
 		}
 		if !listed[b.State][id] {
@@ -75,33 +79,59 @@ func CheckListed(ctx context.Context, store storage.Store, list ListFunc, m batc
 	return errors.Join(errs...)
 }
 
+// storedBatches reads the batches of ids (duplicates allowed) with one
+// GetBatches call, by id; missing batches are absent.
+func storedBatches(ctx context.Context, store storage.Store, queue string, ids []string) (map[string]storage.Batch, error) {
+	out := make(map[string]storage.Batch, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	bs, err := store.GetBatches(ctx, queue, ids)
+	if err != nil {
+		return nil, fmt.Errorf("get batches: %w", err)
+	}
+	for _, b := range bs {
+		out[b.ID] = b
+	}
+	return out, nil
+}
+
+// indexRows reads every non-terminal bucket of queue once and returns, per
+// batch id, the states holding a row for it, in machine order.
+func indexRows(ctx context.Context, store storage.Store, m batchstate.Machine, queue string) (map[string][]string, error) {
+	rows := make(map[string][]string)
+	for _, s := range m.NonTerminal() {
+		ms, err := store.ListMembers(ctx, queue, s)
+		if err != nil {
+			return nil, fmt.Errorf("list members %q: %w", s, err)
+		}
+		for _, r := range ms {
+			rows[r.BatchID] = append(rows[r.BatchID], s)
+		}
+	}
+	return rows, nil
+}
+
 // CheckIndexExact verifies that, after a fault-free Reconcile with the
 // dangling grace elapsed, the membership index of queue holds exactly one
 // row per batch stored in a non-terminal state, in that state's bucket, and
 // no other row. ids are the batches the caller knows of; rows naming any
 // other id are violations too.
 func CheckIndexExact(ctx context.Context, store storage.Store, m batchstate.Machine, queue string, ids []string) error {
-	var errs []error
-	rows := make(map[string][]string) // id -> states holding a row
-	for _, s := range m.NonTerminal() {
-		ms, err := store.ListMembers(ctx, queue, s)
-		if err != nil {
-			return fmt.Errorf("list members %q: %w", s, err)
-		}
-		for _, r := range ms {
-			rows[r.BatchID] = append(rows[r.BatchID], s)
-		}
+	rows, err := indexRows(ctx, store, m, queue)
+	if err != nil {
+		return err
 	}
+	stored, err := storedBatches(ctx, store, queue, ids)
+	if err != nil {
+		return err
+	}
+	var errs []error
 	known := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		known[id] = true
 		var want []string
-		b, err := store.GetBatch(ctx, queue, id)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-		case err != nil:
-			return fmt.Errorf("get batch %q: %w", id, err)
-		case !slices.Contains(m.Terminal, b.State):
+		if b, ok := stored[id]; ok && !m.IsTerminal(b.State) {
 			want = []string{b.State}
 		}
 		if !slices.Equal(rows[id], want) {
