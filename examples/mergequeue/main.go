@@ -317,11 +317,10 @@ func (q *queue) drained(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// canceller cancels a random created or speculating batch now and then,
-// racing the workers for it.
-func (q *queue) canceller(ctx context.Context, stop <-chan struct{}, fail func(error)) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	tick := time.NewTicker(3 * time.Millisecond)
+// every runs step each period until stop closes or the context ends; a
+// step error is reported through fail (named after who) and ends the loop.
+func every(ctx context.Context, stop <-chan struct{}, period time.Duration, who string, fail func(error), step func() error) {
+	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		select {
@@ -331,71 +330,57 @@ func (q *queue) canceller(ctx context.Context, stop <-chan struct{}, fail func(e
 			return
 		case <-tick.C:
 		}
-		batches, err := q.o.List(ctx, q.name, "created", "speculating")
-		if err != nil {
-			fail(fmt.Errorf("canceller: %w", err))
-			return
-		}
-		if len(batches) == 0 || rng.IntN(3) != 0 {
-			continue
-		}
-		b := batches[rng.IntN(len(batches))]
-		if _, err := q.o.Transition(ctx, b, "cancelling"); errors.Is(err, storage.ErrConflict) {
-			q.lostCAS.Add(1)
-		} else if err != nil {
-			fail(fmt.Errorf("canceller: %w", err))
+		if err := step(); err != nil {
+			fail(fmt.Errorf("%s: %w", who, err))
 			return
 		}
 	}
 }
 
+// canceller cancels a random created or speculating batch now and then,
+// racing the workers for it.
+func (q *queue) canceller(ctx context.Context, stop <-chan struct{}, fail func(error)) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	every(ctx, stop, 3*time.Millisecond, "canceller", fail, func() error {
+		batches, err := q.o.List(ctx, q.name, "created", "speculating")
+		if err != nil || len(batches) == 0 || rng.IntN(3) != 0 {
+			return err
+		}
+		_, err = q.o.Transition(ctx, batches[rng.IntN(len(batches))], "cancelling")
+		if errors.Is(err, storage.ErrConflict) {
+			q.lostCAS.Add(1)
+			return nil
+		}
+		return err
+	})
+}
+
 // janitor runs Reconcile periodically.
-func (q *queue) janitor(ctx context.Context, stop <-chan struct{}, every time.Duration, fail func(error)) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if _, err := q.o.Reconcile(ctx, q.name); err != nil {
-			fail(fmt.Errorf("janitor: %w", err))
-			return
-		}
+func (q *queue) janitor(ctx context.Context, stop <-chan struct{}, period time.Duration, fail func(error)) {
+	every(ctx, stop, period, "janitor", fail, func() error {
+		_, err := q.o.Reconcile(ctx, q.name)
 		q.reconciles.Add(1)
-	}
+		return err
+	})
 }
 
 // checker proves invariant I while everything runs: a batch read in a live
 // state S before a listing and read again, unchanged, after it was stored
 // in S for the whole listing, so the listing must contain it under S.
 func (q *queue) checker(ctx context.Context, stop <-chan struct{}, fail func(error)) {
-	for {
-		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		default:
-		}
+	every(ctx, stop, time.Millisecond, "checker", fail, func() error {
 		ids := q.known()
 		before, err := q.store.GetBatches(ctx, q.name, ids)
 		if err != nil {
-			fail(fmt.Errorf("checker: %w", err))
-			return
+			return err
 		}
 		listed, err := q.o.List(ctx, q.name, live...)
 		if err != nil {
-			fail(fmt.Errorf("checker: %w", err))
-			return
+			return err
 		}
 		after, err := q.store.GetBatches(ctx, q.name, ids)
 		if err != nil {
-			fail(fmt.Errorf("checker: %w", err))
-			return
+			return err
 		}
 		in := make(map[string]string, len(listed))
 		for _, b := range listed {
@@ -415,6 +400,6 @@ func (q *queue) checker(ctx context.Context, stop <-chan struct{}, fail func(err
 				q.misses.Add(1)
 			}
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 }
