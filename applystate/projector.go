@@ -435,28 +435,43 @@ func (p *Projector) setFlag(ctx context.Context, applyID string, set func(*stora
 // reprojects. Operations already started are left to their drive loops. A
 // terminal apply is returned unchanged.
 func (p *Projector) Stop(ctx context.Context, applyID string) (Result, error) {
+	return p.raiseFlag(ctx, applyID, func(a *storage.Apply) *bool { return &a.StopRequested }, func() error {
+		ops, err := p.ops.ListOperations(ctx, applyID)
+		if err != nil {
+			return fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
+		}
+		for _, op := range ops {
+			if err := p.stopOperation(ctx, op); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// raiseFlag sets the apply flag that flag points at (compare-and-swap, no
+// write if already set), runs then (may be nil), and reprojects. A
+// terminal apply is returned unchanged; Changed reports either write.
+func (p *Projector) raiseFlag(ctx context.Context, applyID string, flag func(*storage.Apply) *bool, then func() error) (Result, error) {
 	if err := p.check(ctx, applyID, true); err != nil {
 		return Result{}, err
 	}
 	before, wrote, err := p.setFlag(ctx, applyID, func(a *storage.Apply) bool {
-		if a.StopRequested {
+		f := flag(a)
+		if *f {
 			return false
 		}
-		a.StopRequested = true
+		*f = true
 		return true
 	})
 	if err != nil {
 		return Result{}, err
 	}
-	if Normalize(before.State).Terminal() {
-		return Result{Apply: before, Previous: Normalize(before.State)}, nil
+	if prev := Normalize(before.State); prev.Terminal() {
+		return Result{Apply: before, Previous: prev}, nil
 	}
-	ops, err := p.ops.ListOperations(ctx, applyID)
-	if err != nil {
-		return Result{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
-	}
-	for _, op := range ops {
-		if err := p.stopOperation(ctx, op); err != nil {
+	if then != nil {
+		if err := then(); err != nil {
 			return Result{}, err
 		}
 	}
@@ -494,23 +509,5 @@ func (p *Projector) stopOperation(ctx context.Context, op storage.Operation) err
 // rollout paused on a failed pause-policy operation goes on as if the
 // policy were continue.
 func (p *Projector) ReleasePause(ctx context.Context, applyID string) (Result, error) {
-	if err := p.check(ctx, applyID, true); err != nil {
-		return Result{}, err
-	}
-	before, wrote, err := p.setFlag(ctx, applyID, func(a *storage.Apply) bool {
-		if a.PauseReleased {
-			return false
-		}
-		a.PauseReleased = true
-		return true
-	})
-	if err != nil {
-		return Result{}, err
-	}
-	if Normalize(before.State).Terminal() {
-		return Result{Apply: before, Previous: Normalize(before.State)}, nil
-	}
-	res, err := p.project(ctx, applyID, p.reprojectTarget(ctx, applyID))
-	res.Changed = res.Changed || wrote
-	return res, err
+	return p.raiseFlag(ctx, applyID, func(a *storage.Apply) *bool { return &a.PauseReleased }, nil)
 }
