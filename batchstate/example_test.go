@@ -79,7 +79,8 @@ func ExampleOrchestrator_Reconcile() {
 	}
 	_, err = o.Transition(ctx, stale, "paused") // loses, leaving a (paused, b1) row
 	fmt.Println("lost race:", errors.Is(err, storage.ErrConflict))
-	// A create that crashed between its two writes left a row and no batch.
+	// The move left its (queued, b1) row for Reconcile. A create that
+	// crashed between its two writes left a row and no batch.
 	_ = store.AddMember(ctx, storage.Member{Queue: "q", State: "queued", BatchID: "ghost", Version: 1, AddedAt: now})
 
 	rep, _ := o.Reconcile(ctx, "q")
@@ -89,6 +90,6 @@ func ExampleOrchestrator_Reconcile() {
 	fmt.Printf("%+v\n", rep)
 	// Output:
 	// lost race: true
-	// {Scanned:3 RemovedTerminal:0 RemovedStale:1 RemovedDangling:0 Kept:2 Unresolved:[ghost]}
-	// {Scanned:2 RemovedTerminal:0 RemovedStale:0 RemovedDangling:1 Kept:1 Unresolved:[ghost]}
+	// {Scanned:4 RemovedTerminal:0 RemovedStale:2 RemovedDangling:0 Fenced:0 Kept:2 Unresolved:[ghost]}
+	// {Scanned:2 RemovedTerminal:0 RemovedStale:0 RemovedDangling:1 Fenced:1 Kept:1 Unresolved:[ghost]}
 }

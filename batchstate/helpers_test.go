@@ -163,11 +163,11 @@ func (s *spy) GetBatches(ctx context.Context, queue string, ids []string) ([]sto
 	return s.inner.GetBatches(ctx, queue, ids)
 }
 
-func (s *spy) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+func (s *spy) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	if err := s.before(ctx, mUpdateBatch); err != nil {
 		return storage.Batch{}, err
 	}
-	return s.inner.UpdateBatch(ctx, b, expectedVersion)
+	return s.inner.UpdateBatch(ctx, b, expectedVersion, expectedState)
 }
 
 func (s *spy) AddMember(ctx context.Context, m storage.Member) error {

@@ -21,8 +21,9 @@ type Machine struct {
 }
 
 // Validate reports whether m is usable: at least one state, no duplicates,
-// every state a valid key, terminal states among the states, and
-// transitions naming only known states and none leaving a terminal state.
+// every state a valid key and none of them [Abandoned], terminal states
+// among the states, and transitions naming only known states and none
+// leaving a terminal state.
 // Errors match storage.ErrInvalid and name the offending field and state.
 func (m Machine) Validate() error {
 	if len(m.States) == 0 {
@@ -35,6 +36,9 @@ func (m Machine) Validate() error {
 		}
 		if seen[s] {
 			return storage.Invalid("machine.States", "state %q listed twice", s)
+		}
+		if s == Abandoned {
+			return storage.Invalid("machine.States", "state %q is reserved for tombstones", s)
 		}
 		seen[s] = true
 	}

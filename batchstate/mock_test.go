@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -110,8 +111,9 @@ func TestMockTransitionOrder(t *testing.T) {
 	stored.Version = 5
 	gomock.InOrder(
 		m.members.EXPECT().AddMember(ctx, storage.Member{Queue: "q", State: "speculating", BatchID: "x", Version: 5, AddedAt: m.stamp()}).Return(nil),
-		m.batches.EXPECT().UpdateBatch(ctx, next, int64(4)).Return(stored, nil),
-		m.members.EXPECT().RemoveMember(ctx, "q", "created", "x", int64(4)).Return(nil),
+		m.batches.EXPECT().UpdateBatch(ctx, next, int64(4), "created").Return(stored, nil),
+		// No RemoveMember: the row of the state left stays until Reconcile,
+		// for a List that may need it.
 	)
 	got, err := m.o.Transition(ctx, b, "speculating")
 	require.NoError(t, err)
@@ -137,9 +139,10 @@ func TestMockTransitionLostCASReturnsOriginal(t *testing.T) {
 	b := storage.Batch{Queue: "q", ID: "x", State: "created", Version: 1, Payload: []byte("p")}
 	gomock.InOrder(
 		m.members.EXPECT().AddMember(ctx, gomock.Any()).Return(nil),
-		m.batches.EXPECT().UpdateBatch(ctx, gomock.Any(), int64(1)).Return(storage.Batch{}, fmt.Errorf("mock: %w", storage.ErrConflict)),
+		m.batches.EXPECT().UpdateBatch(ctx, gomock.Any(), int64(1), "created").Return(storage.Batch{}, fmt.Errorf("mock: %w", storage.ErrConflict)),
+		m.batches.EXPECT().GetBatch(ctx, "q", "x").Return(storage.Batch{Queue: "q", ID: "x", State: "speculating", Version: 2}, nil),
 	)
-	// No RemoveMember: the added row stays, the old one too.
+	// No RemoveMember: the batch is live, so the added row stays, the old one too.
 	got, err := m.o.Transition(ctx, b, "speculating")
 	require.ErrorIs(t, err, storage.ErrConflict)
 	require.Equal(t, b, got)
@@ -154,8 +157,9 @@ func TestMockTransitionRemovalFailureIsLogged(t *testing.T) {
 	stored.State, stored.Version = "succeeded", 4
 	gomock.InOrder(
 		// Into a terminal state: no row is added.
-		m.batches.EXPECT().UpdateBatch(ctx, gomock.Any(), int64(3)).Return(stored, nil),
-		m.members.EXPECT().RemoveMember(ctx, "q", "merging", "x", int64(3)).Return(errInjected),
+		m.batches.EXPECT().UpdateBatch(ctx, gomock.Any(), int64(3), "merging").Return(stored, nil),
+		// Terminal: the rows of the state left are removed, whatever their version.
+		m.members.EXPECT().RemoveMember(ctx, "q", "merging", "x", int64(math.MaxInt64)).Return(errInjected),
 	)
 	got, err := m.o.Transition(ctx, b, "succeeded")
 	require.NoError(t, err, "the removal is best-effort")
@@ -191,14 +195,16 @@ func TestMockListOneGetBatches(t *testing.T) {
 		}
 		stored = append(stored, storage.Batch{Queue: "q", ID: id, State: st, Version: 7, CreatedAt: base.Add(time.Duration(130-i) * time.Second)})
 	}
+	m.batches.EXPECT().GetBatch(ctx, "q", batchstate.LeaseID).Return(storage.Batch{}, storage.ErrNotFound)
 	m.members.EXPECT().ListMembers(gomock.Any(), "q", "created").Return(created, nil)
 	m.members.EXPECT().ListMembers(gomock.Any(), "q", "speculating").Return(spec, nil)
 	m.batches.EXPECT().GetBatches(ctx, "q", gomock.Any()).DoAndReturn(func(_ context.Context, _ string, ids []string) ([]storage.Batch, error) {
-		require.Len(t, ids, 130, "every candidate, each once, in one call")
+		require.Len(t, ids, 131, "every candidate, each once, and the lease, in one call")
+		require.Equal(t, batchstate.LeaseID, ids[130])
 		return stored, nil
 	})
 	for i := 5; i < 130; i += 10 {
-		m.members.EXPECT().RemoveMember(ctx, "q", "created", fmt.Sprintf("b%03d", i), int64(7)).Return(nil)
+		m.members.EXPECT().RemoveMember(ctx, "q", "created", fmt.Sprintf("b%03d", i), int64(math.MaxInt64)).Return(nil)
 	}
 	got, err := m.o.List(ctx, "q", "created", "speculating")
 	require.NoError(t, err)
@@ -211,6 +217,7 @@ func TestMockListReadErrorWritesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	m := newMocked(t)
+	m.batches.EXPECT().GetBatch(ctx, "q", batchstate.LeaseID).Return(storage.Batch{}, storage.ErrNotFound).Times(2)
 	m.members.EXPECT().ListMembers(gomock.Any(), "q", "created").Return([]storage.Member{{Queue: "q", State: "created", BatchID: "x", Version: 1}}, nil)
 	m.members.EXPECT().ListMembers(gomock.Any(), "q", "merging").Return(nil, errInjected)
 	_, err := m.o.List(ctx, "q", "created", "merging")
@@ -218,7 +225,7 @@ func TestMockListReadErrorWritesNothing(t *testing.T) {
 	require.ErrorContains(t, err, `"merging"`)
 
 	m.members.EXPECT().ListMembers(gomock.Any(), "q", "created").Return([]storage.Member{{Queue: "q", State: "created", BatchID: "x", Version: 1}}, nil)
-	m.batches.EXPECT().GetBatches(ctx, "q", []string{"x"}).Return(nil, errInjected)
+	m.batches.EXPECT().GetBatches(ctx, "q", []string{"x", batchstate.LeaseID}).Return(nil, errInjected)
 	_, err = m.o.List(ctx, "q", "created")
 	require.ErrorIs(t, err, errInjected)
 }

@@ -3,9 +3,12 @@ package batchstate
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -13,42 +16,87 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-// DefaultDanglingGrace is how long Reconcile keeps a row whose batch does
-// not exist, by default: long enough for any in-flight Create to finish.
+// DefaultDanglingGrace is how long Reconcile waits, by default, before it
+// fences off a write that started and has not finished: a Create whose
+// batch does not exist yet, or a Transition whose compare-and-swap has not
+// landed.
 const DefaultDanglingGrace = 10 * time.Minute
-
-// Option configures an [Orchestrator].
-type Option func(*config)
 
 // DefaultListConcurrency is how many buckets List and Reconcile read at
 // once, by default.
 const DefaultListConcurrency = 8
 
+// DefaultListAttempts is how many times, by default, List reads the index
+// before it gives up because a Reconcile kept removing rows meanwhile.
+const DefaultListAttempts = 8
+
+// DefaultListBackoff is the first pause, by default, between two attempts
+// of List; it doubles after each attempt, up to a quarter of a second.
+const DefaultListBackoff = 5 * time.Millisecond
+
+// Abandoned is the state of a tombstone: a batch row that Reconcile writes
+// in place of a batch whose Create never finished (see
+// [Orchestrator.Reconcile]). It is terminal, it is not one of any
+// Machine's states (Machine.Validate rejects it), and its row stops a late
+// CreateBatch of that id: the late Create fails with
+// storage.ErrAlreadyExists, so the id cannot be used again.
+const Abandoned = "statefold:abandoned"
+
+// LeaseID is the id of the one reserved batch row per queue that
+// Reconcile holds while it removes index rows of live batches, and that
+// List reads to know whether such a removal overlapped its reads. Create
+// rejects it; it never appears in List's results.
+const LeaseID = "\x00statefold:reconcile-lease"
+
+// The states of the lease row.
+const (
+	leaseIdle = "idle"
+	leaseHeld = "held"
+)
+
+// Option configures an [Orchestrator].
+type Option func(*config)
+
 type config struct {
-	clock       func() time.Time
-	logger      *slog.Logger
-	grace       time.Duration
-	concurrency int
+	clock        func() time.Time
+	logger       *slog.Logger
+	grace        time.Duration
+	concurrency  int
+	listAttempts int
+	listBackoff  time.Duration
 }
 
 // WithClock sets the clock every timestamp is taken from (default
 // time.Now). Times are stored in UTC, truncated to the microsecond.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
-// WithLogger sets where best-effort failures (a row that could not be
-// removed) are logged (default slog.Default()).
+// WithLogger sets where the orchestrator logs (default slog.Default()):
+// routine outcomes at Debug, unexpected failures of best-effort writes at
+// Warn.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// WithDanglingGrace sets how old a row whose batch does not exist must be
-// before Reconcile removes it (default [DefaultDanglingGrace]). It must be
-// longer than the slowest Create, retries included; New rejects a negative
-// grace.
+// WithDanglingGrace sets how long a write may take between its index row
+// and its batch row before Reconcile fences it off (default
+// [DefaultDanglingGrace]). It decides only when Reconcile acts, never
+// whether a removal is safe: a write fenced off fails, it is never lost.
+// Choose it longer than the slowest Create or Transition, so that a
+// merely slow write is not failed. New rejects a negative grace.
 func WithDanglingGrace(d time.Duration) Option { return func(c *config) { c.grace = d } }
 
 // WithListConcurrency bounds how many buckets (one ListMembers call per
 // state) List and Reconcile read at once (default
-// [DefaultListConcurrency]). New rejects n < 1.
+// [DefaultListConcurrency]). 1 reads them one after the other, in the
+// order given. New rejects n < 1.
 func WithListConcurrency(n int) Option { return func(c *config) { c.concurrency = n } }
+
+// WithListRetry sets how many times List reads the index before it gives
+// up because a Reconcile was removing rows meanwhile, and the first pause
+// between attempts, doubled after each one up to a quarter of a second
+// (defaults [DefaultListAttempts] and [DefaultListBackoff]). New rejects
+// attempts < 1 and a negative backoff.
+func WithListRetry(attempts int, backoff time.Duration) Option {
+	return func(c *config) { c.listAttempts, c.listBackoff = attempts, backoff }
+}
 
 // Orchestrator keeps a membership index beside a batch store. It is safe
 // for concurrent use; it holds no state of its own besides configuration.
@@ -61,8 +109,8 @@ type Orchestrator struct {
 
 // New returns an Orchestrator for machine m over the two stores (usually
 // the same storage.Store twice). Nil stores, an invalid machine (see
-// [Machine.Validate]), a nil clock, a negative grace and a concurrency
-// below 1 are storage.ErrInvalid.
+// [Machine.Validate]), a nil clock, a negative grace, a concurrency below
+// 1 and bad list retries are storage.ErrInvalid.
 func New(batches storage.BatchStore, members storage.MembershipStore, m Machine, opts ...Option) (*Orchestrator, error) {
 	if batches == nil {
 		return nil, storage.Invalid("batches", "nil BatchStore")
@@ -73,18 +121,22 @@ func New(batches storage.BatchStore, members storage.MembershipStore, m Machine,
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	cfg := config{clock: time.Now, grace: DefaultDanglingGrace, concurrency: DefaultListConcurrency}
+	cfg := config{clock: time.Now, grace: DefaultDanglingGrace, concurrency: DefaultListConcurrency,
+		listAttempts: DefaultListAttempts, listBackoff: DefaultListBackoff}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.clock == nil {
+	switch {
+	case cfg.clock == nil:
 		return nil, storage.Invalid("WithClock", "nil clock")
-	}
-	if cfg.grace < 0 {
+	case cfg.grace < 0:
 		return nil, storage.Invalid("WithDanglingGrace", "negative grace %s", cfg.grace)
-	}
-	if cfg.concurrency < 1 {
+	case cfg.concurrency < 1:
 		return nil, storage.Invalid("WithListConcurrency", "concurrency %d is not positive", cfg.concurrency)
+	case cfg.listAttempts < 1:
+		return nil, storage.Invalid("WithListRetry", "attempts %d is not positive", cfg.listAttempts)
+	case cfg.listBackoff < 0:
+		return nil, storage.Invalid("WithListRetry", "negative backoff %s", cfg.listBackoff)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
@@ -99,12 +151,22 @@ func (o *Orchestrator) now() time.Time {
 	return o.cfg.clock().UTC().Truncate(time.Microsecond)
 }
 
+// final reports whether s is a state a batch never leaves: a terminal state
+// of the machine, or [Abandoned].
+func (o *Orchestrator) final(s string) bool { return s == Abandoned || o.m.IsTerminal(s) }
+
 // Create stores a new batch in b.State with Version 1, CreatedAt and
-// UpdatedAt from the clock. If the state is not terminal, the membership row
-// is added first; if that fails nothing is created. If the batch write
-// fails (storage.ErrAlreadyExists included) the error is returned and the
-// row is kept: the write may have landed, and a row without a batch is
-// skipped by List and removed by Reconcile after the grace period.
+// UpdatedAt from the clock. If the state is not terminal, the index row is
+// added first; if that fails nothing is created (a newer row for the id
+// is storage.ErrConflict: the id has been used). If the batch write fails
+// the error is returned and the row is kept: the write may have landed.
+//
+// Create either returns an error or its batch is listed: if Reconcile
+// finds the row without its batch after the grace period, it writes an
+// [Abandoned] tombstone under the id first, so a late CreateBatch fails
+// with storage.ErrAlreadyExists instead of storing a batch whose row is
+// gone. After an error, read the batch: if it exists in the state asked
+// for, the create landed; if it is Abandoned, create under a new id.
 func (o *Orchestrator) Create(ctx context.Context, b storage.Batch) (storage.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Batch{}, err
@@ -112,12 +174,15 @@ func (o *Orchestrator) Create(ctx context.Context, b storage.Batch) (storage.Bat
 	if err := storage.ValidateBatch(b); err != nil {
 		return storage.Batch{}, err
 	}
+	if b.ID == LeaseID {
+		return storage.Batch{}, storage.Invalid("batch.ID", "id %q is reserved", b.ID)
+	}
 	if !o.m.Known(b.State) {
 		return storage.Batch{}, storage.Invalid("batch.State", "unknown state %q", b.State)
 	}
 	now := o.now()
 	b.Version, b.CreatedAt, b.UpdatedAt = 0, now, now
-	if !o.m.IsTerminal(b.State) {
+	if !o.final(b.State) {
 		m := storage.Member{Queue: b.Queue, State: b.State, BatchID: b.ID, Version: 1, AddedAt: now}
 		if err := o.members.AddMember(ctx, m); err != nil {
 			return storage.Batch{}, fmt.Errorf("batchstate: create %q: add member %q: %w", b.ID, b.State, err)
@@ -131,13 +196,22 @@ func (o *Orchestrator) Create(ctx context.Context, b storage.Batch) (storage.Bat
 }
 
 // Transition moves b to state to by compare-and-swap. b is the caller's
-// last read: b.Version is the expected version and b's other fields
-// (Payload included) are written. If to is not terminal its membership row
-// is added first, with version b.Version+1. On failure the original b is
-// returned with the error (a lost race matches storage.ErrConflict); the
-// added row stays and is filtered on read. On success the row of the
-// previous state is removed best-effort, only if its version is at most
-// b.Version, so a batch that concurrently re-entered that state keeps it.
+// last read: the write succeeds only if the stored batch still has
+// b.Version and b.State, so a move is only ever written out of the state
+// the batch is really in. b's other fields (Payload included) are written.
+//
+// If to is not terminal its index row is added first, with version
+// b.Version+1; if that fails (a newer row for to exists: the batch has
+// moved on) nothing is written. The row of the state left is not removed:
+// a List running meanwhile may still need it to find the batch (see the
+// package documentation); Reconcile removes it later. A move into a
+// terminal state writes no row and removes the rows of the batch's last
+// state, which no reader needs any more.
+//
+// On failure the original b is returned with the error; a lost race
+// matches storage.ErrConflict. If the batch turns out to be terminal, the
+// row this call added is removed again, so a refused move leaves nothing
+// behind.
 func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to string) (storage.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return b, err
@@ -148,20 +222,41 @@ func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to strin
 	now := o.now()
 	next := b
 	next.State, next.UpdatedAt = to, now
-	if !o.m.IsTerminal(to) {
+	if !o.final(to) {
 		m := storage.Member{Queue: b.Queue, State: to, BatchID: b.ID, Version: b.Version + 1, AddedAt: now}
 		if err := o.members.AddMember(ctx, m); err != nil {
 			return b, fmt.Errorf("batchstate: transition %q %q → %q: add member: %w", b.ID, b.State, to, err)
 		}
 	}
-	updated, err := o.batches.UpdateBatch(ctx, next, b.Version)
+	updated, err := o.batches.UpdateBatch(ctx, next, b.Version, b.State)
 	if err != nil {
-		return b, fmt.Errorf("batchstate: transition %q %q → %q: %w", b.ID, b.State, to, err)
+		err = fmt.Errorf("batchstate: transition %q %q → %q at version %d: %w", b.ID, b.State, to, b.Version, err)
+		if errors.Is(err, storage.ErrConflict) {
+			err = o.lostTransition(ctx, b, to, err)
+		}
+		return b, err
 	}
-	if b.State != to {
-		o.removeBestEffort(ctx, b.Queue, b.State, b.ID, b.Version, "transition")
+	if o.final(to) && b.State != to {
+		o.removeBestEffort(ctx, b.Queue, b.State, b.ID, math.MaxInt64, "transition")
 	}
 	return updated, nil
+}
+
+// lostTransition reads the batch after a lost compare-and-swap, says in
+// the error what is stored, and removes the row the transition added when
+// the batch is terminal (no one needs it, ever).
+func (o *Orchestrator) lostTransition(ctx context.Context, b storage.Batch, to string, err error) error {
+	cur, gerr := o.batches.GetBatch(ctx, b.Queue, b.ID)
+	if gerr != nil {
+		return err
+	}
+	if o.final(cur.State) && !o.final(to) {
+		o.removeBestEffort(ctx, b.Queue, to, b.ID, math.MaxInt64, "refused transition")
+	}
+	o.cfg.logger.DebugContext(ctx, "batchstate: transition lost its compare-and-swap",
+		"queue", b.Queue, "batch", b.ID, "from", b.State, "to", to, "version", b.Version,
+		"stored_state", cur.State, "stored_version", cur.Version)
+	return fmt.Errorf("%w (stored: %q at version %d)", err, cur.State, cur.Version)
 }
 
 func (o *Orchestrator) validateTransition(b storage.Batch, to string) error {
@@ -172,6 +267,8 @@ func (o *Orchestrator) validateTransition(b storage.Batch, to string) error {
 		return err
 	}
 	switch {
+	case b.ID == LeaseID:
+		return storage.Invalid("batch.ID", "id %q is reserved", b.ID)
 	case !o.m.Known(b.State):
 		return storage.Invalid("batch.State", "unknown state %q", b.State)
 	case !o.m.Known(to):
@@ -220,6 +317,15 @@ func (o *Orchestrator) checkQueueStates(queue string, states []string) ([]string
 // once; rows[i] belongs to states[i].
 func (o *Orchestrator) bucketRows(ctx context.Context, queue string, states []string) ([][]storage.Member, error) {
 	rows := make([][]storage.Member, len(states))
+	if o.cfg.concurrency == 1 {
+		for i, s := range states {
+			var err error
+			if rows[i], err = o.members.ListMembers(ctx, queue, s); err != nil {
+				return nil, fmt.Errorf("batchstate: list members %q: %w", s, err)
+			}
+		}
+		return rows, nil
+	}
 	errs := make([]error, len(states))
 	sem := make(chan struct{}, o.cfg.concurrency)
 	var wg sync.WaitGroup
@@ -240,8 +346,9 @@ func (o *Orchestrator) bucketRows(ctx context.Context, queue string, states []st
 	return rows, nil
 }
 
-// resolve reads every batch named by rows with one GetBatches call.
-func (o *Orchestrator) resolve(ctx context.Context, queue string, rows [][]storage.Member) (map[string]storage.Batch, []string, error) {
+// resolve reads every batch named by rows, and the extra ids, with one
+// GetBatches call; ids lists the batch ids of rows, once each, in order.
+func (o *Orchestrator) resolve(ctx context.Context, queue string, rows [][]storage.Member, extra ...string) (map[string]storage.Batch, []string, error) {
 	var ids []string
 	seen := make(map[string]bool)
 	for _, rs := range rows {
@@ -252,11 +359,15 @@ func (o *Orchestrator) resolve(ctx context.Context, queue string, rows [][]stora
 			}
 		}
 	}
-	found := make(map[string]storage.Batch, len(ids))
-	if len(ids) == 0 {
+	found := make(map[string]storage.Batch, len(ids)+len(extra))
+	all := append(slices.Clip(ids), extra...)
+	if len(all) == 0 {
 		return found, nil, nil
 	}
-	batches, err := o.batches.GetBatches(ctx, queue, ids)
+	for _, id := range extra {
+		seen[id] = true
+	}
+	batches, err := o.batches.GetBatches(ctx, queue, all)
 	if err != nil {
 		return nil, nil, fmt.Errorf("batchstate: get batches: %w", err)
 	}
@@ -268,11 +379,43 @@ func (o *Orchestrator) resolve(ctx context.Context, queue string, rows [][]stora
 	return found, ids, nil
 }
 
+// leaseView is what a reader saw of the lease row.
+type leaseView struct {
+	exists  bool
+	version int64
+	held    bool
+}
+
+func (o *Orchestrator) view(b storage.Batch, ok bool, now time.Time) leaseView {
+	if !ok {
+		return leaseView{}
+	}
+	// A lease held for longer than the grace belongs to a Reconcile that
+	// crashed or stopped removing (see holdLease): no removal under it can
+	// still come.
+	held := b.State == leaseHeld && now.Sub(b.UpdatedAt) <= o.cfg.grace
+	return leaseView{exists: true, version: b.Version, held: held}
+}
+
 // List returns the batches of queue whose stored state is one of states,
 // each once, ordered by (CreatedAt, ID). States must be known and
-// non-terminal. Every candidate row is resolved with one GetBatches call; a
-// row whose batch is now terminal is removed best-effort, a row whose batch
-// does not exist is skipped and kept (it may belong to an in-flight Create).
+// non-terminal.
+//
+// A batch stored in a requested state at every instant of the call is
+// returned, even if it moves between requested states meanwhile; every
+// batch returned was stored in a requested state, as returned, at some
+// instant of the call. List reads the queue's lease row, every bucket, and
+// then every candidate batch together with the lease row again in one
+// GetBatches call; if a Reconcile held the lease or took it meanwhile, the
+// rows it removed may have hidden a batch, and List reads again (see
+// [WithListRetry]). When every attempt overlapped a Reconcile, List
+// returns an error matching storage.ErrConflict rather than a result that
+// may miss a batch. On a quiet queue a List costs one GetBatch, one
+// ListMembers per state and one GetBatches.
+//
+// Rows of batches found terminal are removed, best-effort; a row whose
+// batch does not exist is skipped and kept (it may belong to a Create in
+// flight).
 func (o *Orchestrator) List(ctx context.Context, queue string, states ...string) ([]storage.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -281,32 +424,73 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := o.bucketRows(ctx, queue, states)
-	if err != nil {
-		return nil, err
+	backoff := o.cfg.listBackoff
+	for attempt := 1; ; attempt++ {
+		out, rows, found, ok, err := o.listOnce(ctx, queue, states)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			for i, rs := range rows {
+				for _, r := range rs {
+					if b, ok := found[r.BatchID]; ok && o.final(b.State) {
+						o.removeBestEffort(ctx, queue, states[i], r.BatchID, math.MaxInt64, "list")
+					}
+				}
+			}
+			return out, nil
+		}
+		if attempt >= o.cfg.listAttempts {
+			return nil, fmt.Errorf("batchstate: list %q: a Reconcile removed index rows during each of %d attempts: %w",
+				queue, attempt, storage.ErrConflict)
+		}
+		o.cfg.logger.DebugContext(ctx, "batchstate: list overlapped a Reconcile; reading again", "queue", queue, "attempt", attempt)
+		if backoff > 0 {
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+			backoff = min(2*backoff, 250*time.Millisecond)
+		}
 	}
-	found, ids, err := o.resolve(ctx, queue, rows)
-	if err != nil {
-		return nil, err
+}
+
+// listOnce is one attempt of List; ok is false when a Reconcile may have
+// removed rows between the first and the last read.
+func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []string) (out []storage.Batch, rows [][]storage.Member, found map[string]storage.Batch, ok bool, err error) {
+	lease, lerr := o.batches.GetBatch(ctx, queue, LeaseID)
+	if lerr != nil && !errors.Is(lerr, storage.ErrNotFound) {
+		return nil, nil, nil, false, fmt.Errorf("batchstate: list %q: read lease: %w", queue, lerr)
 	}
-	out := make([]storage.Batch, 0, len(ids))
+	before := o.view(lease, lerr == nil, o.now())
+	if before.held {
+		return nil, nil, nil, false, nil
+	}
+	if rows, err = o.bucketRows(ctx, queue, states); err != nil {
+		return nil, nil, nil, false, err
+	}
+	found, ids, err := o.resolve(ctx, queue, rows, LeaseID)
+	if err != nil {
+		return nil, nil, nil, false, err
+	}
+	lease, present := found[LeaseID]
+	if after := o.view(lease, present, o.now()); after != before {
+		return nil, nil, nil, false, nil
+	}
+	out = make([]storage.Batch, 0, len(ids))
 	for _, id := range ids {
 		b, ok := found[id]
 		if ok && slices.Contains(states, b.State) {
 			out = append(out, b)
 		}
 	}
-	for i, rs := range rows {
-		for _, r := range rs {
-			if b, ok := found[r.BatchID]; ok && o.m.IsTerminal(b.State) {
-				o.removeBestEffort(ctx, queue, states[i], r.BatchID, b.Version, "list")
-			}
-		}
-	}
 	slices.SortFunc(out, func(a, b storage.Batch) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
-	return out, nil
+	return out, rows, found, true, nil
 }
 
 // ReconcileReport says what one Reconcile did. Every row read is counted
@@ -314,49 +498,74 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 type ReconcileReport struct {
 	// Scanned is the number of index rows read.
 	Scanned int
-	// RemovedTerminal counts rows removed because their batch is terminal.
+	// RemovedTerminal counts rows removed because their batch is terminal
+	// (or Abandoned).
 	RemovedTerminal int
 	// RemovedStale counts rows removed because their batch is in another
 	// state and the write that added the row is over: the batch's version
-	// is at least the row's, or the row was left by a transition that never
-	// landed and is older than the grace period (see [Orchestrator.Reconcile]).
+	// is at least the row's, or Reconcile fenced the write off.
 	RemovedStale int
-	// RemovedDangling counts rows removed because their batch does not exist
-	// and they are older than the grace period.
+	// RemovedDangling counts rows removed because their batch never came
+	// to exist: Reconcile wrote an Abandoned tombstone under the id.
 	RemovedDangling int
-	// Kept counts rows left in place: live rows, rows of transitions that
-	// may still be in flight, dangling rows within the grace period, and
-	// rows whose removal failed.
+	// Fenced counts batches Reconcile rewrote unchanged (a new Version) to
+	// fence off a transition that did not finish within the grace period,
+	// and tombstones it wrote for creates that did not.
+	Fenced int
+	// Kept counts rows left in place: live rows, rows of writes that may
+	// still be in flight, rows whose removal failed, and rows of live
+	// batches left for the next Reconcile because another Reconcile held
+	// the queue's lease.
 	Kept int
 	// Unresolved lists, once each and in scan order, the ids of rows whose
-	// batch does not exist (removed or kept).
+	// batch did not exist when the scan read it.
 	Unresolved []string
 }
 
+// errLeaseBusy reports that another Reconcile holds the queue's lease.
+var errLeaseBusy = errors.New("batchstate: the queue's reconcile lease is held")
+
 // Reconcile scans every non-terminal bucket of queue, resolves every
-// candidate with one GetBatches call, and removes:
+// candidate with one GetBatches call, and brings the index back to one row
+// per live batch:
 //
-//   - rows of terminal batches (maxVersion = the batch's version);
-//   - stale rows: the batch is in another state and its version is at
-//     least the row's, so the transition that added the row is over
-//     (maxVersion = the batch's version, so a row re-added by a newer
-//     transition into that state survives);
-//   - dangling rows: the batch does not exist and the row is older than the
-//     grace period (maxVersion = the row's version).
+//   - rows of terminal (or Abandoned) batches are removed;
+//   - stale rows — the batch is in another state and its version is at
+//     least the row's, so the write that added the row is over — are
+//     removed with maxVersion = the batch's version, so a row re-added by
+//     a newer transition into that state survives;
+//   - a row ahead of its batch, in a state the batch is not in, was added
+//     by a transition whose compare-and-swap has not landed. Within the
+//     grace period it is kept. Past it, Reconcile fences the transition
+//     off by rewriting the batch unchanged (UpdateBatch with the version
+//     and state it read, which bumps Version and nothing else): the
+//     transition's compare-and-swap can then never succeed, and the row is
+//     removed;
+//   - a row whose batch does not exist was added by a Create whose batch
+//     write has not landed. Within the grace period it is kept. Past it,
+//     Reconcile writes an [Abandoned] tombstone under the id (CreateBatch):
+//     the late create then fails with storage.ErrAlreadyExists, and the
+//     row is removed. If the tombstone's create reports that the batch
+//     exists, the create landed meanwhile and the row is kept.
 //
-// A row one version ahead of its batch, in a state the batch is not in, is
-// the mark of a transition whose compare-and-swap has not landed: it is
-// kept within the grace period. Past it, the transition is presumed
-// crashed, and Reconcile fences it off by rewriting the batch unchanged
-// (UpdateBatch with the version it read, which bumps Version and nothing
-// else): the crashed transition's compare-and-swap can then never succeed,
-// the row is stale by the rule above and is removed. If the fence loses
-// its compare-and-swap, the batch moved meanwhile and the row is kept for
-// the next Reconcile. Rows further ahead of their batch are kept.
+// So time only decides when Reconcile acts; what makes each removal safe
+// is that the batch is final or that the write the row belonged to can no
+// longer land.
 //
-// A failed write (a removal or a fence) is counted as kept and reported in
-// the returned error, joined; the scan goes on. Reading errors end the call
-// before any write.
+// Removing the row of a live batch from a state it has left could hide the
+// batch from a List that read its new state's bucket just before the batch
+// moved there. Reconcile therefore removes such rows only while it holds
+// the queue's lease (a reserved batch row, [LeaseID], taken and released
+// by compare-and-swap), and List reads again when the lease was held or
+// taken during its reads. A lease held for longer than the grace is
+// presumed abandoned by a crashed Reconcile and may be taken over; a
+// Reconcile stops removing once it has held the lease for half the grace.
+// If another Reconcile holds the lease, those rows are kept for the next
+// run.
+//
+// A failed write (a removal, a fence, a tombstone, the lease) is counted as
+// kept and reported in the returned error, joined; the scan goes on.
+// Reading errors end the call before any write.
 func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileReport, error) {
 	var rep ReconcileReport
 	if err := ctx.Err(); err != nil {
@@ -375,7 +584,7 @@ func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileRe
 		return rep, err
 	}
 	now := o.now()
-	unresolved := make(map[string]bool)
+	missing := make(map[string]bool)
 	var errs []error
 	remove := func(state string, r storage.Member, maxVersion int64, counter *int) {
 		if err := o.members.RemoveMember(ctx, queue, state, r.BatchID, maxVersion); err != nil {
@@ -385,31 +594,50 @@ func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileRe
 		}
 		*counter++
 	}
+	type pending struct {
+		state      string
+		row        storage.Member
+		maxVersion int64
+	}
+	var live []pending // removals that need the lease
 	for i, rs := range rows {
 		state := states[i]
 		for _, r := range rs {
 			rep.Scanned++
 			b, ok := found[r.BatchID]
 			pastGrace := now.Sub(r.AddedAt) > o.cfg.grace
+			if !ok && !missing[r.BatchID] {
+				missing[r.BatchID] = true
+				rep.Unresolved = append(rep.Unresolved, r.BatchID)
+			}
 			switch {
+			case !ok && !pastGrace:
+				rep.Kept++ // a Create that may still be in flight
 			case !ok:
-				if !unresolved[r.BatchID] {
-					unresolved[r.BatchID] = true
-					rep.Unresolved = append(rep.Unresolved, r.BatchID)
-				}
-				if pastGrace {
-					remove(state, r, r.Version, &rep.RemovedDangling)
-				} else {
+				tomb, err := o.tombstone(ctx, queue, r.BatchID)
+				switch {
+				case errors.Is(err, storage.ErrAlreadyExists):
+					rep.Kept++ // the create landed meanwhile: decide next time
+				case err != nil:
+					errs = append(errs, err)
 					rep.Kept++
+				default:
+					rep.Fenced++
+					found[r.BatchID] = tomb
+					remove(state, r, math.MaxInt64, &rep.RemovedDangling)
 				}
-			case o.m.IsTerminal(b.State):
-				remove(state, r, b.Version, &rep.RemovedTerminal)
+			case o.final(b.State):
+				if missing[r.BatchID] {
+					remove(state, r, math.MaxInt64, &rep.RemovedDangling)
+				} else {
+					remove(state, r, math.MaxInt64, &rep.RemovedTerminal)
+				}
 			case b.State == state:
 				rep.Kept++ // the live row
 			case b.Version >= r.Version:
-				remove(state, r, b.Version, &rep.RemovedStale)
-			case r.Version == b.Version+1 && pastGrace:
-				fenced, err := o.batches.UpdateBatch(ctx, b, b.Version)
+				live = append(live, pending{state, r, b.Version})
+			case pastGrace:
+				fenced, err := o.batches.UpdateBatch(ctx, b, b.Version, b.State)
 				switch {
 				case errors.Is(err, storage.ErrConflict):
 					rep.Kept++ // the batch moved meanwhile: decide next time
@@ -417,13 +645,108 @@ func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileRe
 					errs = append(errs, fmt.Errorf("batchstate: reconcile: fence %q at version %d: %w", b.ID, b.Version, err))
 					rep.Kept++
 				default:
+					rep.Fenced++
 					found[b.ID] = fenced
-					remove(state, r, fenced.Version, &rep.RemovedStale)
+					live = append(live, pending{state, r, r.Version})
 				}
 			default:
 				rep.Kept++ // a transition that may still be in flight
 			}
 		}
 	}
+	if len(live) == 0 {
+		return rep, errors.Join(errs...)
+	}
+	lease, err := o.holdLease(ctx, queue)
+	if err != nil {
+		rep.Kept += len(live)
+		if errors.Is(err, errLeaseBusy) {
+			o.cfg.logger.DebugContext(ctx, "batchstate: reconcile: another Reconcile holds the lease; stale rows kept",
+				"queue", queue, "rows", len(live))
+			return rep, errors.Join(errs...)
+		}
+		return rep, errors.Join(append(errs, err)...)
+	}
+	held := o.now()
+	for i, p := range live {
+		if o.now().Sub(held) > o.cfg.grace/2 {
+			rep.Kept += len(live) - i
+			errs = append(errs, fmt.Errorf("batchstate: reconcile %q: held the lease for half the grace; %d rows kept", queue, len(live)-i))
+			break
+		}
+		remove(p.state, p.row, p.maxVersion, &rep.RemovedStale)
+	}
+	if err := o.releaseLease(ctx, queue, lease); err != nil {
+		errs = append(errs, err)
+	}
 	return rep, errors.Join(errs...)
+}
+
+// tombstone writes an Abandoned batch under id.
+func (o *Orchestrator) tombstone(ctx context.Context, queue, id string) (storage.Batch, error) {
+	now := o.now()
+	tomb, err := o.batches.CreateBatch(ctx, storage.Batch{Queue: queue, ID: id, State: Abandoned, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		return storage.Batch{}, fmt.Errorf("batchstate: reconcile: abandon %q: %w", id, err)
+	}
+	o.cfg.logger.DebugContext(ctx, "batchstate: reconcile abandoned a create that did not finish", "queue", queue, "batch", id)
+	return tomb, nil
+}
+
+// holdLease takes the queue's lease: creates it held, or moves it from
+// idle (or from a held lease older than the grace) to held, by
+// compare-and-swap. A lost response is resolved by reading the lease back:
+// it is ours if it carries our token.
+func (o *Orchestrator) holdLease(ctx context.Context, queue string) (storage.Batch, error) {
+	var tok [16]byte
+	_, _ = rand.Read(tok[:])
+	token := []byte(hex.EncodeToString(tok[:]))
+	now := o.now()
+	want := storage.Batch{Queue: queue, ID: LeaseID, State: leaseHeld, Payload: token, CreatedAt: now, UpdatedAt: now}
+	cur, err := o.batches.GetBatch(ctx, queue, LeaseID)
+	var werr error
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		var got storage.Batch
+		if got, werr = o.batches.CreateBatch(ctx, want); werr == nil {
+			return got, nil
+		}
+		if errors.Is(werr, storage.ErrAlreadyExists) {
+			return storage.Batch{}, errLeaseBusy
+		}
+	case err != nil:
+		return storage.Batch{}, fmt.Errorf("batchstate: reconcile %q: read lease: %w", queue, err)
+	default:
+		if o.view(cur, true, now).held {
+			return storage.Batch{}, errLeaseBusy
+		}
+		want.CreatedAt = cur.CreatedAt
+		var got storage.Batch
+		if got, werr = o.batches.UpdateBatch(ctx, want, cur.Version, cur.State); werr == nil {
+			return got, nil
+		}
+		if errors.Is(werr, storage.ErrConflict) {
+			return storage.Batch{}, errLeaseBusy
+		}
+	}
+	// The write may have landed: it did if the lease carries our token.
+	if got, err := o.batches.GetBatch(ctx, queue, LeaseID); err == nil && got.State == leaseHeld && string(got.Payload) == string(token) {
+		return got, nil
+	}
+	return storage.Batch{}, fmt.Errorf("batchstate: reconcile %q: take lease: %w", queue, werr)
+}
+
+// releaseLease moves the lease back to idle. If that fails, the lease
+// expires after the grace period.
+func (o *Orchestrator) releaseLease(ctx context.Context, queue string, lease storage.Batch) error {
+	idle := lease
+	idle.State, idle.Payload, idle.UpdatedAt = leaseIdle, nil, o.now()
+	_, err := o.batches.UpdateBatch(ctx, idle, lease.Version, leaseHeld)
+	if err == nil {
+		return nil
+	}
+	if got, gerr := o.batches.GetBatch(ctx, queue, LeaseID); gerr == nil && got.Version == lease.Version+1 && got.State == leaseIdle {
+		return nil // the release landed; its response was lost
+	}
+	return fmt.Errorf("batchstate: reconcile %q: release lease (it expires after the grace period): %w", queue, err)
 }

@@ -30,13 +30,20 @@ func TestCreateAndTransition(t *testing.T) {
 	require.True(t, x2.UpdatedAt.After(x.UpdatedAt))
 	require.Empty(t, b.ids(t, "created"))
 	require.Equal(t, []string{"x"}, b.ids(t, "speculating"))
-	require.Empty(t, b.rows(t, "created"), "the previous row is removed")
+	require.Equal(t, map[string]int64{"x": 1}, b.rows(t, "created"), "the previous row stays until Reconcile")
 	require.Equal(t, map[string]int64{"x": 2}, b.rows(t, "speculating"), "the new row carries the new version")
+	rep, err := b.o.Reconcile(ctx, "q")
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.RemovedStale)
+	require.Empty(t, b.rows(t, "created"), "Reconcile removed the row of the state left")
 
-	// Into a terminal state: no row anywhere.
+	// Into a terminal state: the row of the last state goes with it.
 	x3, err := b.o.Transition(ctx, x2, "cancelling")
 	require.NoError(t, err)
 	_, err = b.o.Transition(ctx, x3, "cancelled")
+	require.NoError(t, err)
+	require.Empty(t, b.rows(t, "cancelling"))
+	_, err = b.o.List(ctx, "q", "speculating")
 	require.NoError(t, err)
 	for _, s := range mq.States {
 		if !mq.IsTerminal(s) {
@@ -64,7 +71,8 @@ func TestListResolvesWithOneGetBatches(t *testing.T) {
 	require.Len(t, got, 150, "each batch once")
 	require.Equal(t, 1, b.spy.count(mGetBatches), "one GetBatches for all 150 candidates")
 	require.Equal(t, 3, b.spy.count(mListMembers), "states are deduplicated")
-	require.Zero(t, b.spy.count(mGetBatch))
+	require.Equal(t, 1, b.spy.count(mGetBatch), "the lease, once")
+	require.Zero(t, b.spy.writes(), "nothing to clean up on a quiet queue")
 	for i := 1; i < len(got); i++ {
 		require.True(t, got[i-1].CreatedAt.Before(got[i].CreatedAt), "ordered by CreatedAt")
 	}
@@ -147,36 +155,35 @@ func TestLostCAS(t *testing.T) {
 	got, err := b.o.Transition(ctx, x, "cancelling") // from a stale read
 	require.ErrorIs(t, err, storage.ErrConflict)
 	require.Equal(t, x, got, "the original batch is returned")
+	require.ErrorContains(t, err, `stored: "speculating" at version 2`)
 	require.Contains(t, b.rows(t, "cancelling"), "x", "the stray row stays")
 	require.Empty(t, b.ids(t, "cancelling"), "and is filtered on read")
 	require.Equal(t, []string{"x"}, b.ids(t, "speculating"))
 
 	rep, err := b.o.Reconcile(ctx, "q")
 	require.NoError(t, err)
-	require.Equal(t, 1, rep.RemovedStale)
+	require.Equal(t, 2, rep.RemovedStale, "the stray row and the created row")
 	require.Equal(t, 1, rep.Kept)
 	require.Empty(t, b.rows(t, "cancelling"))
+	require.Empty(t, b.rows(t, "created"))
 }
 
 func TestRemovalFailureAfterCAS(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := setup(t, mq)
-	x := b.create(t, "x", "created")
+	x := b.create(t, "x", "merging")
 	b.spy.failNext(mRemoveMember)
-	x2, err := b.o.Transition(ctx, x, "speculating")
+	x2, err := b.o.Transition(ctx, x, "failed")
 	require.NoError(t, err, "removal is best-effort")
-	require.Equal(t, "speculating", x2.State)
+	require.Equal(t, "failed", x2.State)
 	require.Equal(t, 1, b.spy.count(mRemoveMember))
-	require.Equal(t, []string{"x"}, b.ids(t, "speculating"))
-	require.Contains(t, b.rows(t, "created"), "x", "the removal failed: the old row is left")
-	require.Empty(t, b.ids(t, "created"), "the leftover row does not misreport")
+	require.Contains(t, b.rows(t, "merging"), "x", "the removal failed: the old row is left")
 
 	rep, err := b.o.Reconcile(ctx, "q")
 	require.NoError(t, err)
-	require.Equal(t, 1, rep.RemovedStale)
-	require.Empty(t, b.rows(t, "created"), "Reconcile removes the leftover row")
-	require.Equal(t, []string{"x"}, b.ids(t, "speculating"))
+	require.Equal(t, 1, rep.RemovedTerminal)
+	require.Empty(t, b.rows(t, "merging"), "Reconcile removes the leftover row")
 }
 
 func TestDanglingRowGrace(t *testing.T) {
@@ -195,8 +202,20 @@ func TestDanglingRowGrace(t *testing.T) {
 	b.clock.Advance(2 * time.Minute)
 	rep, err = b.o.Reconcile(ctx, "q")
 	require.NoError(t, err)
-	require.Equal(t, batchstate.ReconcileReport{Scanned: 2, RemovedDangling: 1, Kept: 1, Unresolved: []string{"ghost"}}, rep)
+	require.Equal(t, batchstate.ReconcileReport{Scanned: 2, RemovedDangling: 1, Fenced: 1, Kept: 1, Unresolved: []string{"ghost"}}, rep)
 	require.Equal(t, map[string]int64{"live": 1}, b.rows(t, "created"))
+	ghost := b.get(t, "ghost")
+	require.Equal(t, batchstate.Abandoned, ghost.State, "a tombstone fences the create off")
+
+	// The create, slow but alive, now fails instead of storing a batch
+	// with no row.
+	_, err = b.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "ghost", State: "created"})
+	require.ErrorIs(t, err, storage.ErrAlreadyExists)
+	_, err = b.o.Create(ctx, storage.Batch{Queue: "q", ID: "ghost", State: "created"})
+	require.ErrorIs(t, err, storage.ErrAlreadyExists)
+	require.Contains(t, b.rows(t, "created"), "ghost", "the retry added its row first")
+	require.Equal(t, []string{"live"}, b.ids(t, "created"), "the abandoned id is never listed")
+	require.Equal(t, map[string]int64{"live": 1}, b.rows(t, "created"), "and List removed its row: the batch is final")
 }
 
 func TestListHealsTerminalRows(t *testing.T) {
@@ -231,7 +250,7 @@ func TestReconcileCounts(t *testing.T) {
 	}
 	rep, err := b.o.Reconcile(ctx, "q")
 	require.NoError(t, err)
-	require.Equal(t, batchstate.ReconcileReport{Scanned: 5, RemovedTerminal: 1, RemovedDangling: 1, Kept: 3, Unresolved: []string{"gone"}}, rep)
+	require.Equal(t, batchstate.ReconcileReport{Scanned: 5, RemovedTerminal: 1, RemovedDangling: 1, Fenced: 1, Kept: 3, Unresolved: []string{"gone"}}, rep)
 	require.Contains(t, b.rows(t, "speculating"), "moving", "a row newer than its batch belongs to a transition in flight")
 
 	// The transition lands: the created row goes with it.
@@ -247,11 +266,13 @@ func TestReconcileCounts(t *testing.T) {
 	require.Contains(t, b.rows(t, "cancelling"), "moving")
 	rep, err = b.o.Reconcile(ctx, "q")
 	require.NoError(t, err)
-	require.Zero(t, rep.RemovedStale, "inside the grace it may still be in flight")
+	require.Equal(t, 1, rep.RemovedStale, "only the created row the move left")
+	require.Contains(t, b.rows(t, "cancelling"), "moving", "inside the grace it may still be in flight")
 	b.clock.Advance(2 * time.Minute)
 	rep, err = b.o.Reconcile(ctx, "q")
 	require.NoError(t, err)
-	require.Equal(t, 1, rep.RemovedStale)
+	require.Equal(t, 1, rep.RemovedStale, "the fenced row")
+	require.Equal(t, 1, rep.Fenced)
 	require.Empty(t, b.rows(t, "cancelling"))
 	require.Equal(t, map[string]int64{"moving": moved.Version}, b.rows(t, "speculating"))
 	fenced := b.get(t, "moving")
@@ -311,6 +332,7 @@ func TestReconcileFenceFailureIsReported(t *testing.T) {
 	require.ErrorIs(t, err, errInjected)
 	require.Equal(t, batchstate.ReconcileReport{Scanned: 2, Kept: 2}, rep)
 	require.Contains(t, b.rows(t, "speculating"), "x", "no removal without a fence")
+	require.Equal(t, int64(1), b.get(t, "x").Version)
 }
 
 func TestReconcileRemovalFailureIsReported(t *testing.T) {
@@ -319,7 +341,6 @@ func TestReconcileRemovalFailureIsReported(t *testing.T) {
 	b := setup(t, mq)
 	x := b.create(t, "x", "created")
 	b.create(t, "y", "created")
-	b.spy.failNext(mRemoveMember)
 	_, err := b.o.Transition(ctx, x, "speculating")
 	require.NoError(t, err)
 	b.spy.failNext(mRemoveMember)

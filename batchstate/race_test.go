@@ -21,13 +21,16 @@ import (
 // cyclic is a two-state machine a batch cycles through: a → b → a.
 var cyclic = batchstate.Machine{States: []string{"a", "b"}, Transitions: map[string][]string{"a": {"b"}, "b": {"a"}}}
 
-// A batch cycling A → B → A while the removal of its old A row is held
-// must keep its A row: the removal is conditional on the version.
+// A batch cycling A → B → A while Reconcile's removal of its old A row is
+// held must keep its A row: the removal is conditional on the version.
 func TestCyclicRaceDelayedRemoval(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := setup(t, cyclic)
 	x := b.create(t, "x", "a")
+	x2, err := b.o.Transition(ctx, x, "b")
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{"x": 1}, b.rows(t, "a"), "the row of the state left stays for Reconcile")
 	reached, release := make(chan struct{}), make(chan struct{})
 	var held atomic.Bool
 	b.spy.setHook(func(_ context.Context, m string) error {
@@ -39,10 +42,8 @@ func TestCyclicRaceDelayedRemoval(t *testing.T) {
 	})
 
 	done := make(chan error, 1)
-	go func() { _, err := b.o.Transition(ctx, x, "b"); done <- err }() // its removal of (a, max 1) is held
+	go func() { _, err := b.o.Reconcile(ctx, "q"); done <- err }() // its removal of (a, max 2) is held
 	<-reached
-	x2 := b.get(t, "x")
-	require.Equal(t, "b", x2.State)
 	x3, err := b.o.Transition(ctx, x2, "a") // back to a, version 3, while the removal is held
 	require.NoError(t, err)
 	close(release)
@@ -76,8 +77,8 @@ func listedIfUnmoved(ctx context.Context, o *batchstate.Orchestrator, store stor
 }
 
 // Batches cycling A → B → A from several goroutines at once, with every
-// best-effort removal delayed, are never missing from List under their
-// stored state.
+// removal delayed and a Reconcile running meanwhile, are never missing from
+// List under their stored state.
 func TestCyclicRaceConcurrent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

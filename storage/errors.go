@@ -15,8 +15,10 @@ var (
 	// ErrAlreadyExists reports a create of an existing key; the existing row
 	// is untouched.
 	ErrAlreadyExists = errors.New("storage: already exists")
-	// ErrConflict reports a lost compare-and-swap: the stored version is not
-	// the expected one. The stored row is untouched.
+	// ErrConflict reports a lost conditional write: a compare-and-swap whose
+	// stored row is not at the expected version (for UpdateBatch, or not in
+	// the expected state), or an AddMember below the stored version. The
+	// stored row is untouched.
 	ErrConflict = errors.New("storage: version conflict")
 	// ErrInvalid reports bad input. Nothing was written.
 	ErrInvalid = errors.New("storage: invalid input")

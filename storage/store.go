@@ -13,18 +13,24 @@ type BatchStore interface {
 	// only, each once, in any order. Duplicates in ids are allowed; empty ids
 	// return no rows.
 	GetBatches(ctx context.Context, queue string, ids []string) ([]Batch, error)
-	// UpdateBatch writes every non-key field of b if the stored version is
-	// expectedVersion, and returns the stored row with Version
-	// expectedVersion+1. A missing row is ErrNotFound; another version is
-	// ErrConflict.
-	UpdateBatch(ctx context.Context, b Batch, expectedVersion int64) (Batch, error)
+	// UpdateBatch writes every non-key field of b if the stored row has
+	// version expectedVersion and state expectedState (compared byte for
+	// byte), and returns the stored row with Version expectedVersion+1. A
+	// missing row is ErrNotFound; another version or another state is
+	// ErrConflict, and the stored row is untouched. expectedState is a key
+	// (see ValidateKey): the condition on the state is what lets a caller
+	// move a batch only out of the state it read, with no read before the
+	// write.
+	UpdateBatch(ctx context.Context, b Batch, expectedVersion int64, expectedState string) (Batch, error)
 }
 
 // MembershipStore stores the (queue, state, batch_id) membership index.
 type MembershipStore interface {
 	// AddMember upserts m: if the row is absent or m.Version >= its Version,
-	// the row becomes m (Version and AddedAt); a lower m.Version changes
-	// nothing. An existing row is never an error.
+	// the row becomes m (Version and AddedAt). If the stored row has a higher
+	// Version, nothing changes and the error is ErrConflict: the caller
+	// learns that its row was not written (an equal Version is a success,
+	// so a retried add of a row that landed succeeds).
 	AddMember(ctx context.Context, m Member) error
 	// RemoveMember deletes the row (queue, state, batchID) only if its
 	// Version <= maxVersion. An absent or newer row is success, untouched.

@@ -188,7 +188,7 @@ func benchTransition(b *testing.B, store storage.Store) {
 		for b.Loop() {
 			next := raw
 			next.State = map[string]string{"queued": "running", "running": "queued"}[raw.State]
-			if raw, err = fs.UpdateBatch(ctx, next, raw.Version); err != nil {
+			if raw, err = fs.UpdateBatch(ctx, next, raw.Version, raw.State); err != nil {
 				b.Fatal(err)
 			}
 		}

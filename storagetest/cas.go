@@ -25,7 +25,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			next := b
 			next.State, next.Payload, next.CreatedAt, next.UpdatedAt = "running", nil, ts(5), ts(6)
 			next.Version = 77 // ignored
-			got, err := s.UpdateBatch(ctx, next, 1)
+			got, err := s.UpdateBatch(ctx, next, 1, b.State)
 			require.NoError(t, err)
 			next.Version = 2
 			require.Equal(t, next, got, "every non-key field written, Version = expected+1")
@@ -35,25 +35,65 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
 
 			stale := read
 			stale.State = "stale"
-			_, err = s.UpdateBatch(ctx, stale, 1)
+			_, err = s.UpdateBatch(ctx, stale, 1, read.State)
 			require.ErrorIs(t, err, storage.ErrConflict)
 			require.NotErrorIs(t, err, storage.ErrNotFound)
-			_, err = s.UpdateBatch(ctx, stale, 3)
+			_, err = s.UpdateBatch(ctx, stale, 3, read.State)
 			require.ErrorIs(t, err, storage.ErrConflict, "a future version is a conflict too")
 			read, err = s.GetBatch(ctx, q, "b")
 			require.NoError(t, err)
 			require.Equal(t, got, read, "a lost CAS changes nothing")
 
 			missing := newBatch(q, "missing")
-			_, err = s.UpdateBatch(ctx, missing, 1)
+			_, err = s.UpdateBatch(ctx, missing, 1, missing.State)
 			require.ErrorIs(t, err, storage.ErrNotFound)
 			require.NotErrorIs(t, err, storage.ErrConflict)
 			_, err = s.GetBatch(ctx, q, "missing")
 			require.ErrorIs(t, err, storage.ErrNotFound, "an update never creates")
 
-			same, err := s.UpdateBatch(ctx, read, read.Version)
+			same, err := s.UpdateBatch(ctx, read, read.Version, read.State)
 			require.NoError(t, err, "an update that writes identical values still succeeds")
 			require.Equal(t, read.Version+1, same.Version)
+		},
+		"BatchState": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q := uid("q")
+			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
+			require.NoError(t, err)
+			next := b
+			next.State, next.Payload, next.UpdatedAt = "running", []byte("running"), ts(7)
+			moved, err := s.UpdateBatch(ctx, next, b.Version, b.State)
+			require.NoError(t, err, "the stored version and state")
+
+			// The right version but another state: the state before the
+			// move, and near misses of the stored one that a collation or a
+			// prefix match would take for it.
+			stale := moved
+			stale.State, stale.Payload, stale.UpdatedAt = "done", []byte("stale"), ts(8)
+			for _, st := range []string{b.State, "done", "Running", "RUNNING", "running ", " running", "runnin", "runningx", "running\x00"} {
+				_, err = s.UpdateBatch(ctx, stale, moved.Version, st)
+				require.ErrorIs(t, err, storage.ErrConflict, "expected state %q, stored %q", st, moved.State)
+				require.NotErrorIs(t, err, storage.ErrNotFound)
+				require.NotErrorIs(t, err, storage.ErrInvalid)
+			}
+			_, err = s.UpdateBatch(ctx, stale, moved.Version+1, moved.State)
+			require.ErrorIs(t, err, storage.ErrConflict, "the right state but another version")
+			read, err := s.GetBatch(ctx, q, "b")
+			require.NoError(t, err)
+			require.Equal(t, moved, read, "a lost CAS changes nothing: version, state, payload")
+
+			_, err = s.UpdateBatch(ctx, newBatch(q, "missing"), 1, "running")
+			require.ErrorIs(t, err, storage.ErrNotFound, "a missing row is ErrNotFound whatever the state")
+			require.NotErrorIs(t, err, storage.ErrConflict)
+
+			done, err := s.UpdateBatch(ctx, stale, moved.Version, moved.State)
+			require.NoError(t, err, "the stored version and state win")
+			stale.Version = moved.Version + 1
+			require.Equal(t, stale, done)
+			read, err = s.GetBatch(ctx, q, "b")
+			require.NoError(t, err)
+			require.Equal(t, done, read)
+			_, err = s.UpdateBatch(ctx, done, done.Version, done.State)
+			require.NoError(t, err, "an update may keep the state")
 		},
 		"Apply": func(t *testing.T, ctx context.Context, s storage.Store) {
 			id := uid("apply")
@@ -121,7 +161,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			race(t, func(i int) (string, error) {
 				next := b
 				next.State = fmt.Sprintf("w%02d", i)
-				got, err := s.UpdateBatch(ctx, next, b.Version)
+				got, err := s.UpdateBatch(ctx, next, b.Version, b.State)
 				return got.State, err
 			}, func() (string, int64) {
 				got, err := s.GetBatch(ctx, q, "b")

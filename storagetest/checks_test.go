@@ -26,7 +26,7 @@ func TestChecksCatchBrokenOrchestrators(t *testing.T) {
 		require.NoError(t, CheckListed(ctx, e.store, list, crashMachine, e.queue, e.ids))
 		// Broken Transition: the batch CAS first, then a crash before AddMember.
 		b.State = "running"
-		_, err := e.store.UpdateBatch(ctx, b, b.Version)
+		_, err := e.store.UpdateBatch(ctx, b, b.Version, "queued")
 		require.NoError(t, err)
 		err = CheckListed(ctx, e.store, list, crashMachine, e.queue, e.ids)
 		require.ErrorContains(t, err, "invariant I:")

@@ -35,13 +35,19 @@
 // # Areas
 //
 // [Run] runs one subtest per [Area] (see [Areas] for the list and what each
-// proves): CRUD, compare-and-swap (a stale version is exactly ErrConflict,
-// a missing row exactly ErrNotFound, and one of 16 racing writers wins),
-// membership (upsert never lowers a version; conditional removal; bucket
-// and queue isolation), keys compared byte for byte (case, trailing spaces,
+// proves): CRUD, compare-and-swap (a stale version is exactly ErrConflict;
+// for a batch, the right version with another expected state — compared
+// byte for byte — is exactly ErrConflict too, and either leaves the row's
+// version, state and payload untouched; a missing row is exactly
+// ErrNotFound; one of 16 racing writers wins), membership (upsert never
+// lowers a version: an AddMember below the stored version is exactly
+// ErrConflict and changes nothing, an equal or higher one succeeds, so a
+// retried add that landed succeeds; conditional removal; bucket and queue
+// isolation), keys compared byte for byte (case, trailing spaces,
 // separators, NUL, non-ASCII, state prefixes), validation (ErrInvalid and
-// nothing written), round trips (all 256 byte values, UTC microsecond
-// times, zero times, booleans), and the orchestration end to end:
+// nothing written, a bad expected state of a batch update included), round
+// trips (all 256 byte values, UTC microsecond times, zero times, booleans),
+// and the orchestration end to end:
 //
 //   - crash points: for each of batchstate's Create, Transition, List and
 //     Reconcile and applystate's Drive, Stop and Reproject, the k-th store
@@ -57,8 +63,9 @@
 //     points explored is logged.
 //   - concurrency: cyclic transitions with a pinned batch under a
 //     continuous reader; 16 sibling drives of one apply, 50 rounds; racing
-//     AddMember / RemoveMember with interleaved versions. Under -short the
-//     sizes shrink.
+//     AddMember / RemoveMember with interleaved versions (an AddMember that
+//     finds a newer row may fail with ErrConflict; the highest never does).
+//     Under -short the sizes shrink.
 //   - bad input to every entry point of batchstate and applystate:
 //     ErrInvalid (or context.Canceled) and zero writes.
 //

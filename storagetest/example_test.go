@@ -19,7 +19,7 @@ func ExampleFaultStore() {
 
 	b, _ := fs.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
 	b.State = "running"
-	_, err := fs.UpdateBatch(ctx, b, b.Version)
+	_, err := fs.UpdateBatch(ctx, b, b.Version, "queued")
 	fmt.Println(errors.Is(err, storagetest.ErrInjected))
 
 	stored, _ := fs.Inner().GetBatch(ctx, "q", "b")

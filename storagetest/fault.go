@@ -229,7 +229,8 @@ func (f *FaultStore) Counts() map[Method]int {
 }
 
 // Conflicts returns how many calls returned [storage.ErrConflict] from the
-// wrapped store (lost compare-and-swaps; injected faults are not counted).
+// wrapped store (lost compare-and-swaps, and AddMember calls that found a
+// newer row; injected faults are not counted).
 func (f *FaultStore) Conflicts() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -354,8 +355,10 @@ func (f *FaultStore) GetBatches(ctx context.Context, queue string, ids []string)
 }
 
 // UpdateBatch implements [storage.BatchStore].
-func (f *FaultStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
-	return call(ctx, f, UpdateBatch, func() (storage.Batch, error) { return f.inner.UpdateBatch(ctx, b, expectedVersion) })
+func (f *FaultStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
+	return call(ctx, f, UpdateBatch, func() (storage.Batch, error) {
+		return f.inner.UpdateBatch(ctx, b, expectedVersion, expectedState)
+	})
 }
 
 // AddMember implements [storage.MembershipStore].

@@ -39,11 +39,23 @@ func runMembership(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.NoError(t, err)
 			require.Equal(t, []storage.Member{member(q, "s", "b", 3, 0)}, ms)
 
-			require.NoError(t, s.AddMember(ctx, member(q, "s", "b", 2, 9)), "a lower version is not an error")
-			ms, err = s.ListMembers(ctx, q, "s")
-			require.NoError(t, err)
-			require.Equal(t, []storage.Member{member(q, "s", "b", 3, 0)}, ms, "a lower version never overwrites")
+			for _, lower := range []int64{2, 1} {
+				err = s.AddMember(ctx, member(q, "s", "b", lower, 9))
+				require.ErrorIs(t, err, storage.ErrConflict, "a lower version (%d) is a conflict", lower)
+				for _, other := range []error{storage.ErrInvalid, storage.ErrNotFound, storage.ErrAlreadyExists} {
+					require.NotErrorIs(t, err, other)
+				}
+				ms, err = s.ListMembers(ctx, q, "s")
+				require.NoError(t, err)
+				require.Equal(t, []storage.Member{member(q, "s", "b", 3, 0)}, ms, "a lower version never overwrites")
+			}
+			require.NoError(t, s.AddMember(ctx, member(q, "t", "b", 1, 0)), "only the same (queue, state, batch id) row conflicts")
+			require.NoError(t, s.AddMember(ctx, member(q, "s", "c", 1, 0)))
+			require.NoError(t, s.AddMember(ctx, member(uid("q"), "s", "b", 1, 0)))
+			require.Equal(t, map[string]int64{"b": 3, "c": 1}, rowsOf(t, ctx, s, q, "s"))
+			require.NoError(t, s.RemoveMember(ctx, q, "s", "c", 1))
 
+			require.NoError(t, s.AddMember(ctx, member(q, "s", "b", 3, 0)), "the same row again (a retried add that landed) succeeds")
 			require.NoError(t, s.AddMember(ctx, member(q, "s", "b", 3, 5)))
 			ms, err = s.ListMembers(ctx, q, "s")
 			require.NoError(t, err)

@@ -46,10 +46,10 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			b, err := s.GetBatch(ctx, q, "nil")
 			require.NoError(t, err)
 			b.Payload = []byte("now")
-			b, err = s.UpdateBatch(ctx, b, b.Version)
+			b, err = s.UpdateBatch(ctx, b, b.Version, b.State)
 			require.NoError(t, err)
 			b.Payload = nil
-			_, err = s.UpdateBatch(ctx, b, b.Version)
+			_, err = s.UpdateBatch(ctx, b, b.Version, b.State)
 			require.NoError(t, err)
 			got, err := s.GetBatch(ctx, q, "nil")
 			require.NoError(t, err)

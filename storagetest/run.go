@@ -21,25 +21,29 @@ type Area struct {
 }
 
 // Areas returns the contract areas [Run] runs, in order.
-func Areas() []Area {
+func Areas() []Area { return areas(newRunConfig(nil)) }
+
+func areas(cfg runConfig) []Area {
 	return []Area{
 		{"CRUD", "create returns Version 1, duplicate create is ErrAlreadyExists, missing get is ErrNotFound, GetBatches and ListOperations return exactly their rows", runCRUD},
-		{"CAS", "update with the stored version writes every field and bumps the version; stale is ErrConflict, missing is ErrNotFound, racing writers have one winner", runCAS},
-		{"Membership", "AddMember is an upsert that never lowers the version; RemoveMember removes only rows at most maxVersion; buckets and queues are isolated", runMembership},
+		{"CAS", "update with the stored version (and, for a batch, the stored state) writes every field and bumps the version; a stale version or another batch state is ErrConflict and changes nothing, missing is ErrNotFound, racing writers have one winner", runCAS},
+		{"Membership", "AddMember is an upsert that never lowers the version: a lower version is ErrConflict and changes nothing, an equal or higher one succeeds; RemoveMember removes only rows at most maxVersion; buckets and queues are isolated", runMembership},
 		{"Keys", "keys compare byte for byte: case, trailing spaces, separators, NUL and non-ASCII never collide; state prefixes list only their own rows", runKeys},
-		{"Validation", "bad keys, versions, payloads and messages are ErrInvalid and write nothing", runValidation},
+		{"Validation", "bad keys (the expected state of a batch update included), versions, payloads and messages are ErrInvalid and write nothing", runValidation},
 		{"RoundTrip", "payload bytes, UTC microsecond times, zero times, booleans and strings come back exactly", runRoundTrip},
 		{"Orchestration", "batchstate and applystate end to end on the store: crash points, concurrency, bad input", runOrchestration},
+		{"Interleavings", "batchstate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", func(t *testing.T, newStore func(t *testing.T) storage.Store) { runInterleavings(t, newStore, cfg.exploration) }},
 	}
 }
 
 // Run runs the whole contract suite against the stores newStore returns,
 // one parallel subtest per [Area]. newStore may return the same store every
 // time: the suite isolates itself with unique queue and apply ids. Under
-// -short the concurrency areas shrink.
-func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
+// -short the concurrency areas and the exploration shrink. Options adjust
+// the run ([WithExploration]).
+func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...Option) {
 	t.Helper()
-	for _, a := range Areas() {
+	for _, a := range areas(newRunConfig(opts)) {
 		t.Run(a.Name, func(t *testing.T) {
 			t.Parallel()
 			a.run(t, newStore)

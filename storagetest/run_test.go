@@ -2,6 +2,7 @@ package storagetest_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -21,12 +22,12 @@ const brokenEnv = "STATEFOLD_BROKEN_STORE"
 // ignoresVersion applies every update whatever version the caller expects.
 type ignoresVersion struct{ *memory.Store }
 
-func (s ignoresVersion) UpdateBatch(ctx context.Context, b storage.Batch, _ int64) (storage.Batch, error) {
+func (s ignoresVersion) UpdateBatch(ctx context.Context, b storage.Batch, _ int64, expectedState string) (storage.Batch, error) {
 	cur, err := s.Store.GetBatch(ctx, b.Queue, b.ID)
 	if err != nil {
 		return storage.Batch{}, err
 	}
-	return s.Store.UpdateBatch(ctx, b, cur.Version)
+	return s.Store.UpdateBatch(ctx, b, cur.Version, expectedState)
 }
 
 func (s ignoresVersion) UpdateApply(ctx context.Context, a storage.Apply, _ int64) (storage.Apply, error) {
@@ -35,6 +36,29 @@ func (s ignoresVersion) UpdateApply(ctx context.Context, a storage.Apply, _ int6
 		return storage.Apply{}, err
 	}
 	return s.Store.UpdateApply(ctx, a, cur.Version)
+}
+
+// ignoresState applies a batch update whatever state the caller expects, as
+// long as the version matches (the contract before the state condition).
+type ignoresState struct{ *memory.Store }
+
+func (s ignoresState) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, _ string) (storage.Batch, error) {
+	cur, err := s.Store.GetBatch(ctx, b.Queue, b.ID)
+	if err != nil {
+		return storage.Batch{}, err
+	}
+	return s.Store.UpdateBatch(ctx, b, expectedVersion, cur.State)
+}
+
+// lowerSilent reports success for a lower-version AddMember that changed
+// nothing (the contract before AddMember reported ErrConflict).
+type lowerSilent struct{ *memory.Store }
+
+func (s lowerSilent) AddMember(ctx context.Context, m storage.Member) error {
+	if err := s.Store.AddMember(ctx, m); err != nil && !errors.Is(err, storage.ErrConflict) {
+		return err
+	}
+	return nil
 }
 
 // lowerOverwrites lets a lower-version AddMember replace the row.
@@ -64,8 +88,12 @@ func broken(kind string) storage.Store {
 	switch kind {
 	case "ignores-version":
 		return ignoresVersion{memory.New()}
+	case "ignores-state":
+		return ignoresState{memory.New()}
 	case "lower-overwrites":
 		return lowerOverwrites{memory.New()}
+	case "lower-silent":
+		return lowerSilent{memory.New()}
 	case "folds-case":
 		return foldsCase{memory.New()}
 	}
@@ -94,7 +122,9 @@ const storeAreas = "^TestBrokenStoreHelper$/^(CRUD|CAS|Membership|Keys|Validatio
 func TestSuiteCatchesBrokenStores(t *testing.T) {
 	for kind, area := range map[string]string{
 		"ignores-version":  "CAS",
+		"ignores-state":    "CAS",
 		"lower-overwrites": "Membership",
+		"lower-silent":     "Membership",
 		"folds-case":       "Keys",
 		"none":             "",
 	} {

@@ -48,7 +48,7 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			ok, err := s.CreateBatch(ctx, newBatch(q, "b"))
 			require.NoError(t, err)
 			ok.Payload = big
-			_, err = s.UpdateBatch(ctx, ok, ok.Version)
+			_, err = s.UpdateBatch(ctx, ok, ok.Version, ok.State)
 			requireInvalid(t, err, "Payload")
 			requireBatchUnchanged(t, ctx, s, q, "b", 1)
 
@@ -121,7 +121,7 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
 			require.NoError(t, err)
 			for _, v := range []int64{0, -1} {
-				_, err = s.UpdateBatch(ctx, b, v)
+				_, err = s.UpdateBatch(ctx, b, v, b.State)
 				requireInvalid(t, err, "")
 				_, err = s.UpdateApply(ctx, newApply(a), v)
 				requireInvalid(t, err, "")
@@ -182,15 +182,20 @@ func validationKey(t *testing.T, ctx context.Context, s storage.Store, bad strin
 		"GetBatches.queue": func() error { _, err := s.GetBatches(ctx, bad, []string{"b"}); return err },
 		"GetBatches.ids":   func() error { _, err := s.GetBatches(ctx, q, []string{"b", bad}); return err },
 		"UpdateBatch.Queue": func() error {
-			_, err := s.UpdateBatch(ctx, batch(func(b *storage.Batch) { b.Queue = bad }), 1)
+			_, err := s.UpdateBatch(ctx, batch(func(b *storage.Batch) { b.Queue = bad }), 1, ok.State)
 			return err
 		},
 		"UpdateBatch.ID": func() error {
-			_, err := s.UpdateBatch(ctx, batch(func(b *storage.Batch) { b.ID = bad }), 1)
+			_, err := s.UpdateBatch(ctx, batch(func(b *storage.Batch) { b.ID = bad }), 1, ok.State)
 			return err
 		},
 		"UpdateBatch.State": func() error {
-			_, err := s.UpdateBatch(ctx, batch(func(b *storage.Batch) { b.State = bad }), 1)
+			_, err := s.UpdateBatch(ctx, batch(func(b *storage.Batch) { b.State = bad }), 1, ok.State)
+			return err
+		},
+		"UpdateBatch.expectedState": func() error {
+			// Otherwise a winning update: only the expected state is bad.
+			_, err := s.UpdateBatch(ctx, ok, 1, bad)
 			return err
 		},
 		"AddMember.Queue":   func() error { return s.AddMember(ctx, member(bad, "s", "b", 1, 0)) },
@@ -242,7 +247,11 @@ func validationKey(t *testing.T, ctx context.Context, s storage.Store, bad strin
 		},
 	}
 	for name, call := range calls {
-		require.ErrorIs(t, call(), storage.ErrInvalid, name)
+		err := call()
+		require.ErrorIs(t, err, storage.ErrInvalid, name)
+		for _, other := range []error{storage.ErrNotFound, storage.ErrConflict, storage.ErrAlreadyExists} {
+			require.NotErrorIs(t, err, other, "%s: an input error is only ErrInvalid", name)
+		}
 	}
 	requireBatchUnchanged(t, ctx, s, q, "b", 1)
 	ap, err := s.GetApply(ctx, a)

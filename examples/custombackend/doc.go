@@ -10,8 +10,10 @@
 //   - normalize what you store with the storage.Normalize* helpers (UTC,
 //     microseconds, empty payload = nil) and copy slices in and out;
 //   - create fails with storage.ErrAlreadyExists, a get of a missing key with
-//     storage.ErrNotFound, an update with the wrong version with
-//     storage.ErrConflict and an update of a missing row with ErrNotFound;
+//     storage.ErrNotFound, an update with the wrong version (or, for a batch,
+//     the wrong expected state) with storage.ErrConflict and an update of a
+//     missing row with ErrNotFound; an AddMember below the stored version
+//     changes nothing and is storage.ErrConflict;
 //   - compare keys byte for byte.
 //
 // Then run the suite from a test (see store_test.go):

@@ -16,8 +16,8 @@ func Example() {
 	s := custombackend.New()
 	b, _ := s.CreateBatch(ctx, storage.Batch{Queue: "main", ID: "b1", State: "queued"})
 	b.State = "merging"
-	b2, _ := s.UpdateBatch(ctx, b, b.Version)
-	_, err := s.UpdateBatch(ctx, b, b.Version) // stale: b2 is newer
+	b2, _ := s.UpdateBatch(ctx, b, b.Version, "queued")
+	_, err := s.UpdateBatch(ctx, b, b.Version, "queued") // stale: b2 is newer
 	fmt.Println(b2.State, b2.Version, errors.Is(err, storage.ErrConflict))
 	// Output: merging 2 true
 }

@@ -68,8 +68,9 @@ func get[V any](s *Store, t *table[V], k key) (V, error) {
 	return t.clone(v), nil
 }
 
-// update is the compare-and-swap: version(stored) must equal expected.
-func update[V any](s *Store, t *table[V], k key, v V, expected int64, version func(V) int64, setVersion func(*V, int64)) (V, error) {
+// update is the compare-and-swap: version(stored) must equal expected, and
+// matches(stored) must hold (the batch CAS also checks the state).
+func update[V any](s *Store, t *table[V], k key, v V, expected int64, version func(V) int64, matches func(V) bool, setVersion func(*V, int64)) (V, error) {
 	var zero V
 	if err := storage.ValidateVersion("expectedVersion", expected); err != nil {
 		return zero, err
@@ -80,7 +81,7 @@ func update[V any](s *Store, t *table[V], k key, v V, expected int64, version fu
 	if !ok {
 		return zero, fmt.Errorf("custombackend: update %q: %w", k, storage.ErrNotFound)
 	}
-	if version(cur) != expected {
+	if version(cur) != expected || !matches(cur) {
 		return zero, fmt.Errorf("custombackend: update %q: %w", k, storage.ErrConflict)
 	}
 	v = t.clone(v)
@@ -108,6 +109,7 @@ func setOpVersion(o *storage.Operation, v int64) { o.Version = v }
 func batchVersion(b storage.Batch) int64         { return b.Version }
 func applyVersion(a storage.Apply) int64         { return a.Version }
 func opVersion(o storage.Operation) int64        { return o.Version }
+func anyRow[V any](V) bool                       { return true }
 func firstErr(errs ...error) error               { return cmp.Or(errs...) }
 func keys2(field1, v1, field2, v2 string) error {
 	return firstErr(storage.ValidateKey(field1, v1), storage.ValidateKey(field2, v2))
@@ -148,16 +150,18 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 	return out, nil
 }
 
-// UpdateBatch implements storage.BatchStore.
-func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateBatch(b)); err != nil {
+// UpdateBatch implements storage.BatchStore: the stored row must have
+// expectedVersion and, byte for byte, expectedState.
+func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
+	if err := firstErr(ctx.Err(), storage.ValidateBatch(b), storage.ValidateKey("expectedState", expectedState)); err != nil {
 		return storage.Batch{}, err
 	}
-	return update(s, s.batches, key{b.Queue, b.ID, ""}, b, expectedVersion, batchVersion, setBatchVersion)
+	inState := func(cur storage.Batch) bool { return cur.State == expectedState }
+	return update(s, s.batches, key{b.Queue, b.ID, ""}, b, expectedVersion, batchVersion, inState, setBatchVersion)
 }
 
 // AddMember implements storage.MembershipStore: an upsert that never lowers
-// the version.
+// the version; a higher stored version is storage.ErrConflict.
 func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	if err := firstErr(ctx.Err(), storage.ValidateMember(m)); err != nil {
 		return err
@@ -165,9 +169,10 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	k := key{m.Queue, m.State, m.BatchID}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.members.rows[k]; !ok || m.Version >= cur.Version {
-		s.members.rows[k] = s.members.clone(m)
+	if cur, ok := s.members.rows[k]; ok && m.Version < cur.Version {
+		return fmt.Errorf("custombackend: add member %q: stored version %d is above %d: %w", k, cur.Version, m.Version, storage.ErrConflict)
 	}
+	s.members.rows[k] = s.members.clone(m)
 	return nil
 }
 
@@ -216,7 +221,7 @@ func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersio
 	if err := firstErr(ctx.Err(), storage.ValidateApply(a)); err != nil {
 		return storage.Apply{}, err
 	}
-	return update(s, s.applies, key{a.ID, "", ""}, a, expectedVersion, applyVersion, setApplyVersion)
+	return update(s, s.applies, key{a.ID, "", ""}, a, expectedVersion, applyVersion, anyRow, setApplyVersion)
 }
 
 // CreateOperation implements storage.OperationStore.
@@ -248,5 +253,5 @@ func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expec
 	if err := firstErr(ctx.Err(), storage.ValidateOperation(op)); err != nil {
 		return storage.Operation{}, err
 	}
-	return update(s, s.ops, key{op.ApplyID, op.ID, ""}, op, expectedVersion, opVersion, setOpVersion)
+	return update(s, s.ops, key{op.ApplyID, op.ID, ""}, op, expectedVersion, opVersion, anyRow, setOpVersion)
 }

@@ -87,18 +87,18 @@ func (mr *MockBatchStoreMockRecorder) GetBatches(ctx, queue, ids any) *gomock.Ca
 }
 
 // UpdateBatch mocks base method.
-func (m *MockBatchStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+func (m *MockBatchStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "UpdateBatch", ctx, b, expectedVersion)
+	ret := m.ctrl.Call(m, "UpdateBatch", ctx, b, expectedVersion, expectedState)
 	ret0, _ := ret[0].(storage.Batch)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // UpdateBatch indicates an expected call of UpdateBatch.
-func (mr *MockBatchStoreMockRecorder) UpdateBatch(ctx, b, expectedVersion any) *gomock.Call {
+func (mr *MockBatchStoreMockRecorder) UpdateBatch(ctx, b, expectedVersion, expectedState any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UpdateBatch", reflect.TypeOf((*MockBatchStore)(nil).UpdateBatch), ctx, b, expectedVersion)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UpdateBatch", reflect.TypeOf((*MockBatchStore)(nil).UpdateBatch), ctx, b, expectedVersion, expectedState)
 }
 
 // MockMembershipStore is a mock of MembershipStore interface.
@@ -524,18 +524,18 @@ func (mr *MockStoreMockRecorder) UpdateApply(ctx, a, expectedVersion any) *gomoc
 }
 
 // UpdateBatch mocks base method.
-func (m *MockStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+func (m *MockStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "UpdateBatch", ctx, b, expectedVersion)
+	ret := m.ctrl.Call(m, "UpdateBatch", ctx, b, expectedVersion, expectedState)
 	ret0, _ := ret[0].(storage.Batch)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // UpdateBatch indicates an expected call of UpdateBatch.
-func (mr *MockStoreMockRecorder) UpdateBatch(ctx, b, expectedVersion any) *gomock.Call {
+func (mr *MockStoreMockRecorder) UpdateBatch(ctx, b, expectedVersion, expectedState any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UpdateBatch", reflect.TypeOf((*MockStore)(nil).UpdateBatch), ctx, b, expectedVersion)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UpdateBatch", reflect.TypeOf((*MockStore)(nil).UpdateBatch), ctx, b, expectedVersion, expectedState)
 }
 
 // UpdateOperation mocks base method.

@@ -31,13 +31,15 @@
 //   - create: PutItem with attribute_not_exists(partition key); a failed
 //     condition is storage.ErrAlreadyExists;
 //   - compare-and-swap: PutItem of the whole item with version = :expected
+//     (for a batch also state = :expectedState, the state the caller read)
 //     and ReturnValuesOnConditionCheckFailure ALL_OLD; a failed condition
-//     that returns the stored item is storage.ErrConflict. When no item comes
-//     back (the row is missing, or the implementation, like dynalite,
-//     ignores that parameter) a consistent GetItem tells storage.ErrNotFound
-//     from storage.ErrConflict;
+//     that returns the stored item is storage.ErrConflict, whether the
+//     version or the state differed. When no item comes back (the row is
+//     missing, or the implementation, like dynalite, ignores that
+//     parameter) a consistent GetItem tells storage.ErrNotFound from
+//     storage.ErrConflict;
 //   - AddMember: PutItem with attribute_not_exists OR version <= :v; a failed
-//     condition (a newer row) is success;
+//     condition (a newer row) is storage.ErrConflict and nothing changed;
 //   - RemoveMember: DeleteItem with version <= :max; a failed condition (an
 //     absent or newer row) is success.
 //
@@ -45,7 +47,9 @@
 // errors.As. As with any store, an error does not prove that nothing was
 // written: if the SDK retries a write whose first attempt landed, the retry
 // fails its condition, and a create reports storage.ErrAlreadyExists, a
-// compare-and-swap storage.ErrConflict, for a row this call wrote.
+// compare-and-swap storage.ErrConflict, for a row this call wrote. (A
+// retried AddMember does not: its own row has an equal version, which the
+// condition accepts.)
 // batchstate and applystate never take an error for "not written" (they
 // re-read); callers of the Store should do the same.
 //

@@ -55,12 +55,12 @@ func ExampleStore_UpdateBatch() {
 		return
 	}
 	b.State = "testing"
-	if _, err := store.UpdateBatch(ctx, b, b.Version); err != nil { // wins: version 1 → 2
+	if _, err := store.UpdateBatch(ctx, b, b.Version, "queued"); err != nil { // wins: version 1 → 2
 		fmt.Println(err)
 		return
 	}
 	b.State = "merged"
-	_, err = store.UpdateBatch(ctx, b, b.Version) // stale: expects 1, the row is at 2
+	_, err = store.UpdateBatch(ctx, b, b.Version, "queued") // stale: expects 1 in queued, the row is at 2 in testing
 	var ccf *types.ConditionalCheckFailedException
 	fmt.Println(errors.Is(err, storage.ErrConflict), errors.As(err, &ccf))
 	// Prints (against a fresh table): true true

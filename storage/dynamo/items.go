@@ -16,6 +16,9 @@ const (
 	attrSort    = "sk"
 	attrApplyID = "apply_id"
 	attrVersion = "version"
+	// attrState is not a key attribute: the batch compare-and-swap
+	// conditions on it (and reads it back to describe a conflict).
+	attrState = "state"
 )
 
 // micros stores a time as Unix microseconds; the zero time is omitted.

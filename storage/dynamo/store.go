@@ -67,11 +67,15 @@ func validateKeys(pairs ...string) error {
 	return nil
 }
 
-// put writes item: a create (condition: the key is absent) or a
-// compare-and-swap (condition: the stored version is expected). A failed CAS
-// condition that returns the stored item is storage.ErrConflict; without an
-// item, a consistent read tells storage.ErrNotFound from storage.ErrConflict.
-func (s *Store) put(ctx context.Context, what, table, pk string, item any, key map[string]types.AttributeValue, expected int64) error {
+// put writes item: a create (expected == 0; condition: the key is absent)
+// or a compare-and-swap (condition: the stored version is expected and, when
+// expectedState is not nil, the stored state is *expectedState). A failed
+// CAS condition means the row is missing or does not match (another
+// version, or another state): one that returns the stored item is
+// storage.ErrConflict; without an item, a consistent read tells
+// storage.ErrNotFound from storage.ErrConflict (any stored row failed the
+// condition, whichever part of it).
+func (s *Store) put(ctx context.Context, what, table, pk string, item any, key map[string]types.AttributeValue, expected int64, expectedState *string) error {
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
 		return fmt.Errorf("dynamo: %s: marshal: %w", what, err)
@@ -79,6 +83,9 @@ func (s *Store) put(ctx context.Context, what, table, pk string, item any, key m
 	cond := expression.AttributeNotExists(expression.Name(pk))
 	if expected > 0 {
 		cond = expression.Name(attrVersion).Equal(expression.Value(expected))
+		if expectedState != nil {
+			cond = cond.And(expression.Name(attrState).Equal(expression.Value(*expectedState)))
+		}
 	}
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
@@ -103,13 +110,18 @@ func (s *Store) put(ctx context.Context, what, table, pk string, item any, key m
 	case expected == 0:
 		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAlreadyExists, err)
 	case ccf.Item != nil:
-		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrConflict, err)
+		return fmt.Errorf("dynamo: %s: %s: %w: %w", what, describeStored(ccf.Item), storage.ErrConflict, err)
 	}
 	// No item came back: the row is missing, or the implementation (dynalite,
 	// older DynamoDB Local) ignores ReturnValuesOnConditionCheckFailure.
+	proj, perr := expression.NewBuilder().
+		WithProjection(expression.NamesList(expression.Name(attrVersion), expression.Name(attrState))).Build()
+	if perr != nil {
+		return fmt.Errorf("dynamo: %s: %w", what, perr)
+	}
 	out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true),
-		ProjectionExpression: aws.String(attrVersion),
+		ProjectionExpression: proj.Projection(), ExpressionAttributeNames: proj.Names(),
 	})
 	switch {
 	case gerr != nil:
@@ -117,7 +129,20 @@ func (s *Store) put(ctx context.Context, what, table, pk string, item any, key m
 	case out.Item == nil:
 		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrNotFound, err)
 	}
-	return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrConflict, err)
+	return fmt.Errorf("dynamo: %s: %s: %w: %w", what, describeStored(out.Item), storage.ErrConflict, err)
+}
+
+// describeStored names the version and state of the stored item that failed
+// a compare-and-swap condition, for the error message.
+func describeStored(item map[string]types.AttributeValue) string {
+	var stored struct {
+		Version int64  `dynamodbav:"version"`
+		State   string `dynamodbav:"state"`
+	}
+	if err := attributevalue.UnmarshalMap(item, &stored); err != nil {
+		return "stored item unreadable (" + err.Error() + ")"
+	}
+	return fmt.Sprintf("stored version %d, state %q", stored.Version, stored.State)
 }
 
 // get reads one item with a consistent read into out; a missing item is
@@ -171,7 +196,7 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 	}
 	b = storage.NormalizeBatch(b)
 	b.Version = 1
-	err := s.put(ctx, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b), nil, 0)
+	err := s.put(ctx, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b), nil, 0, nil)
 	if err != nil {
 		return storage.Batch{}, err
 	}
@@ -300,7 +325,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // UpdateBatch implements [storage.BatchStore].
-func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	if s.err != nil {
 		return storage.Batch{}, s.err
 	}
@@ -310,10 +335,13 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
 		return storage.Batch{}, err
 	}
+	if err := storage.ValidateKey("expectedState", expectedState); err != nil {
+		return storage.Batch{}, err
+	}
 	b = storage.NormalizeBatch(b)
 	b.Version = expectedVersion + 1
 	err := s.put(ctx, fmt.Sprintf("update batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b),
-		keyOf(attrQueue, b.Queue, attrID, b.ID), expectedVersion)
+		keyOf(attrQueue, b.Queue, attrID, b.ID), expectedVersion, &expectedState)
 	if err != nil {
 		return storage.Batch{}, err
 	}
@@ -322,7 +350,7 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 
 // AddMember implements [storage.MembershipStore] with one conditional
 // PutItem: it lands if the row is absent or not newer; a failed condition
-// (a newer row) is success.
+// (a newer row) is storage.ErrConflict, wrapping the native exception.
 func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	if s.err != nil {
 		return s.err
@@ -345,10 +373,14 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 		TableName: aws.String(s.cfg.names.Members), Item: av, ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
-	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("dynamo: add member %q/%q/%q: %w", m.Queue, m.State, m.BatchID, err)
+	switch {
+	case err == nil:
+		return nil
+	case isConditionFailed(err):
+		return fmt.Errorf("dynamo: add member %q/%q/%q: stored version is above %d: %w: %w",
+			m.Queue, m.State, m.BatchID, m.Version, storage.ErrConflict, err)
 	}
-	return nil
+	return fmt.Errorf("dynamo: add member %q/%q/%q: %w", m.Queue, m.State, m.BatchID, err)
 }
 
 // RemoveMember implements [storage.MembershipStore] with one conditional
@@ -413,7 +445,7 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	}
 	a = storage.NormalizeApply(a)
 	a.Version = 1
-	if err := s.put(ctx, fmt.Sprintf("create apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), nil, 0); err != nil {
+	if err := s.put(ctx, fmt.Sprintf("create apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), nil, 0, nil); err != nil {
 		return storage.Apply{}, err
 	}
 	return a, nil
@@ -447,7 +479,7 @@ func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersio
 	}
 	a = storage.NormalizeApply(a)
 	a.Version = expectedVersion + 1
-	if err := s.put(ctx, fmt.Sprintf("update apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), keyOf(attrID, a.ID), expectedVersion); err != nil {
+	if err := s.put(ctx, fmt.Sprintf("update apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), keyOf(attrID, a.ID), expectedVersion, nil); err != nil {
 		return storage.Apply{}, err
 	}
 	return a, nil
@@ -463,7 +495,7 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 	}
 	op = storage.NormalizeOperation(op)
 	op.Version = 1
-	if err := s.put(ctx, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID, toOperationItem(op), nil, 0); err != nil {
+	if err := s.put(ctx, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID, toOperationItem(op), nil, 0, nil); err != nil {
 		return storage.Operation{}, err
 	}
 	return op, nil
@@ -523,7 +555,7 @@ func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expec
 	op = storage.NormalizeOperation(op)
 	op.Version = expectedVersion + 1
 	if err := s.put(ctx, fmt.Sprintf("update operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID,
-		toOperationItem(op), keyOf(attrApplyID, op.ApplyID, attrID, op.ID), expectedVersion); err != nil {
+		toOperationItem(op), keyOf(attrApplyID, op.ApplyID, attrID, op.ID), expectedVersion, nil); err != nil {
 		return storage.Operation{}, err
 	}
 	return op, nil

@@ -16,8 +16,8 @@ func Example() {
 	b, _ := s.CreateBatch(ctx, storage.Batch{Queue: "main", ID: "b1", State: "created"})
 	next := b
 	next.State = "merging"
-	updated, _ := s.UpdateBatch(ctx, next, b.Version)
-	_, err := s.UpdateBatch(ctx, next, b.Version) // b is stale now
+	updated, _ := s.UpdateBatch(ctx, next, b.Version, b.State)
+	_, err := s.UpdateBatch(ctx, next, b.Version, b.State) // b is stale now
 	fmt.Println(updated.State, updated.Version, errors.Is(err, storage.ErrConflict))
 	// Output: merging 2 true
 }

@@ -119,7 +119,7 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 }
 
 // UpdateBatch implements [storage.BatchStore].
-func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Batch{}, err
 	}
@@ -127,6 +127,9 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 		return storage.Batch{}, err
 	}
 	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateKey("expectedState", expectedState); err != nil {
 		return storage.Batch{}, err
 	}
 	b = storage.NormalizeBatch(b)
@@ -140,6 +143,10 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 	if cur.Version != expectedVersion {
 		return storage.Batch{}, fmt.Errorf("memory: update batch %q/%q: stored version %d, expected %d: %w",
 			b.Queue, b.ID, cur.Version, expectedVersion, storage.ErrConflict)
+	}
+	if cur.State != expectedState {
+		return storage.Batch{}, fmt.Errorf("memory: update batch %q/%q: stored state %q, expected %q: %w",
+			b.Queue, b.ID, cur.State, expectedState, storage.ErrConflict)
 	}
 	b.Version = expectedVersion + 1
 	s.batches[k] = b
@@ -160,7 +167,8 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	defer s.mu.Unlock()
 	bucket := s.members[k]
 	if cur, ok := bucket[m.BatchID]; ok && m.Version < cur.Version {
-		return nil
+		return fmt.Errorf("memory: add member %q/%q/%q: stored version %d is above %d: %w",
+			m.Queue, m.State, m.BatchID, cur.Version, m.Version, storage.ErrConflict)
 	}
 	if bucket == nil {
 		bucket = make(map[string]storage.Member)

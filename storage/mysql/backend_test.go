@@ -70,6 +70,16 @@ func TestKeysCompareByteForByte(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, ms, "queue %q", q)
 	}
+	// The batch compare-and-swap compares the state byte for byte.
+	first, err := f.store.GetBatch(ctx, queue, keys[0])
+	require.NoError(t, err)
+	for _, st := range []string{"S0", "s0 ", "s0\x00", " s0"} {
+		_, err := f.store.UpdateBatch(ctx, first, first.Version, st)
+		require.ErrorIs(t, err, storage.ErrConflict, "expected state %q", st)
+	}
+	_, err = f.store.UpdateBatch(ctx, first, first.Version, "s0")
+	require.NoError(t, err)
+
 	// A conditional remove touches only its exact key.
 	require.NoError(t, f.store.RemoveMember(ctx, queue, "q", "q", 100))
 	for _, k := range keys[1:] {
@@ -94,12 +104,14 @@ func TestCASCountsIdenticalWrites(t *testing.T) {
 			b, err := f.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "s", Payload: []byte("p"), CreatedAt: now, UpdatedAt: now})
 			require.NoError(t, err)
 			for want := int64(2); want <= 4; want++ {
-				b, err = f.store.UpdateBatch(ctx, b, b.Version)
+				b, err = f.store.UpdateBatch(ctx, b, b.Version, b.State)
 				require.NoError(t, err)
 				require.Equal(t, want, b.Version)
 			}
-			_, err = f.store.UpdateBatch(ctx, b, 3)
+			_, err = f.store.UpdateBatch(ctx, b, 3, b.State)
 			require.ErrorIs(t, err, storage.ErrConflict)
+			_, err = f.store.UpdateBatch(ctx, b, 4, "S")
+			require.ErrorIs(t, err, storage.ErrConflict, "the right version in another state")
 			stored, err := f.store.GetBatch(ctx, "q", "b")
 			require.NoError(t, err)
 			require.Equal(t, int64(4), stored.Version)
@@ -114,6 +126,45 @@ func TestCASCountsIdenticalWrites(t *testing.T) {
 			op, err = f.store.UpdateOperation(ctx, op, 1)
 			require.NoError(t, err)
 			require.Equal(t, int64(2), op.Version)
+		})
+	}
+}
+
+// AddMember learns that a higher version is stored from the statement's
+// insert id, not from "rows affected" (which clientFoundRows changes: an
+// untouched duplicate counts 1, like an insert), so the conflict is the same
+// whatever the DSN says.
+func TestAddMemberConflictWhateverTheDSN(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ foundRows, interpolate bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		t.Run(fmt.Sprintf("clientFoundRows=%v,interpolateParams=%v", c.foundRows, c.interpolate), func(t *testing.T) {
+			t.Parallel()
+			db := openDB(t, func(cfg *gomysql.Config) {
+				cfg.ClientFoundRows, cfg.InterpolateParams = c.foundRows, c.interpolate
+			})
+			db.SetMaxOpenConns(1) // one session: LAST_INSERT_ID() is per session
+			f := newFixtureOn(t, db)
+			ctx := context.Background()
+			at := func(s int) time.Time { return time.Date(2031, 2, 3, 4, 5, s, 0, time.UTC) }
+			m := func(v int64, s int) storage.Member {
+				return storage.Member{Queue: "q", State: "s", BatchID: "b", Version: v, AddedAt: at(s)}
+			}
+			require.NoError(t, f.store.AddMember(ctx, m(5, 1)), "insert")
+			for range 2 {
+				err := f.store.AddMember(ctx, m(4, 2))
+				require.ErrorIs(t, err, storage.ErrConflict, "a lower version")
+				require.ErrorContains(t, err, "stored version 5")
+			}
+			require.NoError(t, f.store.AddMember(ctx, m(5, 1)), "the same row again (nothing changes)")
+			require.NoError(t, f.store.AddMember(ctx, m(5, 3)), "an equal version (AddedAt changes)")
+			require.NoError(t, f.store.AddMember(ctx, m(6, 3)), "a higher version")
+			require.ErrorIs(t, f.store.AddMember(ctx, m(1, 9)), storage.ErrConflict)
+			ms, err := f.store.ListMembers(ctx, "q", "s")
+			require.NoError(t, err)
+			require.Equal(t, []storage.Member{m(6, 3)}, ms)
+			// A statement without LAST_INSERT_ID on the same connection does
+			// not inherit the session value.
+			require.NoError(t, f.store.AddMember(ctx, storage.Member{Queue: "q", State: "s", BatchID: "c", Version: 1}))
 		})
 	}
 }

@@ -25,13 +25,20 @@
 //   - create is an INSERT; duplicate key error 1062 is storage.ErrAlreadyExists
 //     (the *mysql.MySQLError stays reachable with errors.As);
 //   - compare-and-swap is UPDATE ... SET version = version + 1 WHERE key AND
-//     version = ?; zero rows affected is followed by a primary-key read of
-//     the version to tell storage.ErrNotFound from storage.ErrConflict;
+//     version = ? (for a batch also AND state = ?, the state the caller
+//     read, compared byte for byte as the column is VARBINARY); zero rows
+//     affected is followed by a primary-key read of the version (and state)
+//     to tell storage.ErrNotFound from storage.ErrConflict;
 //   - AddMember is INSERT ... ON DUPLICATE KEY UPDATE with IF(VALUES(version)
 //     >= version, ...) so a lower version never overwrites (not INSERT IGNORE,
-//     which would hide truncation); VALUES() is deprecated in MySQL 8.0.20+ but
-//     accepted by both servers, whereas the row-alias syntax that replaces it
-//     is a syntax error on MariaDB;
+//     which would hide truncation); when the stored version is higher, the
+//     other branch of the IF evaluates LAST_INSERT_ID(version), which hands
+//     the stored version to the client as the statement's insert id, and a
+//     non-zero insert id is storage.ErrConflict. The statement decides the
+//     conflict atomically, with no read-back, and "rows affected" (which
+//     clientFoundRows changes) is not consulted. VALUES() is deprecated in
+//     MySQL 8.0.20+ but accepted by both servers, whereas the row-alias
+//     syntax that replaces it is a syntax error on MariaDB;
 //   - RemoveMember is DELETE ... WHERE key AND version <= ?;
 //   - GetBatches is one WHERE queue = ? AND id IN (...) query per chunk of
 //     [WithChunkSize] ids (default 1000).

@@ -38,15 +38,16 @@ func Example() {
 		fmt.Println(err) // storage.ErrAlreadyExists on a second run
 		return
 	}
-	// Compare-and-swap: the first update with version 1 wins...
+	// Compare-and-swap: the first update from version 1 in state "created"
+	// wins...
 	b.State = "queued"
-	if b, err = store.UpdateBatch(ctx, b, b.Version); err != nil {
+	if b, err = store.UpdateBatch(ctx, b, b.Version, "created"); err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(b.State, b.Version) // queued 2
 	// ...and a writer still holding version 1 loses.
-	_, err = store.UpdateBatch(ctx, b, 1)
+	_, err = store.UpdateBatch(ctx, b, 1, "created")
 	fmt.Println(errors.Is(err, storage.ErrConflict)) // true
 }
 

@@ -84,7 +84,7 @@ func TestEveryAccessUsesThePrimaryKey(t *testing.T) {
 		"GetBatches":      {f.store.getBatchesQuery(3), []any{"q03", "b01", "b02", "b09"}},
 		"GetBatches full": {f.store.getBatchesQuery(DefaultChunkSize), fullChunk},
 		"batch read-back": {q.batchVersion, []any{"q03", "b04"}},
-		"UpdateBatch":     {q.updateBatch, []any{"s", []byte{}, now, now, "q03", "b04", 1}},
+		"UpdateBatch":     {q.updateBatch, []any{"s", []byte{}, now, now, "q03", "b04", 1, "s"}},
 		"ListMembers":     {q.listMembers, []any{"q03", "s"}},
 		"RemoveMember":    {q.removeMember, []any{"q03", "s", "b04", 1}},
 		"GetApply":        {q.getApply, []any{"a03"}},

@@ -27,7 +27,7 @@ type queries struct {
 	insertBatch  string
 	getBatch     string
 	updateBatch  string
-	batchVersion string
+	batchVersion string // version and state: the batch CAS read-back
 
 	addMember    string
 	removeMember string
@@ -61,17 +61,24 @@ func buildQueries(c config) queries {
 			" VALUES (?, ?, ?, 1, ?, ?, ?)",
 		getBatch: batchSelect + " WHERE queue = ? AND id = ?",
 		updateBatch: "UPDATE " + b + " SET state = ?, payload = ?, created_at = ?, updated_at = ?," +
-			" version = version + 1 WHERE queue = ? AND id = ? AND version = ?",
-		batchVersion: "SELECT version FROM " + b + " WHERE queue = ? AND id = ?",
+			" version = version + 1 WHERE queue = ? AND id = ? AND version = ? AND state = ?",
+		batchVersion: "SELECT version, state FROM " + b + " WHERE queue = ? AND id = ?",
 
 		// added_at is assigned before version so that both IF()s compare
 		// against the stored (old) version: MySQL evaluates the assignments
 		// left to right, MariaDB too (or all against old values under
 		// SIMULTANEOUS_ASSIGNMENT) — either way the result is the same.
+		// When the stored version is higher, the row keeps its values and
+		// LAST_INSERT_ID(version) (evaluated only in that branch of the IF)
+		// hands the stored version to the client as the statement's insert
+		// id: a non-zero LastInsertId is the conflict, decided atomically by
+		// the statement itself. The table has no AUTO_INCREMENT column, so
+		// the insert id is 0 otherwise. Rows affected cannot tell: with
+		// clientFoundRows an untouched duplicate counts 1, like an insert.
 		addMember: "INSERT INTO " + m + " (queue, state, batch_id, version, added_at) VALUES (?, ?, ?, ?, ?)" +
 			" ON DUPLICATE KEY UPDATE" +
 			" added_at = IF(VALUES(version) >= version, VALUES(added_at), added_at)," +
-			" version = IF(VALUES(version) >= version, VALUES(version), version)",
+			" version = IF(VALUES(version) >= version, VALUES(version), LAST_INSERT_ID(version))",
 		removeMember: "DELETE FROM " + m + " WHERE queue = ? AND state = ? AND batch_id = ? AND version <= ?",
 		listMembers: "SELECT batch_id, version, " + timeCol("added_at") + " FROM " + m +
 			" WHERE queue = ? AND state = ?",
@@ -117,12 +124,15 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 }
 
 // cas runs a compare-and-swap UPDATE. One affected row is success. Zero rows
-// means the key is missing or the version differs; a primary-key read of the
-// version tells which. "Rows affected" counts changed rows by default and
-// matched rows with clientFoundRows=true; the two agree here because the
-// UPDATE always changes version. If the read-back finds the expected version
-// (the row was created between the two statements), the UPDATE is retried.
-func (s *Store) cas(ctx context.Context, what, update string, args []any, readBack string, key []any, expected int64) error {
+// means the key is missing or the condition (version, and for a batch its
+// state) does not hold; a primary-key read of the version (and state) tells
+// which. "Rows affected" counts changed rows by default and matched rows with
+// clientFoundRows=true; the two agree here because the UPDATE always changes
+// version. If the read-back finds the expected version and state (the row
+// was created or moved back between the two statements), the UPDATE is
+// retried. expectedState is nil when the condition has no state; readBack
+// then selects only the version.
+func (s *Store) cas(ctx context.Context, what, update string, args []any, readBack string, key []any, expected int64, expectedState *string) error {
 	for attempt := 1; ; attempt++ {
 		res, err := s.db.ExecContext(ctx, update, args...)
 		if err != nil {
@@ -136,12 +146,21 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, readBa
 			return nil
 		}
 		var stored int64
-		switch err := s.db.QueryRowContext(ctx, readBack, key...).Scan(&stored); {
+		var state string
+		dest := []any{&stored}
+		if expectedState != nil {
+			dest = append(dest, &state)
+		}
+		switch err := s.db.QueryRowContext(ctx, readBack, key...).Scan(dest...); {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("mysql: %s: %w", what, storage.ErrNotFound)
 		case err != nil:
 			return fmt.Errorf("mysql: %s: read back version: %w", what, err)
-		case stored != expected || attempt >= 3:
+		case stored != expected:
+			return fmt.Errorf("mysql: %s: stored version %d, expected %d: %w", what, stored, expected, storage.ErrConflict)
+		case expectedState != nil && state != *expectedState:
+			return fmt.Errorf("mysql: %s: stored state %q, expected %q: %w", what, state, *expectedState, storage.ErrConflict)
+		case attempt >= 3:
 			return fmt.Errorf("mysql: %s: stored version %d, expected %d: %w", what, stored, expected, storage.ErrConflict)
 		}
 	}
@@ -261,17 +280,21 @@ func (s *Store) getChunk(ctx context.Context, queue string, ids []string, out []
 }
 
 // UpdateBatch implements [storage.BatchStore].
-func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64) (storage.Batch, error) {
+func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	if err := storage.ValidateBatch(b); err != nil {
 		return storage.Batch{}, err
 	}
 	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
 		return storage.Batch{}, err
 	}
+	if err := storage.ValidateKey("expectedState", expectedState); err != nil {
+		return storage.Batch{}, err
+	}
 	b = storage.NormalizeBatch(b)
 	err := s.cas(ctx, fmt.Sprintf("update batch %q/%q", b.Queue, b.ID), s.q.updateBatch,
-		[]any{b.State, payloadArg(b.Payload), timeArg(b.CreatedAt), timeArg(b.UpdatedAt), b.Queue, b.ID, expectedVersion},
-		s.q.batchVersion, []any{b.Queue, b.ID}, expectedVersion)
+		[]any{b.State, payloadArg(b.Payload), timeArg(b.CreatedAt), timeArg(b.UpdatedAt), b.Queue, b.ID,
+			expectedVersion, expectedState},
+		s.q.batchVersion, []any{b.Queue, b.ID}, expectedVersion, &expectedState)
 	if err != nil {
 		return storage.Batch{}, err
 	}
@@ -281,14 +304,24 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 
 // AddMember implements [storage.MembershipStore] with one
 // INSERT ... ON DUPLICATE KEY UPDATE that keeps the row with the higher
-// version.
+// version and reports a higher stored version through the statement's
+// insert id (LAST_INSERT_ID(version)), which is then storage.ErrConflict.
 func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	if err := storage.ValidateMember(m); err != nil {
 		return err
 	}
 	m = storage.NormalizeMember(m)
-	if _, err := s.db.ExecContext(ctx, s.q.addMember, m.Queue, m.State, m.BatchID, m.Version, timeArg(m.AddedAt)); err != nil {
+	res, err := s.db.ExecContext(ctx, s.q.addMember, m.Queue, m.State, m.BatchID, m.Version, timeArg(m.AddedAt))
+	if err != nil {
 		return fmt.Errorf("mysql: add member %q/%q/%q: %w", m.Queue, m.State, m.BatchID, err)
+	}
+	stored, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("mysql: add member %q/%q/%q: insert id: %w", m.Queue, m.State, m.BatchID, err)
+	}
+	if stored != 0 {
+		return fmt.Errorf("mysql: add member %q/%q/%q: stored version %d is above %d: %w",
+			m.Queue, m.State, m.BatchID, stored, m.Version, storage.ErrConflict)
 	}
 	return nil
 }
@@ -388,7 +421,7 @@ func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersio
 		[]any{a.State, a.ErrorMessage, a.StopRequested, a.PauseReleased, timeArg(a.StartedAt),
 			timeArg(a.CompletedAt), payloadArg(a.Payload), timeArg(a.CreatedAt), timeArg(a.UpdatedAt),
 			a.ID, expectedVersion},
-		s.q.applyVersion, []any{a.ID}, expectedVersion)
+		s.q.applyVersion, []any{a.ID}, expectedVersion, nil)
 	if err != nil {
 		return storage.Apply{}, err
 	}
@@ -481,7 +514,7 @@ func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expec
 		[]any{op.Seq, op.Deployment, op.Group, op.Finalizer, op.State, op.OnFailure, op.ErrorMessage,
 			timeArg(op.StartedAt), timeArg(op.CompletedAt), payloadArg(op.Payload), timeArg(op.CreatedAt),
 			timeArg(op.UpdatedAt), op.ApplyID, op.ID, expectedVersion},
-		s.q.operationVersion, []any{op.ApplyID, op.ID}, expectedVersion)
+		s.q.operationVersion, []any{op.ApplyID, op.ID}, expectedVersion, nil)
 	if err != nil {
 		return storage.Operation{}, err
 	}

@@ -1,0 +1,429 @@
+package storagetest
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/storage"
+)
+
+// ScheduleEnv names the environment variable that makes the Interleavings
+// area of [Run] replay one schedule instead of exploring: its value is
+// "<scenario>:<schedule>", as printed with a violation, for example
+//
+//	STATEFOLD_SCHEDULE='CreateReconcile:a +t b b b b b a' go test -run 'TestContract/Interleavings' ./storage/memory
+const ScheduleEnv = "STATEFOLD_SCHEDULE"
+
+// Exploration bounds the interleaving explorer (see [Explore]).
+//
+// The explorer runs the actors of a scenario — two or three goroutines
+// calling batchstate — over a store wrapper where every store call is one
+// atomic step: each call blocks until a deterministic scheduler picks it,
+// and the scheduler picks only when every actor is blocked at a store call
+// or finished. A schedule is the sequence of choices it made: which
+// actor's call runs next, whether that call (a write) fails, and whether
+// the virtual clock jumps past the dangling grace before it.
+//
+// The bounded search enumerates every schedule within the bounds, depth
+// first, by replaying a forced prefix of choices and extending it with the
+// default choice (keep running the actor that ran last, no fault, no clock
+// jump). It goes level by level — first the schedules with no preemption,
+// fault or clock jump, then those with one, and so on up to Events — so
+// that the first violation found is one of the simplest. The random
+// schedules that follow ignore the preemption bound and allow one fault
+// more.
+type Exploration struct {
+	// Preemptions bounds the preemptions of one schedule: picking another
+	// actor while the one that just ran still has a call pending.
+	// Switching after an actor finished is free.
+	Preemptions int
+	// Faults bounds the injected faults of one schedule. A fault hits one
+	// write: either it fails before it runs (the call returns an error
+	// wrapping [ErrInjected] and the store is not called), or it runs and
+	// then reports an error wrapping ErrInjected (a lost response).
+	Faults int
+	// ClockAdvances bounds how often the virtual clock jumps past the
+	// dangling grace in one schedule, in the scenarios where time decides
+	// what an orchestrator does.
+	ClockAdvances int
+	// Events bounds preemptions, faults and clock jumps together; 0 means
+	// Preemptions + Faults + ClockAdvances.
+	Events int
+	// Random is the number of seeded random schedules run per scenario
+	// after the bounded search.
+	Random int
+	// Seed seeds the random schedules; every scenario derives its own
+	// generator from it and its name.
+	Seed uint64
+	// Budget bounds the wall time of one scenario; 0 means none. When the
+	// bounded search runs out of three quarters of it, the search is cut
+	// (see [ExploreResult].Complete) and the random schedules get the rest.
+	Budget time.Duration
+	// Scenarios selects scenarios by name (see [Scenarios]); empty selects
+	// every one.
+	Scenarios []string
+	// MaxViolations stops a scenario after that many violating schedules;
+	// 0 means 1.
+	MaxViolations int
+}
+
+// DefaultExploration is what [Run] explores unless told otherwise
+// ([WithExploration]): exhaustive within two preemptions, one fault and
+// one clock jump (at most two of them together), then 25 random schedules,
+// with a budget of 60 seconds per scenario, so that a store over a network
+// finishes in bounded time with a cut search; under -short, one event and
+// 5 random schedules within 15 seconds.
+func DefaultExploration() Exploration {
+	if testing.Testing() && testing.Short() {
+		return Exploration{Preemptions: 1, Faults: 1, ClockAdvances: 1, Events: 1, Random: 5, Seed: 1, Budget: 15 * time.Second}
+	}
+	return Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2, Random: 25, Seed: 1, Budget: 60 * time.Second}
+}
+
+// Option configures [Run].
+type Option func(*runConfig)
+
+type runConfig struct {
+	exploration Exploration
+}
+
+func newRunConfig(opts []Option) runConfig {
+	c := runConfig{exploration: DefaultExploration()}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// WithExploration sets how far the Interleavings area of [Run] explores
+// (default [DefaultExploration]).
+func WithExploration(x Exploration) Option {
+	return func(c *runConfig) { c.exploration = x }
+}
+
+// BatchOrchestrator is the part of the batchstate API the explorer's
+// actors call; *batchstate.Orchestrator implements it. Tests substitute
+// their own, broken ones included, through an [OrchestratorFactory].
+type BatchOrchestrator interface {
+	Create(ctx context.Context, b storage.Batch) (storage.Batch, error)
+	Transition(ctx context.Context, b storage.Batch, to string) (storage.Batch, error)
+	List(ctx context.Context, queue string, states ...string) ([]storage.Batch, error)
+	Reconcile(ctx context.Context, queue string) (batchstate.ReconcileReport, error)
+}
+
+// OrchestratorConfig is what one actor's orchestrator is built from.
+type OrchestratorConfig struct {
+	// Store is the actor's store: every call is a step of the schedule.
+	// The converging Reconcile after a schedule gets the real store.
+	Store storage.Store
+	// Machine is the scenario's machine.
+	Machine batchstate.Machine
+	// Clock is the actor's virtual clock: it advances by a millisecond per
+	// reading, jumps on a clock advance, and may be skewed for this actor.
+	Clock func() time.Time
+	// Grace is the dangling grace of every orchestrator of the schedule.
+	Grace time.Duration
+	// Logger collects the orchestrator's logs, at Debug; they are shown
+	// with a violation.
+	Logger *slog.Logger
+}
+
+// Options returns the batchstate options that apply c: its clock, grace
+// and logger, one bucket read at a time (so that an actor has at most one
+// store call pending), and List retries without a pause (a pause would
+// cost wall time and decide nothing: the scheduler orders the calls).
+func (c OrchestratorConfig) Options() []batchstate.Option {
+	return []batchstate.Option{
+		batchstate.WithClock(c.Clock),
+		batchstate.WithDanglingGrace(c.Grace),
+		batchstate.WithListConcurrency(1),
+		batchstate.WithListRetry(batchstate.DefaultListAttempts, 0),
+		batchstate.WithLogger(c.Logger),
+	}
+}
+
+// OrchestratorFactory builds one actor's orchestrator.
+type OrchestratorFactory func(c OrchestratorConfig) (BatchOrchestrator, error)
+
+// NewBatchOrchestrator is the factory of the real thing:
+// batchstate.New(c.Store, c.Store, c.Machine, c.Options()...).
+func NewBatchOrchestrator(c OrchestratorConfig) (BatchOrchestrator, error) {
+	return batchstate.New(c.Store, c.Store, c.Machine, c.Options()...)
+}
+
+// Scenario describes one scenario of the explorer.
+type Scenario struct {
+	// Name selects the scenario (see [Exploration].Scenarios and
+	// [ScheduleEnv]).
+	Name string
+	// Doc says what the actors do.
+	Doc string
+	// Actors names what each actor does, actor a first.
+	Actors []string
+}
+
+// Scenarios returns the explorer's scenarios, in the order the
+// Interleavings area runs them.
+func Scenarios() []Scenario {
+	out := make([]Scenario, 0, len(exScenarios))
+	for _, sc := range exScenarios {
+		names := make([]string, len(sc.actors))
+		for i, a := range sc.actors {
+			names[i] = a.name
+		}
+		out = append(out, Scenario{Name: sc.name, Doc: sc.doc, Actors: names})
+	}
+	return out
+}
+
+// ScheduleResult is one schedule run and checked.
+type ScheduleResult struct {
+	// Scenario is the scenario's name.
+	Scenario string
+	// Schedule is the schedule, replayable with [Replay] or [ScheduleEnv]:
+	// one token per step, separated by spaces. A step is the letter of the
+	// actor whose call ran (a, b, c, in the order of [Scenario].Actors),
+	// followed by "!" if the call failed before it ran or "~" if it ran
+	// and its response was lost; "+t" is a jump of the virtual clock past
+	// the dangling grace before the next step. Steps past the end of a
+	// shortened string follow the default order (the actor that ran last
+	// if it has a call pending, else the first that has).
+	Schedule string
+	// Violation joins the invariants the schedule broke; nil if it held.
+	Violation error
+	// Trace lists the steps with their results, what each actor returned,
+	// and the orchestrators' logs.
+	Trace string
+}
+
+// Error describes the violation with the schedule and how to replay it.
+func (r ScheduleResult) Error() string {
+	return fmt.Sprintf("scenario %s, schedule %q: %v\nreplay it alone with %s='%s:%s'",
+		r.Scenario, r.Schedule, r.Violation, ScheduleEnv, r.Scenario, r.Schedule)
+}
+
+// ExploreResult is what exploring one scenario found.
+type ExploreResult struct {
+	// Scenario is the scenario's name.
+	Scenario string
+	// Bounded and Random count the schedules run and checked by the
+	// bounded search and at random.
+	Bounded, Random int
+	// PerLevel counts the bounded schedules by their number of
+	// preemptions, faults and clock jumps together.
+	PerLevel []int
+	// Complete reports whether the bounded search covered every schedule
+	// within the bounds (it did not if the budget or a violation cut it).
+	Complete bool
+	// Violations lists the violating schedules, simplest first.
+	Violations []ScheduleResult
+	// Elapsed is the wall time spent.
+	Elapsed time.Duration
+}
+
+// Schedules returns Bounded + Random.
+func (r ExploreResult) Schedules() int { return r.Bounded + r.Random }
+
+// Explore explores the named scenario on store with orchestrators built
+// by f, within the bounds of x, and returns what it found. Every schedule
+// uses a new random queue, so store may be shared and persistent.
+//
+// After every step the explorer reads the real store (not through the
+// scheduler) and checks, for the scenario's batches:
+//
+//   - I (never miss): a batch stored in a non-terminal state S has the
+//     index row (queue, S, id).
+//   - IV: a batch stored in a terminal state (or batchstate.Abandoned)
+//     never changes again, is never deleted, and a change of its stored
+//     state is a move its machine allows.
+//
+// After the actors returned it checks every List call:
+//
+//   - II (never misreport): it returned only batches of the scenario,
+//     each once, in a requested state, whose stored state and version
+//     were what it returned at some step of the call.
+//   - III (never miss in a List): a batch stored in a requested state at
+//     every step of the call, from its first store call to its last, is
+//     in the result. A List that returned an error promises nothing.
+//
+// and every Create: one that returned success left its batch stored and
+// not abandoned. Then (V, converge) it jumps the clock past the grace,
+// runs one Reconcile (built by f over the real store, no faults), and
+// requires the index to hold exactly the row of each non-terminal batch's
+// state and no row of a terminal or missing one.
+//
+// batchstate's List and Reconcile read buckets one at a time
+// ([OrchestratorConfig].Options), so every actor has at most one call
+// pending; what a store does inside one call (the DynamoDB backend's
+// concurrent BatchGetItem chunks, say) is one step and does not change
+// the schedule. The wrapper returns the rows of ListMembers, GetBatches
+// and ListOperations sorted by id, so that a schedule replays exactly.
+//
+// The error is about the exploration itself (a scenario that cannot be
+// set up, an actor that neither calls the store nor returns, a schedule
+// that does not replay the same way); violations are in the result.
+func Explore(ctx context.Context, store storage.Store, scenario string, x Exploration, f OrchestratorFactory) (ExploreResult, error) {
+	sc, err := exScenarioNamed(scenario)
+	if err != nil {
+		return ExploreResult{Scenario: scenario}, err
+	}
+	return exExplore(ctx, store, sc, x, f)
+}
+
+// Replay runs one schedule of the named scenario (see
+// [ScheduleResult].Schedule for the notation) on store with orchestrators
+// built by f, and checks it as [Explore] does. The schedule need not be
+// within any bound. The error says why it could not run as written (an
+// unknown scenario, a step naming an actor with no call pending, a fault
+// on a read, steps left over).
+func Replay(ctx context.Context, store storage.Store, scenario, schedule string, f OrchestratorFactory) (ScheduleResult, error) {
+	sc, err := exScenarioNamed(scenario)
+	if err != nil {
+		return ScheduleResult{Scenario: scenario, Schedule: schedule}, err
+	}
+	ch, err := exParseSchedule(schedule)
+	if err != nil {
+		return ScheduleResult{Scenario: scenario, Schedule: schedule}, err
+	}
+	return exRunSchedule(ctx, store, sc, ch, f)
+}
+
+// runInterleavings is the Interleavings area: every scenario as a parallel
+// subtest on the store, or only the schedule ScheduleEnv names.
+func runInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x Exploration) {
+	if spec := os.Getenv(ScheduleEnv); spec != "" {
+		name, schedule, ok := strings.Cut(spec, ":")
+		require.True(t, ok, "%s=%q: want <scenario>:<schedule>", ScheduleEnv, spec)
+		res, err := Replay(context.Background(), newStore(t), name, schedule, NewBatchOrchestrator)
+		require.NoError(t, err)
+		t.Logf("replayed %s %q:\n%s", name, res.Schedule, res.Trace)
+		if res.Violation != nil {
+			t.Error(res.Error())
+		}
+		return
+	}
+	var schedules, violations atomic.Int64
+	t.Cleanup(func() {
+		t.Logf("interleavings explored: %d schedules, %d violations", schedules.Load(), violations.Load())
+	})
+	for _, sc := range exScenarios {
+		if len(x.Scenarios) > 0 && !slices.Contains(x.Scenarios, sc.name) {
+			continue
+		}
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := exExplore(context.Background(), newStore(t), sc, x, NewBatchOrchestrator)
+			schedules.Add(int64(res.Schedules()))
+			violations.Add(int64(len(res.Violations)))
+			require.NoError(t, err)
+			t.Logf("%s: %d schedules (%d bounded by level %v, complete %t; %d random) in %s",
+				sc.name, res.Schedules(), res.Bounded, res.PerLevel, res.Complete, res.Random, res.Elapsed.Round(time.Millisecond))
+			for _, v := range res.Violations {
+				t.Errorf("%s\n%s", v.Error(), v.Trace)
+			}
+		})
+	}
+}
+
+// exExplore is Explore over a scenario: the bounded search level by level,
+// then the random schedules.
+func exExplore(ctx context.Context, store storage.Store, sc *exScenario, x Exploration, f OrchestratorFactory) (ExploreResult, error) {
+	start := time.Now()
+	res := ExploreResult{Scenario: sc.name, Complete: true}
+	defer func() { res.Elapsed = time.Since(start) }()
+	maxViolations := max(x.MaxViolations, 1)
+	caps := exCost{pre: x.Preemptions, fault: x.Faults, adv: x.ClockAdvances}
+	if !sc.clock {
+		caps.adv = 0
+	}
+	levels := x.Events
+	if levels <= 0 || levels > caps.total() {
+		levels = caps.total()
+	}
+	var boundedUntil, until time.Time
+	if x.Budget > 0 {
+		boundedUntil, until = start.Add(x.Budget*3/4), start.Add(x.Budget)
+	}
+	seen := make(map[string]bool)
+	report := func(r ScheduleResult) bool {
+		if r.Violation != nil && !seen[r.Schedule] {
+			seen[r.Schedule] = true
+			res.Violations = append(res.Violations, r)
+		}
+		return len(res.Violations) >= maxViolations
+	}
+	res.PerLevel = make([]int, levels+1)
+bounded:
+	for level := 0; level <= levels; level++ {
+		var prefix []exChoice
+		for {
+			if !boundedUntil.IsZero() && time.Now().After(boundedUntil) {
+				res.Complete = false
+				break bounded
+			}
+			d := &exDFS{prefix: prefix, caps: caps, level: level, diverged: -1}
+			r, err := exRunSchedule(ctx, store, sc, d, f)
+			if err != nil {
+				return res, fmt.Errorf("scenario %s, schedule %q: %w", sc.name, r.Schedule, err)
+			}
+			if d.diverged >= 0 {
+				return res, fmt.Errorf("scenario %s, schedule %q: choice %d did not replay the same way: the scenario is not deterministic", sc.name, r.Schedule, d.diverged)
+			}
+			if d.used.total() == level { // lower levels counted these already
+				res.Bounded++
+				res.PerLevel[level]++
+				if report(r) {
+					res.Complete = false
+					return res, nil
+				}
+			}
+			var more bool
+			if prefix, more = d.next(); !more {
+				break
+			}
+		}
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(sc.name))
+	rng := rand.New(rand.NewPCG(x.Seed, h.Sum64()))
+	rcaps := exCost{pre: -1, fault: x.Faults + 1, adv: caps.adv}
+	for i := 0; i < x.Random; i++ {
+		if !until.IsZero() && time.Now().After(until) {
+			break
+		}
+		r, err := exRunSchedule(ctx, store, sc, &exRandom{rng: rng, caps: rcaps}, f)
+		if err != nil {
+			return res, fmt.Errorf("scenario %s, random schedule %q: %w", sc.name, r.Schedule, err)
+		}
+		res.Random++
+		if report(r) {
+			return res, nil
+		}
+	}
+	return res, nil
+}
+
+func exScenarioNamed(name string) (*exScenario, error) {
+	for _, sc := range exScenarios {
+		if sc.name == name {
+			return sc, nil
+		}
+	}
+	names := make([]string, len(exScenarios))
+	for i, sc := range exScenarios {
+		names[i] = sc.name
+	}
+	return nil, fmt.Errorf("storagetest: no scenario %q (scenarios: %s)", name, strings.Join(names, ", "))
+}

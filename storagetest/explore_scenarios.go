@@ -1,0 +1,308 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/storage"
+)
+
+// exMachine is the machine of every scenario: three live states, two
+// terminal ones, and a cycle between queued and running.
+var exMachine = batchstate.Machine{
+	States:   []string{"queued", "running", "merging", "done", "failed"},
+	Terminal: []string{"done", "failed"},
+	Transitions: map[string][]string{
+		"queued":  {"running", "failed"},
+		"running": {"queued", "merging", "done", "failed"},
+		"merging": {"running", "done", "failed"},
+	},
+}
+
+// exScenario is a small concurrent program over one queue: its setup
+// (unscheduled, on the real store) and its actors.
+type exScenario struct {
+	name, doc string
+	// ids are the batch ids the scenario may use; the checks look at these.
+	ids []string
+	// clock lets the schedules jump the clock past the grace.
+	clock  bool
+	setup  func(s *exSetup) error
+	actors []*exActorSpec
+}
+
+// exActorSpec is one actor: what it does, with its clock skewed by skew.
+type exActorSpec struct {
+	name string
+	skew time.Duration
+	run  func(ctx context.Context, e *exEnv) error
+}
+
+// exSetup writes a scenario's starting state directly to the store.
+type exSetup struct {
+	ctx     context.Context
+	store   storage.Store
+	queue   string
+	clock   *exClock
+	batches map[string]storage.Batch
+}
+
+// seed stores batch id created in the first state and moved by
+// compare-and-swap through the others, and adds the given rows
+// ("state@version"), so that the setup does not depend on how batchstate
+// orders its writes.
+func (s *exSetup) seed(id string, states []string, rows ...exSeedRow) error {
+	now := s.clock.read(0).Truncate(time.Microsecond)
+	b, err := s.store.CreateBatch(s.ctx, storage.Batch{Queue: s.queue, ID: id, State: states[0], Payload: []byte(id), CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		return err
+	}
+	for _, st := range states[1:] {
+		next := b
+		next.State, next.UpdatedAt = st, s.clock.read(0).Truncate(time.Microsecond)
+		if b, err = s.store.UpdateBatch(s.ctx, next, b.Version, b.State); err != nil {
+			return err
+		}
+	}
+	s.batches[id] = b
+	for _, r := range rows {
+		if err := s.row(r.state, id, r.version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type exSeedRow struct {
+	state   string
+	version int64
+}
+
+func row(state string, version int64) exSeedRow { return exSeedRow{state, version} }
+
+// row adds the index row (state, id) at version, as a write that has not
+// finished would have left it.
+func (s *exSetup) row(state, id string, version int64) error {
+	return s.store.AddMember(s.ctx, storage.Member{Queue: s.queue, State: state, BatchID: id, Version: version,
+		AddedAt: s.clock.read(0).Truncate(time.Microsecond)})
+}
+
+// exEnv is what an actor works with: its orchestrator and scheduled store,
+// the queue, the batches as the setup left them, and a record of its List
+// and Create calls for the checks.
+type exEnv struct {
+	o       BatchOrchestrator
+	store   *exStore
+	queue   string
+	setup   map[string]storage.Batch
+	lists   []exListObs
+	creates []exCreateObs
+}
+
+type exListObs struct {
+	states []string
+	got    []storage.Batch
+	err    error
+	steps  []int // the steps of its store calls
+}
+
+type exCreateObs struct {
+	id  string
+	err error
+}
+
+func (e *exEnv) create(ctx context.Context, id, state string) (storage.Batch, error) {
+	b, err := e.o.Create(ctx, storage.Batch{Queue: e.queue, ID: id, State: state, Payload: []byte(id)})
+	e.creates = append(e.creates, exCreateObs{id, err})
+	return b, err
+}
+
+func (e *exEnv) list(ctx context.Context, states ...string) ([]storage.Batch, error) {
+	n := len(e.store.calls())
+	got, err := e.o.List(ctx, e.queue, states...)
+	e.lists = append(e.lists, exListObs{states: states, got: got, err: err, steps: e.store.calls()[n:]})
+	return got, err
+}
+
+func (e *exEnv) reconcile(ctx context.Context) error {
+	_, err := e.o.Reconcile(ctx, e.queue)
+	return err
+}
+
+// createRetrying creates id in state and, after an error, does what the
+// batchstate documentation asks of a caller: retries, and if the id turns
+// out to be abandoned, creates under a new id (id+"r").
+func (e *exEnv) createRetrying(ctx context.Context, id, state string) error {
+	_, err := e.create(ctx, id, state)
+	if err == nil {
+		return nil
+	}
+	if _, err = e.create(ctx, id, state); err == nil || !errors.Is(err, storage.ErrAlreadyExists) {
+		return err
+	}
+	b, gerr := e.store.GetBatch(ctx, e.queue, id)
+	if gerr != nil {
+		return errors.Join(err, gerr)
+	}
+	if b.State != exAbandoned() {
+		return nil // the first create landed
+	}
+	_, err = e.create(ctx, id+"r", state)
+	return err
+}
+
+// cycle reads batch id and moves it one step along queued ⇄ running.
+func (e *exEnv) cycle(ctx context.Context, id string) error {
+	b, err := e.store.GetBatch(ctx, e.queue, id)
+	if err != nil {
+		return err
+	}
+	switch b.State {
+	case "running":
+		_, err = e.o.Transition(ctx, b, "queued")
+	case "queued":
+		_, err = e.o.Transition(ctx, b, "running")
+	}
+	return err
+}
+
+// The actors the scenarios share.
+var (
+	exReconciler = &exActorSpec{name: "Reconcile", run: func(ctx context.Context, e *exEnv) error { return e.reconcile(ctx) }}
+	exListQR     = &exActorSpec{name: "List(queued, running)", run: func(ctx context.Context, e *exEnv) error {
+		_, err := e.list(ctx, "queued", "running")
+		return err
+	}}
+)
+
+func exMove(id, to string) *exActorSpec {
+	return &exActorSpec{name: fmt.Sprintf("Transition(%s → %s)", id, to), run: func(ctx context.Context, e *exEnv) error {
+		_, err := e.o.Transition(ctx, e.setup[id], to)
+		return err
+	}}
+}
+
+func exCreator(id string, skew time.Duration) *exActorSpec {
+	name := fmt.Sprintf("Create(%s queued), retried", id)
+	if skew != 0 {
+		name += fmt.Sprintf(", clock %s", skew)
+	}
+	return &exActorSpec{name: name, skew: skew, run: func(ctx context.Context, e *exEnv) error {
+		return e.createRetrying(ctx, id, "queued")
+	}}
+}
+
+func exNoSetup(*exSetup) error { return nil }
+
+// exScenarios are the scenarios of the explorer, each two or three actors
+// over one or two batches.
+var exScenarios = []*exScenario{
+	{
+		name:   "CreateReconcile",
+		doc:    "a Create (retried after an error, under a new id if the first was abandoned) races a Reconcile that may find its row past the grace",
+		ids:    []string{"b1", "b1r"},
+		clock:  true,
+		setup:  exNoSetup,
+		actors: []*exActorSpec{exCreator("b1", 0), exReconciler},
+	},
+	{
+		name:   "SkewedCreateReconcile",
+		doc:    "a Create whose clock is behind by more than the grace races a Reconcile: its row looks past the grace the moment it is written",
+		ids:    []string{"b1", "b1r"},
+		setup:  exNoSetup,
+		actors: []*exActorSpec{exCreator("b1", -(exGrace + time.Minute)), exReconciler},
+	},
+	{
+		name:  "TransitionList",
+		doc:   "queued → running while a List reads running, then queued",
+		ids:   []string{"b1"},
+		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued"}, row("queued", 1)) },
+		actors: []*exActorSpec{exMove("b1", "running"), {name: "List(running, queued)", run: func(ctx context.Context, e *exEnv) error {
+			_, err := e.list(ctx, "running", "queued")
+			return err
+		}}},
+	},
+	{
+		name:  "CyclicTransitionList",
+		doc:   "running → queued → running while a List reads queued, then running",
+		ids:   []string{"b1"},
+		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued", "running"}, row("running", 2)) },
+		actors: []*exActorSpec{{name: "Transition(b1 → queued → running)", run: func(ctx context.Context, e *exEnv) error {
+			b, err := e.o.Transition(ctx, e.setup["b1"], "queued")
+			if err != nil {
+				return err
+			}
+			_, err = e.o.Transition(ctx, b, "running")
+			return err
+		}}, exListQR},
+	},
+	{
+		name:  "RacingTransitions",
+		doc:   "running → queued from the setup's read races a reader that moves b1 one step along queued ⇄ running, under a List",
+		ids:   []string{"b1"},
+		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued", "running"}, row("running", 2)) },
+		actors: []*exActorSpec{exMove("b1", "queued"), {name: "GetBatch(b1), then one step of queued ⇄ running", run: func(ctx context.Context, e *exEnv) error {
+			return e.cycle(ctx, "b1")
+		}}, exListQR},
+	},
+	{
+		name:  "TransitionEditedState",
+		doc:   "a Transition of a batch stored done, from a copy whose State was edited to running (its Version is the stored one), under a List",
+		ids:   []string{"b1"},
+		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued", "running", "done"}) },
+		actors: []*exActorSpec{{name: "Transition(b1 edited to running → queued)", run: func(ctx context.Context, e *exEnv) error {
+			b := e.setup["b1"]
+			b.State = "running"
+			_, err := e.o.Transition(ctx, b, "queued")
+			return err
+		}}, exListQR},
+	},
+	{
+		name:  "TransitionTooHighVersion",
+		doc:   "a Transition from a Version above the stored one (its row lands ahead of the batch, its compare-and-swap fails) races a Reconcile",
+		ids:   []string{"b1"},
+		clock: true,
+		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued"}, row("queued", 1)) },
+		actors: []*exActorSpec{{name: "Transition(b1 at version 5 → running)", run: func(ctx context.Context, e *exEnv) error {
+			b := e.setup["b1"]
+			b.Version = 5
+			_, err := e.o.Transition(ctx, b, "running")
+			return err
+		}}, exReconciler},
+	},
+	{
+		name:  "TransitionReconcile",
+		doc:   "a crashed transition left the row running@2 behind; its retry (re-read and retried after an error) races a Reconcile that may fence it",
+		ids:   []string{"b1"},
+		clock: true,
+		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued"}, row("queued", 1), row("running", 2)) },
+		actors: []*exActorSpec{{name: "Transition(b1 → running), re-read and retried", run: func(ctx context.Context, e *exEnv) error {
+			_, err := e.o.Transition(ctx, e.setup["b1"], "running")
+			if err == nil {
+				return nil
+			}
+			b, gerr := e.store.GetBatch(ctx, e.queue, "b1")
+			if gerr != nil || b.State != "queued" {
+				return err
+			}
+			_, err = e.o.Transition(ctx, b, "running")
+			return err
+		}}, exReconciler},
+	},
+	{
+		name:  "ListReconcileTransition",
+		doc:   "b1 (running, with a stale queued row) moves back to queued while a Reconcile removes stale rows and a List reads queued, then running; b2 stays queued",
+		ids:   []string{"b1", "b2"},
+		clock: true,
+		setup: func(s *exSetup) error {
+			if err := s.seed("b1", []string{"queued", "running"}, row("queued", 1), row("running", 2)); err != nil {
+				return err
+			}
+			return s.seed("b2", []string{"queued"}, row("queued", 1))
+		},
+		actors: []*exActorSpec{exMove("b1", "queued"), exReconciler, exListQR},
+	},
+}

@@ -1,0 +1,826 @@
+package storagetest
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/storage"
+)
+
+// exStall is how long the scheduler waits for an actor to reach its next
+// store call or return; code between two store calls is expected to take
+// microseconds.
+const exStall = 30 * time.Second
+
+// exGrace is the dangling grace of every orchestrator in the explorer; a
+// clock advance jumps one minute past it.
+const exGrace = 10 * time.Minute
+
+// exFault is what happens to the call picked for a step.
+type exFault int
+
+const (
+	exNoFault      exFault = iota // the call runs and returns its result
+	exFailBefore                  // the call returns an error without running
+	exLostResponse                // the call runs, then returns an error
+)
+
+var exFaultTokens = [...]string{exNoFault: "", exFailBefore: "!", exLostResponse: "~"}
+
+// exCost counts what a schedule spent of its bounds.
+type exCost struct{ pre, fault, adv int }
+
+func (c exCost) add(d exCost) exCost { return exCost{c.pre + d.pre, c.fault + d.fault, c.adv + d.adv} }
+func (c exCost) total() int          { return c.pre + c.fault + c.adv }
+
+// exPointKind is the kind of a choice point.
+type exPointKind int
+
+const (
+	exPointClock exPointKind = iota // advance the clock before the step?
+	exPointActor                    // whose call runs?
+	exPointFault                    // does the call (a write) fail?
+)
+
+// exOpt is one option of a choice point: its token in the schedule string
+// and what it costs. Option 0 is the default and costs nothing.
+type exOpt struct {
+	tok  string
+	cost exCost
+}
+
+// exChooser makes the choices of one schedule.
+type exChooser interface {
+	pick(kind exPointKind, opts []exOpt, used exCost) (int, error)
+	// finish reports choices the chooser was told to make and could not.
+	finish() error
+}
+
+// exChoice is one recorded choice point of the depth-first search: how
+// many options were allowed and which was taken.
+type exChoice struct{ n, pick int }
+
+// exDFS replays a forced prefix of choices, then takes the default, and
+// records every choice point with more than one allowed option.
+type exDFS struct {
+	prefix   []exChoice
+	path     []exChoice
+	caps     exCost
+	level    int
+	used     exCost
+	diverged int // the first choice that did not replay as recorded, or -1
+}
+
+func (d *exDFS) pick(_ exPointKind, opts []exOpt, used exCost) (int, error) {
+	allowed := make([]int, 0, len(opts))
+	for i, o := range opts {
+		c := used.add(o.cost)
+		if c.pre <= d.caps.pre && c.fault <= d.caps.fault && c.adv <= d.caps.adv && c.total() <= d.level {
+			allowed = append(allowed, i)
+		}
+	}
+	if len(allowed) <= 1 {
+		return 0, nil
+	}
+	k, i := len(d.path), 0
+	if k < len(d.prefix) {
+		i = d.prefix[k].pick
+		if d.prefix[k].n != len(allowed) && d.diverged < 0 {
+			d.diverged = k
+		}
+		i = min(i, len(allowed)-1)
+	}
+	d.path = append(d.path, exChoice{n: len(allowed), pick: i})
+	d.used = d.used.add(opts[allowed[i]].cost)
+	return allowed[i], nil
+}
+
+func (d *exDFS) finish() error { return nil }
+
+// next returns the prefix of the next schedule: the deepest choice with an
+// option left, moved to it.
+func (d *exDFS) next() ([]exChoice, bool) {
+	for k := len(d.path) - 1; k >= 0; k-- {
+		if d.path[k].pick+1 < d.path[k].n {
+			p := slices.Clone(d.path[:k+1])
+			p[k].pick++
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// exRandom picks uniformly among the actors (any preemption), jumps the
+// clock with probability 1/16 and faults a write with probability 1/8,
+// within its caps (a negative cap is no cap).
+type exRandom struct {
+	rng  *rand.Rand
+	caps exCost
+}
+
+func (r *exRandom) pick(kind exPointKind, opts []exOpt, used exCost) (int, error) {
+	allowed := make([]int, 0, len(opts))
+	for i, o := range opts {
+		c := used.add(o.cost)
+		if (r.caps.pre < 0 || c.pre <= r.caps.pre) && c.fault <= r.caps.fault && c.adv <= r.caps.adv {
+			allowed = append(allowed, i)
+		}
+	}
+	if len(allowed) <= 1 {
+		return 0, nil
+	}
+	switch kind {
+	case exPointClock:
+		if r.rng.IntN(16) == 0 {
+			return allowed[1], nil
+		}
+		return 0, nil
+	case exPointFault:
+		if r.rng.IntN(8) == 0 {
+			return allowed[1+r.rng.IntN(len(allowed)-1)], nil
+		}
+		return 0, nil
+	}
+	return allowed[r.rng.IntN(len(allowed))], nil
+}
+
+func (r *exRandom) finish() error { return nil }
+
+// exToken is one parsed token of a schedule string.
+type exToken struct {
+	clock bool
+	actor string
+	fault string
+}
+
+// exReplay follows a schedule string; past its end it takes the defaults.
+type exReplay struct {
+	toks  []exToken
+	next  int
+	fault string // the fault of the step just picked, for its fault point
+	steps int
+}
+
+func exParseSchedule(s string) (*exReplay, error) {
+	r := &exReplay{}
+	for _, f := range strings.Fields(s) {
+		if f == "+t" {
+			r.toks = append(r.toks, exToken{clock: true})
+			continue
+		}
+		tok := exToken{actor: f[:1], fault: f[1:]}
+		if tok.actor < "a" || tok.actor > "z" || (tok.fault != "" && tok.fault != "!" && tok.fault != "~") {
+			return nil, fmt.Errorf("storagetest: schedule %q: bad step %q (want an actor letter, optionally followed by ! or ~, or +t)", s, f)
+		}
+		r.toks = append(r.toks, tok)
+	}
+	return r, nil
+}
+
+func (r *exReplay) pick(kind exPointKind, opts []exOpt, _ exCost) (int, error) {
+	switch kind {
+	case exPointClock:
+		if r.next < len(r.toks) && r.toks[r.next].clock {
+			r.next++
+			return 1, nil
+		}
+		return 0, nil
+	case exPointFault:
+		f := r.fault
+		r.fault = ""
+		for i, o := range opts {
+			if o.tok == f {
+				return i, nil
+			}
+		}
+		return 0, fmt.Errorf("step %d: no fault %q", r.steps, f)
+	}
+	if r.fault != "" {
+		return 0, fmt.Errorf("step %d: a fault on a read (only writes fail)", r.steps)
+	}
+	r.steps++
+	if r.next >= len(r.toks) {
+		return 0, nil
+	}
+	t := r.toks[r.next]
+	for i, o := range opts {
+		if o.tok == t.actor {
+			r.next++
+			r.fault = t.fault
+			return i, nil
+		}
+	}
+	pending := make([]string, len(opts))
+	for i, o := range opts {
+		pending[i] = o.tok
+	}
+	return 0, fmt.Errorf("step %d: actor %s has no call pending (pending: %s)", r.steps, t.actor, strings.Join(pending, " "))
+}
+
+func (r *exReplay) finish() error {
+	if r.fault != "" {
+		return fmt.Errorf("step %d: a fault on a read (only writes fail)", r.steps)
+	}
+	if r.next < len(r.toks) {
+		return fmt.Errorf("the actors returned after %d steps; %d tokens left over", r.steps, len(r.toks)-r.next)
+	}
+	return nil
+}
+
+// exClock is the virtual clock of one schedule: every reading advances it
+// by a millisecond, so readings are distinct and increasing.
+type exClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *exClock) read(skew time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Millisecond)
+	return c.now.Add(skew)
+}
+
+func (c *exClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// exCall is one store call an actor announced and waits to have run.
+type exCall struct {
+	method Method
+	desc   string
+	batch  string // the id of the batch a write targets
+	bucket string // the state of the bucket a write targets
+	// run performs the call on the real store, stores its result where the
+	// actor reads it, and says what it returned.
+	run   func() (note string, err error)
+	reply chan error // nil, or the injected error to return instead
+	step  int        // the step number, set before the reply
+}
+
+// exEvent is what an actor tells the scheduler: a call it waits at, or
+// (call nil) that it returned.
+type exEvent struct {
+	call *exCall
+	err  error
+}
+
+// exActor is one running actor of a schedule.
+type exActor struct {
+	spec    *exActorSpec
+	letter  string
+	events  chan exEvent
+	pending *exCall
+	done    bool
+	err     error
+	store   *exStore
+	env     *exEnv
+}
+
+// exStore is the store one actor sees: every call waits for the scheduler.
+type exStore struct {
+	s        *exSchedule
+	a        *exActor
+	inner    storage.Store
+	inflight atomic.Int32
+
+	mu    sync.Mutex
+	steps []int // the step number of every call, in order
+}
+
+var _ storage.Store = (*exStore)(nil)
+
+// do announces c and waits until the scheduler ran it (or failed it).
+func (x *exStore) do(ctx context.Context, c *exCall) error {
+	if x.inflight.Add(1) > 1 {
+		x.s.concurrent.Store(true)
+	}
+	defer x.inflight.Add(-1)
+	c.reply = make(chan error, 1)
+	select {
+	case x.a.events <- exEvent{call: c}:
+	case <-x.s.ctx.Done():
+		return x.s.ctx.Err()
+	}
+	select {
+	case err := <-c.reply:
+		x.mu.Lock()
+		x.steps = append(x.steps, c.step)
+		x.mu.Unlock()
+		return err
+	case <-x.s.ctx.Done():
+		return x.s.ctx.Err()
+	}
+}
+
+// calls returns the steps of the calls made so far.
+func (x *exStore) calls() []int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return slices.Clone(x.steps)
+}
+
+func note(err error, ok string) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return ok
+}
+
+func (x *exStore) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+	var out storage.Batch
+	var err error
+	c := &exCall{method: CreateBatch, desc: fmt.Sprintf("CreateBatch(%s %s)", exID(b.ID), b.State), batch: b.ID,
+		run: func() (string, error) {
+			out, err = x.inner.CreateBatch(ctx, b)
+			return note(err, fmt.Sprintf("v%d", out.Version)), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return storage.Batch{}, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	var out storage.Batch
+	var err error
+	c := &exCall{method: GetBatch, desc: fmt.Sprintf("GetBatch(%s)", exID(id)),
+		run: func() (string, error) {
+			out, err = x.inner.GetBatch(ctx, queue, id)
+			return note(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return storage.Batch{}, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+	var out []storage.Batch
+	var err error
+	named := make([]string, len(ids))
+	for i, id := range ids {
+		named[i] = exID(id)
+	}
+	c := &exCall{method: GetBatches, desc: fmt.Sprintf("GetBatches(%s)", strings.Join(named, " ")),
+		run: func() (string, error) {
+			out, err = x.inner.GetBatches(ctx, queue, ids)
+			slices.SortFunc(out, func(a, b storage.Batch) int { return cmp.Compare(a.ID, b.ID) })
+			got := make([]string, len(out))
+			for i, b := range out {
+				got[i] = fmt.Sprintf("%s:%s:v%d", exID(b.ID), b.State, b.Version)
+			}
+			return note(err, "["+strings.Join(got, " ")+"]"), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return nil, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
+	var out storage.Batch
+	var err error
+	c := &exCall{method: UpdateBatch, batch: b.ID,
+		desc: fmt.Sprintf("UpdateBatch(%s %s v%d → %s)", exID(b.ID), expectedState, expectedVersion, b.State),
+		run: func() (string, error) {
+			out, err = x.inner.UpdateBatch(ctx, b, expectedVersion, expectedState)
+			return note(err, fmt.Sprintf("v%d", out.Version)), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return storage.Batch{}, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) AddMember(ctx context.Context, m storage.Member) error {
+	var err error
+	c := &exCall{method: AddMember, bucket: m.State,
+		desc: fmt.Sprintf("AddMember(%s %s v%d)", m.State, exID(m.BatchID), m.Version),
+		run: func() (string, error) {
+			err = x.inner.AddMember(ctx, m)
+			return note(err, "ok"), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return ierr
+	}
+	return err
+}
+
+func (x *exStore) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
+	var err error
+	c := &exCall{method: RemoveMember, bucket: state,
+		desc: fmt.Sprintf("RemoveMember(%s %s ≤v%s)", state, exID(batchID), exVersion(maxVersion)),
+		run: func() (string, error) {
+			err = x.inner.RemoveMember(ctx, queue, state, batchID, maxVersion)
+			return note(err, "ok"), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return ierr
+	}
+	return err
+}
+
+func (x *exStore) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+	var out []storage.Member
+	var err error
+	c := &exCall{method: ListMembers, desc: fmt.Sprintf("ListMembers(%s)", state),
+		run: func() (string, error) {
+			out, err = x.inner.ListMembers(ctx, queue, state)
+			slices.SortFunc(out, func(a, b storage.Member) int { return cmp.Compare(a.BatchID, b.BatchID) })
+			got := make([]string, len(out))
+			for i, m := range out {
+				got[i] = fmt.Sprintf("%s:v%d", exID(m.BatchID), m.Version)
+			}
+			return note(err, "["+strings.Join(got, " ")+"]"), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return nil, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
+	var out storage.Apply
+	var err error
+	c := &exCall{method: CreateApply, desc: fmt.Sprintf("CreateApply(%s %s)", a.ID, a.State),
+		run: func() (string, error) {
+			out, err = x.inner.CreateApply(ctx, a)
+			return note(err, fmt.Sprintf("v%d", out.Version)), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return storage.Apply{}, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+	var out storage.Apply
+	var err error
+	c := &exCall{method: GetApply, desc: fmt.Sprintf("GetApply(%s)", id),
+		run: func() (string, error) {
+			out, err = x.inner.GetApply(ctx, id)
+			return note(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return storage.Apply{}, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
+	var out storage.Apply
+	var err error
+	c := &exCall{method: UpdateApply, desc: fmt.Sprintf("UpdateApply(%s v%d → %s)", a.ID, expectedVersion, a.State),
+		run: func() (string, error) {
+			out, err = x.inner.UpdateApply(ctx, a, expectedVersion)
+			return note(err, fmt.Sprintf("v%d", out.Version)), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return storage.Apply{}, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+	var out storage.Operation
+	var err error
+	c := &exCall{method: CreateOperation, desc: fmt.Sprintf("CreateOperation(%s/%s %s)", op.ApplyID, op.ID, op.State),
+		run: func() (string, error) {
+			out, err = x.inner.CreateOperation(ctx, op)
+			return note(err, fmt.Sprintf("v%d", out.Version)), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return storage.Operation{}, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+	var out storage.Operation
+	var err error
+	c := &exCall{method: GetOperation, desc: fmt.Sprintf("GetOperation(%s/%s)", applyID, id),
+		run: func() (string, error) {
+			out, err = x.inner.GetOperation(ctx, applyID, id)
+			return note(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return storage.Operation{}, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	var out []storage.Operation
+	var err error
+	c := &exCall{method: ListOperations, desc: fmt.Sprintf("ListOperations(%s)", applyID),
+		run: func() (string, error) {
+			out, err = x.inner.ListOperations(ctx, applyID)
+			slices.SortFunc(out, func(a, b storage.Operation) int { return cmp.Compare(a.ID, b.ID) })
+			return note(err, fmt.Sprintf("%d operations", len(out))), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return nil, ierr
+	}
+	return out, err
+}
+
+func (x *exStore) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
+	var out storage.Operation
+	var err error
+	c := &exCall{method: UpdateOperation, desc: fmt.Sprintf("UpdateOperation(%s/%s v%d → %s)", op.ApplyID, op.ID, expectedVersion, op.State),
+		run: func() (string, error) {
+			out, err = x.inner.UpdateOperation(ctx, op, expectedVersion)
+			return note(err, fmt.Sprintf("v%d", out.Version)), err
+		}}
+	if ierr := x.do(ctx, c); ierr != nil {
+		return storage.Operation{}, ierr
+	}
+	return out, err
+}
+
+// exID names a batch id in traces: the lease row by a short name.
+func exID(id string) string {
+	if id == batchstate.LeaseID {
+		return "<lease>"
+	}
+	return id
+}
+
+func exVersion(v int64) string {
+	if v > 1<<60 {
+		return "∞"
+	}
+	return fmt.Sprint(v)
+}
+
+// exLog is the log of one schedule: the orchestrators' records, in order.
+type exLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *exLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *exLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *exLog) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
+// exSchedule is one run of a scenario under one chooser.
+type exSchedule struct {
+	ctx     context.Context
+	sc      *exScenario
+	raw     storage.Store
+	queue   string
+	clock   *exClock
+	ch      exChooser
+	factory OrchestratorFactory
+	log     *exLog
+
+	actors     []*exActor
+	wg         sync.WaitGroup
+	concurrent atomic.Bool
+
+	used   exCost
+	tokens []string
+	trace  []string
+	hist   []exSnap // hist[k] is the store after step k; hist[0] before any
+	steps  []string // steps[k] describes step k
+	errs   []error  // violations
+}
+
+// exRunSchedule runs sc once under ch and checks it.
+func exRunSchedule(ctx context.Context, store storage.Store, sc *exScenario, ch exChooser, f OrchestratorFactory) (ScheduleResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &exSchedule{ctx: ctx, sc: sc, raw: store, queue: orchID("ex-" + sc.name), ch: ch, factory: f, log: &exLog{},
+		clock: &exClock{now: time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)}}
+	err := s.run()
+	cancel()
+	s.wg.Wait()
+	res := ScheduleResult{Scenario: sc.name, Schedule: strings.Join(s.tokens, " "), Violation: errors.Join(s.errs...)}
+	res.Trace = strings.Join(s.trace, "\n") + "\n--- orchestrator logs:\n" + s.log.String()
+	return res, err
+}
+
+func (s *exSchedule) violation(format string, args ...any) {
+	s.errs = append(s.errs, fmt.Errorf(format, args...))
+}
+
+func (s *exSchedule) run() error {
+	setup := &exSetup{ctx: s.ctx, store: s.raw, queue: s.queue, clock: s.clock, batches: make(map[string]storage.Batch)}
+	if err := s.sc.setup(setup); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	snap, err := s.snapshot()
+	if err != nil {
+		return err
+	}
+	s.hist = append(s.hist, snap)
+	s.steps = append(s.steps, "setup")
+	for i, spec := range s.sc.actors {
+		a := &exActor{spec: spec, letter: string(rune('a' + i)), events: make(chan exEvent)}
+		a.store = &exStore{s: s, a: a, inner: s.raw}
+		a.env = &exEnv{store: a.store, queue: s.queue, setup: setup.batches}
+		s.actors = append(s.actors, a)
+		s.start(a)
+		if err := s.await(a); err != nil {
+			return err
+		}
+	}
+	last := -1
+	for {
+		var pending []int
+		for i, a := range s.actors {
+			if a.pending != nil {
+				pending = append(pending, i)
+			}
+		}
+		if len(pending) == 0 {
+			break
+		}
+		i, err := s.ch.pick(exPointClock, []exOpt{{}, {tok: "+t", cost: exCost{adv: 1}}}, s.used)
+		if err != nil {
+			return err
+		}
+		if i == 1 {
+			s.used.adv++
+			s.clock.advance(exGrace + time.Minute)
+			s.tokens = append(s.tokens, "+t")
+			s.trace = append(s.trace, fmt.Sprintf("    +t  the clock jumps %s", exGrace+time.Minute))
+		}
+		lastPending := last >= 0 && s.actors[last].pending != nil
+		order := pending
+		if lastPending {
+			order = append([]int{last}, slices.DeleteFunc(slices.Clone(pending), func(p int) bool { return p == last })...)
+		}
+		opts := make([]exOpt, len(order))
+		for k, p := range order {
+			opts[k].tok = s.actors[p].letter
+			if lastPending && p != last {
+				opts[k].cost.pre = 1
+			}
+		}
+		k, err := s.ch.pick(exPointActor, opts, s.used)
+		if err != nil {
+			return err
+		}
+		s.used = s.used.add(opts[k].cost)
+		a := s.actors[order[k]]
+		fault := exNoFault
+		if a.pending.method.IsWrite() {
+			fopts := []exOpt{{}, {tok: "!", cost: exCost{fault: 1}}, {tok: "~", cost: exCost{fault: 1}}}
+			fi, err := s.ch.pick(exPointFault, fopts, s.used)
+			if err != nil {
+				return err
+			}
+			fault = exFault(fi)
+			s.used = s.used.add(fopts[fi].cost)
+		}
+		if err := s.step(a, fault); err != nil {
+			return err
+		}
+		last = order[k]
+		if err := s.await(a); err != nil {
+			return err
+		}
+		if s.concurrent.Load() {
+			return fmt.Errorf("actor %s made two store calls at once: its orchestrator must read one bucket at a time (batchstate.WithListConcurrency(1))", a.letter)
+		}
+	}
+	if err := s.ch.finish(); err != nil {
+		return err
+	}
+	return s.finalChecks()
+}
+
+// start runs the actor in its own goroutine; it builds its orchestrator
+// there too, so that any store call it makes is a step.
+func (s *exSchedule) start(a *exActor) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		var err error
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("%w: panic: %v\n%s", errExActor, p, debug.Stack())
+				}
+			}()
+			skew := a.spec.skew
+			o, ferr := s.factory(OrchestratorConfig{
+				Store: a.store, Machine: exMachine, Grace: exGrace, Logger: s.log.logger().With("actor", a.letter),
+				Clock: func() time.Time { return s.clock.read(skew) },
+			})
+			if ferr != nil {
+				err = fmt.Errorf("%w: build the orchestrator: %v", errExActor, ferr)
+				return
+			}
+			a.env.o = o
+			err = a.spec.run(s.ctx, a.env)
+		}()
+		select {
+		case a.events <- exEvent{err: err}:
+		case <-s.ctx.Done():
+		}
+	}()
+}
+
+var errExActor = errors.New("actor failed")
+
+// await waits for the actor's next call, or for it to return.
+func (s *exSchedule) await(a *exActor) error {
+	t := time.NewTimer(exStall)
+	defer t.Stop()
+	select {
+	case ev := <-a.events:
+		if ev.call != nil {
+			a.pending = ev.call
+			return nil
+		}
+		a.done, a.err = true, ev.err
+		s.trace = append(s.trace, fmt.Sprintf("    %s   returned: %s", a.letter, note(ev.err, "ok")))
+		if errors.Is(ev.err, errExActor) {
+			return fmt.Errorf("actor %s (%s): %w", a.letter, a.spec.name, ev.err)
+		}
+		if errors.Is(ev.err, storage.ErrInvalid) {
+			return fmt.Errorf("actor %s (%s) made a call the orchestrator rejected as invalid input: %w", a.letter, a.spec.name, ev.err)
+		}
+		return nil
+	case <-t.C:
+		return fmt.Errorf("actor %s (%s) neither called the store nor returned within %s", a.letter, a.spec.name, exStall)
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+}
+
+// step runs (or fails) the actor's pending call, reads back what it wrote,
+// checks I and IV, and replies to the actor.
+func (s *exSchedule) step(a *exActor, fault exFault) error {
+	c := a.pending
+	a.pending = nil
+	n := len(s.hist)
+	c.step = n
+	var reply, err error
+	result := "failed before it ran"
+	if fault != exFailBefore {
+		result, err = c.run()
+	}
+	if fault != exNoFault {
+		reply = fmt.Errorf("storagetest: %s: %w", map[exFault]string{exFailBefore: "failed before it ran", exLostResponse: "response lost"}[fault], ErrInjected)
+		if fault == exLostResponse {
+			result += ", response lost"
+		}
+	}
+	tok := a.letter + exFaultTokens[fault]
+	s.tokens = append(s.tokens, tok)
+	desc := fmt.Sprintf("%s %s", tok, c.desc)
+	s.steps = append(s.steps, desc)
+	s.trace = append(s.trace, fmt.Sprintf("%3d %-3s %s → %s", n, tok, c.desc, result))
+	prev := s.hist[n-1]
+	next := prev
+	unchanged := fault == exFailBefore || !c.method.IsWrite() ||
+		errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) ||
+		errors.Is(err, storage.ErrAlreadyExists) || errors.Is(err, storage.ErrInvalid)
+	if !unchanged {
+		var rerr error
+		if next, rerr = s.refresh(prev, c); rerr != nil {
+			return rerr
+		}
+	}
+	s.hist = append(s.hist, next)
+	s.checkStep(n, desc, prev, next)
+	c.reply <- reply
+	return nil
+}
