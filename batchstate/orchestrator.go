@@ -34,6 +34,11 @@ const DefaultListAttempts = 8
 // of List; it doubles after each attempt, up to a quarter of a second.
 const DefaultListBackoff = 5 * time.Millisecond
 
+// DefaultReconcileLease is how long, by default, a Reconcile may hold a
+// queue's lease before List callers and other Reconciles presume it
+// crashed (see [WithReconcileLease]).
+const DefaultReconcileLease = 30 * time.Second
+
 // Abandoned is the state of a tombstone: a batch row that Reconcile writes
 // in place of a batch whose Create never finished (see
 // [Orchestrator.Reconcile]). It is terminal, it is not one of any
@@ -64,6 +69,7 @@ type config struct {
 	concurrency  int
 	listAttempts int
 	listBackoff  time.Duration
+	lease        time.Duration
 }
 
 // WithClock sets the clock every timestamp is taken from (default
@@ -98,6 +104,15 @@ func WithListRetry(attempts int, backoff time.Duration) Option {
 	return func(c *config) { c.listAttempts, c.listBackoff = attempts, backoff }
 }
 
+// WithReconcileLease sets how long a Reconcile may hold a queue's lease
+// (default [DefaultReconcileLease]). A Reconcile stops removing rows once
+// it has held the lease for half of it; a lease held longer than d is
+// presumed to belong to a crashed Reconcile: List stops waiting for it and
+// another Reconcile may take it over. So a Reconcile that crashes while
+// holding the lease makes List return storage.ErrConflict for at most d.
+// New rejects d <= 0.
+func WithReconcileLease(d time.Duration) Option { return func(c *config) { c.lease = d } }
+
 // Orchestrator keeps a membership index beside a batch store. It is safe
 // for concurrent use; it holds no state of its own besides configuration.
 type Orchestrator struct {
@@ -122,7 +137,7 @@ func New(batches storage.BatchStore, members storage.MembershipStore, m Machine,
 		return nil, err
 	}
 	cfg := config{clock: time.Now, grace: DefaultDanglingGrace, concurrency: DefaultListConcurrency,
-		listAttempts: DefaultListAttempts, listBackoff: DefaultListBackoff}
+		listAttempts: DefaultListAttempts, listBackoff: DefaultListBackoff, lease: DefaultReconcileLease}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -137,6 +152,8 @@ func New(batches storage.BatchStore, members storage.MembershipStore, m Machine,
 		return nil, storage.Invalid("WithListRetry", "attempts %d is not positive", cfg.listAttempts)
 	case cfg.listBackoff < 0:
 		return nil, storage.Invalid("WithListRetry", "negative backoff %s", cfg.listBackoff)
+	case cfg.lease <= 0:
+		return nil, storage.Invalid("WithReconcileLease", "lease %s is not positive", cfg.lease)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
@@ -390,10 +407,10 @@ func (o *Orchestrator) view(b storage.Batch, ok bool, now time.Time) leaseView {
 	if !ok {
 		return leaseView{}
 	}
-	// A lease held for longer than the grace belongs to a Reconcile that
-	// crashed or stopped removing (see holdLease): no removal under it can
+	// A lease held for longer than its duration belongs to a Reconcile that
+	// crashed or stopped removing (see Reconcile): no removal under it can
 	// still come.
-	held := b.State == leaseHeld && now.Sub(b.UpdatedAt) <= o.cfg.grace
+	held := b.State == leaseHeld && now.Sub(b.UpdatedAt) <= o.cfg.lease
 	return leaseView{exists: true, version: b.Version, held: held}
 }
 
@@ -557,11 +574,11 @@ var errLeaseBusy = errors.New("batchstate: the queue's reconcile lease is held")
 // moved there. Reconcile therefore removes such rows only while it holds
 // the queue's lease (a reserved batch row, [LeaseID], taken and released
 // by compare-and-swap), and List reads again when the lease was held or
-// taken during its reads. A lease held for longer than the grace is
-// presumed abandoned by a crashed Reconcile and may be taken over; a
-// Reconcile stops removing once it has held the lease for half the grace.
-// If another Reconcile holds the lease, those rows are kept for the next
-// run.
+// taken during its reads. A lease held for longer than its duration
+// ([WithReconcileLease]) is presumed abandoned by a crashed Reconcile and
+// may be taken over; a Reconcile stops removing once it has held the lease
+// for half its duration. If another Reconcile holds the lease, those rows
+// are kept for the next run.
 //
 // A failed write (a removal, a fence, a tombstone, the lease) is counted as
 // kept and reported in the returned error, joined; the scan goes on.
@@ -669,9 +686,9 @@ func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileRe
 	}
 	held := o.now()
 	for i, p := range live {
-		if o.now().Sub(held) > o.cfg.grace/2 {
+		if o.now().Sub(held) > o.cfg.lease/2 {
 			rep.Kept += len(live) - i
-			errs = append(errs, fmt.Errorf("batchstate: reconcile %q: held the lease for half the grace; %d rows kept", queue, len(live)-i))
+			errs = append(errs, fmt.Errorf("batchstate: reconcile %q: held the lease for half its duration; %d rows kept", queue, len(live)-i))
 			break
 		}
 		remove(p.state, p.row, p.maxVersion, &rep.RemovedStale)
@@ -720,6 +737,10 @@ func (o *Orchestrator) holdLease(ctx context.Context, queue string) (storage.Bat
 		if o.view(cur, true, now).held {
 			return storage.Batch{}, errLeaseBusy
 		}
+		if cur.State == leaseHeld {
+			o.cfg.logger.WarnContext(ctx, "batchstate: reconcile takes over a lease a crashed Reconcile left held",
+				"queue", queue, "held_since", cur.UpdatedAt)
+		}
 		want.CreatedAt = cur.CreatedAt
 		var got storage.Batch
 		if got, werr = o.batches.UpdateBatch(ctx, want, cur.Version, cur.State); werr == nil {
@@ -736,17 +757,23 @@ func (o *Orchestrator) holdLease(ctx context.Context, queue string) (storage.Bat
 	return storage.Batch{}, fmt.Errorf("batchstate: reconcile %q: take lease: %w", queue, werr)
 }
 
-// releaseLease moves the lease back to idle. If that fails, the lease
-// expires after the grace period.
+// releaseLease moves the lease back to idle, trying twice. If that fails,
+// the lease expires after its duration.
 func (o *Orchestrator) releaseLease(ctx context.Context, queue string, lease storage.Batch) error {
 	idle := lease
 	idle.State, idle.Payload, idle.UpdatedAt = leaseIdle, nil, o.now()
-	_, err := o.batches.UpdateBatch(ctx, idle, lease.Version, leaseHeld)
-	if err == nil {
-		return nil
+	var err error
+	for range 2 {
+		if _, err = o.batches.UpdateBatch(ctx, idle, lease.Version, leaseHeld); err == nil {
+			return nil
+		}
+		got, gerr := o.batches.GetBatch(ctx, queue, LeaseID)
+		if gerr == nil && got.Version == lease.Version+1 && got.State == leaseIdle {
+			return nil // the release landed; its response was lost
+		}
+		if gerr == nil && (got.Version != lease.Version || got.State != leaseHeld) {
+			break // taken over: it is not ours any more
+		}
 	}
-	if got, gerr := o.batches.GetBatch(ctx, queue, LeaseID); gerr == nil && got.Version == lease.Version+1 && got.State == leaseIdle {
-		return nil // the release landed; its response was lost
-	}
-	return fmt.Errorf("batchstate: reconcile %q: release lease (it expires after the grace period): %w", queue, err)
+	return fmt.Errorf("batchstate: reconcile %q: release lease (it expires after %s): %w", queue, o.cfg.lease, err)
 }

@@ -66,7 +66,7 @@ func CheckListed(ctx context.Context, store storage.Store, list ListFunc, m batc
 	}
 	for _, id := range ids {
 		b, ok := stored[id]
-		if !ok || m.IsTerminal(b.State) {
+		if !ok || final(m, b.State) {
 			continue
 		}
 		if !slices.Contains(rows[id], b.State) {
@@ -77,6 +77,12 @@ func CheckListed(ctx context.Context, store storage.Store, list ListFunc, m batc
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// final reports whether a batch stored in state s never moves again: a
+// terminal state of m, or the tombstone state batchstate.Abandoned.
+func final(m batchstate.Machine, s string) bool {
+	return s == batchstate.Abandoned || m.IsTerminal(s)
 }
 
 // storedBatches reads the batches of ids (duplicates allowed) with one
@@ -115,7 +121,7 @@ func indexRows(ctx context.Context, store storage.Store, m batchstate.Machine, q
 // CheckIndexExact verifies that, after a fault-free Reconcile with the
 // dangling grace elapsed, the membership index of queue holds exactly one
 // row per batch stored in a non-terminal state, in that state's bucket, and
-// no other row. ids are the batches the caller knows of; rows naming any
+// no other row (none for terminal or Abandoned batches). ids are the batches the caller knows of; rows naming any
 // other id are violations too.
 func CheckIndexExact(ctx context.Context, store storage.Store, m batchstate.Machine, queue string, ids []string) error {
 	rows, err := indexRows(ctx, store, m, queue)
@@ -131,7 +137,7 @@ func CheckIndexExact(ctx context.Context, store storage.Store, m batchstate.Mach
 	for _, id := range ids {
 		known[id] = true
 		var want []string
-		if b, ok := stored[id]; ok && !m.IsTerminal(b.State) {
+		if b, ok := stored[id]; ok && !final(m, b.State) {
 			want = []string{b.State}
 		}
 		if !slices.Equal(rows[id], want) {

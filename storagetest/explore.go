@@ -300,6 +300,11 @@ func Replay(ctx context.Context, store storage.Store, scenario, schedule string,
 	return exRunSchedule(ctx, store, sc, ch, f)
 }
 
+// interleavings is the Interleavings area with the run's exploration.
+func (c runConfig) interleavings(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runInterleavings(t, newStore, c.exploration)
+}
+
 // runInterleavings is the Interleavings area: every scenario as a parallel
 // subtest on the store, or only the schedule ScheduleEnv names.
 func runInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x Exploration) {
@@ -339,9 +344,9 @@ func runInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x
 
 // exExplore is Explore over a scenario: the bounded search level by level,
 // then the random schedules.
-func exExplore(ctx context.Context, store storage.Store, sc *exScenario, x Exploration, f OrchestratorFactory) (ExploreResult, error) {
+func exExplore(ctx context.Context, store storage.Store, sc *exScenario, x Exploration, f OrchestratorFactory) (res ExploreResult, err error) {
 	start := time.Now()
-	res := ExploreResult{Scenario: sc.name, Complete: true}
+	res = ExploreResult{Scenario: sc.name, Complete: true}
 	defer func() { res.Elapsed = time.Since(start) }()
 	maxViolations := max(x.MaxViolations, 1)
 	caps := exCost{pre: x.Preemptions, fault: x.Faults, adv: x.ClockAdvances}

@@ -32,7 +32,7 @@ func areas(cfg runConfig) []Area {
 		{"Validation", "bad keys (the expected state of a batch update included), versions, payloads and messages are ErrInvalid and write nothing", runValidation},
 		{"RoundTrip", "payload bytes, UTC microsecond times, zero times, booleans and strings come back exactly", runRoundTrip},
 		{"Orchestration", "batchstate and applystate end to end on the store: crash points, concurrency, bad input", runOrchestration},
-		{"Interleavings", "batchstate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", func(t *testing.T, newStore func(t *testing.T) storage.Store) { runInterleavings(t, newStore, cfg.exploration) }},
+		{"Interleavings", "batchstate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", cfg.interleavings},
 	}
 }
 

@@ -224,6 +224,9 @@ func (q *queue) run(ctx context.Context, w io.Writer, cfg config) (Report, error
 			rep.Failed++
 		case "cancelled":
 			rep.Cancelled++
+		case batchstate.Abandoned:
+			// A create the producer gave up on: Reconcile fenced it off
+			// with a tombstone, so it can never appear late.
 		default:
 			return rep, fmt.Errorf("batch %s left in %q", id, b.State)
 		}
