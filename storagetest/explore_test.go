@@ -1,0 +1,297 @@
+package storagetest_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/memory"
+	"github.com/statefold/statefold/storagetest"
+)
+
+// mutant is batchstate with one known bug put back: the real orchestrator
+// for every method but the broken one, which is written here against the
+// same store, clock and grace.
+type mutant struct {
+	storagetest.BatchOrchestrator
+	c storagetest.OrchestratorConfig
+}
+
+func (m *mutant) now() time.Time { return m.c.Clock().UTC().Truncate(time.Microsecond) }
+
+// mutantFactory builds orchestrators whose methods are overridden by wrap.
+func mutantFactory(wrap func(m *mutant) storagetest.BatchOrchestrator) storagetest.OrchestratorFactory {
+	return func(c storagetest.OrchestratorConfig) (storagetest.BatchOrchestrator, error) {
+		real, err := storagetest.NewBatchOrchestrator(c)
+		if err != nil {
+			return nil, err
+		}
+		return wrap(&mutant{BatchOrchestrator: real, c: c}), nil
+	}
+}
+
+// danglingByTime removes a row whose batch does not exist once the row is
+// older than the grace — by time alone, with no tombstone to stop the
+// Create that may still land — then runs the real Reconcile.
+type danglingByTime struct{ *mutant }
+
+func (m danglingByTime) Reconcile(ctx context.Context, queue string) (batchstate.ReconcileReport, error) {
+	s := m.c.Store
+	var rows []storage.Member
+	for _, st := range m.c.Machine.NonTerminal() {
+		rs, err := s.ListMembers(ctx, queue, st)
+		if err != nil {
+			return batchstate.ReconcileReport{}, err
+		}
+		rows = append(rows, rs...)
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.BatchID
+	}
+	found := map[string]bool{}
+	if len(ids) > 0 {
+		bs, err := s.GetBatches(ctx, queue, ids)
+		if err != nil {
+			return batchstate.ReconcileReport{}, err
+		}
+		for _, b := range bs {
+			found[b.ID] = true
+		}
+	}
+	now := m.now()
+	for _, r := range rows {
+		if !found[r.BatchID] && now.Sub(r.AddedAt) > m.c.Grace {
+			if err := s.RemoveMember(ctx, queue, r.State, r.BatchID, math.MaxInt64); err != nil {
+				return batchstate.ReconcileReport{}, err
+			}
+		}
+	}
+	return m.BatchOrchestrator.Reconcile(ctx, queue)
+}
+
+// transition is the shape of batchstate's Transition the next mutants
+// share: the target row first, then the compare-and-swap with the state
+// casState returns, then afterCAS.
+func (m *mutant) transition(ctx context.Context, b storage.Batch, to string,
+	casState func() (string, error), afterCAS func() error) (storage.Batch, error) {
+	s := m.c.Store
+	next := b
+	next.State, next.UpdatedAt = to, m.now()
+	if !m.c.Machine.IsTerminal(to) {
+		if err := s.AddMember(ctx, storage.Member{Queue: b.Queue, State: to, BatchID: b.ID, Version: b.Version + 1, AddedAt: next.UpdatedAt}); err != nil {
+			return b, err
+		}
+	}
+	expect, err := casState()
+	if err != nil {
+		return b, err
+	}
+	updated, err := s.UpdateBatch(ctx, next, b.Version, expect)
+	if err != nil {
+		return b, err
+	}
+	if err := afterCAS(); err != nil {
+		return updated, err
+	}
+	return updated, nil
+}
+
+func nothing() error { return nil }
+
+// versionOnlyCAS compares only the version: it reads the batch first and
+// expects whatever state is stored, so a caller's edited b.State moves a
+// batch out of a state the caller never saw — a terminal one included.
+type versionOnlyCAS struct{ *mutant }
+
+func (m versionOnlyCAS) Transition(ctx context.Context, b storage.Batch, to string) (storage.Batch, error) {
+	return m.transition(ctx, b, to, func() (string, error) {
+		cur, err := m.c.Store.GetBatch(ctx, b.Queue, b.ID)
+		return cur.State, err
+	}, nothing)
+}
+
+// removesOldRow removes the row of the state left right after its
+// compare-and-swap (bounded by the version it read, as it should be): a
+// List that read the new bucket before the move and reads the old one
+// after this removal misses the batch.
+type removesOldRow struct{ *mutant }
+
+func (m removesOldRow) Transition(ctx context.Context, b storage.Batch, to string) (storage.Batch, error) {
+	return m.transition(ctx, b, to, func() (string, error) { return b.State, nil }, func() error {
+		return m.c.Store.RemoveMember(ctx, b.Queue, b.State, b.ID, b.Version)
+	})
+}
+
+// removesOldRowUnconditionally removes the row of the state left with no
+// version bound: in a cycle, a late removal deletes the row of a newer
+// move back into that state.
+type removesOldRowUnconditionally struct{ *mutant }
+
+func (m removesOldRowUnconditionally) Transition(ctx context.Context, b storage.Batch, to string) (storage.Batch, error) {
+	return m.transition(ctx, b, to, func() (string, error) { return b.State, nil }, func() error {
+		return m.c.Store.RemoveMember(ctx, b.Queue, b.State, b.ID, math.MaxInt64)
+	})
+}
+
+// keepsRowsAhead is a Reconcile that removes rows of final batches, stale
+// rows and (behind a tombstone) dangling ones, but keeps a row ahead of
+// its batch forever: it never fences the transition that added it.
+type keepsRowsAhead struct{ *mutant }
+
+func (m keepsRowsAhead) Reconcile(ctx context.Context, queue string) (batchstate.ReconcileReport, error) {
+	var rep batchstate.ReconcileReport
+	s := m.c.Store
+	for _, st := range m.c.Machine.NonTerminal() {
+		rows, err := s.ListMembers(ctx, queue, st)
+		if err != nil {
+			return rep, err
+		}
+		for _, r := range rows {
+			rep.Scanned++
+			b, err := s.GetBatch(ctx, queue, r.BatchID)
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				if m.now().Sub(r.AddedAt) <= m.c.Grace {
+					continue
+				}
+				now := m.now()
+				if _, err := s.CreateBatch(ctx, storage.Batch{Queue: queue, ID: r.BatchID, State: batchstate.Abandoned, CreatedAt: now, UpdatedAt: now}); err != nil {
+					continue
+				}
+				err = s.RemoveMember(ctx, queue, st, r.BatchID, math.MaxInt64)
+			case err != nil:
+			case b.State == batchstate.Abandoned || m.c.Machine.IsTerminal(b.State):
+				err = s.RemoveMember(ctx, queue, st, r.BatchID, math.MaxInt64)
+			case b.State != st && b.Version >= r.Version:
+				err = s.RemoveMember(ctx, queue, st, r.BatchID, b.Version)
+			}
+			if err != nil {
+				return rep, err
+			}
+		}
+	}
+	return rep, nil
+}
+
+// The explorer must find each known bug in the scenario built for it, name
+// the invariant it breaks, and print a schedule that, replayed alone,
+// breaks it again.
+func TestExplorerFindsKnownBugs(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, scenario, invariant string
+		factory                   storagetest.OrchestratorFactory
+	}{
+		{"DanglingRowRemovedByTime", "CreateReconcile", "I:",
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return danglingByTime{m} })},
+		{"DanglingRowRemovedByTimeSkewedClock", "SkewedCreateReconcile", "I:",
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return danglingByTime{m} })},
+		{"VersionOnlyCAS", "TransitionEditedState", "IV:",
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return versionOnlyCAS{m} })},
+		{"OldRowRemovedAfterCAS", "TransitionList", "III:",
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRow{m} })},
+		{"OldRowRemovedAfterCASCyclic", "CyclicTransitionList", "III:",
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRow{m} })},
+		{"OldRowRemovedUnconditionally", "RacingTransitions", "I:",
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRowUnconditionally{m} })},
+		{"RowAheadKeptForever", "TransitionTooHighVersion", "V:",
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return keepsRowsAhead{m} })},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			store := memory.New()
+			x := storagetest.DefaultExploration()
+			x.Budget = 0
+			res, err := storagetest.Explore(ctx, store, c.scenario, x, c.factory)
+			require.NoError(t, err)
+			require.NotEmpty(t, res.Violations, "the explorer missed the bug in %d schedules", res.Schedules())
+			v := res.Violations[0]
+			require.ErrorContains(t, v.Violation, c.invariant, "%s\n%s", v.Error(), v.Trace)
+			t.Logf("found after %d schedules: %s", res.Schedules(), v.Error())
+
+			again, err := storagetest.Replay(ctx, store, c.scenario, v.Schedule, c.factory)
+			require.NoError(t, err)
+			require.Equal(t, v.Schedule, again.Schedule)
+			require.Error(t, again.Violation, "the schedule replayed alone breaks the invariant again")
+			require.Equal(t, v.Violation.Error(), again.Violation.Error())
+
+			ok, err := storagetest.Replay(ctx, store, c.scenario, v.Schedule, storagetest.NewBatchOrchestrator)
+			if err == nil { // the real orchestrator may take other steps
+				require.NoError(t, ok.Violation, "the real orchestrator holds on the same schedule:\n%s", ok.Trace)
+			}
+		})
+	}
+}
+
+// Exploring the same scenario twice runs the same schedules.
+func TestExplorerIsDeterministic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	x := storagetest.Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1}
+	first, err := storagetest.Explore(ctx, memory.New(), "TransitionReconcile", x, storagetest.NewBatchOrchestrator)
+	require.NoError(t, err)
+	second, err := storagetest.Explore(ctx, memory.New(), "TransitionReconcile", x, storagetest.NewBatchOrchestrator)
+	require.NoError(t, err)
+	require.True(t, first.Complete)
+	require.Equal(t, first.PerLevel, second.PerLevel)
+	require.Greater(t, first.Bounded, 100)
+	require.Empty(t, first.Violations)
+}
+
+// Replay follows a schedule exactly and rejects one it cannot follow.
+func TestReplaySchedules(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := memory.New()
+	real := storagetest.NewBatchOrchestrator
+
+	// Actor a's move runs to the end (AddMember, UpdateBatch), then the
+	// List; the default order fills in the rest.
+	res, err := storagetest.Replay(ctx, store, "TransitionList", "a a", real)
+	require.NoError(t, err)
+	require.NoError(t, res.Violation)
+	require.True(t, strings.HasPrefix(res.Schedule, "a a b"), res.Schedule)
+	require.Contains(t, res.Trace, "UpdateBatch(b1 queued v1 → running)")
+
+	// A lost response: the compare-and-swap lands, the caller hears an error.
+	res, err = storagetest.Replay(ctx, store, "TransitionList", "a a~ b b b b", real)
+	require.NoError(t, err)
+	require.NoError(t, res.Violation)
+	require.Contains(t, res.Trace, "response lost")
+	require.Contains(t, res.Trace, "injected fault")
+
+	for schedule, want := range map[string]string{
+		"c":                       "actor c has no call pending",
+		"a! b!":                   "a fault on a read",
+		"a x?":                    "bad step",
+		"a a b b b b b b b b b b": "left over",
+	} {
+		_, err := storagetest.Replay(ctx, store, "TransitionList", schedule, real)
+		require.ErrorContains(t, err, want, "schedule %q", schedule)
+	}
+	_, err = storagetest.Replay(ctx, store, "NoSuchScenario", "a", real)
+	require.ErrorContains(t, err, "TransitionList")
+}
+
+// Every scenario is listed with its actors.
+func TestScenarios(t *testing.T) {
+	t.Parallel()
+	names := map[string]bool{}
+	for _, sc := range storagetest.Scenarios() {
+		require.NotEmpty(t, sc.Doc, sc.Name)
+		require.GreaterOrEqual(t, len(sc.Actors), 2, sc.Name)
+		require.LessOrEqual(t, len(sc.Actors), 3, sc.Name)
+		require.False(t, names[sc.Name], "scenario %s listed twice", sc.Name)
+		names[sc.Name] = true
+	}
+	require.Len(t, names, 9)
+}

@@ -1,0 +1,396 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/storage"
+)
+
+// runRaces runs one deterministic test per known batchstate race: a store
+// call of one caller is held (a Block fault) while another caller runs,
+// then released, so the interleaving is forced rather than hoped for.
+func runRaces(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	cases := map[string]func(t *testing.T, ctx context.Context, s storage.Store){
+		"RetriedCreateVsReconcile":     raceRetriedCreateVsReconcile,
+		"ReconcileVsRetriedCreate":     raceReconcileVsRetriedCreate,
+		"SkewedCreateVsReconcile":      raceSkewedCreateVsReconcile,
+		"SlowCreateVsReconcile":        raceSlowCreateVsReconcile,
+		"ListVsMover":                  raceListVsMover,
+		"ListVsMoverAndReconcile":      raceListVsMoverAndReconcile,
+		"TransitionWithEditedState":    raceTransitionWithEditedState,
+		"TransitionWithVersionTooHigh": raceTransitionWithVersionTooHigh,
+	}
+	parallel(t, newStore, cases)
+}
+
+// raceEnv is an orchEnv whose faulty orchestrator reads buckets one at a
+// time, in the order List is given them, so a Block fault on the k-th
+// ListMembers holds a known bucket.
+func raceEnv(t *testing.T, s storage.Store, opts ...batchstate.Option) *orchEnv {
+	t.Helper()
+	e := newOrchEnv(t, s)
+	all := append([]batchstate.Option{batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace),
+		batchstate.WithLogger(testLogger(t)), batchstate.WithListConcurrency(1)}, opts...)
+	var err error
+	e.faulty, err = batchstate.New(e.fs, e.fs, crashMachine, all...)
+	require.NoError(t, err)
+	return e
+}
+
+// hold injects a Block fault on the first call of methods and returns the
+// injection and the function that releases it.
+func hold(t *testing.T, e *orchEnv, methods ...Method) (*Injection, func()) {
+	t.Helper()
+	release := make(chan struct{})
+	in, err := e.fs.Inject(Fault{Mode: Block, Call: 1, Methods: methods, Release: release})
+	require.NoError(t, err)
+	var once sync.Once
+	return in, func() { once.Do(func() { close(release) }) }
+}
+
+// goRun runs f in a goroutine and returns a channel with its error.
+func goRun(f func() error) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- f() }()
+	return ch
+}
+
+// checkBatches checks invariants I and II over e's batches, then that a
+// Reconcile past the grace leaves exactly one row per live batch.
+func checkBatches(ctx context.Context, t *testing.T, e *orchEnv) {
+	t.Helper()
+	list := func(ctx context.Context, queue string, states ...string) ([]storage.Batch, error) {
+		return e.clean.List(ctx, queue, states...)
+	}
+	require.NoError(t, CheckListed(ctx, e.store, list, crashMachine, e.queue, e.ids))
+	e.clock.Advance(2 * crashGrace)
+	_, err := e.clean.Reconcile(ctx, e.queue)
+	require.NoError(t, err)
+	require.NoError(t, CheckIndexExact(ctx, e.store, crashMachine, e.queue, e.ids))
+	require.NoError(t, CheckListed(ctx, e.store, list, crashMachine, e.queue, e.ids))
+}
+
+// A Create whose batch write failed is retried past the grace; the retry
+// runs whole between Reconcile's reads and its first write. The batch
+// must end stored and listed: Reconcile's fence (a tombstone create) finds
+// the batch and keeps the row.
+func raceRetriedCreateVsReconcile(t *testing.T, ctx context.Context, s storage.Store) {
+	e := raceEnv(t, s)
+	e.ids = append(e.ids, "x")
+	x := storage.Batch{Queue: e.queue, ID: "x", State: "queued"}
+	_, err := e.fs.Inject(Fault{Mode: FailBefore, Call: 1, Methods: []Method{CreateBatch}})
+	require.NoError(t, err)
+	_, err = e.faulty.Create(ctx, x)
+	require.ErrorIs(t, err, ErrInjected)
+	e.fs.ClearFaults()
+	e.clock.Advance(2 * crashGrace)
+
+	in, release := hold(t, e, CreateBatch, RemoveMember, UpdateBatch) // Reconcile's first write
+	rec := goRun(func() error { _, err := e.faulty.Reconcile(ctx, e.queue); return err })
+	<-in.Reached()
+	_, err = e.clean.Create(ctx, x) // the retry
+	require.NoError(t, err)
+	release()
+	require.NoError(t, <-rec)
+	got := e.get(ctx, t, "x")
+	require.Equal(t, "queued", got.State, "the retried create stands")
+	checkBatches(ctx, t, e)
+}
+
+// The other order: the retry's row lands (refreshing its AddedAt), the
+// retry stalls past the grace, and Reconcile runs whole while the retry's
+// batch write is held. Reconcile abandons the
+// id; the retry must fail, not store a batch without a row.
+func raceReconcileVsRetriedCreate(t *testing.T, ctx context.Context, s storage.Store) {
+	e := raceEnv(t, s)
+	e.ids = append(e.ids, "x")
+	x := storage.Batch{Queue: e.queue, ID: "x", State: "queued"}
+	_, err := e.clean.Create(ctx, storage.Batch{Queue: e.queue, ID: "other", State: "queued"})
+	require.NoError(t, err)
+	e.ids = append(e.ids, "other")
+	require.NoError(t, e.store.AddMember(ctx, storage.Member{Queue: e.queue, State: "queued", BatchID: "x", Version: 1, AddedAt: e.clock.Now()}))
+	e.clock.Advance(2 * crashGrace) // the first attempt's row is past the grace
+
+	in, release := hold(t, e, CreateBatch)
+	retry := goRun(func() error { _, err := e.faulty.Create(ctx, x); return err })
+	<-in.Reached()
+	e.clock.Advance(2 * crashGrace) // the retry is slow too
+	rep, err := e.clean.Reconcile(ctx, e.queue)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.RemovedDangling)
+	release()
+	require.ErrorIs(t, <-retry, storage.ErrAlreadyExists, "the create lost to the tombstone and says so")
+	require.Equal(t, batchstate.Abandoned, e.get(ctx, t, "x").State)
+	checkBatches(ctx, t, e)
+}
+
+// A writer whose clock is behind by more than the grace creates a batch;
+// a Reconcile between its two writes sees its row as old. The create must
+// fail or be listed — never store a batch without a row.
+func raceSkewedCreateVsReconcile(t *testing.T, ctx context.Context, s storage.Store) {
+	e := raceEnv(t, s)
+	behind := func() time.Time { return e.clock.Now().Add(-3 * crashGrace) }
+	skewed, err := batchstate.New(e.fs, e.fs, crashMachine, batchstate.WithClock(behind),
+		batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(testLogger(t)))
+	require.NoError(t, err)
+	e.ids = append(e.ids, "x")
+	in, release := hold(t, e, CreateBatch)
+	create := goRun(func() error {
+		_, err := skewed.Create(ctx, storage.Batch{Queue: e.queue, ID: "x", State: "queued"})
+		return err
+	})
+	<-in.Reached()
+	_, err = e.clean.Reconcile(ctx, e.queue)
+	require.NoError(t, err)
+	release()
+	err = <-create
+	require.ErrorIs(t, err, storage.ErrAlreadyExists, "fenced off: the create reports it failed")
+	checkBatches(ctx, t, e)
+}
+
+// A Create merely slower than the grace: the same, with a true clock.
+func raceSlowCreateVsReconcile(t *testing.T, ctx context.Context, s storage.Store) {
+	e := raceEnv(t, s)
+	e.ids = append(e.ids, "x")
+	in, release := hold(t, e, CreateBatch)
+	create := goRun(func() error {
+		_, err := e.faulty.Create(ctx, storage.Batch{Queue: e.queue, ID: "x", State: "running"})
+		return err
+	})
+	<-in.Reached()
+	e.clock.Advance(2 * crashGrace)
+	_, err := e.clean.Reconcile(ctx, e.queue)
+	require.NoError(t, err)
+	release()
+	require.ErrorIs(t, <-create, storage.ErrAlreadyExists)
+	checkBatches(ctx, t, e)
+}
+
+// List(running, queued) reads running, then queued; a batch moves
+// queued → running between the two reads. It was in a requested state at
+// every instant of the call, so it must be returned.
+func raceListVsMover(t *testing.T, ctx context.Context, s storage.Store) {
+	e := raceEnv(t, s)
+	x := e.create(ctx, t, "x", "queued")
+	e.create(ctx, t, "y", "running")
+	_, release := holdSecondListMembers(t, e)
+	list := goRun2(func() ([]storage.Batch, error) { return e.faulty.List(ctx, e.queue, "running", "queued") })
+	waitHeld(t, e)
+	_, err := e.clean.Transition(ctx, x, "running")
+	require.NoError(t, err)
+	release()
+	got := <-list
+	require.NoError(t, got.err)
+	require.ElementsMatch(t, []string{"x", "y"}, batchIDs(got.batches), "the mover is listed")
+	checkBatches(ctx, t, e)
+}
+
+// The same, with a Reconcile removing the row the mover left while the
+// List is between its reads: List must notice and read again.
+func raceListVsMoverAndReconcile(t *testing.T, ctx context.Context, s storage.Store) {
+	e := raceEnv(t, s, batchstate.WithListRetry(3, 0))
+	x := e.create(ctx, t, "x", "queued")
+	e.create(ctx, t, "y", "running")
+	_, release := holdSecondListMembers(t, e)
+	list := goRun2(func() ([]storage.Batch, error) { return e.faulty.List(ctx, e.queue, "running", "queued") })
+	waitHeld(t, e)
+	_, err := e.clean.Transition(ctx, x, "running")
+	require.NoError(t, err)
+	rep, err := e.clean.Reconcile(ctx, e.queue)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.RemovedStale, "Reconcile removed x's queued row")
+	release()
+	got := <-list
+	require.NoError(t, got.err)
+	require.ElementsMatch(t, []string{"x", "y"}, batchIDs(got.batches), "the mover is listed")
+	require.GreaterOrEqual(t, e.fs.Calls(ListMembers), 4, "List read the buckets again")
+	checkBatches(ctx, t, e)
+}
+
+// holdSecondListMembers holds the faulty orchestrator's second ListMembers.
+func holdSecondListMembers(t *testing.T, e *orchEnv) (*Injection, func()) {
+	t.Helper()
+	release := make(chan struct{})
+	in, err := e.fs.Inject(Fault{Mode: Block, Call: 2, Methods: []Method{ListMembers}, Release: release})
+	require.NoError(t, err)
+	var once sync.Once
+	return in, func() { once.Do(func() { close(release) }) }
+}
+
+// waitHeld waits until some Block fault of e holds a call.
+func waitHeld(t *testing.T, e *orchEnv) {
+	t.Helper()
+	e.fs.mu.Lock()
+	faults := slices.Clone(e.fs.faults)
+	e.fs.mu.Unlock()
+	for _, in := range faults {
+		if in.fault.Mode == Block {
+			<-in.Reached()
+			return
+		}
+	}
+	t.Fatal("no Block fault armed")
+}
+
+type listResult struct {
+	batches []storage.Batch
+	err     error
+}
+
+func goRun2(f func() ([]storage.Batch, error)) <-chan listResult {
+	ch := make(chan listResult, 1)
+	go func() { b, err := f(); ch <- listResult{b, err} }()
+	return ch
+}
+
+// A caller edits b.State of a batch stored terminal and keeps the stored
+// version: the move must fail, change nothing and leave no row.
+func raceTransitionWithEditedState(t *testing.T, ctx context.Context, s storage.Store) {
+	e := raceEnv(t, s)
+	x := e.create(ctx, t, "x", "running")
+	done, err := e.clean.Transition(ctx, x, "done")
+	require.NoError(t, err)
+	edited := done
+	edited.State = "queued"
+	_, err = e.faulty.Transition(ctx, edited, "running")
+	require.ErrorIs(t, err, storage.ErrConflict)
+	require.Equal(t, done, e.get(ctx, t, "x"), "the terminal batch did not change")
+	rows, err := indexRows(ctx, e.store, crashMachine, e.queue)
+	require.NoError(t, err)
+	require.Empty(t, rows["x"], "no row is left behind")
+	checkBatches(ctx, t, e)
+}
+
+// A Transition with a version the batch never had fails and leaves a row
+// ahead of the batch; the row must not outlive the grace, nor stay once
+// the batch is terminal, and reports must count only real removals.
+func raceTransitionWithVersionTooHigh(t *testing.T, ctx context.Context, s storage.Store) {
+	e := raceEnv(t, s)
+	x := e.create(ctx, t, "x", "queued")
+	y := e.create(ctx, t, "y", "queued")
+	for _, b := range []storage.Batch{x, y} {
+		bad := b
+		bad.Version = 100
+		_, err := e.faulty.Transition(ctx, bad, "running")
+		require.ErrorIs(t, err, storage.ErrConflict)
+	}
+	rows, err := indexRows(ctx, e.store, crashMachine, e.queue)
+	require.NoError(t, err)
+	require.Equal(t, []string{"queued", "running"}, rows["x"], "the failed move left its row")
+
+	// y ends terminal: List removes every row of it, whatever its version.
+	_, err = e.clean.Transition(ctx, y, "done")
+	require.NoError(t, err)
+	_, err = e.clean.List(ctx, e.queue, "running")
+	require.NoError(t, err)
+	rows, err = indexRows(ctx, e.store, crashMachine, e.queue)
+	require.NoError(t, err)
+	require.Empty(t, rows["y"])
+
+	// x stays live: past the grace, Reconcile fences and removes the row,
+	// and counts what it really removed.
+	e.clock.Advance(2 * crashGrace)
+	rep, err := e.clean.Reconcile(ctx, e.queue)
+	require.NoError(t, err)
+	require.Equal(t, batchstate.ReconcileReport{Scanned: 2, RemovedStale: 1, Fenced: 1, Kept: 1}, rep)
+	rows, err = indexRows(ctx, e.store, crashMachine, e.queue)
+	require.NoError(t, err)
+	require.Equal(t, []string{"queued"}, rows["x"])
+	checkBatches(ctx, t, e)
+}
+
+// runChurn cycles batches through three states with several workers while
+// a reader lists all three and a janitor reconciles: every batch is in a
+// listed state at every instant, so every List that answers must return
+// every batch. It runs until the reader has listed lists times.
+func runChurn(t *testing.T, store storage.Store, lists int) {
+	ctx := context.Background()
+	m := batchstate.Machine{
+		States:      []string{"a", "b", "c"},
+		Transitions: map[string][]string{"a": {"b", "c"}, "b": {"a", "c"}, "c": {"a", "b"}},
+	}
+	// A real clock: the workers read a fake one too often for the lease's
+	// half-life to mean anything.
+	o, err := batchstate.New(store, store, m, batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(testLogger(t)))
+	require.NoError(t, err)
+	queue := orchID("churn")
+	const batches, workers = 40, 4
+	ids := make([]string, batches)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("c%02d", i)
+		_, err := o.Create(ctx, storage.Batch{Queue: queue, ID: ids[i], State: m.States[i%3]})
+		require.NoError(t, err)
+	}
+	var stop atomic.Bool
+	var listed, refused, moves, reconciles atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer stop.Store(true)
+		for listed.Load() < int64(lists) {
+			got, err := o.List(gctx, queue, "a", "b", "c")
+			if errors.Is(err, storage.ErrConflict) {
+				refused.Add(1) // every attempt overlapped a Reconcile: no answer, no promise
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if gotIDs := batchIDs(got); !slices.Equal(sortedCopy(gotIDs), ids) {
+				return fmt.Errorf("list %d missed or repeated batches: got %d %v", listed.Load(), len(gotIDs), gotIDs)
+			}
+			listed.Add(1)
+		}
+		return nil
+	})
+	for w := range workers {
+		g.Go(func() error {
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			for !stop.Load() {
+				b, err := store.GetBatch(gctx, queue, ids[rng.IntN(batches)])
+				if err != nil {
+					return err
+				}
+				next := m.Transitions[b.State]
+				_, err = o.Transition(gctx, b, next[rng.IntN(len(next))])
+				if err != nil && !errors.Is(err, storage.ErrConflict) {
+					return err
+				}
+				moves.Add(1)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		for !stop.Load() {
+			if _, err := o.Reconcile(gctx, queue); err != nil {
+				return err
+			}
+			reconciles.Add(1)
+			time.Sleep(time.Millisecond)
+		}
+		return nil
+	})
+	require.NoError(t, g.Wait())
+	t.Logf("churn: %d lists, 0 missed, %d refused while a Reconcile removed rows, %d moves, %d reconciles",
+		listed.Load(), refused.Load(), moves.Load(), reconciles.Load())
+	require.Positive(t, moves.Load())
+	require.Positive(t, reconciles.Load())
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
