@@ -97,7 +97,9 @@ func WithListConcurrency(n int) Option { return func(c *config) { c.concurrency 
 
 // WithListRetry sets how many times List reads the index before it gives
 // up because a Reconcile was removing rows meanwhile, and the first pause
-// between attempts, doubled after each one up to a quarter of a second
+// before reading again while a Reconcile holds the lease (a List that a
+// finished Reconcile overlapped reads again at once), doubled after each
+// pause up to a quarter of a second
 // (defaults [DefaultListAttempts] and [DefaultListBackoff]). New rejects
 // attempts < 1 and a negative backoff.
 func WithListRetry(attempts int, backoff time.Duration) Option {
@@ -443,11 +445,11 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 	}
 	backoff := o.cfg.listBackoff
 	for attempt := 1; ; attempt++ {
-		out, rows, found, ok, err := o.listOnce(ctx, queue, states)
+		out, rows, found, res, err := o.listOnce(ctx, queue, states)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		if res == listDone {
 			for i, rs := range rows {
 				for _, r := range rs {
 					if b, ok := found[r.BatchID]; ok && o.final(b.State) {
@@ -462,7 +464,8 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 				queue, attempt, storage.ErrConflict)
 		}
 		o.cfg.logger.DebugContext(ctx, "batchstate: list overlapped a Reconcile; reading again", "queue", queue, "attempt", attempt)
-		if backoff > 0 {
+		if res == listHeld && backoff > 0 {
+			// A Reconcile is removing rows right now: give it time.
 			t := time.NewTimer(backoff)
 			select {
 			case <-ctx.Done():
@@ -475,27 +478,38 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 	}
 }
 
-// listOnce is one attempt of List; ok is false when a Reconcile may have
-// removed rows between the first and the last read.
-func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []string) (out []storage.Batch, rows [][]storage.Member, found map[string]storage.Batch, ok bool, err error) {
+// The outcomes of one attempt of List.
+type listResult int
+
+const (
+	listDone    listResult = iota // no Reconcile overlapped: the result stands
+	listHeld                      // a Reconcile holds the lease: wait, then read again
+	listChanged                   // a Reconcile came and went: read again at once
+)
+
+// listOnce is one attempt of List.
+func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []string) (out []storage.Batch, rows [][]storage.Member, found map[string]storage.Batch, res listResult, err error) {
 	lease, lerr := o.batches.GetBatch(ctx, queue, LeaseID)
 	if lerr != nil && !errors.Is(lerr, storage.ErrNotFound) {
-		return nil, nil, nil, false, fmt.Errorf("batchstate: list %q: read lease: %w", queue, lerr)
+		return nil, nil, nil, 0, fmt.Errorf("batchstate: list %q: read lease: %w", queue, lerr)
 	}
 	before := o.view(lease, lerr == nil, o.now())
 	if before.held {
-		return nil, nil, nil, false, nil
+		return nil, nil, nil, listHeld, nil
 	}
 	if rows, err = o.bucketRows(ctx, queue, states); err != nil {
-		return nil, nil, nil, false, err
+		return nil, nil, nil, 0, err
 	}
 	found, ids, err := o.resolve(ctx, queue, rows, LeaseID)
 	if err != nil {
-		return nil, nil, nil, false, err
+		return nil, nil, nil, 0, err
 	}
 	lease, present := found[LeaseID]
 	if after := o.view(lease, present, o.now()); after != before {
-		return nil, nil, nil, false, nil
+		if after.held {
+			return nil, nil, nil, listHeld, nil
+		}
+		return nil, nil, nil, listChanged, nil
 	}
 	out = make([]storage.Batch, 0, len(ids))
 	for _, id := range ids {
@@ -507,7 +521,7 @@ func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []stri
 	slices.SortFunc(out, func(a, b storage.Batch) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
-	return out, rows, found, true, nil
+	return out, rows, found, listDone, nil
 }
 
 // ReconcileReport says what one Reconcile did. Every row read is counted

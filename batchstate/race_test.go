@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/memory"
 )
 
 // cyclic is a two-state machine a batch cycles through: a → b → a.
@@ -264,4 +266,93 @@ func TestStress(t *testing.T) {
 	require.Empty(t, rep.Unresolved)
 	checkIndexExact(t, b, ids)
 	checkListedExactly(t, b, ids)
+}
+
+// Four workers cycle 40 batches through three states while a janitor
+// reconciles and a reader lists all three states 20,000 times (2,000 under
+// -short): every batch is in a listed state at every instant, so every
+// List that answers returns all 40 — even those that moved between two
+// buckets during the call.
+func TestChurnListNeverMisses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	lists := 20000
+	if testing.Short() {
+		lists = 2000
+	}
+	m := batchstate.Machine{
+		States:      []string{"a", "b", "c"},
+		Transitions: map[string][]string{"a": {"b", "c"}, "b": {"a", "c"}, "c": {"a", "b"}},
+	}
+	store := memory.New()
+	o, err := batchstate.New(store, store, m, batchstate.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	const n, workers = 40, 4
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("c%02d", i)
+		_, err := o.Create(ctx, storage.Batch{Queue: "q", ID: ids[i], State: m.States[i%3]})
+		require.NoError(t, err)
+	}
+	var stop atomic.Bool
+	var listed, refused, moved, reconciled atomic.Int64
+	errs := make(chan error, workers+2)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer stop.Store(true)
+		for listed.Load() < int64(lists) {
+			got, err := o.List(ctx, "q", "a", "b", "c")
+			if errors.Is(err, storage.ErrConflict) {
+				refused.Add(1)
+				continue
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			if g := batchIDs(got); len(g) != n {
+				slices.Sort(g)
+				errs <- fmt.Errorf("list %d returned %d of %d batches: %v", listed.Load(), len(g), n, g)
+				return
+			}
+			listed.Add(1)
+		}
+	})
+	for w := range workers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 3))
+			for !stop.Load() {
+				cur, err := store.GetBatch(ctx, "q", ids[rng.IntN(n)])
+				if err == nil {
+					next := m.Transitions[cur.State]
+					_, err = o.Transition(ctx, cur, next[rng.IntN(len(next))])
+				}
+				if err != nil && !errors.Is(err, storage.ErrConflict) {
+					errs <- err
+					return
+				}
+				moved.Add(1)
+				time.Sleep(50 * time.Microsecond) // share the two cores with the reader
+			}
+		})
+	}
+	wg.Go(func() {
+		for !stop.Load() {
+			if _, err := o.Reconcile(ctx, "q"); err != nil {
+				errs <- err
+				return
+			}
+			reconciled.Add(1)
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	t.Logf("%d lists, 0 missed, %d refused during a Reconcile; %d moves, %d reconciles",
+		listed.Load(), refused.Load(), moved.Load(), reconciled.Load())
+	require.Equal(t, int64(lists), listed.Load())
+	require.Positive(t, reconciled.Load())
 }
