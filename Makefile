@@ -2,12 +2,12 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: test bench vet test-unit crashpoints fmt generate
+.PHONY: test bench vet test-unit crashpoints interleavings fmt generate
 
 ## test: vet, then every test under -race with both server backends required
 ## (starts MariaDB and dynalite when needed; see scripts/backends.sh).
 test:
-	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints
+	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings
 
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -24,6 +24,17 @@ crashpoints:
 		./storage/memory ./storage/mysql ./storage/dynamo ./examples/custombackend | \
 		awk '/crash points explored/ { n = $$NF } /^--- FAIL|^FAIL/ { print } \
 			/^ok / { print "crash points explored on " $$2 ": " n ", invariant violations: 0"; n = "none" }'
+
+## interleavings: re-run the interleaving explorer of the contract suite on
+## every backend and print how many schedules each explored (any invariant
+## violation fails it, as it failed test-unit; the failure prints the
+## schedule and how to replay it alone).
+interleavings:
+	@set -o pipefail; $(GO) test -count=1 -run '^TestContract$$/^Interleavings$$' -v \
+		./storage/memory ./storage/mysql ./storage/dynamo ./examples/custombackend | \
+		awk '/interleavings explored: / { n = $$(NF-3) " schedules, " $$(NF-1) " violations" } \
+			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: scenario |^[ \t]+(I|II|III|IV|V|Create): |replay it alone/ { print } \
+			/^(ok|FAIL)[ \t]/ { print "interleavings explored on " $$2 ": " n; n = "none" }'
 
 ## bench: the benchmarks against memory, MariaDB and dynalite.
 bench:

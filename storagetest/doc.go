@@ -66,8 +66,31 @@
 //     AddMember / RemoveMember with interleaved versions (an AddMember that
 //     finds a newer row may fail with ErrConflict; the highest never does).
 //     Under -short the sizes shrink.
+//   - races: one deterministic test per known batchstate race, forced by
+//     holding one caller's store call (a Block fault) while another runs:
+//     a retried or slow or clock-skewed Create against Reconcile, a List
+//     against a batch moving between two listed states (with and without a
+//     Reconcile removing its old row meanwhile), a Transition from an
+//     edited state, and one with a version the batch never had.
+//   - churn: workers move batches between three states while a janitor
+//     reconciles and a reader lists all three; every List that answers must
+//     return every batch ([WithChurnLists] sets how many Lists).
 //   - bad input to every entry point of batchstate and applystate:
 //     ErrInvalid (or context.Canceled) and zero writes.
+//
+//   - interleavings: a deterministic scheduler runs two or three actors
+//     (batchstate calls) over a store wrapper where every store call is one
+//     step, and runs every schedule within bounds on preemptions, injected
+//     write faults and clock jumps past the grace, then seeded random ones.
+//     After every step it checks invariants I and IV; at the end, II and III
+//     for every List, that every successful Create left its batch, and V
+//     after a converging Reconcile. The orchestrators read their buckets one
+//     at a time (batchstate.WithListConcurrency(1)) so that every actor has
+//     at most one store call pending; a store's own fan-out inside one call
+//     (DynamoDB's chunked BatchGetItem) is one step. A violation prints its
+//     schedule; STATEFOLD_SCHEDULE=<scenario>:<schedule> replays it alone
+//     (see [Explore], [Replay], [Exploration], [WithExploration]). The log
+//     says how many schedules each scenario explored.
 //
 // # Tools
 //

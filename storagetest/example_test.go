@@ -42,4 +42,5 @@ func ExampleAreas() {
 	// Validation
 	// RoundTrip
 	// Orchestration
+	// Interleavings
 }

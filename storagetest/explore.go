@@ -3,9 +3,7 @@ package storagetest
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -28,22 +26,22 @@ const ScheduleEnv = "STATEFOLD_SCHEDULE"
 
 // Exploration bounds the interleaving explorer (see [Explore]).
 //
-// The explorer runs the actors of a scenario — two or three goroutines
-// calling batchstate — over a store wrapper where every store call is one
-// atomic step: each call blocks until a deterministic scheduler picks it,
-// and the scheduler picks only when every actor is blocked at a store call
-// or finished. A schedule is the sequence of choices it made: which
-// actor's call runs next, whether that call (a write) fails, and whether
-// the virtual clock jumps past the dangling grace before it.
+// A schedule is the sequence of choices the explorer's scheduler made:
+// before each step, whether the virtual clock jumps past the dangling
+// grace; which actor's pending store call runs; and, for a write, whether
+// it fails. Option zero of every choice is the default and costs nothing
+// (no jump; the actor that ran last if it has a call pending, else the
+// first actor that has; no fault); the others cost one preemption, fault
+// or clock jump.
 //
-// The bounded search enumerates every schedule within the bounds, depth
-// first, by replaying a forced prefix of choices and extending it with the
-// default choice (keep running the actor that ran last, no fault, no clock
-// jump). It goes level by level — first the schedules with no preemption,
-// fault or clock jump, then those with one, and so on up to Events — so
-// that the first violation found is one of the simplest. The random
-// schedules that follow ignore the preemption bound and allow one fault
-// more.
+// The bounded search runs every schedule within the bounds exactly once,
+// cheapest first. Each run replays a forced prefix of choices and then
+// takes the defaults; every other option allowed at one of those later
+// choice points becomes the prefix of another run. Prefixes run in order
+// of cost — first the schedule with no preemption, fault or clock jump,
+// then those with one, and so on up to Events — so the first violation
+// found is one of the simplest. The random schedules that follow have no
+// preemption bound and allow one fault more.
 type Exploration struct {
 	// Preemptions bounds the preemptions of one schedule: picking another
 	// actor while the one that just ran still has a call pending.
@@ -67,9 +65,13 @@ type Exploration struct {
 	// Seed seeds the random schedules; every scenario derives its own
 	// generator from it and its name.
 	Seed uint64
-	// Budget bounds the wall time of one scenario; 0 means none. When the
-	// bounded search runs out of three quarters of it, the search is cut
-	// (see [ExploreResult].Complete) and the random schedules get the rest.
+	// Budget bounds the wall time of the exploration; 0 means none. [Run]
+	// explores the scenarios one after the other, each with an equal share
+	// of what is left; [Explore] gives its one scenario all of it. When the
+	// bounded search of a scenario has used three quarters of its share, it
+	// is cut (see [ExploreResult].Complete) and the random schedules get
+	// the rest. The schedules without any preemption, fault or clock jump
+	// always run.
 	Budget time.Duration
 	// Scenarios selects scenarios by name (see [Scenarios]); empty selects
 	// every one.
@@ -77,19 +79,26 @@ type Exploration struct {
 	// MaxViolations stops a scenario after that many violating schedules;
 	// 0 means 1.
 	MaxViolations int
+	// Parallel is how many schedules of a scenario run at once, each on its
+	// own queue; 0 means 1. Over a network most of a schedule's time is
+	// spent waiting for the store, so a few at once go faster. With more
+	// than one, a search cut short by the budget or a violation covers a
+	// slightly different set of schedules from run to run.
+	Parallel int
 }
 
 // DefaultExploration is what [Run] explores unless told otherwise
-// ([WithExploration]): exhaustive within two preemptions, one fault and
-// one clock jump (at most two of them together), then 25 random schedules,
-// with a budget of 60 seconds per scenario, so that a store over a network
-// finishes in bounded time with a cut search; under -short, one event and
-// 5 random schedules within 15 seconds.
+// ([WithExploration]): every schedule within two preemptions, one fault
+// and one clock jump, at most two of them together, then 25 random
+// schedules per scenario, four schedules at once, within 60 seconds in
+// all. The in-memory store explores all of it in seconds; a store over a
+// network is cut short by the budget (the log says where). Under -short:
+// one of them, 5 random schedules, 15 seconds.
 func DefaultExploration() Exploration {
 	if testing.Testing() && testing.Short() {
-		return Exploration{Preemptions: 1, Faults: 1, ClockAdvances: 1, Events: 1, Random: 5, Seed: 1, Budget: 15 * time.Second}
+		return Exploration{Preemptions: 1, Faults: 1, ClockAdvances: 1, Events: 1, Random: 5, Seed: 1, Budget: 15 * time.Second, Parallel: 4}
 	}
-	return Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2, Random: 25, Seed: 1, Budget: 60 * time.Second}
+	return Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2, Random: 25, Seed: 1, Budget: 60 * time.Second, Parallel: 4}
 }
 
 // Option configures [Run].
@@ -97,10 +106,14 @@ type Option func(*runConfig)
 
 type runConfig struct {
 	exploration Exploration
+	churnLists  int
 }
 
 func newRunConfig(opts []Option) runConfig {
-	c := runConfig{exploration: DefaultExploration()}
+	c := runConfig{exploration: DefaultExploration(), churnLists: 2000}
+	if testing.Testing() && testing.Short() {
+		c.churnLists = 200
+	}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -111,6 +124,13 @@ func newRunConfig(opts []Option) runConfig {
 // (default [DefaultExploration]).
 func WithExploration(x Exploration) Option {
 	return func(c *runConfig) { c.exploration = x }
+}
+
+// WithChurnLists sets how many Lists the churn test of the Orchestration
+// area makes while workers move batches and a janitor reconciles (default
+// 2,000; 200 under -short). Each List must return every batch.
+func WithChurnLists(n int) Option {
+	return func(c *runConfig) { c.churnLists = n }
 }
 
 // BatchOrchestrator is the part of the batchstate API the explorer's
@@ -236,9 +256,23 @@ type ExploreResult struct {
 // Schedules returns Bounded + Random.
 func (r ExploreResult) Schedules() int { return r.Bounded + r.Random }
 
-// Explore explores the named scenario on store with orchestrators built
-// by f, within the bounds of x, and returns what it found. Every schedule
-// uses a new random queue, so store may be shared and persistent.
+// Explore explores the named scenario (see [Scenarios]) on store with
+// orchestrators built by f, within the bounds of x, and returns what it
+// found. Every schedule starts from a new random queue, so store may be
+// shared and persistent.
+//
+// Each actor runs in its own goroutine with its own orchestrator, over a
+// wrapper of store in which every call blocks and announces itself to a
+// scheduler. The scheduler waits until every actor is blocked at a store
+// call or has returned, picks one pending call (see [Exploration] for the
+// choices), runs it on store as one atomic step, and waits again; so the
+// code between two store calls always runs alone. The only clock is
+// virtual: one reading is a millisecond later than the one before, a
+// clock jump adds the grace (10 minutes) plus a minute — longer than
+// batchstate's default reconcile lease too — and an actor of a scenario
+// may read it skewed. With the store's rows returned in a fixed
+// order (the wrapper sorts what ListMembers, GetBatches and
+// ListOperations return by id), a schedule replays exactly.
 //
 // After every step the explorer reads the real store (not through the
 // scheduler) and checks, for the scenario's batches:
@@ -266,10 +300,9 @@ func (r ExploreResult) Schedules() int { return r.Bounded + r.Random }
 //
 // batchstate's List and Reconcile read buckets one at a time
 // ([OrchestratorConfig].Options), so every actor has at most one call
-// pending; what a store does inside one call (the DynamoDB backend's
-// concurrent BatchGetItem chunks, say) is one step and does not change
-// the schedule. The wrapper returns the rows of ListMembers, GetBatches
-// and ListOperations sorted by id, so that a schedule replays exactly.
+// pending; an actor that makes two at once fails the exploration. What a
+// store does inside one call (the DynamoDB backend's concurrent
+// BatchGetItem chunks, say) is one step and does not change the schedule.
 //
 // The error is about the exploration itself (a scenario that cannot be
 // set up, an actor that neither calls the store nor returns, a schedule
@@ -279,7 +312,11 @@ func Explore(ctx context.Context, store storage.Store, scenario string, x Explor
 	if err != nil {
 		return ExploreResult{Scenario: scenario}, err
 	}
-	return exExplore(ctx, store, sc, x, f)
+	var until time.Time
+	if x.Budget > 0 {
+		until = time.Now().Add(x.Budget)
+	}
+	return exExplore(ctx, func() storage.Store { return store }, sc, x, f, until)
 }
 
 // Replay runs one schedule of the named scenario (see
@@ -297,7 +334,7 @@ func Replay(ctx context.Context, store storage.Store, scenario, schedule string,
 	if err != nil {
 		return ScheduleResult{Scenario: scenario, Schedule: schedule}, err
 	}
-	return exRunSchedule(ctx, store, sc, ch, f)
+	return exRunSchedule(ctx, store, sc, ch, f, true)
 }
 
 // interleavings is the Interleavings area with the run's exploration.
@@ -305,8 +342,9 @@ func (c runConfig) interleavings(t *testing.T, newStore func(t *testing.T) stora
 	runInterleavings(t, newStore, c.exploration)
 }
 
-// runInterleavings is the Interleavings area: every scenario as a parallel
-// subtest on the store, or only the schedule ScheduleEnv names.
+// runInterleavings is the Interleavings area: every scenario as a subtest,
+// one after the other within the budget, or only the schedule ScheduleEnv
+// names.
 func runInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x Exploration) {
 	if spec := os.Getenv(ScheduleEnv); spec != "" {
 		name, schedule, ok := strings.Cut(spec, ":")
@@ -323,101 +361,34 @@ func runInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x
 	t.Cleanup(func() {
 		t.Logf("interleavings explored: %d schedules, %d violations", schedules.Load(), violations.Load())
 	})
+	var selected []*exScenario
 	for _, sc := range exScenarios {
-		if len(x.Scenarios) > 0 && !slices.Contains(x.Scenarios, sc.name) {
-			continue
+		if len(x.Scenarios) == 0 || slices.Contains(x.Scenarios, sc.name) {
+			selected = append(selected, sc)
+		}
+	}
+	start := time.Now()
+	for i, sc := range selected {
+		var until time.Time
+		if x.Budget > 0 {
+			until = time.Now().Add((x.Budget - time.Since(start)) / time.Duration(len(selected)-i))
 		}
 		t.Run(sc.name, func(t *testing.T) {
-			t.Parallel()
-			res, err := exExplore(context.Background(), newStore(t), sc, x, NewBatchOrchestrator)
+			res, err := exExplore(context.Background(), exStores(func() storage.Store { return newStore(t) }), sc, x, NewBatchOrchestrator, until)
 			schedules.Add(int64(res.Schedules()))
 			violations.Add(int64(len(res.Violations)))
 			require.NoError(t, err)
-			t.Logf("%s: %d schedules (%d bounded by level %v, complete %t; %d random) in %s",
-				sc.name, res.Schedules(), res.Bounded, res.PerLevel, res.Complete, res.Random, res.Elapsed.Round(time.Millisecond))
+			complete := "complete"
+			if !res.Complete {
+				complete = "cut short"
+			}
+			t.Logf("%s: %d schedules: %d within the bounds (by cost %v, %s), %d random; %s",
+				sc.name, res.Schedules(), res.Bounded, res.PerLevel, complete, res.Random, res.Elapsed.Round(time.Millisecond))
 			for _, v := range res.Violations {
 				t.Errorf("%s\n%s", v.Error(), v.Trace)
 			}
 		})
 	}
-}
-
-// exExplore is Explore over a scenario: the bounded search level by level,
-// then the random schedules.
-func exExplore(ctx context.Context, store storage.Store, sc *exScenario, x Exploration, f OrchestratorFactory) (res ExploreResult, err error) {
-	start := time.Now()
-	res = ExploreResult{Scenario: sc.name, Complete: true}
-	defer func() { res.Elapsed = time.Since(start) }()
-	maxViolations := max(x.MaxViolations, 1)
-	caps := exCost{pre: x.Preemptions, fault: x.Faults, adv: x.ClockAdvances}
-	if !sc.clock {
-		caps.adv = 0
-	}
-	levels := x.Events
-	if levels <= 0 || levels > caps.total() {
-		levels = caps.total()
-	}
-	var boundedUntil, until time.Time
-	if x.Budget > 0 {
-		boundedUntil, until = start.Add(x.Budget*3/4), start.Add(x.Budget)
-	}
-	seen := make(map[string]bool)
-	report := func(r ScheduleResult) bool {
-		if r.Violation != nil && !seen[r.Schedule] {
-			seen[r.Schedule] = true
-			res.Violations = append(res.Violations, r)
-		}
-		return len(res.Violations) >= maxViolations
-	}
-	res.PerLevel = make([]int, levels+1)
-bounded:
-	for level := 0; level <= levels; level++ {
-		var prefix []exChoice
-		for {
-			if !boundedUntil.IsZero() && time.Now().After(boundedUntil) {
-				res.Complete = false
-				break bounded
-			}
-			d := &exDFS{prefix: prefix, caps: caps, level: level, diverged: -1}
-			r, err := exRunSchedule(ctx, store, sc, d, f)
-			if err != nil {
-				return res, fmt.Errorf("scenario %s, schedule %q: %w", sc.name, r.Schedule, err)
-			}
-			if d.diverged >= 0 {
-				return res, fmt.Errorf("scenario %s, schedule %q: choice %d did not replay the same way: the scenario is not deterministic", sc.name, r.Schedule, d.diverged)
-			}
-			if d.used.total() == level { // lower levels counted these already
-				res.Bounded++
-				res.PerLevel[level]++
-				if report(r) {
-					res.Complete = false
-					return res, nil
-				}
-			}
-			var more bool
-			if prefix, more = d.next(); !more {
-				break
-			}
-		}
-	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(sc.name))
-	rng := rand.New(rand.NewPCG(x.Seed, h.Sum64()))
-	rcaps := exCost{pre: -1, fault: x.Faults + 1, adv: caps.adv}
-	for i := 0; i < x.Random; i++ {
-		if !until.IsZero() && time.Now().After(until) {
-			break
-		}
-		r, err := exRunSchedule(ctx, store, sc, &exRandom{rng: rng, caps: rcaps}, f)
-		if err != nil {
-			return res, fmt.Errorf("scenario %s, random schedule %q: %w", sc.name, r.Schedule, err)
-		}
-		res.Random++
-		if report(r) {
-			return res, nil
-		}
-	}
-	return res, nil
 }
 
 func exScenarioNamed(name string) (*exScenario, error) {

@@ -51,9 +51,8 @@ type exSetup struct {
 }
 
 // seed stores batch id created in the first state and moved by
-// compare-and-swap through the others, and adds the given rows
-// ("state@version"), so that the setup does not depend on how batchstate
-// orders its writes.
+// compare-and-swap through the others, and adds the given index rows, so
+// that the setup does not depend on how batchstate orders its writes.
 func (s *exSetup) seed(id string, states []string, rows ...exSeedRow) error {
 	now := s.clock.read(0).Truncate(time.Microsecond)
 	b, err := s.store.CreateBatch(s.ctx, storage.Batch{Queue: s.queue, ID: id, State: states[0], Payload: []byte(id), CreatedAt: now, UpdatedAt: now})
@@ -76,12 +75,13 @@ func (s *exSetup) seed(id string, states []string, rows ...exSeedRow) error {
 	return nil
 }
 
+// exSeedRow is an index row of a seeded batch: its state and version.
 type exSeedRow struct {
 	state   string
 	version int64
 }
 
-func row(state string, version int64) exSeedRow { return exSeedRow{state, version} }
+func exRowAt(state string, version int64) exSeedRow { return exSeedRow{state, version} }
 
 // row adds the index row (state, id) at version, as a write that has not
 // finished would have left it.
@@ -219,7 +219,7 @@ var exScenarios = []*exScenario{
 		name:  "TransitionList",
 		doc:   "queued → running while a List reads running, then queued",
 		ids:   []string{"b1"},
-		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued"}, row("queued", 1)) },
+		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued"}, exRowAt("queued", 1)) },
 		actors: []*exActorSpec{exMove("b1", "running"), {name: "List(running, queued)", run: func(ctx context.Context, e *exEnv) error {
 			_, err := e.list(ctx, "running", "queued")
 			return err
@@ -229,7 +229,7 @@ var exScenarios = []*exScenario{
 		name:  "CyclicTransitionList",
 		doc:   "running → queued → running while a List reads queued, then running",
 		ids:   []string{"b1"},
-		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued", "running"}, row("running", 2)) },
+		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued", "running"}, exRowAt("running", 2)) },
 		actors: []*exActorSpec{{name: "Transition(b1 → queued → running)", run: func(ctx context.Context, e *exEnv) error {
 			b, err := e.o.Transition(ctx, e.setup["b1"], "queued")
 			if err != nil {
@@ -243,7 +243,7 @@ var exScenarios = []*exScenario{
 		name:  "RacingTransitions",
 		doc:   "running → queued from the setup's read races a reader that moves b1 one step along queued ⇄ running, under a List",
 		ids:   []string{"b1"},
-		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued", "running"}, row("running", 2)) },
+		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued", "running"}, exRowAt("running", 2)) },
 		actors: []*exActorSpec{exMove("b1", "queued"), {name: "GetBatch(b1), then one step of queued ⇄ running", run: func(ctx context.Context, e *exEnv) error {
 			return e.cycle(ctx, "b1")
 		}}, exListQR},
@@ -265,7 +265,7 @@ var exScenarios = []*exScenario{
 		doc:   "a Transition from a Version above the stored one (its row lands ahead of the batch, its compare-and-swap fails) races a Reconcile",
 		ids:   []string{"b1"},
 		clock: true,
-		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued"}, row("queued", 1)) },
+		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued"}, exRowAt("queued", 1)) },
 		actors: []*exActorSpec{{name: "Transition(b1 at version 5 → running)", run: func(ctx context.Context, e *exEnv) error {
 			b := e.setup["b1"]
 			b.Version = 5
@@ -278,7 +278,9 @@ var exScenarios = []*exScenario{
 		doc:   "a crashed transition left the row running@2 behind; its retry (re-read and retried after an error) races a Reconcile that may fence it",
 		ids:   []string{"b1"},
 		clock: true,
-		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued"}, row("queued", 1), row("running", 2)) },
+		setup: func(s *exSetup) error {
+			return s.seed("b1", []string{"queued"}, exRowAt("queued", 1), exRowAt("running", 2))
+		},
 		actors: []*exActorSpec{{name: "Transition(b1 → running), re-read and retried", run: func(ctx context.Context, e *exEnv) error {
 			_, err := e.o.Transition(ctx, e.setup["b1"], "running")
 			if err == nil {
@@ -298,10 +300,10 @@ var exScenarios = []*exScenario{
 		ids:   []string{"b1", "b2"},
 		clock: true,
 		setup: func(s *exSetup) error {
-			if err := s.seed("b1", []string{"queued", "running"}, row("queued", 1), row("running", 2)); err != nil {
+			if err := s.seed("b1", []string{"queued", "running"}, exRowAt("queued", 1), exRowAt("running", 2)); err != nil {
 				return err
 			}
-			return s.seed("b2", []string{"queued"}, row("queued", 1))
+			return s.seed("b2", []string{"queued"}, exRowAt("queued", 1))
 		},
 		actors: []*exActorSpec{exMove("b1", "queued"), exReconciler, exListQR},
 	},

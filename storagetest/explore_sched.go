@@ -68,17 +68,22 @@ type exChooser interface {
 	finish() error
 }
 
-// exChoice is one recorded choice point of the depth-first search: how
-// many options were allowed and which was taken.
-type exChoice struct{ n, pick int }
+// exChoice is one recorded choice point of the bounded search: how many
+// options were allowed, which was taken, and what each costs in all.
+type exChoice struct {
+	n, pick int
+	costs   []int
+}
 
 // exDFS replays a forced prefix of choices, then takes the default, and
-// records every choice point with more than one allowed option.
+// records every choice point with more than one allowed option: an option
+// is allowed if the schedule stays within caps and spends at most max in
+// all.
 type exDFS struct {
 	prefix   []exChoice
 	path     []exChoice
 	caps     exCost
-	level    int
+	max      int
 	used     exCost
 	diverged int // the first choice that did not replay as recorded, or -1
 }
@@ -87,7 +92,7 @@ func (d *exDFS) pick(_ exPointKind, opts []exOpt, used exCost) (int, error) {
 	allowed := make([]int, 0, len(opts))
 	for i, o := range opts {
 		c := used.add(o.cost)
-		if c.pre <= d.caps.pre && c.fault <= d.caps.fault && c.adv <= d.caps.adv && c.total() <= d.level {
+		if c.pre <= d.caps.pre && c.fault <= d.caps.fault && c.adv <= d.caps.adv && c.total() <= d.max {
 			allowed = append(allowed, i)
 		}
 	}
@@ -102,25 +107,16 @@ func (d *exDFS) pick(_ exPointKind, opts []exOpt, used exCost) (int, error) {
 		}
 		i = min(i, len(allowed)-1)
 	}
-	d.path = append(d.path, exChoice{n: len(allowed), pick: i})
+	costs := make([]int, len(allowed))
+	for j, a := range allowed {
+		costs[j] = opts[a].cost.total()
+	}
+	d.path = append(d.path, exChoice{n: len(allowed), pick: i, costs: costs})
 	d.used = d.used.add(opts[allowed[i]].cost)
 	return allowed[i], nil
 }
 
 func (d *exDFS) finish() error { return nil }
-
-// next returns the prefix of the next schedule: the deepest choice with an
-// option left, moved to it.
-func (d *exDFS) next() ([]exChoice, bool) {
-	for k := len(d.path) - 1; k >= 0; k-- {
-		if d.path[k].pick+1 < d.path[k].n {
-			p := slices.Clone(d.path[:k+1])
-			p[k].pick++
-			return p, true
-		}
-	}
-	return nil, false
-}
 
 // exRandom picks uniformly among the actors (any preemption), jumps the
 // clock with probability 1/16 and faults a write with probability 1/8,
@@ -334,7 +330,7 @@ func (x *exStore) calls() []int {
 	return slices.Clone(x.steps)
 }
 
-func note(err error, ok string) string {
+func exNote(err error, ok string) string {
 	if err != nil {
 		return "error: " + err.Error()
 	}
@@ -347,7 +343,7 @@ func (x *exStore) CreateBatch(ctx context.Context, b storage.Batch) (storage.Bat
 	c := &exCall{method: CreateBatch, desc: fmt.Sprintf("CreateBatch(%s %s)", exID(b.ID), b.State), batch: b.ID,
 		run: func() (string, error) {
 			out, err = x.inner.CreateBatch(ctx, b)
-			return note(err, fmt.Sprintf("v%d", out.Version)), err
+			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return storage.Batch{}, ierr
@@ -361,7 +357,7 @@ func (x *exStore) GetBatch(ctx context.Context, queue, id string) (storage.Batch
 	c := &exCall{method: GetBatch, desc: fmt.Sprintf("GetBatch(%s)", exID(id)),
 		run: func() (string, error) {
 			out, err = x.inner.GetBatch(ctx, queue, id)
-			return note(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
+			return exNote(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return storage.Batch{}, ierr
@@ -384,7 +380,7 @@ func (x *exStore) GetBatches(ctx context.Context, queue string, ids []string) ([
 			for i, b := range out {
 				got[i] = fmt.Sprintf("%s:%s:v%d", exID(b.ID), b.State, b.Version)
 			}
-			return note(err, "["+strings.Join(got, " ")+"]"), err
+			return exNote(err, "["+strings.Join(got, " ")+"]"), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return nil, ierr
@@ -399,7 +395,7 @@ func (x *exStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVers
 		desc: fmt.Sprintf("UpdateBatch(%s %s v%d → %s)", exID(b.ID), expectedState, expectedVersion, b.State),
 		run: func() (string, error) {
 			out, err = x.inner.UpdateBatch(ctx, b, expectedVersion, expectedState)
-			return note(err, fmt.Sprintf("v%d", out.Version)), err
+			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return storage.Batch{}, ierr
@@ -413,7 +409,7 @@ func (x *exStore) AddMember(ctx context.Context, m storage.Member) error {
 		desc: fmt.Sprintf("AddMember(%s %s v%d)", m.State, exID(m.BatchID), m.Version),
 		run: func() (string, error) {
 			err = x.inner.AddMember(ctx, m)
-			return note(err, "ok"), err
+			return exNote(err, "ok"), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return ierr
@@ -427,7 +423,7 @@ func (x *exStore) RemoveMember(ctx context.Context, queue, state, batchID string
 		desc: fmt.Sprintf("RemoveMember(%s %s ≤v%s)", state, exID(batchID), exVersion(maxVersion)),
 		run: func() (string, error) {
 			err = x.inner.RemoveMember(ctx, queue, state, batchID, maxVersion)
-			return note(err, "ok"), err
+			return exNote(err, "ok"), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return ierr
@@ -446,7 +442,7 @@ func (x *exStore) ListMembers(ctx context.Context, queue, state string) ([]stora
 			for i, m := range out {
 				got[i] = fmt.Sprintf("%s:v%d", exID(m.BatchID), m.Version)
 			}
-			return note(err, "["+strings.Join(got, " ")+"]"), err
+			return exNote(err, "["+strings.Join(got, " ")+"]"), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return nil, ierr
@@ -460,7 +456,7 @@ func (x *exStore) CreateApply(ctx context.Context, a storage.Apply) (storage.App
 	c := &exCall{method: CreateApply, desc: fmt.Sprintf("CreateApply(%s %s)", a.ID, a.State),
 		run: func() (string, error) {
 			out, err = x.inner.CreateApply(ctx, a)
-			return note(err, fmt.Sprintf("v%d", out.Version)), err
+			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return storage.Apply{}, ierr
@@ -474,7 +470,7 @@ func (x *exStore) GetApply(ctx context.Context, id string) (storage.Apply, error
 	c := &exCall{method: GetApply, desc: fmt.Sprintf("GetApply(%s)", id),
 		run: func() (string, error) {
 			out, err = x.inner.GetApply(ctx, id)
-			return note(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
+			return exNote(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return storage.Apply{}, ierr
@@ -488,7 +484,7 @@ func (x *exStore) UpdateApply(ctx context.Context, a storage.Apply, expectedVers
 	c := &exCall{method: UpdateApply, desc: fmt.Sprintf("UpdateApply(%s v%d → %s)", a.ID, expectedVersion, a.State),
 		run: func() (string, error) {
 			out, err = x.inner.UpdateApply(ctx, a, expectedVersion)
-			return note(err, fmt.Sprintf("v%d", out.Version)), err
+			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return storage.Apply{}, ierr
@@ -502,7 +498,7 @@ func (x *exStore) CreateOperation(ctx context.Context, op storage.Operation) (st
 	c := &exCall{method: CreateOperation, desc: fmt.Sprintf("CreateOperation(%s/%s %s)", op.ApplyID, op.ID, op.State),
 		run: func() (string, error) {
 			out, err = x.inner.CreateOperation(ctx, op)
-			return note(err, fmt.Sprintf("v%d", out.Version)), err
+			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return storage.Operation{}, ierr
@@ -516,7 +512,7 @@ func (x *exStore) GetOperation(ctx context.Context, applyID, id string) (storage
 	c := &exCall{method: GetOperation, desc: fmt.Sprintf("GetOperation(%s/%s)", applyID, id),
 		run: func() (string, error) {
 			out, err = x.inner.GetOperation(ctx, applyID, id)
-			return note(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
+			return exNote(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return storage.Operation{}, ierr
@@ -531,7 +527,7 @@ func (x *exStore) ListOperations(ctx context.Context, applyID string) ([]storage
 		run: func() (string, error) {
 			out, err = x.inner.ListOperations(ctx, applyID)
 			slices.SortFunc(out, func(a, b storage.Operation) int { return cmp.Compare(a.ID, b.ID) })
-			return note(err, fmt.Sprintf("%d operations", len(out))), err
+			return exNote(err, fmt.Sprintf("%d operations", len(out))), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return nil, ierr
@@ -545,7 +541,7 @@ func (x *exStore) UpdateOperation(ctx context.Context, op storage.Operation, exp
 	c := &exCall{method: UpdateOperation, desc: fmt.Sprintf("UpdateOperation(%s/%s v%d → %s)", op.ApplyID, op.ID, expectedVersion, op.State),
 		run: func() (string, error) {
 			out, err = x.inner.UpdateOperation(ctx, op, expectedVersion)
-			return note(err, fmt.Sprintf("v%d", out.Version)), err
+			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
 		}}
 	if ierr := x.do(ctx, c); ierr != nil {
 		return storage.Operation{}, ierr
@@ -608,6 +604,7 @@ type exSchedule struct {
 	ch      exChooser
 	factory OrchestratorFactory
 	log     *exLog
+	verify  bool
 
 	actors     []*exActor
 	wg         sync.WaitGroup
@@ -617,14 +614,15 @@ type exSchedule struct {
 	tokens []string
 	trace  []string
 	hist   []exSnap // hist[k] is the store after step k; hist[0] before any
-	steps  []string // steps[k] describes step k
 	errs   []error  // violations
 }
 
 // exRunSchedule runs sc once under ch and checks it.
-func exRunSchedule(ctx context.Context, store storage.Store, sc *exScenario, ch exChooser, f OrchestratorFactory) (ScheduleResult, error) {
+// With verify, it also reads the whole store back after the last step and
+// compares it with what the steps read back one by one.
+func exRunSchedule(ctx context.Context, store storage.Store, sc *exScenario, ch exChooser, f OrchestratorFactory, verify bool) (ScheduleResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &exSchedule{ctx: ctx, sc: sc, raw: store, queue: orchID("ex-" + sc.name), ch: ch, factory: f, log: &exLog{},
+	s := &exSchedule{ctx: ctx, sc: sc, raw: store, queue: orchID("ex-" + sc.name), ch: ch, factory: f, log: &exLog{}, verify: verify,
 		clock: &exClock{now: time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)}}
 	err := s.run()
 	cancel()
@@ -648,7 +646,6 @@ func (s *exSchedule) run() error {
 		return err
 	}
 	s.hist = append(s.hist, snap)
-	s.steps = append(s.steps, "setup")
 	for i, spec := range s.sc.actors {
 		a := &exActor{spec: spec, letter: string(rune('a' + i)), events: make(chan exEvent)}
 		a.store = &exStore{s: s, a: a, inner: s.raw}
@@ -770,7 +767,7 @@ func (s *exSchedule) await(a *exActor) error {
 			return nil
 		}
 		a.done, a.err = true, ev.err
-		s.trace = append(s.trace, fmt.Sprintf("    %s   returned: %s", a.letter, note(ev.err, "ok")))
+		s.trace = append(s.trace, fmt.Sprintf("    %s   returned: %s", a.letter, exNote(ev.err, "ok")))
 		if errors.Is(ev.err, errExActor) {
 			return fmt.Errorf("actor %s (%s): %w", a.letter, a.spec.name, ev.err)
 		}
@@ -806,7 +803,6 @@ func (s *exSchedule) step(a *exActor, fault exFault) error {
 	tok := a.letter + exFaultTokens[fault]
 	s.tokens = append(s.tokens, tok)
 	desc := fmt.Sprintf("%s %s", tok, c.desc)
-	s.steps = append(s.steps, desc)
 	s.trace = append(s.trace, fmt.Sprintf("%3d %-3s %s → %s", n, tok, c.desc, result))
 	prev := s.hist[n-1]
 	next := prev

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -209,8 +211,7 @@ func TestExplorerFindsKnownBugs(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			store := memory.New()
-			x := storagetest.DefaultExploration()
-			x.Budget = 0
+			x := storagetest.Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2}
 			res, err := storagetest.Explore(ctx, store, c.scenario, x, c.factory)
 			require.NoError(t, err)
 			require.NotEmpty(t, res.Violations, "the explorer missed the bug in %d schedules", res.Schedules())
@@ -236,7 +237,7 @@ func TestExplorerFindsKnownBugs(t *testing.T) {
 func TestExplorerIsDeterministic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	x := storagetest.Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1}
+	x := storagetest.Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2}
 	first, err := storagetest.Explore(ctx, memory.New(), "TransitionReconcile", x, storagetest.NewBatchOrchestrator)
 	require.NoError(t, err)
 	second, err := storagetest.Explore(ctx, memory.New(), "TransitionReconcile", x, storagetest.NewBatchOrchestrator)
@@ -294,4 +295,27 @@ func TestScenarios(t *testing.T) {
 		names[sc.Name] = true
 	}
 	require.Len(t, names, 9)
+}
+
+// TestScheduleEnvHelper runs the Interleavings area of Run when
+// STATEFOLD_SCHEDULE is set; it is the child half of
+// TestScheduleEnvReplaysOneSchedule and does nothing on its own.
+func TestScheduleEnvHelper(t *testing.T) {
+	if os.Getenv(storagetest.ScheduleEnv) == "" {
+		return
+	}
+	storagetest.Run(t, func(*testing.T) storage.Store { return memory.New() })
+}
+
+// With STATEFOLD_SCHEDULE set, the Interleavings area replays that one
+// schedule, logs its trace, and explores nothing.
+func TestScheduleEnvReplaysOneSchedule(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestScheduleEnvHelper$/^Interleavings$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), storagetest.ScheduleEnv+"=TransitionList:b b a a b b")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), `replayed TransitionList "b b a a b b"`)
+	require.Contains(t, string(out), "AddMember(running b1 v2)")
+	require.NotContains(t, string(out), "interleavings explored")
 }

@@ -6,9 +6,9 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-// runOrchestration runs batchstate and applystate end to end on the store:
+// orchestration runs batchstate and applystate end to end on the store:
 // crash points, concurrency and bad input.
-func runOrchestration(t *testing.T, newStore func(t *testing.T) storage.Store) {
+func (cfg runConfig) orchestration(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("CrashPoints", func(t *testing.T) {
 		t.Parallel()
 		runCrashPoints(t, newStore)
@@ -23,11 +23,7 @@ func runOrchestration(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	})
 	t.Run("Churn", func(t *testing.T) {
 		t.Parallel()
-		lists := 2000
-		if testing.Short() {
-			lists = 200
-		}
-		runChurn(t, newStore(t), lists)
+		runChurn(t, newStore(t), cfg.churnLists)
 	})
 	t.Run("BadInput", func(t *testing.T) {
 		t.Parallel()

@@ -368,6 +368,7 @@ func runChurn(t *testing.T, store storage.Store, lists int) {
 					return err
 				}
 				moves.Add(1)
+				time.Sleep(200 * time.Microsecond) // leave the reader its share of a small machine
 			}
 			return nil
 		})
@@ -378,7 +379,7 @@ func runChurn(t *testing.T, store storage.Store, lists int) {
 				return err
 			}
 			reconciles.Add(1)
-			time.Sleep(time.Millisecond)
+			time.Sleep(200 * time.Millisecond) // a janitor far busier than any real one
 		}
 		return nil
 	})

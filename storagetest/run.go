@@ -31,7 +31,7 @@ func areas(cfg runConfig) []Area {
 		{"Keys", "keys compare byte for byte: case, trailing spaces, separators, NUL and non-ASCII never collide; state prefixes list only their own rows", runKeys},
 		{"Validation", "bad keys (the expected state of a batch update included), versions, payloads and messages are ErrInvalid and write nothing", runValidation},
 		{"RoundTrip", "payload bytes, UTC microsecond times, zero times, booleans and strings come back exactly", runRoundTrip},
-		{"Orchestration", "batchstate and applystate end to end on the store: crash points, concurrency, bad input", runOrchestration},
+		{"Orchestration", "batchstate and applystate end to end on the store: crash points, a deterministic test per known race, churn under a reader and a janitor, concurrency, bad input", cfg.orchestration},
 		{"Interleavings", "batchstate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", cfg.interleavings},
 	}
 }

@@ -25,7 +25,8 @@ func TestContract(t *testing.T) {
 			require.True(t, allowed[op] || op == "CreateTable" || op == "DescribeTable", "operation %s", op)
 		}
 	})
-	storagetest.Run(t, func(*testing.T) storage.Store { return f.store })
+	// dynalite serves one request at a time: a shorter churn.
+	storagetest.Run(t, func(*testing.T) storage.Store { return f.store }, storagetest.WithChurnLists(500))
 }
 
 func BenchmarkStore(b *testing.B) {
