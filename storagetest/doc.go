@@ -78,19 +78,19 @@
 //   - bad input to every entry point of batchstate and applystate:
 //     ErrInvalid (or context.Canceled) and zero writes.
 //
-//   - interleavings: a deterministic scheduler runs two or three actors
-//     (batchstate calls) over a store wrapper where every store call is one
-//     step, and runs every schedule within bounds on preemptions, injected
-//     write faults and clock jumps past the grace, then seeded random ones.
-//     After every step it checks invariants I and IV; at the end, II and III
-//     for every List, that every successful Create left its batch, and V
-//     after a converging Reconcile. The orchestrators read their buckets one
-//     at a time (batchstate.WithListConcurrency(1)) so that every actor has
-//     at most one store call pending; a store's own fan-out inside one call
-//     (DynamoDB's chunked BatchGetItem) is one step. A violation prints its
-//     schedule; STATEFOLD_SCHEDULE=<scenario>:<schedule> replays it alone
-//     (see [Explore], [Replay], [Exploration], [WithExploration]). The log
-//     says how many schedules each scenario explored.
+// The Interleavings area is the explorer: a deterministic scheduler runs two
+// or three actors (batchstate calls) over a store wrapper where every store
+// call is one step, and runs every schedule within bounds on preemptions,
+// injected write faults and clock jumps past the grace, then seeded random
+// ones. After every step it checks invariants I and IV; at the end, II and
+// III for every List, that every successful Create left its batch, and V
+// after a converging Reconcile. The orchestrators read their buckets one at
+// a time (batchstate.WithListConcurrency(1)) so that every actor has at most
+// one store call pending; a store's own fan-out inside one call (DynamoDB's
+// chunked BatchGetItem) is one step. A violation prints its schedule;
+// STATEFOLD_SCHEDULE=<scenario>:<schedule> replays it alone (see [Explore],
+// [Replay], [Exploration], [WithExploration]). The log says how many
+// schedules each scenario explored.
 //
 // # Tools
 //
