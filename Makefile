@@ -18,23 +18,29 @@ test-unit:
 
 ## crashpoints: re-run the crash-point exploration of the contract suite on
 ## every backend and print how many crash points each explored (any
-## invariant violation fails it, as it failed test-unit).
+## invariant violation fails it, as it failed test-unit, and so does a
+## backend on which no crash point was reached).
 crashpoints:
 	@set -o pipefail; $(GO) test -count=1 -run '^TestContract$$/^Orchestration$$/^CrashPoints$$' -v \
 		./storage/memory ./storage/mysql ./storage/dynamo ./examples/custombackend | \
 		awk '/crash points explored/ { n = $$NF } /^--- FAIL|^FAIL/ { print } \
-			/^ok / { print "crash points explored on " $$2 ": " n ", invariant violations: 0"; n = "none" }'
+			/^ok / { print "crash points explored on " $$2 ": " n ", invariant violations: 0"; \
+				if (n !~ /^[1-9][0-9]*$$/) { print "no crash point explored on " $$2; bad = 1 }; n = "none" } \
+			END { exit bad }'
 
 ## interleavings: re-run the interleaving explorer of the contract suite on
 ## every backend and print how many schedules each explored (any invariant
 ## violation fails it, as it failed test-unit; the failure prints the
-## schedule and how to replay it alone).
+## schedule and how to replay it alone; a backend with no schedule explored
+## fails too).
 interleavings:
 	@set -o pipefail; $(GO) test -count=1 -run '^TestContract$$/^Interleavings$$' -v \
 		./storage/memory ./storage/mysql ./storage/dynamo ./examples/custombackend | \
 		awk '/interleavings explored: / { n = $$(NF-3) " schedules, " $$(NF-1) " violations" } \
 			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: scenario |^[ \t]+(I|II|III|IV|V|Create): |replay it alone/ { print } \
-			/^(ok|FAIL)[ \t]/ { print "interleavings explored on " $$2 ": " n; n = "none" }'
+			/^(ok|FAIL)[ \t]/ { print "interleavings explored on " $$2 ": " n; \
+				if (n !~ /^[1-9][0-9]* schedules, 0 violations$$/) bad = 1; n = "none" } \
+			END { exit bad }'
 
 ## bench: the benchmarks against memory, MariaDB and dynalite.
 bench:

@@ -316,7 +316,12 @@ const maxCrashPoints = 200
 // checks the invariants after each fault and after the repair.
 func runCrashPoints(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	var explored atomic.Int64
-	t.Cleanup(func() { t.Logf("crash points explored: %d", explored.Load()) })
+	t.Cleanup(func() {
+		t.Logf("crash points explored: %d", explored.Load())
+		if explored.Load() == 0 {
+			t.Error("no crash point was reached: the search explored nothing")
+		}
+	})
 	for _, c := range crashCases() {
 		for _, mode := range []Mode{FailBefore, FailAfter} {
 			t.Run(c.name+"/"+mode.String(), func(t *testing.T) {

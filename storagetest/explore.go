@@ -387,6 +387,7 @@ func runInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x
 			for _, v := range res.Violations {
 				t.Errorf("%s\n%s", v.Error(), v.Trace)
 			}
+			require.Positive(t, res.Schedules(), "%s: no schedule explored", sc.name)
 		})
 	}
 }
