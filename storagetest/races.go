@@ -31,6 +31,7 @@ func runRaces(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		"ListVsMoverAndReconcile":      raceListVsMoverAndReconcile,
 		"TransitionWithEditedState":    raceTransitionWithEditedState,
 		"TransitionWithVersionTooHigh": raceTransitionWithVersionTooHigh,
+		"QuietListCost":                quietListCost,
 	}
 	parallel(t, newStore, cases)
 }
@@ -309,6 +310,31 @@ func raceTransitionWithVersionTooHigh(t *testing.T, ctx context.Context, s stora
 	require.NoError(t, err)
 	require.Equal(t, []string{"queued"}, rows["x"])
 	checkBatches(ctx, t, e)
+}
+
+// On a queue where nothing moves, a List costs one lease read, one
+// ListMembers per state and one GetBatches, and writes nothing — stale rows
+// or not.
+func quietListCost(t *testing.T, ctx context.Context, s storage.Store) {
+	states := []string{"queued", "running", "merging"}
+	queue, err := SeedListQueue(ctx, s, 250, states)
+	require.NoError(t, err)
+	fs := NewFaultStore(s)
+	o, err := batchstate.New(fs, fs, crashMachine, batchstate.WithLogger(testLogger(t)))
+	require.NoError(t, err)
+	for _, reconciled := range []bool{false, true} {
+		if reconciled {
+			_, err := o.Reconcile(ctx, queue)
+			require.NoError(t, err)
+		}
+		fs.ResetCounts()
+		got, err := o.List(ctx, queue, states...)
+		require.NoError(t, err)
+		require.Len(t, got, 250)
+		require.Equal(t, len(states)+2, fs.TotalCalls(), "reconciled=%v: %v", reconciled, fs.Counts())
+		require.Equal(t, 1, fs.Calls(GetBatches))
+		require.Zero(t, fs.Writes())
+	}
 }
 
 // runChurn cycles batches through three states with several workers while
