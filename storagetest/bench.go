@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -87,11 +88,24 @@ func SeedListQueue(ctx context.Context, store storage.Store, n int, states []str
 					return err
 				}
 			}
-			if i%2 == 0 { // a stale row: the batch is not in this state any more
-				stale := states[(i+1)%len(states)]
-				return store.AddMember(gctx, storage.Member{Queue: queue, State: stale, BatchID: id, Version: 1, AddedAt: bt.CreatedAt})
-			}
 			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	// The moves left the rows of the states they left: clear them, so the
+	// queue holds exactly the stale rows added below.
+	if _, err := o.Reconcile(ctx, queue); err != nil {
+		return "", err
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := 0; i < n; i += 2 { // a stale row: the batch is not in this state any more
+		g.Go(func() error {
+			stale := states[(i+1)%len(states)]
+			id := fmt.Sprintf("b%05d", i)
+			return store.AddMember(gctx, storage.Member{Queue: queue, State: stale, BatchID: id, Version: 1, AddedAt: time.Now()})
 		})
 	}
 	return queue, g.Wait()

@@ -13,8 +13,14 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-// racers is how many goroutines race one compare-and-swap.
-const racers = 16
+// racers is how many goroutines race one compare-and-swap, and raceRounds
+// how many times each entity's race runs: a store that checks the version
+// and then writes, with any gap between the two, lets several racers win
+// in one of the rounds.
+const (
+	racers     = 16
+	raceRounds = 8
+)
 
 func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
@@ -156,55 +162,64 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		},
 		"RaceBatch": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q := uid("q")
-			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
-			require.NoError(t, err)
-			race(t, func(i int) (string, error) {
-				next := b
-				next.State = fmt.Sprintf("w%02d", i)
-				got, err := s.UpdateBatch(ctx, next, b.Version, b.State)
-				return got.State, err
-			}, func() (string, int64) {
-				got, err := s.GetBatch(ctx, q, "b")
+			for r := range raceRounds {
+				id := fmt.Sprintf("b%d", r)
+				b, err := s.CreateBatch(ctx, newBatch(q, id))
 				require.NoError(t, err)
-				return got.State, got.Version
-			})
+				race(t, r, func(i int) (string, error) {
+					next := b
+					next.State = fmt.Sprintf("w%02d", i)
+					got, err := s.UpdateBatch(ctx, next, b.Version, b.State)
+					return got.State, err
+				}, func() (string, int64) {
+					got, err := s.GetBatch(ctx, q, id)
+					require.NoError(t, err)
+					return got.State, got.Version
+				})
+			}
 		},
 		"RaceApply": func(t *testing.T, ctx context.Context, s storage.Store) {
-			id := uid("apply")
-			a, err := s.CreateApply(ctx, newApply(id))
-			require.NoError(t, err)
-			race(t, func(i int) (string, error) {
-				next := a
-				next.State = fmt.Sprintf("w%02d", i)
-				got, err := s.UpdateApply(ctx, next, a.Version)
-				return got.State, err
-			}, func() (string, int64) {
-				got, err := s.GetApply(ctx, id)
+			for r := range raceRounds {
+				id := uid("apply")
+				a, err := s.CreateApply(ctx, newApply(id))
 				require.NoError(t, err)
-				return got.State, got.Version
-			})
+				race(t, r, func(i int) (string, error) {
+					next := a
+					next.State = fmt.Sprintf("w%02d", i)
+					got, err := s.UpdateApply(ctx, next, a.Version)
+					return got.State, err
+				}, func() (string, int64) {
+					got, err := s.GetApply(ctx, id)
+					require.NoError(t, err)
+					return got.State, got.Version
+				})
+			}
 		},
 		"RaceOperation": func(t *testing.T, ctx context.Context, s storage.Store) {
 			a := uid("apply")
-			op, err := s.CreateOperation(ctx, newOperation(a, "op", 1))
-			require.NoError(t, err)
-			race(t, func(i int) (string, error) {
-				next := op
-				next.State = fmt.Sprintf("w%02d", i)
-				got, err := s.UpdateOperation(ctx, next, op.Version)
-				return got.State, err
-			}, func() (string, int64) {
-				got, err := s.GetOperation(ctx, a, "op")
+			for r := range raceRounds {
+				id := fmt.Sprintf("op%d", r)
+				op, err := s.CreateOperation(ctx, newOperation(a, id, 1))
 				require.NoError(t, err)
-				return got.State, got.Version
-			})
+				race(t, r, func(i int) (string, error) {
+					next := op
+					next.State = fmt.Sprintf("w%02d", i)
+					got, err := s.UpdateOperation(ctx, next, op.Version)
+					return got.State, err
+				}, func() (string, int64) {
+					got, err := s.GetOperation(ctx, a, id)
+					require.NoError(t, err)
+					return got.State, got.Version
+				})
+			}
 		},
 	})
 }
 
 // race runs racers updates from the same version: exactly one wins, the
-// others get ErrConflict, and the stored row is the winner's.
-func race(t *testing.T, update func(i int) (string, error), read func() (string, int64)) {
+// others get ErrConflict, and the stored row is the winner's. round names
+// the attempt in failures.
+func race(t *testing.T, round int, update func(i int) (string, error), read func() (string, int64)) {
 	t.Helper()
 	var (
 		mu        sync.Mutex
@@ -232,10 +247,10 @@ func race(t *testing.T, update func(i int) (string, error), read func() (string,
 	}
 	close(start)
 	wg.Wait()
-	require.Empty(t, others)
-	require.Len(t, winners, 1, "exactly one writer wins")
-	require.Equal(t, racers-1, conflicts)
+	require.Empty(t, others, "round %d", round)
+	require.Len(t, winners, 1, "round %d: exactly one of %d writers wins, the others conflict: a compare-and-swap is atomic", round, racers)
+	require.Equal(t, racers-1, conflicts, "round %d", round)
 	state, version := read()
-	require.Equal(t, winners[0], state, "the stored row is the winner's")
-	require.Equal(t, int64(2), version)
+	require.Equal(t, winners[0], state, "round %d: the stored row is the winner's", round)
+	require.Equal(t, int64(2), version, "round %d", round)
 }

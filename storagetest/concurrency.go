@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -98,6 +99,9 @@ func cyclicStress(t *testing.T, store storage.Store, workers, moves, batches int
 				readerErr = err
 				return
 			}
+			// Nothing ever goes terminal here: every listing returns every
+			// batch, each once, in the state it is stored in at some
+			// moment of the listing (so one of the listed states).
 			seen := make(map[string]bool, len(got))
 			for _, b := range got {
 				if seen[b.ID] {
@@ -105,9 +109,19 @@ func cyclicStress(t *testing.T, store storage.Store, workers, moves, batches int
 					return
 				}
 				seen[b.ID] = true
+				if b.Queue != queue || !slices.Contains([]string{"a", "b", "c"}, b.State) {
+					readerErr = fmt.Errorf("listing %d: %q listed from queue %q in state %q", listings, b.ID, b.Queue, b.State)
+					return
+				}
 			}
-			if !seen["pinned"] {
-				readerErr = fmt.Errorf("listing %d: the pinned batch is missing", listings)
+			var missing []string
+			for _, id := range ids {
+				if !seen[id] {
+					missing = append(missing, id)
+				}
+			}
+			if len(missing) > 0 || len(got) != len(ids) {
+				readerErr = fmt.Errorf("listing %d: %d of %d batches listed, missing %q", listings, len(got), len(ids), missing)
 				return
 			}
 		}

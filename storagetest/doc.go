@@ -21,12 +21,21 @@
 //     either for a row written with either, and the suite only requires
 //     len(Payload) == 0 (the memory store returns nil). A payload of
 //     exactly storage.MaxPayloadBytes and all 256 byte values come back
-//     byte for byte; slices are never aliased between caller and store.
+//     byte for byte; slices are never aliased between caller and store,
+//     in either direction: a caller may write into a payload it passed to
+//     a write or got from any read (GetBatch, GetBatches, GetApply,
+//     GetOperation, ListOperations) without changing the stored row.
 //   - Times come back in UTC truncated to the microsecond, whatever the
 //     location they were written in; zero times stay zero.
 //   - Update writes every non-key field, so zero values clear: an update
 //     with a nil payload, zero times, false booleans or empty labels
 //     stores exactly that.
+//   - Out of range is rejected, never repaired: a non-zero time before
+//     storage.MinTime or after storage.MaxTime, and an operation's
+//     Deployment, Group or OnFailure longer than storage.MaxKeyBytes or not
+//     valid UTF-8, are ErrInvalid with nothing written; a store that clamps
+//     the time or truncates or repairs the label fails. The bounds
+//     themselves are valid and come back exactly.
 //   - Input errors match storage.ErrInvalid and no other sentinel; for
 //     payloads, messages and a member's Version the message must name the field.
 //     Key errors are only required to match ErrInvalid, since a backend
@@ -39,14 +48,17 @@
 // for a batch, the right version with another expected state — compared
 // byte for byte — is exactly ErrConflict too, and either leaves the row's
 // version, state and payload untouched; a missing row is exactly
-// ErrNotFound; one of 16 racing writers wins), membership (upsert never
+// ErrNotFound; exactly one of 16 racing writers wins, in each of 8 races
+// per entity, so that a store checking the version and then writing
+// without a conditional write fails), membership (upsert never
 // lowers a version: an AddMember below the stored version is exactly
 // ErrConflict and changes nothing, an equal or higher one succeeds, so a
 // retried add that landed succeeds; conditional removal; bucket and queue
 // isolation), keys compared byte for byte (case, trailing spaces,
 // separators, NUL, non-ASCII, state prefixes), validation (ErrInvalid and
-// nothing written, a bad expected state of a batch update included), round
-// trips (all 256 byte values, UTC microsecond times, zero times, booleans),
+// nothing written, a bad expected state of a batch update, out-of-range
+// times and bad labels included), round trips (all 256 byte values, UTC
+// microsecond times, zero times, booleans, payloads never aliased on reads),
 // and the orchestration end to end:
 //
 //   - crash points: for each of batchstate's Create, Transition, List and
@@ -61,8 +73,9 @@
 //     Terminalized is reported at most once (exactly once unless the
 //     terminalizing write's response itself was lost). The number of crash
 //     points explored is logged.
-//   - concurrency: cyclic transitions with a pinned batch under a
-//     continuous reader; 16 sibling drives of one apply, 50 rounds; racing
+//   - concurrency: cyclic transitions under a continuous reader, where
+//     nothing goes terminal, so every listing must return every batch
+//     exactly once; 16 sibling drives of one apply, 50 rounds; racing
 //     AddMember / RemoveMember with interleaved versions (an AddMember that
 //     finds a newer row may fail with ErrConflict; the highest never does).
 //     Under -short the sizes shrink.
@@ -91,6 +104,13 @@
 // STATEFOLD_SCHEDULE=<scenario>:<schedule> replays it alone (see [Explore],
 // [Replay], [Exploration], [WithExploration]). The log says how many
 // schedules each scenario explored.
+//
+// The suite's own tests run the store areas on deliberately broken stores
+// (an upserting create, duplicate GetBatches rows, a compare-and-swap that
+// ignores the version or the state or is not atomic, a lower-version
+// AddMember that overwrites or reports success, case-folded keys, clamped
+// times, repaired labels, a read cache that hands out its own payloads) and
+// require each to fail in the one area that owns the broken rule.
 //
 // # Tools
 //

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,69 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			got, err := s.GetBatch(ctx, q, "b")
 			require.NoError(t, err)
 			require.Equal(t, []byte("abc"), got.Payload, "a store copies payloads in and out")
+		},
+		"ReadsNotAliased": func(t *testing.T, ctx context.Context, s storage.Store) {
+			q, a := uid("q"), uid("apply")
+			const want = "abc" // each write gets a fresh copy
+			b := newBatch(q, "b")
+			b.Payload = []byte(want)
+			_, err := s.CreateBatch(ctx, b)
+			require.NoError(t, err)
+			ap := newApply(a)
+			ap.Payload = []byte(want)
+			_, err = s.CreateApply(ctx, ap)
+			require.NoError(t, err)
+			op := newOperation(a, "op", 0)
+			op.Payload = []byte(want)
+			_, err = s.CreateOperation(ctx, op)
+			require.NoError(t, err)
+
+			// Every read hands out a payload of its own: scribbling over
+			// it, then reading again by every method, must show the stored
+			// bytes.
+			reads := map[string]func() ([]byte, error){
+				"GetBatch": func() ([]byte, error) {
+					got, err := s.GetBatch(ctx, q, "b")
+					return got.Payload, err
+				},
+				"GetBatches": func() ([]byte, error) {
+					got, err := s.GetBatches(ctx, q, []string{"b"})
+					if err != nil || len(got) != 1 {
+						return nil, fmt.Errorf("GetBatches returned %d rows: %w", len(got), err)
+					}
+					return got[0].Payload, nil
+				},
+				"GetApply": func() ([]byte, error) {
+					got, err := s.GetApply(ctx, a)
+					return got.Payload, err
+				},
+				"GetOperation": func() ([]byte, error) {
+					got, err := s.GetOperation(ctx, a, "op")
+					return got.Payload, err
+				},
+				"ListOperations": func() ([]byte, error) {
+					got, err := s.ListOperations(ctx, a)
+					if err != nil || len(got) != 1 {
+						return nil, fmt.Errorf("ListOperations returned %d rows: %w", len(got), err)
+					}
+					return got[0].Payload, nil
+				},
+			}
+			for name, read := range reads {
+				for range 2 { // the first read may fill a cache; the second hits it
+					p, err := read()
+					require.NoError(t, err, name)
+					require.Equal(t, want, string(p), name)
+					for i := range p {
+						p[i] ^= 0xff
+					}
+				}
+				for again, check := range reads {
+					p, err := check()
+					require.NoError(t, err, again)
+					require.Equal(t, want, string(p), "%s after a caller wrote into the payload %s returned: a store copies payloads out", again, name)
+				}
+			}
 		},
 		"Times": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q, a := uid("q"), uid("apply")

@@ -26,11 +26,11 @@ func Areas() []Area { return areas(newRunConfig(nil)) }
 func areas(cfg runConfig) []Area {
 	return []Area{
 		{"CRUD", "create returns Version 1, duplicate create is ErrAlreadyExists, missing get is ErrNotFound, GetBatches and ListOperations return exactly their rows", runCRUD},
-		{"CAS", "update with the stored version (and, for a batch, the stored state) writes every field and bumps the version; a stale version or another batch state is ErrConflict and changes nothing, missing is ErrNotFound, racing writers have one winner", runCAS},
+		{"CAS", "update with the stored version (and, for a batch, the stored state) writes every field and bumps the version; a stale version or another batch state is ErrConflict and changes nothing, missing is ErrNotFound, racing writers have one winner in every one of several races", runCAS},
 		{"Membership", "AddMember is an upsert that never lowers the version: a lower version is ErrConflict and changes nothing, an equal or higher one succeeds; RemoveMember removes only rows at most maxVersion; buckets and queues are isolated", runMembership},
 		{"Keys", "keys compare byte for byte: case, trailing spaces, separators, NUL and non-ASCII never collide; state prefixes list only their own rows", runKeys},
-		{"Validation", "bad keys (the expected state of a batch update included), versions, payloads and messages are ErrInvalid and write nothing", runValidation},
-		{"RoundTrip", "payload bytes, UTC microsecond times, zero times, booleans and strings come back exactly", runRoundTrip},
+		{"Validation", "bad keys (the expected state of a batch update included), versions, payloads, messages, times outside [MinTime, MaxTime] and bad labels are ErrInvalid and write nothing: never clamped, truncated or repaired", runValidation},
+		{"RoundTrip", "payload bytes, UTC microsecond times, zero times, booleans and strings come back exactly; no read hands out a payload the store keeps", runRoundTrip},
 		{"Orchestration", "batchstate and applystate end to end on the store: crash points, a deterministic test per known race, churn under a reader and a janitor, concurrency, bad input", cfg.orchestration},
 		{"Interleavings", "batchstate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", cfg.interleavings},
 	}

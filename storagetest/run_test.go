@@ -1,10 +1,10 @@
 package storagetest_test
 
 import (
-	"context"
-	"errors"
 	"os"
 	"os/exec"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,129 +19,96 @@ import (
 // the suite on, in a child process.
 const brokenEnv = "STATEFOLD_BROKEN_STORE"
 
-// ignoresVersion applies every update whatever version the caller expects.
-type ignoresVersion struct{ *memory.Store }
-
-func (s ignoresVersion) UpdateBatch(ctx context.Context, b storage.Batch, _ int64, expectedState string) (storage.Batch, error) {
-	cur, err := s.Store.GetBatch(ctx, b.Queue, b.ID)
-	if err != nil {
-		return storage.Batch{}, err
-	}
-	return s.Store.UpdateBatch(ctx, b, cur.Version, expectedState)
+// brokenStores are the stores TestSuiteCatchesBrokenStores runs the suite
+// on, by name (see broken_test.go), with the one area that must catch each
+// and subtests of it that must fail. "none" is the unbroken store, which
+// must pass every area.
+var brokenStores = []struct {
+	kind     string
+	newStore func() storage.Store
+	area     string
+	subtests []string
+}{
+	{"none", func() storage.Store { return memory.New() }, "", nil},
+	{"create-upserts", func() storage.Store { return createUpserts{memory.New()} }, "CRUD", []string{"Batch"}},
+	{"get-batches-dups", func() storage.Store { return getBatchesDups{memory.New()} }, "CRUD", []string{"GetBatches", "GetBatchesMany"}},
+	{"ignores-version", func() storage.Store { return ignoresVersion{memory.New()} }, "CAS", []string{"Batch", "Apply"}},
+	{"ignores-state", func() storage.Store { return ignoresState{memory.New()} }, "CAS", []string{"BatchState"}},
+	{"non-atomic-cas", func() storage.Store { return nonAtomicCAS{memory.New()} }, "CAS", []string{"RaceBatch", "RaceApply", "RaceOperation"}},
+	{"lower-overwrites", func() storage.Store { return lowerOverwrites{memory.New()} }, "Membership", []string{"Upsert"}},
+	{"lower-silent", func() storage.Store { return lowerSilent{memory.New()} }, "Membership", []string{"Upsert"}},
+	{"folds-case", func() storage.Store { return foldsCase{memory.New()} }, "Keys", []string{"BatchIDs"}},
+	{"clamps-times", func() storage.Store { return clampsTimes{memory.New()} }, "Validation", []string{"TimeRange"}},
+	{"repairs-labels", func() storage.Store { return repairsLabels{memory.New()} }, "Validation", []string{"Labels"}},
+	{"aliases-reads", func() storage.Store { return &aliasesReads{Store: memory.New(), cache: map[string][]byte{}} }, "RoundTrip", []string{"ReadsNotAliased"}},
 }
 
-func (s ignoresVersion) UpdateApply(ctx context.Context, a storage.Apply, _ int64) (storage.Apply, error) {
-	cur, err := s.Store.GetApply(ctx, a.ID)
-	if err != nil {
-		return storage.Apply{}, err
-	}
-	return s.Store.UpdateApply(ctx, a, cur.Version)
-}
-
-// ignoresState applies a batch update whatever state the caller expects, as
-// long as the version matches (the contract before the state condition).
-type ignoresState struct{ *memory.Store }
-
-func (s ignoresState) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, _ string) (storage.Batch, error) {
-	cur, err := s.Store.GetBatch(ctx, b.Queue, b.ID)
-	if err != nil {
-		return storage.Batch{}, err
-	}
-	return s.Store.UpdateBatch(ctx, b, expectedVersion, cur.State)
-}
-
-// lowerSilent reports success for a lower-version AddMember that changed
-// nothing (the contract before AddMember reported ErrConflict).
-type lowerSilent struct{ *memory.Store }
-
-func (s lowerSilent) AddMember(ctx context.Context, m storage.Member) error {
-	if err := s.Store.AddMember(ctx, m); err != nil && !errors.Is(err, storage.ErrConflict) {
-		return err
-	}
-	return nil
-}
-
-// lowerOverwrites lets a lower-version AddMember replace the row.
-type lowerOverwrites struct{ *memory.Store }
-
-func (s lowerOverwrites) AddMember(ctx context.Context, m storage.Member) error {
-	if err := s.Store.RemoveMember(ctx, m.Queue, m.State, m.BatchID, 1<<62); err != nil {
-		return err
-	}
-	return s.Store.AddMember(ctx, m)
-}
-
-// foldsCase compares batch ids case-insensitively, as a utf8mb4 collation
-// would.
-type foldsCase struct{ *memory.Store }
-
-func (s foldsCase) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	b.ID = strings.ToLower(b.ID)
-	return s.Store.CreateBatch(ctx, b)
-}
-
-func (s foldsCase) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	return s.Store.GetBatch(ctx, queue, strings.ToLower(id))
-}
-
-func broken(kind string) storage.Store {
-	switch kind {
-	case "ignores-version":
-		return ignoresVersion{memory.New()}
-	case "ignores-state":
-		return ignoresState{memory.New()}
-	case "lower-overwrites":
-		return lowerOverwrites{memory.New()}
-	case "lower-silent":
-		return lowerSilent{memory.New()}
-	case "folds-case":
-		return foldsCase{memory.New()}
-	}
-	return memory.New()
-}
+// storeAreas are the store-contract areas of Run, which the child runs: the
+// orchestration areas test batchstate and applystate on top of the store and
+// are not what a broken store wrapper is about.
+var storeAreas = []string{"CRUD", "CAS", "Membership", "Keys", "Validation", "RoundTrip"}
 
 // TestBrokenStoreHelper runs the suite on the store named by
 // STATEFOLD_BROKEN_STORE. It is the child half of
-// TestSuiteCatchesBrokenStores and does nothing on its own.
+// TestSuiteCatchesBrokenStores and skips on its own.
 func TestBrokenStoreHelper(t *testing.T) {
 	kind := os.Getenv(brokenEnv)
 	if kind == "" {
-		return
+		t.Skip("run by TestSuiteCatchesBrokenStores, with " + brokenEnv + " set")
 	}
-	storagetest.Run(t, func(*testing.T) storage.Store { return broken(kind) })
+	for _, b := range brokenStores {
+		if b.kind == kind {
+			storagetest.Run(t, func(*testing.T) storage.Store { return b.newStore() })
+			return
+		}
+	}
+	t.Fatalf("%s=%q names no broken store", brokenEnv, kind)
 }
 
-// storeAreas selects the store-contract areas of the child run: the
-// orchestration areas test batchstate and applystate on top of the store and
-// are not what a broken store wrapper is about.
-const storeAreas = "^TestBrokenStoreHelper$/^(CRUD|CAS|Membership|Keys|Validation|RoundTrip)$"
+// failedRE matches a failed subtest of the child run: area and subtest.
+var failedRE = regexp.MustCompile(`--- FAIL: TestBrokenStoreHelper/([^/\s]+)(?:/(\S+))?`)
 
 // The suite must fail against stores that break the contract: each broken
 // store is run through Run in a child test process, which must fail in the
-// area that covers the broken rule, while the unbroken store passes.
+// area that owns the broken rule and in no other, with the listed subtests
+// among its failures, while the unbroken store passes every area.
 func TestSuiteCatchesBrokenStores(t *testing.T) {
-	for kind, area := range map[string]string{
-		"ignores-version":  "CAS",
-		"ignores-state":    "CAS",
-		"lower-overwrites": "Membership",
-		"lower-silent":     "Membership",
-		"folds-case":       "Keys",
-		"none":             "",
-	} {
-		t.Run(kind, func(t *testing.T) {
+	run := "^TestBrokenStoreHelper$/^(" + strings.Join(storeAreas, "|") + ")$"
+	for _, b := range brokenStores {
+		t.Run(b.kind, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run="+storeAreas, "-test.v", "-test.short", "-test.count=1")
-			cmd.Env = append(os.Environ(), brokenEnv+"="+kind)
+			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.v", "-test.short", "-test.count=1", "-test.timeout=2m")
+			cmd.Env = append(os.Environ(), brokenEnv+"="+b.kind)
 			out, err := cmd.CombinedOutput()
-			if area == "" {
+			failed := map[string]bool{} // "Area" and "Area/Subtest"
+			for _, m := range failedRE.FindAllStringSubmatch(string(out), -1) {
+				failed[m[1]] = true
+				if m[2] != "" {
+					failed[m[1]+"/"+m[2]] = true
+				}
+			}
+			if b.area == "" {
 				require.NoError(t, err, "the unbroken store passes:\n%s", out)
-				for _, a := range []string{"CRUD", "CAS", "Membership", "Keys", "Validation", "RoundTrip"} {
+				for _, a := range storeAreas {
 					require.Contains(t, string(out), "--- PASS: TestBrokenStoreHelper/"+a+" ", "area %s ran and passed", a)
 				}
 				return
 			}
-			require.Error(t, err, "the suite must fail on a store that %s", kind)
-			require.Contains(t, string(out), "--- FAIL: TestBrokenStoreHelper/"+area+"/", "the %s area catches it", area)
+			require.Error(t, err, "the suite must fail on a store that %s:\n%s", b.kind, out)
+			var areas, subtests []string
+			for f := range failed {
+				if !strings.Contains(f, "/") {
+					areas = append(areas, f)
+				} else {
+					subtests = append(subtests, f)
+				}
+			}
+			slices.Sort(subtests)
+			require.Equal(t, []string{b.area}, areas, "only the %s area fails on a store that %s:\n%s", b.area, b.kind, out)
+			for _, sub := range b.subtests {
+				require.True(t, failed[b.area+"/"+sub], "%s/%s fails on a store that %s:\n%s", b.area, sub, b.kind, out)
+			}
+			t.Logf("%s is caught by %s", b.kind, strings.Join(subtests, ", "))
 		})
 	}
 }

@@ -3,8 +3,10 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -116,6 +118,12 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.NoError(t, err)
 			require.Equal(t, int64(1), gotOp.Version)
 		},
+		"TimeRange": func(t *testing.T, ctx context.Context, s storage.Store) {
+			validationTimeRange(t, ctx, s)
+		},
+		"Labels": func(t *testing.T, ctx context.Context, s storage.Store) {
+			validationLabels(t, ctx, s)
+		},
 		"Versions": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q, a := uid("q"), uid("apply")
 			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
@@ -137,11 +145,14 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	})
 }
 
-func requireInvalid(t *testing.T, err error, field string) {
+// requireInvalid requires err to be an input error (ErrInvalid and no other
+// sentinel) naming field, unless field is empty; msgAndArgs describe the
+// call.
+func requireInvalid(t *testing.T, err error, field string, msgAndArgs ...any) {
 	t.Helper()
-	require.ErrorIs(t, err, storage.ErrInvalid)
+	require.ErrorIs(t, err, storage.ErrInvalid, msgAndArgs...)
 	for _, other := range []error{storage.ErrNotFound, storage.ErrConflict, storage.ErrAlreadyExists} {
-		require.False(t, errors.Is(err, other), "an input error is only ErrInvalid: %v", err)
+		require.False(t, errors.Is(err, other), "an input error is only ErrInvalid: %v %v", err, msgAndArgs)
 	}
 	if field != "" {
 		require.ErrorContains(t, err, field, "the error names the field")
@@ -267,4 +278,162 @@ func validationKey(t *testing.T, ctx context.Context, s storage.Store, bad strin
 	got, err := s.GetBatches(ctx, q, []string{"b", "new"})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
+}
+
+// badTimes are non-zero times outside [storage.MinTime, storage.MaxTime],
+// by one microsecond: a store must reject them, not clamp them.
+var badTimes = map[string]time.Time{
+	"before MinTime": storage.MinTime.Add(-time.Microsecond),
+	"after MaxTime":  storage.MaxTime.Add(time.Microsecond),
+}
+
+// validationTimeRange writes every time field of every entity out of range,
+// on create and on update, and requires ErrInvalid and nothing written.
+func validationTimeRange(t *testing.T, ctx context.Context, s storage.Store) {
+	q, a := uid("q"), uid("apply")
+	okB, err := s.CreateBatch(ctx, newBatch(q, "ok"))
+	require.NoError(t, err)
+	okA, err := s.CreateApply(ctx, newApply(a))
+	require.NoError(t, err)
+	okOp, err := s.CreateOperation(ctx, newOperation(a, "ok", 0))
+	require.NoError(t, err)
+
+	batchTimes := map[string]func(*storage.Batch) *time.Time{
+		"CreatedAt": func(b *storage.Batch) *time.Time { return &b.CreatedAt },
+		"UpdatedAt": func(b *storage.Batch) *time.Time { return &b.UpdatedAt },
+	}
+	applyTimes := map[string]func(*storage.Apply) *time.Time{
+		"StartedAt":   func(a *storage.Apply) *time.Time { return &a.StartedAt },
+		"CompletedAt": func(a *storage.Apply) *time.Time { return &a.CompletedAt },
+		"CreatedAt":   func(a *storage.Apply) *time.Time { return &a.CreatedAt },
+		"UpdatedAt":   func(a *storage.Apply) *time.Time { return &a.UpdatedAt },
+	}
+	opTimes := map[string]func(*storage.Operation) *time.Time{
+		"StartedAt":   func(op *storage.Operation) *time.Time { return &op.StartedAt },
+		"CompletedAt": func(op *storage.Operation) *time.Time { return &op.CompletedAt },
+		"CreatedAt":   func(op *storage.Operation) *time.Time { return &op.CreatedAt },
+		"UpdatedAt":   func(op *storage.Operation) *time.Time { return &op.UpdatedAt },
+	}
+	i := 0
+	for when, bad := range badTimes {
+		for field, at := range batchTimes {
+			i++
+			what := fmt.Sprintf("batch.%s %s (%s)", field, when, bad.Format(time.RFC3339Nano))
+			b := newBatch(q, fmt.Sprintf("new%d", i))
+			*at(&b) = bad
+			_, err := s.CreateBatch(ctx, b)
+			requireInvalid(t, err, "", "CreateBatch with "+what)
+			_, err = s.GetBatch(ctx, q, b.ID)
+			require.ErrorIs(t, err, storage.ErrNotFound, "CreateBatch with %s wrote nothing", what)
+			up := okB
+			*at(&up) = bad
+			_, err = s.UpdateBatch(ctx, up, okB.Version, okB.State)
+			requireInvalid(t, err, "", "UpdateBatch with "+what)
+		}
+		for field, at := range applyTimes {
+			i++
+			what := fmt.Sprintf("apply.%s %s (%s)", field, when, bad.Format(time.RFC3339Nano))
+			ap := newApply(fmt.Sprintf("%s-new%d", a, i))
+			*at(&ap) = bad
+			_, err := s.CreateApply(ctx, ap)
+			requireInvalid(t, err, "", "CreateApply with "+what)
+			_, err = s.GetApply(ctx, ap.ID)
+			require.ErrorIs(t, err, storage.ErrNotFound, "CreateApply with %s wrote nothing", what)
+			up := okA
+			*at(&up) = bad
+			_, err = s.UpdateApply(ctx, up, okA.Version)
+			requireInvalid(t, err, "", "UpdateApply with "+what)
+		}
+		for field, at := range opTimes {
+			i++
+			what := fmt.Sprintf("operation.%s %s (%s)", field, when, bad.Format(time.RFC3339Nano))
+			op := newOperation(a, fmt.Sprintf("new%d", i), 0)
+			*at(&op) = bad
+			_, err := s.CreateOperation(ctx, op)
+			requireInvalid(t, err, "", "CreateOperation with "+what)
+			_, err = s.GetOperation(ctx, a, op.ID)
+			require.ErrorIs(t, err, storage.ErrNotFound, "CreateOperation with %s wrote nothing", what)
+			up := okOp
+			*at(&up) = bad
+			_, err = s.UpdateOperation(ctx, up, okOp.Version)
+			requireInvalid(t, err, "", "UpdateOperation with "+what)
+		}
+		err := s.AddMember(ctx, storage.Member{Queue: q, State: "s", BatchID: "b", Version: 1, AddedAt: bad})
+		requireInvalid(t, err, "", "AddMember with member.AddedAt "+when)
+	}
+	require.Empty(t, rowsOf(t, ctx, s, q, "s"), "nothing written")
+	gotB, err := s.GetBatch(ctx, q, "ok")
+	require.NoError(t, err)
+	require.Equal(t, okB, gotB, "nothing written")
+	gotA, err := s.GetApply(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, okA, gotA, "nothing written")
+	ops, err := s.ListOperations(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, []storage.Operation{okOp}, ops, "nothing written")
+
+	// The bounds themselves are valid and come back exactly.
+	edge := newBatch(q, "edge")
+	edge.CreatedAt, edge.UpdatedAt = storage.MinTime, storage.MaxTime
+	created, err := s.CreateBatch(ctx, edge)
+	require.NoError(t, err, "MinTime and MaxTime are valid")
+	require.Equal(t, storage.MinTime, created.CreatedAt)
+	require.Equal(t, storage.MaxTime, created.UpdatedAt)
+	gotB, err = s.GetBatch(ctx, q, "edge")
+	require.NoError(t, err)
+	require.Equal(t, created, gotB)
+}
+
+// badLabels are labels (an operation's Deployment, Group and OnFailure)
+// that a store must reject, not truncate or repair.
+var badLabels = map[string]string{
+	"oversized": strings.Repeat("l", storage.MaxKeyBytes+1),
+	"not UTF-8": "dep\xff",
+}
+
+// validationLabels writes bad labels on create and on update and requires
+// ErrInvalid and nothing written; a label of exactly MaxKeyBytes comes back
+// whole.
+func validationLabels(t *testing.T, ctx context.Context, s storage.Store) {
+	a := uid("apply")
+	ok, err := s.CreateOperation(ctx, newOperation(a, "ok", 0))
+	require.NoError(t, err)
+	labels := map[string]func(*storage.Operation) *string{
+		"Deployment": func(op *storage.Operation) *string { return &op.Deployment },
+		"Group":      func(op *storage.Operation) *string { return &op.Group },
+		"OnFailure":  func(op *storage.Operation) *string { return &op.OnFailure },
+	}
+	i := 0
+	for kind, bad := range badLabels {
+		for field, at := range labels {
+			i++
+			what := fmt.Sprintf("an operation.%s %s", field, kind)
+			op := newOperation(a, fmt.Sprintf("new%d", i), 0)
+			*at(&op) = bad
+			_, err := s.CreateOperation(ctx, op)
+			requireInvalid(t, err, "", "CreateOperation with "+what)
+			_, err = s.GetOperation(ctx, a, op.ID)
+			require.ErrorIs(t, err, storage.ErrNotFound, "CreateOperation with %s wrote nothing", what)
+			up := ok
+			*at(&up) = bad
+			_, err = s.UpdateOperation(ctx, up, ok.Version)
+			requireInvalid(t, err, "", "UpdateOperation with "+what)
+		}
+	}
+	ops, err := s.ListOperations(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, []storage.Operation{ok}, ops, "nothing written")
+
+	limit := strings.Repeat("é", storage.MaxKeyBytes/2) + "x" // 255 bytes
+	for field, at := range labels {
+		i++
+		op := newOperation(a, fmt.Sprintf("limit%d", i), 0)
+		*at(&op) = limit
+		created, err := s.CreateOperation(ctx, op)
+		require.NoError(t, err, "an operation.%s of exactly MaxKeyBytes is valid", field)
+		got, err := s.GetOperation(ctx, a, op.ID)
+		require.NoError(t, err)
+		require.Equal(t, created, got)
+		require.Equal(t, limit, *at(&got), "an operation.%s at the limit is kept whole", field)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -15,8 +16,9 @@ import (
 	"github.com/statefold/statefold/storage/dynamo"
 )
 
-// Create the tables once and use the store. (Not run by go test: it needs
-// a DynamoDB API; in production build the client with config.LoadDefaultConfig.)
+// Create the tables once and use the store. (go test runs it against the
+// DynamoDB API STATEFOLD_DYNAMO_ENDPOINT names, and skips it when that is
+// unset; in production build the client with config.LoadDefaultConfig.)
 func Example() {
 	ctx := context.Background()
 	client := dynamodb.New(dynamodb.Options{
@@ -29,13 +31,17 @@ func Example() {
 		return
 	}
 	store := dynamo.New(client, dynamo.WithTablePrefix("sf_"))
-	b, err := store.CreateBatch(ctx, storage.Batch{Queue: "main", ID: "b1", State: "created"})
+	// A queue of its own on every run: creating b1 again in the same queue
+	// would be storage.ErrAlreadyExists.
+	queue := fmt.Sprintf("main-%d", time.Now().UnixNano())
+	b, err := store.CreateBatch(ctx, storage.Batch{Queue: queue, ID: "b1", State: "created"})
 	fmt.Println(b.Version, err)
+	// Output: 1 <nil>
 }
 
 // A compare-and-swap that lost the race matches storage.ErrConflict, and
-// the native DynamoDB exception stays reachable. (Not run by go test: it
-// needs a DynamoDB API.)
+// the native DynamoDB exception stays reachable. (go test runs it against
+// STATEFOLD_DYNAMO_ENDPOINT, and skips it when that is unset.)
 func ExampleStore_UpdateBatch() {
 	ctx := context.Background()
 	client := dynamodb.New(dynamodb.Options{
@@ -49,7 +55,8 @@ func ExampleStore_UpdateBatch() {
 		return
 	}
 	store := dynamo.New(client, opts...)
-	b, err := store.CreateBatch(ctx, storage.Batch{Queue: "main", ID: "b2", State: "queued"})
+	queue := fmt.Sprintf("main-%d", time.Now().UnixNano()) // a queue of its own on every run
+	b, err := store.CreateBatch(ctx, storage.Batch{Queue: queue, ID: "b2", State: "queued"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -63,5 +70,5 @@ func ExampleStore_UpdateBatch() {
 	_, err = store.UpdateBatch(ctx, b, b.Version, "queued") // stale: expects 1 in queued, the row is at 2 in testing
 	var ccf *types.ConditionalCheckFailedException
 	fmt.Println(errors.Is(err, storage.ErrConflict), errors.As(err, &ccf))
-	// Prints (against a fresh table): true true
+	// Output: true true
 }

@@ -32,6 +32,7 @@ var server struct {
 }
 
 func TestMain(m *testing.M) {
+	testenv.ExamplesNeed(endpointEnv)
 	code := m.Run()
 	if server.container != nil {
 		if err := testcontainers.TerminateContainer(server.container); err != nil {

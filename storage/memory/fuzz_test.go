@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"unicode/utf8"
 
@@ -24,11 +25,22 @@ func FuzzKeyRoundTrip(f *testing.F) {
 		b := storage.Batch{Queue: queue, ID: id, State: state, Payload: []byte(id)}
 		_, err := s.CreateBatch(ctx, b)
 		if !valid(queue) || !valid(id) || !valid(state) {
-			if err == nil {
-				t.Fatalf("invalid keys (%q, %q, %q) accepted", queue, state, id)
+			if !errors.Is(err, storage.ErrInvalid) {
+				t.Fatalf("invalid keys (%q, %q, %q): %v, want ErrInvalid", queue, state, id, err)
 			}
-			if _, gerr := s.GetBatches(ctx, "q", []string{"b"}); gerr != nil {
-				t.Fatal(gerr)
+			m := storage.Member{Queue: queue, State: state, BatchID: id, Version: 1}
+			if err := s.AddMember(ctx, m); !errors.Is(err, storage.ErrInvalid) {
+				t.Fatalf("AddMember with invalid keys (%q, %q, %q): %v, want ErrInvalid", queue, state, id, err)
+			}
+			if valid(queue) && valid(id) {
+				if _, err := s.GetBatch(ctx, queue, id); !errors.Is(err, storage.ErrNotFound) {
+					t.Fatalf("a rejected create of (%q, %q) wrote a row: %v", queue, id, err)
+				}
+			}
+			if valid(queue) && valid(state) {
+				if rows, err := s.ListMembers(ctx, queue, state); err != nil || len(rows) != 0 {
+					t.Fatalf("a rejected AddMember wrote %+v: %v", rows, err)
+				}
 			}
 			return
 		}

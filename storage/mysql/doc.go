@@ -41,7 +41,8 @@
 //     syntax that replaces it is a syntax error on MariaDB;
 //   - RemoveMember is DELETE ... WHERE key AND version <= ?;
 //   - GetBatches is one WHERE queue = ? AND id IN (...) query per chunk of
-//     [WithChunkSize] ids (default 1000).
+//     at most [WithChunkSize] ids (default 1000); the ids are split into
+//     chunks of equal size, read up to four at once.
 //
 // Leading with the partition key is what makes the schema shard: every
 // statement names the whole partition key, so a table can be split by

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 
@@ -14,8 +15,9 @@ import (
 	"github.com/statefold/statefold/storage/mysql"
 )
 
-// Open a database, create the tables once, and use the store. (Not run by
-// go test: it needs a server.)
+// Open a database, create the tables once, and use the store. (go test runs
+// it against the server STATEFOLD_MYSQL_DSN names, and skips it when that is
+// unset.)
 func Example() {
 	ctx := context.Background()
 	db, err := sql.Open("mysql", os.Getenv("STATEFOLD_MYSQL_DSN"))
@@ -33,9 +35,12 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	b, err := store.CreateBatch(ctx, storage.Batch{Queue: "main", ID: "b1", State: "created"})
+	// A queue of its own on every run: creating b1 again in the same queue
+	// would be storage.ErrAlreadyExists.
+	queue := fmt.Sprintf("main-%d", time.Now().UnixNano())
+	b, err := store.CreateBatch(ctx, storage.Batch{Queue: queue, ID: "b1", State: "created"})
 	if err != nil {
-		fmt.Println(err) // storage.ErrAlreadyExists on a second run
+		fmt.Println(err)
 		return
 	}
 	// Compare-and-swap: the first update from version 1 in state "created"
@@ -45,10 +50,13 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(b.State, b.Version) // queued 2
+	fmt.Println(b.State, b.Version)
 	// ...and a writer still holding version 1 loses.
 	_, err = store.UpdateBatch(ctx, b, 1, "created")
-	fmt.Println(errors.Is(err, storage.ErrConflict)) // true
+	fmt.Println(errors.Is(err, storage.ErrConflict))
+	// Output:
+	// queued 2
+	// true
 }
 
 // Schema gives DBAs the DDL that Migrate runs, with the table prefix

@@ -30,6 +30,7 @@ var server struct {
 }
 
 func TestMain(m *testing.M) {
+	testenv.ExamplesNeed(dsnEnv)
 	code := m.Run()
 	if server.container != nil {
 		if err := testcontainers.TerminateContainer(server.container); err != nil {

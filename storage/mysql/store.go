@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/statefold/statefold/storage"
 )
@@ -243,16 +246,35 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 			uniq = append(uniq, id)
 		}
 	}
-	out := make([]storage.Batch, 0, len(uniq))
-	for start := 0; start < len(uniq); start += s.chunkSize {
-		chunk := uniq[start:min(start+s.chunkSize, len(uniq))]
-		var err error
-		if out, err = s.getChunk(ctx, queue, chunk, out); err != nil {
+	// Balanced chunks of at most chunkSize ids, read concurrently: 1,001
+	// ids are two queries of about 500, not one of 1,000 and then one of 1.
+	n := (len(uniq) + s.chunkSize - 1) / s.chunkSize
+	if n <= 1 {
+		out, err := s.getChunk(ctx, queue, uniq, make([]storage.Batch, 0, len(uniq)))
+		if err != nil {
 			return nil, fmt.Errorf("mysql: get batches of %q: %w", queue, err)
 		}
+		return out, nil
 	}
-	return out, nil
+	size := (len(uniq) + n - 1) / n
+	parts := make([][]storage.Batch, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxChunkConcurrency)
+	for i := range n {
+		chunk := uniq[i*size : min((i+1)*size, len(uniq))]
+		g.Go(func() (err error) {
+			parts[i], err = s.getChunk(gctx, queue, chunk, make([]storage.Batch, 0, len(chunk)))
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("mysql: get batches of %q: %w", queue, err)
+	}
+	return slices.Concat(parts...), nil
 }
+
+// maxChunkConcurrency bounds how many GetBatches chunks are read at once.
+const maxChunkConcurrency = 4
 
 func (s *Store) getBatchesQuery(n int) string {
 	return s.q.batchSelect + " WHERE queue = ? AND id IN (" + placeholders(n) + ")"
