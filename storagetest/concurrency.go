@@ -132,14 +132,7 @@ func cyclicStress(t *testing.T, store storage.Store, workers, moves, batches int
 		g.Go(func() error {
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			for range moves {
-				id := ids[1+rng.IntN(batches)]
-				b, err := store.GetBatch(ctx, queue, id)
-				if err != nil {
-					return err
-				}
-				next := cyclicMachine.Transitions[b.State]
-				_, err = o.Transition(ctx, b, next[rng.IntN(len(next))])
-				if err != nil && !errors.Is(err, storage.ErrConflict) {
+				if err := moveRandomly(ctx, store, o, cyclicMachine, queue, ids[1+rng.IntN(batches)], rng); err != nil {
 					return err
 				}
 			}
