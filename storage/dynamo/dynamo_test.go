@@ -22,6 +22,7 @@ import (
 
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storagetest"
 )
 
 // recorder is an HTTP client wrapper that counts DynamoDB operations and
@@ -485,4 +486,34 @@ func FuzzMemberKey(f *testing.F) {
 			t.Fatalf("state %q's prefix matches a row of state %q", state, other)
 		}
 	})
+}
+
+// A List on a quiet queue of 1,000 batches over 3 states costs at most
+// 2 × states + ⌈N/100⌉ + 1 requests on the wire: one GetItem (the lease),
+// one Query per state and the BatchGetItem chunks.
+func TestQuietListRequests(t *testing.T) {
+	t.Parallel()
+	rec, hc := withRecorder(nil)
+	f := newFixture(t, hc)
+	ctx := context.Background()
+	states := []string{"queued", "running", "merging"}
+	queue, err := storagetest.SeedListQueue(ctx, f.store, 1000, states)
+	require.NoError(t, err)
+	o, err := batchstate.New(f.store, f.store, batchstate.Machine{States: append(states, "done"), Terminal: []string{"done"}})
+	require.NoError(t, err)
+	_, err = o.Reconcile(ctx, queue)
+	require.NoError(t, err)
+	rec.reset()
+	got, err := o.List(ctx, queue, states...)
+	require.NoError(t, err)
+	require.Len(t, got, 1000)
+	total := 0
+	for _, op := range []string{"GetItem", "Query", "BatchGetItem", "PutItem", "DeleteItem"} {
+		total += rec.count(op)
+	}
+	t.Logf("quiet List of 1000: %d GetItem, %d Query, %d BatchGetItem", rec.count("GetItem"), rec.count("Query"), rec.count("BatchGetItem"))
+	require.Equal(t, 1, rec.count("GetItem"))
+	require.Equal(t, 3, rec.count("Query"))
+	require.Equal(t, 11, rec.count("BatchGetItem"), "1,000 batches and the lease in chunks of 100")
+	require.LessOrEqual(t, total, 2*len(states)+10+1)
 }
