@@ -249,7 +249,10 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 	// Balanced chunks of at most chunkSize ids, read concurrently: 1,001
 	// ids are two queries of about 500, not one of 1,000 and then one of 1.
 	n := (len(uniq) + s.chunkSize - 1) / s.chunkSize
-	if n <= 1 {
+	if n == 0 {
+		return []storage.Batch{}, nil
+	}
+	if n == 1 {
 		out, err := s.getChunk(ctx, queue, uniq, make([]storage.Batch, 0, len(uniq)))
 		if err != nil {
 			return nil, fmt.Errorf("mysql: get batches of %q: %w", queue, err)
