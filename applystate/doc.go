@@ -60,6 +60,40 @@
 // never-started sibling → paused; continue with a never-started sibling →
 // running_degraded, or failed once a stop was requested.
 //
+// # Operation rows
+//
+// A task names the operation it belongs to (Task.OperationID). Drive checks
+// that the apply has that operation, and takes tasks without an
+// OperationID as the apply's state only where there is no operation model
+// at all: a Projector without an OperationStore, or an apply that has no
+// operation rows. Anything else is a caller bug, so Drive returns an error matching
+// storage.ErrInvalid that names the offending field (for example
+// "tasks[0].OperationID") and writes nothing:
+//
+//   - tasks without an OperationID, or no tasks, on an apply that has
+//     operation rows;
+//   - tasks with an OperationID mixed with tasks without one;
+//   - an OperationID the apply does not have.
+//
+// An error rather than [Result.Undetermined]: Undetermined means "not
+// decidable yet, poll again", and polling again with the same tasks would
+// never decide anything.
+//
+// Operation rows only move forward:
+//
+//   - A settled operation (completed, failed, cancelled, reverted — see
+//     [State.Settled]) never changes again, its error message included.
+//   - A stopped operation never returns to pending or running (or any other
+//     unsettled state); it may only settle.
+//   - No operation row is written once its apply is terminal.
+//
+// A report that would break these rules is not an error — a late or
+// repeated poll is routine for a drive loop — and writes no row: Drive
+// returns the apply as stored (a terminal apply as it is; otherwise
+// projected over the stored rows, as [Projector.Reproject] would), and the
+// refused move is logged. A poll that reports the state already stored
+// writes no row, and no apply either unless the apply needs repair.
+//
 // # Repair and control
 //
 // [Projector.Reproject] projects over the stored rows only: run it after a
@@ -84,9 +118,12 @@
 //     is neither pending nor stopped. A finalizer is orphaned when it is
 //     pending-like and a non-finalizer of its (non-empty) group failed.
 //   - A missing apply is storage.ErrNotFound. Input errors (nil ApplyStore,
-//     bad ids, unknown task states, Reproject / Stop / ReleasePause without
-//     an OperationStore) match storage.ErrInvalid and come before any store
-//     call, as does a canceled context.
+//     bad ids, unknown task states, tasks with and without an OperationID
+//     mixed, Reproject / Stop / ReleasePause without an OperationStore)
+//     match storage.ErrInvalid and come before any store call, as does a
+//     canceled context. Tasks that name no operation, or one the apply
+//     does not have, match storage.ErrInvalid too, found by reading the
+//     operations and before any write (see Operation rows).
 //   - Policies: [ParsePolicy] is strict (empty is Halt, unknown is
 //     storage.ErrInvalid) for callers validating input; stored rows
 //     ([Children]) and [Child.OnFailure] treat an unknown policy as Halt,

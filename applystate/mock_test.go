@@ -16,11 +16,13 @@ import (
 var errDisk = errors.New("disk on fire")
 
 // A failing operation write never writes the apply: the mock apply store
-// has no expectation at all, so any call fails the test.
+// expects the one read that checks the apply is not terminal, so any write
+// fails the test.
 func TestFailingOperationWriteNeverWritesTheApply(t *testing.T) {
 	t.Parallel()
 	ctrl := gomock.NewController(t)
 	applies := storagemock.NewMockApplyStore(ctrl)
+	applies.EXPECT().GetApply(gomock.Any(), "a").Return(storage.Apply{ID: "a", State: "running", Version: 5}, nil)
 	ops := storagemock.NewMockOperationStore(ctrl)
 	op := storage.Operation{ApplyID: "a", ID: "x", State: "pending", Version: 3}
 	ops.EXPECT().GetOperation(gomock.Any(), "a", "x").Return(op, nil)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -50,8 +51,11 @@ func WithObserver(f func(context.Context, Result)) Option {
 
 // Task is one task of a deployment, as its drive loop reports it.
 type Task struct {
-	// OperationID is the operation the task belongs to; empty when the
-	// caller has no operation model.
+	// OperationID is the operation the task belongs to. It may be empty
+	// only without an operation model: a Projector without an
+	// OperationStore, or an apply that has no operation rows. Empty on an
+	// apply with operations, or an id the apply does not have, is an error
+	// matching storage.ErrInvalid.
 	OperationID string
 	// State is the task's state; see [Parse] for what is accepted.
 	State State
@@ -128,30 +132,38 @@ type model int
 const (
 	noModel   model = iota // no task names an operation
 	oneModel               // every task names the same operation
-	ambiguous              // several operations, or named and unnamed mixed
+	ambiguous              // every task names an operation, not all the same
+	mixed                  // some tasks name an operation, others none
 )
 
-func classify(tasks []Task) (model, string) {
-	id, named, unnamed := "", 0, 0
-	for _, t := range tasks {
+// classify returns the model of tasks, the operation of the first task that
+// names one, and, when mixed, the index of the first task that names none.
+func classify(tasks []Task) (model, string, int) {
+	id, named, unnamed, firstUnnamed, several := "", 0, 0, -1, false
+	for i, t := range tasks {
 		switch {
 		case t.OperationID == "":
+			if unnamed == 0 {
+				firstUnnamed = i
+			}
 			unnamed++
 		case named == 0:
-			id, named = t.OperationID, 1
-		case t.OperationID != id:
-			return ambiguous, ""
+			id = t.OperationID
+			named++
 		default:
+			several = several || t.OperationID != id
 			named++
 		}
 	}
 	switch {
 	case named == 0:
-		return noModel, ""
+		return noModel, "", -1
 	case unnamed > 0:
-		return ambiguous, ""
+		return mixed, id, firstUnnamed
+	case several:
+		return ambiguous, id, -1
 	}
-	return oneModel, id
+	return oneModel, id, -1
 }
 
 func (p *Projector) check(ctx context.Context, applyID string, needOps bool) error {
@@ -169,20 +181,29 @@ func (p *Projector) check(ctx context.Context, applyID string, needOps bool) err
 
 // Drive folds one deployment's fresh task states into its apply:
 //
-//  1. The operation's state is Derive(task states). Tasks without an
-//     OperationID mean there is no operation model; one shared id is the
-//     model; several ids, or ids mixed with empty ones, are ambiguous.
-//  2. Without a model, or without an operation store, that state is the
-//     apply's (it may terminalize). Ambiguous tasks fail closed: a
-//     terminal state is refused (Undetermined, no write), another is
-//     written as is.
-//  3. With a model, the operation row is written by compare-and-swap
+//  1. The operation's state is Derive(task states). Every task names the
+//     operation it belongs to (OperationID); tasks of one operation are the
+//     model, tasks naming several operations are ambiguous.
+//  2. Without an operation store the tasks' state is the apply's (it may
+//     terminalize), whatever the tasks name. With one, tasks that name no
+//     operation take this path only when the apply has no operation rows.
+//  3. Tasks that name no operation although the apply has operation rows,
+//     named tasks mixed with unnamed ones, and an OperationID the apply does
+//     not have are caller bugs: the error matches storage.ErrInvalid, names
+//     the field (for example "tasks[0].OperationID"), and nothing is
+//     written.
+//  4. A terminal apply is returned as stored: no row is written.
+//  5. With a model, the operation row is written by compare-and-swap
 //     (State; ErrorMessage from the first failed task; StartedAt once when
-//     it leaves pending; CompletedAt when settled), then every operation of
-//     the apply is read, the fresh row folded in, and the apply projected
-//     with [Rollout]. A list error, no rows, or the operation missing fail
-//     closed as above.
-//  4. The apply is written only by compare-and-swap, retrying the whole
+//     it leaves pending; CompletedAt when settled) unless the move is
+//     refused: a settled operation never changes again, and a stopped one
+//     only moves to a settled state. A refused move writes nothing and is
+//     no error; the stored row is projected instead. Then every operation
+//     of the apply is read, the row folded in, and the apply projected with
+//     [Rollout]. A list error or a listing without the operation fails
+//     closed: a terminal state is refused (Undetermined, no write), another
+//     is written as is. Ambiguous tasks fail closed the same way.
+//  6. The apply is written only by compare-and-swap, retrying the whole
 //     read → project → write round on a conflict; a terminal apply is never
 //     overwritten, and nothing is written when nothing changed.
 //
@@ -209,27 +230,70 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Re
 		}
 	}
 	current := Derive(states...)
-	m, opID := classify(tasks)
-	if m == noModel || p.ops == nil {
-		return p.project(ctx, applyID, func(a storage.Apply) (State, string, bool, error) {
-			msg := a.ErrorMessage
-			if current == Failed {
-				msg = failMsg
-			}
-			return current, msg, false, nil
-		})
+	authoritative := func(a storage.Apply) (State, string, bool, error) {
+		msg := a.ErrorMessage
+		if current == Failed {
+			msg = failMsg
+		}
+		return current, msg, false, nil
 	}
-	if m == ambiguous {
-		return p.project(ctx, applyID, p.failClosed(current, "ambiguous tasks"))
+	if p.ops == nil {
+		return p.project(ctx, applyID, nil, authoritative)
+	}
+	m, opID, unnamed := classify(tasks)
+	switch m {
+	case mixed:
+		return Result{}, storage.Invalid(fmt.Sprintf("tasks[%d].OperationID", unnamed),
+			"empty, but other tasks name operation %q", opID)
+	case noModel:
+		// Operation rows are never deleted: once listed, the apply has
+		// operations for good.
+		ops, err := p.ops.ListOperations(ctx, applyID)
+		if err != nil {
+			return Result{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
+		}
+		if len(ops) > 0 {
+			if len(tasks) == 0 {
+				return Result{}, storage.Invalid("tasks", "no task names an operation, but apply %q has operations", applyID)
+			}
+			return Result{}, storage.Invalid("tasks[0].OperationID", "empty, but apply %q has operations", applyID)
+		}
+		return p.project(ctx, applyID, nil, authoritative)
+	case ambiguous:
+		ops, err := p.ops.ListOperations(ctx, applyID)
+		if err != nil {
+			return Result{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
+		}
+		for i, t := range tasks {
+			if !slices.ContainsFunc(ops, func(op storage.Operation) bool { return op.ID == t.OperationID }) {
+				return Result{}, unknownOperation(i, applyID, t.OperationID)
+			}
+		}
+		return p.project(ctx, applyID, nil, p.failClosed(current, "ambiguous tasks"))
+	}
+	a, err := p.applies.GetApply(ctx, applyID)
+	if err != nil {
+		return Result{}, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
+	}
+	if prev := Normalize(a.State); prev.Terminal() {
+		// No row is written once the apply is terminal; an unknown
+		// operation is still reported.
+		if _, err := p.ops.GetOperation(ctx, applyID, opID); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return Result{}, unknownOperation(0, applyID, opID)
+			}
+			return Result{}, fmt.Errorf("applystate: get operation %q: %w", opID, err)
+		}
+		return Result{Apply: a, Previous: prev}, nil
 	}
 	row, err := p.writeOperation(ctx, applyID, opID, current, failMsg, anyFailed)
 	if errors.Is(err, storage.ErrNotFound) {
-		return p.project(ctx, applyID, p.failClosed(current, "operation row missing"))
+		return Result{}, unknownOperation(0, applyID, opID)
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	return p.project(ctx, applyID, func(a storage.Apply) (State, string, bool, error) {
+	return p.project(ctx, applyID, &a, func(a storage.Apply) (State, string, bool, error) {
 		ops, err := p.ops.ListOperations(ctx, applyID)
 		if err != nil {
 			p.cfg.logger.WarnContext(ctx, "applystate: listing operations failed; failing closed", "apply", applyID, "err", err)
@@ -254,11 +318,29 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Re
 	})
 }
 
+func unknownOperation(i int, applyID, opID string) error {
+	return storage.Invalid(fmt.Sprintf("tasks[%d].OperationID", i), "apply %q has no operation %q", applyID, opID)
+}
+
+// mayMove reports whether an operation row in state from may be written
+// with state to: a settled operation never changes again, and a stopped one
+// only moves on to a settled state (reporting stopped again changes
+// nothing, StartedAt included).
+func mayMove(from, to State) bool {
+	switch {
+	case from.Settled():
+		return false
+	case from == Stopped:
+		return to.Settled()
+	}
+	return true
+}
+
 // failClosed refuses a terminal state and passes any other through.
 func (p *Projector) failClosed(current State, why string) func(storage.Apply) (State, string, bool, error) {
 	return func(a storage.Apply) (State, string, bool, error) {
 		if current.Terminal() {
-			p.cfg.logger.InfoContext(context.Background(), "applystate: refusing a terminal state on incomplete information",
+			p.cfg.logger.DebugContext(context.Background(), "applystate: refusing a terminal state on incomplete information",
 				"apply", a.ID, "state", current, "reason", why)
 			return "", "", true, nil
 		}
@@ -273,6 +355,13 @@ func (p *Projector) writeOperation(ctx context.Context, applyID, id string, s St
 		op, err := p.ops.GetOperation(ctx, applyID, id)
 		if err != nil {
 			return storage.Operation{}, fmt.Errorf("applystate: get operation %q: %w", id, err)
+		}
+		if from := Normalize(op.State); !mayMove(from, s) {
+			if from != s {
+				p.cfg.logger.DebugContext(ctx, "applystate: operation row left as is: a settled operation never changes, a stopped one only settles",
+					"apply", applyID, "operation", id, "stored", from, "reported", s)
+			}
+			return op, nil
 		}
 		next := op
 		next.State = string(s)
@@ -326,12 +415,19 @@ func rollout(ops []storage.Operation, a storage.Apply) (State, string) {
 // apply; undetermined refuses the write.
 type target func(a storage.Apply) (s State, msg string, undetermined bool, err error)
 
-// project runs the read → project → compare-and-swap loop.
-func (p *Projector) project(ctx context.Context, applyID string, next target) (Result, error) {
+// project runs the read → project → compare-and-swap loop. A non-nil
+// first is the apply as the caller just read it, used by the first round
+// instead of a read (the compare-and-swap catches any later change).
+func (p *Projector) project(ctx context.Context, applyID string, first *storage.Apply, next target) (Result, error) {
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
-		a, err := p.applies.GetApply(ctx, applyID)
-		if err != nil {
-			return Result{}, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
+		var a storage.Apply
+		if attempt == 0 && first != nil {
+			a = *first
+		} else {
+			var err error
+			if a, err = p.applies.GetApply(ctx, applyID); err != nil {
+				return Result{}, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
+			}
 		}
 		prev := Normalize(a.State)
 		res := Result{Apply: a, Previous: prev}
@@ -343,7 +439,7 @@ func (p *Projector) project(ctx context.Context, applyID string, next target) (R
 			return Result{}, err
 		}
 		if undetermined {
-			p.cfg.logger.InfoContext(ctx, "applystate: projection refused on incomplete information", "apply", applyID)
+			p.cfg.logger.DebugContext(ctx, "applystate: projection refused on incomplete information", "apply", applyID)
 			res.Undetermined = true
 			return res, nil
 		}
@@ -399,7 +495,7 @@ func (p *Projector) Reproject(ctx context.Context, applyID string) (Result, erro
 	if err := p.check(ctx, applyID, true); err != nil {
 		return Result{}, err
 	}
-	return p.project(ctx, applyID, p.reprojectTarget(ctx, applyID))
+	return p.project(ctx, applyID, nil, p.reprojectTarget(ctx, applyID))
 }
 
 // setFlag sets StopRequested or PauseReleased by compare-and-swap and
@@ -475,7 +571,7 @@ func (p *Projector) raiseFlag(ctx context.Context, applyID string, flag func(*st
 			return Result{}, err
 		}
 	}
-	res, err := p.project(ctx, applyID, p.reprojectTarget(ctx, applyID))
+	res, err := p.project(ctx, applyID, nil, p.reprojectTarget(ctx, applyID))
 	res.Changed = res.Changed || wrote
 	return res, err
 }

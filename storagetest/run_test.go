@@ -94,7 +94,7 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 				}
 				return
 			}
-			require.Error(t, err, "the suite must fail on a store that %s:\n%s", b.kind, out)
+			require.Error(t, err, "the suite must fail on the %s store:\n%s", b.kind, out)
 			var areas, subtests []string
 			for f := range failed {
 				if !strings.Contains(f, "/") {
@@ -104,9 +104,9 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 				}
 			}
 			slices.Sort(subtests)
-			require.Equal(t, []string{b.area}, areas, "only the %s area fails on a store that %s:\n%s", b.area, b.kind, out)
+			require.Equal(t, []string{b.area}, areas, "only the %s area fails on the %s store:\n%s", b.area, b.kind, out)
 			for _, sub := range b.subtests {
-				require.True(t, failed[b.area+"/"+sub], "%s/%s fails on a store that %s:\n%s", b.area, sub, b.kind, out)
+				require.True(t, failed[b.area+"/"+sub], "%s/%s fails on the %s store:\n%s", b.area, sub, b.kind, out)
 			}
 			t.Logf("%s is caught by %s", b.kind, strings.Join(subtests, ", "))
 		})
