@@ -28,7 +28,7 @@
 //	        [*] --> halt
 //	        [*] --> continue
 //	        [*] --> pause
-//	        pause --> released: ReleasePause
+//	        pause --> released: ReleasePause (this failure only)
 //	        released --> continue: a released pause is continue
 //	    }
 //	    running --> F: an operation fails
@@ -42,6 +42,8 @@
 //	    paused --> running_degraded: ReleasePause
 //	    running_degraded --> failed: every operation settled or inert
 //	    running --> stopped: Stop, nothing in flight
+//	    running_degraded --> failed: Stop, nothing in flight
+//	    paused --> failed: Stop, nothing in flight
 //	    completed --> [*]
 //	    failed --> [*]
 //	    stopped --> [*]
@@ -56,9 +58,10 @@
 // failed; F(halt)+R → running_degraded; F(pause)+later P → paused;
 // F(pause)+later C → failed; R then F(pause) → running_degraded; a released
 // pause is continue; halt with a never-started stopped sibling → failed;
-// halt with a started stopped sibling → running_degraded; pause with a
-// never-started sibling → paused; continue with a never-started sibling →
-// running_degraded, or failed once a stop was requested.
+// halt with a started stopped sibling → running_degraded, or failed once a
+// stop was requested; pause with a never-started sibling → paused;
+// continue with a never-started sibling → running_degraded, or failed once
+// a stop was requested.
 //
 // # Operation rows
 //
@@ -86,6 +89,9 @@
 //   - A stopped operation never returns to pending or running (or any other
 //     unsettled state); it may only settle.
 //   - No operation row is written once its apply is terminal.
+//   - The one exception: [Projector.ReleasePause] rewrites the policy
+//     (OnFailure) of each failed pause operation it releases to continue;
+//     the row's state, error message and timestamps stay as they are.
 //
 // A report that would break these rules is not an error — a late or
 // repeated poll is routine for a drive loop — and writes no row: Drive
@@ -98,9 +104,38 @@
 //
 // [Projector.Reproject] projects over the stored rows only: run it after a
 // restart or from a periodic sweep to repair a crash between an operation
-// write and the apply write. [Projector.Stop] sets StopRequested, moves
-// every pending operation to stopped and reprojects; [Projector.ReleasePause]
-// sets PauseReleased and reprojects.
+// write and the apply write.
+//
+// [Projector.Stop] sets StopRequested, moves every pending operation to
+// stopped and reprojects. Operations that already started are left to
+// their drive loops, which report stopped (or settle) in their own time:
+//
+//   - A stop is final. A stopped operation never returns to pending or
+//     running, so a drive loop that keeps polling pending after the stop
+//     changes nothing. Once StopRequested is set, a stopped operation,
+//     started or not, no longer holds its target.
+//   - The apply settles once nothing holds its target: stopped when no
+//     operation failed, failed (with StopRequested recorded, and the
+//     failure's error message) when one did — whatever the failed
+//     operation's policy. A stop over a halt failure, a pause hold or
+//     degraded work does not leave the apply running_degraded or paused.
+//   - Stop is idempotent; retry it after an error. A Stop interrupted after
+//     it recorded StopRequested is also finished by the next
+//     [Projector.Reproject], which moves the operations still pending to
+//     stopped before projecting.
+//
+// [Projector.ReleasePause] releases the failures that hold the rollout: it
+// rewrites the policy of every failed operation whose policy is pause to
+// continue (by compare-and-swap on each row) and reprojects. A release
+// applies to the failures it released, and only to them: an operation that
+// fails under pause afterwards — including one that failed while the
+// release was under way, after it read the operations — holds the rollout
+// again until the next ReleasePause. Releasing when no failed pause
+// operation is left writes nothing. An apply whose PauseReleased flag was
+// set by an earlier version (a release of every pause, later ones
+// included) keeps that meaning until the next ReleasePause records the
+// failures on their rows and clears the flag; [Flags.PauseReleased] keeps
+// it for callers of [Rollout].
 //
 // # Decisions
 //
@@ -131,14 +166,63 @@
 //   - Drive folds the row it wrote over the listed one unless the listing
 //     already holds a newer version (a later write wins), so a lagging
 //     listing cannot hide the caller's own fresh state.
-//   - Stop and ReleasePause on a terminal apply return it unchanged; Stop
-//     leaves operations that already left pending to their drive loops.
+//   - Stop and ReleasePause on a terminal apply return it unchanged and
+//     write nothing; Stop leaves operations that already left pending to
+//     their drive loops.
+//   - A stop over failed work ends failed rather than stopped: a failure
+//     happened, and StopRequested on the apply records that the operator
+//     stopped what was left.
+//   - A release is recorded on the released rows rather than on the apply,
+//     so no storage field is added: a released pause reads as continue to
+//     every version of this package.
 //     Reproject over an apply without operations is Undetermined.
 //   - Derive and Rollout do not allocate; Rollout is linear in the number
 //     of children.
 //   - When the attempts run out under contention the call returns an error
 //     matching storage.ErrConflict; the caller retries.
-//   - An error after the apply write was sent (a lost response) cannot be
-//     told from a failure: Terminalized is reported at most once, and
-//     exactly once unless the terminalizing write's response was lost.
+//   - Exactly one caller sees Terminalized, or else the caller whose write
+//     could not be told apart gets an error matching [ErrAmbiguous] (see
+//     Lost responses).
+//
+// # Lost responses
+//
+// An apply write that returns an error may still have landed: the
+// response was lost, or the store resent a request whose first attempt had
+// landed and answered the resend with a conflict. So after any apply write
+// error except storage.ErrNotFound and storage.ErrInvalid (nothing was
+// written), the call reads the apply back:
+//
+//   - At the version its write would have created, and holding exactly
+//     what it wrote (state, message, timestamps, UpdatedAt included): the
+//     write is this call's. The call succeeds as if the response had
+//     arrived: Changed, Terminalized when the write was terminal, and the
+//     observer fires.
+//   - Another write at that version, or the apply already past it: a
+//     compare-and-swap at one version lands at most once, so this write
+//     lost. The call goes on as after a conflict, and a terminal apply it
+//     finds is someone else's (Terminalized false, no error). A terminal
+//     write that landed is still recognized at a later version, since a
+//     terminal apply's state is never rewritten. A non-terminal write that landed and was
+//     overwritten before the read-back cannot be recognized and is taken
+//     as lost: the observer may miss that intermediate state, never a
+//     terminal one.
+//   - Still at the version the write expected: after a conflict, the next
+//     round's compare-and-swap at that version tells. After any other
+//     error the write may yet land, so the call cannot tell; nor can it
+//     when the read-back fails. Then it returns an error matching both
+//     [ErrAmbiguous] and the store's error. This call may own the terminal
+//     side effects although nothing reports it: retry the call (a retry
+//     that finds the apply terminal reports Terminalized false and cannot
+//     tell who terminalized it), and make the side effects idempotent or
+//     reconcile them from the stored apply.
+//
+// Writes are told apart by their UpdatedAt: each apply write of a
+// Projector stamps a later UpdatedAt than its previous one (a microsecond
+// later when the clock has not moved), so concurrent calls of one Projector
+// never store identical rows, even with a clock that stands still. Two
+// Projectors whose clocks read the same microsecond, projecting the same
+// state from the same read, would store identical rows, and the one that
+// lost with a conflict would take the row for its own. Share one Projector
+// per process; in a test where several Projectors race on one apply, use
+// clocks that move.
 package applystate

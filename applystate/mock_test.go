@@ -45,24 +45,29 @@ func TestFailingApplyWriteReturnsTheError(t *testing.T) {
 	ops.EXPECT().GetOperation(gomock.Any(), "a", "x").Return(op, nil)
 	ops.EXPECT().UpdateOperation(gomock.Any(), gomock.Any(), int64(2)).Return(done, nil)
 	ops.EXPECT().ListOperations(gomock.Any(), "a").Return([]storage.Operation{done}, nil)
-	applies.EXPECT().GetApply(gomock.Any(), "a").Return(storage.Apply{ID: "a", State: "running", Version: 5}, nil)
+	// Read before the operation write, and read back after the failed
+	// apply write: still at version 5, so the write has not landed yet.
+	applies.EXPECT().GetApply(gomock.Any(), "a").Return(storage.Apply{ID: "a", State: "running", Version: 5}, nil).Times(2)
 	applies.EXPECT().UpdateApply(gomock.Any(), gomock.Any(), int64(5)).Return(storage.Apply{}, errDisk)
 
 	observed := false
 	p := applystate.NewProjector(applies, ops, applystate.WithObserver(func(context.Context, applystate.Result) { observed = true }))
 	res, err := p.Drive(context.Background(), "a", []applystate.Task{{OperationID: "x", State: applystate.Completed}})
 	require.ErrorIs(t, err, errDisk)
+	require.ErrorIs(t, err, applystate.ErrAmbiguous, "the write may still land")
 	require.False(t, res.Terminalized)
 	require.False(t, observed, "a failed write is not observed")
 }
 
 // Conflicts retry the whole read → project → write round, up to the
-// attempts, then surface as ErrConflict.
+// attempts, then surface as ErrConflict. The apply read back after each
+// conflict (to tell whether the write landed after all) is the next round's
+// read; the last one only tells.
 func TestConflictsRetryThenGiveUp(t *testing.T) {
 	t.Parallel()
 	ctrl := gomock.NewController(t)
 	applies := storagemock.NewMockApplyStore(ctrl)
-	applies.EXPECT().GetApply(gomock.Any(), "a").Return(storage.Apply{ID: "a", State: "pending", Version: 1}, nil).Times(3)
+	applies.EXPECT().GetApply(gomock.Any(), "a").Return(storage.Apply{ID: "a", State: "pending", Version: 1}, nil).Times(4)
 	applies.EXPECT().UpdateApply(gomock.Any(), gomock.Any(), int64(1)).Return(storage.Apply{}, storage.ErrConflict).Times(3)
 	p := applystate.NewProjector(applies, nil, applystate.WithMaxAttempts(3))
 	_, err := p.Drive(context.Background(), "a", []applystate.Task{{State: applystate.Running}})

@@ -1,17 +1,27 @@
 package applystate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/statefold/statefold/storage"
 )
+
+// ErrAmbiguous reports an apply write whose outcome the call could not
+// establish: the store returned an error (or a conflict) after the write was
+// sent, and reading the apply back did not tell whether it landed. The
+// write may have landed, or may still land: this call may own the apply's
+// terminal side effects although its Result says nothing. The error also
+// wraps the store's error.
+var ErrAmbiguous = errors.New("applystate: apply write outcome unknown")
 
 // DefaultMaxAttempts is how many read → project → compare-and-swap rounds
 // a call makes before it gives up with an error matching
@@ -44,7 +54,8 @@ func WithMaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n 
 // apply's projected state (not after the flag writes of Stop and
 // ReleasePause), by the caller that wrote it and only by that caller — the place for
 // terminal side effects: a Result with Terminalized is observed exactly
-// once per apply.
+// once per apply, unless the call that wrote it returned an error matching
+// [ErrAmbiguous].
 func WithObserver(f func(context.Context, Result)) Option {
 	return func(c *config) { c.observer = f }
 }
@@ -73,7 +84,9 @@ type Result struct {
 	// Changed reports that this call wrote the apply.
 	Changed bool
 	// Terminalized reports that this call moved the apply into a terminal
-	// state: exactly one caller per apply sees it.
+	// state: exactly one caller per apply sees it, or else the call whose
+	// write could not be told apart returned an error matching
+	// [ErrAmbiguous].
 	Terminalized bool
 	// Undetermined reports that the projection was refused on incomplete
 	// information; the stored state was left as is for the next poll.
@@ -87,6 +100,9 @@ type Projector struct {
 	applies storage.ApplyStore
 	ops     storage.OperationStore
 	cfg     config
+	// stamped is the UpdatedAt of this Projector's latest apply write, in
+	// Unix microseconds: every apply write gets a later one.
+	stamped atomic.Int64
 }
 
 // NewProjector returns a Projector over the stores. ops may be nil: then
@@ -205,7 +221,10 @@ func (p *Projector) check(ctx context.Context, applyID string, needOps bool) err
 //     is written as is. Ambiguous tasks fail closed the same way.
 //  6. The apply is written only by compare-and-swap, retrying the whole
 //     read → project → write round on a conflict; a terminal apply is never
-//     overwritten, and nothing is written when nothing changed.
+//     overwritten, and nothing is written when nothing changed. After a
+//     write error the apply is read back to tell whether the write landed
+//     (see Lost responses in the package documentation; an undecidable
+//     write is an error matching [ErrAmbiguous]).
 //
 // A failed operation write returns its error and never writes the apply.
 func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Result, error) {
@@ -421,8 +440,8 @@ type target func(a storage.Apply) (s State, msg string, undetermined bool, err e
 func (p *Projector) project(ctx context.Context, applyID string, first *storage.Apply, next target) (Result, error) {
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
 		var a storage.Apply
-		if attempt == 0 && first != nil {
-			a = *first
+		if first != nil {
+			a, first = *first, nil
 		} else {
 			var err error
 			if a, err = p.applies.GetApply(ctx, applyID); err != nil {
@@ -456,10 +475,30 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 			w.StartedAt.Equal(a.StartedAt) && w.CompletedAt.Equal(a.CompletedAt) {
 			return res, nil // no change, no write
 		}
-		w.UpdatedAt = now
+		w.UpdatedAt = p.stamp(now)
 		written, err := p.applies.UpdateApply(ctx, w, a.Version)
-		if errors.Is(err, storage.ErrConflict) {
-			continue
+		if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrInvalid) {
+			// The write may have landed: a conflict can answer a resent
+			// request whose first attempt landed, and any other error can
+			// hide a landed write. The apply as read back tells.
+			b, rerr := p.applies.GetApply(ctx, applyID)
+			if rerr != nil {
+				return Result{}, fmt.Errorf("applystate: write apply %q: %w: %w (reading it back: %w)", applyID, ErrAmbiguous, err, rerr)
+			}
+			switch writeOutcome(b, w, a.Version) {
+			case landed:
+				p.cfg.logger.DebugContext(ctx, "applystate: an apply write reported an error but landed", "apply", applyID, "err", err)
+				written, err = b, nil
+			case notLanded:
+				if !errors.Is(err, storage.ErrConflict) {
+					return Result{}, fmt.Errorf("applystate: write apply %q: %w: %w", applyID, ErrAmbiguous, err)
+				}
+				first = &b // the next round projects the apply just read
+				continue
+			default: // superseded
+				first = &b
+				continue
+			}
 		}
 		if err != nil {
 			return Result{}, fmt.Errorf("applystate: write apply %q: %w", applyID, err)
@@ -473,6 +512,76 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 	return Result{}, fmt.Errorf("applystate: write apply %q: %d attempts: %w", applyID, p.cfg.maxAttempts, storage.ErrConflict)
 }
 
+// stamp returns the UpdatedAt of an apply write: now, or a microsecond after
+// this Projector's previous stamp when the clock has not moved past it.
+// Concurrent writes of one Projector so never store identical rows, which
+// keeps [writeOutcome] exact for them.
+func (p *Projector) stamp(now time.Time) time.Time {
+	for {
+		last, t := p.stamped.Load(), now.UnixMicro()
+		if t <= last {
+			t = last + 1
+		}
+		if p.stamped.CompareAndSwap(last, t) {
+			return time.UnixMicro(t).UTC()
+		}
+	}
+}
+
+// outcome is what became of an apply write that returned an error.
+type outcome int
+
+const (
+	// notLanded: the apply is still at the version the write expected;
+	// the write has not landed (yet).
+	notLanded outcome = iota
+	// superseded: another write holds the version this one would have
+	// created, or the apply moved on past it; this write is not the
+	// apply's state.
+	superseded
+	// landed: the apply is this write.
+	landed
+)
+
+// writeOutcome tells what became of w, written by compare-and-swap at
+// version expected, from b, the apply read back after the write returned an
+// error.
+//
+// A compare-and-swap at one version succeeds at most once, so b at version
+// expected+1 is the one write that landed there; it is w exactly when b
+// holds what w wrote, UpdatedAt included. Another caller could store an
+// identical row only by projecting the same state from the same read and
+// stamping it in the same microsecond; a Projector's own stamps never repeat
+// ([Projector.stamp]), so that takes two Projectors whose clocks read the
+// same microsecond.
+//
+// Past expected+1, a terminal w that landed is still the apply's projected
+// state (a terminal apply is never rewritten; a later write of other fields,
+// Payload for instance, keeps it), so b tells as well. A non-terminal w may
+// have landed and been overwritten since: it is superseded either way, and
+// the call goes on as after a conflict.
+func writeOutcome(b, w storage.Apply, expected int64) outcome {
+	switch {
+	case b.Version <= expected:
+		return notLanded
+	case b.Version == expected+1:
+		if sameProjection(b, w) && b.StopRequested == w.StopRequested && b.PauseReleased == w.PauseReleased &&
+			bytes.Equal(b.Payload, w.Payload) && b.CreatedAt.Equal(w.CreatedAt) {
+			return landed
+		}
+	case Normalize(w.State).Terminal() && sameProjection(b, w):
+		return landed
+	}
+	return superseded
+}
+
+// sameProjection reports whether a and b hold the same fields of a
+// projection write: state, message and timestamps.
+func sameProjection(a, b storage.Apply) bool {
+	return a.ID == b.ID && a.State == b.State && a.ErrorMessage == b.ErrorMessage &&
+		a.StartedAt.Equal(b.StartedAt) && a.CompletedAt.Equal(b.CompletedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
+}
+
 // reprojectTarget projects over the stored operations only.
 func (p *Projector) reprojectTarget(ctx context.Context, applyID string) target {
 	return func(a storage.Apply) (State, string, bool, error) {
@@ -483,6 +592,9 @@ func (p *Projector) reprojectTarget(ctx context.Context, applyID string) target 
 		if len(ops) == 0 {
 			return "", "", true, nil
 		}
+		if ops, err = p.finishStop(ctx, a, ops); err != nil {
+			return "", "", false, err
+		}
 		s, msg := rollout(ops, a)
 		return s, msg, false, nil
 	}
@@ -490,7 +602,9 @@ func (p *Projector) reprojectTarget(ctx context.Context, applyID string) target 
 
 // Reproject projects the apply over its stored operations only, with the
 // same rules and writes as Drive. It repairs a crash between an operation
-// write and the apply write. An apply without operations is Undetermined.
+// write and the apply write, and finishes a Stop interrupted after it set
+// StopRequested (operations still pending are moved to stopped first). An
+// apply without operations is Undetermined.
 func (p *Projector) Reproject(ctx context.Context, applyID string) (Result, error) {
 	if err := p.check(ctx, applyID, true); err != nil {
 		return Result{}, err
@@ -528,8 +642,12 @@ func (p *Projector) setFlag(ctx context.Context, applyID string, set func(*stora
 
 // Stop requests a stop: it sets StopRequested (compare-and-swap), moves
 // every pending operation to stopped (compare-and-swap each), then
-// reprojects. Operations already started are left to their drive loops. A
-// terminal apply is returned unchanged.
+// reprojects. Operations already started are left to their drive loops;
+// once StopRequested is set a stopped operation, started or not, no longer
+// holds its target, so the apply settles when every started operation has
+// stopped or settled: stopped, or failed when an operation failed. A
+// terminal apply is returned unchanged. Stop is idempotent: retry it after
+// an error (Reproject finishes an interrupted Stop too).
 func (p *Projector) Stop(ctx context.Context, applyID string) (Result, error) {
 	return p.raiseFlag(ctx, applyID, func(a *storage.Apply) *bool { return &a.StopRequested }, func() error {
 		ops, err := p.ops.ListOperations(ctx, applyID)
@@ -601,9 +719,16 @@ func (p *Projector) stopOperation(ctx context.Context, op storage.Operation) err
 	return fmt.Errorf("applystate: stop operation %q: %d attempts: %w", op.ID, p.cfg.maxAttempts, storage.ErrConflict)
 }
 
-// ReleasePause sets PauseReleased (compare-and-swap) and reprojects: a
-// rollout paused on a failed pause-policy operation goes on as if the
-// policy were continue.
+// ReleasePause releases the failures that hold the rollout and reprojects:
+// every failed operation whose policy is pause gets the policy continue
+// (its row's OnFailure is rewritten by compare-and-swap; its state, error
+// message and timestamps stay), so the rollout goes on. A release applies
+// to the failures it released: an operation that fails under pause later
+// holds the rollout again, until the next ReleasePause. A PauseReleased
+// flag set by an earlier version (which released every pause, later ones
+// included) is honored until ReleasePause records the failures on their
+// rows and clears it. A terminal apply is returned unchanged; Changed
+// reports any write. Retry it after an error: it is idempotent.
 func (p *Projector) ReleasePause(ctx context.Context, applyID string) (Result, error) {
-	return p.raiseFlag(ctx, applyID, func(a *storage.Apply) *bool { return &a.PauseReleased }, nil)
+	return p.releasePause(ctx, applyID)
 }

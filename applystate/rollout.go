@@ -22,9 +22,14 @@ type Child struct {
 
 // Flags are the apply-level requests that change the projection.
 type Flags struct {
-	// PauseReleased turns a pause policy into continue.
+	// PauseReleased turns every pause policy into continue. The Projector
+	// does not set it (ReleasePause records each failure it releases on
+	// the operation's row instead); it honors the flag on an apply where
+	// an earlier version set it.
 	PauseReleased bool
-	// StopRequested makes never-started stopped children inert.
+	// StopRequested makes stopped children inert, started or not: a
+	// requested stop is final, so a stopped child no longer holds its
+	// target.
 	StopRequested bool
 }
 
@@ -32,7 +37,7 @@ type Flags struct {
 func (c Child) neverStartedStop() bool { return c.State == Stopped && !c.Started }
 
 func (c Child) inert(f Flags) bool {
-	return c.Orphaned || (f.StopRequested && c.neverStartedStop())
+	return c.Orphaned || (f.StopRequested && c.State == Stopped)
 }
 
 func (c Child) pendingLike(f Flags) bool {
@@ -66,10 +71,14 @@ func (c Child) active(f Flags) bool { return c.holds(f) && c.State != Stopped }
 //     target, else failed; a pause hold → paused; no unfinished child →
 //     failed; otherwise running_degraded.
 //
-// A child is pending-like when pending, or stopped without having started
-// (with StopRequested such a child is inert instead); orphaned children
-// are inert; a child holds its target when it is neither settled,
-// pending-like nor inert; it is unfinished when neither settled nor inert.
+// A child is pending-like when pending, or stopped without having started.
+// A child is inert when orphaned, or stopped once StopRequested is set
+// (started or not: a requested stop is final). A child holds its target
+// when it is neither settled, pending-like nor inert (without
+// StopRequested a started-and-stopped child holds: it may be resumed); it
+// is unfinished when neither settled nor inert. So a stop requested over
+// failed work settles the apply, failed, once every started child has
+// settled or stopped.
 // Rollout does not allocate.
 func Rollout(children []Child, f Flags) State {
 	if len(children) == 0 {

@@ -151,7 +151,9 @@ const (
 	// everything has settled.
 	Continue Policy = "continue"
 	// Pause holds the rollout (the apply is paused) while later operations
-	// are unfinished, until ReleasePause; a released pause is Continue.
+	// are unfinished, until ReleasePause releases the failure: a released
+	// pause is Continue. A release covers the failures it released; a
+	// later failure under Pause holds again.
 	Pause Policy = "pause"
 )
 

@@ -49,7 +49,10 @@ type Apply struct {
 	ErrorMessage string
 	// StopRequested records that a stop was asked for.
 	StopRequested bool
-	// PauseReleased records that a pause hold was released.
+	// PauseReleased records that every pause hold was released, as written
+	// by earlier versions of applystate; ReleasePause now records each
+	// release on the released operation (its OnFailure becomes "continue")
+	// and clears this flag.
 	PauseReleased bool
 	// StartedAt is when the apply left pending; zero means not yet.
 	StartedAt time.Time
