@@ -42,22 +42,29 @@ func TestRoutinePollNeverUndoesStop(t *testing.T) {
 	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
-// A Stop interrupted after it recorded StopRequested but before it moved
-// the pending operations to stopped is finished by calling Stop again: the
-// apply settles and no operation is left pending.
-func TestStopRetriedAfterAnError(t *testing.T) {
-	t.Parallel()
+// interruptedStop returns a rollout with A running and B pending, and a
+// Stop that failed after it recorded StopRequested, before it moved B.
+func interruptedStop(t *testing.T) *bundle {
+	t.Helper()
 	b := setup(t, []op{{"A", ""}, {"B", ""}})
 	b.drive(t, "A", ru)
 	_, err := b.fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 1, Methods: []storagetest.Method{storagetest.UpdateOperation}})
 	require.NoError(t, err)
 	_, err = b.p.Stop(b.ctx, "a")
 	require.ErrorIs(t, err, storagetest.ErrInjected)
+	b.fs.ClearFaults()
 	require.True(t, b.apply(t).StopRequested)
 	require.Equal(t, string(pe), b.op(t, "B").State)
-	b.fs.ClearFaults()
+	return b
+}
 
-	_, err = b.p.Stop(b.ctx, "a")
+// A Stop interrupted after it recorded StopRequested but before it moved
+// the pending operations to stopped is finished by calling Stop again: the
+// apply settles and no operation is left pending.
+func TestStopRetriedAfterAnError(t *testing.T) {
+	t.Parallel()
+	b := interruptedStop(t)
+	_, err := b.p.Stop(b.ctx, "a")
 	require.NoError(t, err)
 	require.Equal(t, string(st), b.op(t, "B").State)
 	b.drive(t, "B", pe)
@@ -71,14 +78,7 @@ func TestStopRetriedAfterAnError(t *testing.T) {
 // stopped instead of staying running with a pending operation.
 func TestReprojectFinishesAnInterruptedStop(t *testing.T) {
 	t.Parallel()
-	b := setup(t, []op{{"A", ""}, {"B", ""}})
-	b.drive(t, "A", ru)
-	_, err := b.fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 1, Methods: []storagetest.Method{storagetest.UpdateOperation}})
-	require.NoError(t, err)
-	_, err = b.p.Stop(b.ctx, "a")
-	require.ErrorIs(t, err, storagetest.ErrInjected)
-	b.fs.ClearFaults()
-	require.True(t, b.apply(t).StopRequested)
+	b := interruptedStop(t)
 
 	b.drive(t, "B", pe) // B's drive loop polls as usual
 	b.drive(t, "A", cp)

@@ -347,16 +347,7 @@ func validationTimeRange(t *testing.T, ctx context.Context, s storage.Store) {
 		for field, at := range opTimes {
 			i++
 			what := fmt.Sprintf("operation.%s %s (%s)", field, when, bad.Format(time.RFC3339Nano))
-			op := newOperation(a, fmt.Sprintf("new%d", i), 0)
-			*at(&op) = bad
-			_, err := s.CreateOperation(ctx, op)
-			requireInvalid(t, err, "", "CreateOperation with "+what)
-			_, err = s.GetOperation(ctx, a, op.ID)
-			require.ErrorIs(t, err, storage.ErrNotFound, "CreateOperation with %s wrote nothing", what)
-			up := okOp
-			*at(&up) = bad
-			_, err = s.UpdateOperation(ctx, up, okOp.Version)
-			requireInvalid(t, err, "", "UpdateOperation with "+what)
+			requireOperationRejected(ctx, t, s, okOp, fmt.Sprintf("new%d", i), func(op *storage.Operation) { *at(op) = bad }, what)
 		}
 		err := s.AddMember(ctx, storage.Member{Queue: q, State: "s", BatchID: "b", Version: 1, AddedAt: bad})
 		requireInvalid(t, err, "", "AddMember with member.AddedAt "+when)
@@ -408,16 +399,7 @@ func validationLabels(t *testing.T, ctx context.Context, s storage.Store) {
 		for field, at := range labels {
 			i++
 			what := fmt.Sprintf("an operation.%s %s", field, kind)
-			op := newOperation(a, fmt.Sprintf("new%d", i), 0)
-			*at(&op) = bad
-			_, err := s.CreateOperation(ctx, op)
-			requireInvalid(t, err, "", "CreateOperation with "+what)
-			_, err = s.GetOperation(ctx, a, op.ID)
-			require.ErrorIs(t, err, storage.ErrNotFound, "CreateOperation with %s wrote nothing", what)
-			up := ok
-			*at(&up) = bad
-			_, err = s.UpdateOperation(ctx, up, ok.Version)
-			requireInvalid(t, err, "", "UpdateOperation with "+what)
+			requireOperationRejected(ctx, t, s, ok, fmt.Sprintf("new%d", i), func(op *storage.Operation) { *at(op) = bad }, what)
 		}
 	}
 	ops, err := s.ListOperations(ctx, a)
@@ -436,4 +418,21 @@ func validationLabels(t *testing.T, ctx context.Context, s storage.Store) {
 		require.Equal(t, created, got)
 		require.Equal(t, limit, *at(&got), "an operation.%s at the limit is kept whole", field)
 	}
+}
+
+// requireOperationRejected checks that an operation changed by mutate is
+// ErrInvalid both as a new operation id of stored's apply (nothing is
+// created) and as an update of stored.
+func requireOperationRejected(ctx context.Context, t *testing.T, s storage.Store, stored storage.Operation, id string, mutate func(*storage.Operation), what string) {
+	t.Helper()
+	op := newOperation(stored.ApplyID, id, 0)
+	mutate(&op)
+	_, err := s.CreateOperation(ctx, op)
+	requireInvalid(t, err, "", "CreateOperation with "+what)
+	_, err = s.GetOperation(ctx, stored.ApplyID, op.ID)
+	require.ErrorIs(t, err, storage.ErrNotFound, "CreateOperation with %s wrote nothing", what)
+	up := stored
+	mutate(&up)
+	_, err = s.UpdateOperation(ctx, up, stored.Version)
+	requireInvalid(t, err, "", "UpdateOperation with "+what)
 }
