@@ -297,21 +297,18 @@ func TestScenarios(t *testing.T) {
 	require.Len(t, names, 9)
 }
 
-// TestScheduleEnvHelper runs the Interleavings area of Run when
-// STATEFOLD_SCHEDULE is set; it is the child half of
-// TestScheduleEnvReplaysOneSchedule and does nothing on its own.
-func TestScheduleEnvHelper(t *testing.T) {
-	if os.Getenv(storagetest.ScheduleEnv) == "" {
-		t.Skip("run by TestScheduleEnvReplaysOneSchedule, with " + storagetest.ScheduleEnv + " set")
-	}
-	storagetest.Run(t, func(*testing.T) storage.Store { return memory.New() })
-}
-
 // With STATEFOLD_SCHEDULE set, the Interleavings area replays that one
 // schedule, logs its trace, and explores nothing.
+//
+// Re-executed with the variable set, the test is its own child: it runs
+// Run on a memory store, which replays the schedule.
 func TestScheduleEnvReplaysOneSchedule(t *testing.T) {
+	if os.Getenv(storagetest.ScheduleEnv) != "" {
+		storagetest.Run(t, func(*testing.T) storage.Store { return memory.New() })
+		return
+	}
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestScheduleEnvHelper$/^Interleavings$", "-test.v", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestScheduleEnvReplaysOneSchedule$/^Interleavings$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), storagetest.ScheduleEnv+"=TransitionList:b b a a b b")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)

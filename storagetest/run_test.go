@@ -15,8 +15,8 @@ import (
 	"github.com/statefold/statefold/storagetest"
 )
 
-// brokenEnv selects the deliberately broken store TestBrokenStoreHelper runs
-// the suite on, in a child process.
+// brokenEnv selects the deliberately broken store a child run of
+// TestSuiteCatchesBrokenStores runs the suite on.
 const brokenEnv = "STATEFOLD_BROKEN_STORE"
 
 // brokenStores are the stores TestSuiteCatchesBrokenStores runs the suite
@@ -48,14 +48,10 @@ var brokenStores = []struct {
 // are not what a broken store wrapper is about.
 var storeAreas = []string{"CRUD", "CAS", "Membership", "Keys", "Validation", "RoundTrip"}
 
-// TestBrokenStoreHelper runs the suite on the store named by
-// STATEFOLD_BROKEN_STORE. It is the child half of
-// TestSuiteCatchesBrokenStores and skips on its own.
-func TestBrokenStoreHelper(t *testing.T) {
-	kind := os.Getenv(brokenEnv)
-	if kind == "" {
-		t.Skip("run by TestSuiteCatchesBrokenStores, with " + brokenEnv + " set")
-	}
+// brokenChild runs the suite on the store named by kind: the child half of
+// TestSuiteCatchesBrokenStores, which re-executes itself with the
+// STATEFOLD_BROKEN_STORE variable set.
+func brokenChild(t *testing.T, kind string) {
 	for _, b := range brokenStores {
 		if b.kind == kind {
 			storagetest.Run(t, func(*testing.T) storage.Store { return b.newStore() })
@@ -66,14 +62,19 @@ func TestBrokenStoreHelper(t *testing.T) {
 }
 
 // failedRE matches a failed subtest of the child run: area and subtest.
-var failedRE = regexp.MustCompile(`--- FAIL: TestBrokenStoreHelper/([^/\s]+)(?:/(\S+))?`)
+var failedRE = regexp.MustCompile(`--- FAIL: TestSuiteCatchesBrokenStores/([^/\s]+)(?:/(\S+))?`)
 
 // The suite must fail against stores that break the contract: each broken
 // store is run through Run in a child test process, which must fail in the
 // area that owns the broken rule and in no other, with the listed subtests
 // among its failures, while the unbroken store passes every area.
+// Re-executed with STATEFOLD_BROKEN_STORE set, the test is its own child.
 func TestSuiteCatchesBrokenStores(t *testing.T) {
-	run := "^TestBrokenStoreHelper$/^(" + strings.Join(storeAreas, "|") + ")$"
+	if kind := os.Getenv(brokenEnv); kind != "" {
+		brokenChild(t, kind)
+		return
+	}
+	run := "^TestSuiteCatchesBrokenStores$/^(" + strings.Join(storeAreas, "|") + ")$"
 	for _, b := range brokenStores {
 		t.Run(b.kind, func(t *testing.T) {
 			t.Parallel()
@@ -90,7 +91,7 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 			if b.area == "" {
 				require.NoError(t, err, "the unbroken store passes:\n%s", out)
 				for _, a := range storeAreas {
-					require.Contains(t, string(out), "--- PASS: TestBrokenStoreHelper/"+a+" ", "area %s ran and passed", a)
+					require.Contains(t, string(out), "--- PASS: TestSuiteCatchesBrokenStores/"+a+" ", "area %s ran and passed", a)
 				}
 				return
 			}
