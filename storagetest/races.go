@@ -50,12 +50,12 @@ func raceEnv(t *testing.T, s storage.Store, opts ...batchstate.Option) *orchEnv 
 	return e
 }
 
-// hold injects a Block fault on the first call of methods and returns the
-// injection and the function that releases it.
-func hold(t *testing.T, e *orchEnv, methods ...Method) (*Injection, func()) {
+// hold injects a Block fault on the call-th call of methods and returns
+// the injection and the function that releases it.
+func hold(t *testing.T, e *orchEnv, call int, methods ...Method) (*Injection, func()) {
 	t.Helper()
 	release := make(chan struct{})
-	in, err := e.fs.Inject(Fault{Mode: Block, Call: 1, Methods: methods, Release: release})
+	in, err := e.fs.Inject(Fault{Mode: Block, Call: call, Methods: methods, Release: release})
 	require.NoError(t, err)
 	var once sync.Once
 	return in, func() { once.Do(func() { close(release) }) }
@@ -98,7 +98,7 @@ func raceRetriedCreateVsReconcile(t *testing.T, ctx context.Context, s storage.S
 	e.fs.ClearFaults()
 	e.clock.Advance(2 * crashGrace)
 
-	in, release := hold(t, e, CreateBatch, RemoveMember, UpdateBatch) // Reconcile's first write
+	in, release := hold(t, e, 1, CreateBatch, RemoveMember, UpdateBatch) // Reconcile's first write
 	rec := goRun(func() error { _, err := e.faulty.Reconcile(ctx, e.queue); return err })
 	<-in.Reached()
 	_, err = e.clean.Create(ctx, x) // the retry
@@ -124,7 +124,7 @@ func raceReconcileVsRetriedCreate(t *testing.T, ctx context.Context, s storage.S
 	require.NoError(t, e.store.AddMember(ctx, storage.Member{Queue: e.queue, State: "queued", BatchID: "x", Version: 1, AddedAt: e.clock.Now()}))
 	e.clock.Advance(2 * crashGrace) // the first attempt's row is past the grace
 
-	in, release := hold(t, e, CreateBatch)
+	in, release := hold(t, e, 1, CreateBatch)
 	retry := goRun(func() error { _, err := e.faulty.Create(ctx, x); return err })
 	<-in.Reached()
 	e.clock.Advance(2 * crashGrace) // the retry is slow too
@@ -147,7 +147,7 @@ func raceSkewedCreateVsReconcile(t *testing.T, ctx context.Context, s storage.St
 		batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(testLogger(t)))
 	require.NoError(t, err)
 	e.ids = append(e.ids, "x")
-	in, release := hold(t, e, CreateBatch)
+	in, release := hold(t, e, 1, CreateBatch)
 	create := goRun(func() error {
 		_, err := skewed.Create(ctx, storage.Batch{Queue: e.queue, ID: "x", State: "queued"})
 		return err
@@ -165,7 +165,7 @@ func raceSkewedCreateVsReconcile(t *testing.T, ctx context.Context, s storage.St
 func raceSlowCreateVsReconcile(t *testing.T, ctx context.Context, s storage.Store) {
 	e := raceEnv(t, s)
 	e.ids = append(e.ids, "x")
-	in, release := hold(t, e, CreateBatch)
+	in, release := hold(t, e, 1, CreateBatch)
 	create := goRun(func() error {
 		_, err := e.faulty.Create(ctx, storage.Batch{Queue: e.queue, ID: "x", State: "running"})
 		return err
@@ -194,11 +194,16 @@ func raceListVsMoverAndReconcile(t *testing.T, ctx context.Context, s storage.St
 
 func listVsMover(t *testing.T, ctx context.Context, s storage.Store, reconcile bool) {
 	e := raceEnv(t, s, batchstate.WithListRetry(3, 0))
+	var listed []storage.Batch
 	x := e.create(ctx, t, "x", "queued")
 	e.create(ctx, t, "y", "running")
-	_, release := holdSecondListMembers(t, e)
-	list := goRun2(func() ([]storage.Batch, error) { return e.faulty.List(ctx, e.queue, "running", "queued") })
-	waitHeld(t, e)
+	in, release := hold(t, e, 2, ListMembers) // the read of queued, after running
+	list := goRun(func() error {
+		var err error
+		listed, err = e.faulty.List(ctx, e.queue, "running", "queued")
+		return err
+	})
+	<-in.Reached()
 	_, err := e.clean.Transition(ctx, x, "running")
 	require.NoError(t, err)
 	if reconcile {
@@ -207,49 +212,12 @@ func listVsMover(t *testing.T, ctx context.Context, s storage.Store, reconcile b
 		require.Equal(t, 1, rep.RemovedStale, "Reconcile removed x's queued row")
 	}
 	release()
-	got := <-list
-	require.NoError(t, got.err)
-	require.ElementsMatch(t, []string{"x", "y"}, batchIDs(got.batches), "the mover is listed")
+	require.NoError(t, <-list)
+	require.ElementsMatch(t, []string{"x", "y"}, batchIDs(listed), "the mover is listed")
 	if reconcile {
 		require.GreaterOrEqual(t, e.fs.Calls(ListMembers), 4, "List read the buckets again")
 	}
 	checkBatches(ctx, t, e)
-}
-
-// holdSecondListMembers holds the faulty orchestrator's second ListMembers.
-func holdSecondListMembers(t *testing.T, e *orchEnv) (*Injection, func()) {
-	t.Helper()
-	release := make(chan struct{})
-	in, err := e.fs.Inject(Fault{Mode: Block, Call: 2, Methods: []Method{ListMembers}, Release: release})
-	require.NoError(t, err)
-	var once sync.Once
-	return in, func() { once.Do(func() { close(release) }) }
-}
-
-// waitHeld waits until some Block fault of e holds a call.
-func waitHeld(t *testing.T, e *orchEnv) {
-	t.Helper()
-	e.fs.mu.Lock()
-	faults := slices.Clone(e.fs.faults)
-	e.fs.mu.Unlock()
-	for _, in := range faults {
-		if in.fault.Mode == Block {
-			<-in.Reached()
-			return
-		}
-	}
-	t.Fatal("no Block fault armed")
-}
-
-type listResult struct {
-	batches []storage.Batch
-	err     error
-}
-
-func goRun2(f func() ([]storage.Batch, error)) <-chan listResult {
-	ch := make(chan listResult, 1)
-	go func() { b, err := f(); ch <- listResult{b, err} }()
-	return ch
 }
 
 // A caller edits b.State of a batch stored terminal and keeps the stored
