@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -351,4 +352,74 @@ func TestReconcileRemovalFailureIsReported(t *testing.T) {
 	rep, err = b.o.Reconcile(ctx, "q")
 	require.NoError(t, err)
 	require.Equal(t, batchstate.ReconcileReport{Scanned: 3, RemovedStale: 1, Kept: 2}, rep)
+}
+
+// While one Reconcile holds the queue's lease, a second one keeps the rows
+// of live batches for later and a List that cannot get a quiet read
+// returns ErrConflict; a lease left held by a Reconcile that could not
+// release it blocks List only for the lease's duration, after which the
+// next Reconcile takes it over.
+func TestReconcileLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, mq, batchstate.WithListRetry(2, 0))
+	x := b.create(t, "x", "created")
+	_, err := b.o.Transition(ctx, x, "speculating") // leaves (created, x) for Reconcile
+	require.NoError(t, err)
+
+	reached, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	b.spy.setHook(func(_ context.Context, m string) error {
+		if m == mRemoveMember {
+			once.Do(func() { close(reached); <-release })
+		}
+		return nil
+	})
+	first := make(chan error, 1)
+	go func() { _, err := b.o.Reconcile(ctx, "q"); first <- err }()
+	<-reached // the first Reconcile holds the lease, its removal held
+
+	second, err := batchstate.New(b.store, b.store, mq, batchstate.WithClock(b.clock.Now), batchstate.WithListRetry(2, 0))
+	require.NoError(t, err)
+	rep, err := second.Reconcile(ctx, "q")
+	require.NoError(t, err)
+	require.Equal(t, batchstate.ReconcileReport{Scanned: 2, Kept: 2}, rep, "the lease is held: the stale row waits")
+	_, err = second.List(ctx, "q", "created", "speculating")
+	require.ErrorIs(t, err, storage.ErrConflict, "no answer while rows may be disappearing")
+	close(release)
+	require.NoError(t, <-first)
+	got, err := second.List(ctx, "q", "created", "speculating")
+	require.NoError(t, err)
+	require.Equal(t, []string{"x"}, batchIDs(got))
+
+	// A Reconcile whose release fails leaves the lease held.
+	y := b.create(t, "y", "created")
+	_, err = b.o.Transition(ctx, y, "speculating")
+	require.NoError(t, err)
+	var removed atomic.Bool
+	b.spy.setHook(func(_ context.Context, m string) error {
+		switch {
+		case m == mRemoveMember:
+			removed.Store(true)
+		case m == mUpdateBatch && removed.Load():
+			return errInjected // the release, both attempts
+		}
+		return nil
+	})
+	_, err = b.o.Reconcile(ctx, "q")
+	require.ErrorIs(t, err, errInjected)
+	b.spy.setHook(nil)
+	_, err = second.List(ctx, "q", "speculating")
+	require.ErrorIs(t, err, storage.ErrConflict)
+	b.clock.Advance(batchstate.DefaultReconcileLease + time.Second)
+	got, err = second.List(ctx, "q", "speculating")
+	require.NoError(t, err, "the lease expired")
+	require.Equal(t, []string{"x", "y"}, batchIDs(got))
+	_, err = second.Transition(ctx, got[0], "cancelling") // leaves a stale row for the takeover
+	require.NoError(t, err)
+	rep, err = second.Reconcile(ctx, "q")
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.RemovedStale, "the next Reconcile took the lease over")
+	lease := b.get(t, batchstate.LeaseID)
+	require.Equal(t, "idle", lease.State, "and released it")
 }
