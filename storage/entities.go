@@ -95,6 +95,11 @@ type Operation struct {
 	StartedAt time.Time
 	// CompletedAt is when the operation settled; zero means not yet.
 	CompletedAt time.Time
+	// Projected records that the apply has been projected over this row as
+	// stored: package applystate sets it after the apply write that followed
+	// the row's last change, so a poll that changes nothing need not read
+	// the other operations. A store keeps it like any other field.
+	Projected bool
 	// Payload is opaque application data, at most MaxPayloadBytes.
 	Payload []byte
 	// Version is 1 after create and exactly expectedVersion+1 after each

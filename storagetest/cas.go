@@ -134,7 +134,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			op, err := s.CreateOperation(ctx, newOperation(a, "op", 1))
 			require.NoError(t, err)
 			next := op
-			next.Seq, next.Deployment, next.Group, next.Finalizer = 9, "dep", "grp", true
+			next.Seq, next.Deployment, next.Group, next.Finalizer, next.Projected = 9, "dep", "grp", true, true
 			next.State, next.OnFailure, next.ErrorMessage = "failed", "continue", "boom"
 			next.StartedAt, next.CompletedAt, next.Payload, next.UpdatedAt = ts(3), ts(4), []byte("x"), ts(5)
 			got, err := s.UpdateOperation(ctx, next, 1)
@@ -143,6 +143,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, next, got)
 			back := got
 			back.Group, back.Finalizer, back.OnFailure, back.ErrorMessage, back.Deployment = "", false, "", "", ""
+			back.Projected = false
 			back.StartedAt, back.CompletedAt, back.Payload = time.Time{}, time.Time{}, nil
 			got2, err := s.UpdateOperation(ctx, back, 2)
 			require.NoError(t, err)

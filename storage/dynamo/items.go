@@ -135,6 +135,7 @@ type operationItem struct {
 	ErrorMessage string `dynamodbav:"error_message,omitempty"`
 	StartedAt    *int64 `dynamodbav:"started_at,omitempty"`
 	CompletedAt  *int64 `dynamodbav:"completed_at,omitempty"`
+	Projected    bool   `dynamodbav:"projected,omitempty"`
 	Payload      []byte `dynamodbav:"payload,omitempty"`
 	Version      int64  `dynamodbav:"version"`
 	CreatedAt    *int64 `dynamodbav:"created_at,omitempty"`
@@ -144,13 +145,13 @@ type operationItem struct {
 func toOperationItem(o storage.Operation) operationItem {
 	return operationItem{ApplyID: o.ApplyID, ID: o.ID, Seq: o.Seq, Deployment: o.Deployment, Group: o.Group,
 		Finalizer: o.Finalizer, State: o.State, OnFailure: o.OnFailure, ErrorMessage: o.ErrorMessage,
-		StartedAt: micros(o.StartedAt), CompletedAt: micros(o.CompletedAt), Payload: o.Payload, Version: o.Version,
+		StartedAt: micros(o.StartedAt), CompletedAt: micros(o.CompletedAt), Projected: o.Projected, Payload: o.Payload, Version: o.Version,
 		CreatedAt: micros(o.CreatedAt), UpdatedAt: micros(o.UpdatedAt)}
 }
 
 func (i operationItem) operation() storage.Operation {
 	return storage.Operation{ApplyID: i.ApplyID, ID: i.ID, Seq: i.Seq, Deployment: i.Deployment, Group: i.Group,
 		Finalizer: i.Finalizer, State: i.State, OnFailure: i.OnFailure, ErrorMessage: i.ErrorMessage,
-		StartedAt: fromMicros(i.StartedAt), CompletedAt: fromMicros(i.CompletedAt), Payload: storage.ClonePayload(i.Payload),
+		StartedAt: fromMicros(i.StartedAt), CompletedAt: fromMicros(i.CompletedAt), Projected: i.Projected, Payload: storage.ClonePayload(i.Payload),
 		Version: i.Version, CreatedAt: fromMicros(i.CreatedAt), UpdatedAt: fromMicros(i.UpdatedAt)}
 }

@@ -354,3 +354,28 @@ func TestSchemaCreatesWhatMigrateCreates(t *testing.T) {
 		require.Equal(t, strings.Replace(want, migrated.prefix, other, 1), got, table)
 	}
 }
+
+// Migrate upgrades an operations table created by v0.1.0 (no projected
+// column) in place: existing rows read back Projected false, and a second
+// Migrate changes nothing.
+func TestMigrateAddsProjectedToOldTables(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.db.ExecContext(ctx, "ALTER TABLE "+f.table("operations")+" DROP COLUMN projected")
+	require.NoError(t, err)
+	_, err = f.db.ExecContext(ctx, "INSERT INTO "+f.table("operations")+" (apply_id, id, seq, deployment, op_group,"+
+		" finalizer, state, on_failure, error_message, payload, version) VALUES ('a', 'op', 1, '', '', 0, 'running', '', '', '', 3)")
+	require.NoError(t, err)
+	for range 2 {
+		require.NoError(t, Migrate(ctx, f.db, WithTablePrefix(f.prefix)))
+	}
+	op, err := f.store.GetOperation(ctx, "a", "op")
+	require.NoError(t, err)
+	require.False(t, op.Projected)
+	require.Equal(t, int64(3), op.Version)
+	op.Projected = true
+	got, err := f.store.UpdateOperation(ctx, op, 3)
+	require.NoError(t, err)
+	require.True(t, got.Projected)
+}

@@ -45,8 +45,11 @@ func schemaStatements(c config) []string {
 }
 
 // Migrate creates the four tables if they do not exist (CREATE TABLE IF NOT
-// EXISTS; running it again is a no-op). It never alters or drops an existing
-// table. The statements are those of the embedded schema.sql; see [Schema].
+// EXISTS; running it again is a no-op). The statements are those of the
+// embedded schema.sql; see [Schema]. It never drops anything; the one
+// change it makes to an existing table is to add a column a newer release
+// needs: the operations table of v0.1.0 gains projected (BOOLEAN NOT NULL
+// DEFAULT FALSE, an online ALTER TABLE ... ADD COLUMN).
 func Migrate(ctx context.Context, db *sql.DB, opts ...Option) error {
 	if db == nil {
 		return storage.Invalid("db", "nil *sql.DB")
@@ -58,6 +61,19 @@ func Migrate(ctx context.Context, db *sql.DB, opts ...Option) error {
 	for _, stmt := range schemaStatements(c) {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("mysql: migrate: %w", err)
+		}
+	}
+	// Tables created by v0.1.0 lack operations.projected.
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS"+
+		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'projected'",
+		c.prefix+"operations").Scan(&n); err != nil {
+		return fmt.Errorf("mysql: migrate: %w", err)
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, "ALTER TABLE "+c.table("operations")+
+			" ADD COLUMN projected BOOLEAN NOT NULL DEFAULT FALSE"); err != nil {
+			return fmt.Errorf("mysql: migrate: add operations.projected: %w", err)
 		}
 	}
 	return nil

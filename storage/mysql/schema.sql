@@ -65,5 +65,6 @@ CREATE TABLE IF NOT EXISTS `statefold_operations` (
   version       BIGINT         NOT NULL,
   created_at    DATETIME(6)    NULL,
   updated_at    DATETIME(6)    NULL,
+  projected     BOOLEAN        NOT NULL DEFAULT FALSE,
   PRIMARY KEY (apply_id, id)
 ) ENGINE=InnoDB;
