@@ -45,9 +45,9 @@ func TestFailingApplyWriteReturnsTheError(t *testing.T) {
 	ops.EXPECT().GetOperation(gomock.Any(), "a", "x").Return(op, nil)
 	ops.EXPECT().UpdateOperation(gomock.Any(), gomock.Any(), int64(2)).Return(done, nil)
 	ops.EXPECT().ListOperations(gomock.Any(), "a").Return([]storage.Operation{done}, nil)
-	// Read before the operation write, and read back after the failed
+	// Read before the operation write, after it, and back after the failed
 	// apply write: still at version 5, so the write has not landed yet.
-	applies.EXPECT().GetApply(gomock.Any(), "a").Return(storage.Apply{ID: "a", State: "running", Version: 5}, nil).Times(2)
+	applies.EXPECT().GetApply(gomock.Any(), "a").Return(storage.Apply{ID: "a", State: "running", Version: 5}, nil).Times(3)
 	applies.EXPECT().UpdateApply(gomock.Any(), gomock.Any(), int64(5)).Return(storage.Apply{}, errDisk)
 
 	observed := false

@@ -55,7 +55,7 @@ func (p *Projector) releasePause(ctx context.Context, applyID string) (Result, e
 	if prev := Normalize(before.State); prev.Terminal() {
 		return Result{Apply: before, Previous: prev, Changed: wrote}, nil
 	}
-	res, err := p.project(ctx, applyID, nil, p.reprojectTarget(ctx, applyID))
+	res, err := p.reproject(ctx, applyID)
 	res.Changed = res.Changed || wrote || cleared
 	return res, err
 }
@@ -68,7 +68,7 @@ func (p *Projector) releaseOperation(ctx context.Context, op storage.Operation) 
 			return false, nil
 		}
 		w := op
-		w.OnFailure, w.UpdatedAt = string(Continue), p.now()
+		w.OnFailure, w.UpdatedAt, w.Projected = string(Continue), p.now(), false
 		_, err := p.ops.UpdateOperation(ctx, w, op.Version)
 		if err == nil {
 			return true, nil

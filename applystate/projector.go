@@ -91,6 +91,10 @@ type Result struct {
 	// Undetermined reports that the projection was refused on incomplete
 	// information; the stored state was left as is for the next poll.
 	Undetermined bool
+	// Next is what the calling deployment's drive loop does next: start
+	// (or carry on) only on [Proceed]. Drive sets it from the operation row
+	// and the apply; the other calls set it from the apply alone.
+	Next Directive
 }
 
 // Projector keeps an apply's state the projection of its operations. It is
@@ -249,12 +253,12 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Re
 		}
 	}
 	current := Derive(states...)
-	authoritative := func(a storage.Apply) (State, string, bool, error) {
+	authoritative := func(a storage.Apply) (decision, error) {
 		msg := a.ErrorMessage
 		if current == Failed {
 			msg = failMsg
 		}
-		return current, msg, false, nil
+		return decision{state: current, msg: msg}, nil
 	}
 	if p.ops == nil {
 		return p.project(ctx, applyID, nil, authoritative)
@@ -290,125 +294,23 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Re
 		}
 		return p.project(ctx, applyID, nil, p.failClosed(current, "ambiguous tasks"))
 	}
-	a, err := p.applies.GetApply(ctx, applyID)
-	if err != nil {
-		return Result{}, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
-	}
-	if prev := Normalize(a.State); prev.Terminal() {
-		// No row is written once the apply is terminal; an unknown
-		// operation is still reported.
-		if _, err := p.ops.GetOperation(ctx, applyID, opID); err != nil {
-			if errors.Is(err, storage.ErrNotFound) {
-				return Result{}, unknownOperation(0, applyID, opID)
-			}
-			return Result{}, fmt.Errorf("applystate: get operation %q: %w", opID, err)
-		}
-		return Result{Apply: a, Previous: prev}, nil
-	}
-	row, err := p.writeOperation(ctx, applyID, opID, current, failMsg, anyFailed)
-	if errors.Is(err, storage.ErrNotFound) {
-		return Result{}, unknownOperation(0, applyID, opID)
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	return p.project(ctx, applyID, &a, func(a storage.Apply) (State, string, bool, error) {
-		ops, err := p.ops.ListOperations(ctx, applyID)
-		if err != nil {
-			p.cfg.logger.WarnContext(ctx, "applystate: listing operations failed; failing closed", "apply", applyID, "err", err)
-			return p.failClosed(current, "list failed")(a)
-		}
-		found := false
-		for i := range ops {
-			if ops[i].ID == opID {
-				// Fold the fresh row over a stale listing; a newer
-				// listed row (a later write) wins.
-				if ops[i].Version <= row.Version {
-					ops[i] = row
-				}
-				found = true
-			}
-		}
-		if !found {
-			return p.failClosed(current, "operation not listed")(a)
-		}
-		s, msg := rollout(ops, a)
-		return s, msg, false, nil
-	})
+	return p.driveOperation(ctx, applyID, opID, current, failMsg, anyFailed)
 }
 
 func unknownOperation(i int, applyID, opID string) error {
 	return storage.Invalid(fmt.Sprintf("tasks[%d].OperationID", i), "apply %q has no operation %q", applyID, opID)
 }
 
-// mayMove reports whether an operation row in state from may be written
-// with state to: a settled operation never changes again, and a stopped one
-// only moves on to a settled state (reporting stopped again changes
-// nothing, StartedAt included).
-func mayMove(from, to State) bool {
-	switch {
-	case from.Settled():
-		return false
-	case from == Stopped:
-		return to.Settled()
-	}
-	return true
-}
-
 // failClosed refuses a terminal state and passes any other through.
-func (p *Projector) failClosed(current State, why string) func(storage.Apply) (State, string, bool, error) {
-	return func(a storage.Apply) (State, string, bool, error) {
+func (p *Projector) failClosed(current State, why string) target {
+	return func(a storage.Apply) (decision, error) {
 		if current.Terminal() {
 			p.cfg.logger.DebugContext(context.Background(), "applystate: refusing a terminal state on incomplete information",
 				"apply", a.ID, "state", current, "reason", why)
-			return "", "", true, nil
+			return decision{undetermined: true}, nil
 		}
-		return current, a.ErrorMessage, false, nil
+		return decision{state: current, msg: a.ErrorMessage}, nil
 	}
-}
-
-// writeOperation writes the operation row by compare-and-swap and returns
-// the row as stored.
-func (p *Projector) writeOperation(ctx context.Context, applyID, id string, s State, msg string, failed bool) (storage.Operation, error) {
-	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
-		op, err := p.ops.GetOperation(ctx, applyID, id)
-		if err != nil {
-			return storage.Operation{}, fmt.Errorf("applystate: get operation %q: %w", id, err)
-		}
-		if from := Normalize(op.State); !mayMove(from, s) {
-			if from != s {
-				p.cfg.logger.DebugContext(ctx, "applystate: operation row left as is: a settled operation never changes, a stopped one only settles",
-					"apply", applyID, "operation", id, "stored", from, "reported", s)
-			}
-			return op, nil
-		}
-		next := op
-		next.State = string(s)
-		if failed {
-			next.ErrorMessage = msg
-		}
-		now := p.now()
-		if s != Pending && next.StartedAt.IsZero() {
-			next.StartedAt = now
-		}
-		if s.Settled() && next.CompletedAt.IsZero() {
-			next.CompletedAt = now
-		}
-		if next.State == op.State && next.ErrorMessage == op.ErrorMessage &&
-			next.StartedAt.Equal(op.StartedAt) && next.CompletedAt.Equal(op.CompletedAt) {
-			return op, nil
-		}
-		next.UpdatedAt = now
-		written, err := p.ops.UpdateOperation(ctx, next, op.Version)
-		if errors.Is(err, storage.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return storage.Operation{}, fmt.Errorf("applystate: write operation %q: %w", id, err)
-		}
-		return written, nil
-	}
-	return storage.Operation{}, fmt.Errorf("applystate: write operation %q: %d attempts: %w", id, p.cfg.maxAttempts, storage.ErrConflict)
 }
 
 // rollout projects the apply over its operations and returns the state and
@@ -430,9 +332,22 @@ func rollout(ops []storage.Operation, a storage.Apply) (State, string) {
 	return s, msg
 }
 
+// decision is what a target decided for the apply.
+type decision struct {
+	state State  // the projected state
+	msg   string // the apply's error message
+	// undetermined refuses the write.
+	undetermined bool
+	// force writes the apply even when the projection is unchanged: the
+	// write bumps its version, so a concurrent write computed from an
+	// older listing fails its compare-and-swap (see the package
+	// documentation, "Starts and acknowledgements").
+	force bool
+}
+
 // target computes the apply's next state and error message from the stored
-// apply; undetermined refuses the write.
-type target func(a storage.Apply) (s State, msg string, undetermined bool, err error)
+// apply.
+type target func(a storage.Apply) (decision, error)
 
 // project runs the read → project → compare-and-swap loop. A non-nil
 // first is the apply as the caller just read it, used by the first round
@@ -449,15 +364,16 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 			}
 		}
 		prev := Normalize(a.State)
-		res := Result{Apply: a, Previous: prev}
+		res := Result{Apply: a, Previous: prev, Next: nextOf(a)}
 		if prev.Terminal() {
 			return res, nil // a terminal apply is never overwritten
 		}
-		s, msg, undetermined, err := next(a)
+		d, err := next(a)
 		if err != nil {
 			return Result{}, err
 		}
-		if undetermined {
+		s, msg := d.state, d.msg
+		if d.undetermined {
 			p.cfg.logger.DebugContext(ctx, "applystate: projection refused on incomplete information", "apply", applyID)
 			res.Undetermined = true
 			return res, nil
@@ -471,7 +387,7 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 		if s.Terminal() && s != Stopped && w.CompletedAt.IsZero() {
 			w.CompletedAt = now
 		}
-		if w.State == a.State && w.ErrorMessage == a.ErrorMessage &&
+		if !d.force && w.State == a.State && w.ErrorMessage == a.ErrorMessage &&
 			w.StartedAt.Equal(a.StartedAt) && w.CompletedAt.Equal(a.CompletedAt) {
 			return res, nil // no change, no write
 		}
@@ -503,7 +419,7 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 		if err != nil {
 			return Result{}, fmt.Errorf("applystate: write apply %q: %w", applyID, err)
 		}
-		res = Result{Apply: written, Previous: prev, Changed: true, Terminalized: s.Terminal()}
+		res = Result{Apply: written, Previous: prev, Changed: true, Terminalized: s.Terminal(), Next: nextOf(written)}
 		if p.cfg.observer != nil {
 			p.cfg.observer(ctx, res)
 		}
@@ -582,34 +498,48 @@ func sameProjection(a, b storage.Apply) bool {
 		a.StartedAt.Equal(b.StartedAt) && a.CompletedAt.Equal(b.CompletedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
 }
 
-// reprojectTarget projects over the stored operations only.
-func (p *Projector) reprojectTarget(ctx context.Context, applyID string) target {
-	return func(a storage.Apply) (State, string, bool, error) {
+// reproject projects the apply over its stored operations only. When a
+// listed row is not yet Projected the apply write is forced, and once it has
+// landed those rows are acknowledged (Projected set by compare-and-swap).
+func (p *Projector) reproject(ctx context.Context, applyID string) (Result, error) {
+	var listed []storage.Operation
+	res, err := p.project(ctx, applyID, nil, func(a storage.Apply) (decision, error) {
 		ops, err := p.ops.ListOperations(ctx, applyID)
 		if err != nil {
-			return "", "", false, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
+			return decision{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
 		}
 		if len(ops) == 0 {
-			return "", "", true, nil
+			return decision{undetermined: true}, nil
 		}
 		if ops, err = p.finishStop(ctx, a, ops); err != nil {
-			return "", "", false, err
+			return decision{}, err
 		}
-		s, msg := rollout(ops, a)
-		return s, msg, false, nil
+		listed = ops
+		s, msg := rollout(slices.Clone(ops), a)
+		return decision{state: s, msg: msg, force: slices.ContainsFunc(ops, func(op storage.Operation) bool { return !op.Projected })}, nil
+	})
+	if err != nil || !res.Changed || Normalize(res.Apply.State).Terminal() {
+		return res, err
 	}
+	for _, op := range listed {
+		if !op.Projected {
+			_, _ = p.acknowledge(ctx, op)
+		}
+	}
+	return res, nil
 }
 
 // Reproject projects the apply over its stored operations only, with the
 // same rules and writes as Drive. It repairs a crash between an operation
 // write and the apply write, and finishes a Stop interrupted after it set
 // StopRequested (operations still pending are moved to stopped first). An
-// apply without operations is Undetermined.
+// apply without operations is Undetermined. Rows not yet acknowledged
+// (Projected false) are acknowledged once its apply write has landed.
 func (p *Projector) Reproject(ctx context.Context, applyID string) (Result, error) {
 	if err := p.check(ctx, applyID, true); err != nil {
 		return Result{}, err
 	}
-	return p.project(ctx, applyID, nil, p.reprojectTarget(ctx, applyID))
+	return p.reproject(ctx, applyID)
 }
 
 // setFlag sets StopRequested or PauseReleased by compare-and-swap and
@@ -689,7 +619,7 @@ func (p *Projector) raiseFlag(ctx context.Context, applyID string, flag func(*st
 			return Result{}, err
 		}
 	}
-	res, err := p.project(ctx, applyID, nil, p.reprojectTarget(ctx, applyID))
+	res, err := p.reproject(ctx, applyID)
 	res.Changed = res.Changed || wrote
 	return res, err
 }
@@ -698,12 +628,12 @@ func (p *Projector) raiseFlag(ctx context.Context, applyID string, flag func(*st
 // a conflict; an operation that left pending meanwhile is left alone.
 func (p *Projector) stopOperation(ctx context.Context, op storage.Operation) error {
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
-		if Normalize(op.State) != Pending {
-			return nil
+		if !unclaimed(op) {
+			return nil // started or claimed: left to its drive loop
 		}
 		w := op
 		now := p.now()
-		w.State, w.UpdatedAt = string(Stopped), now
+		w.State, w.UpdatedAt, w.Projected = string(Stopped), now, false
 		_, err := p.ops.UpdateOperation(ctx, w, op.Version)
 		if err == nil {
 			return nil

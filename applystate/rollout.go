@@ -151,8 +151,10 @@ func Rollout(children []Child, f Flags) State {
 
 // Children returns the children of an apply from its operation rows,
 // ordered by (Seq, ID). States are normalized ([Normalize]) and policies
-// parsed leniently (unknown is Halt). An operation has Started when its
-// StartedAt is set or its state is neither pending nor stopped. A finalizer
+// parsed leniently (unknown is Halt). A pending operation whose StartedAt is
+// set has a claimed start (see [Projector.Drive]) and counts as running. An
+// operation has Started when its StartedAt is set or its state is neither
+// pending nor stopped. A finalizer
 // is Orphaned when it is pending (or stopped without having started) and a
 // non-finalizer operation of its (non-empty) Group has failed.
 func Children(ops []storage.Operation) []Child {
@@ -167,6 +169,9 @@ func Children(ops []storage.Operation) []Child {
 	out := make([]Child, len(sorted))
 	for i, op := range sorted {
 		s := Normalize(op.State)
+		if s == Pending && !op.StartedAt.IsZero() {
+			s = Running // a claimed start counts as running
+		}
 		c := Child{
 			State:     s,
 			OnFailure: policyOf(op.OnFailure),

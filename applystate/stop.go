@@ -16,7 +16,7 @@ func (p *Projector) finishStop(ctx context.Context, a storage.Apply, ops []stora
 	}
 	stopped := false
 	for _, op := range ops {
-		if Normalize(op.State) == Pending {
+		if unclaimed(op) {
 			if err := p.stopOperation(ctx, op); err != nil {
 				return nil, err
 			}

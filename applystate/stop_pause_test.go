@@ -281,6 +281,8 @@ func TestReleasePauseWithoutPausedFailures(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []op{{"A", applystate.Pause}, {"B", ""}})
 	b.drive(t, "A", ru)
+	_, err := b.p.Reproject(b.ctx, "a") // acknowledges B's row, never projected yet
+	require.NoError(t, err)
 	b.fs.ResetCounts()
 	r, err := b.p.ReleasePause(b.ctx, "a")
 	require.NoError(t, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/statefold/statefold/applystate"
 	"github.com/statefold/statefold/storage"
@@ -36,6 +37,15 @@ func CheckApplyProjected(ctx context.Context, store storage.Store, applyID strin
 	a, ops, err := readApply(ctx, store, applyID)
 	if err != nil {
 		return err
+	}
+	if applystate.Normalize(a.State).Terminal() {
+		// A claimed start left on a terminal apply was never fenced (a
+		// fenced claim holds the apply): it is inert.
+		for i := range ops {
+			if applystate.Normalize(ops[i].State) == applystate.Pending {
+				ops[i].StartedAt = time.Time{}
+			}
+		}
 	}
 	want := applystate.Rollout(applystate.Children(ops), applystate.Flags{
 		PauseReleased: a.PauseReleased, StopRequested: a.StopRequested,

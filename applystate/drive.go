@@ -1,0 +1,294 @@
+package applystate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// Directive tells a deployment's drive loop what to do next; see
+// [Result.Next].
+type Directive int
+
+// The directives.
+const (
+	// Proceed: go on. A deployment that has not started may start now (its
+	// start is claimed: no terminal decision can miss it); one that runs
+	// carries on.
+	Proceed Directive = iota + 1
+	// Wait: the rollout is paused; do not start, poll again. Work already
+	// running carries on.
+	Wait
+	// DoNotStart: never start. The apply is terminal, a stop was
+	// requested, the rollout is halted by a failure, or this operation is
+	// over (settled or stopped). Work already running is not stopped by
+	// the directive: after a stop request stop it and report stopped.
+	DoNotStart
+)
+
+// String returns "proceed", "wait" or "do_not_start".
+func (d Directive) String() string {
+	switch d {
+	case Proceed:
+		return "proceed"
+	case Wait:
+		return "wait"
+	case DoNotStart:
+		return "do_not_start"
+	}
+	return fmt.Sprintf("Directive(%d)", int(d))
+}
+
+// claimed reports whether op is pending with a claimed start: its
+// StartedAt is set although it has not reported a started state yet.
+func claimed(op storage.Operation) bool {
+	return Normalize(op.State) == Pending && !op.StartedAt.IsZero()
+}
+
+// unclaimed reports whether op is pending and nobody claimed its start.
+func unclaimed(op storage.Operation) bool {
+	return Normalize(op.State) == Pending && op.StartedAt.IsZero()
+}
+
+// mayMove reports whether an operation row in state from may be written
+// with state to: a settled operation never changes again, a stopped one
+// only moves on to a settled state (reporting stopped again changes
+// nothing, StartedAt included), and a started one never returns to pending.
+func mayMove(from, to State) bool {
+	switch {
+	case from.Settled():
+		return false
+	case from == Stopped:
+		return to.Settled()
+	case from != Pending && to == Pending:
+		return false
+	}
+	return true
+}
+
+// halted reports whether a failure under the halt policy stops the rollout
+// from starting anything new.
+func halted(ops []storage.Operation) bool {
+	for _, c := range Children(ops) {
+		if c.State == Failed && c.OnFailure != Continue && c.OnFailure != Pause {
+			return true
+		}
+	}
+	return false
+}
+
+// nextOf is the directive for a deployment whose operation the apply a
+// holds, as far as the apply alone tells.
+func nextOf(a storage.Apply) Directive {
+	switch {
+	case Normalize(a.State).Terminal(), a.StopRequested:
+		return DoNotStart
+	}
+	return Proceed
+}
+
+// directive is the directive for the deployment of row once the apply is a.
+func directive(a storage.Apply, row storage.Operation) Directive {
+	s := Normalize(row.State)
+	switch {
+	case Normalize(a.State).Terminal(), s.Terminal():
+		return DoNotStart
+	case s != Pending || claimed(row):
+		if a.StopRequested {
+			return DoNotStart
+		}
+		return Proceed
+	case a.StopRequested:
+		return DoNotStart
+	case Normalize(a.State) == Paused:
+		return Wait
+	}
+	return DoNotStart
+}
+
+// driveOperation is Drive with an operation model: tasks of one operation
+// opID whose derived state is current.
+//
+// The row is written first (compare-and-swap), then the apply is read,
+// every operation listed with the fresh row folded in, and the apply
+// written by compare-and-swap — forced, so that it lands after the row
+// write even when the projection did not change — and then the row is
+// acknowledged (Projected). A poll that changes nothing on an acknowledged
+// row reads the row and the apply only.
+//
+// A pending report on an unclaimed row of an open apply claims the start:
+// the row keeps state pending and gets its StartedAt, which every
+// projection counts as running. Because the claim is written before the
+// apply is read, and a terminal decision reads the apply before it lists
+// the operations, of two concurrent callers at least one sees the other:
+// either the terminal decision lists the claim and holds, or the claim
+// reads the stop, the halt or the terminal apply and is released (or left,
+// inert, on a terminal apply). Only a claim whose forced apply write landed
+// on an open apply returns Proceed.
+func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, current State, failMsg string, failed bool) (Result, error) {
+	row, err := p.ops.GetOperation(ctx, applyID, opID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Result{}, unknownOperation(0, applyID, opID)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("applystate: get operation %q: %w", opID, err)
+	}
+	a, err := p.applies.GetApply(ctx, applyID)
+	if err != nil {
+		return Result{}, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
+	}
+	noClaim := false // set once the rollout is known halted
+	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
+		prev := Normalize(a.State)
+		if prev.Terminal() {
+			// No row is written once the apply is terminal.
+			return Result{Apply: a, Previous: prev, Next: DoNotStart}, nil
+		}
+		if current == Pending && Normalize(row.State) == Pending && !noClaim && !a.StopRequested && prev == RunningDegraded {
+			// A failure may halt the rollout: only the rows tell.
+			ops, err := p.ops.ListOperations(ctx, applyID)
+			if err != nil {
+				return Result{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
+			}
+			noClaim = halted(ops)
+		}
+		next := p.report(row, a, current, failMsg, failed, noClaim)
+		wrote := false
+		if !sameRow(next, row) {
+			next.Projected, next.UpdatedAt = false, p.now()
+			w, err := p.ops.UpdateOperation(ctx, next, row.Version)
+			if errors.Is(err, storage.ErrConflict) {
+				if row, err = p.ops.GetOperation(ctx, applyID, opID); err != nil {
+					return Result{}, fmt.Errorf("applystate: get operation %q: %w", opID, err)
+				}
+				continue
+			}
+			if err != nil {
+				return Result{}, fmt.Errorf("applystate: write operation %q: %w", opID, err)
+			}
+			row, wrote = w, true
+		} else if from := Normalize(row.State); from != current && !(current == Pending && from == Pending) {
+			p.cfg.logger.DebugContext(ctx, "applystate: operation row left as is: a settled operation never changes, a stopped one only settles, a started one never returns to pending",
+				"apply", applyID, "operation", opID, "stored", from, "reported", current)
+		}
+		if !wrote && row.Projected {
+			// Nothing changed and the apply has been projected over this
+			// row: two point reads.
+			return Result{Apply: a, Previous: prev, Next: directive(a, row)}, nil
+		}
+		var first *storage.Apply
+		if !wrote {
+			first = &a // read after the row was written
+		}
+		release := false
+		res, err := p.project(ctx, applyID, first, func(b storage.Apply) (decision, error) {
+			ops, err := p.ops.ListOperations(ctx, applyID)
+			if err != nil {
+				p.cfg.logger.WarnContext(ctx, "applystate: listing operations failed; failing closed", "apply", applyID, "err", err)
+				return p.failClosed(current, "list failed")(b)
+			}
+			i := slices.IndexFunc(ops, func(op storage.Operation) bool { return op.ID == opID })
+			if i < 0 {
+				return p.failClosed(current, "operation not listed")(b)
+			}
+			// Fold the fresh row over a stale listing; a newer listed row
+			// (a later write) wins.
+			if ops[i].Version <= row.Version {
+				ops[i] = row
+			}
+			if claimed(ops[i]) && (b.StopRequested || Normalize(b.State) == Paused || halted(ops)) {
+				release = true
+				return decision{undetermined: true}, nil
+			}
+			s, msg := rollout(ops, b)
+			return decision{state: s, msg: msg, force: true}, nil
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		if release {
+			// The claim read a stop, a pause or a halt: the next round
+			// gives it back and projects the row again, unclaimed.
+			a, noClaim = res.Apply, true
+			continue
+		}
+		if res.Changed && !Normalize(res.Apply.State).Terminal() {
+			if acked, ok := p.acknowledge(ctx, row); ok {
+				row = acked
+			}
+		}
+		res.Next = directive(res.Apply, row)
+		return res, nil
+	}
+	return Result{}, fmt.Errorf("applystate: write operation %q: %d attempts: %w", opID, p.cfg.maxAttempts, storage.ErrConflict)
+}
+
+// report returns row as the fresh report current asks for, following the
+// rules of [mayMove]. A pending report on an unclaimed row of an open
+// apply (no stop requested, not paused, not halted: noClaim) claims the
+// start; on a claimed row of an apply that is not open it gives the claim
+// back.
+func (p *Projector) report(row storage.Operation, a storage.Apply, current State, failMsg string, failed, noClaim bool) storage.Operation {
+	next := row
+	if current == Pending {
+		closed := noClaim || a.StopRequested || Normalize(a.State) == Paused
+		switch {
+		case unclaimed(row) && !closed:
+			next.StartedAt = p.now() // claim the start
+		case claimed(row) && closed:
+			// The deployment has not started: give the claim back, as
+			// stopped once a stop was requested.
+			next.StartedAt = time.Time{}
+			if a.StopRequested {
+				next.State = string(Stopped)
+			}
+		}
+		return next
+	}
+	if !mayMove(Normalize(row.State), current) {
+		return row
+	}
+	next.State = string(current)
+	if failed {
+		next.ErrorMessage = failMsg
+	}
+	now := p.now()
+	if next.StartedAt.IsZero() {
+		next.StartedAt = now
+	}
+	if current.Settled() && next.CompletedAt.IsZero() {
+		next.CompletedAt = now
+	}
+	return next
+}
+
+// sameRow reports whether a write of next over row would change nothing
+// Drive writes.
+func sameRow(next, row storage.Operation) bool {
+	return next.State == row.State && next.ErrorMessage == row.ErrorMessage &&
+		next.StartedAt.Equal(row.StartedAt) && next.CompletedAt.Equal(row.CompletedAt)
+}
+
+// acknowledge sets Projected on op by compare-and-swap, after an apply
+// write that listed op as it is, and returns the stored row. A conflict (the
+// row changed since) or an error leaves it unacknowledged: the next poll of
+// its deployment, or Reproject, projects it again.
+func (p *Projector) acknowledge(ctx context.Context, op storage.Operation) (storage.Operation, bool) {
+	w := op
+	w.Projected = true
+	got, err := p.ops.UpdateOperation(ctx, w, op.Version)
+	switch {
+	case err == nil:
+		return got, true
+	case errors.Is(err, storage.ErrConflict):
+		p.cfg.logger.DebugContext(ctx, "applystate: operation changed before its acknowledgement", "apply", op.ApplyID, "operation", op.ID)
+	default:
+		p.cfg.logger.WarnContext(ctx, "applystate: acknowledging an operation failed; its next poll projects it again",
+			"apply", op.ApplyID, "operation", op.ID, "err", err)
+	}
+	return op, false
+}

@@ -1,0 +1,201 @@
+package applystate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// Plan is a rollout to create: the apply and the operations it owns.
+type Plan struct {
+	// Apply is the apply. ID is required; Payload is kept; State must be
+	// empty or pending, and the other fields are set by CreatePlan.
+	Apply storage.Apply
+	// Operations are the apply's operations, at least one. ID is required
+	// and unique within the plan; ApplyID is empty or Apply.ID; State is
+	// empty or pending; OnFailure is empty (halt), "halt", "continue" or
+	// "pause" (any case); a Finalizer needs a Group. Seq, Deployment, Group,
+	// Finalizer and Payload are kept; the other fields are set by
+	// CreatePlan.
+	Operations []storage.Operation
+}
+
+// validate checks the whole plan and returns it as it is written: every
+// row pending, policies in their canonical spelling, timestamps now.
+func (p *Projector) validatePlan(plan Plan) (Plan, error) {
+	a := plan.Apply
+	if err := storage.ValidateKey("plan.Apply.ID", a.ID); err != nil {
+		return Plan{}, err
+	}
+	if s, err := Parse(a.State); a.State != "" && (err != nil || s != Pending) {
+		return Plan{}, storage.Invalid("plan.Apply.State", "%q: a plan starts pending", a.State)
+	}
+	if len(plan.Operations) == 0 {
+		return Plan{}, storage.Invalid("plan.Operations", "a plan has at least one operation (an apply without operations is created with its ApplyStore)")
+	}
+	now := p.now()
+	out := Plan{Apply: storage.Apply{ID: a.ID, State: string(Pending), Payload: a.Payload, CreatedAt: now, UpdatedAt: now}}
+	if err := storage.ValidateApply(out.Apply); err != nil {
+		return Plan{}, err
+	}
+	seen := make(map[string]int, len(plan.Operations))
+	for i, op := range plan.Operations {
+		field := func(name string) string { return fmt.Sprintf("plan.Operations[%d].%s", i, name) }
+		if err := storage.ValidateKey(field("ID"), op.ID); err != nil {
+			return Plan{}, err
+		}
+		if j, dup := seen[op.ID]; dup {
+			return Plan{}, storage.Invalid(field("ID"), "%q is also plan.Operations[%d].ID", op.ID, j)
+		}
+		seen[op.ID] = i
+		if op.ApplyID != "" && op.ApplyID != a.ID {
+			return Plan{}, storage.Invalid(field("ApplyID"), "%q is not the plan's apply %q", op.ApplyID, a.ID)
+		}
+		if s, err := Parse(op.State); op.State != "" && (err != nil || s != Pending) {
+			return Plan{}, storage.Invalid(field("State"), "%q: a plan starts pending", op.State)
+		}
+		policy, err := ParsePolicy(op.OnFailure)
+		if err != nil {
+			return Plan{}, storage.Invalid(field("OnFailure"), "unknown failure policy %q (halt, continue or pause)", op.OnFailure)
+		}
+		if op.Finalizer && op.Group == "" {
+			return Plan{}, storage.Invalid(field("Group"), "empty, but the operation is a finalizer")
+		}
+		w := storage.Operation{ApplyID: a.ID, ID: op.ID, Seq: op.Seq, Deployment: op.Deployment, Group: op.Group,
+			Finalizer: op.Finalizer, State: string(Pending), OnFailure: string(policy), Payload: op.Payload,
+			CreatedAt: now, UpdatedAt: now}
+		if err := storage.ValidateOperation(w); err != nil {
+			return Plan{}, fmt.Errorf("%s: %w", field(""), err)
+		}
+		out.Operations = append(out.Operations, w)
+	}
+	return out, nil
+}
+
+// CreatePlan creates a rollout: the apply and its operations, validated
+// first (an invalid plan is an error matching storage.ErrInvalid naming the
+// field, and nothing is written).
+//
+// Without transactions the rows are written one by one, in an order that
+// keeps a partial plan harmless: every operation first, the apply last.
+// Until the apply exists no call can project it (Drive, Reproject and Stop
+// find no apply), so a crash after some of the operations never lets the
+// apply settle over part of its plan; calling CreatePlan again with the
+// same plan finishes the job. CreatePlan is idempotent: rows that already
+// hold what the plan says are kept (a released pause policy counts as the
+// plan's pause), and a call for a plan that is already complete returns it
+// as stored. A row that holds something else is an error matching
+// storage.ErrAlreadyExists that names it.
+//
+// It returns the apply and the operations as stored.
+func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, []storage.Operation, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Apply{}, nil, err
+	}
+	if p.applies == nil || p.ops == nil {
+		return storage.Apply{}, nil, storage.Invalid("ops", "CreatePlan needs an ApplyStore and an OperationStore")
+	}
+	w, err := p.validatePlan(plan)
+	if err != nil {
+		return storage.Apply{}, nil, err
+	}
+	id := w.Apply.ID
+	if a, err := p.applies.GetApply(ctx, id); err == nil {
+		return p.existingPlan(ctx, w, a)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: %w", id, err)
+	}
+	ops := make([]storage.Operation, 0, len(w.Operations))
+	for _, op := range w.Operations {
+		got, err := p.ops.CreateOperation(ctx, op)
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			// Created by an earlier attempt, whose response may have
+			// been lost: it must hold what the plan says.
+			if got, err = p.ops.GetOperation(ctx, id, op.ID); err == nil {
+				err = samePlanned(got, op)
+			}
+		}
+		if err != nil {
+			return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: operation %q: %w", id, op.ID, err)
+		}
+		ops = append(ops, got)
+	}
+	a, err := p.applies.CreateApply(ctx, w.Apply)
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		if a, err = p.applies.GetApply(ctx, id); err == nil {
+			return p.existingPlan(ctx, w, a)
+		}
+	}
+	if err != nil {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: apply: %w", id, err)
+	}
+	p.cfg.logger.DebugContext(ctx, "applystate: plan created", "apply", id, "operations", len(ops))
+	return a, ops, nil
+}
+
+// existingPlan returns the stored plan when the stored apply a and its
+// operations hold what w says.
+func (p *Projector) existingPlan(ctx context.Context, w Plan, a storage.Apply) (storage.Apply, []storage.Operation, error) {
+	id := w.Apply.ID
+	if !bytes.Equal(a.Payload, w.Apply.Payload) {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: the stored apply has another Payload: %w", id, storage.ErrAlreadyExists)
+	}
+	stored, err := p.ops.ListOperations(ctx, id)
+	if err != nil {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: %w", id, err)
+	}
+	if len(stored) != len(w.Operations) {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: the stored apply has %d operations, the plan %d: %w",
+			id, len(stored), len(w.Operations), storage.ErrAlreadyExists)
+	}
+	byID := make(map[string]storage.Operation, len(stored))
+	for _, op := range stored {
+		byID[op.ID] = op
+	}
+	out := make([]storage.Operation, 0, len(w.Operations))
+	for _, op := range w.Operations {
+		got, ok := byID[op.ID]
+		if !ok {
+			return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: operation %q is not stored: %w", id, op.ID, storage.ErrAlreadyExists)
+		}
+		if err := samePlanned(got, op); err != nil {
+			return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: operation %q: %w", id, op.ID, err)
+		}
+		out = append(out, got)
+	}
+	return a, out, nil
+}
+
+// samePlanned reports (as an error matching storage.ErrAlreadyExists naming
+// the fields) whether the stored operation got differs from the planned
+// one in what a plan sets. State, timestamps and messages are the
+// rollout's; a pause released to continue is still the plan's pause.
+func samePlanned(got, want storage.Operation) error {
+	var diff []string
+	if got.Seq != want.Seq {
+		diff = append(diff, "Seq")
+	}
+	if got.Deployment != want.Deployment {
+		diff = append(diff, "Deployment")
+	}
+	if got.Group != want.Group {
+		diff = append(diff, "Group")
+	}
+	if got.Finalizer != want.Finalizer {
+		diff = append(diff, "Finalizer")
+	}
+	if g, w := policyOf(got.OnFailure), Policy(want.OnFailure); g != w && (g != Continue || w != Pause) {
+		diff = append(diff, "OnFailure")
+	}
+	if !bytes.Equal(got.Payload, want.Payload) {
+		diff = append(diff, "Payload")
+	}
+	if len(diff) > 0 {
+		return fmt.Errorf("stored with another %s: %w", strings.Join(diff, ", "), storage.ErrAlreadyExists)
+	}
+	return nil
+}
