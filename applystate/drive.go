@@ -132,7 +132,18 @@ func directive(a storage.Apply, row storage.Operation) Directive {
 func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, current State, failMsg string, failed bool) (Result, error) {
 	row, err := p.ops.GetOperation(ctx, applyID, opID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return Result{}, unknownOperation(0, applyID, opID)
+		// An unknown operation of an existing apply is the caller's bug;
+		// of a missing apply (a plan not created yet), the apply is
+		// reported missing. A plan creates its operations before its
+		// apply: once the apply is read, a second read of the row is
+		// final.
+		if _, aerr := p.applies.GetApply(ctx, applyID); aerr != nil {
+			return Result{}, fmt.Errorf("applystate: get apply %q: %w", applyID, aerr)
+		}
+		row, err = p.ops.GetOperation(ctx, applyID, opID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return Result{}, unknownOperation(0, applyID, opID)
+		}
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("applystate: get operation %q: %w", opID, err)

@@ -322,3 +322,22 @@ func TestCreatePlanCrashAndRetry(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrAlreadyExists)
 	require.ErrorContains(t, err, "Deployment")
 }
+
+// The fold rule: a later listed row wins over the caller's fresh one. A's
+// drive loop reports running while a second drive loop of A (another
+// process, later) reports it failed; the first, projecting over a listing
+// that already holds the failure, must not fold its older running row
+// over it.
+func TestLaterListedRowWinsOverTheFreshOne(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"A", applystate.Continue}, {"B", ""}})
+	b.drive(t, "B", ru)
+	// The first Drive writes A running, then lists: hold the listing.
+	resume := hold(t, b, storagetest.ListOperations, 1, b.driveAsync("A", ru, ""))
+	r := b.drive(t, "A", fa, "boom")
+	require.Equal(t, string(rd), r.Apply.State)
+	_, err := resume()
+	require.NoError(t, err)
+	require.Equal(t, string(rd), b.apply(t).State, "the stale running row was folded over the failure")
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+}

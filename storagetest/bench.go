@@ -34,6 +34,10 @@ var listStates = []string{"queued", "running", "merging"}
 //   - Drive32: 32 sibling operations of one apply driven concurrently to
 //     completion, per apply.
 //
+//   - DrivePoll/n=N: the routine poll of one running deployment of an apply
+//     with N operations, which changes nothing: its cost (calls/op, ns/op)
+//     does not grow with N.
+//
 // Every benchmark reports store round trips as calls/op; Drive32 also
 // reports conflicts/drive. newStore may return the same store each time.
 func RunBenchmarks(b *testing.B, newStore func(b *testing.B) storage.Store) {
@@ -43,6 +47,9 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) storage.Store) {
 	b.Run("Transition", func(b *testing.B) { benchTransition(b, newStore(b)) })
 	b.Run("Create", func(b *testing.B) { benchCreate(b, newStore(b)) })
 	b.Run("Drive32", func(b *testing.B) { benchDrive(b, newStore(b), 32) })
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("DrivePoll/n=%d", n), func(b *testing.B) { benchDrivePoll(b, newStore(b), n) })
+	}
 }
 
 func benchOrchestrator(b *testing.B, store storage.Store) (*FaultStore, *batchstate.Orchestrator) {
@@ -289,5 +296,33 @@ func benchDrive(b *testing.B, store storage.Store, n int) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(fs.Conflicts())/float64(drives), "conflicts/drive")
+	reportCalls(b, fs)
+}
+
+func benchDrivePoll(b *testing.B, store storage.Store, n int) {
+	ctx := context.Background()
+	fs := NewFaultStore(store)
+	p := applystate.NewProjector(fs, fs)
+	plan := applystate.Plan{Apply: storage.Apply{ID: orchID("poll")}}
+	for j := range n {
+		plan.Operations = append(plan.Operations, storage.Operation{ID: fmt.Sprintf("op%04d", j), Seq: int64(j)})
+	}
+	if _, _, err := p.CreatePlan(ctx, plan); err != nil {
+		b.Fatal(err)
+	}
+	task := []applystate.Task{{OperationID: "op0000", State: applystate.Running}}
+	if _, err := p.Drive(ctx, plan.Apply.ID, task); err != nil {
+		b.Fatal(err)
+	}
+	fs.ResetCounts()
+	for b.Loop() {
+		r, err := p.Drive(ctx, plan.Apply.ID, task)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.Changed || r.Next != applystate.Proceed {
+			b.Fatalf("a routine poll changed the apply or did not proceed: %+v", r)
+		}
+	}
 	reportCalls(b, fs)
 }

@@ -29,14 +29,15 @@ type exRow struct{ state, id string }
 type exSnap struct {
 	batches map[string]exBatch
 	rows    map[exRow]int64
+	ap      exApplySnap // applystate scenarios
 }
 
 func (s exSnap) clone() exSnap {
-	return exSnap{batches: maps.Clone(s.batches), rows: maps.Clone(s.rows)}
+	return exSnap{batches: maps.Clone(s.batches), rows: maps.Clone(s.rows), ap: s.ap.clone()}
 }
 
 func (s exSnap) equal(o exSnap) bool {
-	return maps.Equal(s.batches, o.batches) && maps.Equal(s.rows, o.rows)
+	return maps.Equal(s.batches, o.batches) && maps.Equal(s.rows, o.rows) && s.ap.equal(o.ap)
 }
 
 // rowsOf lists the states holding a row of id, in machine order.
@@ -66,6 +67,11 @@ func (s *exSchedule) isID(id string) bool { return slices.Contains(s.sc.ids, id)
 // real store.
 func (s *exSchedule) snapshot() (exSnap, error) {
 	snap := exSnap{batches: make(map[string]exBatch), rows: make(map[exRow]int64)}
+	if s.sc.apply != nil {
+		var err error
+		snap.ap, err = s.readApply()
+		return snap, err
+	}
 	bs, err := s.raw.GetBatches(s.ctx, s.queue, s.sc.ids)
 	if err != nil {
 		return snap, fmt.Errorf("check: get batches: %w", err)
@@ -104,6 +110,11 @@ func (s *exSchedule) readBucket(snap exSnap, state string) error {
 // refresh returns prev with what call c may have written read back.
 func (s *exSchedule) refresh(prev exSnap, c *exCall) (exSnap, error) {
 	next := prev.clone()
+	if s.sc.apply != nil {
+		var err error
+		next.ap, err = s.readApply()
+		return next, err
+	}
 	if c.batch != "" && s.isID(c.batch) {
 		b, err := s.raw.GetBatch(s.ctx, s.queue, c.batch)
 		switch {
@@ -137,6 +148,10 @@ func exMissingRow(snap exSnap, id string) (exBatch, bool) {
 // checkStep checks I on the store after step n and IV between the store
 // before and after it. A broken I is reported at the step that broke it.
 func (s *exSchedule) checkStep(n int, desc string, prev, next exSnap) {
+	if s.sc.apply != nil {
+		s.checkApplyStep(n, desc, prev.ap, next.ap)
+		return
+	}
 	for _, id := range s.sc.ids {
 		if b, broken := exMissingRow(next, id); broken {
 			if _, before := exMissingRow(prev, id); !before {
@@ -173,6 +188,9 @@ func (s *exSchedule) finalChecks() error {
 		if !snap.equal(last) {
 			return fmt.Errorf("the store holds %v, but after the last step it held %v: something other than the scheduled calls wrote to the scenario's queue", snap, last)
 		}
+	}
+	if s.sc.apply != nil {
+		return s.finalApplyChecks(last.ap)
 	}
 	for _, a := range s.actors {
 		for _, l := range a.env.lists {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/statefold/statefold/applystate"
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
 )
@@ -32,6 +33,9 @@ type exScenario struct {
 	clock  bool
 	setup  func(s *exSetup) error
 	actors []*exActorSpec
+	// apply makes an applystate scenario: the setup writes this apply (its
+	// id is the queue's name) and the checks are applystate's.
+	apply *exApplySpec
 }
 
 // exActorSpec is one actor: what it does, with its clock skewed by skew.
@@ -95,6 +99,10 @@ func (s *exSetup) row(state, id string, version int64) error {
 // and Create calls for the checks.
 type exEnv struct {
 	o       BatchOrchestrator
+	p       *applystate.Projector // applystate scenarios
+	spec    *exApplySpec
+	// applyObs is what the actor saw of the apply.
+	applyObs exApplyObs
 	store   *exStore
 	queue   string
 	setup   map[string]storage.Batch
@@ -199,7 +207,10 @@ func exNoSetup(*exSetup) error { return nil }
 
 // exScenarios are the scenarios of the explorer, each two or three actors
 // over one or two batches.
-var exScenarios = []*exScenario{
+var exScenarios = append(exBatchScenarios, exApplyScenarios...)
+
+// exBatchScenarios are the batchstate scenarios.
+var exBatchScenarios = []*exScenario{
 	{
 		name:   "CreateReconcile",
 		doc:    "a Create (retried after an error, under a new id if the first was abandoned) races a Reconcile that may find its row past the grace",

@@ -638,7 +638,11 @@ func (s *exSchedule) violation(format string, args ...any) {
 
 func (s *exSchedule) run() error {
 	setup := &exSetup{ctx: s.ctx, store: s.raw, queue: s.queue, clock: s.clock, batches: make(map[string]storage.Batch)}
-	if err := s.sc.setup(setup); err != nil {
+	if s.sc.apply != nil {
+		if err := setup.setupApply(s.sc.apply, s.queue); err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+	} else if err := s.sc.setup(setup); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 	snap, err := s.snapshot()
@@ -649,7 +653,7 @@ func (s *exSchedule) run() error {
 	for i, spec := range s.sc.actors {
 		a := &exActor{spec: spec, letter: string(rune('a' + i)), events: make(chan exEvent)}
 		a.store = &exStore{s: s, a: a, inner: s.raw}
-		a.env = &exEnv{store: a.store, queue: s.queue, setup: setup.batches}
+		a.env = &exEnv{store: a.store, queue: s.queue, setup: setup.batches, spec: s.sc.apply}
 		s.actors = append(s.actors, a)
 		s.start(a)
 		if err := s.await(a); err != nil {
@@ -745,6 +749,9 @@ func (s *exSchedule) start(a *exActor) {
 				return
 			}
 			a.env.o = o
+			if s.sc.apply != nil {
+				a.env.p = s.newProjector(a)
+			}
 			err = a.spec.run(s.ctx, a.env)
 		}()
 		select {

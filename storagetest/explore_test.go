@@ -183,6 +183,20 @@ func (m keepsRowsAhead) Reconcile(ctx context.Context, queue string) (batchstate
 	return rep, nil
 }
 
+// claimLost is a store that drops the StartedAt of a pending operation it
+// updates on a later write of the row: a claimed start is lost.
+type claimLost struct{ storage.Store }
+
+func (c claimLost) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	ops, err := c.Store.ListOperations(ctx, applyID)
+	for i := range ops {
+		if ops[i].State == "pending" {
+			ops[i].StartedAt = time.Time{}
+		}
+	}
+	return ops, err
+}
+
 // The explorer must find each known bug in the scenario built for it, name
 // the invariant it breaks, and print a schedule that, replayed alone,
 // breaks it again.
@@ -191,26 +205,34 @@ func TestExplorerFindsKnownBugs(t *testing.T) {
 	for _, c := range []struct {
 		name, scenario, invariant string
 		factory                   storagetest.OrchestratorFactory
+		store                     func() storage.Store // nil: memory
 	}{
 		{"DanglingRowRemovedByTime", "CreateReconcile", "I:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return danglingByTime{m} })},
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return danglingByTime{m} }), nil},
 		{"DanglingRowRemovedByTimeSkewedClock", "SkewedCreateReconcile", "I:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return danglingByTime{m} })},
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return danglingByTime{m} }), nil},
 		{"VersionOnlyCAS", "TransitionEditedState", "IV:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return versionOnlyCAS{m} })},
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return versionOnlyCAS{m} }), nil},
 		{"OldRowRemovedAfterCAS", "TransitionList", "III:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRow{m} })},
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRow{m} }), nil},
 		{"OldRowRemovedAfterCASCyclic", "CyclicTransitionList", "III:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRow{m} })},
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRow{m} }), nil},
 		{"OldRowRemovedUnconditionally", "RacingTransitions", "I:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRowUnconditionally{m} })},
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRowUnconditionally{m} }), nil},
 		{"RowAheadKeptForever", "TransitionTooHighVersion", "V:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return keepsRowsAhead{m} })},
+			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return keepsRowsAhead{m} }), nil},
+		// applystate: a store that loses a claimed start (the StartedAt of
+		// a pending operation) lets a terminal decision miss the start.
+		{"ClaimedStartLost", "DriveHaltDrive", "proceed:", storagetest.NewBatchOrchestrator,
+			func() storage.Store { return claimLost{memory.New()} }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			store := memory.New()
+			var store storage.Store = memory.New()
+			if c.store != nil {
+				store = c.store()
+			}
 			x := storagetest.Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2}
 			res, err := storagetest.Explore(ctx, store, c.scenario, x, c.factory)
 			require.NoError(t, err)
@@ -225,7 +247,7 @@ func TestExplorerFindsKnownBugs(t *testing.T) {
 			require.Error(t, again.Violation, "the schedule replayed alone breaks the invariant again")
 			require.Equal(t, v.Violation.Error(), again.Violation.Error())
 
-			ok, err := storagetest.Replay(ctx, store, c.scenario, v.Schedule, storagetest.NewBatchOrchestrator)
+			ok, err := storagetest.Replay(ctx, memory.New(), c.scenario, v.Schedule, storagetest.NewBatchOrchestrator)
 			if err == nil { // the real orchestrator may take other steps
 				require.NoError(t, ok.Violation, "the real orchestrator holds on the same schedule:\n%s", ok.Trace)
 			}
@@ -294,7 +316,7 @@ func TestScenarios(t *testing.T) {
 		require.False(t, names[sc.Name], "scenario %s listed twice", sc.Name)
 		names[sc.Name] = true
 	}
-	require.Len(t, names, 9)
+	require.Len(t, names, 16)
 }
 
 // With STATEFOLD_SCHEDULE set, the Interleavings area replays that one
