@@ -54,6 +54,11 @@ END {
 		printf "BENCH create_vs_create/%s %s\n", b, ratio(ns[b, p "Create/ours"], ns[b, p "Create/create"])
 		printf "BENCH drive32_ns/%s %s\n", b, ns[b, p "Drive32"]
 		printf "BENCH drive32_conflicts_per_drive/%s %s\n", b, conf[b, p "Drive32"]
+		for (i = 10; i <= 1000; i *= 10) {
+			printf "BENCH drive_poll_calls/%s/n=%d %s\n", b, i, calls[b, p "DrivePoll/n=" i]
+			printf "BENCH drive_poll_ns/%s/n=%d %s\n", b, i, ns[b, p "DrivePoll/n=" i]
+		}
+		printf "BENCH drive_poll_ns_ratio/%s/n=1000_vs_10 %s\n", b, ratio(ns[b, p "DrivePoll/n=1000"], ns[b, p "DrivePoll/n=10"])
 	}
 	printf "BENCH list_vs_floor/mysql/n=1000 %s\n", ratio(ns["mysql", "BenchmarkStore/List/n=1000/ours"], ns["mysql", "BenchmarkListFloor/n=1000"])
 	printf "BENCH rollout_ns/n=1000 %s\n", ns["pure", "BenchmarkRollout/n=1000"]

@@ -29,8 +29,10 @@ var listStates = []string{"queued", "running", "merging"}
 //   - List/n=N/ours and List/n=N/naive: a queue of N live batches over three
 //     states plus N/2 stale rows, resolved by [batchstate.Orchestrator.List]
 //     and by one GetBatch per row;
+//
 //   - Transition/ours and Transition/update: one Transition against one bare
 //     UpdateBatch; Create/ours and Create/create likewise;
+//
 //   - Drive32: 32 sibling operations of one apply driven concurrently to
 //     completion, per apply.
 //

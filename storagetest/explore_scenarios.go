@@ -98,16 +98,16 @@ func (s *exSetup) row(state, id string, version int64) error {
 // the queue, the batches as the setup left them, and a record of its List
 // and Create calls for the checks.
 type exEnv struct {
-	o       BatchOrchestrator
-	p       *applystate.Projector // applystate scenarios
-	spec    *exApplySpec
+	o    BatchOrchestrator
+	p    *applystate.Projector // applystate scenarios
+	spec *exApplySpec
 	// applyObs is what the actor saw of the apply.
 	applyObs exApplyObs
-	store   *exStore
-	queue   string
-	setup   map[string]storage.Batch
-	lists   []exListObs
-	creates []exCreateObs
+	store    *exStore
+	queue    string
+	setup    map[string]storage.Batch
+	lists    []exListObs
+	creates  []exCreateObs
 }
 
 type exListObs struct {
