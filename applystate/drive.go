@@ -196,6 +196,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			first = &a // read after the row was written
 		}
 		release := false
+		fence := newFence()
 		res, err := p.project(ctx, applyID, first, func(b storage.Apply) (decision, error) {
 			ops, err := p.ops.ListOperations(ctx, applyID)
 			if err != nil {
@@ -216,7 +217,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 				return decision{undetermined: true}, nil
 			}
 			s, msg := rollout(ops, b)
-			return decision{state: s, msg: msg, force: true}, nil
+			return decision{state: s, msg: msg, force: fence.needed(b)}, nil
 		})
 		if err != nil {
 			return Result{}, err
@@ -227,7 +228,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			a, noClaim = res.Apply, true
 			continue
 		}
-		if res.Changed && !Normalize(res.Apply.State).Terminal() {
+		if (res.Changed || res.Apply.Version > fence.at) && !res.Undetermined && !Normalize(res.Apply.State).Terminal() {
 			if acked, ok := p.acknowledge(ctx, row); ok {
 				row = acked
 			}
@@ -282,6 +283,26 @@ func (p *Projector) report(row storage.Operation, a storage.Apply, current State
 func sameRow(next, row storage.Operation) bool {
 	return next.State == row.State && next.ErrorMessage == row.ErrorMessage &&
 		next.StartedAt.Equal(row.StartedAt) && next.CompletedAt.Equal(row.CompletedAt)
+}
+
+// fence decides when an apply write must be forced so that the rows just
+// written (or not yet acknowledged) can be acknowledged once it lands: the
+// apply as first read after those rows were written may be older than
+// them, and a write computed from an older listing could still land at its
+// version; so the first round writes even an unchanged projection, which
+// bumps the version. Any later version was written after that first read,
+// hence after the rows: every write computed from it lists them, and an
+// unchanged projection needs no write.
+type fence struct{ at int64 }
+
+func newFence() *fence { return &fence{at: -1} }
+
+// needed reports whether the write over a must be forced.
+func (f *fence) needed(a storage.Apply) bool {
+	if f.at < 0 {
+		f.at = a.Version
+	}
+	return a.Version == f.at
 }
 
 // acknowledge sets Projected on op by compare-and-swap, after an apply

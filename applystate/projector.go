@@ -503,6 +503,7 @@ func sameProjection(a, b storage.Apply) bool {
 // landed those rows are acknowledged (Projected set by compare-and-swap).
 func (p *Projector) reproject(ctx context.Context, applyID string) (Result, error) {
 	var listed []storage.Operation
+	fence := newFence()
 	res, err := p.project(ctx, applyID, nil, func(a storage.Apply) (decision, error) {
 		ops, err := p.ops.ListOperations(ctx, applyID)
 		if err != nil {
@@ -516,10 +517,11 @@ func (p *Projector) reproject(ctx context.Context, applyID string) (Result, erro
 		}
 		listed = ops
 		s, msg := rollout(slices.Clone(ops), a)
-		return decision{state: s, msg: msg, force: slices.ContainsFunc(ops, func(op storage.Operation) bool { return !op.Projected })}, nil
+		unacked := slices.ContainsFunc(ops, func(op storage.Operation) bool { return !op.Projected })
+		return decision{state: s, msg: msg, force: fence.needed(a) && unacked}, nil
 	})
-	if err != nil || !res.Changed || Normalize(res.Apply.State).Terminal() {
-		return res, err
+	if err != nil || res.Undetermined || Normalize(res.Apply.State).Terminal() || (!res.Changed && res.Apply.Version == fence.at) {
+		return res, err // acknowledged only after a write at or past the fence
 	}
 	for _, op := range listed {
 		if !op.Projected {
