@@ -2,52 +2,50 @@
 // per deployment — the projection of all its operation rows, without
 // transactions.
 //
-// Each deployment's drive loop calls [Projector.Drive] with its fresh task
-// states. The projector derives the operation's state ([Derive]), writes
-// the operation row by compare-and-swap, reads every sibling row, folds the
-// fresh state in, projects the apply ([Rollout]) and writes it by
-// compare-and-swap, retrying the whole read → project → write round on a
-// conflict. So one deployment can never clobber its siblings (mark the
-// apply completed while a sibling is pending), the apply never terminalizes
-// on incomplete information or while a sibling still holds its target, and
-// exactly one caller sees [Result.Terminalized] — the owner of the terminal
-// side effects ([WithObserver]).
+// Create a rollout with [Projector.CreatePlan]. Then each deployment's
+// drive loop calls [Projector.Drive] with its fresh task states and acts on
+// the directive it gets back ([Result.Next]): start only on [Proceed], hold
+// on [Wait], never start on [DoNotStart]. The projector derives the
+// operation's state ([Derive]), writes the operation row by
+// compare-and-swap, reads every sibling row, folds the fresh state in,
+// projects the apply ([Rollout]) and writes it by compare-and-swap,
+// retrying the whole read → project → write round on a conflict. So one
+// deployment can never clobber its siblings (mark the apply completed while
+// a sibling is pending), the apply never terminalizes on incomplete
+// information or while a sibling still holds its target, no deployment is
+// told to start once its apply is terminal, stopping or halted, and exactly
+// one caller sees [Result.Terminalized] — the owner of the terminal side
+// effects ([WithObserver]).
+//
+// # A drive loop
+//
+//	for {
+//		res, err := p.Drive(ctx, applyID, []applystate.Task{{OperationID: opID, State: observed}})
+//		if err != nil { /* log; poll again later */ }
+//		switch res.Next {
+//		case applystate.Proceed:    // start the deployment if not started; carry on
+//		case applystate.Wait:       // paused: do not start; poll again
+//		case applystate.DoNotStart: // never start; if running and a stop was requested, stop and report stopped
+//		}
+//		// sleep until the next poll
+//	}
 //
 // # Failure policies
 //
 // Each operation's OnFailure policy decides what its failure does to the
 // rollout (F = a failed operation, P = a pending one, R = running, C =
-// completed):
+// completed). The apply moves:
 //
-//	```mermaid
-//	stateDiagram-v2
-//	    [*] --> pending
-//	    pending --> running: an operation starts (or settles)
-//	    running --> completed: every operation completed
-//	    state "a failed operation" as F {
-//	        [*] --> halt
-//	        [*] --> continue
-//	        [*] --> pause
-//	        pause --> released: ReleasePause (this failure only)
-//	        released --> continue: a released pause is continue
-//	    }
-//	    running --> F: an operation fails
-//	    F --> failed: halt, no started work in flight (pending siblings never start)
-//	    F --> running_degraded: halt, started work still holds its target
-//	    F --> running_degraded: continue, another operation unfinished
-//	    F --> failed: continue, every operation settled or inert
-//	    F --> paused: pause, a later operation unfinished
-//	    F --> running_degraded: pause, only earlier operations unfinished
-//	    F --> failed: pause, every operation settled or inert
-//	    paused --> running_degraded: ReleasePause
-//	    running_degraded --> failed: every operation settled or inert
-//	    running --> stopped: Stop, nothing in flight
-//	    running_degraded --> failed: Stop, nothing in flight
-//	    paused --> failed: Stop, nothing in flight
-//	    completed --> [*]
-//	    failed --> [*]
-//	    stopped --> [*]
-//	```
+//	pending ──an operation starts (or settles)──▶ running ──all completed──▶ completed
+//	running ──an operation fails (F)──▶ by F's policy:
+//	  halt:     failed when no started work is in flight (pending siblings never start),
+//	            else running_degraded until that work settles, then failed
+//	  continue: running_degraded while another operation is unfinished, then failed
+//	  pause:    paused while a later operation is unfinished (ReleasePause releases
+//	            this failure: it becomes continue); running_degraded when only
+//	            earlier ones are unfinished; failed when everything settled
+//	Stop: running → stopped, running_degraded or paused → failed, once nothing
+//	      holds its target
 //
 // Whatever the policy, the apply never terminalizes while an operation still
 // holds its target and is not stopped: a terminal base state with active
@@ -88,10 +86,13 @@
 //     [State.Settled]) never changes again, its error message included.
 //   - A stopped operation never returns to pending or running (or any other
 //     unsettled state); it may only settle.
-//   - No operation row is written once its apply is terminal.
+//   - A started operation never returns to pending.
+//   - No operation's state is written once its apply is terminal.
 //   - The one exception: [Projector.ReleasePause] rewrites the policy
 //     (OnFailure) of each failed pause operation it releases to continue;
 //     the row's state, error message and timestamps stay as they are.
+//     (Projected, the acknowledgement below, is bookkeeping and may be set
+//     on any row.)
 //
 // A report that would break these rules is not an error — a late or
 // repeated poll is routine for a drive loop — and writes no row: Drive
@@ -100,15 +101,70 @@
 // refused move is logged. A poll that reports the state already stored
 // writes no row, and no apply either unless the apply needs repair.
 //
+// # Starts
+//
+// A deployment starts only when Drive says [Proceed], and a start cannot be
+// missed by a concurrent terminal decision. When a drive loop reports
+// pending (not started yet) on an open apply — not terminal, no stop
+// requested, not paused, not halted by a failure under halt — Drive claims
+// the start: it writes the operation row (state still pending, StartedAt
+// set; every projection counts a claimed start as running), then reads the
+// apply, lists the operations and writes the apply by compare-and-swap.
+// Proceed comes back only when that apply write (or a later version of the
+// apply, written after the claim) found the apply open. A terminal decision
+// reads the apply before it lists the operations and writes at the version
+// it read; since each side writes before it reads the other, at least one
+// sees the other: either the decision lists the claim and holds, or the
+// claim reads the stop, the halt or the terminal apply and is given back
+// (pending again, or stopped when a stop was requested) with
+// [DoNotStart] or [Wait]. A claim given back on a terminal apply stays as
+// it is, inert: nothing starts it.
+//
+// A drive loop that reports a started state without having asked (a start
+// it could not avoid, or an older loop) is recorded as it is: a running
+// row holds the apply, which is the safe direction.
+//
+// A claim whose drive loop crashed before it finished holds the apply as
+// running until that deployment polls again.
+//
+// # Cost of a poll
+//
+// Every operation write is followed by an apply write whose listing holds
+// it; then the row is acknowledged (storage.Operation.Projected set by
+// compare-and-swap). A poll whose report changes nothing on an
+// acknowledged row reads the row and the apply — two point reads, whatever
+// the number of operations — and writes nothing. A row not acknowledged (a
+// crash between its write and the apply write, or a lost acknowledgement)
+// is projected again by its deployment's next poll, so that poll repairs
+// the apply. The apply write after an operation write is forced (it bumps
+// the version even when the projection is unchanged) when the apply is
+// still at the version first read after the operation write, so that no
+// write computed from an older listing can land over it. A pending
+// deployment of a rollout that is running_degraded lists the operations on
+// each poll to tell whether a failure halted the rollout.
+//
+// # Creating a rollout
+//
+// [Projector.CreatePlan] validates the whole plan first (ids, policies,
+// initial states, labels, payload sizes) and writes nothing when any of it
+// is wrong. It then creates every operation and the apply last: until the
+// apply exists nothing can project it, so a crash part-way leaves no apply
+// that could settle over part of its plan, and calling CreatePlan again
+// with the same plan finishes it. CreatePlan is idempotent. Creating the
+// apply yourself before its operations is unsafe: a Drive in between
+// would project over the operations created so far.
+//
 // # Repair and control
 //
 // [Projector.Reproject] projects over the stored rows only: run it after a
 // restart or from a periodic sweep to repair a crash between an operation
 // write and the apply write.
 //
-// [Projector.Stop] sets StopRequested, moves every pending operation to
-// stopped and reprojects. Operations that already started are left to
-// their drive loops, which report stopped (or settle) in their own time:
+// [Projector.Stop] sets StopRequested, moves every pending operation whose
+// start nobody claimed to stopped and reprojects. Operations that already
+// started, or whose start was claimed, are left to their drive loops, which
+// Drive tells [DoNotStart] and which report stopped (or settle) in their
+// own time:
 //
 //   - A stop is final. A stopped operation never returns to pending or
 //     running, so a drive loop that keeps polling pending after the stop
@@ -137,7 +193,7 @@
 // failures on their rows and clears the flag; [Flags.PauseReleased] keeps
 // it for callers of [Rollout].
 //
-// # Decisions
+// # Behaviour you can rely on
 //
 //   - Task states go through [Parse]: case-insensitive, with the aliases
 //     "complete" and "recovering_cutover"; an unknown task state is
@@ -150,9 +206,12 @@
 //     empty); without an operation model it is the first failed task's
 //     message.
 //   - An operation has started when its StartedAt is set, or when its state
-//     is neither pending nor stopped. A finalizer is orphaned when it is
-//     pending-like and a non-finalizer of its (non-empty) group failed.
-//   - A missing apply is storage.ErrNotFound. Input errors (nil ApplyStore,
+//     is neither pending nor stopped; a pending operation with StartedAt set
+//     is a claimed start and counts as running. A finalizer is orphaned
+//     when it is pending-like and a non-finalizer of its (non-empty) group
+//     failed.
+//   - A missing apply is storage.ErrNotFound, also for a Drive of an
+//     operation whose plan is not created yet. Input errors (nil ApplyStore,
 //     bad ids, unknown task states, tasks with and without an OperationID
 //     mixed, Reproject / Stop / ReleasePause without an OperationStore)
 //     match storage.ErrInvalid and come before any store call, as does a

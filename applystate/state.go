@@ -9,27 +9,74 @@ import (
 // State is the state of a task, an operation or an apply.
 type State string
 
-// The state vocabulary.
+// The state vocabulary. Drive loops report task states; [Derive] turns
+// them into an operation's state and [Rollout] the operations' into the
+// apply's. The middle of the list are the phases of an online schema
+// migration (copy, checksum, cutover, revert window), which a migration
+// tool's drive loop reports and which the other states pass through.
 const (
-	Pending           State = "pending"
-	Running           State = "running"
-	RunningDegraded   State = "running_degraded"
-	Paused            State = "paused"
-	CatchingUp        State = "catching_up"
-	Checksumming      State = "checksumming"
-	PostChecksum      State = "post_checksum"
-	WaitingForDeploy  State = "waiting_for_deploy"
+	// Pending: not started. Every operation and apply begins here; a
+	// pending operation with StartedAt set has a claimed start and counts
+	// as running.
+	Pending State = "pending"
+	// Running: work in flight. Reported by drive loops; an apply is running
+	// once an operation started or settled and nothing failed.
+	Running State = "running"
+	// RunningDegraded: an operation failed but the rollout goes on (its
+	// policy is continue, or started work still holds its target after a
+	// halt). Set on applies by [Rollout]; a task may report it too.
+	RunningDegraded State = "running_degraded"
+	// Paused: a failure under the pause policy holds the rollout until
+	// [Projector.ReleasePause]. Set on applies by [Rollout]; a task may
+	// report it too.
+	Paused State = "paused"
+	// CatchingUp: a migration's copy catches up with writes made during
+	// the copy (post-copy phase). Reported by drive loops.
+	CatchingUp State = "catching_up"
+	// Checksumming: a migration verifies the copy (post-copy phase).
+	// Reported by drive loops.
+	Checksumming State = "checksumming"
+	// PostChecksum: the checksum is done, the cutover not yet started
+	// (post-copy phase). Reported by drive loops.
+	PostChecksum State = "post_checksum"
+	// WaitingForDeploy: the work is ready and waits for the deployment
+	// step. Reported by drive loops.
+	WaitingForDeploy State = "waiting_for_deploy"
+	// WaitingForCutover: the work is ready and waits for the cutover.
+	// Reported by drive loops.
 	WaitingForCutover State = "waiting_for_cutover"
-	Recovering        State = "recovering"
-	CuttingOver       State = "cutting_over"
-	RevertWindow      State = "revert_window"
-	Reverting         State = "reverting"
-	Completed         State = "completed"
-	Failed            State = "failed"
-	FailedRetryable   State = "failed_retryable"
-	Stopped           State = "stopped"
-	Cancelled         State = "cancelled"
-	Reverted          State = "reverted"
+	// Recovering: the cutover is being retried or recovered (also reported
+	// as "recovering_cutover"). Reported by drive loops.
+	Recovering State = "recovering"
+	// CuttingOver: the switch to the new state is in progress. Reported by
+	// drive loops.
+	CuttingOver State = "cutting_over"
+	// RevertWindow: the cutover is done and can still be reverted.
+	// Reported by drive loops.
+	RevertWindow State = "revert_window"
+	// Reverting: a revert is in progress. Reported by drive loops.
+	Reverting State = "reverting"
+	// Completed: the work is done for good (terminal, settled). An apply
+	// is completed when every operation completed.
+	Completed State = "completed"
+	// Failed: the work failed for good (terminal, settled). An apply is
+	// failed when its failures and policies say the rollout is over; see
+	// [Rollout].
+	Failed State = "failed"
+	// FailedRetryable: the work failed and may be retried; not terminal.
+	// Reported by drive loops.
+	FailedRetryable State = "failed_retryable"
+	// Stopped: stopped on request (terminal, not settled: a stopped
+	// operation may still settle). Set on pending operations by
+	// [Projector.Stop], reported by drive loops that stopped their work,
+	// and set on an apply whose stop completed with no failure.
+	Stopped State = "stopped"
+	// Cancelled: cancelled for good (terminal, settled). Reported by drive
+	// loops.
+	Cancelled State = "cancelled"
+	// Reverted: reverted for good (terminal, settled). Reported by drive
+	// loops.
+	Reverted State = "reverted"
 )
 
 // numStates is the size of the vocabulary; index maps a state to 0..numStates-1.
