@@ -1,29 +1,35 @@
-// Command rollout rolls one apply out to four deployments, each driven from
-// its own goroutine through an applystate.Projector, and prints a timeline:
-// every drive, the operation state it reported, the apply state the projector
-// stored, and who terminalized the apply (exactly one caller does).
+// Command rollout rolls one apply out to four deployments, each driven by
+// its own drive loop (a goroutine) through an applystate.Projector, and
+// prints a timeline: every poll, what the deployment reported, what Drive
+// told it to do next, the apply state the projector stored and why.
 //
+// The plan is created with CreatePlan (validated, crash-safe, idempotent).
 // The four deployments show the failure policies:
 //
-//	us-east     halt (default)  running → completed
-//	us-west     continue        running → failed      the rollout goes on, degraded
-//	eu-central  pause           running → failed      the rollout pauses ...
-//	ap-south    halt            waits for the release, then running → completed
+//	us-east     halt (default)  starts, completes
+//	us-west     continue        starts, fails: the rollout goes on, degraded
+//	eu-central  pause           starts, fails: the rollout pauses ...
+//	ap-south    halt            asks to start while paused: Wait, ...
 //
-// ... until an operator releases the pause. The apply ends failed (a
-// deployment failed) only once nothing is in flight.
+// ... until an operator releases the pause; then ap-south is told to
+// proceed and completes. The apply ends failed (a deployment failed), and
+// exactly one caller terminalizes it.
 //
 // Usage:
 //
-//	go run ./examples/rollout [-store memory|mysql|dynamo] [-dsn DSN] [-endpoint URL]
+//	go run ./examples/rollout [-apply ID] [-store memory|mysql|dynamo] [-dsn DSN] [-endpoint URL]
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -34,17 +40,21 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout, os.Args[1:]); err != nil {
+	err := run(context.Background(), os.Stdout, os.Args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return // -h printed the usage
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "rollout:", err)
 		os.Exit(1)
 	}
 }
 
+// deployment is one deployment of the plan and what its work will end in.
 type deployment struct {
 	name   string
 	policy applystate.Policy
-	steps  []applystate.Task // OperationID filled in by run
-	wait   <-chan struct{}   // if non-nil, start only once closed
+	final  applystate.State // completed or failed
 }
 
 // Report is what a run ends with.
@@ -53,6 +63,7 @@ type Report struct {
 	ErrorMessage string
 	Terminalizer string // the one deployment (or "operator") whose call terminalized the apply
 	Terminalized int    // how many calls reported Terminalized
+	Waited       bool   // ap-south was told to wait while the rollout was paused
 }
 
 // timeline collects rows from every goroutine and prints them in order.
@@ -61,19 +72,62 @@ type timeline struct {
 	start time.Time
 	tw    *tabwriter.Writer
 	rep   Report
+	store storage.Store
 }
 
-func (tl *timeline) row(who string, op applystate.State, res applystate.Result) {
+func (tl *timeline) row(ctx context.Context, who string, policy applystate.Policy, reported string, res applystate.Result) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
-	term := ""
+	why := explain(ctx, tl.store, res.Apply)
 	if res.Terminalized {
-		term = "terminalized by " + who
+		why += "; terminalized by " + who
 		tl.rep.Terminalizer = who
 		tl.rep.Terminalized++
 	}
-	fmt.Fprintf(tl.tw, "%6.1fms\t%s\t%s\t%s\t%s\n",
-		float64(time.Since(tl.start).Microseconds())/1000, who, op, res.Apply.State, term)
+	next := "-"
+	if res.Next != 0 {
+		next = res.Next.String()
+	}
+	fmt.Fprintf(tl.tw, "%6.1fms\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		float64(time.Since(tl.start).Microseconds())/1000, who, policy, reported, next, res.Apply.State, why)
+}
+
+// explain says in words why the apply is in its state, from its operations.
+func explain(ctx context.Context, store storage.Store, a storage.Apply) string {
+	ops, err := store.ListOperations(ctx, a.ID)
+	if err != nil {
+		return "?"
+	}
+	slices.SortFunc(ops, func(x, y storage.Operation) int { return cmp.Compare(x.Seq, y.Seq) })
+	var running, failed, pending []string
+	for _, op := range ops {
+		switch s := applystate.Normalize(op.State); {
+		case s == applystate.Failed:
+			failed = append(failed, op.ID+" ("+op.OnFailure+")")
+		case s == applystate.Pending && op.StartedAt.IsZero():
+			pending = append(pending, op.ID)
+		case !s.Terminal():
+			running = append(running, op.ID)
+		}
+	}
+	list := func(xs []string) string { return strings.Join(xs, ", ") }
+	switch applystate.State(a.State) {
+	case applystate.Pending:
+		return "nothing started yet"
+	case applystate.Running:
+		return "in flight: " + list(running)
+	case applystate.RunningDegraded:
+		return "failed: " + list(failed) + "; going on with " + list(append(running, pending...))
+	case applystate.Paused:
+		return "failed under pause: " + list(failed) + "; holding " + list(pending)
+	case applystate.Completed:
+		return "every deployment completed"
+	case applystate.Failed:
+		return "over, with failures: " + list(failed)
+	case applystate.Stopped:
+		return "stopped by the operator"
+	}
+	return a.State
 }
 
 func run(ctx context.Context, w io.Writer, args []string) error {
@@ -83,8 +137,16 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 
 func rollout(ctx context.Context, w io.Writer, args []string) (Report, error) {
 	fs := flag.NewFlagSet("rollout", flag.ContinueOnError)
+	fs.SetOutput(w)
+	applyID := fs.String("apply", "rollout-demo", "the apply's id; a finished apply of that id is reported, not rolled out again")
 	var sf exstore.Flags
 	sf.Register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: rollout [flags]\n\n"+
+			"Rolls one apply out to four deployments with the halt, continue and pause\n"+
+			"policies, each polled by its own drive loop, and prints the timeline.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return Report{}, err
 	}
@@ -94,87 +156,68 @@ func rollout(ctx context.Context, w io.Writer, args []string) (Report, error) {
 	}
 	defer closeStore()
 
-	applyID := fmt.Sprintf("apply-%d", time.Now().UnixNano())
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	if _, err := store.CreateApply(ctx, storage.Apply{ID: applyID, State: string(applystate.Pending), CreatedAt: now, UpdatedAt: now}); err != nil {
+	deps := []deployment{
+		{name: "us-east", policy: applystate.Halt, final: applystate.Completed},
+		{name: "us-west", policy: applystate.Continue, final: applystate.Failed},
+		{name: "eu-central", policy: applystate.Pause, final: applystate.Failed},
+		{name: "ap-south", policy: applystate.Halt, final: applystate.Completed},
+	}
+	plan := applystate.Plan{Apply: storage.Apply{ID: *applyID}}
+	for i, d := range deps {
+		plan.Operations = append(plan.Operations, storage.Operation{ID: d.name, Seq: int64(i + 1), Deployment: d.name, OnFailure: string(d.policy)})
+	}
+	p := applystate.NewProjector(store, store)
+	a, _, err := p.CreatePlan(ctx, plan)
+	if err != nil {
 		return Report{}, err
 	}
-
-	released := make(chan struct{})
-	deps := []deployment{
-		{name: "us-east", policy: applystate.Halt, steps: tasks(applystate.Running, applystate.Completed)},
-		{name: "us-west", policy: applystate.Continue, steps: tasks(applystate.Running, applystate.Failed)},
-		{name: "eu-central", policy: applystate.Pause, steps: tasks(applystate.Running, applystate.Failed)},
-		{name: "ap-south", policy: applystate.Halt, steps: tasks(applystate.Running, applystate.Completed), wait: released},
-	}
-	for i, d := range deps {
-		op := storage.Operation{
-			ApplyID: applyID, ID: d.name, Seq: int64(i + 1), Deployment: d.name,
-			State: string(applystate.Pending), OnFailure: string(d.policy), CreatedAt: now, UpdatedAt: now,
-		}
-		if _, err := store.CreateOperation(ctx, op); err != nil {
-			return Report{}, err
-		}
+	if applystate.Normalize(a.State).Terminal() {
+		fmt.Fprintf(w, "apply %s already finished: %s (%s); pass -apply with a new id to roll out again\n", a.ID, a.State, a.ErrorMessage)
+		return Report{Final: applystate.State(a.State), ErrorMessage: a.ErrorMessage}, nil
 	}
 
-	p := applystate.NewProjector(store, store)
-	tl := &timeline{start: time.Now(), tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
-	fmt.Fprintf(tl.tw, "time\tdeployment\toperation\tapply\tterminal\n")
+	tl := &timeline{start: time.Now(), tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0), store: store}
+	fmt.Fprintf(tl.tw, "time\tdeployment\tpolicy\treported\tnext\tapply\twhy\n")
 
 	var wg sync.WaitGroup
 	errs := make(chan error, len(deps)+1)
-	first := make(chan struct{}, 3)
+	euDone := make(chan struct{}) // ap-south asks to start once eu-central failed
+	waiting := make(chan struct{})
 	for _, d := range deps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if d.wait != nil {
-				<-d.wait
+			var done chan<- struct{}
+			switch d.name {
+			case "eu-central":
+				done = euDone
+			case "ap-south":
+				<-euDone
 			}
-			for _, step := range d.steps {
-				step.OperationID = d.name
-				if step.State == applystate.Failed {
-					step.ErrorMessage = "health check failed"
-				}
-				res, err := p.Drive(ctx, applyID, []applystate.Task{step})
-				if err != nil {
-					errs <- fmt.Errorf("%s: %w", d.name, err)
-					return
-				}
-				tl.row(d.name, step.State, res)
-				time.Sleep(2 * time.Millisecond)
-			}
-			if d.wait == nil {
-				first <- struct{}{}
+			if err := driveLoop(ctx, p, tl, *applyID, d, done, waiting); err != nil {
+				errs <- fmt.Errorf("%s: %w", d.name, err)
 			}
 		}()
 	}
-	// The operator: once the first three deployments are done the apply is
-	// paused on eu-central's failure; release the pause, let ap-south go.
-	for range 3 {
-		select {
-		case <-first:
-		case err := <-errs:
-			close(released)
-			wg.Wait()
-			return Report{}, err
-		}
-	}
-	res, err := p.ReleasePause(ctx, applyID)
-	if err != nil {
-		close(released)
-		wg.Wait()
+	// The operator: once ap-south was told to wait (the apply is paused on
+	// eu-central's failure), release the pause.
+	select {
+	case <-waiting:
+	case err := <-errs:
 		return Report{}, err
 	}
-	tl.row("operator", "release", res)
-	close(released)
+	res, err := p.ReleasePause(ctx, *applyID)
+	if err != nil {
+		return Report{}, err
+	}
+	tl.row(ctx, "operator", "", "release", res)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		return Report{}, err
 	}
 
-	final, err := store.GetApply(ctx, applyID)
+	final, err := store.GetApply(ctx, *applyID)
 	if err != nil {
 		return Report{}, err
 	}
@@ -184,14 +227,46 @@ func rollout(ctx context.Context, w io.Writer, args []string) (Report, error) {
 		return Report{}, err
 	}
 	fmt.Fprintf(w, "\napply %s: %s (%s); terminalized once, by %s\n",
-		applyID, final.State, final.ErrorMessage, tl.rep.Terminalizer)
+		*applyID, final.State, final.ErrorMessage, tl.rep.Terminalizer)
 	return tl.rep, nil
 }
 
-func tasks(states ...applystate.State) []applystate.Task {
-	out := make([]applystate.Task, len(states))
-	for i, s := range states {
-		out[i] = applystate.Task{State: s}
+// driveLoop is one deployment's drive loop: it polls with what it observes
+// and acts on the directive — starts only on Proceed, waits on Wait, stops
+// asking on DoNotStart.
+func driveLoop(ctx context.Context, p *applystate.Projector, tl *timeline, applyID string, d deployment, done, waiting chan<- struct{}) error {
+	observed := applystate.Pending
+	for {
+		task := applystate.Task{OperationID: d.name, State: observed}
+		if observed == applystate.Failed {
+			task.ErrorMessage = "health check failed"
+		}
+		res, err := p.Drive(ctx, applyID, []applystate.Task{task})
+		if err != nil {
+			return err
+		}
+		tl.row(ctx, d.name, d.policy, string(observed), res)
+		switch {
+		case observed.Terminal():
+			if done != nil {
+				close(done)
+			}
+			return nil
+		case res.Next == applystate.DoNotStart:
+			return nil
+		case res.Next == applystate.Wait:
+			tl.mu.Lock()
+			if !tl.rep.Waited {
+				tl.rep.Waited = true
+				close(waiting)
+			}
+			tl.mu.Unlock()
+			time.Sleep(2 * time.Millisecond)
+		case observed == applystate.Pending: // Proceed: start the work
+			observed = applystate.Running
+		default: // the work runs and ends
+			time.Sleep(2 * time.Millisecond)
+			observed = d.final
+		}
 	}
-	return out
 }
