@@ -341,3 +341,29 @@ func TestLaterListedRowWinsOverTheFreshOne(t *testing.T) {
 	require.Equal(t, string(rd), b.apply(t).State, "the stale running row was folded over the failure")
 	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
 }
+
+// Terminal while a sibling starts, the interleaving of the report: A fails
+// under halt and its Drive has listed B pending (it computed failed) when
+// B's drive loop asks to start; B's claim is written, and A's terminal
+// write lands before B reads the apply. B must not be told to proceed: it
+// reads the terminal apply and gets DoNotStart, its claim inert.
+func TestTerminalDecisionAndAClaimRace(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"A", ""}, {"B", ""}})
+	b.drive(t, "A", ru)
+	resumeA := hold(t, b, storagetest.UpdateApply, 1, b.driveAsync("A", fa, "boom"))
+	// B reads its row and the apply, writes its claim, then reads the
+	// apply again: hold that second read.
+	resumeB := hold(t, b, storagetest.GetApply, 2, b.driveAsync("B", pe, ""))
+	require.False(t, b.op(t, "B").StartedAt.IsZero(), "B claimed its start")
+	ra, err := resumeA()
+	require.NoError(t, err)
+	require.True(t, ra.Terminalized, "A listed B pending and unclaimed")
+	rb, err := resumeB()
+	require.NoError(t, err)
+	require.Equal(t, applystate.DoNotStart, rb.Next, "B read the terminal apply after its claim")
+	require.False(t, rb.Terminalized)
+	require.Equal(t, string(fa), b.apply(t).State)
+	require.NoError(t, storagetest.CheckApplyNotEarly(b.ctx, b.store, "a"))
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+}
