@@ -371,3 +371,41 @@ func (s *aliasesReads) UpdateOperation(ctx context.Context, op storage.Operation
 	defer s.drop(opKey(op.ApplyID, op.ID))
 	return s.Store.UpdateOperation(ctx, op, v)
 }
+
+// losesClaims lists a pending operation without its StartedAt: a claimed
+// start is invisible to the projections that list it.
+type losesClaims struct{ *memory.Store }
+
+func (s losesClaims) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	ops, err := s.Store.ListOperations(ctx, applyID)
+	for i := range ops {
+		if ops[i].State == "pending" {
+			ops[i].StartedAt = time.Time{}
+		}
+	}
+	return ops, err
+}
+
+// staleMembers answers ListMembers from the bucket as it was at the
+// previous call of that bucket: an index read that is not read-after-write.
+type staleMembers struct {
+	*memory.Store
+	mu   sync.Mutex
+	last map[string][]storage.Member
+}
+
+func (s *staleMembers) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+	cur, err := s.Store.ListMembers(ctx, queue, state)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := queue + "\x00" + state
+	prev, seen := s.last[key]
+	s.last[key] = cur
+	if !seen {
+		return cur, nil
+	}
+	return prev, nil
+}
