@@ -170,6 +170,17 @@ func ValidateOperation(op Operation) error {
 	)
 }
 
+// ValidateKeys checks keys given as (field, key) pairs with [ValidateKey],
+// in order, and returns the first error.
+func ValidateKeys(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := ValidateKey(pairs[i], pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ValidateIDs checks every id of a GetBatches call.
 func ValidateIDs(field string, ids []string) error {
 	for i, id := range ids {

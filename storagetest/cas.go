@@ -22,7 +22,7 @@ const (
 	raceRounds = 8
 )
 
-func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store) {
+func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds int) {
 	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"Batch": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q := uid("q")

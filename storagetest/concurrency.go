@@ -32,14 +32,14 @@ var cyclicMachine = batchstate.Machine{
 // runConcurrency runs the concurrent areas: cyclic transitions under a
 // continuous reader, concurrent sibling drives, and racing membership
 // writes. Sizes shrink under -short.
-func runConcurrency(t *testing.T, newStore func(t *testing.T) storage.Store) {
+func runConcurrency(t *testing.T, newStore func(t *testing.T) storage.Store, scale func(int) int) {
 	t.Run("CyclicStress", func(t *testing.T) {
 		t.Parallel()
 		workers, moves, batches := 8, 60, 12
 		if testing.Short() {
 			workers, moves, batches = 4, 15, 6
 		}
-		cyclicStress(t, newStore(t), workers, moves, batches)
+		cyclicStress(t, newStore(t), workers, scale(moves), batches)
 	})
 	t.Run("SiblingDrives", func(t *testing.T) {
 		t.Parallel()
@@ -48,7 +48,7 @@ func runConcurrency(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			rounds = 5
 		}
 		store := newStore(t)
-		for r := range rounds {
+		for r := range scale(rounds) {
 			siblingDrives(t, store, r, 16)
 		}
 	})
@@ -59,7 +59,7 @@ func runConcurrency(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			rounds = 3
 		}
 		store := newStore(t)
-		for range rounds {
+		for range scale(rounds) {
 			memberVersions(t, store, 16)
 		}
 	})

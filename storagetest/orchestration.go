@@ -15,7 +15,7 @@ func (cfg runConfig) orchestration(t *testing.T, newStore func(t *testing.T) sto
 	})
 	t.Run("Concurrency", func(t *testing.T) {
 		t.Parallel()
-		runConcurrency(t, newStore)
+		runConcurrency(t, newStore, cfg.n)
 	})
 	t.Run("Races", func(t *testing.T) {
 		t.Parallel()

@@ -26,7 +26,9 @@ func Areas() []Area { return areas(newRunConfig(nil)) }
 func areas(cfg runConfig) []Area {
 	return []Area{
 		{"CRUD", "create returns Version 1, duplicate create is ErrAlreadyExists, missing get is ErrNotFound, GetBatches and ListOperations return exactly their rows", runCRUD},
-		{"CAS", "update with the stored version (and, for a batch, the stored state) writes every field and bumps the version; a stale version or another batch state is ErrConflict and changes nothing, missing is ErrNotFound, racing writers have one winner in every one of several races", runCAS},
+		{"CAS", "update with the stored version (and, for a batch, the stored state) writes every field and bumps the version; a stale version or another batch state is ErrConflict and changes nothing, missing is ErrNotFound, racing writers have one winner in every one of several races", func(t *testing.T, ns func(t *testing.T) storage.Store) {
+			runCAS(t, ns, cfg.n(raceRounds))
+		}},
 		{"Membership", "AddMember is an upsert that never lowers the version: a lower version is ErrConflict and changes nothing, an equal or higher one succeeds; RemoveMember removes only rows at most maxVersion; buckets and queues are isolated", runMembership},
 		{"Keys", "keys compare byte for byte: case, trailing spaces, separators, NUL and non-ASCII never collide; state prefixes list only their own rows", runKeys},
 		{"Validation", "bad keys (the expected state of a batch update included), versions, payloads, messages, times outside [MinTime, MaxTime] and bad labels are ErrInvalid and write nothing: never clamped, truncated or repaired", runValidation},
@@ -38,9 +40,10 @@ func areas(cfg runConfig) []Area {
 
 // Run runs the whole contract suite against the stores newStore returns,
 // one parallel subtest per [Area]. newStore may return the same store every
-// time: the suite isolates itself with unique queue and apply ids. Under
-// -short the concurrency areas and the exploration shrink. Options adjust
-// the run ([WithExploration]).
+// time: the suite isolates itself with unique queue and apply ids; release
+// what newStore acquires with t.Cleanup, or use [RunHarness]. Under -short
+// the concurrency areas and the exploration shrink. Options adjust the run
+// ([WithExploration], [WithScale], [WithChurnLists]).
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...Option) {
 	t.Helper()
 	for _, a := range areas(newRunConfig(opts)) {
@@ -49,6 +52,29 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...Option
 			a.run(t, newStore)
 		})
 	}
+}
+
+// Harness is what a backend's test hands the suite ([RunHarness]): a
+// store for each subtest, and a Close that releases what the harness holds
+// (connections, tables it created) once every area has finished.
+type Harness interface {
+	// NewStore returns a store for one subtest; it may return the same
+	// store every time.
+	NewStore(t *testing.T) storage.Store
+	// Close releases the harness. It runs once, after every area.
+	Close() error
+}
+
+// RunHarness runs [Run] over h's stores and closes h when the suite is
+// done, failing t if Close fails.
+func RunHarness(t *testing.T, h Harness, opts ...Option) {
+	t.Helper()
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("storagetest: close the harness: %v", err)
+		}
+	})
+	Run(t, h.NewStore, opts...)
 }
 
 // uid returns prefix plus random hex digits: a key no other subtest uses.

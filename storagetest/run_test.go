@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -121,4 +122,26 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 			t.Logf("%s is caught by %s", b.kind, strings.Join(subtests, ", "))
 		})
 	}
+}
+
+// countingHarness counts the stores it hands out and its Close calls.
+type countingHarness struct {
+	stores, closes atomic.Int32
+}
+
+func (h *countingHarness) NewStore(*testing.T) storage.Store { h.stores.Add(1); return memory.New() }
+func (h *countingHarness) Close() error                      { h.closes.Add(1); return nil }
+
+// RunHarness takes its stores from the harness and closes it once, after
+// every area; WithScale shrinks the repeated parts for a slow store.
+func TestRunHarnessClosesOnceAfterEveryArea(t *testing.T) {
+	t.Parallel()
+	h := &countingHarness{}
+	t.Run("suite", func(t *testing.T) {
+		storagetest.RunHarness(t, h, storagetest.WithScale(0.05),
+			storagetest.WithExploration(storagetest.Exploration{Random: 1, Seed: 1, Scenarios: []string{"TransitionList"}}))
+		require.Zero(t, h.closes.Load(), "not closed while the areas run")
+	})
+	require.Positive(t, h.stores.Load())
+	require.Equal(t, int32(1), h.closes.Load())
 }

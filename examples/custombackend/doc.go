@@ -16,9 +16,11 @@
 //     changes nothing and is storage.ErrConflict;
 //   - compare keys byte for byte.
 //
-// Then run the suite from a test (see store_test.go):
+// Then run the suite from a test (see store_test.go): a harness gives it a
+// store per subtest and a Close for what the harness holds, and options
+// scale it for a slow remote store:
 //
 //	func TestContract(t *testing.T) {
-//		storagetest.Run(t, func(t *testing.T) storage.Store { return custombackend.New() })
+//		storagetest.RunHarness(t, &harness{}, storagetest.WithScale(0.2))
 //	}
 package custombackend

@@ -8,8 +8,18 @@ import (
 	"github.com/statefold/statefold/storagetest"
 )
 
+// harness is what a backend hands the suite: a store per subtest and a
+// Close. A database backend opens its connection pool and creates per-run
+// tables here, and drops them in Close.
+type harness struct{ stores int }
+
+func (h *harness) NewStore(*testing.T) storage.Store { h.stores++; return custombackend.New() }
+
+func (h *harness) Close() error { return nil }
+
 // TestContract is the whole of what a third party writes to prove a backend:
-// the shared contract suite, run on a fresh store.
+// the shared contract suite, run on fresh stores of the harness. A slow
+// remote store would add storagetest.WithScale(0.2) to shrink the rounds.
 func TestContract(t *testing.T) {
-	storagetest.Run(t, func(*testing.T) storage.Store { return custombackend.New() })
+	storagetest.RunHarness(t, &harness{})
 }

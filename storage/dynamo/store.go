@@ -58,15 +58,6 @@ func keyOf(pairs ...string) map[string]types.AttributeValue {
 	return m
 }
 
-func validateKeys(pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if err := storage.ValidateKey(pairs[i], pairs[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // put writes item: a create (expected == 0; condition: the key is absent)
 // or a compare-and-swap (condition: the stored version is expected and, when
 // expectedState is not nil, the stored state is *expectedState). A failed
@@ -208,7 +199,7 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	if s.err != nil {
 		return storage.Batch{}, s.err
 	}
-	if err := validateKeys("queue", queue, "id", id); err != nil {
+	if err := storage.ValidateKeys("queue", queue, "id", id); err != nil {
 		return storage.Batch{}, err
 	}
 	var it batchItem
@@ -390,7 +381,7 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 	if s.err != nil {
 		return s.err
 	}
-	if err := validateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
+	if err := storage.ValidateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
 		return err
 	}
 	if err := storage.ValidateMaxVersion("maxVersion", maxVersion); err != nil {
@@ -416,7 +407,7 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 	if s.err != nil {
 		return nil, s.err
 	}
-	if err := validateKeys("queue", queue, "state", state); err != nil {
+	if err := storage.ValidateKeys("queue", queue, "state", state); err != nil {
 		return nil, err
 	}
 	var out []storage.Member
@@ -506,7 +497,7 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	if s.err != nil {
 		return storage.Operation{}, s.err
 	}
-	if err := validateKeys("applyID", applyID, "id", id); err != nil {
+	if err := storage.ValidateKeys("applyID", applyID, "id", id); err != nil {
 		return storage.Operation{}, err
 	}
 	var it operationItem

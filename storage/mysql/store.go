@@ -176,15 +176,6 @@ func insertErr(what string, err error) error {
 	return fmt.Errorf("mysql: %s: %w", what, err)
 }
 
-func validateKeys(pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if err := storage.ValidateKey(pairs[i], pairs[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // CreateBatch implements [storage.BatchStore].
 func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
 	if err := storage.ValidateBatch(b); err != nil {
@@ -212,7 +203,7 @@ func scanBatch(sc interface{ Scan(...any) error }) (storage.Batch, error) {
 
 // GetBatch implements [storage.BatchStore].
 func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	if err := validateKeys("queue", queue, "id", id); err != nil {
+	if err := storage.ValidateKeys("queue", queue, "id", id); err != nil {
 		return storage.Batch{}, err
 	}
 	b, err := scanBatch(s.db.QueryRowContext(ctx, s.q.getBatch, queue, id))
@@ -354,7 +345,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 // RemoveMember implements [storage.MembershipStore] with one
 // DELETE ... WHERE key AND version <= maxVersion.
 func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
-	if err := validateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
+	if err := storage.ValidateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
 		return err
 	}
 	if err := storage.ValidateMaxVersion("maxVersion", maxVersion); err != nil {
@@ -369,7 +360,7 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 // ListMembers implements [storage.MembershipStore] as a prefix read of the
 // members primary key.
 func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
-	if err := validateKeys("queue", queue, "state", state); err != nil {
+	if err := storage.ValidateKeys("queue", queue, "state", state); err != nil {
 		return nil, err
 	}
 	out, err := s.listMembers(ctx, queue, state)
@@ -484,7 +475,7 @@ func scanOperation(sc interface{ Scan(...any) error }) (storage.Operation, error
 
 // GetOperation implements [storage.OperationStore].
 func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	if err := validateKeys("applyID", applyID, "id", id); err != nil {
+	if err := storage.ValidateKeys("applyID", applyID, "id", id); err != nil {
 		return storage.Operation{}, err
 	}
 	op, err := scanOperation(s.db.QueryRowContext(ctx, s.q.getOperation, applyID, id))
