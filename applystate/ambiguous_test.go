@@ -99,7 +99,7 @@ func lostSetup(t *testing.T, l *lostResponse, x, y applystate.State) (*applystat
 		require.NoError(t, err)
 	}
 	obs := &observed{}
-	c := &clock{now: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}
+	c := newClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
 	return applystate.NewProjector(l, l, applystate.WithClock(c.Now), applystate.WithObserver(obs.observe)), obs
 }
 
@@ -177,7 +177,7 @@ func TestLostResponseWhereAnotherWriteLanded(t *testing.T) {
 	l := &lostResponse{k: 1, write: true, err: errLost}
 	p, obs := lostSetup(t, l, applystate.Completed, applystate.Completed)
 	other := &observed{}
-	c := &clock{now: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := newClock(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
 	rival := applystate.NewProjector(l.Store, l.Store, applystate.WithClock(c.Now), applystate.WithObserver(other.observe))
 	l.before = func(ctx context.Context) {
 		r, err := rival.Reproject(ctx, "a")

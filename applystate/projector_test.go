@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,17 +19,10 @@ import (
 	"github.com/statefold/statefold/storagetest"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the suite's fake clock, a second per reading.
+type clock = storagetest.Clock
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(time.Second)
-	return c.now
-}
+func newClock(start time.Time) *clock { return storagetest.NewClock(start, time.Second) }
 
 type bundle struct {
 	store *memory.Store
@@ -50,7 +42,7 @@ func setup(t *testing.T, ops []op, opts ...applystate.Option) *bundle {
 	t.Helper()
 	b := &bundle{store: memory.New(), ctx: context.Background()}
 	b.fs = storagetest.NewFaultStore(b.store)
-	c := &clock{now: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}
+	c := newClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
 	b.p = applystate.NewProjector(b.fs, b.fs, append([]applystate.Option{applystate.WithClock(c.Now)}, opts...)...)
 	_, err := b.store.CreateApply(b.ctx, storage.Apply{ID: "a", State: "pending"})
 	require.NoError(t, err)

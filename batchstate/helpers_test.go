@@ -3,9 +3,7 @@ package batchstate_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
+	"github.com/statefold/statefold/storagetest"
 )
 
 // mq is the merge-queue machine most tests use.
@@ -31,168 +30,54 @@ var mq = batchstate.Machine{
 // errInjected is what the spy's hooks return.
 var errInjected = errors.New("injected")
 
-// clock is a settable fake clock; every reading is 1ms after the last, so
-// CreatedAt values are distinct.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
+// clock is the suite's fake clock: every reading is 1ms after the last,
+// so CreatedAt values are distinct.
+type clock = storagetest.Clock
+
+func newClock() *clock {
+	return storagetest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), time.Millisecond)
 }
 
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(time.Millisecond)
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// Store methods the spy counts.
+// Store methods the tests name.
 const (
-	mCreateBatch  = "CreateBatch"
-	mGetBatch     = "GetBatch"
-	mGetBatches   = "GetBatches"
-	mUpdateBatch  = "UpdateBatch"
-	mAddMember    = "AddMember"
-	mRemoveMember = "RemoveMember"
-	mListMembers  = "ListMembers"
+	mCreateBatch  = storagetest.CreateBatch
+	mGetBatch     = storagetest.GetBatch
+	mGetBatches   = storagetest.GetBatches
+	mUpdateBatch  = storagetest.UpdateBatch
+	mAddMember    = storagetest.AddMember
+	mRemoveMember = storagetest.RemoveMember
+	mListMembers  = storagetest.ListMembers
 )
 
-var writeMethods = []string{mCreateBatch, mUpdateBatch, mAddMember, mRemoveMember}
-
-// spy wraps a memory store: it counts calls per method and runs an optional
-// hook before each call; a hook error fails the call without reaching the
-// store, and a hook may block to delay it.
+// spy is the contract suite's fault injector over a memory store, with
+// the shorthands these tests use: it counts calls per method, and a hook
+// runs before each call (an error fails the call without reaching the
+// store; a hook may block to delay it).
 type spy struct {
+	*storagetest.FaultStore
 	inner *memory.Store
-
-	mu    sync.Mutex
-	calls map[string]int
-	hook  func(ctx context.Context, method string) error
 }
 
-func newSpy() *spy { return &spy{inner: memory.New(), calls: map[string]int{}} }
-
-func (s *spy) before(ctx context.Context, method string) error {
-	s.mu.Lock()
-	s.calls[method]++
-	h := s.hook
-	s.mu.Unlock()
-	if h != nil {
-		return h(ctx, method)
-	}
-	return nil
+func newSpy() *spy {
+	inner := memory.New()
+	return &spy{FaultStore: storagetest.NewFaultStore(inner), inner: inner}
 }
 
-func (s *spy) setHook(h func(ctx context.Context, method string) error) {
-	s.mu.Lock()
-	s.hook = h
-	s.mu.Unlock()
-}
+func (s *spy) setHook(h func(ctx context.Context, m storagetest.Method) error) { s.SetHook(h) }
 
 // failNext makes the next call of method fail with errInjected; later calls
 // go through.
-func (s *spy) failNext(method string) {
-	var once sync.Once
-	s.setHook(func(_ context.Context, m string) error {
-		fail := false
-		if m == method {
-			once.Do(func() { fail = true })
-		}
-		if fail {
-			return fmt.Errorf("%s: %w", m, errInjected)
-		}
-		return nil
-	})
+func (s *spy) failNext(method storagetest.Method) {
+	// A FailBefore fault is always valid: Inject cannot fail.
+	_, _ = s.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 1,
+		Methods: []storagetest.Method{method}, Err: errInjected})
 }
 
-func (s *spy) count(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[method]
-}
+func (s *spy) count(m storagetest.Method) int { return s.Calls(m) }
+func (s *spy) total() int                     { return s.TotalCalls() }
+func (s *spy) writes() int                    { return s.Writes() }
+func (s *spy) reset()                         { s.ResetCounts() }
 
-func (s *spy) total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		n += c
-	}
-	return n
-}
-
-func (s *spy) writes() int {
-	n := 0
-	for _, m := range writeMethods {
-		n += s.count(m)
-	}
-	return n
-}
-
-func (s *spy) reset() {
-	s.mu.Lock()
-	s.calls = map[string]int{}
-	s.mu.Unlock()
-}
-
-func (s *spy) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	if err := s.before(ctx, mCreateBatch); err != nil {
-		return storage.Batch{}, err
-	}
-	return s.inner.CreateBatch(ctx, b)
-}
-
-func (s *spy) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	if err := s.before(ctx, mGetBatch); err != nil {
-		return storage.Batch{}, err
-	}
-	return s.inner.GetBatch(ctx, queue, id)
-}
-
-func (s *spy) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
-	if err := s.before(ctx, mGetBatches); err != nil {
-		return nil, err
-	}
-	return s.inner.GetBatches(ctx, queue, ids)
-}
-
-func (s *spy) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
-	if err := s.before(ctx, mUpdateBatch); err != nil {
-		return storage.Batch{}, err
-	}
-	return s.inner.UpdateBatch(ctx, b, expectedVersion, expectedState)
-}
-
-func (s *spy) AddMember(ctx context.Context, m storage.Member) error {
-	if err := s.before(ctx, mAddMember); err != nil {
-		return err
-	}
-	return s.inner.AddMember(ctx, m)
-}
-
-func (s *spy) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
-	if err := s.before(ctx, mRemoveMember); err != nil {
-		return err
-	}
-	return s.inner.RemoveMember(ctx, queue, state, batchID, maxVersion)
-}
-
-func (s *spy) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
-	if err := s.before(ctx, mListMembers); err != nil {
-		return nil, err
-	}
-	return s.inner.ListMembers(ctx, queue, state)
-}
-
-// bundle is an orchestrator over a spy over a memory store, on a fake
-// clock, for queue "q".
 type bundle struct {
 	spy   *spy
 	store *memory.Store

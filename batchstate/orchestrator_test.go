@@ -12,6 +12,7 @@ import (
 
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storagetest"
 )
 
 func TestCreateAndTransition(t *testing.T) {
@@ -304,7 +305,7 @@ func TestReconcileRacesRetryOfCrashedTransition(t *testing.T) {
 	require.NoError(t, err)
 	var retried storage.Batch
 	var once sync.Once
-	b.spy.setHook(func(ctx context.Context, m string) error {
+	b.spy.setHook(func(ctx context.Context, m storagetest.Method) error {
 		if m == mUpdateBatch || m == mRemoveMember {
 			once.Do(func() { retried, err = retry.Transition(ctx, x, "speculating") })
 		}
@@ -369,7 +370,7 @@ func TestReconcileLease(t *testing.T) {
 
 	reached, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	b.spy.setHook(func(_ context.Context, m string) error {
+	b.spy.setHook(func(_ context.Context, m storagetest.Method) error {
 		if m == mRemoveMember {
 			once.Do(func() { close(reached); <-release })
 		}
@@ -397,7 +398,7 @@ func TestReconcileLease(t *testing.T) {
 	_, err = b.o.Transition(ctx, y, "speculating")
 	require.NoError(t, err)
 	var removed atomic.Bool
-	b.spy.setHook(func(_ context.Context, m string) error {
+	b.spy.setHook(func(_ context.Context, m storagetest.Method) error {
 		switch {
 		case m == mRemoveMember:
 			removed.Store(true)

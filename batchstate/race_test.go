@@ -18,6 +18,7 @@ import (
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
+	"github.com/statefold/statefold/storagetest"
 )
 
 // cyclic is a two-state machine a batch cycles through: a → b → a.
@@ -35,7 +36,7 @@ func TestCyclicRaceDelayedRemoval(t *testing.T) {
 	require.Equal(t, map[string]int64{"x": 1}, b.rows(t, "a"), "the row of the state left stays for Reconcile")
 	reached, release := make(chan struct{}), make(chan struct{})
 	var held atomic.Bool
-	b.spy.setHook(func(_ context.Context, m string) error {
+	b.spy.setHook(func(_ context.Context, m storagetest.Method) error {
 		if m == mRemoveMember && held.CompareAndSwap(false, true) { // only the first removal
 			close(reached)
 			<-release
@@ -92,7 +93,7 @@ func TestCyclicRaceConcurrent(t *testing.T) {
 		ids = append(ids, id)
 		b.create(t, id, "a")
 	}
-	b.spy.setHook(func(_ context.Context, m string) error {
+	b.spy.setHook(func(_ context.Context, m storagetest.Method) error {
 		if m == mRemoveMember {
 			time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond) // the delay a slow store adds
 		}

@@ -78,7 +78,7 @@ func SeedListQueue(ctx context.Context, store storage.Store, n int, states []str
 	if err != nil {
 		return "", err
 	}
-	queue := orchID(fmt.Sprintf("bench%d", n))
+	queue := UniqueID(fmt.Sprintf("bench%d", n))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i := range n {
@@ -184,7 +184,7 @@ func NaiveList(ctx context.Context, store storage.Store, queue string, states ..
 func benchTransition(b *testing.B, store storage.Store) {
 	ctx := context.Background()
 	fs, o := benchOrchestrator(b, store)
-	queue := orchID("benchtr")
+	queue := UniqueID("benchtr")
 	cur, err := o.Create(ctx, storage.Batch{Queue: queue, ID: "t", State: "queued"})
 	if err != nil {
 		b.Fatal(err)
@@ -222,7 +222,7 @@ func benchTransition(b *testing.B, store storage.Store) {
 func benchCreate(b *testing.B, store storage.Store) {
 	ctx := context.Background()
 	fs, o := benchOrchestrator(b, store)
-	queue := orchID("benchcr")
+	queue := UniqueID("benchcr")
 	var seq atomic.Int64
 	b.Run("ours", func(b *testing.B) {
 		fs.ResetCounts()
@@ -251,7 +251,7 @@ func benchDrive(b *testing.B, store storage.Store, n int) {
 	drives := 0
 	fs.ResetCounts()
 	for i := 0; b.Loop(); i++ {
-		applyID := orchID(fmt.Sprintf("drive%d", i))
+		applyID := UniqueID(fmt.Sprintf("drive%d", i))
 		b.StopTimer()
 		if _, err := store.CreateApply(ctx, storage.Apply{ID: applyID, State: string(applystate.Pending)}); err != nil {
 			b.Fatal(err)
@@ -305,7 +305,7 @@ func benchDrivePoll(b *testing.B, store storage.Store, n int) {
 	ctx := context.Background()
 	fs := NewFaultStore(store)
 	p := applystate.NewProjector(fs, fs)
-	plan := applystate.Plan{Apply: storage.Apply{ID: orchID("poll")}}
+	plan := applystate.Plan{Apply: storage.Apply{ID: UniqueID("poll")}}
 	for j := range n {
 		plan.Operations = append(plan.Operations, storage.Operation{ID: fmt.Sprintf("op%04d", j), Seq: int64(j)})
 	}

@@ -25,7 +25,7 @@ const (
 func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds int) {
 	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"Batch": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
 			require.NoError(t, err)
 			next := b
@@ -62,7 +62,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			require.Equal(t, read.Version+1, same.Version)
 		},
 		"BatchState": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
 			require.NoError(t, err)
 			next := b
@@ -102,7 +102,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			require.NoError(t, err, "an update may keep the state")
 		},
 		"Apply": func(t *testing.T, ctx context.Context, s storage.Store) {
-			id := uid("apply")
+			id := UniqueID("apply")
 			a, err := s.CreateApply(ctx, newApply(id))
 			require.NoError(t, err)
 			next := a
@@ -122,7 +122,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			_, err = s.UpdateApply(ctx, back, 2)
 			require.ErrorIs(t, err, storage.ErrConflict)
 			require.NotErrorIs(t, err, storage.ErrNotFound)
-			_, err = s.UpdateApply(ctx, newApply(uid("missing")), 1)
+			_, err = s.UpdateApply(ctx, newApply(UniqueID("missing")), 1)
 			require.ErrorIs(t, err, storage.ErrNotFound)
 			require.NotErrorIs(t, err, storage.ErrConflict)
 			read, err := s.GetApply(ctx, id)
@@ -130,7 +130,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			require.Equal(t, got2, read)
 		},
 		"Operation": func(t *testing.T, ctx context.Context, s storage.Store) {
-			a := uid("apply")
+			a := UniqueID("apply")
 			op, err := s.CreateOperation(ctx, newOperation(a, "op", 1))
 			require.NoError(t, err)
 			next := op
@@ -162,7 +162,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			require.Equal(t, got2, read)
 		},
 		"RaceBatch": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			for r := range raceRounds {
 				id := fmt.Sprintf("b%d", r)
 				b, err := s.CreateBatch(ctx, newBatch(q, id))
@@ -181,7 +181,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 		},
 		"RaceApply": func(t *testing.T, ctx context.Context, s storage.Store) {
 			for r := range raceRounds {
-				id := uid("apply")
+				id := UniqueID("apply")
 				a, err := s.CreateApply(ctx, newApply(id))
 				require.NoError(t, err)
 				race(t, r, func(i int) (string, error) {
@@ -197,7 +197,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			}
 		},
 		"RaceOperation": func(t *testing.T, ctx context.Context, s storage.Store) {
-			a := uid("apply")
+			a := UniqueID("apply")
 			for r := range raceRounds {
 				id := fmt.Sprintf("op%d", r)
 				op, err := s.CreateOperation(ctx, newOperation(a, id, 1))

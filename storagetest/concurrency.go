@@ -67,10 +67,10 @@ func runConcurrency(t *testing.T, newStore func(t *testing.T) storage.Store, sca
 
 func cyclicStress(t *testing.T, store storage.Store, workers, moves, batches int) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clock := newTestClock()
 	o, err := batchstate.New(store, store, cyclicMachine, batchstate.WithClock(clock.Now), batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(testLogger(t)))
 	require.NoError(t, err)
-	queue := orchID("cyclic")
+	queue := UniqueID("cyclic")
 	ids := []string{"pinned"}
 	_, err = o.Create(ctx, storage.Batch{Queue: queue, ID: "pinned", State: "a"})
 	require.NoError(t, err)
@@ -159,10 +159,10 @@ func cyclicStress(t *testing.T, store storage.Store, workers, moves, batches int
 // the final state and that exactly one caller terminalized.
 func siblingDrives(t *testing.T, store storage.Store, round, n int) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clock := newTestClock()
 	var terminalized sync.Map
 	p := applystate.NewProjector(store, store, applystate.WithClock(clock.Now), applystate.WithLogger(testLogger(t)))
-	applyID := orchID(fmt.Sprintf("siblings%d", round))
+	applyID := UniqueID(fmt.Sprintf("siblings%d", round))
 	now := clock.Now()
 	_, err := store.CreateApply(ctx, storage.Apply{ID: applyID, State: string(applystate.Pending), CreatedAt: now, UpdatedAt: now})
 	require.NoError(t, err)
@@ -215,8 +215,8 @@ func siblingDrives(t *testing.T, store storage.Store, round, n int) {
 // (ErrConflict), except the highest, which nothing can be newer than.
 func memberVersions(t *testing.T, store storage.Store, n int) {
 	ctx := context.Background()
-	queue := orchID("members")
-	now := newFakeClock().Now()
+	queue := UniqueID("members")
+	now := newTestClock().Now()
 	var g errgroup.Group
 	for v := 1; v <= n; v++ {
 		g.Go(func() error {

@@ -2,14 +2,11 @@ package storagetest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,29 +28,6 @@ var crashMachine = batchstate.Machine{
 	Terminal: []string{"done", "failed"},
 }
 
-// fakeClock is a settable clock shared by the orchestrators of one test.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(time.Millisecond) // strictly increasing, distinct CreatedAt
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // testLogger sends the orchestrators' best-effort logs to the test log,
 // where they show with -v or next to a failure, instead of stderr.
 func testLogger(t testing.TB) *slog.Logger {
@@ -67,21 +41,13 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// orchID returns prefix plus 10 random hex digits, so that subtests sharing
-// one store never share a queue or an apply.
-func orchID(prefix string) string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	return prefix + "-" + hex.EncodeToString(b[:])
-}
-
 // orchEnv is one isolated scenario: a queue, an apply, a fault store over
 // the backend and orchestrators over both the fault store (faulty) and the
 // backend (clean, for setup, repair and checks).
 type orchEnv struct {
 	store storage.Store
 	fs    *FaultStore
-	clock *fakeClock
+	clock *Clock
 	queue string
 	apply string
 
@@ -94,8 +60,8 @@ type orchEnv struct {
 
 func newOrchEnv(t testing.TB, store storage.Store) *orchEnv {
 	t.Helper()
-	e := &orchEnv{store: store, fs: NewFaultStore(store), clock: newFakeClock(),
-		queue: orchID("q"), apply: orchID("apply")}
+	e := &orchEnv{store: store, fs: NewFaultStore(store), clock: newTestClock(),
+		queue: UniqueID("q"), apply: UniqueID("apply")}
 	var err error
 	logger := testLogger(t)
 	e.faulty, err = batchstate.New(e.fs, e.fs, crashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(logger))

@@ -37,7 +37,7 @@ func batchIDs(bs []storage.Batch) []string {
 func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"Batch": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			in := newBatch(q, "b1")
 			in.Version = 42 // ignored
 			got, err := s.CreateBatch(ctx, in)
@@ -58,11 +58,11 @@ func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 
 			_, err = s.GetBatch(ctx, q, "missing")
 			require.ErrorIs(t, err, storage.ErrNotFound)
-			_, err = s.GetBatch(ctx, uid("q"), "b1")
+			_, err = s.GetBatch(ctx, UniqueID("q"), "b1")
 			require.ErrorIs(t, err, storage.ErrNotFound, "a store never reads across queues")
 		},
 		"GetBatches": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q, other := uid("q"), uid("q")
+			q, other := UniqueID("q"), UniqueID("q")
 			for i := range 5 {
 				_, err := s.CreateBatch(ctx, newBatch(q, fmt.Sprintf("b%d", i)))
 				require.NoError(t, err)
@@ -84,7 +84,7 @@ func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Empty(t, got)
 		},
 		"GetBatchesMany": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			var ids []string
 			for i := range 230 {
 				id := fmt.Sprintf("b%03d", i)
@@ -97,7 +97,7 @@ func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, ids, batchIDs(got), "more ids than any one chunk")
 		},
 		"Apply": func(t *testing.T, ctx context.Context, s storage.Store) {
-			id := uid("apply")
+			id := UniqueID("apply")
 			in := newApply(id)
 			got, err := s.CreateApply(ctx, in)
 			require.NoError(t, err)
@@ -110,11 +110,11 @@ func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			read, err := s.GetApply(ctx, id)
 			require.NoError(t, err)
 			require.Equal(t, got, read)
-			_, err = s.GetApply(ctx, uid("missing"))
+			_, err = s.GetApply(ctx, UniqueID("missing"))
 			require.ErrorIs(t, err, storage.ErrNotFound)
 		},
 		"Operation": func(t *testing.T, ctx context.Context, s storage.Store) {
-			a := uid("apply")
+			a := UniqueID("apply")
 			in := newOperation(a, "op", 3)
 			got, err := s.CreateOperation(ctx, in)
 			require.NoError(t, err)
@@ -128,11 +128,11 @@ func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, got, read)
 			_, err = s.GetOperation(ctx, a, "missing")
 			require.ErrorIs(t, err, storage.ErrNotFound)
-			_, err = s.GetOperation(ctx, uid("apply"), "op")
+			_, err = s.GetOperation(ctx, UniqueID("apply"), "op")
 			require.ErrorIs(t, err, storage.ErrNotFound)
 		},
 		"ListOperations": func(t *testing.T, ctx context.Context, s storage.Store) {
-			a, b := uid("apply"), uid("apply")
+			a, b := UniqueID("apply"), UniqueID("apply")
 			want := map[string]bool{}
 			for i := range 150 {
 				id := fmt.Sprintf("op%03d", i)
@@ -152,7 +152,7 @@ func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				require.True(t, want[op.ID], op.ID)
 				delete(want, op.ID)
 			}
-			none, err := s.ListOperations(ctx, uid("apply"))
+			none, err := s.ListOperations(ctx, UniqueID("apply"))
 			require.NoError(t, err)
 			require.Empty(t, none)
 		},

@@ -622,7 +622,7 @@ type exSchedule struct {
 // compares it with what the steps read back one by one.
 func exRunSchedule(ctx context.Context, store storage.Store, sc *exScenario, ch exChooser, f OrchestratorFactory, verify bool) (ScheduleResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &exSchedule{ctx: ctx, sc: sc, raw: store, queue: orchID("ex-" + sc.name), ch: ch, factory: f, log: &exLog{}, verify: verify,
+	s := &exSchedule{ctx: ctx, sc: sc, raw: store, queue: UniqueID("ex-" + sc.name), ch: ch, factory: f, log: &exLog{}, verify: verify,
 		clock: &exClock{now: time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)}}
 	err := s.run()
 	cancel()

@@ -139,6 +139,7 @@ type FaultStore struct {
 	conflicts map[Method]int
 	faults    []*Injection
 	hitsTotal int
+	hook      func(ctx context.Context, m Method) error
 }
 
 var _ storage.Store = (*FaultStore)(nil)
@@ -167,6 +168,17 @@ func (f *FaultStore) Inject(fault Fault) (*Injection, error) {
 	f.faults = append(f.faults, in)
 	f.mu.Unlock()
 	return in, nil
+}
+
+// SetHook sets a function called before every call, after the call is
+// counted and before any fault: a non-nil error fails the call without
+// reaching the store (the error is returned as is), and the hook may block
+// to delay the call or to let another caller run first. nil removes it.
+// Tests use it for per-call decisions a [Fault] cannot express.
+func (f *FaultStore) SetHook(h func(ctx context.Context, m Method) error) {
+	f.mu.Lock()
+	f.hook = h
+	f.mu.Unlock()
 }
 
 // ClearFaults disarms every fault; counts are kept.
@@ -264,8 +276,9 @@ func (in *Injection) matches(m Method) bool {
 	return false
 }
 
-// enter counts the call and returns the fault that hits it, if any.
-func (f *FaultStore) enter(m Method) *Injection {
+// enter counts the call and returns the fault that hits it, if any, and
+// the hook.
+func (f *FaultStore) enter(m Method) (*Injection, func(context.Context, Method) error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[m]++
@@ -286,7 +299,7 @@ func (f *FaultStore) enter(m Method) *Injection {
 		hit.hits++
 		f.hitsTotal++
 	}
-	return hit
+	return hit, f.hook
 }
 
 func (in *Injection) err(m Method) error {
@@ -300,7 +313,12 @@ func (in *Injection) err(m Method) error {
 // do runs one call through the faults. call performs it and reports its
 // error.
 func do(ctx context.Context, f *FaultStore, m Method, call func() error) error {
-	in := f.enter(m)
+	in, hook := f.enter(m)
+	if hook != nil {
+		if err := hook(ctx, m); err != nil {
+			return err
+		}
+	}
 	if in == nil {
 		err := call()
 		if errors.Is(err, storage.ErrConflict) {

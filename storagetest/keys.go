@@ -22,7 +22,7 @@ var trickyKeys = []string{
 func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"BatchIDs": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			for i, k := range trickyKeys {
 				b := newBatch(q, k)
 				b.Payload = []byte{byte(i)}
@@ -43,7 +43,7 @@ func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			}
 		},
 		"Queues": func(t *testing.T, ctx context.Context, s storage.Store) {
-			base := uid("q")
+			base := UniqueID("q")
 			for i, k := range trickyKeys {
 				b := newBatch(base+k, "b")
 				b.Payload = []byte{byte(i)}
@@ -59,7 +59,7 @@ func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			}
 		},
 		"States": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			for i, k := range trickyKeys {
 				require.NoError(t, s.AddMember(ctx, member(q, k, "b", int64(i+1), 0)))
 			}
@@ -68,7 +68,7 @@ func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			}
 		},
 		"MemberIDs": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			want := map[string]int64{}
 			for i, k := range trickyKeys {
 				want[k] = int64(i + 1)
@@ -82,7 +82,7 @@ func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, want, rowsOf(t, ctx, s, q, "s"), "removal takes exactly its own row")
 		},
 		"StatePrefixes": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			// (state, id) pairs that concatenate alike with any separator.
 			pairs := [][2]string{
 				{"a", "b#c"}, {"a#b", "c"}, {"ab", "c"}, {"a", "bc"},
@@ -105,7 +105,7 @@ func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, map[string]int64{"c": 2}, rowsOf(t, ctx, s, q, "a#b"), "removal does not cross states")
 		},
 		"ApplyAndOperationIDs": func(t *testing.T, ctx context.Context, s storage.Store) {
-			base := uid("apply")
+			base := UniqueID("apply")
 			for i, k := range trickyKeys {
 				a := newApply(base + k)
 				a.Payload = []byte{byte(i)}

@@ -33,7 +33,7 @@ func member(queue, state, id string, version int64, at int) storage.Member {
 func runMembership(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"Upsert": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			require.NoError(t, s.AddMember(ctx, member(q, "s", "b", 3, 0)))
 			ms, err := s.ListMembers(ctx, q, "s")
 			require.NoError(t, err)
@@ -51,7 +51,7 @@ func runMembership(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			}
 			require.NoError(t, s.AddMember(ctx, member(q, "t", "b", 1, 0)), "only the same (queue, state, batch id) row conflicts")
 			require.NoError(t, s.AddMember(ctx, member(q, "s", "c", 1, 0)))
-			require.NoError(t, s.AddMember(ctx, member(uid("q"), "s", "b", 1, 0)))
+			require.NoError(t, s.AddMember(ctx, member(UniqueID("q"), "s", "b", 1, 0)))
 			require.Equal(t, map[string]int64{"b": 3, "c": 1}, rowsOf(t, ctx, s, q, "s"))
 			require.NoError(t, s.RemoveMember(ctx, q, "s", "c", 1))
 
@@ -67,7 +67,7 @@ func runMembership(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, []storage.Member{member(q, "s", "b", 7, 6)}, ms, "a higher version overwrites")
 		},
 		"ConditionalRemove": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			require.NoError(t, s.AddMember(ctx, member(q, "s", "b", 5, 0)))
 			require.NoError(t, s.RemoveMember(ctx, q, "s", "b", 4), "a newer row is success")
 			require.Equal(t, map[string]int64{"b": 5}, rowsOf(t, ctx, s, q, "s"), "and untouched")
@@ -81,7 +81,7 @@ func runMembership(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Empty(t, rowsOf(t, ctx, s, q, "s"), "maxVersion above the row's removes it")
 		},
 		"BucketIsolation": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			require.NoError(t, s.AddMember(ctx, member(q, "a", "x", 1, 0)))
 			require.NoError(t, s.AddMember(ctx, member(q, "b", "x", 2, 0)))
 			require.NoError(t, s.AddMember(ctx, member(q, "b", "y", 1, 0)))
@@ -93,7 +93,7 @@ func runMembership(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Empty(t, rowsOf(t, ctx, s, q, "c"))
 		},
 		"QueueIsolation": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q1, q2 := uid("q"), uid("q")
+			q1, q2 := UniqueID("q"), UniqueID("q")
 			require.NoError(t, s.AddMember(ctx, member(q1, "s", "x", 1, 0)))
 			require.NoError(t, s.AddMember(ctx, member(q2, "s", "x", 4, 0)))
 			require.Equal(t, map[string]int64{"x": 1}, rowsOf(t, ctx, s, q1, "s"))
@@ -101,10 +101,10 @@ func runMembership(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, map[string]int64{"x": 4}, rowsOf(t, ctx, s, q2, "s"))
 		},
 		"ManyRows": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			var want []string
 			for i := range 120 {
-				id := string(rune('a'+i%26)) + uid("")
+				id := string(rune('a'+i%26)) + UniqueID("")
 				want = append(want, id)
 				require.NoError(t, s.AddMember(ctx, member(q, "s", id, int64(i+1), i)))
 			}

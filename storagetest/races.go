@@ -315,7 +315,7 @@ func runChurn(t *testing.T, store storage.Store, lists int) {
 	// half-life to mean anything.
 	o, err := batchstate.New(store, store, m, batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(testLogger(t)))
 	require.NoError(t, err)
-	queue := orchID("churn")
+	queue := UniqueID("churn")
 	const batches, workers = 40, 4
 	ids := make([]string, batches)
 	for i := range ids {

@@ -16,7 +16,7 @@ import (
 func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"PayloadBytes": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			all := make([]byte, 256)
 			for i := range all {
 				all[i] = byte(i)
@@ -33,7 +33,7 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			}
 		},
 		"PayloadEmpty": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q, a := uid("q"), uid("apply")
+			q, a := UniqueID("q"), UniqueID("apply")
 			for id, p := range map[string][]byte{"nil": nil, "empty": {}} {
 				b := newBatch(q, id)
 				b.Payload = p
@@ -64,7 +64,7 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Empty(t, gotA.Payload)
 		},
 		"PayloadNotAliased": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			b := newBatch(q, "b")
 			b.Payload = []byte("abc")
 			created, err := s.CreateBatch(ctx, b)
@@ -76,7 +76,7 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, []byte("abc"), got.Payload, "a store copies payloads in and out")
 		},
 		"ReadsNotAliased": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q, a := uid("q"), uid("apply")
+			q, a := UniqueID("q"), UniqueID("apply")
 			const want = "abc" // each write gets a fresh copy
 			b := newBatch(q, "b")
 			b.Payload = []byte(want)
@@ -139,7 +139,7 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			}
 		},
 		"Times": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q, a := uid("q"), uid("apply")
+			q, a := UniqueID("q"), UniqueID("apply")
 			zone := time.FixedZone("UTC+5:30", 5*3600+1800)
 			local := time.Date(2030, 2, 3, 4, 5, 6, 789012345, zone)
 			b := newBatch(q, "b")
@@ -178,7 +178,7 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, want, ms[0].AddedAt)
 		},
 		"Fields": func(t *testing.T, ctx context.Context, s storage.Store) {
-			a := uid("apply")
+			a := UniqueID("apply")
 			ap := newApply(a)
 			ap.State, ap.StopRequested, ap.PauseReleased = "paused", true, true
 			ap.ErrorMessage = strings.Repeat("é", storage.MaxMessageBytes/2)

@@ -2,8 +2,6 @@ package storagetest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 	"time"
 
@@ -59,7 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...Option
 // (connections, tables it created) once every area has finished.
 type Harness interface {
 	// NewStore returns a store for one subtest; it may return the same
-	// store every time.
+	// store every time. Subtests call it concurrently.
 	NewStore(t *testing.T) storage.Store
 	// Close releases the harness. It runs once, after every area.
 	Close() error
@@ -75,13 +73,6 @@ func RunHarness(t *testing.T, h Harness, opts ...Option) {
 		}
 	})
 	Run(t, h.NewStore, opts...)
-}
-
-// uid returns prefix plus random hex digits: a key no other subtest uses.
-func uid(prefix string) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return prefix + "-" + hex.EncodeToString(b[:])
 }
 
 // ts returns a fixed UTC time at microsecond precision, offset by n seconds.

@@ -29,7 +29,7 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	}
 	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"KeyAtLimit": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q := uid("q")
+			q := UniqueID("q")
 			id := strings.Repeat("é", storage.MaxKeyBytes/2) + "x" // 255 bytes
 			require.Len(t, id, storage.MaxKeyBytes)
 			_, err := s.CreateBatch(ctx, newBatch(q, id))
@@ -38,7 +38,7 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.NoError(t, err)
 		},
 		"Payload": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q, a := uid("q"), uid("apply")
+			q, a := UniqueID("q"), UniqueID("apply")
 			big := make([]byte, storage.MaxPayloadBytes+1)
 			b := newBatch(q, "b")
 			b.Payload = big
@@ -87,7 +87,7 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Empty(t, gotOp.Payload)
 		},
 		"Message": func(t *testing.T, ctx context.Context, s storage.Store) {
-			a := uid("apply")
+			a := UniqueID("apply")
 			long := strings.Repeat("m", storage.MaxMessageBytes+1)
 			badA := newApply(a)
 			badA.ErrorMessage = long
@@ -125,7 +125,7 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			validationLabels(t, ctx, s)
 		},
 		"Versions": func(t *testing.T, ctx context.Context, s storage.Store) {
-			q, a := uid("q"), uid("apply")
+			q, a := UniqueID("q"), UniqueID("apply")
 			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
 			require.NoError(t, err)
 			for _, v := range []int64{0, -1} {
@@ -169,7 +169,7 @@ func requireBatchUnchanged(t *testing.T, ctx context.Context, s storage.Store, q
 // validationKey calls every method with bad in each key position and checks
 // that nothing was written.
 func validationKey(t *testing.T, ctx context.Context, s storage.Store, bad string) {
-	q, a := uid("q"), uid("apply")
+	q, a := UniqueID("q"), UniqueID("apply")
 	ok, err := s.CreateBatch(ctx, newBatch(q, "b"))
 	require.NoError(t, err)
 	_, err = s.CreateApply(ctx, newApply(a))
@@ -219,7 +219,7 @@ func validationKey(t *testing.T, ctx context.Context, s storage.Store, bad strin
 		"ListMembers.state": func() error { _, err := s.ListMembers(ctx, q, bad); return err },
 		"CreateApply.ID":    func() error { _, err := s.CreateApply(ctx, newApply(bad)); return err },
 		"CreateApply.State": func() error {
-			ap := newApply(uid("apply"))
+			ap := newApply(UniqueID("apply"))
 			ap.State = bad
 			_, err := s.CreateApply(ctx, ap)
 			return err
@@ -290,7 +290,7 @@ var badTimes = map[string]time.Time{
 // validationTimeRange writes every time field of every entity out of range,
 // on create and on update, and requires ErrInvalid and nothing written.
 func validationTimeRange(t *testing.T, ctx context.Context, s storage.Store) {
-	q, a := uid("q"), uid("apply")
+	q, a := UniqueID("q"), UniqueID("apply")
 	okB, err := s.CreateBatch(ctx, newBatch(q, "ok"))
 	require.NoError(t, err)
 	okA, err := s.CreateApply(ctx, newApply(a))
@@ -386,7 +386,7 @@ var badLabels = map[string]string{
 // ErrInvalid and nothing written; a label of exactly MaxKeyBytes comes back
 // whole.
 func validationLabels(t *testing.T, ctx context.Context, s storage.Store) {
-	a := uid("apply")
+	a := UniqueID("apply")
 	ok, err := s.CreateOperation(ctx, newOperation(a, "ok", 0))
 	require.NoError(t, err)
 	labels := map[string]func(*storage.Operation) *string{

@@ -1,13 +1,10 @@
 // Package testenv holds what statefold's backend tests share: the rule that
 // turns a missing server into a skip (or, with STATEFOLD_REQUIRE_BACKENDS=1, a
-// failure) for tests and examples alike, a Docker health probe for the testcontainers path, and unique
-// per-run names.
+// failure) for tests and examples alike, and a Docker health probe for the testcontainers path.
 package testenv
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -87,12 +84,4 @@ func DockerHealthy(ctx context.Context) (ok bool) {
 	}
 	defer p.Close()
 	return p.Health(ctx) == nil
-}
-
-// UniqueName returns prefix followed by 12 random hex digits, for per-run
-// table prefixes and keys that never collide across runs.
-func UniqueName(prefix string) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:]) // never fails since Go 1.24
-	return prefix + hex.EncodeToString(b[:])
 }

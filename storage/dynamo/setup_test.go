@@ -18,6 +18,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/statefold/statefold/internal/testenv"
+	"github.com/statefold/statefold/storagetest"
 )
 
 // endpointEnv points the tests at a running DynamoDB API (dynalite,
@@ -143,7 +144,7 @@ func newFixture(t testing.TB, hc func(dynamodb.HTTPClient) dynamodb.HTTPClient, 
 		return fixture{}
 	}
 	client := newClient(server.endpoint, hc, 0)
-	prefix := strings.ReplaceAll(testenv.UniqueName("sft_"), "-", "_") + "_"
+	prefix := strings.ReplaceAll(storagetest.UniqueID("sft"), "-", "_") + "_"
 	opts = append([]Option{WithTablePrefix(prefix)}, opts...)
 	ctx := context.Background()
 	require.NoError(t, CreateTables(ctx, client, opts...))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	tcmysql "github.com/testcontainers/testcontainers-go/modules/mysql"
 
 	"github.com/statefold/statefold/internal/testenv"
+	"github.com/statefold/statefold/storagetest"
 )
 
 // dsnEnv points the tests at a running MySQL 8 / MariaDB server.
@@ -136,7 +138,7 @@ func newFixture(t testing.TB, opts ...Option) fixture {
 // newFixtureOn is newFixture on a given pool.
 func newFixtureOn(t testing.TB, db *sql.DB, opts ...Option) fixture {
 	t.Helper()
-	prefix := testenv.UniqueName("sft_") + "_"
+	prefix := strings.ReplaceAll(storagetest.UniqueID("sft"), "-", "_") + "_"
 	opts = append([]Option{WithTablePrefix(prefix)}, opts...)
 	require.NoError(t, Migrate(context.Background(), db, opts...))
 	t.Cleanup(func() {
