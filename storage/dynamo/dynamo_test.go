@@ -517,3 +517,27 @@ func TestQuietListRequests(t *testing.T) {
 	require.Equal(t, 11, rec.count("BatchGetItem"), "1,000 batches and the lease in chunks of 100")
 	require.LessOrEqual(t, total, 2*len(states)+10+1)
 }
+
+// 100 batches of 256 KiB in one queue: the responses are paged (about
+// 1 MB each), every round makes progress, and GetBatches returns them all.
+func TestGetBatchesLargeRows(t *testing.T) {
+	t.Parallel()
+	rec, hc := withRecorder(nil)
+	f := newFixture(t, hc, WithUnprocessedKeysBackoff(time.Millisecond, 2*time.Millisecond, 3))
+	payload := bytes.Repeat([]byte{'x'}, storage.MaxPayloadBytes)
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("big%03d", i)
+		_, err := f.store.CreateBatch(context.Background(), storage.Batch{Queue: "big", ID: ids[i], State: "s", Payload: payload})
+		require.NoError(t, err)
+	}
+	rec.reset()
+	got, err := f.store.GetBatches(context.Background(), "big", ids)
+	require.NoError(t, err)
+	require.Len(t, got, 100)
+	for _, b := range got {
+		require.Len(t, b.Payload, storage.MaxPayloadBytes)
+	}
+	require.Greater(t, rec.count("BatchGetItem"), 3, "the emulator paged the responses: more rounds than the 3 allowed without progress")
+	t.Logf("100 × 256 KiB in %d BatchGetItem calls", rec.count("BatchGetItem"))
+}

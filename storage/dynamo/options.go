@@ -45,9 +45,12 @@ func WithTablePrefix(prefix string) Option { return func(c *config) { c.prefix =
 func WithTableNames(n TableNames) Option { return func(c *config) { c.names = n } }
 
 // WithUnprocessedKeysBackoff sets the capped exponential backoff between
-// retries of a BatchGetItem's UnprocessedKeys (default 25ms doubling up to
-// 2s, with jitter) and the number of attempts before GetBatches gives up
-// (default 10).
+// retries of a BatchGetItem's UnprocessedKeys that returned nothing
+// (default 25ms doubling up to 2s, with jitter) and how many such rounds in
+// a row GetBatches makes before it gives up with [ErrUnprocessed] (default
+// 10). A round that returns rows is progress: it is retried at once and
+// resets the count, so large rows that come back a few per round never
+// exhaust the budget.
 func WithUnprocessedKeysBackoff(base, max time.Duration, attempts int) Option {
 	return func(c *config) { c.backoffBase, c.backoffMax, c.maxAttempts = base, max, attempts }
 }

@@ -265,31 +265,45 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 	return out, nil
 }
 
-// ErrUnprocessed reports that BatchGetItem still left keys unprocessed
-// after every attempt.
+// ErrUnprocessed reports that BatchGetItem left keys unprocessed round
+// after round without returning anything: the attempts without progress
+// ran out (see [WithUnprocessedKeysBackoff]).
 var ErrUnprocessed = errors.New("dynamo: keys still unprocessed after every attempt")
 
 func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
 	table := s.cfg.names.Batches
 	var items []map[string]types.AttributeValue
 	request := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-	for attempt := 1; ; attempt++ {
+	// DynamoDB answers at most 16 MB per call and, with every key in one
+	// partition, about 1 MB: large rows come back a few per round. Only
+	// rounds that return nothing count against the budget; a round that
+	// makes progress resets the backoff.
+	stalled := 0
+	for round := 1; ; round++ {
 		res, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, res.Responses[table]...)
+		got := res.Responses[table]
+		items = append(items, got...)
 		left, ok := res.UnprocessedKeys[table]
 		if !ok || len(left.Keys) == 0 {
 			return items, nil
 		}
-		if attempt >= s.cfg.maxAttempts {
-			return nil, fmt.Errorf("%w: %d keys after %d attempts", ErrUnprocessed, len(left.Keys), attempt)
+		if len(got) > 0 {
+			stalled = 0
+		} else {
+			stalled++
+		}
+		if stalled >= s.cfg.maxAttempts {
+			return nil, fmt.Errorf("%w: %d keys left after %d rounds (%d without progress)", ErrUnprocessed, len(left.Keys), round, stalled)
 		}
 		left.ConsistentRead = aws.Bool(true)
 		request = map[string]types.KeysAndAttributes{table: left}
-		if err := sleep(ctx, s.backoff(attempt)); err != nil {
-			return nil, err
+		if stalled > 0 {
+			if err := sleep(ctx, s.backoff(stalled)); err != nil {
+				return nil, err
+			}
 		}
 	}
 }
