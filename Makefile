@@ -2,16 +2,17 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: test bench vet test-unit crashpoints interleavings fmt generate
+.PHONY: test bench vet test-unit crashpoints interleavings consumer-deps fmt generate
 
 ## test: vet, then every test under -race with both server backends required
 ## (starts MariaDB and dynalite when needed; see scripts/backends.sh).
 test:
-	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings
+	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings consumer-deps
 
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	cd tools/testservers && $(GO) vet ./...
 
 test-unit:
 	$(GO) test -race -count=1 ./...
@@ -41,6 +42,12 @@ interleavings:
 			/^(ok|FAIL)[ \t]/ { print "interleavings explored on " $$2 ": " n; \
 				if (n !~ /^[1-9][0-9]* schedules, 0 violations$$/) bad = 1; n = "none" } \
 			END { exit bad }'
+
+## consumer-deps: a scratch module importing only storage/mysql (and one
+## importing only applystate + storage/memory) gets none of the test-only
+## dependencies (testcontainers, Docker, moby, OpenTelemetry) in its go.sum.
+consumer-deps:
+	@bash scripts/consumer-deps.sh
 
 ## bench: the benchmarks against memory, MariaDB and dynalite.
 bench:

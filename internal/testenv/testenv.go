@@ -1,18 +1,21 @@
 // Package testenv holds what statefold's backend tests share: the rule that
 // turns a missing server into a skip (or, with STATEFOLD_REQUIRE_BACKENDS=1, a
-// failure) for tests and examples alike, and a Docker health probe for the testcontainers path.
+// failure) for tests and examples alike, and the start of a throwaway
+// server in Docker when no address is given (see [StartContainer]).
 package testenv
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/testcontainers/testcontainers-go"
 )
 
 // RequireEnv names the variable that turns every "no server" skip into a
@@ -68,20 +71,45 @@ func ExamplesNeed(env string) {
 	fmt.Fprintf(os.Stderr, "examples skipped: %s is unset (%s=1 makes them run and fail)\n", env, RequireEnv)
 }
 
-// DockerHealthy reports whether a Docker engine answers, so that the
-// testcontainers path can be used. It never panics.
-func DockerHealthy(ctx context.Context) (ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
+// StartContainer starts a throwaway server of kind ("mysql", "dynamodb"
+// or "postgres") in Docker and returns its address (a DSN, an endpoint URL
+// or a connection string) and a function that removes it. It runs the
+// tools/testservers module of the repository (its own module, so that
+// testcontainers never becomes a dependency of statefold's), and fails
+// quickly when no Docker engine is configured.
+func StartContainer(ctx context.Context, kind string) (addr string, stop func(), err error) {
+	if os.Getenv("DOCKER_HOST") == "" {
+		if _, err := os.Stat("/var/run/docker.sock"); err != nil {
+			return "", nil, errors.New("no Docker engine (no DOCKER_HOST, no /var/run/docker.sock)")
 		}
-	}()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	p, err := testcontainers.NewDockerProvider()
-	if err != nil {
-		return false
 	}
-	defer p.Close()
-	return p.Health(ctx) == nil
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", nil, errors.New("cannot locate the repository")
+	}
+	cmd := exec.CommandContext(ctx, "go", "run", ".", kind)
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..", "tools", "testservers")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start tools/testservers: %w", err)
+	}
+	stop = func() {
+		_ = in.Close() // the tool removes the container and exits
+		_ = cmd.Wait()
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	addr, found := strings.CutPrefix(strings.TrimSpace(line), "ADDR ")
+	if err != nil || !found {
+		stop()
+		return "", nil, fmt.Errorf("tools/testservers %s started no server (%q): %v", kind, line, err)
+	}
+	return addr, stop, nil
 }

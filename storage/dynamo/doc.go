@@ -72,7 +72,8 @@
 //
 // The tests use STATEFOLD_DYNAMO_ENDPOINT (make test starts dynalite);
 // without it and with a healthy Docker engine they start DynamoDB Local with
-// testcontainers-go; otherwise they skip, and with
+// testcontainers-go (from the repository's tools/testservers module, no
+// dependency of this module); otherwise they skip, and with
 // STATEFOLD_REQUIRE_BACKENDS=1 they fail. Each run uses its own table prefix
 // and deletes its tables.
 package dynamo

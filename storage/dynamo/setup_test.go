@@ -14,8 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
-	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/statefold/statefold/internal/testenv"
 	"github.com/statefold/statefold/storagetest"
@@ -26,19 +24,17 @@ import (
 const endpointEnv = "STATEFOLD_DYNAMO_ENDPOINT"
 
 var server struct {
-	once      sync.Once
-	endpoint  string // empty when unavailable
-	reason    string
-	container testcontainers.Container
+	once     sync.Once
+	endpoint string // empty when unavailable
+	reason   string
+	stop     func() // removes the container, if one was started
 }
 
 func TestMain(m *testing.M) {
 	testenv.ExamplesNeed(endpointEnv)
 	code := m.Run()
-	if server.container != nil {
-		if err := testcontainers.TerminateContainer(server.container); err != nil {
-			fmt.Fprintln(os.Stderr, "terminate dynamodb-local container:", err)
-		}
+	if server.stop != nil {
+		server.stop()
 	}
 	os.Exit(code)
 }
@@ -47,44 +43,12 @@ func resolveServer() {
 	ctx := context.Background()
 	endpoint, source := os.Getenv(endpointEnv), endpointEnv
 	if endpoint == "" {
-		if !testenv.DockerHealthy(ctx) {
-			server.reason = "no DynamoDB API: set " + endpointEnv +
-				" (for example http://127.0.0.1:8000, dynalite or DynamoDB Local) or run a Docker engine for a DynamoDB Local container"
-			return
-		}
-		c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-			ContainerRequest: testcontainers.ContainerRequest{
-				Image:        "amazon/dynamodb-local:latest",
-				Cmd:          []string{"-jar", "DynamoDBLocal.jar", "-inMemory"},
-				ExposedPorts: []string{"8000/tcp"},
-				// Any HTTP answer (DynamoDB Local says 400 to a bare GET)
-				// means the server is up, not just its port.
-				WaitingFor: wait.ForHTTP("/").WithPort("8000/tcp").
-					WithStatusCodeMatcher(func(int) bool { return true }).
-					WithStartupTimeout(2 * time.Minute),
-			},
-			Started: true,
-		})
-		server.container = c
+		addr, stop, err := testenv.StartContainer(ctx, "dynamodb")
 		if err != nil {
-			server.reason = fmt.Sprintf("start DynamoDB Local (set %s to use a running server): %v", endpointEnv, err)
+			server.reason = fmt.Sprintf("no DynamoDB API: set %s (for example http://127.0.0.1:8000, dynalite or DynamoDB Local) or run a Docker engine for a DynamoDB Local container (%v)", endpointEnv, err)
 			return
 		}
-		host, err := c.Host(ctx)
-		if err == nil {
-			var port string
-			if p, perr := c.MappedPort(ctx, "8000/tcp"); perr == nil {
-				port = p.Port()
-			} else {
-				err = perr
-			}
-			endpoint = "http://" + host + ":" + port
-		}
-		if err != nil {
-			server.reason = fmt.Sprintf("DynamoDB Local endpoint: %v", err)
-			return
-		}
-		source = "DynamoDB Local container"
+		endpoint, server.stop, source = addr, stop, "DynamoDB Local container"
 	}
 	if err := probe(ctx, endpoint, nil); err != nil {
 		server.reason = fmt.Sprintf("%s: %v", source, err)

@@ -78,7 +78,9 @@
 // # Tests
 //
 // The tests use STATEFOLD_MYSQL_DSN; without it and with a healthy Docker
-// engine they start a mysql:8 container with testcontainers-go; otherwise
+// engine they start a mysql:8 container with testcontainers-go (from the
+// repository's tools/testservers module, so that it is no dependency of
+// this module and of its users); otherwise
 // they skip, and with STATEFOLD_REQUIRE_BACKENDS=1 they fail (within 5 s
 // when the DSN points nowhere). Each test uses its own table prefix and
 // drops its tables. They run the storagetest contract suite, EXPLAIN every

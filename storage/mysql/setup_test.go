@@ -12,8 +12,6 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
-	"github.com/testcontainers/testcontainers-go"
-	tcmysql "github.com/testcontainers/testcontainers-go/modules/mysql"
 
 	"github.com/statefold/statefold/internal/testenv"
 	"github.com/statefold/statefold/storagetest"
@@ -25,19 +23,17 @@ const dsnEnv = "STATEFOLD_MYSQL_DSN"
 // server is the backend every test of this package shares, resolved once:
 // STATEFOLD_MYSQL_DSN, else a mysql:8 container when Docker is healthy.
 var server struct {
-	once      sync.Once
-	cfg       *gomysql.Config // nil when unavailable
-	reason    string          // why the server is unavailable
-	container *tcmysql.MySQLContainer
+	once   sync.Once
+	cfg    *gomysql.Config // nil when unavailable
+	reason string          // why the server is unavailable
+	stop   func()          // removes the container, if one was started
 }
 
 func TestMain(m *testing.M) {
 	testenv.ExamplesNeed(dsnEnv)
 	code := m.Run()
-	if server.container != nil {
-		if err := testcontainers.TerminateContainer(server.container); err != nil {
-			fmt.Fprintln(os.Stderr, "terminate mysql container:", err)
-		}
+	if server.stop != nil {
+		server.stop()
 	}
 	os.Exit(code)
 }
@@ -46,22 +42,12 @@ func resolveServer() {
 	ctx := context.Background()
 	dsn, source := os.Getenv(dsnEnv), dsnEnv
 	if dsn == "" {
-		if !testenv.DockerHealthy(ctx) {
-			server.reason = "no MySQL server: set " + dsnEnv +
-				" (for example root@tcp(127.0.0.1:3306)/test) or run a Docker engine for a mysql:8 container"
-			return
-		}
-		c, err := tcmysql.Run(ctx, "mysql:8", tcmysql.WithDatabase("test"))
-		server.container = c
+		addr, stop, err := testenv.StartContainer(ctx, "mysql")
 		if err != nil {
-			server.reason = fmt.Sprintf("start mysql:8 container (set %s to use a running server): %v", dsnEnv, err)
+			server.reason = fmt.Sprintf("no MySQL server: set %s (for example root@tcp(127.0.0.1:3306)/test) or run a Docker engine for a mysql:8 container (%v)", dsnEnv, err)
 			return
 		}
-		if dsn, err = c.ConnectionString(ctx); err != nil {
-			server.reason = fmt.Sprintf("mysql:8 container DSN: %v", err)
-			return
-		}
-		source = "mysql:8 container"
+		dsn, server.stop, source = addr, stop, "mysql:8 container"
 	}
 	cfg, err := gomysql.ParseDSN(dsn)
 	if err != nil {
