@@ -6,7 +6,13 @@
 //
 //	client := dynamodb.NewFromConfig(cfg)
 //	_ = dynamo.CreateTables(ctx, client, dynamo.WithTablePrefix("sf_")) // idempotent, waits until active
-//	store := dynamo.New(client, dynamo.WithTablePrefix("sf_"))
+//	store, err := dynamo.New(client, dynamo.WithTablePrefix("sf_"))
+//
+// New and CreateTables take narrow interfaces of the client methods they
+// call ([Client], [TableClient]): a *dynamodb.Client, a DAX client, an
+// instrumented wrapper or a fake. Like mysql.New, New checks its options
+// and returns an error matching storage.ErrInvalid (memory.New has
+// nothing to check and returns no error).
 //
 // # Tables and keys
 //

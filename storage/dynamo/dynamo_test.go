@@ -191,7 +191,8 @@ func TestGetBatchesChunksOf100(t *testing.T) {
 	ids := seedBatches(t, f.store, "q", 250)
 	for _, n := range []int{1, DefaultBatchGetConcurrency} {
 		rec.reset()
-		s := New(f.client, append(f.opts, WithBatchGetConcurrency(n))...)
+		s, err := New(f.client, append(f.opts, WithBatchGetConcurrency(n))...)
+		require.NoError(t, err)
 		got, err := s.GetBatches(context.Background(), "q", append(ids, ids[:20]...))
 		require.NoError(t, err)
 		require.Len(t, got, 250)
@@ -246,7 +247,8 @@ func TestUnprocessedKeysGiveUp(t *testing.T) {
 	_, err := f.store.GetBatches(context.Background(), "q", ids)
 	require.ErrorIs(t, err, ErrUnprocessed)
 
-	slow := New(f.client, append(f.opts, WithUnprocessedKeysBackoff(time.Hour, time.Hour, 10))...)
+	slow, err := New(f.client, append(f.opts, WithUnprocessedKeysBackoff(time.Hour, time.Hour, 10))...)
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err = slow.GetBatches(ctx, "q", ids)
@@ -435,16 +437,17 @@ func TestInvalidConfiguration(t *testing.T) {
 		WithUnprocessedKeysBackoff(0, time.Second, 1),
 		WithBatchGetConcurrency(0),
 	} {
-		s := New(client, opt)
-		require.ErrorIs(t, s.Err(), storage.ErrInvalid)
-		_, err := s.GetBatch(context.Background(), "q", "b")
-		require.ErrorIs(t, err, storage.ErrInvalid, "every method reports it, without I/O")
+		s, err := New(client, opt)
+		require.ErrorIs(t, err, storage.ErrInvalid)
+		require.Nil(t, s)
 		require.ErrorIs(t, CreateTables(context.Background(), client, opt), storage.ErrInvalid)
 	}
-	require.ErrorIs(t, New(nil).Err(), storage.ErrInvalid)
-	require.NoError(t, New(client).Err())
-	named := New(client, WithTablePrefix("p_"), WithTableNames(TableNames{Members: "mem"}))
-	require.NoError(t, named.Err())
+	_, err := New(nil)
+	require.ErrorIs(t, err, storage.ErrInvalid)
+	_, err = New(client)
+	require.NoError(t, err)
+	named, err := New(client, WithTablePrefix("p_"), WithTableNames(TableNames{Members: "mem"}))
+	require.NoError(t, err)
 	require.Equal(t, TableNames{Batches: "p_batches", Members: "mem", Applies: "p_applies", Operations: "p_operations"}, named.Tables())
 }
 

@@ -30,7 +30,11 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	store := dynamo.New(client, dynamo.WithTablePrefix("sf_"))
+	store, err := dynamo.New(client, dynamo.WithTablePrefix("sf_"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	// A queue of its own on every run: creating b1 again in the same queue
 	// would be storage.ErrAlreadyExists.
 	queue := fmt.Sprintf("main-%d", time.Now().UnixNano())
@@ -54,7 +58,11 @@ func ExampleStore_UpdateBatch() {
 		fmt.Println(err)
 		return
 	}
-	store := dynamo.New(client, opts...)
+	store, err := dynamo.New(client, opts...)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	queue := fmt.Sprintf("main-%d", time.Now().UnixNano()) // a queue of its own on every run
 	b, err := store.CreateBatch(ctx, storage.Batch{Queue: queue, ID: "b2", State: "queued"})
 	if err != nil {

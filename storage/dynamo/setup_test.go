@@ -119,7 +119,7 @@ func newFixture(t testing.TB, hc func(dynamodb.HTTPClient) dynamodb.HTTPClient, 
 			t.Errorf("delete test tables: %v", err)
 		}
 	})
-	s := New(client, opts...)
-	require.NoError(t, s.Err())
+	s, err := New(client, opts...)
+	require.NoError(t, err)
 	return fixture{store: s, client: client, opts: opts}
 }

@@ -20,27 +20,38 @@ import (
 // Store is a [storage.Store] over DynamoDB. It is safe for concurrent use.
 // Create the tables with [CreateTables] first.
 type Store struct {
-	client *dynamodb.Client
+	client Client
 	cfg    config
-	err    error // a configuration error, returned by every method
 }
 
 var _ storage.Store = (*Store)(nil)
 
-// New returns a Store over client. It does no I/O. A nil client or an
-// invalid option does not fail here (the signature has no error): every
-// method of the Store then returns that error, which matches
-// storage.ErrInvalid; [Store.Err] reports it up front.
-func New(client *dynamodb.Client, opts ...Option) *Store {
-	c, err := newConfig(opts)
-	if err == nil && client == nil {
-		err = storage.Invalid("client", "nil *dynamodb.Client")
-	}
-	return &Store{client: client, cfg: c, err: err}
+// Client is the part of the DynamoDB API a [Store] calls: *dynamodb.Client
+// implements it, and so can a DAX client, an instrumented wrapper or a
+// fake.
+type Client interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
-// Err reports a configuration error of [New], or nil.
-func (s *Store) Err() error { return s.err }
+var _ Client = (*dynamodb.Client)(nil)
+
+// New returns a Store over client. It does no I/O. A nil client or an
+// invalid option is an error matching storage.ErrInvalid, as for
+// mysql.New (memory.New has nothing to check and returns no error).
+func New(client Client, opts ...Option) (*Store, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if client == nil {
+		return nil, storage.Invalid("client", "nil Client")
+	}
+	return &Store{client: client, cfg: c}, nil
+}
 
 // Tables returns the four table names the Store uses.
 func (s *Store) Tables() TableNames { return s.cfg.names }
@@ -179,9 +190,6 @@ func (s *Store) query(ctx context.Context, what, table string, kc expression.Key
 
 // CreateBatch implements [storage.BatchStore].
 func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	if s.err != nil {
-		return storage.Batch{}, s.err
-	}
 	if err := storage.ValidateBatch(b); err != nil {
 		return storage.Batch{}, err
 	}
@@ -196,9 +204,6 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 
 // GetBatch implements [storage.BatchStore].
 func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	if s.err != nil {
-		return storage.Batch{}, s.err
-	}
 	if err := storage.ValidateKeys("queue", queue, "id", id); err != nil {
 		return storage.Batch{}, err
 	}
@@ -216,9 +221,6 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 // attempts run out. The first failing chunk cancels the others and fails
 // the call.
 func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
 	if err := storage.ValidateKey("queue", queue); err != nil {
 		return nil, err
 	}
@@ -331,9 +333,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // UpdateBatch implements [storage.BatchStore].
 func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
-	if s.err != nil {
-		return storage.Batch{}, s.err
-	}
 	if err := storage.ValidateBatch(b); err != nil {
 		return storage.Batch{}, err
 	}
@@ -357,9 +356,6 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 // PutItem: it lands if the row is absent or not newer; a failed condition
 // (a newer row) is storage.ErrConflict, wrapping the native exception.
 func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
-	if s.err != nil {
-		return s.err
-	}
 	if err := storage.ValidateMember(m); err != nil {
 		return err
 	}
@@ -392,9 +388,6 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 // DeleteItem (version <= maxVersion); a failed condition (absent or newer
 // row) is success.
 func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
-	if s.err != nil {
-		return s.err
-	}
 	if err := storage.ValidateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
 		return err
 	}
@@ -418,9 +411,6 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 // ListMembers implements [storage.MembershipStore] with one Query of the
 // queue's partition for the sort keys that begin with the state's prefix.
 func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
 	if err := storage.ValidateKeys("queue", queue, "state", state); err != nil {
 		return nil, err
 	}
@@ -442,9 +432,6 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 
 // CreateApply implements [storage.ApplyStore].
 func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
-	if s.err != nil {
-		return storage.Apply{}, s.err
-	}
 	if err := storage.ValidateApply(a); err != nil {
 		return storage.Apply{}, err
 	}
@@ -458,9 +445,6 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 
 // GetApply implements [storage.ApplyStore].
 func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
-	if s.err != nil {
-		return storage.Apply{}, s.err
-	}
 	if err := storage.ValidateKey("id", id); err != nil {
 		return storage.Apply{}, err
 	}
@@ -473,9 +457,6 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 
 // UpdateApply implements [storage.ApplyStore].
 func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
-	if s.err != nil {
-		return storage.Apply{}, s.err
-	}
 	if err := storage.ValidateApply(a); err != nil {
 		return storage.Apply{}, err
 	}
@@ -492,9 +473,6 @@ func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersio
 
 // CreateOperation implements [storage.OperationStore].
 func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	if s.err != nil {
-		return storage.Operation{}, s.err
-	}
 	if err := storage.ValidateOperation(op); err != nil {
 		return storage.Operation{}, err
 	}
@@ -508,9 +486,6 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 
 // GetOperation implements [storage.OperationStore].
 func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	if s.err != nil {
-		return storage.Operation{}, s.err
-	}
 	if err := storage.ValidateKeys("applyID", applyID, "id", id); err != nil {
 		return storage.Operation{}, err
 	}
@@ -524,9 +499,6 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 // ListOperations implements [storage.OperationStore] with one Query of the
 // apply's partition.
 func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
 	if err := storage.ValidateKey("applyID", applyID); err != nil {
 		return nil, err
 	}
@@ -548,9 +520,6 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 
 // UpdateOperation implements [storage.OperationStore].
 func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
-	if s.err != nil {
-		return storage.Operation{}, s.err
-	}
 	if err := storage.ValidateOperation(op); err != nil {
 		return storage.Operation{}, err
 	}

@@ -17,6 +17,17 @@ import (
 // sort key, both strings.
 type tableSpec struct{ name, pk, sk string }
 
+// TableClient is the part of the DynamoDB API [CreateTables] and
+// [DeleteTables] call: *dynamodb.Client implements it.
+type TableClient interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
+	// DescribeTable is what the waiter for the new tables polls.
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+}
+
+var _ TableClient = (*dynamodb.Client)(nil)
+
 func specs(n TableNames) []tableSpec {
 	return []tableSpec{
 		{n.Batches, attrQueue, attrID},
@@ -30,13 +41,13 @@ func specs(n TableNames) []tableSpec {
 // no secondary index) unless they exist, and waits until every one is
 // active. It is idempotent; an existing table with other keys is reported
 // as [ErrTableSchema].
-func CreateTables(ctx context.Context, client *dynamodb.Client, opts ...Option) error {
+func CreateTables(ctx context.Context, client TableClient, opts ...Option) error {
 	c, err := newConfig(opts)
 	if err != nil {
 		return err
 	}
 	if client == nil {
-		return storage.Invalid("client", "nil *dynamodb.Client")
+		return storage.Invalid("client", "nil TableClient")
 	}
 	for _, t := range specs(c.names) {
 		in := &dynamodb.CreateTableInput{
@@ -106,13 +117,13 @@ func (t tableSpec) check(d *types.TableDescription) error {
 
 // DeleteTables deletes the four tables; tables that do not exist are
 // skipped. It does not wait for the deletion to finish.
-func DeleteTables(ctx context.Context, client *dynamodb.Client, opts ...Option) error {
+func DeleteTables(ctx context.Context, client TableClient, opts ...Option) error {
 	c, err := newConfig(opts)
 	if err != nil {
 		return err
 	}
 	if client == nil {
-		return storage.Invalid("client", "nil *dynamodb.Client")
+		return storage.Invalid("client", "nil TableClient")
 	}
 	var errs []error
 	for _, t := range specs(c.names) {

@@ -73,7 +73,11 @@ func (f *Flags) Open(ctx context.Context) (s storage.Store, closeFn func(), err 
 		if err := dynamo.CreateTables(ctx, client, dynamo.WithTablePrefix(f.Prefix)); err != nil {
 			return nil, nil, fmt.Errorf("create dynamo tables: %w", err)
 		}
-		return dynamo.New(client, dynamo.WithTablePrefix(f.Prefix)), func() {}, nil
+		s, err := dynamo.New(client, dynamo.WithTablePrefix(f.Prefix))
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() {}, nil
 	default:
 		return nil, nil, fmt.Errorf("unknown -store %q (memory, mysql or dynamo)", f.Store)
 	}
