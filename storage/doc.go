@@ -40,7 +40,7 @@
 // expectedVersion+1 after each successful compare-and-swap update. The Version
 // in the value passed to Create or Update is ignored.
 //
-// # Decisions where the design is silent
+// # Rules every store follows
 //
 //   - Optional string fields (Operation.Deployment, Group, OnFailure, and
 //     ErrorMessage fields) may be empty but must be valid UTF-8 and within

@@ -15,7 +15,7 @@
 // own random queue and apply ids, so runs against a persistent database
 // never collide. The subtests run in parallel.
 //
-// # Decisions the suite pins down
+// # Rules the suite pins down
 //
 //   - A nil and an empty payload are the same value: a store may return
 //     either for a row written with either, and the suite only requires

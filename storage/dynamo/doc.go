@@ -69,10 +69,8 @@
 //
 // # Configuration errors
 //
-// [New] cannot return an error (its signature is fixed by the design): a
-// nil client or an invalid option is kept and returned, matching
-// storage.ErrInvalid, by every method and by [Store.Err]; [CreateTables]
-// returns it directly.
+// [New] and [CreateTables] return a nil client or an invalid option as an
+// error matching storage.ErrInvalid, before any I/O.
 //
 // # Tests
 //
