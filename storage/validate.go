@@ -21,7 +21,9 @@ const (
 // MinTime and MaxTime bound the non-zero times a store accepts: the range of
 // MySQL's DATETIME(6), which every backend can represent.
 var (
+	// MinTime is the earliest non-zero time a store accepts.
 	MinTime = time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	// MaxTime is the latest time a store accepts.
 	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
 )
 

@@ -15,19 +15,33 @@ type Method string
 
 // The methods of [storage.Store].
 const (
-	CreateBatch     Method = "CreateBatch"
-	GetBatch        Method = "GetBatch"
-	GetBatches      Method = "GetBatches"
-	UpdateBatch     Method = "UpdateBatch"
-	AddMember       Method = "AddMember"
-	RemoveMember    Method = "RemoveMember"
-	ListMembers     Method = "ListMembers"
-	CreateApply     Method = "CreateApply"
-	GetApply        Method = "GetApply"
-	UpdateApply     Method = "UpdateApply"
+	// CreateBatch is storage.BatchStore.CreateBatch.
+	CreateBatch Method = "CreateBatch"
+	// GetBatch is storage.BatchStore.GetBatch.
+	GetBatch Method = "GetBatch"
+	// GetBatches is storage.BatchStore.GetBatches.
+	GetBatches Method = "GetBatches"
+	// UpdateBatch is storage.BatchStore.UpdateBatch.
+	UpdateBatch Method = "UpdateBatch"
+	// AddMember is storage.MembershipStore.AddMember.
+	AddMember Method = "AddMember"
+	// RemoveMember is storage.MembershipStore.RemoveMember.
+	RemoveMember Method = "RemoveMember"
+	// ListMembers is storage.MembershipStore.ListMembers.
+	ListMembers Method = "ListMembers"
+	// CreateApply is storage.ApplyStore.CreateApply.
+	CreateApply Method = "CreateApply"
+	// GetApply is storage.ApplyStore.GetApply.
+	GetApply Method = "GetApply"
+	// UpdateApply is storage.ApplyStore.UpdateApply.
+	UpdateApply Method = "UpdateApply"
+	// CreateOperation is storage.OperationStore.CreateOperation.
 	CreateOperation Method = "CreateOperation"
-	GetOperation    Method = "GetOperation"
-	ListOperations  Method = "ListOperations"
+	// GetOperation is storage.OperationStore.GetOperation.
+	GetOperation Method = "GetOperation"
+	// ListOperations is storage.OperationStore.ListOperations.
+	ListOperations Method = "ListOperations"
+	// UpdateOperation is storage.OperationStore.UpdateOperation.
 	UpdateOperation Method = "UpdateOperation"
 )
 
