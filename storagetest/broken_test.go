@@ -409,3 +409,14 @@ func (s *staleMembers) ListMembers(ctx context.Context, queue, state string) ([]
 	}
 	return prev, nil
 }
+
+// localTimes returns every time of a batch in another location: the same
+// instant, but not in UTC.
+type localTimes struct{ *memory.Store }
+
+func (s localTimes) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	b, err := s.Store.GetBatch(ctx, queue, id)
+	zone := time.FixedZone("UTC-7", -7*3600)
+	b.CreatedAt, b.UpdatedAt = b.CreatedAt.In(zone), b.UpdatedAt.In(zone)
+	return b, err
+}

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -44,11 +45,47 @@ func areas(cfg runConfig) []Area {
 // ([WithExploration], [WithScale], [WithChurnLists]).
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...Option) {
 	t.Helper()
+	if !t.Run("Preflight", func(t *testing.T) { preflight(t, newStore(t)) }) {
+		t.Log("storagetest: the store breaks a rule every area relies on (see Preflight); fix it first, the areas are not run")
+		return
+	}
 	for _, a := range areas(newRunConfig(opts)) {
 		t.Run(a.Name, func(t *testing.T) {
 			t.Parallel()
 			a.run(t, newStore)
 		})
+	}
+}
+
+// preflight checks the rules every area relies on, one clear failure each,
+// before the areas run: a store that breaks one would otherwise fail
+// hundreds of checks across every area.
+func preflight(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	q := UniqueID("preflight")
+	local := time.FixedZone("UTC+5", 5*3600)
+	at := time.Date(2031, 7, 8, 9, 10, 11, 123456789, local)
+	created, err := s.CreateBatch(ctx, storage.Batch{Queue: q, ID: "b", State: "s", CreatedAt: at, UpdatedAt: at})
+	if err != nil {
+		t.Fatalf("a valid CreateBatch must succeed on a fresh queue: %v", err)
+	}
+	if created.Version != 1 {
+		t.Fatalf("CreateBatch must return the stored row with Version 1, got Version %d", created.Version)
+	}
+	got, err := s.GetBatch(ctx, q, "b")
+	if err != nil {
+		t.Fatalf("reads must see every write that returned (read after write): GetBatch right after CreateBatch: %v", err)
+	}
+	if got.CreatedAt.Location() != time.UTC {
+		t.Fatalf("times must come back in UTC: wrote %v, read back %v (location %q); store and return storage.NormalizeTime(t)",
+			at, got.CreatedAt, got.CreatedAt.Location())
+	}
+	if want := storage.NormalizeTime(at); !got.CreatedAt.Equal(want) || got.CreatedAt.Nanosecond()%1000 != 0 {
+		t.Fatalf("times must come back truncated to the microsecond: wrote %v, read back %v, want %v",
+			at, got.CreatedAt, want)
+	}
+	if _, err := s.GetBatch(ctx, q, "missing"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a read of a missing row must match storage.ErrNotFound, got %v", err)
 	}
 }
 

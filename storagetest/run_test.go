@@ -31,6 +31,8 @@ var brokenStores = []struct {
 	subtests []string
 }{
 	{"none", func() storage.Store { return memory.New() }, "", nil},
+	// A store that returns local times gets one clear failure, and no area runs.
+	{"local-times", func() storage.Store { return localTimes{memory.New()} }, "Preflight", nil},
 	{"create-upserts", func() storage.Store { return createUpserts{memory.New()} }, "CRUD", []string{"Batch"}},
 	{"get-batches-dups", func() storage.Store { return getBatchesDups{memory.New()} }, "CRUD", []string{"GetBatches", "GetBatchesMany"}},
 	{"ignores-version", func() storage.Store { return ignoresVersion{memory.New()} }, "CAS", []string{"Batch", "Apply"}},
@@ -52,7 +54,7 @@ var brokenStores = []struct {
 // storeAreas are the store-contract areas of Run, which the child runs: the
 // orchestration areas test batchstate and applystate on top of the store and
 // are not what a broken store wrapper is about.
-var storeAreas = []string{"CRUD", "CAS", "Membership", "Keys", "Validation", "RoundTrip"}
+var storeAreas = []string{"Preflight", "CRUD", "CAS", "Membership", "Keys", "Validation", "RoundTrip"}
 
 // brokenChild runs the suite on the store named by kind: the child half of
 // TestSuiteCatchesBrokenStores, which re-executes itself with the
@@ -119,7 +121,12 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 			for _, sub := range b.subtests {
 				require.True(t, failed[b.area+"/"+sub], "%s/%s fails on the %s store:\n%s", b.area, sub, b.kind, out)
 			}
-			t.Logf("%s is caught by %s", b.kind, strings.Join(subtests, ", "))
+			if b.area == "Preflight" {
+				require.Equal(t, 1, strings.Count(string(out), "--- FAIL: TestSuiteCatchesBrokenStores/Preflight"), "one clear failure:\n%s", out)
+				require.Contains(t, string(out), "times must come back in UTC", "the failure names the rule")
+				require.NotContains(t, string(out), "--- PASS: TestSuiteCatchesBrokenStores/CRUD", "no area runs after a failed preflight")
+			}
+			t.Logf("%s is caught by %s", b.kind, strings.Join(append(areas, subtests...), ", "))
 		})
 	}
 }
