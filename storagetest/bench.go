@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,16 +43,67 @@ var listStates = []string{"queued", "running", "merging"}
 //     does not grow with N.
 //
 // Every benchmark reports store round trips as calls/op; Drive32 also
-// reports conflicts/drive. newStore may return the same store each time.
+// reports conflicts/drive. At the end RunBenchmarks logs (go test -v) the
+// ratios a backend author compares, all from the one run: List against
+// one GetBatch per row, Transition and Create against the bare store
+// write, and the routine poll at 1,000 operations against 10. newStore may
+// return the same store each time.
 func RunBenchmarks(b *testing.B, newStore func(b *testing.B) storage.Store) {
+	rec := &benchRecord{ns: map[string]float64{}, calls: map[string]float64{}}
 	for _, n := range listSizes {
-		b.Run(fmt.Sprintf("List/n=%d", n), func(b *testing.B) { benchList(b, newStore(b), n) })
+		b.Run(fmt.Sprintf("List/n=%d", n), func(b *testing.B) { benchList(b, rec, newStore(b), n) })
 	}
-	b.Run("Transition", func(b *testing.B) { benchTransition(b, newStore(b)) })
-	b.Run("Create", func(b *testing.B) { benchCreate(b, newStore(b)) })
-	b.Run("Drive32", func(b *testing.B) { benchDrive(b, newStore(b), 32) })
+	b.Run("Transition", func(b *testing.B) { benchTransition(b, rec, newStore(b)) })
+	b.Run("Create", func(b *testing.B) { benchCreate(b, rec, newStore(b)) })
+	b.Run("Drive32", func(b *testing.B) { benchDrive(b, rec, newStore(b), 32) })
 	for _, n := range []int{10, 100, 1000} {
-		b.Run(fmt.Sprintf("DrivePoll/n=%d", n), func(b *testing.B) { benchDrivePoll(b, newStore(b), n) })
+		b.Run(fmt.Sprintf("DrivePoll/n=%d", n), func(b *testing.B) { benchDrivePoll(b, rec, newStore(b), n) })
+	}
+	rec.ratios(b)
+}
+
+// benchRecord keeps the ns/op and calls/op of each benchmark RunBenchmarks
+// ran (its last run), by name below RunBenchmarks' own, for the ratios.
+type benchRecord struct {
+	mu        sync.Mutex
+	ns, calls map[string]float64
+}
+
+// report reports the store calls made since the last reset per op, and
+// records them with the benchmark's ns/op.
+func (r *benchRecord) report(b *testing.B, fs *FaultStore) {
+	calls := float64(fs.TotalCalls()) / float64(b.N)
+	b.ReportMetric(calls, "calls/op")
+	name := b.Name()
+	if i := strings.Index(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	r.mu.Lock()
+	r.ns[name] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	r.calls[name] = calls
+	r.mu.Unlock()
+}
+
+// ratios logs, from this run, the ratios a backend author compares: List
+// against one GetBatch per row, Transition and Create against the bare
+// store write, and the routine poll at 1,000 operations against 10.
+func (r *benchRecord) ratios(b *testing.B) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ratio := func(name, x, y string) {
+		if nx, ny := r.ns[x], r.ns[y]; nx > 0 && ny > 0 {
+			b.Logf("ratio %s: %.2f (%s %.0f ns/op, %s %.0f ns/op)", name, nx/ny, x, nx, y, ny)
+		}
+	}
+	for _, n := range listSizes {
+		ratio(fmt.Sprintf("list_speedup/n=%d (naive / ours, want > 1 on a networked store)", n),
+			fmt.Sprintf("List/n=%d/naive", n), fmt.Sprintf("List/n=%d/ours", n))
+	}
+	ratio("transition_vs_update (Transition / bare UpdateBatch)", "Transition/ours", "Transition/update")
+	ratio("create_vs_create (Create / bare CreateBatch)", "Create/ours", "Create/create")
+	ratio("drive_poll n=1000 vs n=10 (want about 1: flat in the number of operations)", "DrivePoll/n=1000", "DrivePoll/n=10")
+	if c := r.calls["DrivePoll/n=1000"]; c > 0 {
+		b.Logf("drive_poll_calls n=1000: %.1f store calls per routine poll", c)
 	}
 }
 
@@ -61,11 +114,6 @@ func benchOrchestrator(b *testing.B, store storage.Store) (*FaultStore, *batchst
 		b.Fatal(err)
 	}
 	return fs, o
-}
-
-// reportCalls reports the store calls made since the last reset per op.
-func reportCalls(b *testing.B, fs *FaultStore) {
-	b.ReportMetric(float64(fs.TotalCalls())/float64(b.N), "calls/op")
 }
 
 // SeedListQueue fills a fresh queue of store with n live batches spread
@@ -120,7 +168,7 @@ func SeedListQueue(ctx context.Context, store storage.Store, n int, states []str
 	return queue, g.Wait()
 }
 
-func benchList(b *testing.B, store storage.Store, n int) {
+func benchList(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 	ctx := context.Background()
 	queue, err := SeedListQueue(ctx, store, n, listStates)
 	if err != nil {
@@ -141,7 +189,7 @@ func benchList(b *testing.B, store storage.Store, n int) {
 			}
 			check(b, got)
 		}
-		reportCalls(b, fs)
+		rec.report(b, fs)
 	})
 	b.Run("naive", func(b *testing.B) {
 		fs.ResetCounts()
@@ -152,7 +200,7 @@ func benchList(b *testing.B, store storage.Store, n int) {
 			}
 			check(b, got)
 		}
-		reportCalls(b, fs)
+		rec.report(b, fs)
 	})
 }
 
@@ -181,7 +229,7 @@ func NaiveList(ctx context.Context, store storage.Store, queue string, states ..
 	return out, nil
 }
 
-func benchTransition(b *testing.B, store storage.Store) {
+func benchTransition(b *testing.B, rec *benchRecord, store storage.Store) {
 	ctx := context.Background()
 	fs, o := benchOrchestrator(b, store)
 	queue := UniqueID("benchtr")
@@ -204,7 +252,7 @@ func benchTransition(b *testing.B, store storage.Store) {
 				b.Fatal(err)
 			}
 		}
-		reportCalls(b, fs)
+		rec.report(b, fs)
 	})
 	b.Run("update", func(b *testing.B) {
 		fs.ResetCounts()
@@ -215,11 +263,11 @@ func benchTransition(b *testing.B, store storage.Store) {
 				b.Fatal(err)
 			}
 		}
-		reportCalls(b, fs)
+		rec.report(b, fs)
 	})
 }
 
-func benchCreate(b *testing.B, store storage.Store) {
+func benchCreate(b *testing.B, rec *benchRecord, store storage.Store) {
 	ctx := context.Background()
 	fs, o := benchOrchestrator(b, store)
 	queue := UniqueID("benchcr")
@@ -231,7 +279,7 @@ func benchCreate(b *testing.B, store storage.Store) {
 				b.Fatal(err)
 			}
 		}
-		reportCalls(b, fs)
+		rec.report(b, fs)
 	})
 	b.Run("create", func(b *testing.B) {
 		fs.ResetCounts()
@@ -240,11 +288,11 @@ func benchCreate(b *testing.B, store storage.Store) {
 				b.Fatal(err)
 			}
 		}
-		reportCalls(b, fs)
+		rec.report(b, fs)
 	})
 }
 
-func benchDrive(b *testing.B, store storage.Store, n int) {
+func benchDrive(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 	ctx := context.Background()
 	fs := NewFaultStore(store)
 	p := applystate.NewProjector(fs, fs)
@@ -298,10 +346,10 @@ func benchDrive(b *testing.B, store storage.Store, n int) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(fs.Conflicts())/float64(drives), "conflicts/drive")
-	reportCalls(b, fs)
+	rec.report(b, fs)
 }
 
-func benchDrivePoll(b *testing.B, store storage.Store, n int) {
+func benchDrivePoll(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 	ctx := context.Background()
 	fs := NewFaultStore(store)
 	p := applystate.NewProjector(fs, fs)
@@ -326,5 +374,5 @@ func benchDrivePoll(b *testing.B, store storage.Store, n int) {
 			b.Fatalf("a routine poll changed the apply or did not proceed: %+v", r)
 		}
 	}
-	reportCalls(b, fs)
+	rec.report(b, fs)
 }
