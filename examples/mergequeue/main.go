@@ -41,7 +41,11 @@ import (
 )
 
 func main() {
-	if _, err := run(context.Background(), os.Stdout, os.Args[1:]); err != nil {
+	_, err := run(context.Background(), os.Stdout, os.Args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return // -h printed the usage
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "mergequeue:", err)
 		os.Exit(1)
 	}
@@ -76,8 +80,10 @@ type Report struct {
 	IndexRows                 int   // rows left in the live buckets at the end: must be 0
 }
 
-// crashingStore crashes every crashEvery-th CreateBatch before it writes:
-// the membership row has been added, the batch has not.
+// crashingStore crashes every crashEvery-th CreateBatch of a batch before
+// it writes — the producer's process dying between its two writes: the
+// membership row has been added, the batch has not. Reconcile's tombstones
+// (batchstate.Abandoned) are the janitor's writes and do not crash.
 type crashingStore struct {
 	storage.Store
 	crashEvery int64
@@ -88,7 +94,7 @@ type crashingStore struct {
 var errCrash = errors.New("injected crash between the membership write and the batch write")
 
 func (s *crashingStore) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	if s.creates.Add(1)%s.crashEvery == 0 {
+	if b.State != batchstate.Abandoned && s.creates.Add(1)%s.crashEvery == 0 {
 		s.crashes.Add(1)
 		return storage.Batch{}, errCrash
 	}
@@ -106,6 +112,13 @@ func run(ctx context.Context, w io.Writer, args []string) (Report, error) {
 	var cfg config
 	fs := flag.NewFlagSet("mergequeue", flag.ContinueOnError)
 	fs.SetOutput(w)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: mergequeue [flags]\n\n"+
+			"Runs a merge queue on batchstate — a producer, workers, a canceller, a janitor\n"+
+			"and a checker that lists the queue continuously — with crashes injected, and\n"+
+			"reports what happened and that no live batch was ever missing from a listing.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
 	fs.IntVar(&cfg.batches, "batches", 60, "batches to enqueue")
 	fs.IntVar(&cfg.workers, "workers", 4, "concurrent workers")
 	fs.DurationVar(&cfg.grace, "grace", time.Second, "dangling grace of Reconcile: longer than any create or transition takes on the store")
@@ -236,12 +249,19 @@ func (q *queue) run(ctx context.Context, w io.Writer, cfg config) (Report, error
 	rep.CrashesInjected = q.store.crashes.Load()
 
 	fmt.Fprintf(w, "queue %s\n", q.name)
-	fmt.Fprintf(w, "created %d (abandoned after a crash: %d, crashes injected: %d)\n", rep.Created, rep.Abandoned, rep.CrashesInjected)
-	fmt.Fprintf(w, "succeeded %d, failed %d, cancelled %d, requeued %d times\n", rep.Succeeded, rep.Failed, rep.Cancelled, rep.Requeued)
-	fmt.Fprintf(w, "lost compare-and-swap races: %d\n", rep.LostCAS)
-	fmt.Fprintf(w, "periodic reconciles: %d; final reconcile removed %d stale and %d dangling rows\n", rep.Reconciles, rep.RemovedStale, rep.RemovedDang)
-	fmt.Fprintf(w, "checker: %d observations of live batches, %d missing from a listing\n", rep.Checks, rep.Misses)
-	fmt.Fprintf(w, "index rows left in live buckets: %d\n", rep.IndexRows)
+	fmt.Fprintf(w, "created:    %d batches; %d creates crashed between the index write and the batch write\n"+
+		"            (the producer retried half of them with the same id; it gave up on %d, whose\n"+
+		"            ids Reconcile fenced off with a tombstone so that they can never appear late)\n",
+		rep.Created, rep.CrashesInjected, rep.Abandoned)
+	fmt.Fprintf(w, "outcomes:   %d succeeded, %d failed, %d cancelled; %d times a flaky speculative\n"+
+		"            build sent a batch back to created\n", rep.Succeeded, rep.Failed, rep.Cancelled, rep.Requeued)
+	fmt.Fprintf(w, "races:      %d transitions lost a compare-and-swap to the canceller or another\n"+
+		"            worker, re-read the batch and decided again (nothing was overwritten)\n", rep.LostCAS)
+	fmt.Fprintf(w, "janitor:    %d periodic Reconciles; the final one removed %d rows of batches that\n"+
+		"            had moved on and %d rows of creates that never landed\n", rep.Reconciles, rep.RemovedStale, rep.RemovedDang)
+	fmt.Fprintf(w, "checker:    %d times it saw a live batch stay put across a listing; %d times the\n"+
+		"            listing missed it (must be 0)\n", rep.Checks, rep.Misses)
+	fmt.Fprintf(w, "index:      %d rows left in the live buckets once every batch is final (must be 0)\n", rep.IndexRows)
 	if rep.Misses != 0 || rep.IndexRows != 0 {
 		return rep, fmt.Errorf("invariant violated: %d misses, %d rows left", rep.Misses, rep.IndexRows)
 	}

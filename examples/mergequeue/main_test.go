@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,7 +23,15 @@ func TestMergeQueue(t *testing.T) {
 	require.Positive(t, rep.Abandoned)
 	require.Equal(t, 40, rep.Created+rep.Abandoned)
 	require.Equal(t, rep.Created, rep.Succeeded+rep.Failed+rep.Cancelled, "every created batch ends terminal")
-	require.Contains(t, out.String(), "0 missing from a listing")
+	require.Contains(t, out.String(), "0 times the\n            listing missed it")
+}
+
+// -h prints the usage and is no error for main.
+func TestMergeQueueHelp(t *testing.T) {
+	var out bytes.Buffer
+	_, err := run(context.Background(), &out, []string{"-h"})
+	require.ErrorIs(t, err, flag.ErrHelp)
+	require.Contains(t, out.String(), "usage: mergequeue")
 }
 
 func TestMergeQueueBadFlags(t *testing.T) {
