@@ -4,8 +4,8 @@ GO ?= go
 
 .PHONY: test bench vet test-unit crashpoints interleavings consumer-deps fmt generate
 
-## test: vet, then every test under -race with both server backends required
-## (starts MariaDB and dynalite when needed; see scripts/backends.sh).
+## test: vet, then every test under -race with every server backend required
+## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
 test:
 	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings consumer-deps
 
@@ -23,7 +23,7 @@ test-unit:
 ## backend on which no crash point was reached).
 crashpoints:
 	@set -o pipefail; $(GO) test -count=1 -run '^TestContract$$/^Orchestration$$/^CrashPoints$$' -v \
-		./storage/memory ./storage/mysql ./storage/dynamo ./examples/custombackend | \
+		./storage/memory ./storage/mysql ./storage/postgres ./storage/dynamo ./examples/custombackend | \
 		awk '/crash points explored/ { n = $$NF } /^--- FAIL|^FAIL/ { print } \
 			/^ok / { print "crash points explored on " $$2 ": " n ", invariant violations: 0"; \
 				if (n !~ /^[1-9][0-9]*$$/) { print "no crash point explored on " $$2; bad = 1 }; n = "none" } \
@@ -36,7 +36,7 @@ crashpoints:
 ## fails too).
 interleavings:
 	@set -o pipefail; $(GO) test -count=1 -run '^TestContract$$/^Interleavings$$' -v \
-		./storage/memory ./storage/mysql ./storage/dynamo ./examples/custombackend | \
+		./storage/memory ./storage/mysql ./storage/postgres ./storage/dynamo ./examples/custombackend | \
 		awk '/interleavings explored: / { n = $$(NF-3) " schedules, " $$(NF-1) " violations" } \
 			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: scenario |^[ \t]+(I|II|III|IV|V|Create): |replay it alone/ { print } \
 			/^(ok|FAIL)[ \t]/ { print "interleavings explored on " $$2 ": " n; \
@@ -49,7 +49,7 @@ interleavings:
 consumer-deps:
 	@bash scripts/consumer-deps.sh
 
-## bench: the benchmarks against memory, MariaDB and dynalite.
+## bench: the benchmarks against memory, MariaDB, PostgreSQL and dynalite.
 bench:
 	bash scripts/backends.sh bash scripts/bench.sh
 

@@ -7,6 +7,10 @@
 #             127.0.0.1:3306 (root, no password), started if installed but
 #             down, installed from the distribution's packages (as root, with
 #             apt-get) if missing.
+#   PostgreSQL: STATEFOLD_POSTGRES_DSN if set; else the local server on
+#             127.0.0.1:5432 (user postgres, trust auth, database test),
+#             started with pg_ctlcluster if installed but down, installed
+#             from the distribution's packages (as root) if missing.
 #   DynamoDB: STATEFOLD_DYNAMO_ENDPOINT if set; else dynalite, pinned by
 #             tools/dynalite/package-lock.json, installed with `npm ci`, run
 #             in memory on a free 127.0.0.1 port with table delays of 0.
@@ -64,6 +68,51 @@ ensure_mysql() {
 	log "MySQL: $STATEFOLD_MYSQL_DSN"
 }
 
+pg_ping() {
+	command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432 -U postgres
+}
+
+pg_psql() {
+	psql -h 127.0.0.1 -p 5432 -U postgres -v ON_ERROR_STOP=1 -qAt "$@"
+}
+
+ensure_postgres() {
+	if [[ -n "${STATEFOLD_POSTGRES_DSN:-}" ]]; then
+		log "PostgreSQL: using STATEFOLD_POSTGRES_DSN"
+		return
+	fi
+	if ! pg_ping; then
+		if ! command -v pg_ctlcluster >/dev/null 2>&1 || [[ -z "$(ls /etc/postgresql 2>/dev/null)" ]]; then
+			if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+				log "PostgreSQL: installing postgresql"
+				DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+				local hba
+				hba="$(ls /etc/postgresql/*/main/pg_hba.conf | head -1)"
+				# A local test server: trust connections from the loopback only.
+				sed -i -E 's/^(host\s+all\s+all\s+127\.0\.0\.1\/32\s+)\S+/\1trust/' "$hba"
+			else
+				log "PostgreSQL: no server, no way to install one; set STATEFOLD_POSTGRES_DSN"
+				exit 1
+			fi
+		fi
+		local version
+		version="$(ls /etc/postgresql | sort -V | tail -1)"
+		log "PostgreSQL: starting cluster $version/main"
+		pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 || true
+		for _ in $(seq 1 120); do
+			pg_ping && break
+			sleep 0.5
+		done
+		pg_ping || { log "PostgreSQL: server did not come up"; exit 1; }
+	fi
+	if [[ "$(pg_psql -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'test'")" != 1 ]]; then
+		pg_psql -d postgres -c 'CREATE DATABASE test' >&2
+	fi
+	export STATEFOLD_POSTGRES_DSN="postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	log "PostgreSQL: $STATEFOLD_POSTGRES_DSN"
+}
+
 dynalite_pid=""
 
 stop_dynalite() {
@@ -108,6 +157,7 @@ ensure_dynamo() {
 
 trap stop_dynalite EXIT
 ensure_mysql
+ensure_postgres
 ensure_dynamo
 export STATEFOLD_REQUIRE_BACKENDS=1
 "$@"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh — run the benchmarks against memory, MySQL/MariaDB and DynamoDB
+# bench.sh — run the benchmarks against memory, MySQL/MariaDB, PostgreSQL and DynamoDB
 # (servers from scripts/backends.sh), print the `go test -bench` lines, then a
 # summary of `BENCH name value` lines (ratios are computed from one run).
 set -euo pipefail
@@ -22,6 +22,7 @@ run() { # backend package [bench regexp]
 
 run memory ./storage/memory
 run mysql ./storage/mysql
+run postgres ./storage/postgres
 run dynamo ./storage/dynamo
 run pure ./applystate 'Benchmark(Rollout|Derive)'
 
@@ -61,6 +62,7 @@ END {
 		printf "BENCH drive_poll_ns_ratio/%s/n=1000_vs_10 %s\n", b, ratio(ns[b, p "DrivePoll/n=1000"], ns[b, p "DrivePoll/n=10"])
 	}
 	printf "BENCH list_vs_floor/mysql/n=1000 %s\n", ratio(ns["mysql", "BenchmarkStore/List/n=1000/ours"], ns["mysql", "BenchmarkListFloor/n=1000"])
+	printf "BENCH list_vs_floor/postgres/n=1000 %s\n", ratio(ns["postgres", "BenchmarkStore/List/n=1000/ours"], ns["postgres", "BenchmarkListFloor/n=1000"])
 	printf "BENCH rollout_ns/n=1000 %s\n", ns["pure", "BenchmarkRollout/n=1000"]
 	printf "BENCH rollout_allocs/n=1000 %s\n", allocs["pure", "BenchmarkRollout/n=1000"]
 	printf "BENCH derive_allocs %s\n", allocs["pure", "BenchmarkDerive"]

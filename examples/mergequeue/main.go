@@ -19,7 +19,7 @@
 //
 // Usage:
 //
-//	go run ./examples/mergequeue [-batches N] [-workers N] [-store memory|mysql|dynamo] [-dsn DSN] [-endpoint URL]
+//	go run ./examples/mergequeue [-batches N] [-workers N] [-store memory|mysql|postgres|dynamo] [-dsn DSN] [-endpoint URL]
 package main
 
 import (

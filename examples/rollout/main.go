@@ -17,7 +17,7 @@
 //
 // Usage:
 //
-//	go run ./examples/rollout [-apply ID] [-store memory|mysql|dynamo] [-dsn DSN] [-endpoint URL]
+//	go run ./examples/rollout [-apply ID] [-store memory|mysql|postgres|dynamo] [-dsn DSN] [-endpoint URL]
 package main
 
 import (

@@ -1,8 +1,9 @@
 // Package exstore opens the store an example program runs on, chosen by the
-// -store flag: the in-memory default, MySQL / MariaDB, or DynamoDB.
+// -store flag: the in-memory default, MySQL / MariaDB, PostgreSQL or DynamoDB.
 package exstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"flag"
@@ -13,11 +14,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	_ "github.com/go-sql-driver/mysql" // the MySQL driver for -store mysql
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/dynamo"
 	"github.com/statefold/statefold/storage/memory"
 	"github.com/statefold/statefold/storage/mysql"
+	"github.com/statefold/statefold/storage/postgres"
 )
 
 // Flags are the store-selection flags every example accepts.
@@ -28,13 +31,14 @@ type Flags struct {
 	Prefix   string
 }
 
-// Register adds -store, -dsn, -endpoint and -prefix to fs. -dsn and -endpoint
-// fall back to STATEFOLD_MYSQL_DSN and STATEFOLD_DYNAMO_ENDPOINT.
+// Register adds -store, -dsn, -endpoint and -prefix to fs. -dsn falls back
+// to STATEFOLD_MYSQL_DSN or STATEFOLD_POSTGRES_DSN (by -store), -endpoint to
+// STATEFOLD_DYNAMO_ENDPOINT.
 func (f *Flags) Register(fs *flag.FlagSet) {
-	fs.StringVar(&f.Store, "store", "memory", "backend: memory, mysql or dynamo")
-	fs.StringVar(&f.DSN, "dsn", os.Getenv("STATEFOLD_MYSQL_DSN"), "MySQL DSN for -store mysql (default $STATEFOLD_MYSQL_DSN)")
+	fs.StringVar(&f.Store, "store", "memory", "backend: memory, mysql, postgres or dynamo")
+	fs.StringVar(&f.DSN, "dsn", "", "DSN for -store mysql or postgres (default $STATEFOLD_MYSQL_DSN or $STATEFOLD_POSTGRES_DSN)")
 	fs.StringVar(&f.Endpoint, "endpoint", os.Getenv("STATEFOLD_DYNAMO_ENDPOINT"), "DynamoDB endpoint for -store dynamo (default $STATEFOLD_DYNAMO_ENDPOINT)")
-	fs.StringVar(&f.Prefix, "prefix", "example_", "table prefix for -store mysql and dynamo")
+	fs.StringVar(&f.Prefix, "prefix", "example_", "table prefix for -store mysql, postgres and dynamo")
 }
 
 // Open opens the selected store, creating its tables if needed. close releases
@@ -44,10 +48,11 @@ func (f *Flags) Open(ctx context.Context) (s storage.Store, closeFn func(), err 
 	case "", "memory":
 		return memory.New(), func() {}, nil
 	case "mysql":
-		if f.DSN == "" {
+		dsn := cmp.Or(f.DSN, os.Getenv("STATEFOLD_MYSQL_DSN"))
+		if dsn == "" {
 			return nil, nil, fmt.Errorf("-store mysql needs -dsn or STATEFOLD_MYSQL_DSN")
 		}
-		db, err := sql.Open("mysql", f.DSN)
+		db, err := sql.Open("mysql", dsn)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open mysql: %w", err)
 		}
@@ -61,6 +66,25 @@ func (f *Flags) Open(ctx context.Context) (s storage.Store, closeFn func(), err 
 			return nil, nil, err
 		}
 		return st, func() { db.Close() }, nil
+	case "postgres":
+		dsn := cmp.Or(f.DSN, os.Getenv("STATEFOLD_POSTGRES_DSN"))
+		if dsn == "" {
+			return nil, nil, fmt.Errorf("-store postgres needs -dsn or STATEFOLD_POSTGRES_DSN")
+		}
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open postgres: %w", err)
+		}
+		if err := postgres.Migrate(ctx, pool, postgres.WithTablePrefix(f.Prefix)); err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("migrate postgres: %w", err)
+		}
+		st, err := postgres.New(pool, postgres.WithTablePrefix(f.Prefix))
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		return st, pool.Close, nil
 	case "dynamo":
 		if f.Endpoint == "" {
 			return nil, nil, fmt.Errorf("-store dynamo needs -endpoint or STATEFOLD_DYNAMO_ENDPOINT")
@@ -79,6 +103,6 @@ func (f *Flags) Open(ctx context.Context) (s storage.Store, closeFn func(), err 
 		}
 		return s, func() {}, nil
 	default:
-		return nil, nil, fmt.Errorf("unknown -store %q (memory, mysql or dynamo)", f.Store)
+		return nil, nil, fmt.Errorf("unknown -store %q (memory, mysql, postgres or dynamo)", f.Store)
 	}
 }

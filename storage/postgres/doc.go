@@ -1,0 +1,61 @@
+// Package postgres is a statefold backend for PostgreSQL 13+ over
+// github.com/jackc/pgx/v5 (natively, not through database/sql).
+//
+//	pool, _ := pgxpool.New(ctx, "postgres://app@host:5432/app")
+//	_ = postgres.Migrate(ctx, pool, postgres.WithTablePrefix("sf_")) // idempotent
+//	store, err := postgres.New(pool, postgres.WithTablePrefix("sf_"))
+//
+// [New] and [Migrate] take a [DB], the three pgx methods they use, which
+// *pgxpool.Pool and *pgx.Conn implement (and so can a tracing wrapper). Use
+// a pool: List reads buckets concurrently, and GetBatches reads up to four
+// chunks at once on a pool (one at a time on a *pgx.Conn, which serves one
+// call at a time). Size the pool for the concurrent Lists you run, four
+// connections each.
+//
+// # Schema and key design
+//
+// Four tables (schema.sql, embedded; [Schema] returns it with the prefix
+// and schema applied, for DBAs who run their own migrations):
+//
+//	batches     PRIMARY KEY (queue, id)
+//	members     PRIMARY KEY (queue, state, batch_id)
+//	applies     PRIMARY KEY (id)
+//	operations  PRIMARY KEY (apply_id, id)
+//
+// Keys, labels and error messages are BYTEA: compared byte for byte, NUL
+// allowed, no collation to fold case (TEXT cannot hold NUL, and a
+// collation would make "Q" and "q" or trailing spaces collide). Payloads
+// are BYTEA. Times are TIMESTAMPTZ — microsecond precision, NULL for the
+// zero time — and come back in UTC whatever the session's TimeZone. Every
+// primary key leads with the partition key (the queue or the apply), there
+// is no secondary index, and every statement is a primary-key point or
+// prefix access (a test runs EXPLAIN on each). There are no transactions:
+//
+//   - create is an INSERT; a unique violation (SQLSTATE 23505) is
+//     storage.ErrAlreadyExists, and errors.As still finds the
+//     *pgconn.PgError;
+//   - compare-and-swap is one UPDATE ... SET version = version + 1 WHERE key
+//     AND version = $n (for a batch also AND state = $m, the state the caller
+//     read) RETURNING version; when no row comes back a primary-key read of
+//     the version tells storage.ErrNotFound from storage.ErrConflict;
+//   - AddMember is one INSERT ... ON CONFLICT (queue, state, batch_id) DO
+//     UPDATE ... WHERE stored version <= new version RETURNING version: no
+//     row back means a newer row is stored, storage.ErrConflict, decided by
+//     the statement itself;
+//   - RemoveMember is DELETE ... WHERE key AND version <= $n;
+//   - GetBatches is one WHERE queue = $1 AND id = ANY($2) query per chunk of
+//     at most [WithChunkSize] ids (default 1000), chunks of equal size.
+//
+// [WithSchema] puts the tables in a schema of their own; [WithTablePrefix]
+// names them. The store needs SELECT, INSERT, UPDATE and DELETE on its four
+// tables; [Migrate] needs CREATE. Errors wrap pgx's.
+//
+// # Tests
+//
+// The tests use STATEFOLD_POSTGRES_DSN; without it and with a healthy
+// Docker engine they start a postgres container with testcontainers-go
+// (from the repository's tools/testservers module, no dependency of this
+// module); otherwise they skip, and with STATEFOLD_REQUIRE_BACKENDS=1 they
+// fail. Each test uses its own table prefix and drops its tables. make
+// test runs them against a local PostgreSQL.
+package postgres

@@ -1,0 +1,68 @@
+package postgres
+
+import (
+	"context"
+	_ "embed" // schema.sql
+	"fmt"
+	"strings"
+
+	"github.com/statefold/statefold/storage"
+)
+
+//go:embed schema.sql
+var schemaSQL string
+
+// Schema returns the DDL that [Migrate] runs — the embedded schema.sql with
+// the table prefix and schema of opts applied — for DBAs who apply
+// migrations with their own tools. Statements are separated by ";\n".
+func Schema(opts ...Option) (string, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(schemaStatements(c), ";\n\n") + ";\n", nil
+}
+
+// schemaStatements splits the embedded schema into statements, dropping
+// comment lines and qualifying every quoted table name.
+func schemaStatements(c config) []string {
+	var body strings.Builder
+	for line := range strings.Lines(schemaSQL) {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		body.WriteString(line)
+	}
+	ddl := body.String()
+	for _, name := range []string{"batches", "members", "applies", "operations"} {
+		ddl = strings.ReplaceAll(ddl, `"`+DefaultTablePrefix+name+`"`, c.table(name))
+	}
+	var out []string
+	for stmt := range strings.SplitSeq(ddl, ";") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			out = append(out, stmt)
+		}
+	}
+	return out
+}
+
+// Migrate creates the four tables if they do not exist (CREATE TABLE IF NOT
+// EXISTS; running it again is a no-op, also concurrently with another
+// Migrate as far as PostgreSQL allows). The statements are those of the
+// embedded schema.sql; see [Schema]. It never alters or drops anything.
+// The schema named by [WithSchema] must exist.
+func Migrate(ctx context.Context, db DB, opts ...Option) error {
+	if db == nil {
+		return storage.Invalid("db", "nil DB")
+	}
+	c, err := newConfig(opts)
+	if err != nil {
+		return err
+	}
+	for _, stmt := range schemaStatements(c) {
+		if _, err := db.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("postgres: migrate: %w", err)
+		}
+	}
+	return nil
+}

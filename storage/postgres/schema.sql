@@ -1,0 +1,58 @@
+-- statefold tables for PostgreSQL. Keys, labels and messages are BYTEA:
+-- compared byte for byte, NUL allowed, no collation. Times are TIMESTAMPTZ
+-- (microsecond precision, NULL for the zero time). Every primary key leads
+-- with the partition key (the queue or the apply).
+CREATE TABLE IF NOT EXISTS "statefold_batches" (
+  queue      BYTEA       NOT NULL,
+  id         BYTEA       NOT NULL,
+  state      BYTEA       NOT NULL,
+  version    BIGINT      NOT NULL,
+  payload    BYTEA       NOT NULL,
+  created_at TIMESTAMPTZ NULL,
+  updated_at TIMESTAMPTZ NULL,
+  PRIMARY KEY (queue, id)
+);
+
+CREATE TABLE IF NOT EXISTS "statefold_members" (
+  queue    BYTEA       NOT NULL,
+  state    BYTEA       NOT NULL,
+  batch_id BYTEA       NOT NULL,
+  version  BIGINT      NOT NULL,
+  added_at TIMESTAMPTZ NULL,
+  PRIMARY KEY (queue, state, batch_id)
+);
+
+CREATE TABLE IF NOT EXISTS "statefold_applies" (
+  id             BYTEA       NOT NULL,
+  state          BYTEA       NOT NULL,
+  error_message  BYTEA       NOT NULL,
+  stop_requested BOOLEAN     NOT NULL,
+  pause_released BOOLEAN     NOT NULL,
+  started_at     TIMESTAMPTZ NULL,
+  completed_at   TIMESTAMPTZ NULL,
+  payload        BYTEA       NOT NULL,
+  version        BIGINT      NOT NULL,
+  created_at     TIMESTAMPTZ NULL,
+  updated_at     TIMESTAMPTZ NULL,
+  PRIMARY KEY (id)
+);
+
+CREATE TABLE IF NOT EXISTS "statefold_operations" (
+  apply_id      BYTEA       NOT NULL,
+  id            BYTEA       NOT NULL,
+  seq           BIGINT      NOT NULL,
+  deployment    BYTEA       NOT NULL,
+  op_group      BYTEA       NOT NULL,
+  finalizer     BOOLEAN     NOT NULL,
+  state         BYTEA       NOT NULL,
+  on_failure    BYTEA       NOT NULL,
+  error_message BYTEA       NOT NULL,
+  started_at    TIMESTAMPTZ NULL,
+  completed_at  TIMESTAMPTZ NULL,
+  projected     BOOLEAN     NOT NULL DEFAULT FALSE,
+  payload       BYTEA       NOT NULL,
+  version       BIGINT      NOT NULL,
+  created_at    TIMESTAMPTZ NULL,
+  updated_at    TIMESTAMPTZ NULL,
+  PRIMARY KEY (apply_id, id)
+);

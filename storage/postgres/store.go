@@ -1,0 +1,500 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// DB is the part of pgx a [Store] uses: *pgxpool.Pool and *pgx.Conn
+// implement it (a *pgx.Conn serves one call at a time, so GetBatches then
+// reads its chunks one after another).
+type DB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+var _ DB = (*pgx.Conn)(nil)
+
+// uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
+const uniqueViolation = "23505"
+
+// readConcurrency is how many GetBatches chunks a pool reads at once.
+const readConcurrency = 4
+
+// Store is a [storage.Store] over PostgreSQL. It is safe for concurrent use
+// when its DB is (a pool is).
+type Store struct {
+	db          DB
+	chunkSize   int
+	concurrency int
+	q           queries
+}
+
+var _ storage.Store = (*Store)(nil)
+
+type queries struct {
+	insertBatch, getBatch, getBatches, updateBatch, batchVersion        string
+	addMember, removeMember, listMembers                                string
+	insertApply, getApply, updateApply, applyVersion                    string
+	insertOperation, getOperation, listOperations, updateOperation, opV string
+}
+
+func buildQueries(c config) queries {
+	b, m, a, o := c.table("batches"), c.table("members"), c.table("applies"), c.table("operations")
+	batchCols := "queue, id, state, version, payload, created_at, updated_at"
+	applyCols := "id, state, error_message, stop_requested, pause_released, started_at, completed_at, payload, version, created_at, updated_at"
+	opCols := "apply_id, id, seq, deployment, op_group, finalizer, state, on_failure, error_message, started_at, completed_at, projected, payload, version, created_at, updated_at"
+	return queries{
+		insertBatch:  "INSERT INTO " + b + " (" + batchCols + ") VALUES ($1, $2, $3, 1, $4, $5, $6)",
+		getBatch:     "SELECT " + batchCols + " FROM " + b + " WHERE queue = $1 AND id = $2",
+		getBatches:   "SELECT " + batchCols + " FROM " + b + " WHERE queue = $1 AND id = ANY($2)",
+		updateBatch:  "UPDATE " + b + " SET state = $1, payload = $2, created_at = $3, updated_at = $4, version = version + 1 WHERE queue = $5 AND id = $6 AND version = $7 AND state = $8 RETURNING version",
+		batchVersion: "SELECT version FROM " + b + " WHERE queue = $1 AND id = $2",
+
+		// The conditional upsert decides atomically: the row is written
+		// when absent or not newer; otherwise nothing is returned.
+		addMember: "INSERT INTO " + m + " AS m (queue, state, batch_id, version, added_at) VALUES ($1, $2, $3, $4, $5)" +
+			" ON CONFLICT (queue, state, batch_id) DO UPDATE SET version = EXCLUDED.version, added_at = EXCLUDED.added_at" +
+			" WHERE m.version <= EXCLUDED.version RETURNING m.version",
+		removeMember: "DELETE FROM " + m + " WHERE queue = $1 AND state = $2 AND batch_id = $3 AND version <= $4",
+		listMembers:  "SELECT batch_id, version, added_at FROM " + m + " WHERE queue = $1 AND state = $2",
+
+		insertApply:  "INSERT INTO " + a + " (" + applyCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10)",
+		getApply:     "SELECT " + applyCols + " FROM " + a + " WHERE id = $1",
+		updateApply:  "UPDATE " + a + " SET state = $1, error_message = $2, stop_requested = $3, pause_released = $4, started_at = $5, completed_at = $6, payload = $7, created_at = $8, updated_at = $9, version = version + 1 WHERE id = $10 AND version = $11 RETURNING version",
+		applyVersion: "SELECT version FROM " + a + " WHERE id = $1",
+
+		insertOperation: "INSERT INTO " + o + " (" + opCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15)",
+		getOperation:    "SELECT " + opCols + " FROM " + o + " WHERE apply_id = $1 AND id = $2",
+		listOperations:  "SELECT " + opCols + " FROM " + o + " WHERE apply_id = $1",
+		updateOperation: "UPDATE " + o + " SET seq = $1, deployment = $2, op_group = $3, finalizer = $4, state = $5, on_failure = $6, error_message = $7, started_at = $8, completed_at = $9, projected = $10, payload = $11, created_at = $12, updated_at = $13, version = version + 1 WHERE apply_id = $14 AND id = $15 AND version = $16 RETURNING version",
+		opV:             "SELECT version FROM " + o + " WHERE apply_id = $1 AND id = $2",
+	}
+}
+
+// New returns a Store over db. It does no I/O: run [Migrate] with the same
+// options first. A nil db or an invalid option is an error matching
+// storage.ErrInvalid.
+func New(db DB, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, storage.Invalid("db", "nil DB")
+	}
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	conc := readConcurrency
+	if _, one := db.(*pgx.Conn); one {
+		conc = 1
+	}
+	return &Store{db: db, chunkSize: c.chunkSize, concurrency: conc, q: buildQueries(c)}, nil
+}
+
+// key turns a key or label into the bytes of its BYTEA column.
+func key(s string) []byte { return []byte(s) }
+
+// timeArg is a time for a TIMESTAMPTZ column: NULL for the zero time.
+func timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+// payloadArg is a payload for a NOT NULL BYTEA column (pgx sends a nil
+// slice as NULL).
+func payloadArg(p []byte) []byte {
+	if p == nil {
+		return []byte{}
+	}
+	return p
+}
+
+// fromTime returns a scanned TIMESTAMPTZ as a UTC time, zero for NULL.
+func fromTime(t pgtype.Timestamptz) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return storage.NormalizeTime(t.Time)
+}
+
+func insertErr(what string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
+		return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrAlreadyExists, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// cas runs a compare-and-swap UPDATE ... RETURNING version. No row returned
+// means the key is missing or the condition failed; a read of the version
+// tells storage.ErrNotFound from storage.ErrConflict.
+func (s *Store) cas(ctx context.Context, what, update string, args []any, versionQuery string, keyArgs []any) error {
+	var v int64
+	err := s.db.QueryRow(ctx, update, args...).Scan(&v)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	err = s.db.QueryRow(ctx, versionQuery, keyArgs...).Scan(&v)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("postgres: %s: %w", what, storage.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("postgres: %s: read back: %w", what, err)
+	}
+	return fmt.Errorf("postgres: %s: stored version %d: %w", what, v, storage.ErrConflict)
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanBatch(sc scanner) (storage.Batch, error) {
+	var queue, id, state, payload []byte
+	var created, updated pgtype.Timestamptz
+	var b storage.Batch
+	if err := sc.Scan(&queue, &id, &state, &b.Version, &payload, &created, &updated); err != nil {
+		return storage.Batch{}, err
+	}
+	b.Queue, b.ID, b.State = string(queue), string(id), string(state)
+	b.Payload = storage.ClonePayload(payload)
+	b.CreatedAt, b.UpdatedAt = fromTime(created), fromTime(updated)
+	return b, nil
+}
+
+// CreateBatch implements [storage.BatchStore].
+func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+	if err := storage.ValidateBatch(b); err != nil {
+		return storage.Batch{}, err
+	}
+	b = storage.NormalizeBatch(b)
+	b.Version = 1
+	if _, err := s.db.Exec(ctx, s.q.insertBatch, key(b.Queue), key(b.ID), key(b.State), payloadArg(b.Payload),
+		timeArg(b.CreatedAt), timeArg(b.UpdatedAt)); err != nil {
+		return storage.Batch{}, insertErr(fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), err)
+	}
+	return b, nil
+}
+
+// GetBatch implements [storage.BatchStore].
+func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	if err := storage.ValidateKeys("queue", queue, "id", id); err != nil {
+		return storage.Batch{}, err
+	}
+	b, err := scanBatch(s.db.QueryRow(ctx, s.q.getBatch, key(queue), key(id)))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return storage.Batch{}, fmt.Errorf("postgres: get batch %q/%q: %w", queue, id, storage.ErrNotFound)
+	case err != nil:
+		return storage.Batch{}, fmt.Errorf("postgres: get batch %q/%q: %w", queue, id, err)
+	}
+	return b, nil
+}
+
+// GetBatches implements [storage.BatchStore]: one = ANY($2) query per chunk
+// of at most [WithChunkSize] distinct ids, chunks of equal size, up to four
+// read at once on a pool.
+func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+	if err := storage.ValidateKey("queue", queue); err != nil {
+		return nil, err
+	}
+	if err := storage.ValidateIDs("ids", ids); err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(ids))
+	var keys [][]byte
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, key(id))
+		}
+	}
+	if len(keys) == 0 {
+		return []storage.Batch{}, nil
+	}
+	n := (len(keys) + s.chunkSize - 1) / s.chunkSize
+	size := (len(keys) + n - 1) / n
+	chunks := make([][]storage.Batch, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.concurrency)
+	for i := range n {
+		chunk := keys[i*size : min((i+1)*size, len(keys))]
+		g.Go(func() error {
+			rows, err := s.db.Query(gctx, s.q.getBatches, key(queue), chunk)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				b, err := scanBatch(rows)
+				if err != nil {
+					return err
+				}
+				chunks[i] = append(chunks[i], b)
+			}
+			return rows.Err()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("postgres: get batches of %q: %w", queue, err)
+	}
+	out := make([]storage.Batch, 0, len(keys))
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
+}
+
+// UpdateBatch implements [storage.BatchStore].
+func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
+	if err := storage.ValidateBatch(b); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateKey("expectedState", expectedState); err != nil {
+		return storage.Batch{}, err
+	}
+	b = storage.NormalizeBatch(b)
+	err := s.cas(ctx, fmt.Sprintf("update batch %q/%q", b.Queue, b.ID), s.q.updateBatch,
+		[]any{key(b.State), payloadArg(b.Payload), timeArg(b.CreatedAt), timeArg(b.UpdatedAt),
+			key(b.Queue), key(b.ID), expectedVersion, key(expectedState)},
+		s.q.batchVersion, []any{key(b.Queue), key(b.ID)})
+	if err != nil {
+		return storage.Batch{}, err
+	}
+	b.Version = expectedVersion + 1
+	return b, nil
+}
+
+// AddMember implements [storage.MembershipStore] as one conditional upsert
+// (INSERT ... ON CONFLICT DO UPDATE ... WHERE stored version <= new): no
+// row returned means a newer row is stored, storage.ErrConflict.
+func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
+	if err := storage.ValidateMember(m); err != nil {
+		return err
+	}
+	m = storage.NormalizeMember(m)
+	var v int64
+	err := s.db.QueryRow(ctx, s.q.addMember, key(m.Queue), key(m.State), key(m.BatchID), m.Version, timeArg(m.AddedAt)).Scan(&v)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("postgres: add member %q/%q/%q v%d: a newer row is stored: %w", m.Queue, m.State, m.BatchID, m.Version, storage.ErrConflict)
+	case err != nil:
+		return fmt.Errorf("postgres: add member %q/%q/%q: %w", m.Queue, m.State, m.BatchID, err)
+	}
+	return nil
+}
+
+// RemoveMember implements [storage.MembershipStore].
+func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
+	if err := storage.ValidateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
+		return err
+	}
+	if err := storage.ValidateMaxVersion("maxVersion", maxVersion); err != nil {
+		return err
+	}
+	if _, err := s.db.Exec(ctx, s.q.removeMember, key(queue), key(state), key(batchID), maxVersion); err != nil {
+		return fmt.Errorf("postgres: remove member %q/%q/%q: %w", queue, state, batchID, err)
+	}
+	return nil
+}
+
+// ListMembers implements [storage.MembershipStore] as a prefix read of the
+// members primary key.
+func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+	if err := storage.ValidateKeys("queue", queue, "state", state); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, s.q.listMembers, key(queue), key(state))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list members %q/%q: %w", queue, state, err)
+	}
+	defer rows.Close()
+	out := []storage.Member{}
+	for rows.Next() {
+		var id []byte
+		var added pgtype.Timestamptz
+		m := storage.Member{Queue: queue, State: state}
+		if err := rows.Scan(&id, &m.Version, &added); err != nil {
+			return nil, fmt.Errorf("postgres: list members %q/%q: %w", queue, state, err)
+		}
+		m.BatchID, m.AddedAt = string(id), fromTime(added)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list members %q/%q: %w", queue, state, err)
+	}
+	return out, nil
+}
+
+func scanApply(sc scanner) (storage.Apply, error) {
+	var id, state, msg, payload []byte
+	var started, completed, created, updated pgtype.Timestamptz
+	var a storage.Apply
+	if err := sc.Scan(&id, &state, &msg, &a.StopRequested, &a.PauseReleased, &started, &completed, &payload,
+		&a.Version, &created, &updated); err != nil {
+		return storage.Apply{}, err
+	}
+	a.ID, a.State, a.ErrorMessage = string(id), string(state), string(msg)
+	a.Payload = storage.ClonePayload(payload)
+	a.StartedAt, a.CompletedAt, a.CreatedAt, a.UpdatedAt = fromTime(started), fromTime(completed), fromTime(created), fromTime(updated)
+	return a, nil
+}
+
+// CreateApply implements [storage.ApplyStore].
+func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
+	if err := storage.ValidateApply(a); err != nil {
+		return storage.Apply{}, err
+	}
+	a = storage.NormalizeApply(a)
+	a.Version = 1
+	if _, err := s.db.Exec(ctx, s.q.insertApply, key(a.ID), key(a.State), key(a.ErrorMessage), a.StopRequested,
+		a.PauseReleased, timeArg(a.StartedAt), timeArg(a.CompletedAt), payloadArg(a.Payload),
+		timeArg(a.CreatedAt), timeArg(a.UpdatedAt)); err != nil {
+		return storage.Apply{}, insertErr(fmt.Sprintf("create apply %q", a.ID), err)
+	}
+	return a, nil
+}
+
+// GetApply implements [storage.ApplyStore].
+func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+	if err := storage.ValidateKey("id", id); err != nil {
+		return storage.Apply{}, err
+	}
+	a, err := scanApply(s.db.QueryRow(ctx, s.q.getApply, key(id)))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return storage.Apply{}, fmt.Errorf("postgres: get apply %q: %w", id, storage.ErrNotFound)
+	case err != nil:
+		return storage.Apply{}, fmt.Errorf("postgres: get apply %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// UpdateApply implements [storage.ApplyStore].
+func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
+	if err := storage.ValidateApply(a); err != nil {
+		return storage.Apply{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Apply{}, err
+	}
+	a = storage.NormalizeApply(a)
+	err := s.cas(ctx, fmt.Sprintf("update apply %q", a.ID), s.q.updateApply,
+		[]any{key(a.State), key(a.ErrorMessage), a.StopRequested, a.PauseReleased, timeArg(a.StartedAt),
+			timeArg(a.CompletedAt), payloadArg(a.Payload), timeArg(a.CreatedAt), timeArg(a.UpdatedAt),
+			key(a.ID), expectedVersion},
+		s.q.applyVersion, []any{key(a.ID)})
+	if err != nil {
+		return storage.Apply{}, err
+	}
+	a.Version = expectedVersion + 1
+	return a, nil
+}
+
+func scanOperation(sc scanner) (storage.Operation, error) {
+	var applyID, id, dep, group, state, onFailure, msg, payload []byte
+	var started, completed, created, updated pgtype.Timestamptz
+	var op storage.Operation
+	if err := sc.Scan(&applyID, &id, &op.Seq, &dep, &group, &op.Finalizer, &state, &onFailure, &msg,
+		&started, &completed, &op.Projected, &payload, &op.Version, &created, &updated); err != nil {
+		return storage.Operation{}, err
+	}
+	op.ApplyID, op.ID, op.Deployment, op.Group = string(applyID), string(id), string(dep), string(group)
+	op.State, op.OnFailure, op.ErrorMessage = string(state), string(onFailure), string(msg)
+	op.Payload = storage.ClonePayload(payload)
+	op.StartedAt, op.CompletedAt = fromTime(started), fromTime(completed)
+	op.CreatedAt, op.UpdatedAt = fromTime(created), fromTime(updated)
+	return op, nil
+}
+
+// CreateOperation implements [storage.OperationStore].
+func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+	if err := storage.ValidateOperation(op); err != nil {
+		return storage.Operation{}, err
+	}
+	op = storage.NormalizeOperation(op)
+	op.Version = 1
+	if _, err := s.db.Exec(ctx, s.q.insertOperation, key(op.ApplyID), key(op.ID), op.Seq, key(op.Deployment),
+		key(op.Group), op.Finalizer, key(op.State), key(op.OnFailure), key(op.ErrorMessage),
+		timeArg(op.StartedAt), timeArg(op.CompletedAt), op.Projected, payloadArg(op.Payload),
+		timeArg(op.CreatedAt), timeArg(op.UpdatedAt)); err != nil {
+		return storage.Operation{}, insertErr(fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), err)
+	}
+	return op, nil
+}
+
+// GetOperation implements [storage.OperationStore].
+func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+	if err := storage.ValidateKeys("applyID", applyID, "id", id); err != nil {
+		return storage.Operation{}, err
+	}
+	op, err := scanOperation(s.db.QueryRow(ctx, s.q.getOperation, key(applyID), key(id)))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return storage.Operation{}, fmt.Errorf("postgres: get operation %q/%q: %w", applyID, id, storage.ErrNotFound)
+	case err != nil:
+		return storage.Operation{}, fmt.Errorf("postgres: get operation %q/%q: %w", applyID, id, err)
+	}
+	return op, nil
+}
+
+// ListOperations implements [storage.OperationStore] as a prefix read of
+// the operations primary key.
+func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	if err := storage.ValidateKey("applyID", applyID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, s.q.listOperations, key(applyID))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list operations %q: %w", applyID, err)
+	}
+	defer rows.Close()
+	out := []storage.Operation{}
+	for rows.Next() {
+		op, err := scanOperation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list operations %q: %w", applyID, err)
+		}
+		out = append(out, op)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list operations %q: %w", applyID, err)
+	}
+	return out, nil
+}
+
+// UpdateOperation implements [storage.OperationStore].
+func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
+	if err := storage.ValidateOperation(op); err != nil {
+		return storage.Operation{}, err
+	}
+	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
+		return storage.Operation{}, err
+	}
+	op = storage.NormalizeOperation(op)
+	err := s.cas(ctx, fmt.Sprintf("update operation %q/%q", op.ApplyID, op.ID), s.q.updateOperation,
+		[]any{op.Seq, key(op.Deployment), key(op.Group), op.Finalizer, key(op.State), key(op.OnFailure),
+			key(op.ErrorMessage), timeArg(op.StartedAt), timeArg(op.CompletedAt), op.Projected,
+			payloadArg(op.Payload), timeArg(op.CreatedAt), timeArg(op.UpdatedAt), key(op.ApplyID), key(op.ID),
+			expectedVersion},
+		s.q.opV, []any{key(op.ApplyID), key(op.ID)})
+	if err != nil {
+		return storage.Operation{}, err
+	}
+	op.Version = expectedVersion + 1
+	return op, nil
+}
