@@ -200,12 +200,17 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 		res, err := p.project(ctx, applyID, first, func(b storage.Apply) (decision, error) {
 			ops, err := p.ops.ListOperations(ctx, applyID)
 			if err != nil {
-				p.cfg.logger.WarnContext(ctx, "applystate: listing operations failed; failing closed", "apply", applyID, "err", err)
-				return p.failClosed(current, "list failed")(b)
+				// No projection without every row: the apply is left as
+				// it is and the row unacknowledged, so the next poll
+				// projects it.
+				return decision{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
 			}
 			i := slices.IndexFunc(ops, func(op storage.Operation) bool { return op.ID == opID })
 			if i < 0 {
-				return p.failClosed(current, "operation not listed")(b)
+				// A listing without the row just written (a store that
+				// does not read after write): refuse, write nothing.
+				p.cfg.logger.WarnContext(ctx, "applystate: the operations listed lack the one just written; projection refused", "apply", applyID, "operation", opID)
+				return decision{undetermined: true}, nil
 			}
 			// Fold the fresh row over a stale listing; a newer listed row
 			// (a later write) wins.

@@ -220,9 +220,11 @@ func (p *Projector) check(ctx context.Context, applyID string, needOps bool) err
 //     only moves to a settled state. A refused move writes nothing and is
 //     no error; the stored row is projected instead. Then every operation
 //     of the apply is read, the row folded in, and the apply projected with
-//     [Rollout]. A list error or a listing without the operation fails
-//     closed: a terminal state is refused (Undetermined, no write), another
-//     is written as is. Ambiguous tasks fail closed the same way.
+//     [Rollout]. A list error is returned and a listing without the
+//     operation is Undetermined; either way the apply is not written and
+//     the row stays unacknowledged, so the next poll projects it. Ambiguous
+//     tasks fail closed: a terminal state is refused (Undetermined), another
+//     is written as is.
 //  6. The apply is written only by compare-and-swap, retrying the whole
 //     read → project → write round on a conflict; a terminal apply is never
 //     overwritten, and nothing is written when nothing changed. After a

@@ -22,6 +22,19 @@ var (
 	ErrConflict = errors.New("storage: version conflict")
 	// ErrInvalid reports bad input. Nothing was written.
 	ErrInvalid = errors.New("storage: invalid input")
+	// ErrUnavailable reports that the store could not serve the call for
+	// now — throttling, a timeout, a lost or refused connection, a server
+	// error — after the driver's or SDK's own retries. Calling again later
+	// may succeed. The native error stays reachable with errors.As. A write
+	// that fails this way may have landed: it matches [ErrAmbiguous] too.
+	ErrUnavailable = errors.New("storage: unavailable")
+	// ErrAmbiguous reports a write whose outcome the store cannot tell: it
+	// was sent and may have landed (or may still land), or a retry of it
+	// met a stored row that may or may not be its own. It is never
+	// reported as success or as a plain [ErrConflict] / [ErrAlreadyExists]:
+	// re-read and decide. A retried write that the store can recognize as
+	// its own (the stored row is exactly what it wrote) is a success.
+	ErrAmbiguous = errors.New("storage: write outcome unknown")
 )
 
 // FieldError is an input error naming the field at fault. It matches

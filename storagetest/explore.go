@@ -339,6 +339,22 @@ func Explore(ctx context.Context, store storage.Store, scenario string, x Explor
 	return exExplore(ctx, func() storage.Store { return store }, sc, x, f, until)
 }
 
+// ExploreWith is [Explore] with the actors' store calls going to actors,
+// another handle on the same data as store — for example a client whose
+// network faults are injected below the backend — while the setup, the
+// checks after every step and the final checks read store. Errors the
+// actors get from actors are what their callers would get; the invariants
+// must hold all the same.
+func ExploreWith(ctx context.Context, store, actors storage.Store, scenario string, x Exploration, f OrchestratorFactory) (ExploreResult, error) {
+	return Explore(ctx, exPair{Store: store, actors: actors}, scenario, x, f)
+}
+
+// exPair is a store for the checks and another handle for the actors.
+type exPair struct {
+	storage.Store
+	actors storage.Store
+}
+
 // Replay runs one schedule of the named scenario (see
 // [ScheduleResult].Schedule for the notation) on store with orchestrators
 // built by f, and checks it as [Explore] does. The schedule need not be

@@ -160,6 +160,9 @@ func (s *exSetup) setupApply(spec *exApplySpec, id string) error {
 type exApplyObs struct {
 	terminalized int
 	ambiguous    bool
+	// undetermined: its last call was refused on incomplete information
+	// (a listing that failed) every time it polled.
+	undetermined bool
 	// proceeded are the operations this actor was told to start.
 	proceeded []string
 }
@@ -181,17 +184,35 @@ func (s *exSchedule) newProjector(a *exActor) *applystate.Projector {
 // as a drive loop polls again.
 const exRetries = 3
 
+// errUndetermined makes retry poll again after a result refused on
+// incomplete information, as a drive loop would.
+var errUndetermined = errors.New("undetermined: poll again")
+
 // retry runs call until it succeeds, at most 1+exRetries times, noting an
-// ambiguous apply write.
+// ambiguous apply write and a last result that stayed undetermined.
 func (e *exEnv) retry(call func() error) error {
 	var err error
 	for range 1 + exRetries {
 		if err = call(); err == nil {
+			e.applyObs.undetermined = false
 			return nil
 		}
 		if errors.Is(err, applystate.ErrAmbiguous) {
 			e.applyObs.ambiguous = true
 		}
+	}
+	if errors.Is(err, errUndetermined) {
+		e.applyObs.undetermined = true
+		return nil
+	}
+	return err
+}
+
+// outcome turns a result refused on incomplete information into
+// errUndetermined.
+func outcome(r applystate.Result, err error) error {
+	if err == nil && r.Undetermined {
+		return errUndetermined
 	}
 	return err
 }
@@ -203,7 +224,7 @@ func (e *exEnv) drive(ctx context.Context, id string, st applystate.State) (appl
 	err := e.retry(func() error {
 		r, err := e.p.Drive(ctx, e.queue, []applystate.Task{{OperationID: id, State: st, ErrorMessage: "boom"}})
 		next = r.Next
-		return err
+		return outcome(r, err)
 	})
 	return next, err
 }
@@ -235,7 +256,7 @@ func exReport(id string, st applystate.State) *exActorSpec {
 
 func exApplyCall(name string, call func(p *applystate.Projector, ctx context.Context, id string) (applystate.Result, error)) *exActorSpec {
 	return &exActorSpec{name: name, run: func(ctx context.Context, e *exEnv) error {
-		return e.retry(func() error { _, err := call(e.p, ctx, e.queue); return err })
+		return e.retry(func() error { return outcome(call(e.p, ctx, e.queue)) })
 	}}
 }
 
@@ -349,7 +370,7 @@ func (s *exSchedule) finalApplyChecks(last exApplySnap) error {
 	allOK := true
 	terminalized, ambiguous := 0, false
 	for _, a := range s.actors {
-		allOK = allOK && a.err == nil
+		allOK = allOK && a.err == nil && !a.env.applyObs.undetermined
 		terminalized += a.env.applyObs.terminalized
 		ambiguous = ambiguous || a.env.applyObs.ambiguous
 	}

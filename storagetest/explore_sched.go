@@ -596,15 +596,18 @@ func (l *exLog) logger() *slog.Logger {
 
 // exSchedule is one run of a scenario under one chooser.
 type exSchedule struct {
-	ctx     context.Context
-	sc      *exScenario
-	raw     storage.Store
-	queue   string
-	clock   *exClock
-	ch      exChooser
-	factory OrchestratorFactory
-	log     *exLog
-	verify  bool
+	ctx context.Context
+	sc  *exScenario
+	raw storage.Store // setup and checks
+	// actorRaw is what the actors' calls go to: raw, or another handle
+	// on the same data ([ExploreWith]).
+	actorRaw storage.Store
+	queue    string
+	clock    *exClock
+	ch       exChooser
+	factory  OrchestratorFactory
+	log      *exLog
+	verify   bool
 
 	actors     []*exActor
 	wg         sync.WaitGroup
@@ -622,8 +625,11 @@ type exSchedule struct {
 // compares it with what the steps read back one by one.
 func exRunSchedule(ctx context.Context, store storage.Store, sc *exScenario, ch exChooser, f OrchestratorFactory, verify bool) (ScheduleResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &exSchedule{ctx: ctx, sc: sc, raw: store, queue: UniqueID("ex-" + sc.name), ch: ch, factory: f, log: &exLog{}, verify: verify,
+	s := &exSchedule{ctx: ctx, sc: sc, raw: store, actorRaw: store, queue: UniqueID("ex-" + sc.name), ch: ch, factory: f, log: &exLog{}, verify: verify,
 		clock: &exClock{now: time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)}}
+	if p, ok := store.(exPair); ok {
+		s.raw, s.actorRaw = p.Store, p.actors
+	}
 	err := s.run()
 	cancel()
 	s.wg.Wait()
@@ -652,7 +658,7 @@ func (s *exSchedule) run() error {
 	s.hist = append(s.hist, snap)
 	for i, spec := range s.sc.actors {
 		a := &exActor{spec: spec, letter: string(rune('a' + i)), events: make(chan exEvent)}
-		a.store = &exStore{s: s, a: a, inner: s.raw}
+		a.store = &exStore{s: s, a: a, inner: s.actorRaw}
 		a.env = &exEnv{store: a.store, queue: s.queue, setup: setup.batches, spec: s.sc.apply}
 		s.actors = append(s.actors, a)
 		s.start(a)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -96,47 +97,54 @@ func (s *Store) put(ctx context.Context, what, table, pk string, item any, key m
 	in := &dynamodb.PutItemInput{
 		TableName: aws.String(table), Item: av, ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	}
-	if expected > 0 {
 		// DynamoDB returns the stored item with the condition failure, which
-		// tells a lost race from a missing row without another read.
-		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+		// tells a lost race from a missing row, and a retry of this call's
+		// own landed write from a conflict, without another read.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
-	_, err = s.client.PutItem(ctx, in)
+	var attempts atomic.Int32
+	_, err = s.client.PutItem(ctx, in, countAttempts(&attempts))
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case err == nil:
 		return nil
 	case !errors.As(err, &ccf):
-		return fmt.Errorf("dynamo: %s: %w", what, err)
+		return callErr(what, true, err)
+	}
+	stored := ccf.Item
+	if stored == nil {
+		// The row is missing, or the implementation (dynalite, older
+		// DynamoDB Local) ignores ReturnValuesOnConditionCheckFailure.
+		out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+		if gerr != nil {
+			return callErr(what+": read back after a failed condition", false, gerr)
+		}
+		stored = out.Item
+	}
+	if attempts.Load() > 1 {
+		// The SDK retried: the condition may have failed on this call's
+		// own write, landed by an earlier attempt whose response was lost.
+		if stored != nil && sameItem(stored, av) {
+			return nil
+		}
+		return fmt.Errorf("dynamo: %s: a retried write met %s, which may have followed its own landed write: %w: %w",
+			what, describeStored(stored), storage.ErrAmbiguous, err)
+	}
+	switch {
 	case expected == 0:
 		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAlreadyExists, err)
-	case ccf.Item != nil:
-		return fmt.Errorf("dynamo: %s: %s: %w: %w", what, describeStored(ccf.Item), storage.ErrConflict, err)
-	}
-	// No item came back: the row is missing, or the implementation (dynalite,
-	// older DynamoDB Local) ignores ReturnValuesOnConditionCheckFailure.
-	proj, perr := expression.NewBuilder().
-		WithProjection(expression.NamesList(expression.Name(attrVersion), expression.Name(attrState))).Build()
-	if perr != nil {
-		return fmt.Errorf("dynamo: %s: %w", what, perr)
-	}
-	out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true),
-		ProjectionExpression: proj.Projection(), ExpressionAttributeNames: proj.Names(),
-	})
-	switch {
-	case gerr != nil:
-		return fmt.Errorf("dynamo: %s: read back after a failed condition: %w", what, gerr)
-	case out.Item == nil:
+	case stored == nil:
 		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrNotFound, err)
 	}
-	return fmt.Errorf("dynamo: %s: %s: %w: %w", what, describeStored(out.Item), storage.ErrConflict, err)
+	return fmt.Errorf("dynamo: %s: %s: %w: %w", what, describeStored(stored), storage.ErrConflict, err)
 }
 
 // describeStored names the version and state of the stored item that failed
 // a compare-and-swap condition, for the error message.
 func describeStored(item map[string]types.AttributeValue) string {
+	if item == nil {
+		return "no stored row"
+	}
 	var stored struct {
 		Version int64  `dynamodbav:"version"`
 		State   string `dynamodbav:"state"`
@@ -152,7 +160,7 @@ func describeStored(item map[string]types.AttributeValue) string {
 func (s *Store) get(ctx context.Context, what, table string, key map[string]types.AttributeValue, out any) error {
 	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return fmt.Errorf("dynamo: %s: %w", what, err)
+		return callErr(what, false, err)
 	}
 	if res.Item == nil {
 		return fmt.Errorf("dynamo: %s: %w", what, storage.ErrNotFound)
@@ -177,7 +185,7 @@ func (s *Store) query(ctx context.Context, what, table string, kc expression.Key
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("dynamo: %s: %w", what, err)
+			return callErr(what, false, err)
 		}
 		for _, item := range page.Items {
 			if err := each(item); err != nil {
@@ -195,7 +203,8 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 	}
 	b = storage.NormalizeBatch(b)
 	b.Version = 1
-	err := s.put(ctx, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b), nil, 0, nil)
+	err := s.put(ctx, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b),
+		keyOf(attrQueue, b.Queue, attrID, b.ID), 0, nil)
 	if err != nil {
 		return storage.Batch{}, err
 	}
@@ -258,7 +267,7 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("dynamo: get batches of %q: %w", queue, err)
+		return nil, callErr(fmt.Sprintf("get batches of %q", queue), false, err)
 	}
 	out := make([]storage.Batch, 0, len(keys))
 	for _, rows := range chunks {
@@ -381,7 +390,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 		return fmt.Errorf("dynamo: add member %q/%q/%q: stored version is above %d: %w: %w",
 			m.Queue, m.State, m.BatchID, m.Version, storage.ErrConflict, err)
 	}
-	return fmt.Errorf("dynamo: add member %q/%q/%q: %w", m.Queue, m.State, m.BatchID, err)
+	return callErr(fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), true, err)
 }
 
 // RemoveMember implements [storage.MembershipStore] with one conditional
@@ -403,7 +412,7 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
 	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("dynamo: remove member %q/%q/%q: %w", queue, state, batchID, err)
+		return callErr(fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
 	}
 	return nil
 }
@@ -437,7 +446,7 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	}
 	a = storage.NormalizeApply(a)
 	a.Version = 1
-	if err := s.put(ctx, fmt.Sprintf("create apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), nil, 0, nil); err != nil {
+	if err := s.put(ctx, fmt.Sprintf("create apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), keyOf(attrID, a.ID), 0, nil); err != nil {
 		return storage.Apply{}, err
 	}
 	return a, nil
@@ -478,7 +487,8 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 	}
 	op = storage.NormalizeOperation(op)
 	op.Version = 1
-	if err := s.put(ctx, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID, toOperationItem(op), nil, 0, nil); err != nil {
+	if err := s.put(ctx, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID, toOperationItem(op),
+		keyOf(attrApplyID, op.ApplyID, attrID, op.ID), 0, nil); err != nil {
 		return storage.Operation{}, err
 	}
 	return op, nil

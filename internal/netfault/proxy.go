@@ -1,0 +1,188 @@
+package netfault
+
+import (
+	"errors"
+	"io"
+	"maps"
+	"net"
+	"sync"
+	"time"
+)
+
+// Proxy is a loopback TCP proxy to a server (MySQL, PostgreSQL: anything
+// over TCP) that injects connection faults. Decide is asked once per chunk
+// the client sends; the fault it picks happens there:
+//
+//   - [Cut]: the chunk (a statement) is forwarded, then both connections
+//     are closed before any reply: the client cannot tell whether it ran;
+//   - [Stall]: the chunk is held for StallFor, then forwarded;
+//   - [Reset]: every open connection is closed at once, as in a failover;
+//   - [Refuse]: no chunk fault; new connections are refused (closed on
+//     accept) while Refusing is set.
+type Proxy struct {
+	// Target is the server's address.
+	Target string
+	// Decide picks the fault for one client chunk; "" forwards it. Nil
+	// forwards everything.
+	Decide func() Kind
+	// StallFor is how long a Stall holds a chunk (default 50ms).
+	StallFor time.Duration
+
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  map[net.Conn]bool
+	counts map[Kind]int
+	refuse bool
+	wg     sync.WaitGroup
+}
+
+// Start listens on a free loopback port and serves until Close.
+func (p *Proxy) Start() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	p.ln, p.conns, p.counts = ln, map[net.Conn]bool{}, map[Kind]int{}
+	p.wg.Add(1)
+	go p.accept()
+	return nil
+}
+
+// Addr is the address clients connect to.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Counts returns how many faults of each kind were injected.
+func (p *Proxy) Counts() map[Kind]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.counts)
+}
+
+// Refusing sets whether new connections are refused.
+func (p *Proxy) Refusing(on bool) {
+	p.mu.Lock()
+	p.refuse = on
+	p.mu.Unlock()
+}
+
+// ResetAll closes every open connection.
+func (p *Proxy) ResetAll() {
+	p.mu.Lock()
+	p.counts[Reset]++
+	conns := make([]net.Conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+// Close stops the proxy and closes every connection.
+func (p *Proxy) Close() error {
+	err := p.ln.Close()
+	p.mu.Lock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	return err
+}
+
+func (p *Proxy) track(c net.Conn, on bool) {
+	p.mu.Lock()
+	if on {
+		p.conns[c] = true
+	} else {
+		delete(p.conns, c)
+	}
+	p.mu.Unlock()
+}
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		refuse := p.refuse
+		if refuse {
+			p.counts[Refuse]++
+		}
+		p.mu.Unlock()
+		if refuse {
+			_ = client.Close()
+			continue
+		}
+		server, err := net.Dial("tcp", p.Target)
+		if err != nil {
+			_ = client.Close()
+			continue
+		}
+		p.track(client, true)
+		p.track(server, true)
+		p.wg.Add(2)
+		go func() { // server → client
+			defer p.wg.Done()
+			_, _ = io.Copy(client, server)
+			_ = client.Close()
+			p.track(server, false)
+		}()
+		go func() { // client → server, chunk by chunk
+			defer p.wg.Done()
+			p.pump(client, server)
+			_ = server.Close()
+			p.track(client, false)
+		}()
+	}
+}
+
+func (p *Proxy) pump(client, server net.Conn) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := client.Read(buf)
+		if n > 0 {
+			kind := Kind("")
+			if p.Decide != nil {
+				kind = p.Decide()
+			}
+			switch kind {
+			case Stall:
+				p.bump(kind)
+				d := p.StallFor
+				if d == 0 {
+					d = 50 * time.Millisecond
+				}
+				time.Sleep(d)
+			case Reset:
+				p.ResetAll()
+				return
+			}
+			if _, werr := server.Write(buf[:n]); werr != nil {
+				return
+			}
+			if kind == Cut {
+				p.bump(kind)
+				_ = client.Close()
+				_ = server.Close()
+				return
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				_ = server.Close()
+			}
+			return
+		}
+	}
+}
+
+func (p *Proxy) bump(k Kind) {
+	p.mu.Lock()
+	p.counts[k]++
+	p.mu.Unlock()
+}
