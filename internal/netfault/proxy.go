@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,8 +14,10 @@ import (
 // over TCP) that injects connection faults. Decide is asked once per chunk
 // the client sends; the fault it picks happens there:
 //
-//   - [Cut]: the chunk (a statement) is forwarded, then both connections
-//     are closed before any reply: the client cannot tell whether it ran;
+//   - [Cut]: the chunk (a statement) is forwarded and the server's reply
+//     read, then both connections are closed without passing the reply on:
+//     the statement ran, and the client cannot tell whether it did (the
+//     reply is lost, as when a connection dies at the worst moment);
 //   - [Stall]: the chunk is held for StallFor, then forwarded;
 //   - [Reset]: every open connection is closed at once, as in a failover;
 //   - [Refuse]: no chunk fault; new connections are refused (closed on
@@ -125,23 +128,40 @@ func (p *Proxy) accept() {
 		}
 		p.track(client, true)
 		p.track(server, true)
+		cut := &atomic.Bool{}
 		p.wg.Add(2)
 		go func() { // server → client
 			defer p.wg.Done()
-			_, _ = io.Copy(client, server)
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := server.Read(buf)
+				if n > 0 {
+					if cut.Load() { // the reply to a cut statement: lost
+						_ = client.Close()
+						_ = server.Close()
+						break
+					}
+					if _, werr := client.Write(buf[:n]); werr != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
 			_ = client.Close()
 			p.track(server, false)
 		}()
 		go func() { // client → server, chunk by chunk
 			defer p.wg.Done()
-			p.pump(client, server)
+			p.pump(client, server, cut)
 			_ = server.Close()
 			p.track(client, false)
 		}()
 	}
 }
 
-func (p *Proxy) pump(client, server net.Conn) {
+func (p *Proxy) pump(client, server net.Conn, cut *atomic.Bool) {
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := client.Read(buf)
@@ -162,13 +182,19 @@ func (p *Proxy) pump(client, server net.Conn) {
 				p.ResetAll()
 				return
 			}
+			if kind == Cut {
+				p.bump(kind)
+				cut.Store(true) // before the server can answer
+			}
 			if _, werr := server.Write(buf[:n]); werr != nil {
 				return
 			}
 			if kind == Cut {
-				p.bump(kind)
-				_ = client.Close()
-				_ = server.Close()
+				// Wait for the reply to be read and dropped (a message
+				// with no reply is cut after a short while).
+				t := time.AfterFunc(500*time.Millisecond, func() { _ = client.Close(); _ = server.Close() })
+				_, _ = io.Copy(io.Discard, client)
+				t.Stop()
 				return
 			}
 		}

@@ -1,12 +1,19 @@
 package mysql
 
 import (
+	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/statefold/statefold/storage"
 )
 
 // erDupEntry is the server error number of a duplicate primary key, the
@@ -86,4 +93,39 @@ func placeholders(n int) string {
 		return ""
 	}
 	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// transientNumbers are server errors of a statement that may succeed when
+// run again: lock wait timeout, deadlock, too many connections, a server
+// shutting down, a lost connection.
+var transientNumbers = map[uint16]bool{1205: true, 1213: true, 1040: true, 1053: true, 2006: true, 2013: true, 1927: true}
+
+// transient reports whether err is a failure to reach or be served by the
+// server rather than its answer.
+func transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller's own limit
+	}
+	var me *gomysql.MySQLError
+	if errors.As(err, &me) {
+		return transientNumbers[me.Number]
+	}
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, gomysql.ErrInvalidConn) || errors.As(err, &ne) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
+}
+
+// callErr wraps the error of a statement that got no answer: a transient
+// failure matches storage.ErrUnavailable, and a write's also
+// storage.ErrAmbiguous (the statement may have run), unless the driver
+// says it was never sent (driver.ErrBadConn).
+func callErr(what string, write bool, err error) error {
+	switch {
+	case !transient(err):
+		return fmt.Errorf("mysql: %s: %w", what, err)
+	case write && !errors.Is(err, driver.ErrBadConn):
+		return fmt.Errorf("mysql: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
+	}
+	return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrUnavailable, err)
 }

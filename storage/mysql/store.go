@@ -139,7 +139,7 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, readBa
 	for attempt := 1; ; attempt++ {
 		res, err := s.db.ExecContext(ctx, update, args...)
 		if err != nil {
-			return fmt.Errorf("mysql: %s: %w", what, err)
+			return callErr(what, true, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
@@ -173,7 +173,7 @@ func insertErr(what string, err error) error {
 	if isDuplicate(err) {
 		return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrAlreadyExists, err)
 	}
-	return fmt.Errorf("mysql: %s: %w", what, err)
+	return callErr(what, true, err)
 }
 
 // CreateBatch implements [storage.BatchStore].
@@ -211,7 +211,7 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	case errors.Is(err, sql.ErrNoRows):
 		return storage.Batch{}, fmt.Errorf("mysql: get batch %q/%q: %w", queue, id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Batch{}, fmt.Errorf("mysql: get batch %q/%q: %w", queue, id, err)
+		return storage.Batch{}, callErr(fmt.Sprintf("get batch %q/%q", queue, id), false, err)
 	}
 	return b, nil
 }
@@ -246,7 +246,7 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 	if n == 1 {
 		out, err := s.getChunk(ctx, queue, uniq, make([]storage.Batch, 0, len(uniq)))
 		if err != nil {
-			return nil, fmt.Errorf("mysql: get batches of %q: %w", queue, err)
+			return nil, callErr(fmt.Sprintf("get batches of %q", queue), false, err)
 		}
 		return out, nil
 	}
@@ -262,7 +262,7 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("mysql: get batches of %q: %w", queue, err)
+		return nil, callErr(fmt.Sprintf("get batches of %q", queue), false, err)
 	}
 	return slices.Concat(parts...), nil
 }
@@ -329,7 +329,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	m = storage.NormalizeMember(m)
 	res, err := s.db.ExecContext(ctx, s.q.addMember, m.Queue, m.State, m.BatchID, m.Version, timeArg(m.AddedAt))
 	if err != nil {
-		return fmt.Errorf("mysql: add member %q/%q/%q: %w", m.Queue, m.State, m.BatchID, err)
+		return callErr(fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), true, err)
 	}
 	stored, err := res.LastInsertId()
 	if err != nil {
@@ -352,7 +352,7 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 		return err
 	}
 	if _, err := s.db.ExecContext(ctx, s.q.removeMember, queue, state, batchID, maxVersion); err != nil {
-		return fmt.Errorf("mysql: remove member %q/%q/%q: %w", queue, state, batchID, err)
+		return callErr(fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
 	}
 	return nil
 }
@@ -365,7 +365,7 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 	}
 	out, err := s.listMembers(ctx, queue, state)
 	if err != nil {
-		return nil, fmt.Errorf("mysql: list members %q/%q: %w", queue, state, err)
+		return nil, callErr(fmt.Sprintf("list members %q/%q", queue, state), false, err)
 	}
 	return out, nil
 }
@@ -417,7 +417,7 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 	case errors.Is(err, sql.ErrNoRows):
 		return storage.Apply{}, fmt.Errorf("mysql: get apply %q: %w", id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Apply{}, fmt.Errorf("mysql: get apply %q: %w", id, err)
+		return storage.Apply{}, callErr(fmt.Sprintf("get apply %q", id), false, err)
 	}
 	a.Payload = storage.ClonePayload(a.Payload)
 	a.StartedAt, a.CompletedAt, a.CreatedAt, a.UpdatedAt = started.t, completed.t, created.t, updated.t
@@ -483,7 +483,7 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	case errors.Is(err, sql.ErrNoRows):
 		return storage.Operation{}, fmt.Errorf("mysql: get operation %q/%q: %w", applyID, id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Operation{}, fmt.Errorf("mysql: get operation %q/%q: %w", applyID, id, err)
+		return storage.Operation{}, callErr(fmt.Sprintf("get operation %q/%q", applyID, id), false, err)
 	}
 	return op, nil
 }
@@ -496,7 +496,7 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 	}
 	out, err := s.listOperations(ctx, applyID)
 	if err != nil {
-		return nil, fmt.Errorf("mysql: list operations %q: %w", applyID, err)
+		return nil, callErr(fmt.Sprintf("list operations %q", applyID), false, err)
 	}
 	return out, nil
 }

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -128,12 +132,50 @@ func fromTime(t pgtype.Timestamptz) time.Time {
 	return storage.NormalizeTime(t.Time)
 }
 
+// transient reports whether err is a failure to reach or be served by the
+// server rather than its answer: a connection error, a timeout, or a
+// server-side condition that clears (SQLSTATE class 08 connection
+// exception, 53300 too many connections, 57P01-57P03 shutdown, 40001
+// serialization failure, 40P01 deadlock).
+func transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller's own limit
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch c := pgErr.Code; {
+		case strings.HasPrefix(c, "08"), c == "53300", c == "57P01", c == "57P02", c == "57P03", c == "40001", c == "40P01":
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return pgconn.Timeout(err) || errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		strings.Contains(err.Error(), "conn closed")
+}
+
+// callErr wraps the error of a statement that got no answer: a transient
+// failure matches storage.ErrUnavailable, and a write's also
+// storage.ErrAmbiguous — unless pgx says it was never sent
+// (pgconn.SafeToRetry).
+func callErr(what string, write bool, err error) error {
+	switch {
+	case !transient(err):
+		return fmt.Errorf("postgres: %s: %w", what, err)
+	case write && !pgconn.SafeToRetry(err):
+		return fmt.Errorf("postgres: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
+	}
+	return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrUnavailable, err)
+}
+
 func insertErr(what string, err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrAlreadyExists, err)
 	}
-	return fmt.Errorf("postgres: %s: %w", what, err)
+	return callErr(what, true, err)
 }
 
 // cas runs a compare-and-swap UPDATE ... RETURNING version. No row returned
@@ -146,7 +188,7 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, versio
 		return nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", what, err)
+		return callErr(what, true, err)
 	}
 	err = s.db.QueryRow(ctx, versionQuery, keyArgs...).Scan(&v)
 	switch {
@@ -197,7 +239,7 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	case errors.Is(err, pgx.ErrNoRows):
 		return storage.Batch{}, fmt.Errorf("postgres: get batch %q/%q: %w", queue, id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Batch{}, fmt.Errorf("postgres: get batch %q/%q: %w", queue, id, err)
+		return storage.Batch{}, callErr(fmt.Sprintf("get batch %q/%q", queue, id), false, err)
 	}
 	return b, nil
 }
@@ -247,7 +289,7 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("postgres: get batches of %q: %w", queue, err)
+		return nil, callErr(fmt.Sprintf("get batches of %q", queue), false, err)
 	}
 	out := make([]storage.Batch, 0, len(keys))
 	for _, c := range chunks {
@@ -293,7 +335,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("postgres: add member %q/%q/%q v%d: a newer row is stored: %w", m.Queue, m.State, m.BatchID, m.Version, storage.ErrConflict)
 	case err != nil:
-		return fmt.Errorf("postgres: add member %q/%q/%q: %w", m.Queue, m.State, m.BatchID, err)
+		return callErr(fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), true, err)
 	}
 	return nil
 }
@@ -307,7 +349,7 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 		return err
 	}
 	if _, err := s.db.Exec(ctx, s.q.removeMember, key(queue), key(state), key(batchID), maxVersion); err != nil {
-		return fmt.Errorf("postgres: remove member %q/%q/%q: %w", queue, state, batchID, err)
+		return callErr(fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
 	}
 	return nil
 }
@@ -320,7 +362,7 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 	}
 	rows, err := s.db.Query(ctx, s.q.listMembers, key(queue), key(state))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list members %q/%q: %w", queue, state, err)
+		return nil, callErr(fmt.Sprintf("list members %q/%q", queue, state), false, err)
 	}
 	defer rows.Close()
 	out := []storage.Member{}
@@ -329,13 +371,13 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 		var added pgtype.Timestamptz
 		m := storage.Member{Queue: queue, State: state}
 		if err := rows.Scan(&id, &m.Version, &added); err != nil {
-			return nil, fmt.Errorf("postgres: list members %q/%q: %w", queue, state, err)
+			return nil, callErr(fmt.Sprintf("list members %q/%q", queue, state), false, err)
 		}
 		m.BatchID, m.AddedAt = string(id), fromTime(added)
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list members %q/%q: %w", queue, state, err)
+		return nil, callErr(fmt.Sprintf("list members %q/%q", queue, state), false, err)
 	}
 	return out, nil
 }
@@ -379,7 +421,7 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 	case errors.Is(err, pgx.ErrNoRows):
 		return storage.Apply{}, fmt.Errorf("postgres: get apply %q: %w", id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Apply{}, fmt.Errorf("postgres: get apply %q: %w", id, err)
+		return storage.Apply{}, callErr(fmt.Sprintf("get apply %q", id), false, err)
 	}
 	return a, nil
 }
@@ -447,7 +489,7 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	case errors.Is(err, pgx.ErrNoRows):
 		return storage.Operation{}, fmt.Errorf("postgres: get operation %q/%q: %w", applyID, id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Operation{}, fmt.Errorf("postgres: get operation %q/%q: %w", applyID, id, err)
+		return storage.Operation{}, callErr(fmt.Sprintf("get operation %q/%q", applyID, id), false, err)
 	}
 	return op, nil
 }
@@ -460,19 +502,19 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 	}
 	rows, err := s.db.Query(ctx, s.q.listOperations, key(applyID))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list operations %q: %w", applyID, err)
+		return nil, callErr(fmt.Sprintf("list operations %q", applyID), false, err)
 	}
 	defer rows.Close()
 	out := []storage.Operation{}
 	for rows.Next() {
 		op, err := scanOperation(rows)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: list operations %q: %w", applyID, err)
+			return nil, callErr(fmt.Sprintf("list operations %q", applyID), false, err)
 		}
 		out = append(out, op)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list operations %q: %w", applyID, err)
+		return nil, callErr(fmt.Sprintf("list operations %q", applyID), false, err)
 	}
 	return out, nil
 }
