@@ -2,20 +2,22 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: test bench vet test-unit crashpoints interleavings consumer-deps fmt generate
+.PHONY: test bench vet test-unit crashpoints interleavings netfaults consumer-deps fmt generate
 
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
 test:
-	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings consumer-deps
+	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings netfaults consumer-deps
 
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	cd tools/testservers && $(GO) vet ./...
 
+## test-unit: every test under -race, except the network-fault runs, which
+## the netfaults target runs once (without -race: they are about the wire).
 test-unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -skip '^TestNetworkFaults$$' ./...
 
 ## crashpoints: re-run the crash-point exploration of the contract suite on
 ## every backend and print how many crash points each explored (any
@@ -41,6 +43,18 @@ interleavings:
 			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: scenario |^[ \t]+(I|II|III|IV|V|Create): |replay it alone/ { print } \
 			/^(ok|FAIL)[ \t]/ { print "interleavings explored on " $$2 ": " n; \
 				if (n !~ /^[1-9][0-9]* schedules, 0 violations$$/) bad = 1; n = "none" } \
+			END { exit bad }'
+
+## netfaults: the explorer's scenarios on MariaDB, PostgreSQL and dynalite
+## with faults injected below each backend (a TCP proxy that cuts, stalls
+## and resets connections; an HTTP client that loses responses, throttles,
+## fails and delays DynamoDB calls); one line per backend; any violation,
+## or no fault injected, fails it.
+netfaults:
+	@set -o pipefail; $(GO) test -count=1 -run '^TestNetworkFaults$$' -v ./storage/mysql ./storage/postgres ./storage/dynamo | \
+		awk '/network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); line = $$0; print } \
+			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: scenario / { print } \
+			/^(ok|FAIL)[ \t]/ { if (line !~ /: [1-9][0-9]* injected .*, 0 violations/) { print "network faults: bad run on " $$2; bad = 1 }; line = "" } \
 			END { exit bad }'
 
 ## consumer-deps: a scratch module importing only storage/mysql (and one

@@ -136,7 +136,16 @@ func (p *Proxy) accept() {
 			for {
 				n, err := server.Read(buf)
 				if n > 0 {
-					if cut.Load() { // the reply to a cut statement: lost
+					if cut.Load() {
+						// The reply to a cut statement: drain it until the
+						// server has been quiet for a moment (the whole
+						// reply, whatever the protocol), then lose it.
+						for {
+							_ = server.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+							if _, err := server.Read(buf); err != nil {
+								break
+							}
+						}
 						_ = client.Close()
 						_ = server.Close()
 						break

@@ -1,0 +1,126 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/internal/netfault"
+	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storagetest"
+)
+
+// proxied returns a store on f's tables whose pool connects through a
+// loopback TCP proxy deciding faults with decide.
+func proxied(t *testing.T, f fixture, decide func() netfault.Kind) (*Store, *netfault.Proxy) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(server.dsn)
+	require.NoError(t, err)
+	p := &netfault.Proxy{Target: net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), Decide: decide,
+		StallFor: 20 * time.Millisecond}
+	require.NoError(t, p.Start())
+	t.Cleanup(func() { _ = p.Close() })
+	host, port, err := net.SplitHostPort(p.Addr())
+	require.NoError(t, err)
+	n, err := strconv.Atoi(port)
+	require.NoError(t, err)
+	cfg.ConnConfig.Host, cfg.ConnConfig.Port = host, uint16(n)
+	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	s, err := New(pool, WithTablePrefix(f.prefix))
+	require.NoError(t, err)
+	return s, p
+}
+
+// A connection cut after the statement ran, its reply lost: the write's
+// error matches ErrAmbiguous (and ErrUnavailable), never a conflict or a
+// success; the next call works on a new connection.
+func TestCutAfterAStatementIsAmbiguous(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	var on atomic.Bool
+	s, p := proxied(t, f, func() netfault.Kind {
+		if on.Swap(false) {
+			return netfault.Cut
+		}
+		return ""
+	})
+	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+	require.NoError(t, err)
+	on.Store(true)
+	b.State = "running"
+	_, err = s.UpdateBatch(ctx, b, 1, "queued")
+	require.ErrorIs(t, err, storage.ErrAmbiguous)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.NotErrorIs(t, err, storage.ErrConflict)
+	require.Equal(t, 1, p.Counts()[netfault.Cut])
+	got, err := s.GetBatch(ctx, "q", "b")
+	require.NoError(t, err, "the next call reconnects")
+	require.Contains(t, []string{"queued", "running"}, got.State)
+}
+
+// The explorer's scenarios with the actors' statements going through the
+// proxy, which cuts connections after a statement ran (the reply lost),
+// stalls and resets them at random. The invariants hold; the test logs
+// one line for make test.
+func TestNetworkFaults(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(5, 9))
+	s, p := proxied(t, f, func() netfault.Kind {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r := rng.Float64(); {
+		case r < 0.04:
+			return netfault.Cut
+		case r < 0.07:
+			return netfault.Stall
+		case r < 0.075:
+			return netfault.Reset
+		}
+		return ""
+	})
+	ctx := context.Background()
+	x := storagetest.Exploration{Random: 1000, Seed: 3, Parallel: 4}
+	budget := 45 * time.Second
+	if testing.Short() {
+		budget = 10 * time.Second
+	}
+	scenarios := storagetest.Scenarios()
+	schedules, violations := 0, 0
+	start := time.Now()
+	for i, sc := range scenarios {
+		x.Budget = (budget - time.Since(start)) / time.Duration(len(scenarios)-i)
+		res, err := storagetest.ExploreWith(ctx, f.store, s, sc.Name, x, storagetest.NewBatchOrchestrator)
+		require.NoError(t, err, sc.Name)
+		schedules += res.Schedules()
+		violations += len(res.Violations)
+		for _, v := range res.Violations {
+			t.Errorf("%s\n%s", v.Error(), v.Trace)
+		}
+	}
+	counts := p.Counts()
+	total := 0
+	var kinds []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		total += counts[k]
+		kinds = append(kinds, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	t.Logf("network faults on postgres: %d injected (%s), %d violations, %d schedules", total, strings.Join(kinds, ", "), violations, schedules)
+	require.Positive(t, counts[netfault.Cut], "connections were cut after a statement")
+}
