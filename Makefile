@@ -17,7 +17,7 @@ vet:
 ## test-unit: every test under -race, except the network-fault runs, which
 ## the netfaults target runs once (without -race: they are about the wire).
 test-unit:
-	$(GO) test -race -count=1 -skip '^TestNetworkFaults$$' ./...
+	$(GO) test -race -count=1 -skip '^(TestNetworkFaults|TestLinearizable)$$' ./...
 
 ## crashpoints: re-run the crash-point exploration of the contract suite on
 ## every backend and print how many crash points each explored (any
@@ -48,13 +48,16 @@ interleavings:
 ## netfaults: the explorer's scenarios on MariaDB, PostgreSQL and dynalite
 ## with faults injected below each backend (a TCP proxy that cuts, stalls
 ## and resets connections; an HTTP client that loses responses, throttles,
-## fails and delays DynamoDB calls); one line per backend; any violation,
+## fails and delays DynamoDB calls), and a history of concurrent calls
+## through the same faults checked for linearizability (porcupine); two
+## lines per backend; any violation, a history that is not linearizable,
 ## or no fault injected, fails it.
 netfaults:
-	@set -o pipefail; $(GO) test -count=1 -run '^TestNetworkFaults$$' -v ./storage/mysql ./storage/postgres ./storage/dynamo | \
-		awk '/network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); line = $$0; print } \
+	@set -o pipefail; $(GO) test -count=1 -run '^(TestNetworkFaults|TestLinearizable)$$' -v ./storage/mysql ./storage/postgres ./storage/dynamo | \
+		awk '/network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); nf = $$0; print } \
+			/linearizable on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); lin = $$0; print } \
 			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: scenario / { print } \
-			/^(ok|FAIL)[ \t]/ { if (line !~ /: [1-9][0-9]* injected .*, 0 violations/) { print "network faults: bad run on " $$2; bad = 1 }; line = "" } \
+			/^(ok|FAIL)[ \t]/ { if (nf !~ /: [1-9][0-9]* injected .*, 0 violations/ || lin !~ /operations, [1-9][0-9]* faults, ok/) { print "network faults: bad run on " $$2; bad = 1 }; nf = ""; lin = "" } \
 			END { exit bad }'
 
 ## consumer-deps: a scratch module importing only storage/mysql (and one

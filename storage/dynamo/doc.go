@@ -50,14 +50,27 @@
 //     absent or newer row) is success.
 //
 // The *types.ConditionalCheckFailedException stays reachable with
-// errors.As. As with any store, an error does not prove that nothing was
-// written: if the SDK retries a write whose first attempt landed, the retry
-// fails its condition, and a create reports storage.ErrAlreadyExists, a
-// compare-and-swap storage.ErrConflict, for a row this call wrote. (A
-// retried AddMember does not: its own row has an equal version, which the
-// condition accepts.)
-// batchstate and applystate never take an error for "not written" (they
-// re-read); callers of the Store should do the same.
+// errors.As.
+//
+// # Retries, lost responses and throttling
+//
+// The SDK retries timeouts, throttling and server errors (three attempts by
+// default). A retry of a write whose first attempt landed fails its
+// condition on the call's own row. So every create and compare-and-swap
+// stores a token unique to the call with the item (attribute "wt"), and
+// when the SDK made more than one attempt and the condition failed, the
+// store looks at the stored item: this call's token means the write landed
+// — success; another token, or a newer member row for AddMember, means the
+// first attempt may have landed before another write: the error matches
+// storage.ErrAmbiguous, never a plain ErrConflict or ErrAlreadyExists.
+// With a single attempt a failed condition is exactly ErrConflict /
+// ErrAlreadyExists / ErrNotFound. RemoveMember is idempotent. Failures that
+// outlast the retries — throttling (ProvisionedThroughputExceeded,
+// ThrottlingException, RequestLimitExceeded), server errors, timeouts,
+// lost connections — match storage.ErrUnavailable, a write's also
+// storage.ErrAmbiguous, with the SDK's error reachable. The network-fault
+// tests drive all of this through the SDK's HTTP client; a history of
+// concurrent calls under those faults is checked for linearizability.
 //
 // Every read is consistent (ConsistentRead), Query follows
 // LastEvaluatedKey, and GetBatches uses BatchGetItem in chunks of 100

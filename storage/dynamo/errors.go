@@ -2,19 +2,18 @@ package dynamo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"reflect"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
@@ -80,11 +79,13 @@ func countAttempts(n *atomic.Int32) func(*dynamodb.Options) {
 	}
 }
 
-// sameItem reports whether the stored item is exactly the item written.
-func sameItem(stored, written map[string]types.AttributeValue) bool {
-	var a, b map[string]any
-	if attributevalue.UnmarshalMap(stored, &a) != nil || attributevalue.UnmarshalMap(written, &b) != nil {
-		return false
-	}
-	return reflect.DeepEqual(a, b)
+// attrWriteToken holds the token of the write that stored an item (see
+// writeToken); the packages' items ignore it.
+const attrWriteToken = "wt"
+
+// writeToken returns a token unique to one write: 96 random bits.
+func writeToken() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // never fails since Go 1.24
+	return hex.EncodeToString(b[:])
 }

@@ -214,3 +214,41 @@ func TestNetworkFaults(t *testing.T) {
 	require.Positive(t, counts[netfault.DropResponse], "lost responses were injected")
 	require.Positive(t, total)
 }
+
+// A history of concurrent creates, reads, compare-and-swaps, member
+// upserts, removals and listings through the faults is linearizable
+// against the store contract (a write that failed after it may have been
+// sent counts as possibly applied). The test logs one line for make test.
+func TestLinearizable(t *testing.T) {
+	f := newFixture(t, nil)
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(13, 17))
+	s, tr := faulty(t, f, func(op string) netfault.Kind {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r := rng.Float64(); {
+		case r < 0.10:
+			return netfault.DropResponse
+		case r < 0.15:
+			return netfault.Throttle
+		case r < 0.20:
+			return netfault.ServerError
+		}
+		return ""
+	}, true)
+	counts := tr.Counts
+	res, err := storagetest.CheckLinearizable(context.Background(), s, storagetest.LinearizabilityConfig{Clients: 6, Operations: 80, Seed: 5})
+	require.NoError(t, err)
+	faults := 0
+	for _, n := range counts() {
+		faults += n
+	}
+	verdict := "ok"
+	if !res.Linearizable {
+		verdict = fmt.Sprintf("NOT linearizable (check unknown: %v)", res.Unknown)
+	}
+	t.Logf("linearizable on dynamo: %d operations, %d faults, %s (%d possibly applied, %d failed reads left out)",
+		res.Operations, faults, verdict, res.Ambiguous, res.Dropped)
+	require.True(t, res.Linearizable, "%+v", res)
+	require.Positive(t, faults, "faults were injected")
+}

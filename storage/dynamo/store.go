@@ -83,6 +83,11 @@ func (s *Store) put(ctx context.Context, what, table, pk string, item any, key m
 	if err != nil {
 		return fmt.Errorf("dynamo: %s: marshal: %w", what, err)
 	}
+	// A token unique to this call, stored with the item: a retry of the
+	// call whose condition fails on an item with this token met its own
+	// landed write.
+	token := writeToken()
+	av[attrWriteToken] = &types.AttributeValueMemberS{Value: token}
 	cond := expression.AttributeNotExists(expression.Name(pk))
 	if expected > 0 {
 		cond = expression.Name(attrVersion).Equal(expression.Value(expected))
@@ -124,7 +129,7 @@ func (s *Store) put(ctx context.Context, what, table, pk string, item any, key m
 	if attempts.Load() > 1 {
 		// The SDK retried: the condition may have failed on this call's
 		// own write, landed by an earlier attempt whose response was lost.
-		if stored != nil && sameItem(stored, av) {
+		if t, ok := stored[attrWriteToken].(*types.AttributeValueMemberS); ok && t.Value == token {
 			return nil
 		}
 		return fmt.Errorf("dynamo: %s: a retried write met %s, which may have followed its own landed write: %w: %w",
@@ -379,13 +384,19 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	if err != nil {
 		return fmt.Errorf("dynamo: add member: %w", err)
 	}
+	var attempts atomic.Int32
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.cfg.names.Members), Item: av, ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
+	}, countAttempts(&attempts))
 	switch {
 	case err == nil:
 		return nil
+	case isConditionFailed(err) && attempts.Load() > 1:
+		// A retry met a newer row: the first attempt may have landed
+		// before it (a listing in between may have seen this row).
+		return fmt.Errorf("dynamo: add member %q/%q/%q: a retried write met a newer row: %w: %w",
+			m.Queue, m.State, m.BatchID, storage.ErrAmbiguous, err)
 	case isConditionFailed(err):
 		return fmt.Errorf("dynamo: add member %q/%q/%q: stored version is above %d: %w: %w",
 			m.Queue, m.State, m.BatchID, m.Version, storage.ErrConflict, err)

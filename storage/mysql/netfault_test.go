@@ -141,3 +141,39 @@ func TestNetworkFaults(t *testing.T) {
 	t.Logf("network faults on mysql: %d injected (%s), %d violations, %d schedules", total, strings.Join(kinds, ", "), violations, schedules)
 	require.Positive(t, counts[netfault.Cut], "connections were cut after a statement")
 }
+
+// A history of concurrent creates, reads, compare-and-swaps, member
+// upserts, removals and listings through the faults is linearizable
+// against the store contract (a write that failed after it may have been
+// sent counts as possibly applied). The test logs one line for make test.
+func TestLinearizable(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(13, 17))
+	s, p := proxied(t, f, func() netfault.Kind {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r := rng.Float64(); {
+		case r < 0.05:
+			return netfault.Cut
+		case r < 0.08:
+			return netfault.Stall
+		}
+		return ""
+	})
+	counts := p.Counts
+	res, err := storagetest.CheckLinearizable(context.Background(), s, storagetest.LinearizabilityConfig{Clients: 6, Operations: 80, Seed: 5})
+	require.NoError(t, err)
+	faults := 0
+	for _, n := range counts() {
+		faults += n
+	}
+	verdict := "ok"
+	if !res.Linearizable {
+		verdict = fmt.Sprintf("NOT linearizable (check unknown: %v)", res.Unknown)
+	}
+	t.Logf("linearizable on mysql: %d operations, %d faults, %s (%d possibly applied, %d failed reads left out)",
+		res.Operations, faults, verdict, res.Ambiguous, res.Dropped)
+	require.True(t, res.Linearizable, "%+v", res)
+	require.Positive(t, faults, "faults were injected")
+}
