@@ -379,3 +379,29 @@ func TestMigrateAddsProjectedToOldTables(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, got.Projected)
 }
+
+// Check passes on a migrated store, and names each thing that would break
+// the store silently: autocommit off, missing tables (run Migrate).
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	require.NoError(t, f.store.Check(ctx))
+
+	noAuto, err := New(openDB(t, func(c *gomysql.Config) {
+		if c.Params == nil {
+			c.Params = map[string]string{}
+		}
+		c.Params["autocommit"] = "0"
+	}), WithTablePrefix(f.prefix))
+	require.NoError(t, err)
+	err = noAuto.Check(ctx)
+	require.ErrorIs(t, err, storage.ErrInvalid)
+	require.ErrorContains(t, err, "autocommit is off")
+
+	missing, err := New(f.db, WithTablePrefix(f.prefix+"nothing_"))
+	require.NoError(t, err)
+	err = missing.Check(ctx)
+	require.ErrorIs(t, err, storage.ErrInvalid)
+	require.ErrorContains(t, err, "run Migrate")
+}

@@ -75,6 +75,22 @@
 // storage.ErrAlreadyExists and errors.As still finds the *mysql.MySQLError
 // (number 1062).
 //
+// # Faults, replicas and autocommit
+//
+// A statement whose connection dies after it was sent may have run: a
+// write's error then matches storage.ErrAmbiguous and storage.ErrUnavailable
+// (the driver's error reachable); a read's matches storage.ErrUnavailable.
+// Lock wait timeouts, deadlocks, too many connections and a server
+// shutting down are ErrUnavailable too. database/sql retries a statement
+// on a fresh connection only when the driver says it was never sent. The
+// store needs every statement to reach the primary (no read replica, no
+// read/write splitting proxy: the protocols read their own writes) and to
+// commit on its own (autocommit on); [Store.Check] verifies autocommit,
+// a writable server and the tables at startup. The network-fault tests run
+// the explorer's scenarios through a TCP proxy that cuts connections after
+// a statement ran, stalls and resets them, and check a history of
+// concurrent calls through it for linearizability.
+//
 // # Tests
 //
 // The tests use STATEFOLD_MYSQL_DSN; without it and with a healthy Docker

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	_ "embed" // schema.sql
+	"errors"
 	"fmt"
 	"strings"
+
+	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/statefold/statefold/storage"
 )
@@ -74,6 +77,37 @@ func Migrate(ctx context.Context, db *sql.DB, opts ...Option) error {
 		if _, err := db.ExecContext(ctx, "ALTER TABLE "+c.table("operations")+
 			" ADD COLUMN projected BOOLEAN NOT NULL DEFAULT FALSE"); err != nil {
 			return fmt.Errorf("mysql: migrate: add operations.projected: %w", err)
+		}
+	}
+	return nil
+}
+
+// Check verifies what the store relies on and MySQL does not enforce:
+// that the connection autocommits (each statement is its own transaction:
+// with autocommit off, writes would wait in an open transaction, invisible
+// to other connections), that the server accepts writes (not a read-only
+// replica: route every statement to the primary, never through read/write
+// splitting — the protocols read their own writes), and that the four
+// tables exist (if not: run [Migrate]). It reads only; call it at
+// startup. Each problem is one error naming it.
+func (s *Store) Check(ctx context.Context) error {
+	var autocommit, readOnly int
+	if err := s.db.QueryRowContext(ctx, "SELECT @@autocommit, @@read_only").Scan(&autocommit, &readOnly); err != nil {
+		return callErr("check", false, err)
+	}
+	if autocommit != 1 {
+		return fmt.Errorf("mysql: check: autocommit is off on this connection: the store needs every statement to commit on its own (remove autocommit=false from the DSN or the server's init_connect): %w", storage.ErrInvalid)
+	}
+	if readOnly != 0 {
+		return fmt.Errorf("mysql: check: the server is read-only (a replica?): point the store at the primary: %w", storage.ErrInvalid)
+	}
+	for _, t := range []string{"batches", "members", "applies", "operations"} {
+		if _, err := s.db.ExecContext(ctx, "SELECT 1 FROM "+s.cfg.table(t)+" LIMIT 0"); err != nil {
+			var me *gomysql.MySQLError
+			if errors.As(err, &me) && me.Number == 1146 {
+				return fmt.Errorf("mysql: check: %v: run Migrate: %w", err, storage.ErrInvalid)
+			}
+			return callErr("check", false, err)
 		}
 	}
 	return nil

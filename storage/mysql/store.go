@@ -19,6 +19,7 @@ type Store struct {
 	db        *sql.DB
 	chunkSize int
 	q         queries
+	cfg       config
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -123,7 +124,7 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, chunkSize: c.chunkSize, q: buildQueries(c)}, nil
+	return &Store{db: db, chunkSize: c.chunkSize, q: buildQueries(c), cfg: c}, nil
 }
 
 // cas runs a compare-and-swap UPDATE. One affected row is success. Zero rows

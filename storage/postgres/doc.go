@@ -50,6 +50,19 @@
 // names them. The store needs SELECT, INSERT, UPDATE and DELETE on its four
 // tables; [Migrate] needs CREATE. Errors wrap pgx's.
 //
+// # Faults
+//
+// A statement whose connection dies after it was sent may have run: a
+// write's error then matches storage.ErrAmbiguous and storage.ErrUnavailable
+// (pgx's error reachable; a statement pgx says was never sent is only
+// ErrUnavailable); a read's matches storage.ErrUnavailable. Connection
+// exceptions (SQLSTATE class 08), too many connections, a server shutting
+// down, serialization failures and deadlocks are ErrUnavailable too. Point
+// the pool at the primary, not a replica: the protocols read their own
+// writes. The network-fault tests run the explorer's scenarios through a
+// TCP proxy that cuts connections after a statement ran, stalls and resets
+// them, and check a history of concurrent calls for linearizability.
+//
 // # Tests
 //
 // The tests use STATEFOLD_POSTGRES_DSN; without it and with a healthy
