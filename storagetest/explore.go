@@ -349,6 +349,33 @@ func ExploreWith(ctx context.Context, store, actors storage.Store, scenario stri
 	return Explore(ctx, exPair{Store: store, actors: actors}, scenario, x, f)
 }
 
+// ExploreAllWith runs [ExploreWith] over every scenario, each with an equal
+// share of what is left of x.Budget, reports each violation (with its
+// trace) as an error of t, and returns how many schedules ran and how many
+// violated an invariant. Network faults injected at random below actors
+// make a schedule's store calls differ from run to run, so give it an
+// Exploration of random schedules only (Random, no bounds).
+func ExploreAllWith(t testing.TB, store, actors storage.Store, x Exploration) (schedules, violations int) {
+	t.Helper()
+	ctx := context.Background()
+	budget, start := x.Budget, time.Now()
+	scenarios := Scenarios()
+	for i, sc := range scenarios {
+		x.Budget = (budget - time.Since(start)) / time.Duration(len(scenarios)-i)
+		res, err := ExploreWith(ctx, store, actors, sc.Name, x, NewBatchOrchestrator)
+		if err != nil {
+			t.Errorf("storagetest: exploring %s: %v", sc.Name, err)
+			continue
+		}
+		schedules += res.Schedules()
+		violations += len(res.Violations)
+		for _, v := range res.Violations {
+			t.Errorf("%s\n%s", v.Error(), v.Trace)
+		}
+	}
+	return schedules, violations
+}
+
 // exPair is a store for the checks and another handle for the actors.
 type exPair struct {
 	storage.Store

@@ -14,6 +14,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,6 +45,18 @@ const (
 	Refuse Kind = "refuse"
 	Reset  Kind = "reset"
 )
+
+// Summary returns the total of counts and a line naming each kind with its
+// count, in name order, for the tests' reports.
+func Summary(counts map[Kind]int) (int, string) {
+	total := 0
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		total += counts[k]
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	return total, strings.Join(parts, ", ")
+}
 
 // Doer is an HTTP client: *http.Client and the AWS SDK's HTTPClient.
 type Doer interface {

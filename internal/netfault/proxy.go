@@ -30,6 +30,12 @@ type Proxy struct {
 	Decide func() Kind
 	// StallFor is how long a Stall holds a chunk (default 50ms).
 	StallFor time.Duration
+	// ReplyDone, when set, tells from the bytes of a cut statement's reply
+	// so far whether the whole reply has arrived (for PostgreSQL: a
+	// ReadyForQuery message), so that the statement has surely finished
+	// before the connection is cut. Without it the proxy waits until the
+	// server has been quiet for 300ms.
+	ReplyDone func(reply []byte) bool
 
 	ln     net.Listener
 	mu     sync.Mutex
@@ -140,9 +146,16 @@ func (p *Proxy) accept() {
 						// The reply to a cut statement: drain it until the
 						// server has been quiet for a moment (the whole
 						// reply, whatever the protocol), then lose it.
-						for {
-							_ = server.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-							if _, err := server.Read(buf); err != nil {
+						reply := append([]byte(nil), buf[:n]...)
+						for p.ReplyDone == nil || !p.ReplyDone(reply) {
+							wait := 300 * time.Millisecond
+							if p.ReplyDone != nil {
+								wait = 10 * time.Second
+							}
+							_ = server.SetReadDeadline(time.Now().Add(wait))
+							m, err := server.Read(buf)
+							reply = append(reply, buf[:m]...)
+							if err != nil {
 								break
 							}
 						}

@@ -60,11 +60,14 @@
 // stores a token unique to the call with the item (attribute "wt"), and
 // when the SDK made more than one attempt and the condition failed, the
 // store looks at the stored item: this call's token means the write landed
-// — success; another token, or a newer member row for AddMember, means the
-// first attempt may have landed before another write: the error matches
-// storage.ErrAmbiguous, never a plain ErrConflict or ErrAlreadyExists.
-// With a single attempt a failed condition is exactly ErrConflict /
-// ErrAlreadyExists / ErrNotFound. RemoveMember is idempotent. Failures that
+// — success; another token means the first attempt may have landed before
+// another write: the error matches storage.ErrAmbiguous, never a plain
+// ErrConflict or ErrAlreadyExists. With a single attempt a failed condition
+// is exactly ErrConflict / ErrAlreadyExists / ErrNotFound. AddMember and
+// RemoveMember are sent without the SDK's retries (resent only after
+// DynamoDB throttled them, when they did not run): a resend after a landed
+// attempt could re-add a row another caller removed, or remove one another
+// caller added. Failures that
 // outlast the retries — throttling (ProvisionedThroughputExceeded,
 // ThrottlingException, RequestLimitExceeded), server errors, timeouts,
 // lost connections — match storage.ErrUnavailable, a write's also

@@ -89,3 +89,42 @@ func writeToken() string {
 	_, _ = rand.Read(b[:]) // never fails since Go 1.24
 	return hex.EncodeToString(b[:])
 }
+
+// throttled reports whether err is DynamoDB refusing a request it did not
+// run: throttling. Such a request is safe to send again.
+func throttled(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded":
+		return true
+	}
+	return false
+}
+
+// noSDKRetry is a per-call option that turns the SDK's retries off, for
+// writes that a resend could apply twice (see [Store.once]).
+func noSDKRetry(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
+
+// onceAttempts is how many times [Store.once] sends a request DynamoDB
+// throttled.
+const onceAttempts = 3
+
+// once sends a write that must not be applied twice — a member upsert or
+// removal, which a resend after a landed attempt could apply again over a
+// later write of another caller — without the SDK's retries: it sends the
+// request again only after DynamoDB throttled it (it did not run), and
+// reports any other failure as it is (callErr then makes it ambiguous).
+func (s *Store) once(ctx context.Context, call func(opt func(*dynamodb.Options)) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = call(noSDKRetry); err == nil || !throttled(err) || attempt >= onceAttempts {
+			return err
+		}
+		if werr := sleep(ctx, s.backoff(attempt)); werr != nil {
+			return err
+		}
+	}
+}

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -181,36 +178,16 @@ func TestNetworkFaults(t *testing.T) {
 	}
 	s, tr := faulty(t, f, decide, true)
 	tr.DelayFor = 5 * time.Millisecond
-	ctx := context.Background()
-	// Faults at random make a schedule's store calls differ from run to run,
-	// so the search cannot replay prefixes: it runs the schedule without
-	// preemption and then random ones only.
-	x := storagetest.Exploration{Random: 1000, Seed: 3, Parallel: 4}
-	budget := 60 * time.Second
+	// Faults at random make a schedule's store calls differ from run to
+	// run, so the search runs random schedules only.
+	x := storagetest.Exploration{Random: 1000, Seed: 3, Parallel: 4, Budget: 60 * time.Second}
 	if testing.Short() {
-		budget = 10 * time.Second
+		x.Budget = 10 * time.Second
 	}
-	scenarios := storagetest.Scenarios()
-	schedules, violations := 0, 0
-	start := time.Now()
-	for i, sc := range scenarios {
-		x.Budget = (budget - time.Since(start)) / time.Duration(len(scenarios)-i)
-		res, err := storagetest.ExploreWith(ctx, f.store, s, sc.Name, x, storagetest.NewBatchOrchestrator)
-		require.NoError(t, err, sc.Name)
-		schedules += res.Schedules()
-		violations += len(res.Violations)
-		for _, v := range res.Violations {
-			t.Errorf("%s\n%s", v.Error(), v.Trace)
-		}
-	}
+	schedules, violations := storagetest.ExploreAllWith(t, f.store, s, x)
 	counts := tr.Counts()
-	total := 0
-	var kinds []string
-	for _, k := range slices.Sorted(maps.Keys(counts)) {
-		total += counts[k]
-		kinds = append(kinds, fmt.Sprintf("%s %d", k, counts[k]))
-	}
-	t.Logf("network faults on dynamo: %d injected (%s), %d violations, %d schedules", total, strings.Join(kinds, ", "), violations, schedules)
+	total, kinds := netfault.Summary(counts)
+	t.Logf("network faults on dynamo: %d injected (%s), %d violations, %d schedules", total, kinds, violations, schedules)
 	require.Positive(t, counts[netfault.DropResponse], "lost responses were injected")
 	require.Positive(t, total)
 }
@@ -239,10 +216,7 @@ func TestLinearizable(t *testing.T) {
 	counts := tr.Counts
 	res, err := storagetest.CheckLinearizable(context.Background(), s, storagetest.LinearizabilityConfig{Clients: 6, Operations: 80, Seed: 5})
 	require.NoError(t, err)
-	faults := 0
-	for _, n := range counts() {
-		faults += n
-	}
+	faults, _ := netfault.Summary(counts())
 	verdict := "ok"
 	if !res.Linearizable {
 		verdict = fmt.Sprintf("NOT linearizable (check unknown: %v)", res.Unknown)

@@ -384,19 +384,18 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	if err != nil {
 		return fmt.Errorf("dynamo: add member: %w", err)
 	}
-	var attempts atomic.Int32
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.cfg.names.Members), Item: av, ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	}, countAttempts(&attempts))
+	// Sent once (resent only when throttled): a resend after a landed
+	// attempt could re-add a row another caller removed meanwhile.
+	err = s.once(ctx, func(opt func(*dynamodb.Options)) error {
+		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(s.cfg.names.Members), Item: av, ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		}, opt)
+		return err
+	})
 	switch {
 	case err == nil:
 		return nil
-	case isConditionFailed(err) && attempts.Load() > 1:
-		// A retry met a newer row: the first attempt may have landed
-		// before it (a listing in between may have seen this row).
-		return fmt.Errorf("dynamo: add member %q/%q/%q: a retried write met a newer row: %w: %w",
-			m.Queue, m.State, m.BatchID, storage.ErrAmbiguous, err)
 	case isConditionFailed(err):
 		return fmt.Errorf("dynamo: add member %q/%q/%q: stored version is above %d: %w: %w",
 			m.Queue, m.State, m.BatchID, m.Version, storage.ErrConflict, err)
@@ -418,9 +417,14 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 	if err != nil {
 		return fmt.Errorf("dynamo: remove member: %w", err)
 	}
-	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.cfg.names.Members), Key: keyOf(attrQueue, queue, attrSort, memberKey(state, batchID)),
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	// Sent once (resent only when throttled): a resend after a landed
+	// attempt could remove a row another caller added meanwhile.
+	err = s.once(ctx, func(opt func(*dynamodb.Options)) error {
+		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String(s.cfg.names.Members), Key: keyOf(attrQueue, queue, attrSort, memberKey(state, batchID)),
+			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		}, opt)
+		return err
 	})
 	if err != nil && !isConditionFailed(err) {
 		return callErr(fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)

@@ -3,10 +3,7 @@ package mysql
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math/rand/v2"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,7 +25,12 @@ func proxied(t *testing.T, f fixture, decide func() netfault.Kind) (*Store, *net
 	p := &netfault.Proxy{Target: server.cfg.Addr, Decide: decide, StallFor: 20 * time.Millisecond}
 	require.NoError(t, p.Start())
 	t.Cleanup(func() { _ = p.Close() })
-	db := openDB(t, func(c *gomysql.Config) { c.Net, c.Addr = "tcp", p.Addr() })
+	// Timeouts, as a service sets them: a connection that hangs is an
+	// error, not a stuck caller.
+	db := openDB(t, func(c *gomysql.Config) {
+		c.Net, c.Addr = "tcp", p.Addr()
+		c.Timeout, c.ReadTimeout, c.WriteTimeout = 3*time.Second, 3*time.Second, 3*time.Second
+	})
 	s, err := New(db, WithTablePrefix(f.prefix))
 	require.NoError(t, err)
 	return s, p
@@ -110,35 +112,16 @@ func TestNetworkFaults(t *testing.T) {
 		}
 		return ""
 	})
-	ctx := context.Background()
 	// Faults at random make a schedule's store calls differ from run to
 	// run, so the search runs random schedules only.
-	x := storagetest.Exploration{Random: 1000, Seed: 3, Parallel: 4}
-	budget := 45 * time.Second
+	x := storagetest.Exploration{Random: 1000, Seed: 3, Parallel: 4, Budget: 45 * time.Second}
 	if testing.Short() {
-		budget = 10 * time.Second
+		x.Budget = 10 * time.Second
 	}
-	scenarios := storagetest.Scenarios()
-	schedules, violations := 0, 0
-	start := time.Now()
-	for i, sc := range scenarios {
-		x.Budget = (budget - time.Since(start)) / time.Duration(len(scenarios)-i)
-		res, err := storagetest.ExploreWith(ctx, f.store, s, sc.Name, x, storagetest.NewBatchOrchestrator)
-		require.NoError(t, err, sc.Name)
-		schedules += res.Schedules()
-		violations += len(res.Violations)
-		for _, v := range res.Violations {
-			t.Errorf("%s\n%s", v.Error(), v.Trace)
-		}
-	}
+	schedules, violations := storagetest.ExploreAllWith(t, f.store, s, x)
 	counts := p.Counts()
-	total := 0
-	var kinds []string
-	for _, k := range slices.Sorted(maps.Keys(counts)) {
-		total += counts[k]
-		kinds = append(kinds, fmt.Sprintf("%s %d", k, counts[k]))
-	}
-	t.Logf("network faults on mysql: %d injected (%s), %d violations, %d schedules", total, strings.Join(kinds, ", "), violations, schedules)
+	total, kinds := netfault.Summary(counts)
+	t.Logf("network faults on mysql: %d injected (%s), %d violations, %d schedules", total, kinds, violations, schedules)
 	require.Positive(t, counts[netfault.Cut], "connections were cut after a statement")
 }
 
@@ -164,10 +147,7 @@ func TestLinearizable(t *testing.T) {
 	counts := p.Counts
 	res, err := storagetest.CheckLinearizable(context.Background(), s, storagetest.LinearizabilityConfig{Clients: 6, Operations: 80, Seed: 5})
 	require.NoError(t, err)
-	faults := 0
-	for _, n := range counts() {
-		faults += n
-	}
+	faults, _ := netfault.Summary(counts())
 	verdict := "ok"
 	if !res.Linearizable {
 		verdict = fmt.Sprintf("NOT linearizable (check unknown: %v)", res.Unknown)
