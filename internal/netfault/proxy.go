@@ -34,8 +34,12 @@ type Proxy struct {
 	// so far whether the whole reply has arrived (for PostgreSQL: a
 	// ReadyForQuery message), so that the statement has surely finished
 	// before the connection is cut. Without it the proxy waits until the
-	// server has been quiet for 300ms.
+	// server has been quiet for QuietFor.
 	ReplyDone func(reply []byte) bool
+	// QuietFor is how long the server must stay quiet before a cut
+	// statement's reply is taken as whole, without ReplyDone (default 1s:
+	// a loaded server may pause within a reply).
+	QuietFor time.Duration
 
 	ln     net.Listener
 	mu     sync.Mutex
@@ -148,7 +152,10 @@ func (p *Proxy) accept() {
 						// reply, whatever the protocol), then lose it.
 						reply := append([]byte(nil), buf[:n]...)
 						for p.ReplyDone == nil || !p.ReplyDone(reply) {
-							wait := 300 * time.Millisecond
+							wait := p.QuietFor
+							if wait == 0 {
+								wait = time.Second
+							}
 							if p.ReplyDone != nil {
 								wait = 10 * time.Second
 							}

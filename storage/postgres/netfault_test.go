@@ -103,8 +103,6 @@ func TestNetworkFaults(t *testing.T) {
 			return netfault.Cut
 		case r < 0.07:
 			return netfault.Stall
-		case r < 0.075:
-			return netfault.Reset
 		}
 		return ""
 	})
