@@ -37,8 +37,8 @@ type Proxy struct {
 	// server has been quiet for QuietFor.
 	ReplyDone func(reply []byte) bool
 	// QuietFor is how long the server must stay quiet before a cut
-	// statement's reply is taken as whole, without ReplyDone (default 1s:
-	// a loaded server may pause within a reply).
+	// statement's reply is taken as whole, without ReplyDone (default
+	// 300ms).
 	QuietFor time.Duration
 
 	ln     net.Listener
@@ -154,7 +154,7 @@ func (p *Proxy) accept() {
 						for p.ReplyDone == nil || !p.ReplyDone(reply) {
 							wait := p.QuietFor
 							if wait == 0 {
-								wait = time.Second
+								wait = 300 * time.Millisecond
 							}
 							if p.ReplyDone != nil {
 								wait = 10 * time.Second
