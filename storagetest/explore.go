@@ -361,7 +361,11 @@ func ExploreAllWith(t testing.TB, store, actors storage.Store, x Exploration) (s
 	budget, start := x.Budget, time.Now()
 	scenarios := Scenarios()
 	for i, sc := range scenarios {
-		x.Budget = (budget - time.Since(start)) / time.Duration(len(scenarios)-i)
+		if budget > 0 {
+			// Each scenario gets its share of what is left, and runs at
+			// least one schedule when nothing is (a Budget of 0 means none).
+			x.Budget = max((budget-time.Since(start))/time.Duration(len(scenarios)-i), time.Nanosecond)
+		}
 		res, err := ExploreWith(ctx, store, actors, sc.Name, x, NewBatchOrchestrator)
 		if err != nil {
 			t.Errorf("storagetest: exploring %s: %v", sc.Name, err)

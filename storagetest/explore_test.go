@@ -338,3 +338,16 @@ func TestScheduleEnvReplaysOneSchedule(t *testing.T) {
 	require.Contains(t, string(out), "AddMember(running b1 v2)")
 	require.NotContains(t, string(out), "interleavings explored")
 }
+
+// ExploreAllWith shares its budget among the scenarios: once it is spent,
+// each scenario left runs one schedule, not an unbounded search.
+func TestExploreAllWithKeepsToItsBudget(t *testing.T) {
+	t.Parallel()
+	store := memory.New()
+	x := storagetest.Exploration{Random: 1000, Seed: 1, Parallel: 1, Budget: time.Nanosecond}
+	schedules, violations := storagetest.ExploreAllWith(t, store, store, x)
+	require.Zero(t, violations)
+	n := len(storagetest.Scenarios())
+	require.GreaterOrEqual(t, schedules, n, "every scenario ran")
+	require.Less(t, schedules, 10*n, "no scenario searched past the budget (Random: 1000)")
+}

@@ -91,6 +91,40 @@ func TestRefusedAndResetConnections(t *testing.T) {
 	require.Positive(t, p.Counts()[netfault.Refuse])
 }
 
+// The explorer's scenarios with the actors' statements going through the
+// proxy, which cuts connections after a statement, stalls and resets them
+// at random. Setup and checks read the tables directly. The invariants
+// hold; the test logs one line for make test.
+func TestNetworkFaults(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(5, 9))
+	s, p := proxied(t, f, func() netfault.Kind {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r := rng.Float64(); {
+		case r < 0.04:
+			return netfault.Cut
+		case r < 0.07:
+			return netfault.Stall
+		case r < 0.075:
+			return netfault.Reset
+		}
+		return ""
+	})
+	// Faults at random make a schedule's store calls differ from run to
+	// run, so the search runs random schedules only.
+	x := storagetest.Exploration{Random: 1000, Seed: 3, Parallel: 4, Budget: 45 * time.Second}
+	if testing.Short() {
+		x.Budget = 10 * time.Second
+	}
+	schedules, violations := storagetest.ExploreAllWith(t, f.store, s, x)
+	counts := p.Counts()
+	total, kinds := netfault.Summary(counts)
+	t.Logf("network faults on mysql: %d injected (%s), %d violations, %d schedules", total, kinds, violations, schedules)
+	require.Positive(t, counts[netfault.Cut], "connections were cut after a statement")
+}
+
 // A history of concurrent creates, reads, compare-and-swaps, member
 // upserts, removals and listings through the faults is linearizable
 // against the store contract (a write that failed after it may have been
