@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/statefold/statefold/internal/mutant"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -60,6 +61,8 @@ func unclaimed(op storage.Operation) bool {
 // nothing, StartedAt included), and a started one never returns to pending.
 func mayMove(from, to State) bool {
 	switch {
+	case mutant.Name == "rowsmove":
+		return true
 	case from.Settled():
 		return false
 	case from == Stopped:
@@ -214,10 +217,10 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			}
 			// Fold the fresh row over a stale listing; a newer listed row
 			// (a later write) wins.
-			if ops[i].Version <= row.Version {
+			if ops[i].Version <= row.Version || mutant.Name == "fold" {
 				ops[i] = row
 			}
-			if claimed(ops[i]) && (b.StopRequested || Normalize(b.State) == Paused || halted(ops)) {
+			if claimed(ops[i]) && (b.StopRequested || Normalize(b.State) == Paused || halted(ops)) && mutant.Name != "claimpasses" {
 				release = true
 				return decision{undetermined: true}, nil
 			}

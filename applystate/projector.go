@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/statefold/statefold/internal/mutant"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -403,7 +404,11 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 			if rerr != nil {
 				return Result{}, fmt.Errorf("applystate: write apply %q: %w: %w (reading it back: %w)", applyID, ErrAmbiguous, err, rerr)
 			}
-			switch writeOutcome(b, w, a.Version) {
+			got := writeOutcome(b, w, a.Version)
+			if got == landed && mutant.Name == "lostwrite" {
+				got = superseded
+			}
+			switch got {
 			case landed:
 				p.cfg.logger.DebugContext(ctx, "applystate: an apply write reported an error but landed", "apply", applyID, "err", err)
 				written, err = b, nil

@@ -105,12 +105,26 @@
 // [Replay], [Exploration], [WithExploration]). The log says how many
 // schedules each scenario explored.
 //
+// The applystate scenarios run drive loops, Stop, ReleasePause, Reproject
+// and CreatePlan the same way. After every step: the apply is never
+// terminal while an operation holds its target, a settled operation never
+// changes, a stopped one never returns to pending, and nothing starts once
+// the apply is terminal or a stop was requested. At the end: Terminalized
+// was seen once per terminal apply (or the caller got ErrAmbiguous); when
+// every actor succeeded the stored apply is already the projection of its
+// operations and no open apply keeps a claimed start that nobody runs; and
+// after one Reproject the apply is the projection of its operations.
+//
 // The suite's own tests run the store areas on deliberately broken stores
 // (an upserting create, duplicate GetBatches rows, a compare-and-swap that
 // ignores the version or the state or is not atomic, a lower-version
 // AddMember that overwrites or reports success, case-folded keys, clamped
 // times, repaired labels, a read cache that hands out its own payloads) and
-// require each to fail in the one area that owns the broken rule.
+// require each to fail in the one area that owns the broken rule. They also
+// plant known orchestrator bugs back (build tags statefold_mutant_*: an
+// unconditional fold, rows that move backwards, a claim kept over a stop,
+// a landed write taken for another caller's) and require the explorer to
+// find each in its scenario with a schedule that replays alone.
 //
 // # Tools
 //

@@ -307,6 +307,11 @@ var exApplyScenarios = []*exScenario{
 		actors: []*exActorSpec{exReleaser, exDeploy("B", applystate.Completed), exReport("C", applystate.Failed)},
 	},
 	{
+		name: "DuplicateDriveLoops", doc: "two drive loops of A (one taking over from the other) report running and failed while B runs",
+		apply:  exOps(exOp("A", applystate.Continue, applystate.Pending), exOp("B", "", applystate.Running)),
+		actors: []*exActorSpec{exReport("A", applystate.Running), exReport("A", applystate.Failed)},
+	},
+	{
 		name: "PlanCreationDrive", doc: "a CreatePlan, not retried after a crash, while A's drive loop runs",
 		apply: &exApplySpec{plan: true, ops: []exOpSpec{exOp("A", "", ""), exOp("B", "", ""), exOp("C", applystate.Continue, "")}},
 		actors: []*exActorSpec{{name: "CreatePlan(A, B, C)", run: func(ctx context.Context, e *exEnv) error {
@@ -377,6 +382,15 @@ func (s *exSchedule) finalApplyChecks(last exApplySnap) error {
 	if allOK {
 		if err := CheckApplyProjected(s.ctx, s.raw, s.queue); err != nil {
 			s.violation("projection: every actor succeeded, yet before any Reproject %v", err)
+		}
+		// A claim is either started by the caller told to proceed or
+		// given back; only a terminal apply may keep one, inert.
+		if !applystate.Normalize(last.apply.state).Terminal() {
+			for _, id := range slices.Sorted(maps.Keys(last.ops)) {
+				if op := last.ops[id]; op.claimed {
+					s.violation("claim: every actor succeeded, yet the %s apply keeps %s's claimed start, which nobody runs (%s)", last.apply.state, id, op)
+				}
+			}
 		}
 	}
 	terminal := applystate.Normalize(last.apply.state).Terminal()

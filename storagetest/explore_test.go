@@ -316,7 +316,7 @@ func TestScenarios(t *testing.T) {
 		require.False(t, names[sc.Name], "scenario %s listed twice", sc.Name)
 		names[sc.Name] = true
 	}
-	require.Len(t, names, 16)
+	require.Len(t, names, 17)
 }
 
 // With STATEFOLD_SCHEDULE set, the Interleavings area replays that one
