@@ -60,7 +60,14 @@ type orchEnv struct {
 
 func newOrchEnv(t testing.TB, store storage.Store) *orchEnv {
 	t.Helper()
-	e := &orchEnv{store: store, fs: NewFaultStore(store), clock: newTestClock(),
+	return newOrchEnvWith(t, store, store)
+}
+
+// newOrchEnvWith is newOrchEnv with the faulty orchestrators calling
+// actors, another handle on store's data.
+func newOrchEnvWith(t testing.TB, store, actors storage.Store) *orchEnv {
+	t.Helper()
+	e := &orchEnv{store: store, fs: NewFaultStore(actors), clock: newTestClock(),
 		queue: UniqueID("q"), apply: UniqueID("apply")}
 	var err error
 	logger := testLogger(t)
@@ -289,15 +296,47 @@ func runCrashPoints(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			t.Error("no crash point was reached: the search explored nothing")
 		}
 	})
+	crashSubtests(t, func(t *testing.T) (storage.Store, storage.Store) { s := newStore(t); return s, s }, false, &explored)
+}
+
+// CrashPointsWith runs the crash-point exploration of the Orchestration
+// area with the calls under test going to actors — another handle on the
+// same data as store, for example a client whose network faults are
+// injected below the backend — while the setup, the repair and the checks
+// use store. A call that actors fails on its own (an error matching
+// storage.ErrUnavailable) ends the call there, as a crash would; the
+// invariants must hold all the same. It returns how many crash points
+// were reached and in how many of the crash cases (a call in one fault
+// mode) an invariant failed; every violation fails t.
+func CrashPointsWith(t *testing.T, store, actors storage.Store) (explored, failed int) {
+	t.Helper()
+	var n, bad atomic.Int64
+	t.Run("CrashPoints", func(t *testing.T) {
+		crashSubtests(t, func(t *testing.T) (storage.Store, storage.Store) {
+			t.Cleanup(func() {
+				if t.Failed() {
+					bad.Add(1)
+				}
+			})
+			return store, actors
+		}, true, &n)
+	})
+	return int(n.Load()), int(bad.Load())
+}
+
+// crashSubtests runs every crash case in both fault modes as parallel
+// subtests of t, counting the crash points reached. noisy marks actors
+// that fail calls on their own.
+func crashSubtests(t *testing.T, stores func(t *testing.T) (store, actors storage.Store), noisy bool, explored *atomic.Int64) {
 	for _, c := range crashCases() {
 		for _, mode := range []Mode{FailBefore, FailAfter} {
 			t.Run(c.name+"/"+mode.String(), func(t *testing.T) {
 				t.Parallel()
-				store := newStore(t)
+				store, actors := stores(t)
 				ctx := context.Background()
 				for k := 1; ; k++ {
 					require.LessOrEqual(t, k, maxCrashPoints, "the call never completed")
-					if !crashPoint(ctx, t, store, c, mode, k) {
+					if !crashPoint(ctx, t, store, actors, noisy, c, mode, k) {
 						break
 					}
 					explored.Add(1)
@@ -330,9 +369,9 @@ func unacknowledged(ctx context.Context, store storage.Store, applyID string, m 
 
 // crashPoint runs one case with the k-th call failing and reports whether
 // the fault was reached.
-func crashPoint(ctx context.Context, t *testing.T, store storage.Store, c crashCase, mode Mode, k int) bool {
+func crashPoint(ctx context.Context, t *testing.T, store, actors storage.Store, noisy bool, c crashCase, mode Mode, k int) bool {
 	t.Helper()
-	e := newOrchEnv(t, store)
+	e := newOrchEnvWith(t, store, actors)
 	c.setup(ctx, t, e)
 	e.terminalized.Store(0)
 	in, err := e.fs.Inject(Fault{Mode: mode, Call: k})
@@ -340,10 +379,14 @@ func crashPoint(ctx context.Context, t *testing.T, store storage.Store, c crashC
 	runErr := c.run(ctx, e)
 	e.fs.ClearFaults()
 	hitMethod, hit := in.Hit()
-	if !hit {
+	// A call that noisy actors failed on their own: a crash point too.
+	unavailable := noisy && errors.Is(runErr, storage.ErrUnavailable)
+	switch {
+	case unavailable:
+	case !hit:
 		require.NoError(t, runErr, "fault-free run")
-	} else if mode == FailBefore && !errors.Is(runErr, ErrInjected) && hitMethod.IsWrite() && hitMethod != RemoveMember && !leaseReleased(ctx, store, e.queue, hitMethod) &&
-		!(c.apply && unacknowledged(ctx, store, e.apply, hitMethod)) {
+	case mode == FailBefore && !errors.Is(runErr, ErrInjected) && hitMethod.IsWrite() && hitMethod != RemoveMember && !leaseReleased(ctx, store, e.queue, hitMethod) &&
+		!(c.apply && unacknowledged(ctx, store, e.apply, hitMethod)):
 		// A failed write that is not best-effort must surface.
 		require.ErrorIs(t, runErr, ErrInjected, "k=%d: a failed %s must be returned", k, hitMethod)
 	}
@@ -365,7 +408,7 @@ func crashPoint(ctx context.Context, t *testing.T, store storage.Store, c crashC
 		require.NoError(t, err)
 		n := e.terminalized.Load()
 		require.LessOrEqual(t, n, int32(1), "Terminalized reported %d times, %s", n, where)
-		ambiguous := mode == FailAfter && hitMethod == UpdateApply
+		ambiguous := (mode == FailAfter && hitMethod == UpdateApply) || errors.Is(runErr, applystate.ErrAmbiguous)
 		if applystate.Normalize(after.State).Terminal() && !ambiguous {
 			require.Equal(t, int32(1), n, "apply ended %q but Terminalized was reported %d times, %s", after.State, n, where)
 		}

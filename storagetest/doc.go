@@ -71,8 +71,10 @@
 //     holds its target ([CheckApplyNotEarly]), a fault-free Reproject makes
 //     it Rollout over its operations ([CheckApplyProjected]), and
 //     Terminalized is reported at most once (exactly once unless the
-//     terminalizing write's response itself was lost). The number of crash
-//     points explored is logged.
+//     terminalizing write's response itself was lost, or the caller got
+//     applystate.ErrAmbiguous). The number of crash points explored is
+//     logged. [CrashPointsWith] runs them with the calls under test on
+//     another handle, such as a client under network faults.
 //   - concurrency: cyclic transitions under a continuous reader, where
 //     nothing goes terminal, so every listing must return every batch
 //     exactly once; 16 sibling drives of one apply, 50 rounds; racing

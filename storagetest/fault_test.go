@@ -3,6 +3,9 @@ package storagetest_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,4 +156,27 @@ func TestFaultStoreCountsConflicts(t *testing.T) {
 	require.Equal(t, 2, fs.Conflicts(), "an AddMember that found a newer row counts too")
 	fs.ResetCounts()
 	require.Zero(t, fs.Conflicts())
+}
+
+// CrashPointsWith explores the crash points with the calls under test
+// going to a handle that fails calls on its own (as a network would): the
+// invariants hold, and crash points are reached.
+func TestCrashPointsWithNoisyActors(t *testing.T) {
+	t.Parallel()
+	store := memory.New()
+	noisy := storagetest.NewFaultStore(store)
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(1, 2))
+	noisy.SetHook(func(context.Context, storagetest.Method) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if rng.Float64() < 0.1 {
+			return fmt.Errorf("connection refused: %w", storage.ErrUnavailable)
+		}
+		return nil
+	})
+	n, failed := storagetest.CrashPointsWith(t, store, noisy)
+	require.Positive(t, n, "crash points reached")
+	require.Zero(t, failed)
+	require.Positive(t, noisy.TotalCalls())
 }

@@ -28,6 +28,9 @@ type Proxy struct {
 	// Decide picks the fault for one client chunk; "" forwards it. Nil
 	// forwards everything.
 	Decide func() Kind
+	// DecideChunk, when set, is asked instead of Decide with the chunk's
+	// bytes, so that a test can hit one statement by its text.
+	DecideChunk func(chunk []byte) Kind
 	// StallFor is how long a Stall holds a chunk (default 50ms).
 	StallFor time.Duration
 	// ReplyDone, when set, tells from the bytes of a cut statement's reply
@@ -196,7 +199,10 @@ func (p *Proxy) pump(client, server net.Conn, cut *atomic.Bool) {
 		n, err := client.Read(buf)
 		if n > 0 {
 			kind := Kind("")
-			if p.Decide != nil {
+			switch {
+			case p.DecideChunk != nil:
+				kind = p.DecideChunk(buf[:n])
+			case p.Decide != nil:
 				kind = p.Decide()
 			}
 			switch kind {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/statefold/statefold/internal/netfault"
 	"github.com/statefold/statefold/storage"
-	"github.com/statefold/statefold/storagetest"
 )
 
 // faulty returns a store on f's tables whose client sends every request
@@ -157,72 +154,28 @@ func TestTransientFailuresAreClassified(t *testing.T) {
 // hold; the test logs one line for make test.
 func TestNetworkFaults(t *testing.T) {
 	f := newFixture(t, nil)
-	var mu sync.Mutex
-	rng := rand.New(rand.NewPCG(7, 11))
-	decide := func(op string) netfault.Kind {
-		mu.Lock()
-		defer mu.Unlock()
-		r := rng.Float64()
-		write := op == "PutItem" || op == "DeleteItem"
-		switch {
-		case write && r < 0.12:
-			return netfault.DropResponse
-		case r < 0.17:
-			return netfault.Throttle
-		case r < 0.21:
-			return netfault.ServerError
-		case r < 0.23:
-			return netfault.Delay
+	writes := netfault.Random(7, 11, netfault.Odds{Kind: netfault.DropResponse, Chance: 0.12},
+		netfault.Odds{Kind: netfault.Throttle, Chance: 0.05}, netfault.Odds{Kind: netfault.ServerError, Chance: 0.04},
+		netfault.Odds{Kind: netfault.Delay, Chance: 0.02})
+	reads := netfault.Random(7, 13, netfault.Odds{Kind: netfault.Throttle, Chance: 0.17},
+		netfault.Odds{Kind: netfault.ServerError, Chance: 0.04}, netfault.Odds{Kind: netfault.Delay, Chance: 0.02})
+	s, tr := faulty(t, f, func(op string) netfault.Kind {
+		if op == "PutItem" || op == "DeleteItem" {
+			return writes()
 		}
-		return ""
-	}
-	s, tr := faulty(t, f, decide, true)
+		return reads()
+	}, true)
 	tr.DelayFor = 5 * time.Millisecond
-	// Faults at random make a schedule's store calls differ from run to
-	// run, so the search runs random schedules only.
-	x := storagetest.Exploration{Random: 1000, Seed: 3, Parallel: 4, Budget: 60 * time.Second}
-	if testing.Short() {
-		x.Budget = 10 * time.Second
-	}
-	schedules, violations := storagetest.ExploreAllWith(t, f.store, s, x)
-	counts := tr.Counts()
-	total, kinds := netfault.Summary(counts)
-	t.Logf("network faults on dynamo: %d injected (%s), %d violations, %d schedules", total, kinds, violations, schedules)
+	counts := netfault.Explore(t, "dynamo", f.store, s, tr.Counts, 60*time.Second)
 	require.Positive(t, counts[netfault.DropResponse], "lost responses were injected")
-	require.Positive(t, total)
 }
 
-// A history of concurrent creates, reads, compare-and-swaps, member
-// upserts, removals and listings through the faults is linearizable
-// against the store contract (a write that failed after it may have been
-// sent counts as possibly applied). The test logs one line for make test.
+// A history of concurrent calls through lost responses, throttling and
+// server errors is linearizable; the test logs one line for make test.
 func TestLinearizable(t *testing.T) {
 	f := newFixture(t, nil)
-	var mu sync.Mutex
-	rng := rand.New(rand.NewPCG(13, 17))
-	s, tr := faulty(t, f, func(op string) netfault.Kind {
-		mu.Lock()
-		defer mu.Unlock()
-		switch r := rng.Float64(); {
-		case r < 0.10:
-			return netfault.DropResponse
-		case r < 0.15:
-			return netfault.Throttle
-		case r < 0.20:
-			return netfault.ServerError
-		}
-		return ""
-	}, true)
-	counts := tr.Counts
-	res, err := storagetest.CheckLinearizable(context.Background(), s, storagetest.LinearizabilityConfig{Clients: 6, Operations: 80, Seed: 5})
-	require.NoError(t, err)
-	faults, _ := netfault.Summary(counts())
-	verdict := "ok"
-	if !res.Linearizable {
-		verdict = fmt.Sprintf("NOT linearizable (check unknown: %v)", res.Unknown)
-	}
-	t.Logf("linearizable on dynamo: %d operations, %d faults, %s (%d possibly applied, %d failed reads left out)",
-		res.Operations, faults, verdict, res.Ambiguous, res.Dropped)
-	require.True(t, res.Linearizable, "%+v", res)
-	require.Positive(t, faults, "faults were injected")
+	decide := netfault.Random(13, 17, netfault.Odds{Kind: netfault.DropResponse, Chance: 0.10},
+		netfault.Odds{Kind: netfault.Throttle, Chance: 0.05}, netfault.Odds{Kind: netfault.ServerError, Chance: 0.05})
+	s, tr := faulty(t, f, func(string) netfault.Kind { return decide() }, true)
+	netfault.Linearizable(t, "dynamo", s, tr.Counts)
 }

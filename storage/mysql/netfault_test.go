@@ -1,10 +1,8 @@
 package mysql
 
 import (
+	"bytes"
 	"context"
-	"fmt"
-	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,15 +12,22 @@ import (
 
 	"github.com/statefold/statefold/internal/netfault"
 	"github.com/statefold/statefold/storage"
-	"github.com/statefold/statefold/storagetest"
 )
 
 // proxied returns a store on f's tables whose connections go through a
 // loopback TCP proxy deciding faults with decide.
 func proxied(t *testing.T, f fixture, decide func() netfault.Kind) (*Store, *netfault.Proxy) {
 	t.Helper()
+	p := &netfault.Proxy{Decide: decide, StallFor: 20 * time.Millisecond}
+	return proxiedBy(t, f, p, nil), p
+}
+
+// proxiedBy returns a store on f's tables whose connections go through p
+// (started here), with the driver's config tweaked by tweak.
+func proxiedBy(t *testing.T, f fixture, p *netfault.Proxy, tweak func(*gomysql.Config)) *Store {
+	t.Helper()
 	server.once.Do(resolveServer)
-	p := &netfault.Proxy{Target: server.cfg.Addr, Decide: decide, StallFor: 20 * time.Millisecond}
+	p.Target = server.cfg.Addr
 	require.NoError(t, p.Start())
 	t.Cleanup(func() { _ = p.Close() })
 	// Timeouts, as a service sets them: a connection that hangs is an
@@ -30,10 +35,13 @@ func proxied(t *testing.T, f fixture, decide func() netfault.Kind) (*Store, *net
 	db := openDB(t, func(c *gomysql.Config) {
 		c.Net, c.Addr = "tcp", p.Addr()
 		c.Timeout, c.ReadTimeout, c.WriteTimeout = time.Second, time.Second, time.Second
+		if tweak != nil {
+			tweak(c)
+		}
 	})
 	s, err := New(db, WithTablePrefix(f.prefix))
 	require.NoError(t, err)
-	return s, p
+	return s
 }
 
 // armed returns a Decide that injects kind into the next chunk once armed.
@@ -71,6 +79,34 @@ func TestCutAfterAStatementIsAmbiguous(t *testing.T) {
 	require.Contains(t, []string{"queued", "running"}, got.State)
 }
 
+// A compare-and-swap whose UPDATE changed nothing and whose read-back
+// (conflict or missing?) lost its connection: the write surely did not
+// land, so the error matches ErrUnavailable, neither ErrAmbiguous nor
+// ErrConflict.
+func TestCutReadBackIsUnavailable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	var on atomic.Bool
+	p := &netfault.Proxy{DecideChunk: func(chunk []byte) netfault.Kind {
+		if bytes.Contains(chunk, []byte("SELECT version, state FROM")) && on.Swap(false) {
+			return netfault.Cut
+		}
+		return ""
+	}}
+	// Statements go as text, so the proxy can tell the read-back.
+	s := proxiedBy(t, f, p, func(c *gomysql.Config) { c.InterpolateParams = true })
+	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+	require.NoError(t, err)
+	on.Store(true)
+	b.State = "running"
+	_, err = s.UpdateBatch(ctx, b, 7, "queued") // a stale version: the UPDATE changes nothing
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.NotErrorIs(t, err, storage.ErrAmbiguous)
+	require.NotErrorIs(t, err, storage.ErrConflict)
+	require.Equal(t, 1, p.Counts()[netfault.Cut])
+}
+
 // Refused connections make reads ErrUnavailable (not ambiguous); every
 // connection reset at once (a failover) is survived by the next call.
 func TestRefusedAndResetConnections(t *testing.T) {
@@ -97,63 +133,18 @@ func TestRefusedAndResetConnections(t *testing.T) {
 // hold; the test logs one line for make test.
 func TestNetworkFaults(t *testing.T) {
 	f := newFixture(t)
-	var mu sync.Mutex
-	rng := rand.New(rand.NewPCG(5, 9))
-	s, p := proxied(t, f, func() netfault.Kind {
-		mu.Lock()
-		defer mu.Unlock()
-		switch r := rng.Float64(); {
-		case r < 0.04:
-			return netfault.Cut
-		case r < 0.07:
-			return netfault.Stall
-		case r < 0.075:
-			return netfault.Reset
-		}
-		return ""
-	})
-	// Faults at random make a schedule's store calls differ from run to
-	// run, so the search runs random schedules only.
-	x := storagetest.Exploration{Random: 1000, Seed: 3, Parallel: 4, Budget: 45 * time.Second}
-	if testing.Short() {
-		x.Budget = 10 * time.Second
-	}
-	schedules, violations := storagetest.ExploreAllWith(t, f.store, s, x)
-	counts := p.Counts()
-	total, kinds := netfault.Summary(counts)
-	t.Logf("network faults on mysql: %d injected (%s), %d violations, %d schedules", total, kinds, violations, schedules)
+	s, p := proxied(t, f, netfault.Random(5, 9,
+		netfault.Odds{Kind: netfault.Cut, Chance: 0.04}, netfault.Odds{Kind: netfault.Stall, Chance: 0.03},
+		netfault.Odds{Kind: netfault.Reset, Chance: 0.005}))
+	counts := netfault.Explore(t, "mysql", f.store, s, p.Counts, 45*time.Second)
 	require.Positive(t, counts[netfault.Cut], "connections were cut after a statement")
 }
 
-// A history of concurrent creates, reads, compare-and-swaps, member
-// upserts, removals and listings through the faults is linearizable
-// against the store contract (a write that failed after it may have been
-// sent counts as possibly applied). The test logs one line for make test.
+// A history of concurrent calls through the proxy's cuts and stalls is
+// linearizable; the test logs one line for make test.
 func TestLinearizable(t *testing.T) {
 	f := newFixture(t)
-	var mu sync.Mutex
-	rng := rand.New(rand.NewPCG(13, 17))
-	s, p := proxied(t, f, func() netfault.Kind {
-		mu.Lock()
-		defer mu.Unlock()
-		switch r := rng.Float64(); {
-		case r < 0.05:
-			return netfault.Cut
-		case r < 0.08:
-			return netfault.Stall
-		}
-		return ""
-	})
-	counts := p.Counts
-	res, err := storagetest.CheckLinearizable(context.Background(), s, storagetest.LinearizabilityConfig{Clients: 6, Operations: 80, Seed: 5})
-	require.NoError(t, err)
-	faults, _ := netfault.Summary(counts())
-	verdict := "ok"
-	if !res.Linearizable {
-		verdict = fmt.Sprintf("NOT linearizable (check unknown: %v)", res.Unknown)
-	}
-	t.Logf("linearizable on mysql: %d operations, %d faults, %s (%d possibly applied, %d failed reads left out)",
-		res.Operations, faults, verdict, res.Ambiguous, res.Dropped)
-	require.True(t, res.Linearizable, "%+v", res)
-	require.Positive(t, faults, "faults were injected")
+	s, p := proxied(t, f, netfault.Random(13, 17,
+		netfault.Odds{Kind: netfault.Cut, Chance: 0.05}, netfault.Odds{Kind: netfault.Stall, Chance: 0.03}))
+	netfault.Linearizable(t, "mysql", s, p.Counts)
 }

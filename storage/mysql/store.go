@@ -159,7 +159,8 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, readBa
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("mysql: %s: %w", what, storage.ErrNotFound)
 		case err != nil:
-			return fmt.Errorf("mysql: %s: read back version: %w", what, err)
+			// The UPDATE changed nothing: not ambiguous, only unanswered.
+			return callErr(what+": read back version", false, err)
 		case stored != expected:
 			return fmt.Errorf("mysql: %s: stored version %d, expected %d: %w", what, stored, expected, storage.ErrConflict)
 		case expectedState != nil && state != *expectedState:

@@ -195,7 +195,8 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, versio
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("postgres: %s: %w", what, storage.ErrNotFound)
 	case err != nil:
-		return fmt.Errorf("postgres: %s: read back: %w", what, err)
+		// The UPDATE changed nothing: not ambiguous, only unanswered.
+		return callErr(what+": read back", false, err)
 	}
 	return fmt.Errorf("postgres: %s: stored version %d: %w", what, v, storage.ErrConflict)
 }
