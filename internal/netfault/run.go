@@ -1,10 +1,12 @@
 package netfault
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,4 +89,49 @@ func Linearizable(t *testing.T, backend string, s storage.Store, counts func() m
 		backend, res.Operations, faults, verdict, res.Ambiguous, res.Dropped)
 	require.True(t, res.Linearizable, "%+v", res)
 	require.Positive(t, faults, "faults were injected")
+}
+
+// CutUpdate creates batch q/b on s, calls arm (which makes the proxy p
+// cut the connection of the next statement it picks), updates the batch
+// by compare-and-swap, and requires exactly one cut and the error a cut
+// means there. At the stored version (stale false) the UPDATE itself was
+// cut after it ran: ErrAmbiguous and ErrUnavailable. At a stale version
+// the UPDATE changed nothing and the read-back telling a conflict from a
+// missing row was cut: ErrUnavailable only. Never ErrConflict; the next
+// call reconnects.
+func CutUpdate(t *testing.T, s storage.Store, p *Proxy, arm func(), stale bool) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+	require.NoError(t, err)
+	arm()
+	b.State = "running"
+	v := int64(1)
+	if stale {
+		v = 7
+	}
+	_, err = s.UpdateBatch(ctx, b, v, "queued")
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	if stale {
+		require.NotErrorIs(t, err, storage.ErrAmbiguous, "the UPDATE changed nothing")
+	} else {
+		require.ErrorIs(t, err, storage.ErrAmbiguous)
+	}
+	require.NotErrorIs(t, err, storage.ErrConflict)
+	require.Equal(t, 1, p.Counts()[Cut])
+	got, err := s.GetBatch(ctx, "q", "b")
+	require.NoError(t, err, "the next call reconnects")
+	require.Contains(t, []string{"queued", "running"}, got.State)
+}
+
+// CutStatement returns a DecideChunk for the proxy that cuts the first
+// chunk holding text once the returned flag is set.
+func CutStatement(text string) (func([]byte) Kind, *atomic.Bool) {
+	var on atomic.Bool
+	return func(chunk []byte) Kind {
+		if bytes.Contains(chunk, []byte(text)) && on.Swap(false) {
+			return Cut
+		}
+		return ""
+	}, &on
 }

@@ -1,7 +1,6 @@
 package mysql
 
 import (
-	"bytes"
 	"context"
 	"sync/atomic"
 	"testing"
@@ -61,22 +60,9 @@ func armed(kind netfault.Kind) (func() netfault.Kind, *atomic.Bool) {
 // new connection.
 func TestCutAfterAStatementIsAmbiguous(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
 	decide, on := armed(netfault.Cut)
-	s, p := proxied(t, f, decide)
-	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-	require.NoError(t, err)
-	on.Store(true)
-	b.State = "running"
-	_, err = s.UpdateBatch(ctx, b, 1, "queued")
-	require.ErrorIs(t, err, storage.ErrAmbiguous)
-	require.ErrorIs(t, err, storage.ErrUnavailable)
-	require.NotErrorIs(t, err, storage.ErrConflict)
-	require.Equal(t, 1, p.Counts()[netfault.Cut])
-	got, err := s.GetBatch(ctx, "q", "b")
-	require.NoError(t, err, "the next call reconnects")
-	require.Contains(t, []string{"queued", "running"}, got.State)
+	s, p := proxied(t, newFixture(t), decide)
+	netfault.CutUpdate(t, s, p, func() { on.Store(true) }, false)
 }
 
 // A compare-and-swap whose UPDATE changed nothing and whose read-back
@@ -85,26 +71,11 @@ func TestCutAfterAStatementIsAmbiguous(t *testing.T) {
 // ErrConflict.
 func TestCutReadBackIsUnavailable(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	var on atomic.Bool
-	p := &netfault.Proxy{DecideChunk: func(chunk []byte) netfault.Kind {
-		if bytes.Contains(chunk, []byte("SELECT version, state FROM")) && on.Swap(false) {
-			return netfault.Cut
-		}
-		return ""
-	}}
+	decide, on := netfault.CutStatement("SELECT version, state FROM")
+	p := &netfault.Proxy{DecideChunk: decide}
 	// Statements go as text, so the proxy can tell the read-back.
-	s := proxiedBy(t, f, p, func(c *gomysql.Config) { c.InterpolateParams = true })
-	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-	require.NoError(t, err)
-	on.Store(true)
-	b.State = "running"
-	_, err = s.UpdateBatch(ctx, b, 7, "queued") // a stale version: the UPDATE changes nothing
-	require.ErrorIs(t, err, storage.ErrUnavailable)
-	require.NotErrorIs(t, err, storage.ErrAmbiguous)
-	require.NotErrorIs(t, err, storage.ErrConflict)
-	require.Equal(t, 1, p.Counts()[netfault.Cut])
+	s := proxiedBy(t, newFixture(t), p, func(c *gomysql.Config) { c.InterpolateParams = true })
+	netfault.CutUpdate(t, s, p, func() { on.Store(true) }, true)
 }
 
 // Refused connections make reads ErrUnavailable (not ambiguous); every

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"strconv"
@@ -68,55 +67,25 @@ func readyForQuery(reply []byte) bool {
 // success; the next call works on a new connection.
 func TestCutAfterAStatementIsAmbiguous(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
 	var on atomic.Bool
-	s, p := proxied(t, f, func() netfault.Kind {
+	s, p := proxied(t, newFixture(t), func() netfault.Kind {
 		if on.Swap(false) {
 			return netfault.Cut
 		}
 		return ""
 	})
-	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-	require.NoError(t, err)
-	on.Store(true)
-	b.State = "running"
-	_, err = s.UpdateBatch(ctx, b, 1, "queued")
-	require.ErrorIs(t, err, storage.ErrAmbiguous)
-	require.ErrorIs(t, err, storage.ErrUnavailable)
-	require.NotErrorIs(t, err, storage.ErrConflict)
-	require.Equal(t, 1, p.Counts()[netfault.Cut])
-	got, err := s.GetBatch(ctx, "q", "b")
-	require.NoError(t, err, "the next call reconnects")
-	require.Contains(t, []string{"queued", "running"}, got.State)
+	netfault.CutUpdate(t, s, p, func() { on.Store(true) }, false)
 }
 
 // A compare-and-swap whose UPDATE changed nothing and whose read-back
 // (conflict or missing?) lost its connection: the write surely did not
 // land, so the error matches ErrUnavailable, neither ErrAmbiguous nor
-// ErrConflict.
+// ErrConflict. A fresh connection prepares the read-back: its text is sent.
 func TestCutReadBackIsUnavailable(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	var on atomic.Bool
-	p := &netfault.Proxy{DecideChunk: func(chunk []byte) netfault.Kind {
-		// A fresh connection prepares the read-back: its text is sent.
-		if bytes.Contains(chunk, []byte("SELECT version FROM")) && on.Swap(false) {
-			return netfault.Cut
-		}
-		return ""
-	}}
-	s := proxiedBy(t, f, p)
-	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-	require.NoError(t, err)
-	on.Store(true)
-	b.State = "running"
-	_, err = s.UpdateBatch(ctx, b, 7, "queued") // a stale version: the UPDATE changes nothing
-	require.ErrorIs(t, err, storage.ErrUnavailable)
-	require.NotErrorIs(t, err, storage.ErrAmbiguous)
-	require.NotErrorIs(t, err, storage.ErrConflict)
-	require.Equal(t, 1, p.Counts()[netfault.Cut])
+	decide, on := netfault.CutStatement("SELECT version FROM")
+	p := &netfault.Proxy{DecideChunk: decide}
+	netfault.CutUpdate(t, proxiedBy(t, newFixture(t), p), p, func() { on.Store(true) }, true)
 }
 
 // The explorer's scenarios with the actors' statements going through the
