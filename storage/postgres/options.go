@@ -12,7 +12,7 @@ import (
 const DefaultTablePrefix = "statefold_"
 
 // DefaultChunkSize is the number of ids [Store.GetBatches] puts in one
-// = ANY($2) query without [WithChunkSize].
+// query without [WithChunkSize].
 const DefaultChunkSize = 1000
 
 // MaxChunkSize bounds [WithChunkSize].

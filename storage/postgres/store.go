@@ -61,7 +61,7 @@ func buildQueries(c config) queries {
 	return queries{
 		insertBatch:  "INSERT INTO " + b + " (" + batchCols + ") VALUES ($1, $2, $3, 1, $4, $5, $6)",
 		getBatch:     "SELECT " + batchCols + " FROM " + b + " WHERE queue = $1 AND id = $2",
-		getBatches:   "SELECT " + batchCols + " FROM " + b + " WHERE queue = $1 AND id = ANY($2)",
+		getBatches:   "SELECT " + batchCols + " FROM " + b + " WHERE queue = $1 AND id IN (SELECT unnest($2::bytea[]))",
 		updateBatch:  "UPDATE " + b + " SET state = $1, payload = $2, created_at = $3, updated_at = $4, version = version + 1 WHERE queue = $5 AND id = $6 AND version = $7 AND state = $8 RETURNING version",
 		batchVersion: "SELECT version FROM " + b + " WHERE queue = $1 AND id = $2",
 
@@ -245,9 +245,9 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	return b, nil
 }
 
-// GetBatches implements [storage.BatchStore]: one = ANY($2) query per chunk
-// of at most [WithChunkSize] distinct ids, chunks of equal size, up to four
-// read at once on a pool.
+// GetBatches implements [storage.BatchStore]: one IN (SELECT unnest($2))
+// query per chunk of at most [WithChunkSize] distinct ids, chunks of equal
+// size, up to four read at once on a pool.
 func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
 	if err := storage.ValidateKey("queue", queue); err != nil {
 		return nil, err
