@@ -87,7 +87,11 @@
 //   - A stopped operation never returns to pending or running (or any other
 //     unsettled state); it may only settle.
 //   - A started operation never returns to pending.
-//   - No operation's state is written once its apply is terminal.
+//   - Drive writes no operation's state once its apply is terminal. A Stop
+//     that read the apply open may still move a never-started pending
+//     operation to stopped while a concurrent Drive makes the apply
+//     terminal: that operation never starts, and the terminal apply is
+//     not rewritten.
 //   - The one exception: [Projector.ReleasePause] rewrites the policy
 //     (OnFailure) of each failed pause operation it releases to continue;
 //     the row's state, error message and timestamps stay as they are.

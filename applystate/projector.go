@@ -579,42 +579,24 @@ func (p *Projector) setFlag(ctx context.Context, applyID string, set func(*stora
 	return storage.Apply{}, false, fmt.Errorf("applystate: write apply %q: %d attempts: %w", applyID, p.cfg.maxAttempts, storage.ErrConflict)
 }
 
-// Stop requests a stop: it sets StopRequested (compare-and-swap), moves
-// every pending operation to stopped (compare-and-swap each), then
-// reprojects. Operations already started are left to their drive loops;
-// once StopRequested is set a stopped operation, started or not, no longer
-// holds its target, so the apply settles when every started operation has
-// stopped or settled: stopped, or failed when an operation failed. A
-// terminal apply is returned unchanged. Stop is idempotent: retry it after
-// an error (Reproject finishes an interrupted Stop too).
+// Stop requests a stop: it sets StopRequested (compare-and-swap) and
+// reprojects, which moves every unclaimed pending operation to stopped
+// (compare-and-swap each) before it projects. Operations already started or
+// claimed are left to their drive loops; once StopRequested is set a
+// stopped operation, started or not, no longer holds its target, so the
+// apply settles when every started operation has stopped or settled:
+// stopped, or failed when an operation failed. A terminal apply is returned
+// unchanged. Stop is idempotent: retry it after an error (Reproject finishes
+// an interrupted Stop too).
 func (p *Projector) Stop(ctx context.Context, applyID string) (Result, error) {
-	return p.raiseFlag(ctx, applyID, func(a *storage.Apply) *bool { return &a.StopRequested }, func() error {
-		ops, err := p.ops.ListOperations(ctx, applyID)
-		if err != nil {
-			return fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
-		}
-		for _, op := range ops {
-			if err := p.stopOperation(ctx, op); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// raiseFlag sets the apply flag that flag points at (compare-and-swap, no
-// write if already set), runs then (may be nil), and reprojects. A
-// terminal apply is returned unchanged; Changed reports either write.
-func (p *Projector) raiseFlag(ctx context.Context, applyID string, flag func(*storage.Apply) *bool, then func() error) (Result, error) {
 	if err := p.check(ctx, applyID, true); err != nil {
 		return Result{}, err
 	}
 	before, wrote, err := p.setFlag(ctx, applyID, func(a *storage.Apply) bool {
-		f := flag(a)
-		if *f {
+		if a.StopRequested {
 			return false
 		}
-		*f = true
+		a.StopRequested = true
 		return true
 	})
 	if err != nil {
@@ -622,11 +604,6 @@ func (p *Projector) raiseFlag(ctx context.Context, applyID string, flag func(*st
 	}
 	if prev := Normalize(before.State); prev.Terminal() {
 		return Result{Apply: before, Previous: prev}, nil
-	}
-	if then != nil {
-		if err := then(); err != nil {
-			return Result{}, err
-		}
 	}
 	res, err := p.reproject(ctx, applyID)
 	res.Changed = res.Changed || wrote

@@ -2,6 +2,7 @@ package applystate_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -298,4 +299,30 @@ func TestReleasePauseWithoutPausedFailures(t *testing.T) {
 	require.False(t, r.Changed)
 	require.Zero(t, b.fs.Writes())
 	require.Equal(t, string(applystate.Pause), b.op(t, "A").OnFailure)
+}
+
+// A Stop racing a terminal decision: A (halt) fails while a Stop that read
+// the apply open is about to list the operations. The apply ends failed,
+// terminalized once and never rewritten; B, pending and never claimed,
+// ends pending or stopped, never started.
+func TestStopRacingATerminalDecision(t *testing.T) {
+	t.Parallel()
+	var terminalized atomic.Int32
+	b := setup(t, []op{{"A", applystate.Halt}, {"B", ""}}, applystate.WithObserver(func(_ context.Context, r applystate.Result) {
+		if r.Terminalized {
+			terminalized.Add(1)
+		}
+	}))
+	b.drive(t, "A", ru)
+	resume := hold(t, b, storagetest.ListOperations, 1, func() (applystate.Result, error) { return b.p.Stop(b.ctx, "a") })
+	r := b.drive(t, "A", fa, "boom")
+	require.Equal(t, string(fa), r.Apply.State)
+	_, err := resume()
+	require.NoError(t, err)
+	require.Equal(t, string(fa), b.apply(t).State, "the terminal apply is not rewritten")
+	require.Equal(t, int32(1), terminalized.Load())
+	bOp := b.op(t, "B")
+	require.Contains(t, []string{string(pe), string(st)}, bOp.State)
+	require.True(t, bOp.StartedAt.IsZero(), "B never started")
+	require.NoError(t, storagetest.CheckApplyNotEarly(b.ctx, b.store, "a"))
 }
