@@ -6,10 +6,10 @@
 //	store, err := postgres.New(pool, postgres.WithTablePrefix("sf_"))
 //
 // [New] and [Migrate] take a [DB], the three pgx methods they use, which
-// *pgxpool.Pool and *pgx.Conn implement (and so can a tracing wrapper). Use
-// a pool: List reads buckets concurrently, and GetBatches reads up to four
-// chunks at once on a pool (one at a time on a *pgx.Conn, which serves one
-// call at a time). Size the pool for the concurrent Lists you run, four
+// *pgxpool.Pool, *pgx.Conn and pgx.Tx implement. Use a pool: List reads
+// buckets concurrently, and GetBatches reads up to four chunks at once on
+// anything but a *pgx.Conn or a pgx.Tx (one at a time there: a connection
+// serves one call at a time; wrap a pool, not a single connection). Size the pool for the concurrent Lists you run, four
 // connections each.
 //
 // # Schema and key design
@@ -37,7 +37,9 @@
 //   - compare-and-swap is one UPDATE ... SET version = version + 1 WHERE key
 //     AND version = $n (for a batch also AND state = $m, the state the caller
 //     read) RETURNING version; when no row comes back a primary-key read of
-//     the version tells storage.ErrNotFound from storage.ErrConflict;
+//     the version (and state) tells storage.ErrNotFound from
+//     storage.ErrConflict, and when it finds what the caller expected (the
+//     row was created or moved back in between) the UPDATE runs again;
 //   - AddMember is one INSERT ... ON CONFLICT (queue, state, batch_id) DO
 //     UPDATE ... WHERE stored version <= new version RETURNING version: no
 //     row back means a newer row is stored, storage.ErrConflict, decided by

@@ -83,7 +83,7 @@ func TestCutAfterAStatementIsAmbiguous(t *testing.T) {
 // ErrConflict. A fresh connection prepares the read-back: its text is sent.
 func TestCutReadBackIsUnavailable(t *testing.T) {
 	t.Parallel()
-	decide, on := netfault.CutStatement("SELECT version FROM")
+	decide, on := netfault.CutStatement("SELECT version, state FROM")
 	p := &netfault.Proxy{DecideChunk: decide}
 	netfault.CutUpdate(t, proxiedBy(t, newFixture(t), p), p, func() { on.Store(true) }, true)
 }

@@ -192,3 +192,67 @@ func TestSessionTimeZoneAndSingleConn(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, got[0].CreatedAt, viaPool.CreatedAt)
 }
+
+// beforeReadBack is a DB that runs hook once, just before the first
+// statement whose text is readBack: a deterministic interleaving between
+// a compare-and-swap's UPDATE and its read-back.
+type beforeReadBack struct {
+	DB
+	readBack string
+	hook     func()
+}
+
+func (d *beforeReadBack) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if sql == d.readBack && d.hook != nil {
+		hook := d.hook
+		d.hook = nil
+		hook()
+	}
+	return d.DB.QueryRow(ctx, sql, args...)
+}
+
+// An update of a missing batch whose row another caller creates between
+// the UPDATE and the read-back: the read finds the expected version and
+// state, so the store runs the UPDATE again (it succeeds) instead of
+// reporting a conflict that never existed.
+func TestUpdateRacingACreate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	db := &beforeReadBack{DB: f.pool, readBack: f.store.q.batchVersion, hook: func() {
+		_, err := f.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+		require.NoError(t, err)
+	}}
+	s, err := New(db, WithTablePrefix(f.prefix))
+	require.NoError(t, err)
+	got, err := s.UpdateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "running"}, 1, "queued")
+	require.NoError(t, err)
+	require.Equal(t, int64(2), got.Version)
+	require.Nil(t, db.hook, "the read-back ran")
+	stored, err := f.store.GetBatch(ctx, "q", "b")
+	require.NoError(t, err)
+	require.Equal(t, "running", stored.State)
+}
+
+// A store over a transaction reads one chunk at a time: a pgx.Tx, like a
+// *pgx.Conn, serves one call at a time.
+func TestStoreOverATransaction(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	tx, err := f.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	s, err := New(tx, WithTablePrefix(f.prefix), WithChunkSize(1))
+	require.NoError(t, err)
+	var ids []string
+	for i := range 8 {
+		id := fmt.Sprintf("b%d", i)
+		_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: id, State: "queued"})
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	got, err := s.GetBatches(ctx, "q", ids)
+	require.NoError(t, err, "eight one-id chunks on one connection")
+	require.Len(t, got, 8)
+}

@@ -63,7 +63,7 @@ func buildQueries(c config) queries {
 		getBatch:     "SELECT " + batchCols + " FROM " + b + " WHERE queue = $1 AND id = $2",
 		getBatches:   "SELECT " + batchCols + " FROM " + b + " WHERE queue = $1 AND id IN (SELECT unnest($2::bytea[]))",
 		updateBatch:  "UPDATE " + b + " SET state = $1, payload = $2, created_at = $3, updated_at = $4, version = version + 1 WHERE queue = $5 AND id = $6 AND version = $7 AND state = $8 RETURNING version",
-		batchVersion: "SELECT version FROM " + b + " WHERE queue = $1 AND id = $2",
+		batchVersion: "SELECT version, state FROM " + b + " WHERE queue = $1 AND id = $2",
 
 		// The conditional upsert decides atomically: the row is written
 		// when absent or not newer; otherwise nothing is returned.
@@ -98,8 +98,9 @@ func New(db DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	conc := readConcurrency
-	if _, one := db.(*pgx.Conn); one {
-		conc = 1
+	switch db.(type) {
+	case *pgx.Conn, pgx.Tx:
+		conc = 1 // one connection serves one call at a time
 	}
 	return &Store{db: db, chunkSize: c.chunkSize, concurrency: conc, q: buildQueries(c)}, nil
 }
@@ -179,26 +180,41 @@ func insertErr(what string, err error) error {
 }
 
 // cas runs a compare-and-swap UPDATE ... RETURNING version. No row returned
-// means the key is missing or the condition failed; a read of the version
-// tells storage.ErrNotFound from storage.ErrConflict.
-func (s *Store) cas(ctx context.Context, what, update string, args []any, versionQuery string, keyArgs []any) error {
-	var v int64
-	err := s.db.QueryRow(ctx, update, args...).Scan(&v)
-	if err == nil {
-		return nil
+// means the key is missing or the condition failed; a primary-key read of
+// the version (and, for a batch, its state: expectedState non-nil) tells
+// storage.ErrNotFound from storage.ErrConflict. If the read finds the
+// expected version and state (the row was created or moved back between
+// the two statements), the UPDATE is run again, as MySQL's store does.
+func (s *Store) cas(ctx context.Context, what, update string, args []any, versionQuery string, keyArgs []any, expected int64, expectedState *string) error {
+	for attempt := 1; ; attempt++ {
+		var v int64
+		err := s.db.QueryRow(ctx, update, args...).Scan(&v)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return callErr(what, true, err)
+		}
+		var state []byte
+		dest := []any{&v}
+		if expectedState != nil {
+			dest = append(dest, &state)
+		}
+		err = s.db.QueryRow(ctx, versionQuery, keyArgs...).Scan(dest...)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("postgres: %s: %w", what, storage.ErrNotFound)
+		case err != nil:
+			// The UPDATE changed nothing: not ambiguous, only unanswered.
+			return callErr(what+": read back", false, err)
+		case v != expected:
+			return fmt.Errorf("postgres: %s: stored version %d, expected %d: %w", what, v, expected, storage.ErrConflict)
+		case expectedState != nil && string(state) != *expectedState:
+			return fmt.Errorf("postgres: %s: stored state %q, expected %q: %w", what, state, *expectedState, storage.ErrConflict)
+		case attempt >= 3:
+			return fmt.Errorf("postgres: %s: stored version %d, expected %d: %w", what, v, expected, storage.ErrConflict)
+		}
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return callErr(what, true, err)
-	}
-	err = s.db.QueryRow(ctx, versionQuery, keyArgs...).Scan(&v)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("postgres: %s: %w", what, storage.ErrNotFound)
-	case err != nil:
-		// The UPDATE changed nothing: not ambiguous, only unanswered.
-		return callErr(what+": read back", false, err)
-	}
-	return fmt.Errorf("postgres: %s: stored version %d: %w", what, v, storage.ErrConflict)
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -314,7 +330,7 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 	err := s.cas(ctx, fmt.Sprintf("update batch %q/%q", b.Queue, b.ID), s.q.updateBatch,
 		[]any{key(b.State), payloadArg(b.Payload), timeArg(b.CreatedAt), timeArg(b.UpdatedAt),
 			key(b.Queue), key(b.ID), expectedVersion, key(expectedState)},
-		s.q.batchVersion, []any{key(b.Queue), key(b.ID)})
+		s.q.batchVersion, []any{key(b.Queue), key(b.ID)}, expectedVersion, &expectedState)
 	if err != nil {
 		return storage.Batch{}, err
 	}
@@ -440,7 +456,7 @@ func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersio
 		[]any{key(a.State), key(a.ErrorMessage), a.StopRequested, a.PauseReleased, timeArg(a.StartedAt),
 			timeArg(a.CompletedAt), payloadArg(a.Payload), timeArg(a.CreatedAt), timeArg(a.UpdatedAt),
 			key(a.ID), expectedVersion},
-		s.q.applyVersion, []any{key(a.ID)})
+		s.q.applyVersion, []any{key(a.ID)}, expectedVersion, nil)
 	if err != nil {
 		return storage.Apply{}, err
 	}
@@ -534,7 +550,7 @@ func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expec
 			key(op.ErrorMessage), timeArg(op.StartedAt), timeArg(op.CompletedAt), op.Projected,
 			payloadArg(op.Payload), timeArg(op.CreatedAt), timeArg(op.UpdatedAt), key(op.ApplyID), key(op.ID),
 			expectedVersion},
-		s.q.opV, []any{key(op.ApplyID), key(op.ID)})
+		s.q.opV, []any{key(op.ApplyID), key(op.ID)}, expectedVersion, nil)
 	if err != nil {
 		return storage.Operation{}, err
 	}
