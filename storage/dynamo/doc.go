@@ -77,8 +77,12 @@
 //
 // Every read is consistent (ConsistentRead), Query follows
 // LastEvaluatedKey, and GetBatches uses BatchGetItem in chunks of 100
-// ([WithBatchGetConcurrency] chunks at a time, default 4), retrying UnprocessedKeys with capped exponential backoff and jitter
-// ([WithUnprocessedKeysBackoff]) while honouring the context.
+// ([WithBatchGetConcurrency] chunks at a time, default 4), retrying
+// UnprocessedKeys at once while a round makes progress and with capped
+// exponential backoff and jitter after a round without any
+// ([WithUnprocessedKeysBackoff]), honouring the context; when the rounds
+// without progress run out the error matches [ErrUnprocessed] and
+// storage.ErrUnavailable.
 //
 // Times are stored as Unix microseconds (omitted for the zero time),
 // payloads as binary (omitted when empty; read back as nil).

@@ -246,6 +246,7 @@ func TestUnprocessedKeysGiveUp(t *testing.T) {
 	ids := seedBatches(t, f.store, "q", 5)
 	_, err := f.store.GetBatches(context.Background(), "q", ids)
 	require.ErrorIs(t, err, ErrUnprocessed)
+	require.ErrorIs(t, err, storage.ErrUnavailable, "unprocessed keys are throttling")
 
 	slow, err := New(f.client, append(f.opts, WithUnprocessedKeysBackoff(time.Hour, time.Hour, 10))...)
 	require.NoError(t, err)

@@ -231,8 +231,9 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 // GetBatches implements [storage.BatchStore]: the ids are deduplicated and
 // read with BatchGetItem in chunks of [MaxBatchGetKeys], consistently, up
 // to [WithBatchGetConcurrency] chunks at a time; UnprocessedKeys are retried
-// with capped exponential backoff and jitter until the context ends or the
-// attempts run out. The first failing chunk cancels the others and fails
+// at once while a round returns items, and with capped exponential backoff
+// and jitter after a round that returned none, until the context ends or
+// the rounds without progress run out. The first failing chunk cancels the others and fails
 // the call.
 func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
 	if err := storage.ValidateKey("queue", queue); err != nil {
@@ -283,7 +284,8 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 
 // ErrUnprocessed reports that BatchGetItem left keys unprocessed round
 // after round without returning anything: the attempts without progress
-// ran out (see [WithUnprocessedKeysBackoff]).
+// ran out (see [WithUnprocessedKeysBackoff]). That is throttling, so the
+// error matches storage.ErrUnavailable too.
 var ErrUnprocessed = errors.New("dynamo: keys still unprocessed after every attempt")
 
 func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
@@ -312,7 +314,7 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 			stalled++
 		}
 		if stalled >= s.cfg.maxAttempts {
-			return nil, fmt.Errorf("%w: %d keys left after %d rounds (%d without progress)", ErrUnprocessed, len(left.Keys), round, stalled)
+			return nil, fmt.Errorf("%w: %w: %d keys left after %d rounds (%d without progress)", ErrUnprocessed, storage.ErrUnavailable, len(left.Keys), round, stalled)
 		}
 		left.ConsistentRead = aws.Bool(true)
 		request = map[string]types.KeysAndAttributes{table: left}

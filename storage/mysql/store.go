@@ -13,8 +13,9 @@ import (
 )
 
 // Store is a [storage.Store] over MySQL 8.0+ or MariaDB 10.6+. It is safe for
-// concurrent use; every method is one or two autocommit statements (no
-// transactions). Create it with [New] after running [Migrate].
+// concurrent use; every method is a few autocommit statements (a
+// compare-and-swap is an UPDATE, and a primary-key read when it changed
+// nothing; no transactions). Create it with [New] after running [Migrate].
 type Store struct {
 	db        *sql.DB
 	chunkSize int
