@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: test bench vet test-unit crashpoints interleavings netfaults consumer-deps fmt generate
+.PHONY: test bench vet test-unit crashpoints interleavings netfaults consumer-deps generate
 
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
@@ -45,8 +45,8 @@ interleavings:
 				if (n !~ /^[1-9][0-9]* schedules, 0 violations$$/) bad = 1; n = "none" } \
 			END { exit bad }'
 
-## netfaults: the explorer's scenarios on MariaDB, PostgreSQL and dynalite
-## with faults injected below each backend (a TCP proxy that cuts, stalls
+## netfaults: the explorer's scenarios and the crash points on MariaDB,
+## PostgreSQL and dynalite with faults injected below each backend (a TCP proxy that cuts, stalls
 ## and resets connections; an HTTP client that loses responses, throttles,
 ## fails and delays DynamoDB calls), and a history of concurrent calls
 ## through the same faults checked for linearizability (porcupine); two

@@ -215,10 +215,11 @@ func (p *Projector) check(ctx context.Context, applyID string, needOps bool) err
 //     written.
 //  4. A terminal apply is returned as stored: no row is written.
 //  5. With a model, the operation row is written by compare-and-swap
-//     (State; ErrorMessage from the first failed task; StartedAt once when
-//     it leaves pending; CompletedAt when settled) unless the move is
-//     refused: a settled operation never changes again, and a stopped one
-//     only moves to a settled state. A refused move writes nothing and is
+//     (State; ErrorMessage from the first failed task; StartedAt once, when
+//     a pending report claims the start or the row leaves pending;
+//     CompletedAt when settled) unless the move is refused: a settled
+//     operation never changes again, a stopped one only moves to a settled
+//     state, and a started one never returns to pending. A refused move writes nothing and is
 //     no error; the stored row is projected instead. Then every operation
 //     of the apply is read, the row folded in, and the apply projected with
 //     [Rollout]. A list error is returned and a listing without the
@@ -344,7 +345,7 @@ type decision struct {
 	// force writes the apply even when the projection is unchanged: the
 	// write bumps its version, so a concurrent write computed from an
 	// older listing fails its compare-and-swap (see the package
-	// documentation, "Starts and acknowledgements").
+	// documentation, "Starts" and "Cost of a poll").
 	force bool
 }
 

@@ -40,7 +40,7 @@
 //	Create(S):         AddMember(S, version 1)        (failure or a newer row: return, nothing created)
 //	                   → CreateBatch                  (failure: return it, keep the row)
 //
-//	Transition(F→T):   AddMember(T, version v+1)      (failure or a newer row: return, no CAS)
+//	Transition(F→T):   AddMember(T, version v+1)      (not when T is terminal; failure or a newer row: return, no CAS)
 //	                   → UpdateBatch(expect v, F)     (failure: return the original batch, keep the row)
 //	                   → if T is terminal: RemoveMember(F)   (best-effort)
 //
@@ -73,7 +73,8 @@
 // overlapped a Reconcile it returns storage.ErrConflict instead of a
 // result that might miss a batch. On a queue nobody reconciles at that
 // moment, a List costs one GetBatch, one ListMembers per state and one
-// GetBatches call.
+// GetBatches call, plus one best-effort RemoveMember per row of a terminal
+// batch it meets.
 //
 // Rows of batches that are terminal (or [Abandoned]) are removed
 // unconditionally, by List and Reconcile: terminal is final and ids are

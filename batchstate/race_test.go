@@ -333,7 +333,7 @@ func TestChurnListNeverMisses(t *testing.T) {
 					return
 				}
 				moved.Add(1)
-				time.Sleep(50 * time.Microsecond) // share the two cores with the reader
+				time.Sleep(50 * time.Microsecond) // let the reader run between moves
 			}
 		})
 	}

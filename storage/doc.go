@@ -3,16 +3,20 @@
 // validation helpers that every layer uses.
 //
 // The package imports only the standard library. Backends (storage/memory,
-// storage/mysql, storage/dynamo or your own) only store and compare; all
+// storage/mysql, storage/postgres, storage/dynamo or your own) only store and compare; all
 // orchestration lives in the pure packages applystate and batchstate.
 //
 // # Errors
 //
-// Every failure a caller must tell apart is one of four sentinels, compared
-// with [errors.Is]: [ErrNotFound], [ErrAlreadyExists], [ErrConflict] and
-// [ErrInvalid]. Exactly one sentinel applies per situation: an update of a
-// missing row is ErrNotFound, never ErrConflict. Backends wrap their native
-// error as well, so errors.As still reaches it.
+// Every failure a caller must tell apart is one of six sentinels, compared
+// with [errors.Is]: [ErrNotFound], [ErrAlreadyExists], [ErrConflict],
+// [ErrInvalid], [ErrUnavailable] and [ErrAmbiguous]. Among the first four
+// exactly one applies per situation: an update of a missing row is
+// ErrNotFound, never ErrConflict. A call the store could not serve (a
+// timeout, throttling, a lost connection) matches ErrUnavailable; a write
+// that may have landed matches ErrAmbiguous as well, never success or a
+// plain ErrConflict. Backends wrap their native error as well, so errors.As
+// still reaches it.
 //
 // Input errors are [*FieldError] values: they match ErrInvalid and name the
 // offending field. A call that returns ErrInvalid has written nothing.

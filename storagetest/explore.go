@@ -318,6 +318,15 @@ func (r ExploreResult) Schedules() int { return r.Bounded + r.Random }
 // requires the index to hold exactly the row of each non-terminal batch's
 // state and no row of a terminal or missing one.
 //
+// The applystate scenarios are checked instead for the apply's rules
+// after every step (never terminal while an operation holds its target; a
+// settled operation never changes; a stopped one never returns to pending;
+// nothing starts once the apply is terminal or a stop was requested) and,
+// at the end, for Terminalized seen once per terminal apply (or
+// applystate.ErrAmbiguous returned), the stored apply being the projection
+// of its operations when every actor succeeded, no open apply keeping a
+// claimed start nobody runs, and the projection after one Reproject.
+//
 // batchstate's List and Reconcile read buckets one at a time
 // ([OrchestratorConfig].Options), so every actor has at most one call
 // pending; an actor that makes two at once fails the exploration. What a

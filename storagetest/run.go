@@ -33,7 +33,7 @@ func areas(cfg runConfig) []Area {
 		{"Validation", "bad keys (the expected state of a batch update included), versions, payloads, messages, times outside [MinTime, MaxTime] and bad labels are ErrInvalid and write nothing: never clamped, truncated or repaired", runValidation},
 		{"RoundTrip", "payload bytes, UTC microsecond times, zero times, booleans and strings come back exactly; no read hands out a payload the store keeps", runRoundTrip},
 		{"Orchestration", "batchstate and applystate end to end on the store: crash points, a deterministic test per known race, churn under a reader and a janitor, concurrency, bad input", cfg.orchestration},
-		{"Interleavings", "batchstate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", cfg.interleavings},
+		{"Interleavings", "batchstate's and applystate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", cfg.interleavings},
 	}
 }
 

@@ -72,7 +72,8 @@
 // ThrottlingException, RequestLimitExceeded), server errors, timeouts,
 // lost connections — match storage.ErrUnavailable, a write's also
 // storage.ErrAmbiguous, with the SDK's error reachable. The network-fault
-// tests drive all of this through the SDK's HTTP client; a history of
+// tests run the explorer's scenarios and the contract suite's crash points
+// through the SDK's HTTP client; a history of
 // concurrent calls under those faults is checked for linearizability.
 //
 // Every read is consistent (ConsistentRead), Query follows

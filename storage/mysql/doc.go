@@ -87,7 +87,8 @@
 // read/write splitting proxy: the protocols read their own writes) and to
 // commit on its own (autocommit on); [Store.Check] verifies autocommit,
 // a writable server and the tables at startup. The network-fault tests run
-// the explorer's scenarios through a TCP proxy that cuts connections after
+// the explorer's scenarios and the contract suite's crash points through a
+// TCP proxy that cuts connections after
 // a statement ran, stalls and resets them, and check a history of
 // concurrent calls through it for linearizability.
 //

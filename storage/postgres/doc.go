@@ -63,8 +63,8 @@
 // exceptions (SQLSTATE class 08), too many connections, a server shutting
 // down, serialization failures and deadlocks are ErrUnavailable too. Point
 // the pool at the primary, not a replica: the protocols read their own
-// writes. The network-fault tests run the explorer's scenarios through a
-// TCP proxy that cuts connections after a statement ran, stalls and resets
+// writes. The network-fault tests run the explorer's scenarios and the
+// contract suite's crash points through a TCP proxy that cuts connections after a statement ran, stalls and resets
 // them, and check a history of concurrent calls for linearizability.
 //
 // # Tests
