@@ -185,7 +185,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 				return Result{}, fmt.Errorf("applystate: write operation %q: %w", opID, err)
 			}
 			row, wrote = w, true
-		} else if from := Normalize(row.State); from != current && !(current == Pending && from == Pending) {
+		} else if from := Normalize(row.State); from != current {
 			p.cfg.logger.DebugContext(ctx, "applystate: operation row left as is: a settled operation never changes, a stopped one only settles, a started one never returns to pending",
 				"apply", applyID, "operation", opID, "stored", from, "reported", current)
 		}

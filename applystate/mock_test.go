@@ -56,7 +56,7 @@ func TestFailingApplyWriteReturnsTheError(t *testing.T) {
 // attempts, then surface as ErrConflict.
 func TestConflictsRetryThenGiveUp(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil, applystate.WithMaxAttempts(3))
+	b := setup(t, nil)
 	p := applystate.NewProjector(b.fs, nil, applystate.WithMaxAttempts(3))
 	failing(t, b, storagetest.UpdateApply, storage.ErrConflict)
 	_, err := p.Drive(b.ctx, "a", []applystate.Task{{State: applystate.Running}})

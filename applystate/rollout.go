@@ -169,7 +169,7 @@ func Children(ops []storage.Operation) []Child {
 	out := make([]Child, len(sorted))
 	for i, op := range sorted {
 		s := Normalize(op.State)
-		if s == Pending && !op.StartedAt.IsZero() {
+		if claimed(op) {
 			s = Running // a claimed start counts as running
 		}
 		c := Child{

@@ -358,8 +358,9 @@ func ExploreWith(ctx context.Context, store, actors storage.Store, scenario stri
 	return Explore(ctx, exPair{Store: store, actors: actors}, scenario, x, f)
 }
 
-// ExploreAllWith runs [ExploreWith] over every scenario, each with an equal
-// share of what is left of x.Budget, reports each violation (with its
+// ExploreAllWith runs [ExploreWith] over every scenario (or those
+// x.Scenarios names), each with an equal share of what is left of x.Budget
+// (once it is spent, each scenario left runs its first schedules only), reports each violation (with its
 // trace) as an error of t, and returns how many schedules ran and how many
 // violated an invariant. Network faults injected at random below actors
 // make a schedule's store calls differ from run to run, so give it an
@@ -367,17 +368,13 @@ func ExploreWith(ctx context.Context, store, actors storage.Store, scenario stri
 func ExploreAllWith(t testing.TB, store, actors storage.Store, x Exploration) (schedules, violations int) {
 	t.Helper()
 	ctx := context.Background()
-	budget, start := x.Budget, time.Now()
-	scenarios := Scenarios()
-	for i, sc := range scenarios {
-		if budget > 0 {
-			// Each scenario gets its share of what is left, and runs at
-			// least one schedule when nothing is (a Budget of 0 means none).
-			x.Budget = max((budget-time.Since(start))/time.Duration(len(scenarios)-i), time.Nanosecond)
-		}
-		res, err := ExploreWith(ctx, store, actors, sc.Name, x, NewBatchOrchestrator)
+	start := time.Now()
+	selected := exSelected(x)
+	for i, sc := range selected {
+		until := exUntil(x.Budget, start, i, len(selected))
+		res, err := exExplore(ctx, func() storage.Store { return exPair{Store: store, actors: actors} }, sc, x, NewBatchOrchestrator, until)
 		if err != nil {
-			t.Errorf("storagetest: exploring %s: %v", sc.Name, err)
+			t.Errorf("storagetest: exploring %s: %v", sc.name, err)
 			continue
 		}
 		schedules += res.Schedules()
@@ -437,18 +434,10 @@ func runInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x
 	t.Cleanup(func() {
 		t.Logf("interleavings explored: %d schedules, %d violations", schedules.Load(), violations.Load())
 	})
-	var selected []*exScenario
-	for _, sc := range exScenarios {
-		if len(x.Scenarios) == 0 || slices.Contains(x.Scenarios, sc.name) {
-			selected = append(selected, sc)
-		}
-	}
+	selected := exSelected(x)
 	start := time.Now()
 	for i, sc := range selected {
-		var until time.Time
-		if x.Budget > 0 {
-			until = time.Now().Add((x.Budget - time.Since(start)) / time.Duration(len(selected)-i))
-		}
+		until := exUntil(x.Budget, start, i, len(selected))
 		t.Run(sc.name, func(t *testing.T) {
 			res, err := exExplore(context.Background(), exStores(func() storage.Store { return newStore(t) }), sc, x, NewBatchOrchestrator, until)
 			schedules.Add(int64(res.Schedules()))
@@ -479,4 +468,26 @@ func exScenarioNamed(name string) (*exScenario, error) {
 		names[i] = sc.name
 	}
 	return nil, fmt.Errorf("storagetest: no scenario %q (scenarios: %s)", name, strings.Join(names, ", "))
+}
+
+// exSelected returns the scenarios x names, or every one when it names none.
+func exSelected(x Exploration) []*exScenario {
+	var selected []*exScenario
+	for _, sc := range exScenarios {
+		if len(x.Scenarios) == 0 || slices.Contains(x.Scenarios, sc.name) {
+			selected = append(selected, sc)
+		}
+	}
+	return selected
+}
+
+// exUntil returns when the i-th of n scenarios explored one after the other
+// must stop: an equal share of what is left of budget since start. When
+// the budget is spent that time is past and the scenario runs only its
+// first schedules; a budget of 0 means no limit (the zero time).
+func exUntil(budget time.Duration, start time.Time, i, n int) time.Time {
+	if budget <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add((budget - time.Since(start)) / time.Duration(n-i))
 }

@@ -351,3 +351,15 @@ func TestExploreAllWithKeepsToItsBudget(t *testing.T) {
 	require.GreaterOrEqual(t, schedules, n, "every scenario ran")
 	require.Less(t, schedules, 10*n, "no scenario searched past the budget (Random: 1000)")
 }
+
+// ExploreAllWith explores only the scenarios x names, as Run does.
+func TestExploreAllWithHonoursScenarios(t *testing.T) {
+	t.Parallel()
+	store := memory.New()
+	x := storagetest.Exploration{Random: 3, Seed: 1, Scenarios: []string{"TransitionList"}}
+	schedules, violations := storagetest.ExploreAllWith(t, store, store, x)
+	require.Zero(t, violations)
+	one, err := storagetest.Explore(context.Background(), memory.New(), "TransitionList", x, storagetest.NewBatchOrchestrator)
+	require.NoError(t, err)
+	require.Equal(t, one.Schedules(), schedules, "TransitionList alone")
+}

@@ -16,6 +16,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/statefold/statefold/storagetest"
 )
 
 // RequireEnv names the variable that turns every "no server" skip into a
@@ -112,4 +114,11 @@ func StartContainer(ctx context.Context, kind string) (addr string, stop func(),
 		return "", nil, fmt.Errorf("tools/testservers %s started no server (%q): %v", kind, line, err)
 	}
 	return addr, stop, nil
+}
+
+// TablePrefix returns a table-name prefix unique to this call ("sft_"
+// and 12 hex digits and "_"), valid in MySQL, PostgreSQL and DynamoDB
+// table names, so that parallel tests and runs never share tables.
+func TablePrefix() string {
+	return strings.ReplaceAll(storagetest.UniqueID("sft"), "-", "_") + "_"
 }

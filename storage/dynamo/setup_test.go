@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/internal/testenv"
-	"github.com/statefold/statefold/storagetest"
 )
 
 // endpointEnv points the tests at a running DynamoDB API (dynalite,
@@ -108,7 +106,7 @@ func newFixture(t testing.TB, hc func(dynamodb.HTTPClient) dynamodb.HTTPClient, 
 		return fixture{}
 	}
 	client := newClient(server.endpoint, hc, 0)
-	prefix := strings.ReplaceAll(storagetest.UniqueID("sft"), "-", "_") + "_"
+	prefix := testenv.TablePrefix()
 	opts = append([]Option{WithTablePrefix(prefix)}, opts...)
 	ctx := context.Background()
 	require.NoError(t, CreateTables(ctx, client, opts...))

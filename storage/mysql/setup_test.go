@@ -7,7 +7,6 @@ import (
 	"io"
 	"log"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/internal/testenv"
-	"github.com/statefold/statefold/storagetest"
 )
 
 // dsnEnv points the tests at a running MySQL 8 / MariaDB server.
@@ -129,7 +127,7 @@ func newFixture(t testing.TB, opts ...Option) fixture {
 // newFixtureOn is newFixture on a given pool.
 func newFixtureOn(t testing.TB, db *sql.DB, opts ...Option) fixture {
 	t.Helper()
-	prefix := strings.ReplaceAll(storagetest.UniqueID("sft"), "-", "_") + "_"
+	prefix := testenv.TablePrefix()
 	opts = append([]Option{WithTablePrefix(prefix)}, opts...)
 	require.NoError(t, Migrate(context.Background(), db, opts...))
 	t.Cleanup(func() {

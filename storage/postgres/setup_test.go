@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/internal/testenv"
-	"github.com/statefold/statefold/storagetest"
 )
 
 // dsnEnv points the tests at a running PostgreSQL server.
@@ -95,7 +93,7 @@ func (f fixture) table(name string) string { return `"` + f.prefix + name + `"` 
 func newFixture(t testing.TB, opts ...Option) fixture {
 	t.Helper()
 	pool := openPool(t)
-	prefix := strings.ReplaceAll(storagetest.UniqueID("sft"), "-", "_") + "_"
+	prefix := testenv.TablePrefix()
 	opts = append([]Option{WithTablePrefix(prefix)}, opts...)
 	require.NoError(t, Migrate(context.Background(), pool, opts...))
 	t.Cleanup(func() {
