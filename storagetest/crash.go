@@ -233,6 +233,12 @@ func crashCases() []crashCase {
 		},
 		applyCase("Drive", driveD3, applystate.Completed, applystate.Completed, applystate.Running),
 		applyCase("DriveSiblingActive", driveD3, applystate.Running, applystate.Completed, applystate.Running),
+		// A drive loop asking to start d3: a claim that a crash may leave
+		// behind holds the apply as running until d3 polls again.
+		applyCase("DriveClaim", func(ctx context.Context, p *applystate.Projector, applyID string) error {
+			_, err := p.Drive(ctx, applyID, []applystate.Task{{OperationID: "d3", State: applystate.Pending}})
+			return err
+		}, applystate.Running, applystate.Completed, applystate.Pending),
 		applyCase("Stop", func(ctx context.Context, p *applystate.Projector, id string) error {
 			_, err := p.Stop(ctx, id)
 			return err

@@ -62,7 +62,8 @@
 // and the orchestration end to end:
 //
 //   - crash points: for each of batchstate's Create, Transition, List and
-//     Reconcile and applystate's Drive, Stop and Reproject, the k-th store
+//     Reconcile and applystate's Drive (a report, and a start's claim),
+//     Stop and Reproject, the k-th store
 //     call fails — before it runs, or after it ran (an ambiguous failure) —
 //     for every k until the call completes without reaching k. After each,
 //     the batch invariants hold ([CheckListed]), a fault-free Reconcile with
