@@ -20,6 +20,14 @@ import (
 // same on MySQL and MariaDB.
 const erDupEntry = 1062
 
+// erDeadlock is the server's error for a statement rolled back as a
+// deadlock victim.
+const erDeadlock = 1213
+
+// deadlockRetries bounds how many times a write rolled back as a deadlock
+// victim is run again.
+const deadlockRetries = 3
+
 func isDuplicate(err error) bool {
 	var me *gomysql.MySQLError
 	return errors.As(err, &me) && me.Number == erDupEntry
@@ -116,15 +124,18 @@ func transient(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }
 
-// callErr wraps the error of a statement that got no answer: a transient
-// failure matches storage.ErrUnavailable, and a write's also
-// storage.ErrAmbiguous (the statement may have run), unless the driver
-// says it was never sent (driver.ErrBadConn).
+// callErr wraps the error of a statement: a transient failure matches
+// storage.ErrUnavailable, and a write's also storage.ErrAmbiguous (the
+// statement may have run) when it got no answer — not when the server
+// answered with an error (a deadlock victim, a lock wait timeout: the
+// statement was rolled back) or the driver says it was never sent
+// (driver.ErrBadConn).
 func callErr(what string, write bool, err error) error {
+	var me *gomysql.MySQLError
 	switch {
 	case !transient(err):
 		return fmt.Errorf("mysql: %s: %w", what, err)
-	case write && !errors.Is(err, driver.ErrBadConn):
+	case write && !errors.Is(err, driver.ErrBadConn) && !errors.As(err, &me):
 		return fmt.Errorf("mysql: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
 	}
 	return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrUnavailable, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/statefold/statefold/storage"
@@ -139,7 +140,7 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 // then selects only the version.
 func (s *Store) cas(ctx context.Context, what, update string, args []any, readBack string, key []any, expected int64, expectedState *string) error {
 	for attempt := 1; ; attempt++ {
-		res, err := s.db.ExecContext(ctx, update, args...)
+		res, err := s.exec(ctx, update, args...)
 		if err != nil {
 			return callErr(what, true, err)
 		}
@@ -186,7 +187,7 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 	}
 	b = storage.NormalizeBatch(b)
 	b.Version = 1
-	if _, err := s.db.ExecContext(ctx, s.q.insertBatch, b.Queue, b.ID, b.State, payloadArg(b.Payload),
+	if _, err := s.exec(ctx, s.q.insertBatch, b.Queue, b.ID, b.State, payloadArg(b.Payload),
 		timeArg(b.CreatedAt), timeArg(b.UpdatedAt)); err != nil {
 		return storage.Batch{}, insertErr(fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), err)
 	}
@@ -330,7 +331,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 		return err
 	}
 	m = storage.NormalizeMember(m)
-	res, err := s.db.ExecContext(ctx, s.q.addMember, m.Queue, m.State, m.BatchID, m.Version, timeArg(m.AddedAt))
+	res, err := s.exec(ctx, s.q.addMember, m.Queue, m.State, m.BatchID, m.Version, timeArg(m.AddedAt))
 	if err != nil {
 		return callErr(fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), true, err)
 	}
@@ -354,7 +355,7 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 	if err := storage.ValidateMaxVersion("maxVersion", maxVersion); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, s.q.removeMember, queue, state, batchID, maxVersion); err != nil {
+	if _, err := s.exec(ctx, s.q.removeMember, queue, state, batchID, maxVersion); err != nil {
 		return callErr(fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
 	}
 	return nil
@@ -399,7 +400,7 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	}
 	a = storage.NormalizeApply(a)
 	a.Version = 1
-	if _, err := s.db.ExecContext(ctx, s.q.insertApply, a.ID, a.State, a.ErrorMessage, a.StopRequested,
+	if _, err := s.exec(ctx, s.q.insertApply, a.ID, a.State, a.ErrorMessage, a.StopRequested,
 		a.PauseReleased, timeArg(a.StartedAt), timeArg(a.CompletedAt), payloadArg(a.Payload),
 		timeArg(a.CreatedAt), timeArg(a.UpdatedAt)); err != nil {
 		return storage.Apply{}, insertErr(fmt.Sprintf("create apply %q", a.ID), err)
@@ -455,7 +456,7 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 	}
 	op = storage.NormalizeOperation(op)
 	op.Version = 1
-	if _, err := s.db.ExecContext(ctx, s.q.insertOperation, op.ApplyID, op.ID, op.Seq, op.Deployment, op.Group,
+	if _, err := s.exec(ctx, s.q.insertOperation, op.ApplyID, op.ID, op.Seq, op.Deployment, op.Group,
 		op.Finalizer, op.State, op.OnFailure, op.ErrorMessage, timeArg(op.StartedAt), timeArg(op.CompletedAt),
 		payloadArg(op.Payload), timeArg(op.CreatedAt), timeArg(op.UpdatedAt), op.Projected); err != nil {
 		return storage.Operation{}, insertErr(fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), err)
@@ -540,4 +541,18 @@ func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expec
 	}
 	op.Version = expectedVersion + 1
 	return op, nil
+}
+
+// exec runs a write statement, and runs it again (up to deadlockRetries
+// times in all) when the server rolled it back as a deadlock victim:
+// concurrent upserts of neighbouring index rows can deadlock in InnoDB, and
+// a rolled-back statement had no effect.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := s.db.ExecContext(ctx, query, args...)
+		var me *gomysql.MySQLError
+		if err == nil || attempt >= deadlockRetries || !errors.As(err, &me) || me.Number != erDeadlock {
+			return res, err
+		}
+	}
 }

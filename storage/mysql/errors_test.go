@@ -1,0 +1,32 @@
+package mysql
+
+import (
+	"errors"
+	"io"
+	"testing"
+
+	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// A write the server answered with a transient error (a deadlock victim,
+// a lock wait timeout) was rolled back: unavailable, not ambiguous. A
+// write that got no answer may have run: ambiguous too. The driver's
+// error stays reachable.
+func TestWriteErrorClassification(t *testing.T) {
+	t.Parallel()
+	for _, n := range []uint16{erDeadlock, 1205} {
+		err := callErr("add member", true, &gomysql.MySQLError{Number: n, Message: "rolled back"})
+		require.ErrorIs(t, err, storage.ErrUnavailable)
+		require.NotErrorIs(t, err, storage.ErrAmbiguous, "server error %d: the statement was rolled back", n)
+		var me *gomysql.MySQLError
+		require.True(t, errors.As(err, &me))
+	}
+	err := callErr("add member", true, io.ErrUnexpectedEOF)
+	require.ErrorIs(t, err, storage.ErrAmbiguous)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	err = callErr("get batch", false, &gomysql.MySQLError{Number: erDupEntry})
+	require.NotErrorIs(t, err, storage.ErrUnavailable)
+}
