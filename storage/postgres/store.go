@@ -157,15 +157,17 @@ func transient(err error) bool {
 		strings.Contains(err.Error(), "conn closed")
 }
 
-// callErr wraps the error of a statement that got no answer: a transient
-// failure matches storage.ErrUnavailable, and a write's also
-// storage.ErrAmbiguous — unless pgx says it was never sent
-// (pgconn.SafeToRetry).
+// callErr wraps the error of a statement: a transient failure matches
+// storage.ErrUnavailable, and a write's also storage.ErrAmbiguous when it
+// got no answer — unless pgx says it was never sent (pgconn.SafeToRetry).
 func callErr(what string, write bool, err error) error {
+	var pgErr *pgconn.PgError
 	switch {
 	case !transient(err):
 		return fmt.Errorf("postgres: %s: %w", what, err)
-	case write && !pgconn.SafeToRetry(err):
+	case write && !pgconn.SafeToRetry(err) && !errors.As(err, &pgErr):
+		// No answer: the statement may have run. (A server error — a
+		// deadlock victim, a serialization failure — was rolled back.)
 		return fmt.Errorf("postgres: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrUnavailable, err)

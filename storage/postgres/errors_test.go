@@ -1,0 +1,30 @@
+package postgres
+
+import (
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// A write the server answered with a transient error (a deadlock victim,
+// a serialization failure) was rolled back: unavailable, not ambiguous. A
+// write that got no answer may have run: ambiguous too. The driver's
+// error stays reachable.
+func TestWriteErrorClassification(t *testing.T) {
+	t.Parallel()
+	for _, code := range []string{"40P01", "40001"} {
+		err := callErr("add member", true, &pgconn.PgError{Code: code})
+		require.ErrorIs(t, err, storage.ErrUnavailable)
+		require.NotErrorIs(t, err, storage.ErrAmbiguous, "server error %s: the statement was rolled back", code)
+		var pgErr *pgconn.PgError
+		require.True(t, errors.As(err, &pgErr))
+	}
+	err := callErr("add member", true, io.ErrUnexpectedEOF)
+	require.ErrorIs(t, err, storage.ErrAmbiguous)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+}
