@@ -89,9 +89,15 @@ func TestRefusedAndResetConnections(t *testing.T) {
 	require.NoError(t, err)
 	p.ResetAll()
 	p.Refusing(true)
-	_, err = s.GetBatch(ctx, "q", "b")
-	require.ErrorIs(t, err, storage.ErrUnavailable)
-	require.NotErrorIs(t, err, storage.ErrAmbiguous)
+	// The first call may get a pooled connection the reset closed (its
+	// statement sent before the close is seen): that error is
+	// ErrUnavailable too. The pool then drops it and dials, refused.
+	for i := 0; p.Counts()[netfault.Refuse] == 0; i++ {
+		require.Less(t, i, 4, "no new connection was dialled")
+		_, err = s.GetBatch(ctx, "q", "b")
+		require.ErrorIs(t, err, storage.ErrUnavailable)
+		require.NotErrorIs(t, err, storage.ErrAmbiguous)
+	}
 	p.Refusing(false)
 	_, err = s.GetBatch(ctx, "q", "b")
 	require.NoError(t, err, "the server is back")
