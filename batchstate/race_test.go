@@ -105,7 +105,7 @@ func TestCyclicRaceConcurrent(t *testing.T) {
 	errs := make(chan error, movers+1)
 	var checks atomic.Int64
 	wg.Go(func() {
-		for !stop.Load() {
+		for first := true; first || !stop.Load(); first = false { // at least once
 			for _, id := range ids {
 				if err := listedIfUnmoved(ctx, b.o, b.store, id); err != nil {
 					errs <- err
@@ -338,7 +338,7 @@ func TestChurnListNeverMisses(t *testing.T) {
 		})
 	}
 	wg.Go(func() {
-		for !stop.Load() {
+		for first := true; first || !stop.Load(); first = false { // at least once
 			if _, err := o.Reconcile(ctx, "q"); err != nil {
 				errs <- err
 				return

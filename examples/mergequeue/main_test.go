@@ -13,7 +13,7 @@ import (
 // invariant: no live batch missing from a listing, no row left behind.
 func TestMergeQueue(t *testing.T) {
 	var out bytes.Buffer
-	rep, err := run(context.Background(), &out, []string{"-batches", "40", "-workers", "3"})
+	rep, err := run(context.Background(), &out, []string{"-batches", "40", "-workers", "3", "-reconcile-every", "5ms"})
 	require.NoError(t, err, out.String())
 	require.Zero(t, rep.Misses)
 	require.Zero(t, rep.IndexRows)
