@@ -2,12 +2,12 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: test bench vet test-unit crashpoints interleavings netfaults consumer-deps generate
+.PHONY: test bench vet test-unit crashpoints interleavings netfaults consumer-deps go-newest generate
 
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
 test:
-	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings netfaults consumer-deps
+	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings netfaults consumer-deps go-newest
 
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -65,6 +65,16 @@ netfaults:
 ## dependencies (testcontainers, Docker, moby, OpenTelemetry) in its go.sum.
 consumer-deps:
 	@bash scripts/consumer-deps.sh
+
+## go-newest: make test runs on the release the go directive names (the
+## oldest supported); this vets the module and runs the tests that need no
+## server on the newest Go release too (the go command fetches that
+## toolchain from the module proxy, as it fetches a module).
+GO_NEWEST ?= go1.27.3
+go-newest:
+	GOTOOLCHAIN=$(GO_NEWEST) $(GO) version
+	GOTOOLCHAIN=$(GO_NEWEST) $(GO) vet ./...
+	GOTOOLCHAIN=$(GO_NEWEST) $(GO) test -count=1 ./applystate ./batchstate ./storage ./storage/memory ./storagetest ./examples/...
 
 ## bench: the benchmarks against memory, MariaDB, PostgreSQL and dynalite.
 bench:
