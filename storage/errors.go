@@ -26,7 +26,10 @@ var (
 	// now — throttling, a timeout, a lost or refused connection, a server
 	// error — after the driver's or SDK's own retries. Calling again later
 	// may succeed. The native error stays reachable with errors.As. A write
-	// that fails this way may have landed: it matches [ErrAmbiguous] too.
+	// that fails this way after it was sent may have landed: it matches
+	// [ErrAmbiguous] too. One that surely was not sent (its connection was
+	// refused) or was rolled back (the server answered with an error)
+	// matches ErrUnavailable only.
 	ErrUnavailable = errors.New("storage: unavailable")
 	// ErrAmbiguous reports a write whose outcome the store cannot tell: it
 	// was sent and may have landed (or may still land), or a retry of it

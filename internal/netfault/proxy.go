@@ -20,8 +20,9 @@ import (
 //     reply is lost, as when a connection dies at the worst moment);
 //   - [Stall]: the chunk is held for StallFor, then forwarded;
 //   - [Reset]: every open connection is closed at once, as in a failover;
-//   - [Refuse]: no chunk fault; new connections are refused (closed on
-//     accept) while Refusing is set.
+//   - [Refuse]: no chunk fault; while Refusing is set the proxy stops
+//     listening, so new connections are refused by the kernel
+//     (ECONNREFUSED, as from a server that is down) and nothing is sent.
 type Proxy struct {
 	// Target is the server's address.
 	Target string
@@ -44,11 +45,11 @@ type Proxy struct {
 	// 300ms).
 	QuietFor time.Duration
 
-	ln     net.Listener
+	addr   string
 	mu     sync.Mutex
+	ln     net.Listener // nil while refusing
 	conns  map[net.Conn]bool
 	counts map[Kind]int
-	refuse bool
 	wg     sync.WaitGroup
 }
 
@@ -58,14 +59,14 @@ func (p *Proxy) Start() error {
 	if err != nil {
 		return err
 	}
-	p.ln, p.conns, p.counts = ln, map[net.Conn]bool{}, map[Kind]int{}
+	p.ln, p.addr, p.conns, p.counts = ln, ln.Addr().String(), map[net.Conn]bool{}, map[Kind]int{}
 	p.wg.Add(1)
-	go p.accept()
+	go p.accept(ln)
 	return nil
 }
 
 // Addr is the address clients connect to.
-func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+func (p *Proxy) Addr() string { return p.addr }
 
 // Counts returns how many faults of each kind were injected.
 func (p *Proxy) Counts() map[Kind]int {
@@ -74,11 +75,28 @@ func (p *Proxy) Counts() map[Kind]int {
 	return maps.Clone(p.counts)
 }
 
-// Refusing sets whether new connections are refused.
-func (p *Proxy) Refusing(on bool) {
+// Refusing sets whether new connections are refused: on closes the
+// listener (open connections stay), off listens on the same address again.
+// Each switch to on counts one [Refuse].
+func (p *Proxy) Refusing(on bool) error {
 	p.mu.Lock()
-	p.refuse = on
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	switch {
+	case on && p.ln != nil:
+		p.counts[Refuse]++
+		err := p.ln.Close()
+		p.ln = nil
+		return err
+	case !on && p.ln == nil:
+		ln, err := net.Listen("tcp", p.addr)
+		if err != nil {
+			return err
+		}
+		p.ln = ln
+		p.wg.Add(1)
+		go p.accept(ln)
+	}
+	return nil
 }
 
 // ResetAll closes every open connection.
@@ -97,8 +115,12 @@ func (p *Proxy) ResetAll() {
 
 // Close stops the proxy and closes every connection.
 func (p *Proxy) Close() error {
-	err := p.ln.Close()
+	var err error
 	p.mu.Lock()
+	if p.ln != nil {
+		err = p.ln.Close()
+		p.ln = nil
+	}
 	for c := range p.conns {
 		_ = c.Close()
 	}
@@ -117,22 +139,12 @@ func (p *Proxy) track(c net.Conn, on bool) {
 	p.mu.Unlock()
 }
 
-func (p *Proxy) accept() {
+func (p *Proxy) accept(ln net.Listener) {
 	defer p.wg.Done()
 	for {
-		client, err := p.ln.Accept()
+		client, err := ln.Accept()
 		if err != nil {
 			return
-		}
-		p.mu.Lock()
-		refuse := p.refuse
-		if refuse {
-			p.counts[Refuse]++
-		}
-		p.mu.Unlock()
-		if refuse {
-			_ = client.Close()
-			continue
 		}
 		server, err := net.Dial("tcp", p.Target)
 		if err != nil {

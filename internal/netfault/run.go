@@ -3,10 +3,12 @@ package netfault
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,6 +124,61 @@ func CutUpdate(t *testing.T, s storage.Store, p *Proxy, arm func(), stale bool) 
 	got, err := s.GetBatch(ctx, "q", "b")
 	require.NoError(t, err, "the next call reconnects")
 	require.Contains(t, []string{"queued", "running"}, got.State)
+}
+
+// RefusedAndReset creates batch q/b on s (whose connections go through p),
+// resets every connection at once (a failover) and requires the next calls
+// to reconnect; then it makes p refuse new connections and requires every
+// read and write to fail with ErrUnavailable — never ErrAmbiguous once the
+// dial was refused (nothing was sent), which each call must reach within a
+// few attempts (the first may get a pooled connection the reset closed) —
+// and, the server back, the batch unchanged: nothing was written.
+func RefusedAndReset(t *testing.T, s storage.Store, p *Proxy) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+	require.NoError(t, err)
+	p.ResetAll()
+	for i := 0; ; i++ { // the pool may hand out connections the reset closed
+		require.Less(t, i, 4, "no call reconnected after the reset")
+		if _, err = s.GetBatch(ctx, "q", "b"); err == nil {
+			break
+		}
+		require.ErrorIs(t, err, storage.ErrUnavailable)
+	}
+	require.NoError(t, p.Refusing(true))
+	p.ResetAll()
+	moved := b
+	moved.State = "running"
+	calls := map[string]func() error{
+		"read":   func() error { _, err := s.GetBatch(ctx, "q", "b"); return err },
+		"update": func() error { _, err := s.UpdateBatch(ctx, moved, b.Version, "queued"); return err },
+		"create": func() error {
+			_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "c", State: "queued"})
+			return err
+		},
+	}
+	for _, name := range []string{"read", "update", "create"} {
+		for i := 0; ; i++ {
+			require.Less(t, i, 4, "%s: no dial was refused", name)
+			err := calls[name]()
+			require.ErrorIs(t, err, storage.ErrUnavailable, name)
+			require.NotErrorIs(t, err, storage.ErrConflict, name)
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				require.NotErrorIs(t, err, storage.ErrAmbiguous, "%s: a refused dial sent nothing", name)
+				break
+			}
+		}
+	}
+	require.NoError(t, p.Refusing(false))
+	got, err := s.GetBatch(ctx, "q", "b")
+	require.NoError(t, err, "the server is back")
+	require.Equal(t, "queued", got.State)
+	require.Equal(t, b.Version, got.Version)
+	_, err = s.GetBatch(ctx, "q", "c")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.Equal(t, 1, p.Counts()[Refuse])
+	require.Equal(t, 2, p.Counts()[Reset])
 }
 
 // CutStatement returns a DecideChunk for the proxy that cuts the first

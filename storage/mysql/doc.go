@@ -80,6 +80,9 @@
 // A statement whose connection dies after it was sent may have run: a
 // write's error then matches storage.ErrAmbiguous and storage.ErrUnavailable
 // (the driver's error reachable); a read's matches storage.ErrUnavailable.
+// A write that was never sent — no connection could be dialled (refused,
+// unreachable: a *net.OpError of a dial), or a pooled connection found dead
+// before sending — is only ErrUnavailable: nothing was written.
 // Lock wait timeouts, deadlocks, too many connections and a server
 // shutting down are ErrUnavailable too. database/sql retries a statement
 // on a fresh connection only when the driver says it was never sent. The

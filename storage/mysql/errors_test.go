@@ -3,6 +3,8 @@ package mysql
 import (
 	"errors"
 	"io"
+	"net"
+	"syscall"
 	"testing"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -27,6 +29,13 @@ func TestWriteErrorClassification(t *testing.T) {
 	err := callErr("add member", true, io.ErrUnexpectedEOF)
 	require.ErrorIs(t, err, storage.ErrAmbiguous)
 	require.ErrorIs(t, err, storage.ErrUnavailable)
+	// A connection that could not be opened: nothing was sent.
+	err = callErr("update batch", true, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.NotErrorIs(t, err, storage.ErrAmbiguous, "a refused dial sent nothing")
+	require.ErrorIs(t, err, syscall.ECONNREFUSED)
+	err = callErr("update batch", true, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
+	require.ErrorIs(t, err, storage.ErrAmbiguous, "a connection lost while waiting for the reply")
 	err = callErr("get batch", false, &gomysql.MySQLError{Number: erDupEntry})
 	require.NotErrorIs(t, err, storage.ErrUnavailable)
 }

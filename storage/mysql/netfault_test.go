@@ -1,7 +1,6 @@
 package mysql
 
 import (
-	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/internal/netfault"
-	"github.com/statefold/statefold/storage"
 )
 
 // proxied returns a store on f's tables whose connections go through a
@@ -78,30 +76,14 @@ func TestCutReadBackIsUnavailable(t *testing.T) {
 	netfault.CutUpdate(t, s, p, func() { on.Store(true) }, true)
 }
 
-// Refused connections make reads ErrUnavailable (not ambiguous); every
-// connection reset at once (a failover) is survived by the next call.
+// Every connection reset at once (a failover) is survived by the next
+// call; refused connections make reads and writes ErrUnavailable, a write
+// whose dial was refused not ambiguous (nothing was sent), and nothing is
+// written.
 func TestRefusedAndResetConnections(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	s, p := proxied(t, f, nil)
-	_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-	require.NoError(t, err)
-	p.ResetAll()
-	p.Refusing(true)
-	// The first call may get a pooled connection the reset closed (its
-	// statement sent before the close is seen): that error is
-	// ErrUnavailable too. The pool then drops it and dials, refused.
-	for i := 0; p.Counts()[netfault.Refuse] == 0; i++ {
-		require.Less(t, i, 4, "no new connection was dialled")
-		_, err = s.GetBatch(ctx, "q", "b")
-		require.ErrorIs(t, err, storage.ErrUnavailable)
-		require.NotErrorIs(t, err, storage.ErrAmbiguous)
-	}
-	p.Refusing(false)
-	_, err = s.GetBatch(ctx, "q", "b")
-	require.NoError(t, err, "the server is back")
-	require.Positive(t, p.Counts()[netfault.Refuse])
+	s, p := proxied(t, newFixture(t), nil)
+	netfault.RefusedAndReset(t, s, p)
 }
 
 // The explorer's scenarios with the actors' statements going through the

@@ -128,15 +128,23 @@ func transient(err error) bool {
 // storage.ErrUnavailable, and a write's also storage.ErrAmbiguous (the
 // statement may have run) when it got no answer — not when the server
 // answered with an error (a deadlock victim, a lock wait timeout: the
-// statement was rolled back) or the driver says it was never sent
-// (driver.ErrBadConn).
+// statement was rolled back) or it was never sent (driver.ErrBadConn, or
+// no connection could be dialled).
 func callErr(what string, write bool, err error) error {
 	var me *gomysql.MySQLError
 	switch {
 	case !transient(err):
 		return fmt.Errorf("mysql: %s: %w", what, err)
-	case write && !errors.Is(err, driver.ErrBadConn) && !errors.As(err, &me):
+	case write && !errors.Is(err, driver.ErrBadConn) && !errors.As(err, &me) && !dialFailed(err):
 		return fmt.Errorf("mysql: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
 	}
 	return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrUnavailable, err)
+}
+
+// dialFailed reports whether err is the failure to open a connection (the
+// server refused it, or could not be reached): the statement that needed
+// it was never sent.
+func dialFailed(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
 }

@@ -58,8 +58,10 @@
 //
 // A statement whose connection dies after it was sent may have run: a
 // write's error then matches storage.ErrAmbiguous and storage.ErrUnavailable
-// (pgx's error reachable; a statement pgx says was never sent is only
-// ErrUnavailable); a read's matches storage.ErrUnavailable. Connection
+// (pgx's error reachable); a read's matches storage.ErrUnavailable. A
+// write that was never sent — pgx says so, or no connection could be
+// opened (refused, unreachable: *pgconn.ConnectError) — is only
+// ErrUnavailable: nothing was written. Connection
 // exceptions (SQLSTATE class 08), too many connections, a server shutting
 // down, serialization failures and deadlocks are ErrUnavailable too. Point
 // the pool at the primary, not a replica: the protocols read their own

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"io"
 	"testing"
@@ -27,4 +28,11 @@ func TestWriteErrorClassification(t *testing.T) {
 	err := callErr("add member", true, io.ErrUnexpectedEOF)
 	require.ErrorIs(t, err, storage.ErrAmbiguous)
 	require.ErrorIs(t, err, storage.ErrUnavailable)
+	// A connection that could not be opened: nothing was sent.
+	_, dial := pgconn.Connect(context.Background(), "postgres://nobody@127.0.0.1:1/x?connect_timeout=2")
+	var ce *pgconn.ConnectError
+	require.True(t, errors.As(dial, &ce), "%v", dial)
+	err = callErr("update batch", true, dial)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.NotErrorIs(t, err, storage.ErrAmbiguous, "a refused connection sent nothing")
 }

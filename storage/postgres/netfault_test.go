@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/internal/netfault"
-	"github.com/statefold/statefold/storage"
 )
 
 // proxied returns a store on f's tables whose pool connects through a
@@ -110,29 +109,11 @@ func TestLinearizable(t *testing.T) {
 }
 
 // Every connection reset at once (a failover) is survived by the next
-// call; refused connections make a read ErrUnavailable, not ambiguous.
+// call; refused connections make reads and writes ErrUnavailable, a write
+// whose connection was refused not ambiguous (nothing was sent), and
+// nothing is written.
 func TestResetAndRefusedConnections(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	s, p := proxied(t, f, nil)
-	_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-	require.NoError(t, err)
-	p.ResetAll()
-	_, err = s.GetBatch(ctx, "q", "b")
-	if err != nil { // the pool may hand out a connection the reset closed
-		require.ErrorIs(t, err, storage.ErrUnavailable)
-		_, err = s.GetBatch(ctx, "q", "b")
-	}
-	require.NoError(t, err, "the next call reconnects")
-	p.Refusing(true)
-	p.ResetAll()
-	for range 3 { // a dead pooled connection first, then refused new ones
-		_, err = s.GetBatch(ctx, "q", "b")
-		require.ErrorIs(t, err, storage.ErrUnavailable)
-		require.NotErrorIs(t, err, storage.ErrAmbiguous)
-	}
-	p.Refusing(false)
-	require.Positive(t, p.Counts()[netfault.Refuse])
-	require.Equal(t, 2, p.Counts()[netfault.Reset])
+	s, p := proxied(t, newFixture(t), nil)
+	netfault.RefusedAndReset(t, s, p)
 }

@@ -159,13 +159,16 @@ func transient(err error) bool {
 
 // callErr wraps the error of a statement: a transient failure matches
 // storage.ErrUnavailable, and a write's also storage.ErrAmbiguous when it
-// got no answer — unless pgx says it was never sent (pgconn.SafeToRetry).
+// got no answer — unless it was never sent: pgx says so
+// (pgconn.SafeToRetry), or no connection could be opened
+// (*pgconn.ConnectError: refused, unreachable, failed at startup).
 func callErr(what string, write bool, err error) error {
 	var pgErr *pgconn.PgError
+	var ce *pgconn.ConnectError
 	switch {
 	case !transient(err):
 		return fmt.Errorf("postgres: %s: %w", what, err)
-	case write && !pgconn.SafeToRetry(err) && !errors.As(err, &pgErr):
+	case write && !pgconn.SafeToRetry(err) && !errors.As(err, &pgErr) && !errors.As(err, &ce):
 		// No answer: the statement may have run. (A server error — a
 		// deadlock victim, a serialization failure — was rolled back.)
 		return fmt.Errorf("postgres: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
