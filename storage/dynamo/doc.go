@@ -58,20 +58,24 @@
 // default). A retry of a write whose first attempt landed fails its
 // condition on the call's own row. So every create and compare-and-swap
 // stores a token unique to the call with the item (attribute "wt"), and
-// when the SDK made more than one attempt and the condition failed, the
-// store looks at the stored item: this call's token means the write landed
-// — success; another token means the first attempt may have landed before
-// another write: the error matches storage.ErrAmbiguous, never a plain
-// ErrConflict or ErrAlreadyExists. With a single attempt a failed condition
-// is exactly ErrConflict / ErrAlreadyExists / ErrNotFound. AddMember and
+// when the condition failed after an attempt that may have landed (its
+// response was lost, a server error), the store looks at the stored item:
+// this call's token means the write landed — success; another token means
+// the earlier attempt may have landed before another write: the error
+// matches storage.ErrAmbiguous, never a plain ErrConflict or
+// ErrAlreadyExists. Otherwise (one attempt, or earlier attempts DynamoDB
+// throttled, which did not run) a failed condition is exactly ErrConflict
+// / ErrAlreadyExists / ErrNotFound. AddMember and
 // RemoveMember are sent without the SDK's retries (resent only after
 // DynamoDB throttled them, when they did not run): a resend after a landed
 // attempt could re-add a row another caller removed, or remove one another
 // caller added. Failures that
 // outlast the retries — throttling (ProvisionedThroughputExceeded,
 // ThrottlingException, RequestLimitExceeded), server errors, timeouts,
-// lost connections — match storage.ErrUnavailable, a write's also
-// storage.ErrAmbiguous, with the SDK's error reachable. The network-fault
+// lost connections — match storage.ErrUnavailable, with the SDK's error
+// reachable; a write's also storage.ErrAmbiguous when an attempt may have
+// landed, but not when DynamoDB throttled every attempt or none could be
+// sent (nothing was written). The network-fault
 // tests run the explorer's scenarios and the contract suite's crash points
 // through the SDK's HTTP client; a history of
 // concurrent calls under those faults is checked for linearizability.

@@ -64,19 +64,37 @@ func callErr(what string, write bool, err error) error {
 	return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrUnavailable, err)
 }
 
-// countAttempts returns a per-call option that counts the attempts the
-// SDK makes (its retries included) in n: a condition failure after more
-// than one attempt may answer a retry of this call's own landed write.
-func countAttempts(n *atomic.Int32) func(*dynamodb.Options) {
+// attempts watches the attempts the SDK makes for one call (its retries
+// included) for one that failed but may have landed: not a failed
+// condition (DynamoDB wrote nothing), not throttled, not unsent (see
+// notRun). A condition failure after such an attempt may answer a retry of
+// this call's own landed write; a failure with no such attempt wrote
+// nothing.
+type attempts struct {
+	mayHaveLanded atomic.Bool
+}
+
+// option returns the per-call option that makes a watches the call.
+func (a *attempts) option() func(*dynamodb.Options) {
 	return func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("statefoldCountAttempts",
+			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("statefoldWatchAttempts",
 				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-					n.Add(1)
-					return next.HandleFinalize(ctx, in)
+					out, md, err := next.HandleFinalize(ctx, in)
+					if err != nil && !notRun(err) && !isConditionFailed(err) {
+						a.mayHaveLanded.Store(true)
+					}
+					return out, md, err
 				}), middleware.After)
 		})
 	}
+}
+
+// notRun reports whether a request that failed with err surely did not
+// run: DynamoDB throttled it, or no connection could be opened to send it.
+func notRun(err error) bool {
+	var oe *net.OpError
+	return throttled(err) || (errors.As(err, &oe) && oe.Op == "dial")
 }
 
 // attrWriteToken holds the token of the write that stored an item (see
@@ -115,12 +133,14 @@ const onceAttempts = 3
 // once sends a write that must not be applied twice — a member upsert or
 // removal, which a resend after a landed attempt could apply again over a
 // later write of another caller — without the SDK's retries: it sends the
-// request again only after DynamoDB throttled it (it did not run), and
-// reports any other failure as it is (callErr then makes it ambiguous).
+// request again only after it surely did not run (throttled, or its
+// connection could not be opened) and reports any other failure as it is.
+// The caller's callErr makes a failure ambiguous unless notRun says the
+// last attempt did not run — then none did.
 func (s *Store) once(ctx context.Context, call func(opt func(*dynamodb.Options)) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		if err = call(noSDKRetry); err == nil || !throttled(err) || attempt >= onceAttempts {
+		if err = call(noSDKRetry); err == nil || !notRun(err) || attempt >= onceAttempts {
 			return err
 		}
 		if werr := sleep(ctx, s.backoff(attempt)); werr != nil {

@@ -94,37 +94,53 @@ func TestRetriedWriteThatLandedIsASuccess(t *testing.T) {
 	}
 }
 
-// A retry that meets another caller's write cannot tell whether its own
-// first attempt landed: ErrAmbiguous, never a plain conflict or a success.
+// A retry that meets another caller's write, after an attempt that may
+// have landed (a server error), cannot tell whether its own write landed:
+// ErrAmbiguous, never a plain conflict or a success. After an attempt
+// DynamoDB throttled (it did not run) it is a plain lost race: ErrConflict.
 // Without a retry, a conflict is exactly ErrConflict.
-func TestRetryMeetingAnotherWriteIsAmbiguous(t *testing.T) {
+func TestRetryMeetingAnotherWrite(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
-	ctx := context.Background()
-	b, err := f.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-	require.NoError(t, err)
-	// The first attempt is throttled (not forwarded); before it, another
-	// caller moves the batch. The SDK's retry then fails its condition.
-	s, _ := faulty(t, f, firstOf("PutItem", netfault.Throttle, func() {
-		other := b
-		other.State = "merging"
-		_, err := f.store.UpdateBatch(ctx, other, 1, "queued")
-		require.NoError(t, err)
-	}), true)
-	mine := b
-	mine.State = "running"
-	_, err = s.UpdateBatch(ctx, mine, 1, "queued")
-	require.ErrorIs(t, err, storage.ErrAmbiguous)
-	require.NotErrorIs(t, err, storage.ErrConflict)
+	for _, kind := range []netfault.Kind{netfault.ServerError, netfault.Throttle} {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			ctx := context.Background()
+			b, err := f.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+			require.NoError(t, err)
+			// The first attempt fails (not forwarded); before it, another
+			// caller moves the batch. The SDK's retry then fails its
+			// condition.
+			s, tr := faulty(t, f, firstOf("PutItem", kind, func() {
+				other := b
+				other.State = "merging"
+				_, err := f.store.UpdateBatch(ctx, other, 1, "queued")
+				require.NoError(t, err)
+			}), true)
+			mine := b
+			mine.State = "running"
+			_, err = s.UpdateBatch(ctx, mine, 1, "queued")
+			require.Equal(t, 1, tr.Counts()[kind])
+			if kind == netfault.ServerError {
+				require.ErrorIs(t, err, storage.ErrAmbiguous, "the failed attempt may have landed")
+				require.NotErrorIs(t, err, storage.ErrConflict)
+			} else {
+				require.ErrorIs(t, err, storage.ErrConflict, "a throttled attempt did not run")
+				require.NotErrorIs(t, err, storage.ErrAmbiguous)
+			}
 
-	_, err = s.UpdateBatch(ctx, mine, 1, "queued") // no retry now: a plain lost race
-	require.ErrorIs(t, err, storage.ErrConflict)
-	require.NotErrorIs(t, err, storage.ErrAmbiguous)
+			_, err = s.UpdateBatch(ctx, mine, 1, "queued") // no retry now: a plain lost race
+			require.ErrorIs(t, err, storage.ErrConflict)
+			require.NotErrorIs(t, err, storage.ErrAmbiguous)
+		})
+	}
 }
 
 // Throttling and server errors that outlast the SDK's retries are
-// ErrUnavailable, a write's also ErrAmbiguous; the native error stays
-// reachable.
+// ErrUnavailable, with the native error reachable. A write is also
+// ErrAmbiguous when an attempt may have landed (a server error, a lost
+// response) — not when DynamoDB throttled every attempt (none ran, nothing
+// is written); member writes, sent without the SDK's retries, alike.
 func TestTransientFailuresAreClassified(t *testing.T) {
 	t.Parallel()
 	for _, kind := range []netfault.Kind{netfault.Throttle, netfault.ServerError} {
@@ -133,17 +149,64 @@ func TestTransientFailuresAreClassified(t *testing.T) {
 			f := newFixture(t, nil)
 			ctx := context.Background()
 			s, tr := faulty(t, f, func(string) netfault.Kind { return kind }, false)
-			_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-			require.ErrorIs(t, err, storage.ErrUnavailable)
-			require.ErrorIs(t, err, storage.ErrAmbiguous, "a write that may have landed")
-			var api smithy.APIError
-			require.True(t, errors.As(err, &api), "%v", err)
-			_, err = s.GetBatch(ctx, "q", "b")
+			writes := map[string]func() error{
+				"create": func() error {
+					_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+					return err
+				},
+				"add member": func() error {
+					return s.AddMember(ctx, storage.Member{Queue: "q", State: "queued", BatchID: "b", Version: 1})
+				},
+				"remove member": func() error { return s.RemoveMember(ctx, "q", "queued", "a", 1) },
+			}
+			for name, write := range writes {
+				err := write()
+				require.ErrorIs(t, err, storage.ErrUnavailable, name)
+				if kind == netfault.Throttle {
+					require.NotErrorIs(t, err, storage.ErrAmbiguous, "%s: every attempt was throttled", name)
+				} else {
+					require.ErrorIs(t, err, storage.ErrAmbiguous, "%s: a write that may have landed", name)
+				}
+				var api smithy.APIError
+				require.True(t, errors.As(err, &api), "%s: %v", name, err)
+			}
+			_, err := s.GetBatch(ctx, "q", "b")
 			require.ErrorIs(t, err, storage.ErrUnavailable)
 			require.NotErrorIs(t, err, storage.ErrAmbiguous, "a read changes nothing")
-			require.GreaterOrEqual(t, tr.Counts()[kind], 6, "the SDK retried each call")
+			require.GreaterOrEqual(t, tr.Counts()[kind], 8, "the create and the read were tried again")
+			_, err = f.store.GetBatch(ctx, "q", "b")
+			require.ErrorIs(t, err, storage.ErrNotFound, "nothing was written")
+			members, err := f.store.ListMembers(ctx, "q", "queued")
+			require.NoError(t, err)
+			require.Empty(t, members)
 		})
 	}
+}
+
+// A create whose first attempt landed but lost its response, and whose
+// retries DynamoDB throttled, is ambiguous (it did land), not merely
+// unavailable.
+func TestLandedThenThrottledIsAmbiguous(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	var n atomic.Int32
+	s, tr := faulty(t, f, func(op string) netfault.Kind {
+		if op != "PutItem" {
+			return ""
+		}
+		if n.Add(1) == 1 {
+			return netfault.DropResponse
+		}
+		return netfault.Throttle
+	}, false)
+	_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+	require.ErrorIs(t, err, storage.ErrAmbiguous)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.Equal(t, 1, tr.Counts()[netfault.DropResponse])
+	require.Positive(t, tr.Counts()[netfault.Throttle])
+	_, err = f.store.GetBatch(ctx, "q", "b")
+	require.NoError(t, err, "the first attempt landed")
 }
 
 // The explorer's scenarios — batchstate and applystate under every

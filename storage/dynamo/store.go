@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -107,14 +106,16 @@ func (s *Store) put(ctx context.Context, what, table, pk string, item any, key m
 		// own landed write from a conflict, without another read.
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
-	var attempts atomic.Int32
-	_, err = s.client.PutItem(ctx, in, countAttempts(&attempts))
+	var tries attempts
+	_, err = s.client.PutItem(ctx, in, tries.option())
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case err == nil:
 		return nil
 	case !errors.As(err, &ccf):
-		return callErr(what, true, err)
+		// Ambiguous only if an attempt may have landed (not when every
+		// one was throttled or never sent).
+		return callErr(what, tries.mayHaveLanded.Load(), err)
 	}
 	stored := ccf.Item
 	if stored == nil {
@@ -122,13 +123,14 @@ func (s *Store) put(ctx context.Context, what, table, pk string, item any, key m
 		// DynamoDB Local) ignores ReturnValuesOnConditionCheckFailure.
 		out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
 		if gerr != nil {
-			return callErr(what+": read back after a failed condition", false, gerr)
+			return callErr(what+": read back after a failed condition", tries.mayHaveLanded.Load(), gerr)
 		}
 		stored = out.Item
 	}
-	if attempts.Load() > 1 {
-		// The SDK retried: the condition may have failed on this call's
-		// own write, landed by an earlier attempt whose response was lost.
+	if tries.mayHaveLanded.Load() {
+		// The SDK retried an attempt that may have landed (its response
+		// was lost, or a server error): the condition may have failed on
+		// this call's own write.
 		if t, ok := stored[attrWriteToken].(*types.AttributeValueMemberS); ok && t.Value == token {
 			return nil
 		}
@@ -402,7 +404,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 		return fmt.Errorf("dynamo: add member %q/%q/%q: stored version is above %d: %w: %w",
 			m.Queue, m.State, m.BatchID, m.Version, storage.ErrConflict, err)
 	}
-	return callErr(fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), true, err)
+	return callErr(fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), !notRun(err), err)
 }
 
 // RemoveMember implements [storage.MembershipStore] with one conditional
@@ -429,7 +431,7 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 		return err
 	})
 	if err != nil && !isConditionFailed(err) {
-		return callErr(fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
+		return callErr(fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), !notRun(err), err)
 	}
 	return nil
 }
