@@ -33,7 +33,9 @@ var (
 	ErrUnavailable = errors.New("storage: unavailable")
 	// ErrAmbiguous reports a write whose outcome the store cannot tell: it
 	// was sent and may have landed (or may still land), or a retry of it
-	// met a stored row that may or may not be its own. It is never
+	// met a stored row that may or may not be its own. A write whose
+	// context ended while it was in flight matches ErrAmbiguous and the
+	// context's error (it may have been sent). It is never
 	// reported as success or as a plain [ErrConflict] / [ErrAlreadyExists]:
 	// re-read and decide. A retried write that the store can recognize as
 	// its own (the stored row is exactly what it wrote) is a success.

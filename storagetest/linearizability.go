@@ -31,13 +31,18 @@ type LinearizabilityConfig struct {
 // LinearizabilityResult is one recorded history and its check.
 type LinearizabilityResult struct {
 	// Operations is how many calls the history holds; Ambiguous of them
-	// failed after they may have been sent (a write's error matching
-	// storage.ErrAmbiguous or storage.ErrUnavailable) and count as possibly
-	// applied, at any time after their call.
+	// are writes that failed with storage.ErrAmbiguous (or with an error
+	// the store did not classify) and count as possibly applied, at any
+	// time after their call.
 	Operations, Ambiguous int
 	// Dropped is how many reads failed; a failed read changes nothing and
 	// is left out of the history.
 	Dropped int
+	// NotApplied is how many writes failed with storage.ErrUnavailable but
+	// not storage.ErrAmbiguous: the store says they did not land, so they
+	// are left out of the history too, and one that did land makes the
+	// history fail the check.
+	NotApplied int
 	// Linearizable reports that some sequential order of the calls,
 	// consistent with their real-time order, explains every result.
 	Linearizable bool
@@ -51,8 +56,9 @@ type LinearizabilityResult struct {
 // and checks it, with the porcupine linearizability checker, against a
 // sequential model of the store contract, the way Jepsen checks a
 // database. Run it on a store whose network faults are injected below it:
-// a write that failed after it may have been sent counts as possibly
-// applied. It uses a queue of its own.
+// a write that failed with storage.ErrAmbiguous counts as possibly applied;
+// one that failed with storage.ErrUnavailable alone must not have landed.
+// It uses a queue of its own.
 func CheckLinearizable(ctx context.Context, store storage.Store, cfg LinearizabilityConfig) (LinearizabilityResult, error) {
 	if cfg.Clients <= 0 {
 		cfg.Clients = 6
@@ -80,6 +86,9 @@ func CheckLinearizable(ctx context.Context, store storage.Store, cfg Linearizabi
 			out.kind = linNotFound
 		case errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrAmbiguous):
 			out.kind = linConflict
+		case in.op.write() && errors.Is(err, storage.ErrUnavailable) && !errors.Is(err, storage.ErrAmbiguous):
+			res.NotApplied++
+			return
 		case in.op.write():
 			out.kind, ret = linUnknown, math.MaxInt64
 			res.Ambiguous++

@@ -2,6 +2,8 @@ package storagetest_test
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,6 +27,11 @@ func TestCheckLinearizable(t *testing.T) {
 		{"memory", memory.New(), true},
 		{"lower-overwrites", lowerOverwrites{memory.New()}, false},
 		{"non-atomic-cas", nonAtomicCAS{memory.New()}, false},
+		// Every third update fails as unavailable: before it ran, or after
+		// it landed — ambiguous (fine), or claiming it did not (a lie).
+		{"unavailable-before-running", &lostUpdates{Store: memory.New(), landed: false}, true},
+		{"ambiguous-after-landing", &lostUpdates{Store: memory.New(), landed: true, ambiguous: true}, true},
+		{"unavailable-after-landing", &lostUpdates{Store: memory.New(), landed: true}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -35,4 +42,29 @@ func TestCheckLinearizable(t *testing.T) {
 			require.Equal(t, c.want, res.Linearizable, "%+v", res)
 		})
 	}
+}
+
+// lostUpdates fails every third UpdateBatch with storage.ErrUnavailable,
+// after writing it when landed is set, and also with storage.ErrAmbiguous
+// when ambiguous is set.
+type lostUpdates struct {
+	*memory.Store
+	landed, ambiguous bool
+	n                 atomic.Int64
+}
+
+func (s *lostUpdates) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
+	if s.n.Add(1)%3 != 0 {
+		return s.Store.UpdateBatch(ctx, b, expectedVersion, expectedState)
+	}
+	if s.landed {
+		if _, err := s.Store.UpdateBatch(ctx, b, expectedVersion, expectedState); err != nil {
+			return storage.Batch{}, err
+		}
+	}
+	err := fmt.Errorf("connection lost: %w", storage.ErrUnavailable)
+	if s.ambiguous {
+		err = fmt.Errorf("%w: %w", storage.ErrAmbiguous, err)
+	}
+	return storage.Batch{}, err
 }

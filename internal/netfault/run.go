@@ -74,7 +74,8 @@ func Explore(t *testing.T, backend string, store, actors storage.Store, counts f
 // Linearizable records a history of concurrent creates, reads,
 // compare-and-swaps, member upserts, removals and listings on s (whose
 // faults counts reports), checks it against the store contract (a write
-// that failed after it may have been sent counts as possibly applied),
+// that failed ambiguously counts as possibly applied, one that failed
+// unambiguously must not have landed),
 // and logs the line make test prints: "linearizable on <backend>: N
 // operations, F faults, ok". A history that is not linearizable, or one
 // with no fault injected, fails t.
@@ -87,8 +88,8 @@ func Linearizable(t *testing.T, backend string, s storage.Store, counts func() m
 	if !res.Linearizable {
 		verdict = fmt.Sprintf("NOT linearizable (check unknown: %v)", res.Unknown)
 	}
-	t.Logf("linearizable on %s: %d operations, %d faults, %s (%d possibly applied, %d failed reads left out)",
-		backend, res.Operations, faults, verdict, res.Ambiguous, res.Dropped)
+	t.Logf("linearizable on %s: %d operations, %d faults, %s (%d possibly applied, %d failed writes that did not land and %d failed reads left out)",
+		backend, res.Operations, faults, verdict, res.Ambiguous, res.NotApplied, res.Dropped)
 	require.True(t, res.Linearizable, "%+v", res)
 	require.Positive(t, faults, "faults were injected")
 }
@@ -181,13 +182,49 @@ func RefusedAndReset(t *testing.T, s storage.Store, p *Proxy) {
 	require.Equal(t, 2, p.Counts()[Reset])
 }
 
+// CanceledWrite creates batch q/b on s, calls arm (which makes the next
+// write slow: held below the store, then sent), and updates the batch by
+// compare-and-swap under a context that ends while it is held. The store
+// cannot tell whether the write was sent: the error matches ErrAmbiguous
+// and the context's error — never ErrConflict, never success. After the
+// hold, check (the tables read directly) tells whether it landed anyway,
+// which is returned.
+func CanceledWrite(t *testing.T, s, check storage.Store, arm func(), hold time.Duration) bool {
+	t.Helper()
+	ctx := context.Background()
+	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+	require.NoError(t, err)
+	arm()
+	b.State = "running"
+	short, cancel := context.WithTimeout(ctx, hold/10)
+	defer cancel()
+	_, err = s.UpdateBatch(short, b, 1, "queued")
+	require.ErrorIs(t, err, storage.ErrAmbiguous, "%v", err)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotErrorIs(t, err, storage.ErrConflict)
+	time.Sleep(2 * hold)
+	got, err := check.GetBatch(ctx, "q", "b")
+	require.NoError(t, err)
+	return got.State == "running"
+}
+
 // CutStatement returns a DecideChunk for the proxy that cuts the first
 // chunk holding text once the returned flag is set.
 func CutStatement(text string) (func([]byte) Kind, *atomic.Bool) {
+	return onStatement(text, Cut)
+}
+
+// StallStatement returns a DecideChunk for the proxy that stalls the first
+// chunk holding text once the returned flag is set.
+func StallStatement(text string) (func([]byte) Kind, *atomic.Bool) {
+	return onStatement(text, Stall)
+}
+
+func onStatement(text string, kind Kind) (func([]byte) Kind, *atomic.Bool) {
 	var on atomic.Bool
 	return func(chunk []byte) Kind {
 		if bytes.Contains(chunk, []byte(text)) && on.Swap(false) {
-			return Cut
+			return kind
 		}
 		return ""
 	}, &on

@@ -75,7 +75,9 @@
 // lost connections — match storage.ErrUnavailable, with the SDK's error
 // reachable; a write's also storage.ErrAmbiguous when an attempt may have
 // landed, but not when DynamoDB throttled every attempt or none could be
-// sent (nothing was written). The network-fault
+// sent (nothing was written). A write whose context ended while an
+// attempt was in flight matches storage.ErrAmbiguous and the context's
+// error. The network-fault
 // tests run the explorer's scenarios and the contract suite's crash points
 // through the SDK's HTTP client; a history of
 // concurrent calls under those faults is checked for linearizability.

@@ -34,7 +34,7 @@ var transientCodes = map[string]bool{
 // transient reports whether err, as the SDK returns it after its retries,
 // is a failure to reach or be served by DynamoDB rather than an answer.
 func transient(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if ctxEnded(err) {
 		return false // the caller's own limit
 	}
 	var ae smithy.APIError
@@ -52,16 +52,25 @@ func transient(err error) bool {
 }
 
 // callErr wraps the error of a call that got no answer from DynamoDB:
-// transient failures match storage.ErrUnavailable, and a write's also
-// storage.ErrAmbiguous (it was sent and may have landed).
-func callErr(what string, write bool, err error) error {
+// transient failures match storage.ErrUnavailable, and also
+// storage.ErrAmbiguous when the call was a write that may have landed. A
+// write that may have landed when the caller's context ended matches
+// storage.ErrAmbiguous too (and the context's error, not ErrUnavailable).
+func callErr(what string, mayHaveLanded bool, err error) error {
 	switch {
+	case mayHaveLanded && ctxEnded(err):
+		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAmbiguous, err)
 	case !transient(err):
 		return fmt.Errorf("dynamo: %s: %w", what, err)
-	case write:
+	case mayHaveLanded:
 		return fmt.Errorf("dynamo: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
 	}
 	return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrUnavailable, err)
+}
+
+// ctxEnded reports whether err is the caller's context ending.
+func ctxEnded(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // attempts watches the attempts the SDK makes for one call (its retries

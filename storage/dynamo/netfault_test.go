@@ -209,6 +209,24 @@ func TestLandedThenThrottledIsAmbiguous(t *testing.T) {
 	require.NoError(t, err, "the first attempt landed")
 }
 
+// A write whose context ends while its request is held may have been
+// sent (the store cannot tell): its error matches ErrAmbiguous and the
+// context's, not a plain context error.
+func TestCanceledWriteIsAmbiguous(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	var on atomic.Bool
+	s, tr := faulty(t, f, func(op string) netfault.Kind {
+		if op == "PutItem" && on.Swap(false) {
+			return netfault.Delay
+		}
+		return ""
+	}, false)
+	tr.DelayFor = 300 * time.Millisecond
+	netfault.CanceledWrite(t, s, f.store, func() { on.Store(true) }, tr.DelayFor)
+	require.Equal(t, 1, tr.Counts()[netfault.Delay])
+}
+
 // The explorer's scenarios — batchstate and applystate under every
 // schedule within the bounds — with the actors' calls going through a
 // client that loses responses (the SDK retries them), throttles, fails

@@ -82,7 +82,9 @@
 // (the driver's error reachable); a read's matches storage.ErrUnavailable.
 // A write that was never sent — no connection could be dialled (refused,
 // unreachable: a *net.OpError of a dial), or a pooled connection found dead
-// before sending — is only ErrUnavailable: nothing was written.
+// before sending — is only ErrUnavailable: nothing was written. A write whose context ended while
+// it was in flight matches storage.ErrAmbiguous and the context's error:
+// the statement may already be on its way, and may run.
 // Lock wait timeouts, deadlocks, too many connections and a server
 // shutting down are ErrUnavailable too. database/sql retries a statement
 // on a fresh connection only when the driver says it was never sent. The

@@ -86,6 +86,19 @@ func TestRefusedAndResetConnections(t *testing.T) {
 	netfault.RefusedAndReset(t, s, p)
 }
 
+// A write whose context ends while the proxy holds its statement may
+// still be sent and land: its error matches ErrAmbiguous (and the
+// context's), not a plain context error.
+func TestCanceledWriteIsAmbiguous(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	decide, on := netfault.StallStatement("UPDATE")
+	p := &netfault.Proxy{DecideChunk: decide, StallFor: 300 * time.Millisecond}
+	s := proxiedBy(t, f, p, func(c *gomysql.Config) { c.InterpolateParams = true })
+	landed := netfault.CanceledWrite(t, s, f.store, func() { on.Store(true) }, p.StallFor)
+	t.Logf("the held UPDATE landed after its caller gave up: %v", landed)
+}
+
 // The explorer's scenarios with the actors' statements going through the
 // proxy, which cuts connections after a statement, stalls and resets them
 // at random. Setup and checks read the tables directly. The invariants

@@ -111,7 +111,7 @@ var transientNumbers = map[uint16]bool{1205: true, 1213: true, 1040: true, 1053:
 // transient reports whether err is a failure to reach or be served by the
 // server rather than its answer.
 func transient(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if ctxEnded(err) {
 		return false // the caller's own limit
 	}
 	var me *gomysql.MySQLError
@@ -130,15 +130,26 @@ func transient(err error) bool {
 // answered with an error (a deadlock victim, a lock wait timeout: the
 // statement was rolled back) or it was never sent (driver.ErrBadConn, or
 // no connection could be dialled).
+//
+// A write whose context ended during the call may have been sent and may
+// have landed: its error matches storage.ErrAmbiguous and the context's
+// error (not ErrUnavailable: the caller's own limit).
 func callErr(what string, write bool, err error) error {
 	var me *gomysql.MySQLError
 	switch {
+	case write && ctxEnded(err):
+		return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrAmbiguous, err)
 	case !transient(err):
 		return fmt.Errorf("mysql: %s: %w", what, err)
 	case write && !errors.Is(err, driver.ErrBadConn) && !errors.As(err, &me) && !dialFailed(err):
 		return fmt.Errorf("mysql: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
 	}
 	return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrUnavailable, err)
+}
+
+// ctxEnded reports whether err is the caller's context ending.
+func ctxEnded(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // dialFailed reports whether err is the failure to open a connection (the

@@ -61,7 +61,10 @@
 // (pgx's error reachable); a read's matches storage.ErrUnavailable. A
 // write that was never sent — pgx says so, or no connection could be
 // opened (refused, unreachable: *pgconn.ConnectError) — is only
-// ErrUnavailable: nothing was written. Connection
+// ErrUnavailable: nothing was written. A write whose context ended while
+// it was in flight matches storage.ErrAmbiguous and the context's error:
+// the statement may already be on its way, and may run.
+// Connection
 // exceptions (SQLSTATE class 08), too many connections, a server shutting
 // down, serialization failures and deadlocks are ErrUnavailable too. Point
 // the pool at the primary, not a replica: the protocols read their own

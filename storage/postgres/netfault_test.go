@@ -99,6 +99,19 @@ func TestNetworkFaults(t *testing.T) {
 	require.Positive(t, counts[netfault.Cut], "connections were cut after a statement")
 }
 
+// A write whose context ends while the proxy holds its statement may
+// still be sent and land: its error matches ErrAmbiguous (and the
+// context's), not a plain context error.
+func TestCanceledWriteIsAmbiguous(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	decide, on := netfault.StallStatement("UPDATE")
+	p := &netfault.Proxy{DecideChunk: decide, StallFor: 300 * time.Millisecond}
+	s := proxiedBy(t, f, p)
+	landed := netfault.CanceledWrite(t, s, f.store, func() { on.Store(true) }, p.StallFor)
+	t.Logf("the held UPDATE landed after its caller gave up: %v", landed)
+}
+
 // A history of concurrent calls through the proxy's cuts and stalls is
 // linearizable; the test logs one line for make test.
 func TestLinearizable(t *testing.T) {

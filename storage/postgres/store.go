@@ -139,7 +139,7 @@ func fromTime(t pgtype.Timestamptz) time.Time {
 // exception, 53300 too many connections, 57P01-57P03 shutdown, 40001
 // serialization failure, 40P01 deadlock).
 func transient(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if ctxEnded(err) {
 		return false // the caller's own limit
 	}
 	var pgErr *pgconn.PgError
@@ -162,10 +162,16 @@ func transient(err error) bool {
 // got no answer — unless it was never sent: pgx says so
 // (pgconn.SafeToRetry), or no connection could be opened
 // (*pgconn.ConnectError: refused, unreachable, failed at startup).
+//
+// A write whose context ended during the call after pgx may have sent it
+// may have landed: its error matches storage.ErrAmbiguous and the
+// context's error (not ErrUnavailable: the caller's own limit).
 func callErr(what string, write bool, err error) error {
 	var pgErr *pgconn.PgError
 	var ce *pgconn.ConnectError
 	switch {
+	case write && ctxEnded(err) && !pgconn.SafeToRetry(err) && !errors.As(err, &ce):
+		return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrAmbiguous, err)
 	case !transient(err):
 		return fmt.Errorf("postgres: %s: %w", what, err)
 	case write && !pgconn.SafeToRetry(err) && !errors.As(err, &pgErr) && !errors.As(err, &ce):
@@ -174,6 +180,11 @@ func callErr(what string, write bool, err error) error {
 		return fmt.Errorf("postgres: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrUnavailable, err)
+}
+
+// ctxEnded reports whether err is the caller's context ending.
+func ctxEnded(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func insertErr(what string, err error) error {
