@@ -94,6 +94,17 @@ func Linearizable(t *testing.T, backend string, s storage.Store, counts func() m
 	require.Positive(t, faults, "faults were injected")
 }
 
+// armedMove creates batch q/b (queued) on s, calls arm, and returns the
+// batch moved to running, for an UpdateBatch at version 1.
+func armedMove(t *testing.T, s storage.Store, arm func()) storage.Batch {
+	t.Helper()
+	b, err := s.CreateBatch(context.Background(), storage.Batch{Queue: "q", ID: "b", State: "queued"})
+	require.NoError(t, err)
+	arm()
+	b.State = "running"
+	return b
+}
+
 // CutUpdate creates batch q/b on s, calls arm (which makes the proxy p
 // cut the connection of the next statement it picks), updates the batch
 // by compare-and-swap, and requires exactly one cut and the error a cut
@@ -105,15 +116,12 @@ func Linearizable(t *testing.T, backend string, s storage.Store, counts func() m
 func CutUpdate(t *testing.T, s storage.Store, p *Proxy, arm func(), stale bool) {
 	t.Helper()
 	ctx := context.Background()
-	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-	require.NoError(t, err)
-	arm()
-	b.State = "running"
+	b := armedMove(t, s, arm)
 	v := int64(1)
 	if stale {
 		v = 7
 	}
-	_, err = s.UpdateBatch(ctx, b, v, "queued")
+	_, err := s.UpdateBatch(ctx, b, v, "queued")
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	if stale {
 		require.NotErrorIs(t, err, storage.ErrAmbiguous, "the UPDATE changed nothing")
@@ -192,13 +200,10 @@ func RefusedAndReset(t *testing.T, s storage.Store, p *Proxy) {
 func CanceledWrite(t *testing.T, s, check storage.Store, arm func(), hold time.Duration) bool {
 	t.Helper()
 	ctx := context.Background()
-	b, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-	require.NoError(t, err)
-	arm()
-	b.State = "running"
+	b := armedMove(t, s, arm)
 	short, cancel := context.WithTimeout(ctx, hold/10)
 	defer cancel()
-	_, err = s.UpdateBatch(short, b, 1, "queued")
+	_, err := s.UpdateBatch(short, b, 1, "queued")
 	require.ErrorIs(t, err, storage.ErrAmbiguous, "%v", err)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.NotErrorIs(t, err, storage.ErrConflict)
