@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"bytes"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,12 +20,45 @@ func proxied(t *testing.T, f fixture, decide func() netfault.Kind) (*Store, *net
 	return proxiedBy(t, f, p, nil), p
 }
 
+// replyDone tells the proxy when the reply to one statement is whole, from
+// the MySQL protocol's packets (3-byte length, sequence id, payload): an
+// OK (0x00) or ERR (0xFF) packet first; or a result set — a column count,
+// that many column definitions, rows, and a terminating packet with a 0xFE
+// header (the driver asks for CLIENT_DEPRECATE_EOF, so no EOF packet sits
+// between the columns and the rows), or an ERR in place of a row.
+func replyDone(reply []byte) bool {
+	var packets [][]byte
+	for len(reply) >= 4 {
+		n := int(reply[0]) | int(reply[1])<<8 | int(reply[2])<<16
+		if len(reply) < 4+n {
+			break
+		}
+		packets, reply = append(packets, reply[4:4+n]), reply[4+n:]
+	}
+	if len(packets) == 0 || len(packets[0]) == 0 {
+		return false
+	}
+	switch first := packets[0]; first[0] {
+	case 0x00, 0xFF:
+		return true
+	case 0xFB, 0xFC, 0xFD, 0xFE:
+		return false // not a one-byte column count: left to the proxy's timeout
+	}
+	columns := int(packets[0][0])
+	for _, p := range packets[1+min(columns, len(packets)-1):] {
+		if len(p) > 0 && (p[0] == 0xFF || p[0] == 0xFE && len(p) < 0xFFFFFF) {
+			return true
+		}
+	}
+	return false
+}
+
 // proxiedBy returns a store on f's tables whose connections go through p
 // (started here), with the driver's config tweaked by tweak.
 func proxiedBy(t *testing.T, f fixture, p *netfault.Proxy, tweak func(*gomysql.Config)) *Store {
 	t.Helper()
 	server.once.Do(resolveServer)
-	p.Target = server.cfg.Addr
+	p.Target, p.ReplyDone = server.cfg.Addr, replyDone
 	require.NoError(t, p.Start())
 	t.Cleanup(func() { _ = p.Close() })
 	// Timeouts, as a service sets them: a connection that hangs is an
@@ -119,4 +153,34 @@ func TestLinearizable(t *testing.T) {
 	s, p := proxied(t, f, netfault.Random(13, 17,
 		netfault.Odds{Kind: netfault.Cut, Chance: 0.05}, netfault.Odds{Kind: netfault.Stall, Chance: 0.03}))
 	netfault.Linearizable(t, "mysql", s, p.Counts)
+}
+
+// The proxy's reply parser: whole replies are told from partial ones.
+func TestReplyDone(t *testing.T) {
+	t.Parallel()
+	packet := func(seq byte, payload ...byte) []byte {
+		return append([]byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq}, payload...)
+	}
+	ok := packet(1, 0x00, 1, 0, 2, 0, 0, 0)
+	column := packet(2, append([]byte{3}, []byte("def")...)...)
+	row := packet(4, 1, '7')
+	end := packet(5, 0xFE, 0, 0, 2, 0, 0, 0)
+	resultSet := func(parts ...[]byte) []byte { return bytes.Join(append([][]byte{packet(1, 2)}, parts...), nil) }
+	for name, c := range map[string]struct {
+		reply []byte
+		done  bool
+	}{
+		"ok":                {ok, true},
+		"ok, partial":       {ok[:6], false},
+		"error":             {packet(1, 0xFF, 0x15, 0x04), true},
+		"columns only":      {resultSet(column, column), false},
+		"rows, no end":      {resultSet(column, column, row), false},
+		"whole result set":  {resultSet(column, column, row, row, end), true},
+		"empty result set":  {resultSet(column, column, end), true},
+		"error in the rows": {resultSet(column, column, row, packet(5, 0xFF, 1, 2)), true},
+		"header only":       {[]byte{7, 0}, false},
+		"end split in two":  {resultSet(column, column, row, end[:5]), false},
+	} {
+		require.Equal(t, c.done, replyDone(c.reply), name)
+	}
 }
