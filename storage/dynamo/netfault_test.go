@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -225,6 +227,41 @@ func TestCanceledWriteIsAmbiguous(t *testing.T) {
 	tr.DelayFor = 300 * time.Millisecond
 	netfault.CanceledWrite(t, s, f.store, func() { on.Store(true) }, tr.DelayFor)
 	require.Equal(t, 1, tr.Counts()[netfault.Delay])
+}
+
+// An endpoint that refuses connections: no attempt was sent, so a write's
+// error is ErrUnavailable alone, not ambiguous, with the dial's error
+// reachable.
+func TestRefusedEndpointIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	endpoint := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there now
+	client := dynamodb.New(newClient(endpoint, nil, 0).Options(), func(o *dynamodb.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+			so.RateLimiter = ratelimit.None
+		})
+	})
+	s, err := New(client)
+	require.NoError(t, err)
+	ctx := context.Background()
+	writes := map[string]func() error{
+		"create": func() error {
+			_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+			return err
+		},
+		"add member": func() error {
+			return s.AddMember(ctx, storage.Member{Queue: "q", State: "queued", BatchID: "b", Version: 1})
+		},
+	}
+	for name, write := range writes {
+		err := write()
+		require.ErrorIs(t, err, storage.ErrUnavailable, name)
+		require.NotErrorIs(t, err, storage.ErrAmbiguous, "%s: a refused connection sent nothing", name)
+		require.ErrorIs(t, err, syscall.ECONNREFUSED, name)
+	}
 }
 
 // The explorer's scenarios — batchstate and applystate under every
