@@ -35,18 +35,38 @@ func faulty(t *testing.T, f fixture, decide func(op string) netfault.Kind, oldIt
 		}
 		tr.KeyNames = func(table string) []string { return keys[table] }
 	}
-	client := newClient(server.endpoint, func(base dynamodb.HTTPClient) dynamodb.HTTPClient { tr.Base = base; return tr }, 0)
-	// The SDK's standard retryer (3 attempts), with a short backoff and no
-	// client-side retry quota, so that a test is not spent waiting.
-	client = dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+	client := quickRetries(newClient(server.endpoint, func(base dynamodb.HTTPClient) dynamodb.HTTPClient { tr.Base = base; return tr }, 0))
+	s, err := New(client, f.opts...)
+	require.NoError(t, err)
+	return s, tr
+}
+
+// someWrites returns a create of batch q/b, an upsert of its member row
+// and a removal of another's, by name: the three kinds of write a fault
+// test classifies.
+func someWrites(ctx context.Context, s *Store) map[string]func() error {
+	return map[string]func() error{
+		"create": func() error {
+			_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
+			return err
+		},
+		"add member": func() error {
+			return s.AddMember(ctx, storage.Member{Queue: "q", State: "queued", BatchID: "b", Version: 1})
+		},
+		"remove member": func() error { return s.RemoveMember(ctx, "q", "queued", "a", 1) },
+	}
+}
+
+// quickRetries returns client with the SDK's standard retryer (3
+// attempts), a short backoff and no client-side retry quota, so that a
+// test is not spent waiting.
+func quickRetries(client *dynamodb.Client) *dynamodb.Client {
+	return dynamodb.New(client.Options(), func(o *dynamodb.Options) {
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
 			so.RateLimiter = ratelimit.None
 		})
 	})
-	s, err := New(client, f.opts...)
-	require.NoError(t, err)
-	return s, tr
 }
 
 // firstOf returns a Decide that injects kind into the first request of op
@@ -151,17 +171,7 @@ func TestTransientFailuresAreClassified(t *testing.T) {
 			f := newFixture(t, nil)
 			ctx := context.Background()
 			s, tr := faulty(t, f, func(string) netfault.Kind { return kind }, false)
-			writes := map[string]func() error{
-				"create": func() error {
-					_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-					return err
-				},
-				"add member": func() error {
-					return s.AddMember(ctx, storage.Member{Queue: "q", State: "queued", BatchID: "b", Version: 1})
-				},
-				"remove member": func() error { return s.RemoveMember(ctx, "q", "queued", "a", 1) },
-			}
-			for name, write := range writes {
+			for name, write := range someWrites(ctx, s) {
 				err := write()
 				require.ErrorIs(t, err, storage.ErrUnavailable, name)
 				if kind == netfault.Throttle {
@@ -238,25 +248,10 @@ func TestRefusedEndpointIsUnavailable(t *testing.T) {
 	require.NoError(t, err)
 	endpoint := "http://" + ln.Addr().String()
 	require.NoError(t, ln.Close()) // nothing listens there now
-	client := dynamodb.New(newClient(endpoint, nil, 0).Options(), func(o *dynamodb.Options) {
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-			so.RateLimiter = ratelimit.None
-		})
-	})
-	s, err := New(client)
+	s, err := New(quickRetries(newClient(endpoint, nil, 0)))
 	require.NoError(t, err)
 	ctx := context.Background()
-	writes := map[string]func() error{
-		"create": func() error {
-			_, err := s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
-			return err
-		},
-		"add member": func() error {
-			return s.AddMember(ctx, storage.Member{Queue: "q", State: "queued", BatchID: "b", Version: 1})
-		},
-	}
-	for name, write := range writes {
+	for name, write := range someWrites(ctx, s) {
 		err := write()
 		require.ErrorIs(t, err, storage.ErrUnavailable, name)
 		require.NotErrorIs(t, err, storage.ErrAmbiguous, "%s: a refused connection sent nothing", name)
