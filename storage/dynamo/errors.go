@@ -83,7 +83,7 @@ type attempts struct {
 	mayHaveLanded atomic.Bool
 }
 
-// option returns the per-call option that makes a watches the call.
+// option returns the per-call option through which a watches the call.
 func (a *attempts) option() func(*dynamodb.Options) {
 	return func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {

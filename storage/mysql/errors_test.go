@@ -1,7 +1,9 @@
 package mysql
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
@@ -36,6 +38,15 @@ func TestWriteErrorClassification(t *testing.T) {
 	require.ErrorIs(t, err, syscall.ECONNREFUSED)
 	err = callErr("update batch", true, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
 	require.ErrorIs(t, err, storage.ErrAmbiguous, "a connection lost while waiting for the reply")
+	// The caller's context ended: ambiguous once the statement may have
+	// gone out, not while dialling.
+	err = callErr("update batch", true, fmt.Errorf("read: %w", context.DeadlineExceeded))
+	require.ErrorIs(t, err, storage.ErrAmbiguous)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotErrorIs(t, err, storage.ErrUnavailable, "the caller's own limit")
+	err = callErr("update batch", true, &net.OpError{Op: "dial", Net: "tcp", Err: context.Canceled})
+	require.NotErrorIs(t, err, storage.ErrAmbiguous, "a dial cut short sent nothing")
+	require.ErrorIs(t, err, context.Canceled)
 	err = callErr("get batch", false, &gomysql.MySQLError{Number: erDupEntry})
 	require.NotErrorIs(t, err, storage.ErrUnavailable)
 }

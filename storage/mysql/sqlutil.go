@@ -137,7 +137,7 @@ func transient(err error) bool {
 func callErr(what string, write bool, err error) error {
 	var me *gomysql.MySQLError
 	switch {
-	case write && ctxEnded(err):
+	case write && ctxEnded(err) && !dialFailed(err) && !errors.Is(err, driver.ErrBadConn):
 		return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrAmbiguous, err)
 	case !transient(err):
 		return fmt.Errorf("mysql: %s: %w", what, err)
