@@ -10,6 +10,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/statefold/statefold/internal/readback"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -163,12 +164,9 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, readBa
 		case err != nil:
 			// The UPDATE changed nothing: not ambiguous, only unanswered.
 			return callErr(what+": read back version", false, err)
-		case stored != expected:
-			return fmt.Errorf("mysql: %s: stored version %d, expected %d: %w", what, stored, expected, storage.ErrConflict)
-		case expectedState != nil && state != *expectedState:
-			return fmt.Errorf("mysql: %s: stored state %q, expected %q: %w", what, state, *expectedState, storage.ErrConflict)
-		case attempt >= 3:
-			return fmt.Errorf("mysql: %s: stored version %d, expected %d: %w", what, stored, expected, storage.ErrConflict)
+		}
+		if err := readback.Verdict("mysql: "+what, stored, expected, state, expectedState, attempt); err != nil {
+			return err
 		}
 	}
 }

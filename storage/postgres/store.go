@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/statefold/statefold/internal/readback"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -223,12 +224,9 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, versio
 		case err != nil:
 			// The UPDATE changed nothing: not ambiguous, only unanswered.
 			return callErr(what+": read back", false, err)
-		case v != expected:
-			return fmt.Errorf("postgres: %s: stored version %d, expected %d: %w", what, v, expected, storage.ErrConflict)
-		case expectedState != nil && string(state) != *expectedState:
-			return fmt.Errorf("postgres: %s: stored state %q, expected %q: %w", what, state, *expectedState, storage.ErrConflict)
-		case attempt >= 3:
-			return fmt.Errorf("postgres: %s: stored version %d, expected %d: %w", what, v, expected, storage.ErrConflict)
+		}
+		if err := readback.Verdict("postgres: "+what, v, expected, string(state), expectedState, attempt); err != nil {
+			return err
 		}
 	}
 }
