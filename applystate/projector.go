@@ -219,10 +219,10 @@ func (p *Projector) check(ctx context.Context, applyID string, needOps bool) err
 //     a pending report claims the start or the row leaves pending;
 //     CompletedAt when settled) unless the move is refused: a settled
 //     operation never changes again, a stopped one only moves to a settled
-//     state, and a started one never returns to pending. A refused move writes nothing and is
-//     no error; the stored row is projected instead. Then every operation
-//     of the apply is read, the row folded in, and the apply projected with
-//     [Rollout]. A list error is returned and a listing without the
+//     state, and a started one never returns to pending. A refused move
+//     writes nothing and is no error; the stored row is projected instead.
+//     Then every operation of the apply is read, the row folded in, and the
+//     apply projected with [Rollout]. A list error is returned and a listing without the
 //     operation is Undetermined; either way the apply is not written and
 //     the row stays unacknowledged, so the next poll projects it. Ambiguous
 //     tasks fail closed: a terminal state is refused (Undetermined), another

@@ -94,6 +94,26 @@ func Linearizable(t *testing.T, backend string, s storage.Store, counts func() m
 	require.Positive(t, faults, "faults were injected")
 }
 
+// Unavailable requires err to be a write's failure that surely did not
+// land: storage.ErrUnavailable, not storage.ErrAmbiguous.
+func Unavailable(t require.TestingT, err error, msgAndArgs ...any) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
+	require.ErrorIs(t, err, storage.ErrUnavailable, msgAndArgs...)
+	require.NotErrorIs(t, err, storage.ErrAmbiguous, msgAndArgs...)
+}
+
+// Ambiguous requires err to be a write's failure that may have landed
+// after a lost answer: storage.ErrAmbiguous and storage.ErrUnavailable.
+func Ambiguous(t require.TestingT, err error, msgAndArgs ...any) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
+	require.ErrorIs(t, err, storage.ErrAmbiguous, msgAndArgs...)
+	require.ErrorIs(t, err, storage.ErrUnavailable, msgAndArgs...)
+}
+
 // armedMove creates batch q/b (queued) on s, calls arm, and returns the
 // batch moved to running, for an UpdateBatch at version 1.
 func armedMove(t *testing.T, s storage.Store, arm func()) storage.Batch {
@@ -122,11 +142,10 @@ func CutUpdate(t *testing.T, s storage.Store, p *Proxy, arm func(), stale bool) 
 		v = 7
 	}
 	_, err := s.UpdateBatch(ctx, b, v, "queued")
-	require.ErrorIs(t, err, storage.ErrUnavailable)
 	if stale {
-		require.NotErrorIs(t, err, storage.ErrAmbiguous, "the UPDATE changed nothing")
+		Unavailable(t, err, "the UPDATE changed nothing")
 	} else {
-		require.ErrorIs(t, err, storage.ErrAmbiguous)
+		Ambiguous(t, err)
 	}
 	require.NotErrorIs(t, err, storage.ErrConflict)
 	require.Equal(t, 1, p.Counts()[Cut])
@@ -174,7 +193,7 @@ func RefusedAndReset(t *testing.T, s storage.Store, p *Proxy) {
 			require.ErrorIs(t, err, storage.ErrUnavailable, name)
 			require.NotErrorIs(t, err, storage.ErrConflict, name)
 			if errors.Is(err, syscall.ECONNREFUSED) {
-				require.NotErrorIs(t, err, storage.ErrAmbiguous, "%s: a refused dial sent nothing", name)
+				Unavailable(t, err, "%s: a refused dial sent nothing", name)
 				break
 			}
 		}

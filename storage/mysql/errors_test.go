@@ -12,6 +12,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
+	"github.com/statefold/statefold/internal/netfault"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -23,21 +24,18 @@ func TestWriteErrorClassification(t *testing.T) {
 	t.Parallel()
 	for _, n := range []uint16{erDeadlock, 1205} {
 		err := callErr("add member", true, &gomysql.MySQLError{Number: n, Message: "rolled back"})
-		require.ErrorIs(t, err, storage.ErrUnavailable)
-		require.NotErrorIs(t, err, storage.ErrAmbiguous, "server error %d: the statement was rolled back", n)
+		netfault.Unavailable(t, err, "server error %d: the statement was rolled back", n)
 		var me *gomysql.MySQLError
 		require.True(t, errors.As(err, &me))
 	}
 	err := callErr("add member", true, io.ErrUnexpectedEOF)
-	require.ErrorIs(t, err, storage.ErrAmbiguous)
-	require.ErrorIs(t, err, storage.ErrUnavailable)
+	netfault.Ambiguous(t, err)
 	// A connection that could not be opened: nothing was sent.
 	err = callErr("update batch", true, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
-	require.ErrorIs(t, err, storage.ErrUnavailable)
-	require.NotErrorIs(t, err, storage.ErrAmbiguous, "a refused dial sent nothing")
+	netfault.Unavailable(t, err, "a refused dial sent nothing")
 	require.ErrorIs(t, err, syscall.ECONNREFUSED)
 	err = callErr("update batch", true, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
-	require.ErrorIs(t, err, storage.ErrAmbiguous, "a connection lost while waiting for the reply")
+	netfault.Ambiguous(t, err, "a connection lost while waiting for the reply")
 	// The caller's context ended: ambiguous once the statement may have
 	// gone out, not while dialling.
 	err = callErr("update batch", true, fmt.Errorf("read: %w", context.DeadlineExceeded))

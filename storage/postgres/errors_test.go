@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
-	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/internal/netfault"
 )
 
 // A write the server answered with a transient error (a deadlock victim,
@@ -20,19 +20,16 @@ func TestWriteErrorClassification(t *testing.T) {
 	t.Parallel()
 	for _, code := range []string{"40P01", "40001"} {
 		err := callErr("add member", true, &pgconn.PgError{Code: code})
-		require.ErrorIs(t, err, storage.ErrUnavailable)
-		require.NotErrorIs(t, err, storage.ErrAmbiguous, "server error %s: the statement was rolled back", code)
+		netfault.Unavailable(t, err, "server error %s: the statement was rolled back", code)
 		var pgErr *pgconn.PgError
 		require.True(t, errors.As(err, &pgErr))
 	}
 	err := callErr("add member", true, io.ErrUnexpectedEOF)
-	require.ErrorIs(t, err, storage.ErrAmbiguous)
-	require.ErrorIs(t, err, storage.ErrUnavailable)
+	netfault.Ambiguous(t, err)
 	// A connection that could not be opened: nothing was sent.
 	_, dial := pgconn.Connect(context.Background(), "postgres://nobody@127.0.0.1:1/x?connect_timeout=2")
 	var ce *pgconn.ConnectError
 	require.True(t, errors.As(dial, &ce), "%v", dial)
 	err = callErr("update batch", true, dial)
-	require.ErrorIs(t, err, storage.ErrUnavailable)
-	require.NotErrorIs(t, err, storage.ErrAmbiguous, "a refused connection sent nothing")
+	netfault.Unavailable(t, err, "a refused connection sent nothing")
 }
