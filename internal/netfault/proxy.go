@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -19,7 +18,12 @@ import (
 //     the statement ran, and the client cannot tell whether it did (the
 //     reply is lost, as when a connection dies at the worst moment);
 //   - [Stall]: the chunk is held for StallFor, then forwarded;
-//   - [Reset]: every open connection is closed at once, as in a failover;
+//   - [Reset]: every open connection is closed at once, as in a failover.
+//     With ReplyDone set, a connection whose statement the server has
+//     received is closed once that statement's reply is whole (the reply
+//     lost, as for a cut) and nothing more is forwarded on it: when its
+//     client hears of the reset the statement has run, so no write lands
+//     after its caller has moved on;
 //   - [Refuse]: no chunk fault; while Refusing is set the proxy stops
 //     listening, so new connections are refused by the kernel
 //     (ECONNREFUSED, as from a server that is down) and nothing is sent.
@@ -34,12 +38,18 @@ type Proxy struct {
 	DecideChunk func(chunk []byte) Kind
 	// StallFor is how long a Stall holds a chunk (default 50ms).
 	StallFor time.Duration
-	// ReplyDone, when set, tells from the bytes of a cut statement's reply
-	// so far whether the whole reply has arrived (for PostgreSQL: a
+	// ReplyDone, when set, tells from the bytes of a statement's reply so
+	// far whether the whole reply has arrived (for PostgreSQL: a
 	// ReadyForQuery message), so that the statement has surely finished
-	// before the connection is cut. Without it the proxy waits until the
-	// server has been quiet for QuietFor.
+	// before a cut or a reset closes its connection. Without it a cut waits
+	// until the server has been quiet for QuietFor, and a reset closes
+	// every connection at once.
 	ReplyDone func(reply []byte) bool
+	// AwaitsReply, when set, tells whether the server answers a client
+	// chunk (a MySQL COM_STMT_CLOSE, for one, gets no answer), so that a
+	// reset does not wait for a reply that never comes; nil means every
+	// chunk is answered.
+	AwaitsReply func(chunk []byte) bool
 	// QuietFor is how long the server must stay quiet before a cut
 	// statement's reply is taken as whole, without ReplyDone (default
 	// 300ms).
@@ -48,7 +58,7 @@ type Proxy struct {
 	addr   string
 	mu     sync.Mutex
 	ln     net.Listener // nil while refusing
-	conns  map[net.Conn]bool
+	conns  map[*link]bool
 	counts map[Kind]int
 	wg     sync.WaitGroup
 }
@@ -59,7 +69,7 @@ func (p *Proxy) Start() error {
 	if err != nil {
 		return err
 	}
-	p.ln, p.addr, p.conns, p.counts = ln, ln.Addr().String(), map[net.Conn]bool{}, map[Kind]int{}
+	p.ln, p.addr, p.conns, p.counts = ln, ln.Addr().String(), map[*link]bool{}, map[Kind]int{}
 	p.wg.Add(1)
 	go p.accept(ln)
 	return nil
@@ -99,19 +109,39 @@ func (p *Proxy) Refusing(on bool) error {
 	return nil
 }
 
-// ResetAll closes every open connection.
+// ResetAll closes every open connection; with ReplyDone set, one whose
+// statement is at the server once the statement's reply is whole (see
+// [Reset]).
 func (p *Proxy) ResetAll() {
 	p.mu.Lock()
 	p.counts[Reset]++
-	conns := make([]net.Conn, 0, len(p.conns))
-	for c := range p.conns {
-		conns = append(conns, c)
+	links := make([]*link, 0, len(p.conns))
+	for l := range p.conns {
+		links = append(links, l)
 	}
 	p.mu.Unlock()
-	for _, c := range conns {
-		_ = c.Close()
+	for _, l := range links {
+		l.mu.Lock()
+		if l.busy && p.ReplyDone != nil {
+			// Lose the reply once it is whole; give up on one that does
+			// not begin after a while.
+			l.cut, l.reset = true, true
+			_ = l.server.SetReadDeadline(time.Now().Add(resetWait))
+			l.mu.Unlock()
+			continue
+		}
+		l.mu.Unlock()
+		l.close()
 	}
 }
+
+// cutWait is how long a cut waits for the first bytes of the reply to its
+// statement before it closes the connection anyway.
+const cutWait = 500 * time.Millisecond
+
+// resetWait is how long a reset waits for the first bytes of a reply to a
+// statement at the server before it closes the connection anyway.
+const resetWait = 5 * time.Second
 
 // Close stops the proxy and closes every connection.
 func (p *Proxy) Close() error {
@@ -121,20 +151,40 @@ func (p *Proxy) Close() error {
 		err = p.ln.Close()
 		p.ln = nil
 	}
-	for c := range p.conns {
-		_ = c.Close()
+	for l := range p.conns {
+		l.close()
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
 	return err
 }
 
-func (p *Proxy) track(c net.Conn, on bool) {
+// link is one proxied connection: the client's and the server's side.
+type link struct {
+	client, server net.Conn
+
+	mu sync.Mutex
+	// busy: a chunk was forwarded and its reply is not whole yet (known
+	// only with ReplyDone); reply holds the reply so far.
+	busy  bool
+	reply []byte
+	// cut: the reply to the chunk in flight is lost, and the connection
+	// closed once it is whole; reset: a reset did it, and no further chunk
+	// is forwarded.
+	cut, reset bool
+}
+
+func (l *link) close() {
+	_ = l.client.Close()
+	_ = l.server.Close()
+}
+
+func (p *Proxy) track(l *link, on bool) {
 	p.mu.Lock()
 	if on {
-		p.conns[c] = true
+		p.conns[l] = true
 	} else {
-		delete(p.conns, c)
+		delete(p.conns, l)
 	}
 	p.mu.Unlock()
 }
@@ -151,64 +201,84 @@ func (p *Proxy) accept(ln net.Listener) {
 			_ = client.Close()
 			continue
 		}
-		p.track(client, true)
-		p.track(server, true)
-		cut := &atomic.Bool{}
+		l := &link{client: client, server: server}
+		p.track(l, true)
 		p.wg.Add(2)
 		go func() { // server → client
 			defer p.wg.Done()
-			buf := make([]byte, 64<<10)
-			for {
-				n, err := server.Read(buf)
-				if n > 0 {
-					if cut.Load() {
-						// The reply to a cut statement: drain it until the
-						// server has been quiet for a moment (the whole
-						// reply, whatever the protocol), then lose it.
-						reply := append([]byte(nil), buf[:n]...)
-						for p.ReplyDone == nil || !p.ReplyDone(reply) {
-							wait := p.QuietFor
-							if wait == 0 {
-								wait = 300 * time.Millisecond
-							}
-							if p.ReplyDone != nil {
-								wait = 10 * time.Second
-							}
-							_ = server.SetReadDeadline(time.Now().Add(wait))
-							m, err := server.Read(buf)
-							reply = append(reply, buf[:m]...)
-							if err != nil {
-								break
-							}
-						}
-						_ = client.Close()
-						_ = server.Close()
-						break
-					}
-					if _, werr := client.Write(buf[:n]); werr != nil {
-						break
-					}
-				}
-				if err != nil {
-					break
-				}
-			}
-			_ = client.Close()
-			p.track(server, false)
+			p.replies(l)
+			l.close()
+			p.track(l, false)
 		}()
 		go func() { // client → server, chunk by chunk
 			defer p.wg.Done()
-			p.pump(client, server, cut)
-			_ = server.Close()
-			p.track(client, false)
+			p.pump(l)
+			l.mu.Lock()
+			waiting := l.reset // closed by replies once the reply is whole
+			l.mu.Unlock()
+			if !waiting {
+				_ = server.Close()
+			}
 		}()
 	}
 }
 
-func (p *Proxy) pump(client, server net.Conn, cut *atomic.Bool) {
+// replies forwards the server's replies to the client, noting when the
+// reply to the chunk in flight is whole, and loses the reply to a cut one.
+func (p *Proxy) replies(l *link) {
 	buf := make([]byte, 64<<10)
 	for {
-		n, err := client.Read(buf)
+		n, err := l.server.Read(buf)
+		if n > 0 {
+			l.mu.Lock()
+			if l.cut {
+				reply := append(l.reply, buf[:n]...)
+				l.mu.Unlock()
+				p.drain(l.server, reply, buf)
+				return
+			}
+			if l.busy && p.ReplyDone != nil {
+				l.reply = append(l.reply, buf[:n]...)
+				if p.ReplyDone(l.reply) {
+					l.busy, l.reply = false, nil
+				}
+			}
+			l.mu.Unlock()
+			if _, werr := l.client.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// drain reads the rest of a cut statement's reply, which begins with
+// reply, until it is whole (or, without ReplyDone, until the server has
+// been quiet for a moment), and loses it.
+func (p *Proxy) drain(server net.Conn, reply, buf []byte) {
+	for p.ReplyDone == nil || !p.ReplyDone(reply) {
+		wait := p.QuietFor
+		if wait == 0 {
+			wait = 300 * time.Millisecond
+		}
+		if p.ReplyDone != nil {
+			wait = 10 * time.Second
+		}
+		_ = server.SetReadDeadline(time.Now().Add(wait))
+		m, err := server.Read(buf)
+		reply = append(reply, buf[:m]...)
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *Proxy) pump(l *link) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := l.client.Read(buf)
 		if n > 0 {
 			kind := Kind("")
 			switch {
@@ -229,25 +299,36 @@ func (p *Proxy) pump(client, server net.Conn, cut *atomic.Bool) {
 				p.ResetAll()
 				return
 			}
+			l.mu.Lock()
+			if l.reset {
+				// A reset waits for the statement at the server; nothing
+				// more is sent.
+				l.mu.Unlock()
+				continue
+			}
 			if kind == Cut {
 				p.bump(kind)
-				cut.Store(true) // before the server can answer
+				l.cut = true // before the server can answer
 			}
-			if _, werr := server.Write(buf[:n]); werr != nil {
+			if kind == Cut || p.AwaitsReply == nil || p.AwaitsReply(buf[:n]) {
+				l.busy, l.reply = true, nil
+			}
+			l.mu.Unlock()
+			if _, werr := l.server.Write(buf[:n]); werr != nil {
 				return
 			}
 			if kind == Cut {
-				// Wait for the reply to be read and dropped (a message
-				// with no reply is cut after a short while).
-				t := time.AfterFunc(500*time.Millisecond, func() { _ = client.Close(); _ = server.Close() })
-				_, _ = io.Copy(io.Discard, client)
-				t.Stop()
+				// The reply is read and dropped, and the connection
+				// closed; a message with no reply is cut when none has
+				// begun after a short while.
+				_ = l.server.SetReadDeadline(time.Now().Add(cutWait))
+				_, _ = io.Copy(io.Discard, l.client)
 				return
 			}
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				_ = server.Close()
+				_ = l.server.Close()
 			}
 			return
 		}
