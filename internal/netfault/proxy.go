@@ -122,6 +122,10 @@ func (p *Proxy) ResetAll() {
 	p.mu.Unlock()
 	for _, l := range links {
 		l.mu.Lock()
+		if l.cut {
+			l.mu.Unlock()
+			continue // cut already: closed once its reply is whole
+		}
 		if l.busy && p.ReplyDone != nil {
 			// Lose the reply once it is whole; give up on one that does
 			// not begin after a while.
