@@ -186,7 +186,7 @@ func (s *exSchedule) finalChecks() error {
 			return err
 		}
 		if !snap.equal(last) {
-			return fmt.Errorf("the store holds %v, but after the last step it held %v: something other than the scheduled calls wrote to the scenario's queue", snap, last)
+			return fmt.Errorf("the store holds %v, but after the last step it held %v: something other than the scheduled calls wrote to the scenario's queue (or a write landed after its call returned, or a write reported as not written was)", snap, last)
 		}
 	}
 	if s.sc.apply != nil {
