@@ -140,11 +140,13 @@ func (p *Proxy) ResetAll() {
 }
 
 // cutWait is how long a cut waits for the first bytes of the reply to its
-// statement before it closes the connection anyway.
+// statement before it closes the connection anyway, when the proxy cannot
+// tell whether the statement gets a reply (no AwaitsReply).
 const cutWait = 500 * time.Millisecond
 
-// resetWait is how long a reset waits for the first bytes of a reply to a
-// statement at the server before it closes the connection anyway.
+// resetWait is how long a reset, or a cut of a statement known to get a
+// reply, waits for the reply's first bytes before it closes the connection
+// anyway.
 const resetWait = 5 * time.Second
 
 // Close stops the proxy and closes every connection.
@@ -314,7 +316,8 @@ func (p *Proxy) pump(l *link) {
 				p.bump(kind)
 				l.cut = true // before the server can answer
 			}
-			if kind == Cut || p.AwaitsReply == nil || p.AwaitsReply(buf[:n]) {
+			awaited := p.AwaitsReply == nil || p.AwaitsReply(buf[:n])
+			if kind == Cut || awaited {
 				l.busy, l.reply = true, nil
 			}
 			l.mu.Unlock()
@@ -323,9 +326,17 @@ func (p *Proxy) pump(l *link) {
 			}
 			if kind == Cut {
 				// The reply is read and dropped, and the connection
-				// closed; a message with no reply is cut when none has
-				// begun after a short while.
-				_ = l.server.SetReadDeadline(time.Now().Add(cutWait))
+				// closed. A message known to get no reply is cut at once;
+				// without AwaitsReply, when no reply has begun after a
+				// short while.
+				wait := cutWait
+				switch {
+				case !awaited:
+					wait = 0
+				case p.AwaitsReply != nil:
+					wait = resetWait
+				}
+				_ = l.server.SetReadDeadline(time.Now().Add(wait))
 				_, _ = io.Copy(io.Discard, l.client)
 				return
 			}
