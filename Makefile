@@ -40,7 +40,7 @@ interleavings:
 	@set -o pipefail; $(GO) test -count=1 -run '^TestContract$$/^Interleavings$$' -v \
 		./storage/memory ./storage/mysql ./storage/postgres ./storage/dynamo ./examples/custombackend | \
 		awk '/interleavings explored: / { n = $$(NF-3) " schedules, " $$(NF-1) " violations" } \
-			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: scenario |^[ \t]+(I|II|III|IV|V|Create): |replay it alone/ { print } \
+			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: (scenario |storagetest: exploring )|^[ \t]+(I|II|III|IV|V|Create): |replay it alone/ { print } \
 			/^(ok|FAIL)[ \t]/ { print "interleavings explored on " $$2 ": " n; \
 				if (n !~ /^[1-9][0-9]* schedules, 0 violations$$/) bad = 1; n = "none" } \
 			END { exit bad }'
@@ -56,7 +56,7 @@ netfaults:
 	@set -o pipefail; $(GO) test -count=1 -run '^(TestNetworkFaults|TestLinearizable)$$' -v ./storage/mysql ./storage/postgres ./storage/dynamo | \
 		awk '/network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); nf = $$0; print } \
 			/linearizable on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); lin = $$0; print } \
-			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: scenario |^[ \t]+(Error|Test|Messages):/ { print } \
+			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: (scenario |storagetest: exploring )|^[ \t]+(Error|Test|Messages):/ { print } \
 			/^(ok|FAIL)[ \t]/ { if (nf !~ /: [1-9][0-9]* injected .*, 0 violations/ || lin !~ /operations, [1-9][0-9]* faults, ok/) { print "network faults: bad run on " $$2; bad = 1 }; nf = ""; lin = "" } \
 			END { exit bad }'
 
