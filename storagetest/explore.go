@@ -354,6 +354,12 @@ func Explore(ctx context.Context, store storage.Store, scenario string, x Explor
 // checks after every step and the final checks read store. Errors the
 // actors get from actors are what their callers would get; the invariants
 // must hold all the same.
+//
+// The checks take every call as one atomic step, so the faults below
+// actors must not let a write land after its call has returned (a fault
+// that loses a reply should let the statement finish first). Each random
+// schedule ends by reading store again, and its run fails with an error
+// saying so when the store changed after the last step.
 func ExploreWith(ctx context.Context, store, actors storage.Store, scenario string, x Exploration, f OrchestratorFactory) (ExploreResult, error) {
 	return Explore(ctx, exPair{Store: store, actors: actors}, scenario, x, f)
 }
