@@ -47,8 +47,8 @@ type Proxy struct {
 	ReplyDone func(reply []byte) bool
 	// AwaitsReply, when set, tells whether the server answers a client
 	// chunk (a MySQL COM_STMT_CLOSE, for one, gets no answer), so that a
-	// reset does not wait for a reply that never comes; nil means every
-	// chunk is answered.
+	// cut or a reset does not wait for a reply that never comes; nil means
+	// every chunk is answered.
 	AwaitsReply func(chunk []byte) bool
 	// QuietFor is how long the server must stay quiet before a cut
 	// statement's reply is taken as whole, without ReplyDone (default
