@@ -246,6 +246,11 @@ type ScheduleResult struct {
 	// Trace lists the steps with their results, what each actor returned,
 	// and the orchestrators' logs.
 	Trace string
+	// LateWrite reports, for a schedule whose calls went to another handle
+	// ([ExploreWith]), that the store changed after the last step: a write
+	// landed after its call had returned. The change was checked as a step
+	// of its own and the final checks read the store as it then was.
+	LateWrite bool
 }
 
 // Error describes the violation with the schedule and how to replay it.
@@ -269,6 +274,8 @@ type ExploreResult struct {
 	Complete bool
 	// Violations lists the violating schedules, simplest first.
 	Violations []ScheduleResult
+	// LateWrites counts the schedules with a [ScheduleResult].LateWrite.
+	LateWrites int
 	// Elapsed is the wall time spent.
 	Elapsed time.Duration
 }
@@ -355,11 +362,12 @@ func Explore(ctx context.Context, store storage.Store, scenario string, x Explor
 // actors get from actors are what their callers would get; the invariants
 // must hold all the same.
 //
-// The checks take every call as one atomic step, so the faults below
-// actors must not let a write land after its call has returned (a fault
-// that loses a reply should let the statement finish first). Each random
-// schedule ends by reading store again, and its run fails with an error
-// saying so when the store changed after the last step.
+// The checks take every call as one atomic step. A fault below actors that
+// loses a reply should let the statement finish first, but a write can
+// still land after its call returned; after the last step the store is
+// read again, and such a change is checked as a step of its own before the
+// final checks read the store as it then is (see
+// [ScheduleResult].LateWrite).
 func ExploreWith(ctx context.Context, store, actors storage.Store, scenario string, x Exploration, f OrchestratorFactory) (ExploreResult, error) {
 	return Explore(ctx, exPair{Store: store, actors: actors}, scenario, x, f)
 }
@@ -385,6 +393,9 @@ func ExploreAllWith(t testing.TB, store, actors storage.Store, x Exploration) (s
 		}
 		schedules += res.Schedules()
 		violations += len(res.Violations)
+		if res.LateWrites > 0 {
+			t.Logf("storagetest: %s: in %d schedules a write landed after its call returned (checked as a step of its own)", sc.name, res.LateWrites)
+		}
 		for _, v := range res.Violations {
 			t.Errorf("%s\n%s", v.Error(), v.Trace)
 		}

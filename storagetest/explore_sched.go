@@ -608,6 +608,9 @@ type exSchedule struct {
 	factory  OrchestratorFactory
 	log      *exLog
 	verify   bool
+	// paired: the actors' calls go to another handle (see [ExploreWith]);
+	// late: a write landed after the last step.
+	paired, late bool
 
 	actors     []*exActor
 	wg         sync.WaitGroup
@@ -628,12 +631,12 @@ func exRunSchedule(ctx context.Context, store storage.Store, sc *exScenario, ch 
 	s := &exSchedule{ctx: ctx, sc: sc, raw: store, actorRaw: store, queue: UniqueID("ex-" + sc.name), ch: ch, factory: f, log: &exLog{}, verify: verify,
 		clock: &exClock{now: time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)}}
 	if p, ok := store.(exPair); ok {
-		s.raw, s.actorRaw = p.Store, p.actors
+		s.raw, s.actorRaw, s.paired = p.Store, p.actors, true
 	}
 	err := s.run()
 	cancel()
 	s.wg.Wait()
-	res := ScheduleResult{Scenario: sc.name, Schedule: strings.Join(s.tokens, " "), Violation: errors.Join(s.errs...)}
+	res := ScheduleResult{Scenario: sc.name, Schedule: strings.Join(s.tokens, " "), Violation: errors.Join(s.errs...), LateWrite: s.late}
 	res.Trace = strings.Join(s.trace, "\n") + "\n--- orchestrator logs:\n" + s.log.String()
 	return res, err
 }

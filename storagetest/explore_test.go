@@ -3,6 +3,7 @@ package storagetest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -362,4 +363,56 @@ func TestExploreAllWithHonoursScenarios(t *testing.T) {
 	one, err := storagetest.Explore(context.Background(), memory.New(), "TransitionList", x, storagetest.NewBatchOrchestrator)
 	require.NoError(t, err)
 	require.Equal(t, one.Schedules(), schedules, "TransitionList alone")
+}
+
+// lateApplyWrites is a handle on a store whose apply writes land late: an
+// UpdateApply fails as ambiguous without writing, and lands just before the
+// handle's next call — a statement that the server ran after its client
+// saw the connection die.
+type lateApplyWrites struct {
+	storage.Store
+	pending func()
+}
+
+func (l *lateApplyWrites) land() {
+	if l.pending != nil {
+		l.pending()
+		l.pending = nil
+	}
+}
+
+func (l *lateApplyWrites) UpdateApply(ctx context.Context, a storage.Apply, expected int64) (storage.Apply, error) {
+	l.land()
+	l.pending = func() { _, _ = l.Store.UpdateApply(ctx, a, expected) }
+	return storage.Apply{}, fmt.Errorf("late: %w: %w", storage.ErrAmbiguous, storage.ErrUnavailable)
+}
+
+func (l *lateApplyWrites) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+	l.land()
+	return l.Store.GetApply(ctx, id)
+}
+
+func (l *lateApplyWrites) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	l.land()
+	return l.Store.ListOperations(ctx, applyID)
+}
+
+// A write that lands after its call returned, through another handle, is
+// checked as a step of its own and the final checks read the store as it
+// is: in DriveCompletingReproject, A's terminal write lands after A's
+// UpdateApply failed, A's read-back finds it landed (Terminalized), and the
+// schedule holds — not "a caller saw Terminalized, but the apply is
+// running", which a check of the store as the last step left it reported.
+func TestExploreWithChecksWritesThatLandLate(t *testing.T) {
+	t.Parallel()
+	store := memory.New()
+	x := storagetest.Exploration{Scenarios: []string{"DriveCompletingReproject"}}
+	res, err := storagetest.ExploreWith(context.Background(), store, &lateApplyWrites{Store: store},
+		"DriveCompletingReproject", x, storagetest.NewBatchOrchestrator)
+	require.NoError(t, err)
+	for _, v := range res.Violations {
+		t.Errorf("%s\n%s", v.Error(), v.Trace)
+	}
+	require.Equal(t, 2, res.Schedules(), "the two schedules without preemption: A first, B first")
+	require.Equal(t, 2, res.LateWrites, "in each, A's terminal write landed after its call returned")
 }
