@@ -624,14 +624,17 @@ type exSchedule struct {
 }
 
 // exRunSchedule runs sc once under ch and checks it.
-// With verify, it also reads the whole store back after the last step and
-// compares it with what the steps read back one by one.
+// With verify (always through another handle), it also reads the whole
+// store back after the last step and compares it with what the steps read
+// back one by one.
 func exRunSchedule(ctx context.Context, store storage.Store, sc *exScenario, ch exChooser, f OrchestratorFactory, verify bool) (ScheduleResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &exSchedule{ctx: ctx, sc: sc, raw: store, actorRaw: store, queue: UniqueID("ex-" + sc.name), ch: ch, factory: f, log: &exLog{}, verify: verify,
 		clock: &exClock{now: time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)}}
 	if p, ok := store.(exPair); ok {
-		s.raw, s.actorRaw, s.paired = p.Store, p.actors, true
+		// Through another handle a write can land after its call
+		// returned: every schedule reads the store again at its end.
+		s.raw, s.actorRaw, s.paired, s.verify = p.Store, p.actors, true, true
 	}
 	err := s.run()
 	cancel()

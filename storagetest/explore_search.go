@@ -131,9 +131,7 @@ func exExplore(ctx context.Context, stores func() storage.Store, sc *exScenario,
 			mu.Unlock()
 
 			d := &exDFS{prefix: it.prefix, caps: caps, max: levels, diverged: -1}
-			st := stores()
-			_, paired := st.(exPair) // a write may land late: see random
-			r, err := exRunSchedule(ctx, st, sc, d, f, it.cost == 0 || paired)
+			r, err := exRunSchedule(ctx, stores(), sc, d, f, it.cost == 0)
 			if err == nil && d.diverged < 0 && len(d.path) < len(it.prefix) {
 				d.diverged = len(d.path)
 			}
@@ -192,12 +190,7 @@ func exExplore(ctx context.Context, stores func() storage.Store, sc *exScenario,
 			next++
 			mu.Unlock()
 			rng := rand.New(rand.NewPCG(x.Seed, salt+uint64(i)))
-			// Through another handle (network faults below the store), a
-			// write can land after its call returned: every random
-			// schedule reads the store again after its last step.
-			st := stores()
-			_, paired := st.(exPair)
-			r, err := exRunSchedule(ctx, st, sc, &exRandom{rng: rng, caps: rcaps}, f, paired)
+			r, err := exRunSchedule(ctx, stores(), sc, &exRandom{rng: rng, caps: rcaps}, f, false)
 			mu.Lock()
 			if err != nil {
 				errs = append(errs, fmt.Errorf("scenario %s, random schedule %q: %w", sc.name, r.Schedule, err))

@@ -130,7 +130,7 @@ func (p *Proxy) ResetAll() {
 			// Lose the reply once it is whole; give up on one that does
 			// not begin after a while.
 			l.cut, l.reset = true, true
-			_ = l.server.SetReadDeadline(time.Now().Add(resetWait))
+			_ = l.server.SetReadDeadline(time.Now().Add(replyWait))
 			l.mu.Unlock()
 			continue
 		}
@@ -144,10 +144,10 @@ func (p *Proxy) ResetAll() {
 // tell whether the statement gets a reply (no AwaitsReply).
 const cutWait = 500 * time.Millisecond
 
-// resetWait is how long a reset, or a cut of a statement known to get a
+// replyWait is how long a reset, or a cut of a statement known to get a
 // reply, waits for the reply's first bytes before it closes the connection
 // anyway.
-const resetWait = 5 * time.Second
+const replyWait = 5 * time.Second
 
 // Close stops the proxy and closes every connection.
 func (p *Proxy) Close() error {
@@ -334,7 +334,7 @@ func (p *Proxy) pump(l *link) {
 				case !awaited:
 					wait = 0
 				case p.AwaitsReply != nil:
-					wait = resetWait
+					wait = replyWait
 				}
 				_ = l.server.SetReadDeadline(time.Now().Add(wait))
 				_, _ = io.Copy(io.Discard, l.client)
