@@ -51,8 +51,8 @@ type Apply struct {
 	StopRequested bool
 	// PauseReleased records that every pause hold was released, as written
 	// by earlier versions of applystate; ReleasePause now records each
-	// release on the released operation (its OnFailure becomes "continue")
-	// and clears this flag.
+	// release on the released operation (its Operation.ReleasedAt) and
+	// clears this flag.
 	PauseReleased bool
 	// StartedAt is when the apply left pending; zero means not yet.
 	StartedAt time.Time
@@ -71,6 +71,10 @@ type Apply struct {
 
 // Operation is the part of an apply that targets one deployment. The pair
 // (ApplyID, ID) is its key.
+//
+// Owner, OwnerToken, OwnerUntil and ReleasedAt were added after the first
+// release: a row written by an earlier release reads with them zero, and
+// every store keeps them like any other field.
 type Operation struct {
 	// ApplyID is the owning apply and the partition.
 	ApplyID string
@@ -100,6 +104,22 @@ type Operation struct {
 	// the row's last change, so a poll that changes nothing need not read
 	// the other operations. A store keeps it like any other field.
 	Projected bool
+	// Owner identifies the drive loop that holds the operation (its owner
+	// identity, a label of at most MaxKeyBytes bytes); empty means none.
+	Owner string
+	// OwnerToken is the fencing token of the operation's latest
+	// acquisition: 0 means never acquired, and each acquisition writes a
+	// larger one than every earlier acquisition of the operation. It is
+	// never negative.
+	OwnerToken int64
+	// OwnerUntil is when the current ownership lapses; zero means no
+	// ownership is held.
+	OwnerUntil time.Time
+	// ReleasedAt is when ReleasePause released this operation's failure
+	// under the pause policy; zero means not released. OnFailure keeps the
+	// policy the plan declared: a failed pause operation with ReleasedAt
+	// set counts as continue.
+	ReleasedAt time.Time
 	// Payload is opaque application data, at most MaxPayloadBytes.
 	Payload []byte
 	// Version is 1 after create and exactly expectedVersion+1 after each

@@ -117,6 +117,15 @@ func ValidateMaxVersion(field string, v int64) error {
 	return nil
 }
 
+// validateToken checks a fencing token (an operation's OwnerToken): not
+// negative; 0 means never acquired.
+func validateToken(field string, v int64) error {
+	if v < 0 {
+		return Invalid(field, "token %d is negative", v)
+	}
+	return nil
+}
+
 // ValidateBatch checks every field of b that a store writes.
 func ValidateBatch(b Batch) error {
 	return first(
@@ -169,6 +178,10 @@ func ValidateOperation(op Operation) error {
 		ValidatePayload("operation.Payload", op.Payload),
 		ValidateTime("operation.CreatedAt", op.CreatedAt),
 		ValidateTime("operation.UpdatedAt", op.UpdatedAt),
+		ValidateLabel("operation.Owner", op.Owner),
+		validateToken("operation.OwnerToken", op.OwnerToken),
+		ValidateTime("operation.OwnerUntil", op.OwnerUntil),
+		ValidateTime("operation.ReleasedAt", op.ReleasedAt),
 	)
 }
 
@@ -228,6 +241,8 @@ func NormalizeOperation(op Operation) Operation {
 	op.CompletedAt = NormalizeTime(op.CompletedAt)
 	op.CreatedAt = NormalizeTime(op.CreatedAt)
 	op.UpdatedAt = NormalizeTime(op.UpdatedAt)
+	op.OwnerUntil = NormalizeTime(op.OwnerUntil)
+	op.ReleasedAt = NormalizeTime(op.ReleasedAt)
 	return op
 }
 

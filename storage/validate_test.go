@@ -78,6 +78,32 @@ func TestValidateEntities(t *testing.T) {
 	require.NoError(t, storage.ValidateOperation(storage.Operation{ApplyID: "a", ID: "o", State: "s"}))
 }
 
+// The ownership and release fields of an operation are validated like the
+// other labels and times, each error naming its field.
+func TestValidateOperationOwnership(t *testing.T) {
+	t.Parallel()
+	ok := storage.Operation{ApplyID: "a", ID: "o", State: "s", Owner: strings.Repeat("o", storage.MaxKeyBytes),
+		OwnerToken: 1<<63 - 1, OwnerUntil: storage.MaxTime, ReleasedAt: storage.MinTime}
+	require.NoError(t, storage.ValidateOperation(ok))
+	for field, mutate := range map[string]func(*storage.Operation){
+		"operation.Owner":      func(op *storage.Operation) { op.Owner = "loop\xff" },
+		"operation.OwnerToken": func(op *storage.Operation) { op.OwnerToken = -1 },
+		"operation.OwnerUntil": func(op *storage.Operation) { op.OwnerUntil = storage.MaxTime.Add(time.Microsecond) },
+		"operation.ReleasedAt": func(op *storage.Operation) { op.ReleasedAt = storage.MinTime.Add(-time.Microsecond) },
+	} {
+		bad := ok
+		mutate(&bad)
+		err := storage.ValidateOperation(bad)
+		require.ErrorIs(t, err, storage.ErrInvalid, field)
+		var fe *storage.FieldError
+		require.ErrorAs(t, err, &fe, field)
+		require.Equal(t, field, fe.Field)
+	}
+	bad := ok
+	bad.Owner = strings.Repeat("o", storage.MaxKeyBytes+1)
+	require.ErrorContains(t, storage.ValidateOperation(bad), "operation.Owner")
+}
+
 func TestNormalize(t *testing.T) {
 	t.Parallel()
 	zone := time.FixedZone("X", 3600)
@@ -96,6 +122,8 @@ func TestNormalize(t *testing.T) {
 	require.Nil(t, storage.ClonePayload(nil))
 	require.Equal(t, got, storage.NormalizeApply(storage.Apply{StartedAt: in}).StartedAt)
 	require.Equal(t, got, storage.NormalizeOperation(storage.Operation{CompletedAt: in}).CompletedAt)
+	require.Equal(t, got, storage.NormalizeOperation(storage.Operation{OwnerUntil: in}).OwnerUntil)
+	require.Equal(t, got, storage.NormalizeOperation(storage.Operation{ReleasedAt: in}).ReleasedAt)
 	require.Equal(t, got, storage.NormalizeMember(storage.Member{AddedAt: in}).AddedAt)
 }
 
