@@ -50,9 +50,14 @@ func schemaStatements(c config) []string {
 // Migrate creates the four tables if they do not exist (CREATE TABLE IF NOT
 // EXISTS; running it again is a no-op). The statements are those of the
 // embedded schema.sql; see [Schema]. It never drops anything; the one
-// change it makes to an existing table is to add a column a newer release
-// needs: the operations table of v0.1.0 gains projected (BOOLEAN NOT NULL
-// DEFAULT FALSE, an online ALTER TABLE ... ADD COLUMN).
+// change it makes to an existing table is to add the columns a newer
+// release needs to an operations table created by an earlier one:
+// projected (added after v0.1.0), owner, owner_token, owner_until and
+// released_at, each an online ALTER TABLE ... ADD COLUMN with the
+// definition schema.sql gives it, so that an upgraded table is the table
+// Schema creates. Rows written before read with the new fields zero.
+// Concurrent Migrates are safe: a column another one added meanwhile is
+// taken as added.
 func Migrate(ctx context.Context, db *sql.DB, opts ...Option) error {
 	if db == nil {
 		return storage.Invalid("db", "nil *sql.DB")
@@ -66,17 +71,56 @@ func Migrate(ctx context.Context, db *sql.DB, opts ...Option) error {
 			return fmt.Errorf("mysql: migrate: %w", err)
 		}
 	}
-	// Tables created by v0.1.0 lack operations.projected.
-	var n int
-	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS"+
-		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'projected'",
-		c.prefix+"operations").Scan(&n); err != nil {
+	return addColumns(ctx, db, c.prefix+"operations", c.table("operations"), addedOperationColumns)
+}
+
+// addedOperationColumns are the operations columns added after the first
+// release, in the order they were added, each with its definition in
+// schema.sql. MySQL 8.0 has no ADD COLUMN IF NOT EXISTS (MariaDB has), so
+// Migrate reads which columns exist and adds the others.
+var addedOperationColumns = []struct{ name, def string }{
+	{"projected", "BOOLEAN NOT NULL DEFAULT FALSE"},
+	{"owner", "VARBINARY(255) NOT NULL DEFAULT ''"},
+	{"owner_token", "BIGINT NOT NULL DEFAULT 0"},
+	{"owner_until", "DATETIME(6) NULL"},
+	{"released_at", "DATETIME(6) NULL"},
+}
+
+// erDupFieldName is MySQL's ER_DUP_FIELDNAME: the column exists.
+const erDupFieldName = 1060
+
+// addColumns adds each of cols that table (named name in
+// information_schema, quoted) lacks, in order.
+func addColumns(ctx context.Context, db *sql.DB, name, table string, cols []struct{ name, def string }) error {
+	rows, err := db.QueryContext(ctx, "SELECT COLUMN_NAME FROM information_schema.COLUMNS"+
+		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", name)
+	if err != nil {
 		return fmt.Errorf("mysql: migrate: %w", err)
 	}
-	if n == 0 {
-		if _, err := db.ExecContext(ctx, "ALTER TABLE "+c.table("operations")+
-			" ADD COLUMN projected BOOLEAN NOT NULL DEFAULT FALSE"); err != nil {
-			return fmt.Errorf("mysql: migrate: add operations.projected: %w", err)
+	have := map[string]bool{}
+	for rows.Next() {
+		var col string
+		if err := rows.Scan(&col); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("mysql: migrate: %w", err)
+		}
+		have[strings.ToLower(col)] = true
+	}
+	err = rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("mysql: migrate: %w", err)
+	}
+	for _, col := range cols {
+		if have[col.name] {
+			continue
+		}
+		_, err := db.ExecContext(ctx, "ALTER TABLE "+table+" ADD COLUMN "+col.name+" "+col.def)
+		var me *gomysql.MySQLError
+		if err != nil && !(errors.As(err, &me) && me.Number == erDupFieldName) {
+			return fmt.Errorf("mysql: migrate: add %s.%s: %w", name, col.name, err)
 		}
 	}
 	return nil

@@ -13,6 +13,19 @@
 --     or prefix access, so each table can be sharded by its first column;
 --   * times are DATETIME(6) holding UTC wall-clock values; NULL = zero time;
 --   * version is the compare-and-swap counter (1 after create).
+--
+-- Upgrading tables created by an earlier release: mysql.Migrate adds the
+-- operations columns they lack, each with the definition it has above, at
+-- the end of the table (projected first, then owner, owner_token,
+-- owner_until and released_at), skipping a column that exists. By hand,
+-- for each missing column (the default prefix shown):
+--   ALTER TABLE `statefold_operations` ADD COLUMN projected BOOLEAN NOT NULL DEFAULT FALSE;
+--   ALTER TABLE `statefold_operations` ADD COLUMN owner VARBINARY(255) NOT NULL DEFAULT '';
+--   ALTER TABLE `statefold_operations` ADD COLUMN owner_token BIGINT NOT NULL DEFAULT 0;
+--   ALTER TABLE `statefold_operations` ADD COLUMN owner_until DATETIME(6) NULL;
+--   ALTER TABLE `statefold_operations` ADD COLUMN released_at DATETIME(6) NULL;
+-- (MariaDB also accepts ADD COLUMN IF NOT EXISTS.) Rows written before the
+-- upgrade read with the new fields zero.
 
 CREATE TABLE IF NOT EXISTS `statefold_batches` (
   queue      VARBINARY(255) NOT NULL,
@@ -66,5 +79,9 @@ CREATE TABLE IF NOT EXISTS `statefold_operations` (
   created_at    DATETIME(6)    NULL,
   updated_at    DATETIME(6)    NULL,
   projected     BOOLEAN        NOT NULL DEFAULT FALSE,
+  owner         VARBINARY(255) NOT NULL DEFAULT '',
+  owner_token   BIGINT         NOT NULL DEFAULT 0,
+  owner_until   DATETIME(6)    NULL,
+  released_at   DATETIME(6)    NULL,
   PRIMARY KEY (apply_id, id)
 ) ENGINE=InnoDB;

@@ -61,7 +61,8 @@ func buildQueries(c config) queries {
 		timeCol("created_at") + ", " + timeCol("updated_at") + " FROM " + a
 	opSelect := "SELECT apply_id, id, seq, deployment, op_group, finalizer, state, on_failure, error_message, " +
 		timeCol("started_at") + ", " + timeCol("completed_at") + ", payload, version, " +
-		timeCol("created_at") + ", " + timeCol("updated_at") + ", projected FROM " + o
+		timeCol("created_at") + ", " + timeCol("updated_at") + ", projected, owner, owner_token, " +
+		timeCol("owner_until") + ", " + timeCol("released_at") + " FROM " + o
 	return queries{
 		batchSelect: batchSelect,
 		insertBatch: "INSERT INTO " + b + " (queue, id, state, version, payload, created_at, updated_at)" +
@@ -100,13 +101,15 @@ func buildQueries(c config) queries {
 		applyVersion: "SELECT version FROM " + a + " WHERE id = ?",
 
 		insertOperation: "INSERT INTO " + o + " (apply_id, id, seq, deployment, op_group, finalizer, state," +
-			" on_failure, error_message, started_at, completed_at, payload, version, created_at, updated_at, projected)" +
-			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+			" on_failure, error_message, started_at, completed_at, payload, version, created_at, updated_at, projected," +
+			" owner, owner_token, owner_until, released_at)" +
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
 		getOperation:   opSelect + " WHERE apply_id = ? AND id = ?",
 		listOperations: opSelect + " WHERE apply_id = ?",
 		updateOperation: "UPDATE " + o + " SET seq = ?, deployment = ?, op_group = ?, finalizer = ?, state = ?," +
 			" on_failure = ?, error_message = ?, started_at = ?, completed_at = ?, payload = ?," +
-			" created_at = ?, updated_at = ?, projected = ?, version = version + 1 WHERE apply_id = ? AND id = ? AND version = ?",
+			" created_at = ?, updated_at = ?, projected = ?, owner = ?, owner_token = ?, owner_until = ?, released_at = ?," +
+			" version = version + 1 WHERE apply_id = ? AND id = ? AND version = ?",
 		operationVersion: "SELECT version FROM " + o + " WHERE apply_id = ? AND id = ?",
 	}
 }
@@ -456,7 +459,8 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 	op.Version = 1
 	if _, err := s.exec(ctx, s.q.insertOperation, op.ApplyID, op.ID, op.Seq, op.Deployment, op.Group,
 		op.Finalizer, op.State, op.OnFailure, op.ErrorMessage, timeArg(op.StartedAt), timeArg(op.CompletedAt),
-		payloadArg(op.Payload), timeArg(op.CreatedAt), timeArg(op.UpdatedAt), op.Projected); err != nil {
+		payloadArg(op.Payload), timeArg(op.CreatedAt), timeArg(op.UpdatedAt), op.Projected,
+		op.Owner, op.OwnerToken, timeArg(op.OwnerUntil), timeArg(op.ReleasedAt)); err != nil {
 		return storage.Operation{}, insertErr(fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), err)
 	}
 	return op, nil
@@ -464,14 +468,15 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 
 func scanOperation(sc interface{ Scan(...any) error }) (storage.Operation, error) {
 	var op storage.Operation
-	var started, completed, created, updated dbTime
+	var started, completed, created, updated, ownerUntil, released dbTime
 	if err := sc.Scan(&op.ApplyID, &op.ID, &op.Seq, &op.Deployment, &op.Group, &op.Finalizer, &op.State,
 		&op.OnFailure, &op.ErrorMessage, &started, &completed, &op.Payload, &op.Version, &created, &updated,
-		&op.Projected); err != nil {
+		&op.Projected, &op.Owner, &op.OwnerToken, &ownerUntil, &released); err != nil {
 		return storage.Operation{}, err
 	}
 	op.Payload = storage.ClonePayload(op.Payload)
 	op.StartedAt, op.CompletedAt, op.CreatedAt, op.UpdatedAt = started.t, completed.t, created.t, updated.t
+	op.OwnerUntil, op.ReleasedAt = ownerUntil.t, released.t
 	return op, nil
 }
 
@@ -532,7 +537,8 @@ func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expec
 	err := s.cas(ctx, fmt.Sprintf("update operation %q/%q", op.ApplyID, op.ID), s.q.updateOperation,
 		[]any{op.Seq, op.Deployment, op.Group, op.Finalizer, op.State, op.OnFailure, op.ErrorMessage,
 			timeArg(op.StartedAt), timeArg(op.CompletedAt), payloadArg(op.Payload), timeArg(op.CreatedAt),
-			timeArg(op.UpdatedAt), op.Projected, op.ApplyID, op.ID, expectedVersion},
+			timeArg(op.UpdatedAt), op.Projected, op.Owner, op.OwnerToken, timeArg(op.OwnerUntil), timeArg(op.ReleasedAt),
+			op.ApplyID, op.ID, expectedVersion},
 		s.q.operationVersion, []any{op.ApplyID, op.ID}, expectedVersion, nil)
 	if err != nil {
 		return storage.Operation{}, err
