@@ -55,7 +55,7 @@ func TestEveryAccessUsesThePrimaryKey(t *testing.T) {
 		"GetOperation":    {q.getOperation, []any{b("a03"), b("o04")}, "operations_pkey"},
 		"ListOperations":  {q.listOperations, []any{b("a03")}, "operations_pkey"},
 		"op read-back":    {q.opV, []any{b("a03"), b("o04")}, "operations_pkey"},
-		"UpdateOperation": {q.updateOperation, []any{0, []byte{}, []byte{}, false, b("s"), []byte{}, []byte{}, nil, nil, false, []byte{}, now, now, b("a03"), b("o04"), 1}, "operations_pkey"},
+		"UpdateOperation": {q.updateOperation, []any{0, []byte{}, []byte{}, false, b("s"), []byte{}, []byte{}, nil, nil, false, []byte{}, now, now, []byte{}, 0, nil, nil, b("a03"), b("o04"), 1}, "operations_pkey"},
 	}
 	for name, c := range cases {
 		tx, err := f.pool.Begin(ctx)

@@ -49,8 +49,13 @@ func schemaStatements(c config) []string {
 // Migrate creates the four tables if they do not exist (CREATE TABLE IF NOT
 // EXISTS; running it again is a no-op, also concurrently with another
 // Migrate as far as PostgreSQL allows). The statements are those of the
-// embedded schema.sql; see [Schema]. It never alters or drops anything.
-// The schema named by [WithSchema] must exist.
+// embedded schema.sql; see [Schema]. It never drops anything; the one
+// change it makes to an existing table is to add the columns a newer
+// release needs to an operations table created by an earlier one (owner,
+// owner_token, owner_until and released_at: ALTER TABLE ... ADD COLUMN IF
+// NOT EXISTS, with the definitions a new table gets, so that an upgraded
+// table is the table Schema creates). Rows written before read with the
+// new fields zero. The schema named by [WithSchema] must exist.
 func Migrate(ctx context.Context, db DB, opts ...Option) error {
 	if db == nil {
 		return storage.Invalid("db", "nil DB")

@@ -54,5 +54,18 @@ CREATE TABLE IF NOT EXISTS "statefold_operations" (
   version       BIGINT      NOT NULL,
   created_at    TIMESTAMPTZ NULL,
   updated_at    TIMESTAMPTZ NULL,
+  owner         BYTEA       NOT NULL DEFAULT ''::bytea,
+  owner_token   BIGINT      NOT NULL DEFAULT 0,
+  owner_until   TIMESTAMPTZ NULL,
+  released_at   TIMESTAMPTZ NULL,
   PRIMARY KEY (apply_id, id)
 );
+
+-- Columns added after the tables were first released: these statements add
+-- each to an operations table created before it, with the definition above
+-- (and change nothing on a table that has it). Rows written before read
+-- with the new fields zero.
+ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS owner       BYTEA       NOT NULL DEFAULT ''::bytea;
+ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS owner_token BIGINT      NOT NULL DEFAULT 0;
+ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS owner_until TIMESTAMPTZ NULL;
+ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS released_at TIMESTAMPTZ NULL;

@@ -58,7 +58,7 @@ func buildQueries(c config) queries {
 	b, m, a, o := c.table("batches"), c.table("members"), c.table("applies"), c.table("operations")
 	batchCols := "queue, id, state, version, payload, created_at, updated_at"
 	applyCols := "id, state, error_message, stop_requested, pause_released, started_at, completed_at, payload, version, created_at, updated_at"
-	opCols := "apply_id, id, seq, deployment, op_group, finalizer, state, on_failure, error_message, started_at, completed_at, projected, payload, version, created_at, updated_at"
+	opCols := "apply_id, id, seq, deployment, op_group, finalizer, state, on_failure, error_message, started_at, completed_at, projected, payload, version, created_at, updated_at, owner, owner_token, owner_until, released_at"
 	return queries{
 		insertBatch:  "INSERT INTO " + b + " (" + batchCols + ") VALUES ($1, $2, $3, 1, $4, $5, $6)",
 		getBatch:     "SELECT " + batchCols + " FROM " + b + " WHERE queue = $1 AND id = $2",
@@ -79,10 +79,10 @@ func buildQueries(c config) queries {
 		updateApply:  "UPDATE " + a + " SET state = $1, error_message = $2, stop_requested = $3, pause_released = $4, started_at = $5, completed_at = $6, payload = $7, created_at = $8, updated_at = $9, version = version + 1 WHERE id = $10 AND version = $11 RETURNING version",
 		applyVersion: "SELECT version FROM " + a + " WHERE id = $1",
 
-		insertOperation: "INSERT INTO " + o + " (" + opCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15)",
+		insertOperation: "INSERT INTO " + o + " (" + opCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15, $16, $17, $18, $19)",
 		getOperation:    "SELECT " + opCols + " FROM " + o + " WHERE apply_id = $1 AND id = $2",
 		listOperations:  "SELECT " + opCols + " FROM " + o + " WHERE apply_id = $1",
-		updateOperation: "UPDATE " + o + " SET seq = $1, deployment = $2, op_group = $3, finalizer = $4, state = $5, on_failure = $6, error_message = $7, started_at = $8, completed_at = $9, projected = $10, payload = $11, created_at = $12, updated_at = $13, version = version + 1 WHERE apply_id = $14 AND id = $15 AND version = $16 RETURNING version",
+		updateOperation: "UPDATE " + o + " SET seq = $1, deployment = $2, op_group = $3, finalizer = $4, state = $5, on_failure = $6, error_message = $7, started_at = $8, completed_at = $9, projected = $10, payload = $11, created_at = $12, updated_at = $13, owner = $14, owner_token = $15, owner_until = $16, released_at = $17, version = version + 1 WHERE apply_id = $18 AND id = $19 AND version = $20 RETURNING version",
 		opV:             "SELECT version FROM " + o + " WHERE apply_id = $1 AND id = $2",
 	}
 }
@@ -479,11 +479,12 @@ func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersio
 }
 
 func scanOperation(sc scanner) (storage.Operation, error) {
-	var applyID, id, dep, group, state, onFailure, msg, payload []byte
-	var started, completed, created, updated pgtype.Timestamptz
+	var applyID, id, dep, group, state, onFailure, msg, payload, owner []byte
+	var started, completed, created, updated, ownerUntil, released pgtype.Timestamptz
 	var op storage.Operation
 	if err := sc.Scan(&applyID, &id, &op.Seq, &dep, &group, &op.Finalizer, &state, &onFailure, &msg,
-		&started, &completed, &op.Projected, &payload, &op.Version, &created, &updated); err != nil {
+		&started, &completed, &op.Projected, &payload, &op.Version, &created, &updated,
+		&owner, &op.OwnerToken, &ownerUntil, &released); err != nil {
 		return storage.Operation{}, err
 	}
 	op.ApplyID, op.ID, op.Deployment, op.Group = string(applyID), string(id), string(dep), string(group)
@@ -491,6 +492,7 @@ func scanOperation(sc scanner) (storage.Operation, error) {
 	op.Payload = storage.ClonePayload(payload)
 	op.StartedAt, op.CompletedAt = fromTime(started), fromTime(completed)
 	op.CreatedAt, op.UpdatedAt = fromTime(created), fromTime(updated)
+	op.Owner, op.OwnerUntil, op.ReleasedAt = string(owner), fromTime(ownerUntil), fromTime(released)
 	return op, nil
 }
 
@@ -504,7 +506,8 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 	if _, err := s.db.Exec(ctx, s.q.insertOperation, key(op.ApplyID), key(op.ID), op.Seq, key(op.Deployment),
 		key(op.Group), op.Finalizer, key(op.State), key(op.OnFailure), key(op.ErrorMessage),
 		timeArg(op.StartedAt), timeArg(op.CompletedAt), op.Projected, payloadArg(op.Payload),
-		timeArg(op.CreatedAt), timeArg(op.UpdatedAt)); err != nil {
+		timeArg(op.CreatedAt), timeArg(op.UpdatedAt), key(op.Owner), op.OwnerToken, timeArg(op.OwnerUntil),
+		timeArg(op.ReleasedAt)); err != nil {
 		return storage.Operation{}, insertErr(fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), err)
 	}
 	return op, nil
@@ -562,8 +565,8 @@ func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expec
 	err := s.cas(ctx, fmt.Sprintf("update operation %q/%q", op.ApplyID, op.ID), s.q.updateOperation,
 		[]any{op.Seq, key(op.Deployment), key(op.Group), op.Finalizer, key(op.State), key(op.OnFailure),
 			key(op.ErrorMessage), timeArg(op.StartedAt), timeArg(op.CompletedAt), op.Projected,
-			payloadArg(op.Payload), timeArg(op.CreatedAt), timeArg(op.UpdatedAt), key(op.ApplyID), key(op.ID),
-			expectedVersion},
+			payloadArg(op.Payload), timeArg(op.CreatedAt), timeArg(op.UpdatedAt), key(op.Owner), op.OwnerToken,
+			timeArg(op.OwnerUntil), timeArg(op.ReleasedAt), key(op.ApplyID), key(op.ID), expectedVersion},
 		s.q.opV, []any{key(op.ApplyID), key(op.ID)}, expectedVersion, nil)
 	if err != nil {
 		return storage.Operation{}, err
