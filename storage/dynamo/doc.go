@@ -30,7 +30,10 @@
 // state that is a prefix of another ("a", "ab") or that contains a
 // separator ("a#b") never matches another's rows. State and batch id are
 // also stored as plain attributes. Keys are compared byte for byte, as
-// DynamoDB compares strings.
+// DynamoDB compares strings. Zero times and the attributes added after the
+// first release (an operation's owner, owner_token, owner_until and
+// released_at when zero) are not stored: an item an earlier release wrote
+// reads with those fields zero, and needs no migration.
 //
 // # Writes
 //

@@ -140,18 +140,26 @@ type operationItem struct {
 	Version      int64  `dynamodbav:"version"`
 	CreatedAt    *int64 `dynamodbav:"created_at,omitempty"`
 	UpdatedAt    *int64 `dynamodbav:"updated_at,omitempty"`
+	// Added after the first release: absent on items written before, and
+	// omitted when zero, so such an item reads with them zero.
+	Owner      string `dynamodbav:"owner,omitempty"`
+	OwnerToken int64  `dynamodbav:"owner_token,omitempty"`
+	OwnerUntil *int64 `dynamodbav:"owner_until,omitempty"`
+	ReleasedAt *int64 `dynamodbav:"released_at,omitempty"`
 }
 
 func toOperationItem(o storage.Operation) operationItem {
 	return operationItem{ApplyID: o.ApplyID, ID: o.ID, Seq: o.Seq, Deployment: o.Deployment, Group: o.Group,
 		Finalizer: o.Finalizer, State: o.State, OnFailure: o.OnFailure, ErrorMessage: o.ErrorMessage,
 		StartedAt: micros(o.StartedAt), CompletedAt: micros(o.CompletedAt), Projected: o.Projected, Payload: o.Payload, Version: o.Version,
-		CreatedAt: micros(o.CreatedAt), UpdatedAt: micros(o.UpdatedAt)}
+		CreatedAt: micros(o.CreatedAt), UpdatedAt: micros(o.UpdatedAt),
+		Owner: o.Owner, OwnerToken: o.OwnerToken, OwnerUntil: micros(o.OwnerUntil), ReleasedAt: micros(o.ReleasedAt)}
 }
 
 func (i operationItem) operation() storage.Operation {
 	return storage.Operation{ApplyID: i.ApplyID, ID: i.ID, Seq: i.Seq, Deployment: i.Deployment, Group: i.Group,
 		Finalizer: i.Finalizer, State: i.State, OnFailure: i.OnFailure, ErrorMessage: i.ErrorMessage,
 		StartedAt: fromMicros(i.StartedAt), CompletedAt: fromMicros(i.CompletedAt), Projected: i.Projected, Payload: storage.ClonePayload(i.Payload),
-		Version: i.Version, CreatedAt: fromMicros(i.CreatedAt), UpdatedAt: fromMicros(i.UpdatedAt)}
+		Version: i.Version, CreatedAt: fromMicros(i.CreatedAt), UpdatedAt: fromMicros(i.UpdatedAt),
+		Owner: i.Owner, OwnerToken: i.OwnerToken, OwnerUntil: fromMicros(i.OwnerUntil), ReleasedAt: fromMicros(i.ReleasedAt)}
 }

@@ -71,7 +71,8 @@
 // writes, so nothing would be truncated anyway).
 //
 // The store needs SELECT, INSERT, UPDATE and DELETE on its four tables;
-// [Migrate] needs CREATE. Errors wrap the driver's: a duplicate create is
+// [Migrate] needs CREATE, and ALTER to add the columns a newer release
+// needs to tables an earlier one created. Errors wrap the driver's: a duplicate create is
 // storage.ErrAlreadyExists and errors.As still finds the *mysql.MySQLError
 // (number 1062).
 //

@@ -52,7 +52,9 @@
 //
 // [WithSchema] puts the tables in a schema of their own; [WithTablePrefix]
 // names them. The store needs SELECT, INSERT, UPDATE and DELETE on its four
-// tables; [Migrate] needs CREATE. Errors wrap pgx's.
+// tables; [Migrate] needs CREATE, and ownership of the tables when it adds
+// the columns a newer release needs to tables an earlier one created
+// (ALTER TABLE). Errors wrap pgx's.
 //
 // # Faults
 //
