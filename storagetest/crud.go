@@ -130,6 +130,17 @@ func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.ErrorIs(t, err, storage.ErrNotFound)
 			_, err = s.GetOperation(ctx, UniqueID("apply"), "op")
 			require.ErrorIs(t, err, storage.ErrNotFound)
+
+			// An update stores every field, the ownership fields included.
+			up := read
+			up.State, up.StartedAt, up.Owner, up.OwnerToken, up.OwnerUntil = "running", ts(1), "loop-1", 7, ts(30)
+			updated, err := s.UpdateOperation(ctx, up, read.Version)
+			require.NoError(t, err)
+			up.Version = read.Version + 1
+			require.Equal(t, up, updated)
+			read, err = s.GetOperation(ctx, a, "op")
+			require.NoError(t, err)
+			require.Equal(t, updated, read)
 		},
 		"ListOperations": func(t *testing.T, ctx context.Context, s storage.Store) {
 			a, b := UniqueID("apply"), UniqueID("apply")

@@ -209,5 +209,85 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.NoError(t, err)
 			require.Equal(t, []storage.Operation{createdOp}, list)
 		},
+		"Ownership": func(t *testing.T, ctx context.Context, s storage.Store) {
+			roundTripOwnership(t, ctx, s)
+		},
 	})
+}
+
+// roundTripOwnership writes an operation's ownership and release fields
+// (Owner, OwnerToken, OwnerUntil, ReleasedAt) set and zero, on create and
+// on update, and requires every read to return them exactly: times in UTC
+// at microsecond precision, zero staying zero, the largest token whole.
+func roundTripOwnership(t *testing.T, ctx context.Context, s storage.Store) {
+	a := UniqueID("apply")
+	zone := time.FixedZone("UTC-3", -3*3600)
+	until := time.Date(2031, 5, 6, 7, 8, 9, 123456789, zone)
+	released := time.Date(2031, 5, 6, 7, 0, 0, 999, time.UTC)
+	requireStored := func(want storage.Operation, what string) {
+		t.Helper()
+		got, err := s.GetOperation(ctx, a, want.ID)
+		require.NoError(t, err, what)
+		require.Equal(t, want, got, "GetOperation after %s", what)
+		list, err := s.ListOperations(ctx, a)
+		require.NoError(t, err, what)
+		found := false
+		for _, op := range list {
+			if op.ID == want.ID {
+				require.Equal(t, want, op, "ListOperations after %s", what)
+				found = true
+			}
+		}
+		require.True(t, found, "ListOperations after %s lists %s", what, want.ID)
+	}
+
+	// Set on create.
+	op := newOperation(a, "owned", 1)
+	op.OnFailure, op.State, op.StartedAt, op.CompletedAt = "pause", "failed", ts(1), ts(2)
+	op.Owner, op.OwnerToken, op.OwnerUntil, op.ReleasedAt = "loop é/1#x", 1<<63-1, until, released
+	created, err := s.CreateOperation(ctx, op)
+	require.NoError(t, err)
+	require.Equal(t, "loop é/1#x", created.Owner)
+	require.Equal(t, int64(1<<63-1), created.OwnerToken)
+	require.Equal(t, until.UTC().Truncate(time.Microsecond), created.OwnerUntil)
+	require.Equal(t, time.UTC, created.OwnerUntil.Location(), "returned in UTC")
+	require.Equal(t, released.Truncate(time.Microsecond), created.ReleasedAt)
+	requireStored(created, "a create with every ownership field set")
+
+	// Zero on create.
+	plain, err := s.CreateOperation(ctx, newOperation(a, "plain", 2))
+	require.NoError(t, err)
+	require.Empty(t, plain.Owner)
+	require.Zero(t, plain.OwnerToken)
+	require.True(t, plain.OwnerUntil.IsZero())
+	require.True(t, plain.ReleasedAt.IsZero())
+	requireStored(plain, "a create with every ownership field zero")
+
+	// Set on update, then changed, then cleared.
+	up := plain
+	up.Owner, up.OwnerToken, up.OwnerUntil, up.ReleasedAt = strings.Repeat("é", storage.MaxKeyBytes/2)+"x", 1, storage.MaxTime, storage.MinTime
+	up, err = s.UpdateOperation(ctx, up, plain.Version)
+	require.NoError(t, err)
+	require.Equal(t, plain.Version+1, up.Version)
+	requireStored(up, "an update setting every ownership field")
+	up.Owner, up.OwnerToken, up.OwnerUntil = "loop-2", 2, until.Add(time.Minute)
+	up, err = s.UpdateOperation(ctx, up, up.Version)
+	require.NoError(t, err)
+	requireStored(up, "an update changing the owner")
+	up.Owner, up.OwnerToken, up.OwnerUntil, up.ReleasedAt = "", 0, time.Time{}, time.Time{}
+	up, err = s.UpdateOperation(ctx, up, up.Version)
+	require.NoError(t, err)
+	require.Empty(t, up.Owner)
+	require.Zero(t, up.OwnerToken)
+	require.True(t, up.OwnerUntil.IsZero())
+	require.True(t, up.ReleasedAt.IsZero())
+	requireStored(up, "an update clearing every ownership field")
+
+	// Clearing the fields of the row created with them set.
+	cl := created
+	cl.Owner, cl.OwnerToken, cl.OwnerUntil, cl.ReleasedAt = "", 0, time.Time{}, time.Time{}
+	cl, err = s.UpdateOperation(ctx, cl, created.Version)
+	require.NoError(t, err)
+	requireStored(cl, "an update clearing the fields set on create")
+	require.Equal(t, "pause", cl.OnFailure, "the declared policy is kept")
 }

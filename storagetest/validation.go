@@ -124,6 +124,9 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		"Labels": func(t *testing.T, ctx context.Context, s storage.Store) {
 			validationLabels(t, ctx, s)
 		},
+		"Ownership": func(t *testing.T, ctx context.Context, s storage.Store) {
+			validationOwnership(t, ctx, s)
+		},
 		"Versions": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q, a := UniqueID("q"), UniqueID("apply")
 			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
@@ -435,4 +438,47 @@ func requireOperationRejected(ctx context.Context, t *testing.T, s storage.Store
 	mutate(&up)
 	_, err = s.UpdateOperation(ctx, up, stored.Version)
 	requireInvalid(t, err, "", "UpdateOperation with "+what)
+}
+
+// validationOwnership writes each bad ownership or release field of an
+// operation (Owner, OwnerToken, OwnerUntil, ReleasedAt) on create and on
+// update, and requires ErrInvalid naming the field and nothing written.
+func validationOwnership(t *testing.T, ctx context.Context, s storage.Store) {
+	a := UniqueID("apply")
+	stored := newOperation(a, "ok", 0)
+	stored.Owner, stored.OwnerToken, stored.OwnerUntil = "loop-1", 3, ts(5)
+	stored, err := s.CreateOperation(ctx, stored)
+	require.NoError(t, err)
+	type badField struct {
+		field  string
+		what   string
+		mutate func(*storage.Operation)
+	}
+	cases := []badField{
+		{"operation.Owner", "oversized", func(op *storage.Operation) { op.Owner = strings.Repeat("o", storage.MaxKeyBytes+1) }},
+		{"operation.Owner", "not UTF-8", func(op *storage.Operation) { op.Owner = "loop\xff" }},
+		{"operation.OwnerToken", "negative", func(op *storage.Operation) { op.OwnerToken = -1 }},
+		{"operation.OwnerToken", "most negative", func(op *storage.Operation) { op.OwnerToken = -1 << 63 }},
+	}
+	for when, bad := range badTimes {
+		cases = append(cases,
+			badField{"operation.OwnerUntil", when, func(op *storage.Operation) { op.OwnerUntil = bad }},
+			badField{"operation.ReleasedAt", when, func(op *storage.Operation) { op.ReleasedAt = bad }})
+	}
+	for i, c := range cases {
+		what := c.field + " " + c.what
+		op := newOperation(a, fmt.Sprintf("new%d", i), 0)
+		c.mutate(&op)
+		_, err := s.CreateOperation(ctx, op)
+		requireInvalid(t, err, c.field, "CreateOperation with "+what)
+		_, err = s.GetOperation(ctx, a, op.ID)
+		require.ErrorIs(t, err, storage.ErrNotFound, "CreateOperation with %s wrote nothing", what)
+		up := stored
+		c.mutate(&up)
+		_, err = s.UpdateOperation(ctx, up, stored.Version)
+		requireInvalid(t, err, c.field, "UpdateOperation with "+what)
+	}
+	ops, err := s.ListOperations(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, []storage.Operation{stored}, ops, "nothing written")
 }
