@@ -31,13 +31,16 @@
 //     with a nil payload, zero times, false booleans or empty labels
 //     stores exactly that.
 //   - Out of range is rejected, never repaired: a non-zero time before
-//     storage.MinTime or after storage.MaxTime, and an operation's
-//     Deployment, Group or OnFailure longer than storage.MaxKeyBytes or not
-//     valid UTF-8, are ErrInvalid with nothing written; a store that clamps
-//     the time or truncates or repairs the label fails. The bounds
-//     themselves are valid and come back exactly.
+//     storage.MinTime or after storage.MaxTime, an operation's Deployment,
+//     Group, OnFailure or Owner longer than storage.MaxKeyBytes or not
+//     valid UTF-8, and a negative OwnerToken, are ErrInvalid with nothing
+//     written; a store that clamps the time or truncates or repairs the
+//     label fails. The bounds themselves are valid and come back exactly.
+//   - An operation's Owner, OwnerToken, OwnerUntil and ReleasedAt come back
+//     exactly, set or zero, after a create and after an update.
 //   - Input errors match storage.ErrInvalid and no other sentinel; for
-//     payloads, messages and a member's Version the message must name the field.
+//     payloads, messages, a member's Version and an operation's Owner,
+//     OwnerToken, OwnerUntil and ReleasedAt the message must name the field.
 //     Key errors are only required to match ErrInvalid, since a backend
 //     may name a method argument its own way.
 //
