@@ -14,7 +14,11 @@
 //     the wrong expected state) with storage.ErrConflict and an update of a
 //     missing row with ErrNotFound; an AddMember below the stored version
 //     changes nothing and is storage.ErrConflict;
-//   - compare keys byte for byte.
+//   - compare keys byte for byte;
+//   - store every field, the optional ones a release adds included (an
+//     operation's Owner, OwnerToken, OwnerUntil and ReleasedAt): rows your
+//     backend wrote before a field existed must read it as zero, so add
+//     columns with a zero default, or treat a missing attribute as zero.
 //
 // Then run the suite from a test (see store_test.go): a harness gives it a
 // store per subtest and a Close for what the harness holds, and options
