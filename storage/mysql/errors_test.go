@@ -17,16 +17,24 @@ import (
 )
 
 // A write the server answered with a transient error (a deadlock victim,
-// a lock wait timeout) was rolled back: unavailable, not ambiguous. A
+// a lock wait timeout, a statement timeout) was rolled back: unavailable, not ambiguous. A
 // write that got no answer may have run: ambiguous too. The driver's
 // error stays reachable.
 func TestWriteErrorClassification(t *testing.T) {
 	t.Parallel()
-	for _, n := range []uint16{erDeadlock, 1205} {
+	// MySQL's max_execution_time (3024) cannot be produced on MariaDB:
+	// it is covered here; MariaDB's max_statement_time (1969) also on the
+	// server, by TestServerTimeoutIsUnavailable.
+	for _, n := range []uint16{erDeadlock, 1205, erStatementTimeout, erQueryTimeout} {
 		err := callErr("add member", true, &gomysql.MySQLError{Number: n, Message: "rolled back"})
 		netfault.Unavailable(t, err, "server error %d: the statement was rolled back", n)
 		var me *gomysql.MySQLError
 		require.True(t, errors.As(err, &me))
+	}
+	// A read the server timed out is unavailable too.
+	for _, n := range []uint16{erStatementTimeout, erQueryTimeout} {
+		err := callErr("get batch", false, &gomysql.MySQLError{Number: n, Message: "timed out"})
+		netfault.Unavailable(t, err, "server error %d on a read", n)
 	}
 	err := callErr("add member", true, io.ErrUnexpectedEOF)
 	netfault.Ambiguous(t, err)

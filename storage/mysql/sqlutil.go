@@ -24,6 +24,14 @@ const erDupEntry = 1062
 // deadlock victim.
 const erDeadlock = 1213
 
+// erStatementTimeout is MariaDB's error for a statement that ran past
+// max_statement_time, and erQueryTimeout MySQL's for a SELECT that ran past
+// max_execution_time: the server ended the statement and rolled it back.
+const (
+	erStatementTimeout = 1969
+	erQueryTimeout     = 3024
+)
+
 // deadlockRetries bounds how many times a write rolled back as a deadlock
 // victim is run again.
 const deadlockRetries = 3
@@ -105,8 +113,13 @@ func placeholders(n int) string {
 
 // transientNumbers are server errors of a statement that may succeed when
 // run again: lock wait timeout, deadlock, too many connections, a server
-// shutting down, a lost connection.
-var transientNumbers = map[uint16]bool{1205: true, 1213: true, 1040: true, 1053: true, 2006: true, 2013: true, 1927: true}
+// shutting down, a lost connection, and the server's own statement
+// timeouts (MariaDB's max_statement_time, MySQL's max_execution_time),
+// which end the statement and roll it back.
+var transientNumbers = map[uint16]bool{
+	1205: true, 1213: true, 1040: true, 1053: true, 2006: true, 2013: true, 1927: true,
+	erStatementTimeout: true, erQueryTimeout: true,
+}
 
 // transient reports whether err is a failure to reach or be served by the
 // server rather than its answer.
@@ -127,8 +140,8 @@ func transient(err error) bool {
 // callErr wraps the error of a statement: a transient failure matches
 // storage.ErrUnavailable, and a write's also storage.ErrAmbiguous (the
 // statement may have run) when it got no answer — not when the server
-// answered with an error (a deadlock victim, a lock wait timeout: the
-// statement was rolled back) or it was never sent (driver.ErrBadConn, or
+// answered with an error (a deadlock victim, a lock wait timeout, a
+// statement timeout: the statement was rolled back) or it was never sent (driver.ErrBadConn, or
 // no connection could be dialled).
 //
 // A write whose context ended during the call may have been sent and may

@@ -134,19 +134,21 @@ func fromTime(t pgtype.Timestamptz) time.Time {
 	return storage.NormalizeTime(t.Time)
 }
 
-// transient reports whether err is a failure to reach or be served by the
-// server rather than its answer: a connection error, a timeout, or a
-// server-side condition that clears (SQLSTATE class 08 connection
+// transient reports whether err, from a call whose context is still
+// live, is a failure to reach or be served by the server rather than its
+// answer: a connection error, a timeout (a dial or connect timeout too,
+// even when it wraps context.DeadlineExceeded: that is not the caller's),
+// or a server-side condition that clears (SQLSTATE class 08 connection
 // exception, 53300 too many connections, 57P01-57P03 shutdown, 40001
-// serialization failure, 40P01 deadlock).
+// serialization failure, 40P01 deadlock, and the server's own timeouts,
+// which roll the statement back: 55P03 lock_timeout, 57014
+// statement_timeout).
 func transient(err error) bool {
-	if ctxEnded(err) {
-		return false // the caller's own limit
-	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch c := pgErr.Code; {
-		case strings.HasPrefix(c, "08"), c == "53300", c == "57P01", c == "57P02", c == "57P03", c == "40001", c == "40P01":
+		case strings.HasPrefix(c, "08"), c == "53300", c == "57P01", c == "57P02", c == "57P03", c == "40001", c == "40P01",
+			c == lockNotAvailable, c == queryCanceled:
 			return true
 		}
 		return false
@@ -155,45 +157,60 @@ func transient(err error) bool {
 	var ne net.Error
 	return pgconn.Timeout(err) || errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		strings.Contains(err.Error(), "conn closed")
+		errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "conn closed")
 }
 
-// callErr wraps the error of a statement: a transient failure matches
-// storage.ErrUnavailable, and a write's also storage.ErrAmbiguous when it
-// got no answer — unless it was never sent: pgx says so
-// (pgconn.SafeToRetry), or no connection could be opened
+// lockNotAvailable (lock_timeout) and queryCanceled (statement_timeout,
+// or a cancel request) are the SQLSTATEs of a statement the server ended
+// and rolled back.
+const (
+	lockNotAvailable = "55P03"
+	queryCanceled    = "57014"
+)
+
+// callErr wraps the error of a statement of a call under ctx: a transient
+// failure matches storage.ErrUnavailable, and a write's also
+// storage.ErrAmbiguous when it got no answer — unless it was never sent:
+// pgx says so (pgconn.SafeToRetry), or no connection could be opened
 // (*pgconn.ConnectError: refused, unreachable, failed at startup).
 //
-// A write whose context ended during the call after pgx may have sent it
-// may have landed: its error matches storage.ErrAmbiguous and the
-// context's error (not ErrUnavailable: the caller's own limit).
-func callErr(what string, write bool, err error) error {
+// Whether the call ended by the caller's own limit is told by ctx, never
+// by the error's type: a statement_timeout and the cancel request pgx
+// sends when ctx ends are both 57014, and a connect timeout wraps
+// context.DeadlineExceeded. When ctx has ended, a write that pgx may have
+// sent may have landed: its error matches storage.ErrAmbiguous and the
+// context's error (not ErrUnavailable: the caller's own limit); a read's
+// matches the context's error.
+func callErr(ctx context.Context, what string, write bool, err error) error {
 	var pgErr *pgconn.PgError
 	var ce *pgconn.ConnectError
+	if cerr := ctx.Err(); cerr != nil {
+		if !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %w", cerr, err)
+		}
+		if write && !pgconn.SafeToRetry(err) && !errors.As(err, &ce) {
+			return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrAmbiguous, err)
+		}
+		return fmt.Errorf("postgres: %s: %w", what, err)
+	}
 	switch {
-	case write && ctxEnded(err) && !pgconn.SafeToRetry(err) && !errors.As(err, &ce):
-		return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrAmbiguous, err)
 	case !transient(err):
 		return fmt.Errorf("postgres: %s: %w", what, err)
 	case write && !pgconn.SafeToRetry(err) && !errors.As(err, &pgErr) && !errors.As(err, &ce):
 		// No answer: the statement may have run. (A server error — a
-		// deadlock victim, a serialization failure — was rolled back.)
+		// deadlock victim, a serialization failure, a timeout — was
+		// rolled back.)
 		return fmt.Errorf("postgres: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrUnavailable, err)
 }
 
-// ctxEnded reports whether err is the caller's context ending.
-func ctxEnded(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-func insertErr(what string, err error) error {
+func insertErr(ctx context.Context, what string, err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrAlreadyExists, err)
 	}
-	return callErr(what, true, err)
+	return callErr(ctx, what, true, err)
 }
 
 // cas runs a compare-and-swap UPDATE ... RETURNING version. No row returned
@@ -210,7 +227,7 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, versio
 			return nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return callErr(what, true, err)
+			return callErr(ctx, what, true, err)
 		}
 		var state []byte
 		dest := []any{&v}
@@ -223,7 +240,7 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, versio
 			return fmt.Errorf("postgres: %s: %w", what, storage.ErrNotFound)
 		case err != nil:
 			// The UPDATE changed nothing: not ambiguous, only unanswered.
-			return callErr(what+": read back", false, err)
+			return callErr(ctx, what+": read back", false, err)
 		}
 		if err := readback.Verdict("postgres: "+what, v, expected, string(state), expectedState, attempt); err != nil {
 			return err
@@ -255,7 +272,7 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 	b.Version = 1
 	if _, err := s.db.Exec(ctx, s.q.insertBatch, key(b.Queue), key(b.ID), key(b.State), payloadArg(b.Payload),
 		timeArg(b.CreatedAt), timeArg(b.UpdatedAt)); err != nil {
-		return storage.Batch{}, insertErr(fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), err)
+		return storage.Batch{}, insertErr(ctx, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), err)
 	}
 	return b, nil
 }
@@ -270,7 +287,7 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	case errors.Is(err, pgx.ErrNoRows):
 		return storage.Batch{}, fmt.Errorf("postgres: get batch %q/%q: %w", queue, id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Batch{}, callErr(fmt.Sprintf("get batch %q/%q", queue, id), false, err)
+		return storage.Batch{}, callErr(ctx, fmt.Sprintf("get batch %q/%q", queue, id), false, err)
 	}
 	return b, nil
 }
@@ -320,7 +337,7 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, callErr(fmt.Sprintf("get batches of %q", queue), false, err)
+		return nil, callErr(ctx, fmt.Sprintf("get batches of %q", queue), false, err)
 	}
 	out := make([]storage.Batch, 0, len(keys))
 	for _, c := range chunks {
@@ -366,7 +383,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("postgres: add member %q/%q/%q v%d: a newer row is stored: %w", m.Queue, m.State, m.BatchID, m.Version, storage.ErrConflict)
 	case err != nil:
-		return callErr(fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), true, err)
+		return callErr(ctx, fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), true, err)
 	}
 	return nil
 }
@@ -380,7 +397,7 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 		return err
 	}
 	if _, err := s.db.Exec(ctx, s.q.removeMember, key(queue), key(state), key(batchID), maxVersion); err != nil {
-		return callErr(fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
+		return callErr(ctx, fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
 	}
 	return nil
 }
@@ -393,7 +410,7 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 	}
 	rows, err := s.db.Query(ctx, s.q.listMembers, key(queue), key(state))
 	if err != nil {
-		return nil, callErr(fmt.Sprintf("list members %q/%q", queue, state), false, err)
+		return nil, callErr(ctx, fmt.Sprintf("list members %q/%q", queue, state), false, err)
 	}
 	defer rows.Close()
 	out := []storage.Member{}
@@ -402,13 +419,13 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 		var added pgtype.Timestamptz
 		m := storage.Member{Queue: queue, State: state}
 		if err := rows.Scan(&id, &m.Version, &added); err != nil {
-			return nil, callErr(fmt.Sprintf("list members %q/%q", queue, state), false, err)
+			return nil, callErr(ctx, fmt.Sprintf("list members %q/%q", queue, state), false, err)
 		}
 		m.BatchID, m.AddedAt = string(id), fromTime(added)
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, callErr(fmt.Sprintf("list members %q/%q", queue, state), false, err)
+		return nil, callErr(ctx, fmt.Sprintf("list members %q/%q", queue, state), false, err)
 	}
 	return out, nil
 }
@@ -437,7 +454,7 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	if _, err := s.db.Exec(ctx, s.q.insertApply, key(a.ID), key(a.State), key(a.ErrorMessage), a.StopRequested,
 		a.PauseReleased, timeArg(a.StartedAt), timeArg(a.CompletedAt), payloadArg(a.Payload),
 		timeArg(a.CreatedAt), timeArg(a.UpdatedAt)); err != nil {
-		return storage.Apply{}, insertErr(fmt.Sprintf("create apply %q", a.ID), err)
+		return storage.Apply{}, insertErr(ctx, fmt.Sprintf("create apply %q", a.ID), err)
 	}
 	return a, nil
 }
@@ -452,7 +469,7 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 	case errors.Is(err, pgx.ErrNoRows):
 		return storage.Apply{}, fmt.Errorf("postgres: get apply %q: %w", id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Apply{}, callErr(fmt.Sprintf("get apply %q", id), false, err)
+		return storage.Apply{}, callErr(ctx, fmt.Sprintf("get apply %q", id), false, err)
 	}
 	return a, nil
 }
@@ -508,7 +525,7 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 		timeArg(op.StartedAt), timeArg(op.CompletedAt), op.Projected, payloadArg(op.Payload),
 		timeArg(op.CreatedAt), timeArg(op.UpdatedAt), key(op.Owner), op.OwnerToken, timeArg(op.OwnerUntil),
 		timeArg(op.ReleasedAt)); err != nil {
-		return storage.Operation{}, insertErr(fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), err)
+		return storage.Operation{}, insertErr(ctx, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), err)
 	}
 	return op, nil
 }
@@ -523,7 +540,7 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	case errors.Is(err, pgx.ErrNoRows):
 		return storage.Operation{}, fmt.Errorf("postgres: get operation %q/%q: %w", applyID, id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Operation{}, callErr(fmt.Sprintf("get operation %q/%q", applyID, id), false, err)
+		return storage.Operation{}, callErr(ctx, fmt.Sprintf("get operation %q/%q", applyID, id), false, err)
 	}
 	return op, nil
 }
@@ -536,19 +553,19 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 	}
 	rows, err := s.db.Query(ctx, s.q.listOperations, key(applyID))
 	if err != nil {
-		return nil, callErr(fmt.Sprintf("list operations %q", applyID), false, err)
+		return nil, callErr(ctx, fmt.Sprintf("list operations %q", applyID), false, err)
 	}
 	defer rows.Close()
 	out := []storage.Operation{}
 	for rows.Next() {
 		op, err := scanOperation(rows)
 		if err != nil {
-			return nil, callErr(fmt.Sprintf("list operations %q", applyID), false, err)
+			return nil, callErr(ctx, fmt.Sprintf("list operations %q", applyID), false, err)
 		}
 		out = append(out, op)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, callErr(fmt.Sprintf("list operations %q", applyID), false, err)
+		return nil, callErr(ctx, fmt.Sprintf("list operations %q", applyID), false, err)
 	}
 	return out, nil
 }
