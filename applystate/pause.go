@@ -9,14 +9,23 @@ import (
 )
 
 // releasable reports whether op is a failure that ReleasePause releases: a
-// failed operation whose policy is pause.
+// failed operation whose policy is pause, not released yet.
 func releasable(op storage.Operation) bool {
-	return Normalize(op.State) == Failed && policyOf(op.OnFailure) == Pause
+	return Normalize(op.State) == Failed && policyOf(op.OnFailure) == Pause && op.ReleasedAt.IsZero()
+}
+
+// released reports whether op is a pause failure that ReleasePause
+// released: its row records the release (ReleasedAt) beside the policy the
+// plan declared. An earlier version rewrote the policy to continue
+// instead; such a row reads as continue anyway.
+func released(op storage.Operation) bool {
+	return !op.ReleasedAt.IsZero() && policyOf(op.OnFailure) == Pause
 }
 
 // releasePause releases the failed pause operations of a non-terminal
-// apply (each row's policy rewritten to continue, by compare-and-swap),
-// clears a PauseReleased flag set by an earlier version, and reprojects.
+// apply (each row's ReleasedAt set, by compare-and-swap, its OnFailure
+// left as declared), clears a PauseReleased flag set by an earlier
+// version, and reprojects.
 func (p *Projector) releasePause(ctx context.Context, applyID string) (Result, error) {
 	if err := p.check(ctx, applyID, true); err != nil {
 		return Result{}, err
@@ -60,15 +69,17 @@ func (p *Projector) releasePause(ctx context.Context, applyID string) (Result, e
 	return res, err
 }
 
-// releaseOperation rewrites a failed pause operation's policy to continue,
-// re-reading on a conflict, and reports whether it wrote.
+// releaseOperation records the release of a failed pause operation on its
+// row (ReleasedAt; OnFailure stays pause), re-reading on a conflict, and
+// reports whether it wrote.
 func (p *Projector) releaseOperation(ctx context.Context, op storage.Operation) (bool, error) {
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
 		if !releasable(op) {
 			return false, nil
 		}
 		w := op
-		w.OnFailure, w.UpdatedAt, w.Projected = string(Continue), p.now(), false
+		now := p.now()
+		w.ReleasedAt, w.UpdatedAt, w.Projected = now, now, false
 		_, err := p.ops.UpdateOperation(ctx, w, op.Version)
 		if err == nil {
 			return true, nil

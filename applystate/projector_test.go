@@ -327,7 +327,7 @@ func TestReleasePause(t *testing.T) {
 	r, err := b.p.ReleasePause(b.ctx, "a")
 	require.NoError(t, err)
 	require.False(t, r.Apply.PauseReleased)
-	require.Equal(t, string(applystate.Continue), b.op(t, "canary").OnFailure, "the released failure")
+	requireReleased(t, b.op(t, "canary"), true, "the released failure")
 	require.Equal(t, string(rd), r.Apply.State)
 	b.drive(t, "rest", ru)
 	r = b.drive(t, "rest", cp)

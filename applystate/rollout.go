@@ -11,7 +11,8 @@ import (
 type Child struct {
 	// State is the operation's state.
 	State State
-	// OnFailure is its failure policy; empty or unknown is Halt.
+	// OnFailure is its failure policy as the rollout applies it: empty or
+	// unknown is Halt, and a released pause (see [Children]) is Continue.
 	OnFailure Policy
 	// Started reports that the operation has ever left pending.
 	Started bool
@@ -151,7 +152,10 @@ func Rollout(children []Child, f Flags) State {
 
 // Children returns the children of an apply from its operation rows,
 // ordered by (Seq, ID). States are normalized ([Normalize]) and policies
-// parsed leniently (unknown is Halt). A pending operation whose StartedAt is
+// parsed leniently (unknown is Halt); a pause operation whose failure
+// [Projector.ReleasePause] released (its ReleasedAt is set; OnFailure still
+// says pause) is Continue, as is a row an earlier version released by
+// rewriting its OnFailure to continue. A pending operation whose StartedAt is
 // set has a claimed start (see [Projector.Drive]) and counts as running. An
 // operation has Started when its StartedAt is set or its state is neither
 // pending nor stopped. A finalizer
@@ -176,6 +180,9 @@ func Children(ops []storage.Operation) []Child {
 			State:     s,
 			OnFailure: policyOf(op.OnFailure),
 			Started:   !op.StartedAt.IsZero() || (s != Pending && s != Stopped),
+		}
+		if released(op) {
+			c.OnFailure = Continue
 		}
 		c.Orphaned = op.Finalizer && failedGroups[op.Group] && (s == Pending || c.neverStartedStop())
 		out[i] = c

@@ -4,10 +4,12 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storagetest"
 )
 
@@ -193,8 +195,8 @@ func TestReleaseAppliesToTheFailuresItReleased(t *testing.T) {
 	b.drive(t, "B", ru)
 	r = b.drive(t, "B", fa, "second 5xx")
 	require.Equal(t, string(pa), r.Apply.State, "a later failure under pause holds again")
-	require.Equal(t, string(applystate.Continue), b.op(t, "A").OnFailure, "the released failure")
-	require.Equal(t, string(applystate.Pause), b.op(t, "B").OnFailure)
+	requireReleased(t, b.op(t, "A"), true, "the released failure")
+	requireReleased(t, b.op(t, "B"), false, "the later failure")
 	for range 2 {
 		r, err = b.p.Reproject(b.ctx, "a")
 		require.NoError(t, err)
@@ -244,8 +246,8 @@ func TestReleaseMissesAConcurrentFailure(t *testing.T) {
 	b.drive(t, "B", fa, "second")
 	close(release)
 	require.NoError(t, <-done)
-	require.Equal(t, string(applystate.Continue), b.op(t, "A").OnFailure)
-	require.Equal(t, string(applystate.Pause), b.op(t, "B").OnFailure)
+	requireReleased(t, b.op(t, "A"), true, "the failure the release saw")
+	requireReleased(t, b.op(t, "B"), false, "the failure the release missed")
 	require.Equal(t, string(pa), b.apply(t).State)
 	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
 }
@@ -270,7 +272,7 @@ func TestReleasePauseMigratesTheApplyFlag(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, r.Apply.PauseReleased)
 	require.Equal(t, string(rd), r.Apply.State)
-	require.Equal(t, string(applystate.Continue), b.op(t, "A").OnFailure)
+	requireReleased(t, b.op(t, "A"), true, "the failure the flag covered")
 
 	b.drive(t, "B", ru)
 	require.Equal(t, string(pa), b.drive(t, "B", fa, "second").Apply.State)
@@ -325,4 +327,104 @@ func TestStopRacingATerminalDecision(t *testing.T) {
 	require.Contains(t, []string{string(pe), string(st)}, bOp.State)
 	require.True(t, bOp.StartedAt.IsZero(), "B never started")
 	require.NoError(t, storagetest.CheckApplyNotEarly(b.ctx, b.store, "a"))
+}
+
+// requireReleased requires op to keep the pause policy its plan declared,
+// with its release recorded (ReleasedAt set) or not.
+func requireReleased(t *testing.T, op storage.Operation, want bool, what string) {
+	t.Helper()
+	require.Equal(t, string(applystate.Pause), op.OnFailure, "%s: the declared policy stays on the row", what)
+	require.Equal(t, want, !op.ReleasedAt.IsZero(), "%s: released (ReleasedAt %v)", what, op.ReleasedAt)
+}
+
+// ReleasePause records the release beside the declared policy: the failed
+// row keeps OnFailure pause and gets ReleasedAt (the projector's clock);
+// its state, error message and times stay, and the rollout goes on as if
+// the policy were continue. Releasing again writes nothing.
+func TestReleasePauseKeepsThePolicyAndRecordsTheRelease(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	b := setup(t, []op{{"A", applystate.Pause}, {"B", ""}}, applystate.WithClock(func() time.Time { return at }))
+	require.Equal(t, string(pa), b.drive(t, "A", fa, "canary 5xx").Apply.State)
+	before := b.op(t, "A")
+	require.True(t, before.ReleasedAt.IsZero())
+
+	at = at.Add(time.Hour)
+	r, err := b.p.ReleasePause(b.ctx, "a")
+	require.NoError(t, err)
+	require.True(t, r.Changed)
+	require.Equal(t, string(rd), r.Apply.State, "a released pause counts as continue")
+	after := b.op(t, "A")
+	requireReleased(t, after, true, "the released failure")
+	require.Equal(t, at, after.ReleasedAt, "ReleasedAt is the projector's clock")
+	require.Equal(t, before.State, after.State)
+	require.Equal(t, before.ErrorMessage, after.ErrorMessage)
+	require.Equal(t, before.StartedAt, after.StartedAt)
+	require.Equal(t, before.CompletedAt, after.CompletedAt)
+	require.True(t, after.Projected, "the release's reprojection acknowledged the row")
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+
+	b.fs.ResetCounts()
+	r, err = b.p.ReleasePause(b.ctx, "a")
+	require.NoError(t, err)
+	require.False(t, r.Changed)
+	require.Zero(t, b.fs.Writes(), "a released failure is not released again; calls %v", b.fs.Counts())
+	require.Equal(t, after, b.op(t, "A"))
+
+	b.drive(t, "B", ru)
+	r = b.drive(t, "B", cp)
+	require.True(t, r.Terminalized)
+	require.Equal(t, string(fa), r.Apply.State)
+	require.Equal(t, "deployment dep-A failed: canary 5xx", r.Apply.ErrorMessage)
+}
+
+// A row released by an earlier version (its OnFailure rewritten to
+// continue, no ReleasedAt) projects as it did: released. ReleasePause
+// finds nothing to release there, and a later failure under pause still
+// holds the rollout.
+func TestRowReleasedByAnEarlierVersionStillProjectsReleased(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"A", applystate.Pause}, {"B", applystate.Pause}, {"C", ""}})
+	require.Equal(t, string(pa), b.drive(t, "A", fa, "first").Apply.State)
+	a := b.op(t, "A")
+	a.OnFailure = string(applystate.Continue) // what ReleasePause wrote before
+	_, err := b.store.UpdateOperation(b.ctx, a, a.Version)
+	require.NoError(t, err)
+	r, err := b.p.Reproject(b.ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, string(rd), r.Apply.State)
+
+	b.fs.ResetCounts()
+	r, err = b.p.ReleasePause(b.ctx, "a")
+	require.NoError(t, err)
+	require.False(t, r.Changed)
+	require.Zero(t, b.fs.Writes(), "calls %v", b.fs.Counts())
+	require.Equal(t, string(applystate.Continue), b.op(t, "A").OnFailure)
+	require.True(t, b.op(t, "A").ReleasedAt.IsZero())
+
+	b.drive(t, "B", ru)
+	require.Equal(t, string(pa), b.drive(t, "B", fa, "second").Apply.State, "a later failure under pause holds")
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+}
+
+// Children reads a released pause (ReleasedAt set, OnFailure pause) and a
+// row an earlier version released (OnFailure continue) as Continue, and an
+// unreleased pause failure as Pause; Rollout then holds only on the latter.
+func TestChildrenReadsAReleasedPauseAsContinue(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	ops := []storage.Operation{
+		{ID: "released", Seq: 1, State: "failed", OnFailure: "pause", StartedAt: at, ReleasedAt: at},
+		{ID: "rewritten", Seq: 2, State: "failed", OnFailure: "continue", StartedAt: at},
+		{ID: "held", Seq: 3, State: "failed", OnFailure: "pause", StartedAt: at},
+		{ID: "later", Seq: 4, State: "pending"},
+	}
+	cs := applystate.Children(ops)
+	require.Equal(t, []applystate.Policy{applystate.Continue, applystate.Continue, applystate.Pause, applystate.Halt},
+		[]applystate.Policy{cs[0].OnFailure, cs[1].OnFailure, cs[2].OnFailure, cs[3].OnFailure})
+	require.Equal(t, pa, applystate.Rollout(cs, applystate.Flags{}), "the unreleased pause holds")
+	require.Equal(t, rd, applystate.Rollout(applystate.Children([]storage.Operation{ops[0], ops[1], ops[3]}), applystate.Flags{}),
+		"released failures do not hold")
+	ops[2].ReleasedAt = at
+	require.Equal(t, rd, applystate.Rollout(applystate.Children(ops), applystate.Flags{}))
 }
