@@ -92,9 +92,9 @@
 //     operation to stopped while a concurrent Drive makes the apply
 //     terminal: that operation never starts, and the terminal apply is
 //     not rewritten.
-//   - The one exception: [Projector.ReleasePause] rewrites the policy
-//     (OnFailure) of each failed pause operation it releases to continue;
-//     the row's state, error message and timestamps stay as they are.
+//   - The one exception: [Projector.ReleasePause] records the release of
+//     each failed pause operation on its row (ReleasedAt); the row's
+//     policy, state, error message and timestamps stay as they are.
 //     (Projected, the acknowledgement below, is bookkeeping and may be set
 //     on any row.)
 //
@@ -185,8 +185,11 @@
 //     stopped before projecting.
 //
 // [Projector.ReleasePause] releases the failures that hold the rollout: it
-// rewrites the policy of every failed operation whose policy is pause to
-// continue (by compare-and-swap on each row) and reprojects. A release
+// records the release on every failed operation whose policy is pause
+// (ReleasedAt, by compare-and-swap on each row; OnFailure keeps the
+// declared pause) and reprojects; the rollout counts a released failure as
+// continue ([Children]), as it does a row an earlier version released by
+// rewriting its policy to continue. A release
 // applies to the failures it released, and only to them: an operation that
 // fails under pause afterwards — including one that failed while the
 // release was under way, after it read the operations — holds the rollout

@@ -637,11 +637,14 @@ func (p *Projector) stopOperation(ctx context.Context, op storage.Operation) err
 }
 
 // ReleasePause releases the failures that hold the rollout and reprojects:
-// every failed operation whose policy is pause gets the policy continue
-// (its row's OnFailure is rewritten by compare-and-swap; its state, error
-// message and timestamps stay), so the rollout goes on. A release applies
-// to the failures it released: an operation that fails under pause later
-// holds the rollout again, until the next ReleasePause. A PauseReleased
+// every failed operation whose policy is pause gets its release recorded
+// beside the policy (its row's ReleasedAt is set by compare-and-swap;
+// OnFailure stays pause, and its state, error message and timestamps
+// stay), and the rollout counts a released failure as continue, so it goes
+// on. A row an earlier version released by rewriting OnFailure to continue
+// counts the same. A release applies to the failures it released: an
+// operation that fails under pause later holds the rollout again, until
+// the next ReleasePause. A PauseReleased
 // flag set by an earlier version (which released every pause, later ones
 // included) is honored until ReleasePause records the failures on their
 // rows and clears it. A terminal apply is returned unchanged; Changed
