@@ -79,6 +79,10 @@ type Exploration struct {
 	// MaxViolations stops a scenario after that many violating schedules;
 	// 0 means 1.
 	MaxViolations int
+	// MaxSchedules bounds how many schedules the bounded search of one
+	// scenario runs, cheapest first; 0 means no bound. A search it cuts
+	// is not complete ([ExploreResult].Complete).
+	MaxSchedules int
 	// Parallel is how many schedules of a scenario run at once, each on its
 	// own queue; 0 means 1. Over a network most of a schedule's time is
 	// spent waiting for the store, so a few at once go faster. With more
@@ -106,12 +110,13 @@ type Option func(*runConfig)
 
 type runConfig struct {
 	exploration Exploration
+	model       ModelCheck
 	churnLists  int
 	scale       float64
 }
 
 func newRunConfig(opts []Option) runConfig {
-	c := runConfig{exploration: DefaultExploration(), churnLists: 2000, scale: 1}
+	c := runConfig{exploration: DefaultExploration(), model: DefaultModelCheck(), churnLists: 2000, scale: 1}
 	if testing.Testing() && testing.Short() {
 		c.churnLists = 200
 	}

@@ -41,6 +41,7 @@ type exOpView struct {
 	msg       string
 	started   time.Time
 	completed time.Time
+	released  time.Time // when a ReleasePause released its failure
 	version   int64
 }
 
@@ -81,7 +82,7 @@ func (s exApplySnap) equal(o exApplySnap) bool {
 	}
 	return maps.EqualFunc(s.ops, o.ops, func(a, b exOpView) bool {
 		return a.state == b.state && a.policy == b.policy && a.claimed == b.claimed && a.msg == b.msg &&
-			a.started.Equal(b.started) && a.completed.Equal(b.completed) && a.version == b.version
+			a.started.Equal(b.started) && a.completed.Equal(b.completed) && a.released.Equal(b.released) && a.version == b.version
 	})
 }
 
@@ -116,7 +117,7 @@ func (s *exSchedule) readApply() (exApplySnap, error) {
 	for _, op := range ops {
 		snap.ops[op.ID] = exOpView{state: op.State, policy: op.OnFailure, msg: op.ErrorMessage, version: op.Version,
 			claimed: applystate.Normalize(op.State) == applystate.Pending && !op.StartedAt.IsZero(),
-			started: op.StartedAt, completed: op.CompletedAt}
+			started: op.StartedAt, completed: op.CompletedAt, released: op.ReleasedAt}
 	}
 	return snap, nil
 }

@@ -165,6 +165,10 @@ func exMissingRow(snap exSnap, id string) (exBatch, bool) {
 // checkStep checks I on the store after step n and IV between the store
 // before and after it. A broken I is reported at the step that broke it.
 func (s *exSchedule) checkStep(n int, desc string, prev, next exSnap) {
+	if s.sc.gen != nil {
+		s.checkSpecStep(n, desc, prev.ap, next.ap)
+		return
+	}
 	if s.sc.apply != nil {
 		s.checkApplyStep(n, desc, prev.ap, next.ap)
 		return
@@ -219,6 +223,9 @@ func (s *exSchedule) finalChecks() error {
 			s.hist = append(s.hist, snap)
 			last = snap
 		}
+	}
+	if s.sc.gen != nil {
+		return s.finalGenChecks(last.ap)
 	}
 	if s.sc.apply != nil {
 		return s.finalApplyChecks(last.ap)

@@ -36,13 +36,19 @@ type exScenario struct {
 	// apply makes an applystate scenario: the setup writes this apply (its
 	// id is the queue's name) and the checks are applystate's.
 	apply *exApplySpec
+	// gen makes a generated applystate scenario of the model check: its
+	// setup and checks are the specification's (see model_spec.go).
+	gen *genApply
 }
 
 // exActorSpec is one actor: what it does, with its clock skewed by skew.
 type exActorSpec struct {
 	name string
 	skew time.Duration
-	run  func(ctx context.Context, e *exEnv) error
+	// crash ends the actor before its crash-th store call, as a process
+	// that dies between two writes (0: never).
+	crash int
+	run   func(ctx context.Context, e *exEnv) error
 }
 
 // exSetup writes a scenario's starting state directly to the store.
@@ -108,6 +114,10 @@ type exEnv struct {
 	setup    map[string]storage.Batch
 	lists    []exListObs
 	creates  []exCreateObs
+	// letter names the actor; gen records its applystate calls in a
+	// generated scenario.
+	letter string
+	gen    []genCall
 }
 
 type exListObs struct {

@@ -293,6 +293,10 @@ type exStore struct {
 	a        *exActor
 	inner    storage.Store
 	inflight atomic.Int32
+	// limit, when positive, crashes the actor at its limit-th call: that
+	// call and every later one fail with errGenCrash without reaching the
+	// store or the scheduler.
+	limit, made int
 
 	mu    sync.Mutex
 	steps []int // the step number of every call, in order
@@ -302,6 +306,11 @@ var _ storage.Store = (*exStore)(nil)
 
 // do announces c and waits until the scheduler ran it (or failed it).
 func (x *exStore) do(ctx context.Context, c *exCall) error {
+	if x.limit > 0 {
+		if x.made++; x.made >= x.limit {
+			return errGenCrash
+		}
+	}
 	if x.inflight.Add(1) > 1 {
 		x.s.concurrent.Store(true)
 	}
@@ -650,7 +659,11 @@ func (s *exSchedule) violation(format string, args ...any) {
 
 func (s *exSchedule) run() error {
 	setup := &exSetup{ctx: s.ctx, store: s.raw, queue: s.queue, clock: s.clock, batches: make(map[string]storage.Batch)}
-	if s.sc.apply != nil {
+	if s.sc.gen != nil {
+		if err := setup.setupGen(s.sc.gen, s.queue); err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+	} else if s.sc.apply != nil {
 		if err := setup.setupApply(s.sc.apply, s.queue); err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
@@ -664,8 +677,8 @@ func (s *exSchedule) run() error {
 	s.hist = append(s.hist, snap)
 	for i, spec := range s.sc.actors {
 		a := &exActor{spec: spec, letter: string(rune('a' + i)), events: make(chan exEvent)}
-		a.store = &exStore{s: s, a: a, inner: s.actorRaw}
-		a.env = &exEnv{store: a.store, queue: s.queue, setup: setup.batches, spec: s.sc.apply}
+		a.store = &exStore{s: s, a: a, inner: s.actorRaw, limit: spec.crash}
+		a.env = &exEnv{store: a.store, queue: s.queue, setup: setup.batches, spec: s.sc.apply, letter: a.letter}
 		s.actors = append(s.actors, a)
 		s.start(a)
 		if err := s.await(a); err != nil {

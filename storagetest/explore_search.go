@@ -87,6 +87,12 @@ func exExplore(ctx context.Context, stores func() storage.Store, sc *exScenario,
 		boundedUntil = start.Add(until.Sub(start) * 3 / 4)
 	}
 	workers := max(x.Parallel, 1)
+	var sample *rand.Rand
+	if x.MaxSchedules > 0 {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(sc.name + sc.doc))
+		sample = rand.New(rand.NewPCG(x.Seed, h.Sum64()))
+	}
 
 	var (
 		mu      sync.Mutex
@@ -120,7 +126,7 @@ func exExplore(ctx context.Context, stores func() storage.Store, sc *exScenario,
 				mu.Unlock()
 				return
 			}
-			if (*q)[0].cost > 0 && !boundedUntil.IsZero() && time.Now().After(boundedUntil) {
+			if (*q)[0].cost > 0 && ((!boundedUntil.IsZero() && time.Now().After(boundedUntil)) || (x.MaxSchedules > 0 && res.Bounded+running >= x.MaxSchedules)) {
 				stop, cut = true, true
 				mu.Unlock()
 				cond.Broadcast()
@@ -156,7 +162,13 @@ func exExplore(ctx context.Context, stores func() storage.Store, sc *exScenario,
 						p := make([]exChoice, j+1)
 						copy(p, d.path[:j+1])
 						p[j].pick = alt
-						heap.Push(q, &exItem{prefix: p, cost: it.cost + d.path[j].costs[alt], seq: seq})
+						order := seq
+						if sample != nil {
+							// A capped search samples each level: its
+							// schedules run in a seeded random order.
+							order = sample.IntN(1 << 30)
+						}
+						heap.Push(q, &exItem{prefix: p, cost: it.cost + d.path[j].costs[alt], seq: order})
 						seq++
 					}
 				}
