@@ -314,7 +314,11 @@ func (g *genApply) smaller() []*genApply {
 			func(a *genActor) bool { r := a.waits > 0; a.waits = 0; return r },
 			func(a *genActor) bool { r := a.crash > 0; a.crash = 0; return r },
 			func(a *genActor) bool { r := a.other; a.other = false; return r },
-			func(a *genActor) bool { r := a.kind == "loop" && a.final != spCompleted; a.final = spCompleted; return r },
+			func(a *genActor) bool {
+				r := a.kind == "loop" && a.final != spCompleted
+				a.final = spCompleted
+				return r
+			},
 		} {
 			b := a
 			if f(&b) {
