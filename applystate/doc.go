@@ -74,6 +74,8 @@
 //   - tasks without an OperationID, or no tasks, on an apply that has
 //     operation rows;
 //   - tasks with an OperationID mixed with tasks without one;
+//   - tasks that name two different operations (one Drive reports one
+//     deployment);
 //   - an OperationID the apply does not have.
 //
 // An error rather than [Result.Undetermined]: Undetermined means "not
@@ -220,7 +222,7 @@
 //   - A missing apply is storage.ErrNotFound, also for a Drive of an
 //     operation whose plan is not created yet. Input errors (nil ApplyStore,
 //     bad ids, unknown task states, tasks with and without an OperationID
-//     mixed, Reproject / Stop / ReleasePause without an OperationStore)
+//     mixed, tasks naming two different operations, Reproject / Stop / ReleasePause without an OperationStore)
 //     match storage.ErrInvalid and come before any store call, as does a
 //     canceled context. Tasks that name no operation, or one the apply
 //     does not have, match storage.ErrInvalid too, found by reading the

@@ -151,16 +151,18 @@ func truncate(msg string) string {
 type model int
 
 const (
-	noModel   model = iota // no task names an operation
-	oneModel               // every task names the same operation
-	ambiguous              // every task names an operation, not all the same
-	mixed                  // some tasks name an operation, others none
+	noModel  model = iota // no task names an operation
+	oneModel              // every task names the same operation
+	twoOps                // tasks name different operations
+	mixed                 // some tasks name an operation, others none
 )
 
 // classify returns the model of tasks, the operation of the first task that
-// names one, and, when mixed, the index of the first task that names none.
+// names one, and, when mixed, the index of the first task that names none,
+// or, when tasks name different operations, the index of the first task
+// that names another operation than the first.
 func classify(tasks []Task) (model, string, int) {
-	id, named, unnamed, firstUnnamed, several := "", 0, 0, -1, false
+	id, named, unnamed, firstUnnamed, other := "", 0, 0, -1, -1
 	for i, t := range tasks {
 		switch {
 		case t.OperationID == "":
@@ -172,7 +174,9 @@ func classify(tasks []Task) (model, string, int) {
 			id = t.OperationID
 			named++
 		default:
-			several = several || t.OperationID != id
+			if other < 0 && t.OperationID != id {
+				other = i
+			}
 			named++
 		}
 	}
@@ -181,8 +185,8 @@ func classify(tasks []Task) (model, string, int) {
 		return noModel, "", -1
 	case unnamed > 0:
 		return mixed, id, firstUnnamed
-	case several:
-		return ambiguous, id, -1
+	case other >= 0:
+		return twoOps, id, other
 	}
 	return oneModel, id, -1
 }
@@ -203,16 +207,19 @@ func (p *Projector) check(ctx context.Context, applyID string, needOps bool) err
 // Drive folds one deployment's fresh task states into its apply:
 //
 //  1. The operation's state is Derive(task states). Every task names the
-//     operation it belongs to (OperationID); tasks of one operation are the
-//     model, tasks naming several operations are ambiguous.
+//     operation it belongs to (OperationID), and all of them the same one:
+//     a Drive reports one deployment.
 //  2. Without an operation store the tasks' state is the apply's (it may
-//     terminalize), whatever the tasks name. With one, tasks that name no
+//     terminalize), whatever operation the tasks name. With one, tasks that name no
 //     operation take this path only when the apply has no operation rows.
 //  3. Tasks that name no operation although the apply has operation rows,
-//     named tasks mixed with unnamed ones, and an OperationID the apply does
-//     not have are caller bugs: the error matches storage.ErrInvalid, names
-//     the field (for example "tasks[0].OperationID"), and nothing is
-//     written.
+//     named tasks mixed with unnamed ones, tasks that name two different
+//     operations, and an OperationID the apply does not have are caller
+//     bugs: the error matches storage.ErrInvalid, names the field (for
+//     example "tasks[0].OperationID", or "tasks[2].OperationID" for the
+//     first task naming another operation than tasks[0]), and nothing is
+//     written (tasks of two operations, and mixed ones, are refused before
+//     any store call).
 //  4. A terminal apply is returned as stored: no row is written.
 //  5. With a model, the operation row is written by compare-and-swap
 //     (State; ErrorMessage from the first failed task; StartedAt once, when
@@ -224,9 +231,7 @@ func (p *Projector) check(ctx context.Context, applyID string, needOps bool) err
 //     Then every operation of the apply is read, the row folded in, and the
 //     apply projected with [Rollout]. A list error is returned and a listing without the
 //     operation is Undetermined; either way the apply is not written and
-//     the row stays unacknowledged, so the next poll projects it. Ambiguous
-//     tasks fail closed: a terminal state is refused (Undetermined), another
-//     is written as is.
+//     the row stays unacknowledged, so the next poll projects it.
 //  6. The apply is written only by compare-and-swap, retrying the whole
 //     read → project → write round on a conflict; a terminal apply is never
 //     overwritten, and nothing is written when nothing changed. After a
@@ -264,13 +269,19 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Re
 		}
 		return decision{state: current, msg: msg}, nil
 	}
+	m, opID, at := classify(tasks)
+	if m == twoOps {
+		// One drive loop reports one deployment: tasks of two operations
+		// are a caller bug, refused before any store call.
+		return Result{}, storage.Invalid(fmt.Sprintf("tasks[%d].OperationID", at),
+			"%q, but tasks[0] names operation %q: the tasks of one Drive belong to one operation", tasks[at].OperationID, opID)
+	}
 	if p.ops == nil {
 		return p.project(ctx, applyID, nil, authoritative)
 	}
-	m, opID, unnamed := classify(tasks)
 	switch m {
 	case mixed:
-		return Result{}, storage.Invalid(fmt.Sprintf("tasks[%d].OperationID", unnamed),
+		return Result{}, storage.Invalid(fmt.Sprintf("tasks[%d].OperationID", at),
 			"empty, but other tasks name operation %q", opID)
 	case noModel:
 		// Operation rows are never deleted: once listed, the apply has
@@ -286,35 +297,12 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Re
 			return Result{}, storage.Invalid("tasks[0].OperationID", "empty, but apply %q has operations", applyID)
 		}
 		return p.project(ctx, applyID, nil, authoritative)
-	case ambiguous:
-		ops, err := p.ops.ListOperations(ctx, applyID)
-		if err != nil {
-			return Result{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
-		}
-		for i, t := range tasks {
-			if !slices.ContainsFunc(ops, func(op storage.Operation) bool { return op.ID == t.OperationID }) {
-				return Result{}, unknownOperation(i, applyID, t.OperationID)
-			}
-		}
-		return p.project(ctx, applyID, nil, p.failClosed(current, "ambiguous tasks"))
 	}
 	return p.driveOperation(ctx, applyID, opID, current, failMsg, anyFailed)
 }
 
 func unknownOperation(i int, applyID, opID string) error {
 	return storage.Invalid(fmt.Sprintf("tasks[%d].OperationID", i), "apply %q has no operation %q", applyID, opID)
-}
-
-// failClosed refuses a terminal state and passes any other through.
-func (p *Projector) failClosed(current State, why string) target {
-	return func(a storage.Apply) (decision, error) {
-		if current.Terminal() {
-			p.cfg.logger.DebugContext(context.Background(), "applystate: refusing a terminal state on incomplete information",
-				"apply", a.ID, "state", current, "reason", why)
-			return decision{undetermined: true}, nil
-		}
-		return decision{state: current, msg: a.ErrorMessage}, nil
-	}
 }
 
 // rollout projects the apply over its operations and returns the state and

@@ -171,49 +171,6 @@ func TestTerminalApplyNeverOverwritten(t *testing.T) {
 	require.Zero(t, b.fs.Calls(storagetest.UpdateApply))
 }
 
-// The fail-closed cases: terminal current → Undetermined and no apply
-// write; non-terminal current → written as is.
-func TestDriveFailsClosed(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct {
-		name  string
-		tasks []applystate.Task
-		setup func(b *bundle)
-	}{
-		{"ambiguous ids", []applystate.Task{{OperationID: "x"}, {OperationID: "y"}}, nil},
-	} {
-		for _, terminal := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%s/terminal=%v", c.name, terminal), func(t *testing.T) {
-				t.Parallel()
-				b := setup(t, []op{{"x", ""}, {"y", ""}})
-				if c.setup != nil {
-					c.setup(b)
-				}
-				want := cp
-				if !terminal {
-					want = ru
-				}
-				tasks := make([]applystate.Task, len(c.tasks))
-				for i, task := range c.tasks {
-					task.State = want
-					tasks[i] = task
-				}
-				r, err := b.p.Drive(b.ctx, "a", tasks)
-				require.NoError(t, err)
-				if terminal {
-					require.True(t, r.Undetermined)
-					require.False(t, r.Changed)
-					require.Equal(t, string(pe), b.apply(t).State)
-					require.Zero(t, b.fs.Calls(storagetest.UpdateApply))
-				} else {
-					require.False(t, r.Undetermined)
-					require.Equal(t, string(ru), b.apply(t).State)
-				}
-			})
-		}
-	}
-}
-
 // A listing that fails leaves the apply as it is — no projection without
 // every row, whatever the state reported — and returns the error; the row
 // written stays unacknowledged, so the next poll projects it.

@@ -1,0 +1,102 @@
+package applystate_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storagetest"
+)
+
+// The deterministic schedules of the holes an outside attack found in the
+// write protocols (see docs/design.md, applystate). Each test forces its
+// interleaving with store hooks: every actor has its own FaultStore over
+// the bundle's memory store, so a call held in one actor is counted apart
+// from the others' calls.
+
+// actor is one caller — a drive loop, an operator's Stop, a sweep's
+// Reproject — with its own Projector and FaultStore over b's store.
+type actor struct {
+	fs *storagetest.FaultStore
+	p  *applystate.Projector
+}
+
+// newActor returns an actor over b's store whose clock starts at start, a
+// second per reading (Projectors racing on one apply need clocks that move).
+func newActor(b *bundle, start time.Time, opts ...applystate.Option) actor {
+	fs := storagetest.NewFaultStore(b.store)
+	c := newClock(start)
+	return actor{fs: fs, p: applystate.NewProjector(fs, fs, append([]applystate.Option{applystate.WithClock(c.Now)}, opts...)...)}
+}
+
+func (a actor) drive(b *bundle, id string, s S, msg ...string) func() (applystate.Result, error) {
+	task := applystate.Task{OperationID: id, State: s}
+	if len(msg) > 0 {
+		task.ErrorMessage = msg[0]
+	}
+	return func() (applystate.Result, error) {
+		return a.p.Drive(b.ctx, "a", []applystate.Task{task})
+	}
+}
+
+// holdAt arms f on fs (its Mode is set to Block) and runs call in a
+// goroutine until the call f selects is reached and held; the returned
+// function releases it and waits for call's result. It fails t if call
+// ends without reaching the held call.
+func holdAt(t *testing.T, fs *storagetest.FaultStore, f storagetest.Fault, call func() (applystate.Result, error)) func() (applystate.Result, error) {
+	t.Helper()
+	release := make(chan struct{})
+	f.Mode, f.Release = storagetest.Block, release
+	in, err := fs.Inject(f)
+	require.NoError(t, err)
+	type out struct {
+		r   applystate.Result
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		r, err := call()
+		done <- out{r, err}
+	}()
+	select {
+	case <-in.Reached():
+	case o := <-done:
+		close(release)
+		require.Failf(t, "the held call was never reached", "result %+v, err %v", o.r, o.err)
+	}
+	return func() (applystate.Result, error) {
+		close(release)
+		o := <-done
+		return o.r, o.err
+	}
+}
+
+var (
+	t0 = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	t1 = time.Date(2027, 5, 6, 7, 8, 9, 0, time.UTC)
+	t2 = time.Date(2028, 5, 6, 7, 8, 9, 0, time.UTC)
+	t3 = time.Date(2029, 5, 6, 7, 8, 9, 0, time.UTC)
+)
+
+// Tasks that name two different operations are a caller bug: an error
+// matching storage.ErrInvalid that names the first task naming another
+// operation, and no store call at all (before: nil error, Undetermined for
+// a terminal state, and Proceed).
+func TestDriveTasksOfTwoOperationsAreInvalid(t *testing.T) {
+	t.Parallel()
+	for _, s := range []S{pe, ru, cp} {
+		t.Run(string(s), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, []op{{"x", ""}, {"y", ""}})
+			r, err := b.p.Drive(b.ctx, "a", []applystate.Task{{OperationID: "x", State: s}, {OperationID: "x", State: s}, {OperationID: "y", State: s}})
+			require.ErrorIs(t, err, storage.ErrInvalid)
+			require.ErrorContains(t, err, "tasks[2].OperationID")
+			require.Equal(t, applystate.Result{}, r)
+			require.Zero(t, b.fs.TotalCalls(), "nothing is read or written: %v", b.fs.Counts())
+			require.Equal(t, string(pe), b.apply(t).State)
+		})
+	}
+}
