@@ -284,8 +284,12 @@
 //     tell who terminalized it), and make the side effects idempotent or
 //     reconcile them from the stored apply.
 //
+// The flag writes of Stop (StopRequested) and ReleasePause are read back
+// the same way: a lost response on them is recognized as the call's own
+// write, and an undecidable one is an error matching [ErrAmbiguous].
+//
 // Writes are told apart by their UpdatedAt: each apply write of a
-// Projector stamps a later UpdatedAt than its previous one (a microsecond
+// Projector, flag writes included, stamps a later UpdatedAt than its previous one (a microsecond
 // later when the clock has not moved), so concurrent calls of one Projector
 // never store identical rows, even with a clock that stands still. Two
 // Projectors whose clocks read the same microsecond, projecting the same

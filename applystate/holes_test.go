@@ -1,6 +1,7 @@
 package applystate_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -97,6 +98,35 @@ func TestDriveTasksOfTwoOperationsAreInvalid(t *testing.T) {
 			require.Equal(t, applystate.Result{}, r)
 			require.Zero(t, b.fs.TotalCalls(), "nothing is read or written: %v", b.fs.Counts())
 			require.Equal(t, string(pe), b.apply(t).State)
+		})
+	}
+}
+
+// Hole 8: Stop's flag write lands but its response is lost — another error,
+// or a conflict (a resent request whose first attempt landed). The flag
+// write is stamped like a projection write (strictly increasing UpdatedAt)
+// and read back the same way, so Stop recognizes it as its own: no error,
+// Changed. Before, the plain error failed the Stop although StopRequested
+// was stored, and the conflict read as someone else's stop (Changed false,
+// since with both operations running nothing else is written).
+func TestLostResponseOnStopFlagIsOwned(t *testing.T) {
+	t.Parallel()
+	for name, lost := range map[string]error{
+		"error":    errLost,
+		"conflict": errors.Join(errLost, storage.ErrConflict),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, []op{{"A", ""}, {"B", ""}})
+			b.drive(t, "A", ru)
+			b.drive(t, "B", ru)
+			_, err := b.fs.Inject(storagetest.Fault{Mode: storagetest.FailAfter, Call: 1, Err: lost, Methods: []storagetest.Method{storagetest.UpdateApply}})
+			require.NoError(t, err)
+			r, err := b.p.Stop(b.ctx, "a")
+			require.NoError(t, err, "the flag write landed: it is this call's")
+			require.True(t, r.Changed, "Stop wrote StopRequested (and nothing else: both operations run)")
+			require.True(t, b.apply(t).StopRequested)
+			require.Equal(t, applystate.DoNotStart, r.Next)
 		})
 	}
 }

@@ -384,36 +384,13 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 			return res, nil // no change, no write
 		}
 		w.UpdatedAt = p.stamp(now)
-		written, err := p.applies.UpdateApply(ctx, w, a.Version)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrInvalid) {
-			// The write may have landed: a conflict can answer a resent
-			// request whose first attempt landed, and any other error can
-			// hide a landed write. The apply as read back tells.
-			b, rerr := p.applies.GetApply(ctx, applyID)
-			if rerr != nil {
-				return Result{}, fmt.Errorf("applystate: write apply %q: %w: %w (reading it back: %w)", applyID, ErrAmbiguous, err, rerr)
-			}
-			got := writeOutcome(b, w, a.Version)
-			if got == landed && mutant.Name == "lostwrite" {
-				got = superseded
-			}
-			switch got {
-			case landed:
-				p.cfg.logger.DebugContext(ctx, "applystate: an apply write reported an error but landed", "apply", applyID, "err", err)
-				written, err = b, nil
-			case notLanded:
-				if !errors.Is(err, storage.ErrConflict) {
-					return Result{}, fmt.Errorf("applystate: write apply %q: %w: %w", applyID, ErrAmbiguous, err)
-				}
-				first = &b // the next round projects the apply just read
-				continue
-			default: // superseded
-				first = &b
-				continue
-			}
-		}
+		written, again, err := p.casApply(ctx, w, a.Version)
 		if err != nil {
-			return Result{}, fmt.Errorf("applystate: write apply %q: %w", applyID, err)
+			return Result{}, err
+		}
+		if again != nil {
+			first = again // the next round projects the apply just read
+			continue
 		}
 		res = Result{Apply: written, Previous: prev, Changed: true, Terminalized: s.Terminal(), Next: nextOf(written)}
 		if p.cfg.observer != nil {
@@ -422,6 +399,44 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 		return res, nil
 	}
 	return Result{}, fmt.Errorf("applystate: write apply %q: %d attempts: %w", applyID, p.cfg.maxAttempts, storage.ErrConflict)
+}
+
+// casApply writes w by compare-and-swap at version expected. It returns the
+// stored apply when the write landed — also when the store reported an
+// error but the apply read back is this write (see [writeOutcome]) — or,
+// when it lost to another write, the apply as read back for the next round
+// (again). A write whose outcome the read-back cannot tell is an error
+// matching [ErrAmbiguous] and the store's error. w carries a stamp of
+// [Projector.stamp], so that no other write stores the same row.
+func (p *Projector) casApply(ctx context.Context, w storage.Apply, expected int64) (written storage.Apply, again *storage.Apply, err error) {
+	written, err = p.applies.UpdateApply(ctx, w, expected)
+	if err == nil {
+		return written, nil, nil
+	}
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrInvalid) {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: write apply %q: %w", w.ID, err)
+	}
+	// The write may have landed: a conflict can answer a resent request
+	// whose first attempt landed, and any other error can hide a landed
+	// write. The apply as read back tells.
+	b, rerr := p.applies.GetApply(ctx, w.ID)
+	if rerr != nil {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: write apply %q: %w: %w (reading it back: %w)", w.ID, ErrAmbiguous, err, rerr)
+	}
+	got := writeOutcome(b, w, expected)
+	if got == landed && mutant.Name == "lostwrite" {
+		got = superseded
+	}
+	switch got {
+	case landed:
+		p.cfg.logger.DebugContext(ctx, "applystate: an apply write reported an error but landed", "apply", w.ID, "err", err)
+		return b, nil, nil
+	case notLanded:
+		if !errors.Is(err, storage.ErrConflict) {
+			return storage.Apply{}, nil, fmt.Errorf("applystate: write apply %q: %w: %w", w.ID, ErrAmbiguous, err)
+		}
+	}
+	return storage.Apply{}, &b, nil // lost: another write, or not landed after a conflict
 }
 
 // stamp returns the UpdatedAt of an apply write: now, or a microsecond after
@@ -541,7 +556,10 @@ func (p *Projector) Reproject(ctx context.Context, applyID string) (Result, erro
 }
 
 // setFlag sets StopRequested or PauseReleased by compare-and-swap and
-// reports whether it wrote; a terminal apply is left alone.
+// reports whether it wrote; a terminal apply is left alone. The write is
+// stamped and read back after an error like a projection write
+// ([Projector.casApply]), so a lost response is recognized as this call's
+// write; one the read-back cannot tell is an error matching [ErrAmbiguous].
 func (p *Projector) setFlag(ctx context.Context, applyID string, set func(*storage.Apply) bool) (storage.Apply, bool, error) {
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
 		a, err := p.applies.GetApply(ctx, applyID)
@@ -555,13 +573,13 @@ func (p *Projector) setFlag(ctx context.Context, applyID string, set func(*stora
 		if !set(&w) {
 			return a, false, nil
 		}
-		w.UpdatedAt = p.now()
-		written, err := p.applies.UpdateApply(ctx, w, a.Version)
-		if errors.Is(err, storage.ErrConflict) {
-			continue
-		}
+		w.UpdatedAt = p.stamp(p.now())
+		written, again, err := p.casApply(ctx, w, a.Version)
 		if err != nil {
-			return storage.Apply{}, false, fmt.Errorf("applystate: write apply %q: %w", applyID, err)
+			return storage.Apply{}, false, err
+		}
+		if again != nil {
+			continue // lost to another write: read the apply again
 		}
 		return written, true, nil
 	}
