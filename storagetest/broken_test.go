@@ -386,6 +386,42 @@ func (s losesClaims) ListOperations(ctx context.Context, applyID string) ([]stor
 	return ops, err
 }
 
+// dropsOwnership stores an operation without its Owner, OwnerToken,
+// OwnerUntil and ReleasedAt, as a backend that lacks their columns would,
+// and returns what it was given.
+type dropsOwnership struct{ *memory.Store }
+
+func dropOwnership(op storage.Operation) storage.Operation {
+	op.Owner, op.OwnerToken, op.OwnerUntil, op.ReleasedAt = "", 0, time.Time{}, time.Time{}
+	return op
+}
+
+func (s dropsOwnership) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+	if err := storage.ValidateOperation(op); err != nil {
+		return storage.Operation{}, err
+	}
+	got, err := s.Store.CreateOperation(ctx, dropOwnership(op))
+	if err != nil {
+		return got, err
+	}
+	op = storage.NormalizeOperation(op)
+	op.Version = got.Version
+	return op, nil
+}
+
+func (s dropsOwnership) UpdateOperation(ctx context.Context, op storage.Operation, v int64) (storage.Operation, error) {
+	if err := storage.ValidateOperation(op); err != nil {
+		return storage.Operation{}, err
+	}
+	got, err := s.Store.UpdateOperation(ctx, dropOwnership(op), v)
+	if err != nil {
+		return got, err
+	}
+	op = storage.NormalizeOperation(op)
+	op.Version = got.Version
+	return op, nil
+}
+
 // staleMembers answers ListMembers from the bucket as it was at the
 // previous call of that bucket: an index read that is not read-after-write.
 type staleMembers struct {

@@ -445,9 +445,7 @@ func requireOperationRejected(ctx context.Context, t *testing.T, s storage.Store
 // update, and requires ErrInvalid naming the field and nothing written.
 func validationOwnership(t *testing.T, ctx context.Context, s storage.Store) {
 	a := UniqueID("apply")
-	stored := newOperation(a, "ok", 0)
-	stored.Owner, stored.OwnerToken, stored.OwnerUntil = "loop-1", 3, ts(5)
-	stored, err := s.CreateOperation(ctx, stored)
+	stored, err := s.CreateOperation(ctx, newOperation(a, "ok", 0))
 	require.NoError(t, err)
 	type badField struct {
 		field  string
