@@ -103,7 +103,11 @@ func explain(ctx context.Context, store storage.Store, a storage.Apply) string {
 	for _, op := range ops {
 		switch s := applystate.Normalize(op.State); {
 		case s == applystate.Failed:
-			failed = append(failed, op.ID+" ("+op.OnFailure+")")
+			policy := op.OnFailure
+			if !op.ReleasedAt.IsZero() {
+				policy += ", released"
+			}
+			failed = append(failed, op.ID+" ("+policy+")")
 		case s == applystate.Pending && op.StartedAt.IsZero():
 			pending = append(pending, op.ID)
 		case !s.Terminal():
