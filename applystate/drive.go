@@ -176,8 +176,12 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			next.Projected, next.UpdatedAt = false, p.now()
 			w, err := p.ops.UpdateOperation(ctx, next, row.Version)
 			if errors.Is(err, storage.ErrConflict) {
-				if row, err = p.ops.GetOperation(ctx, applyID, opID); err != nil {
-					return Result{}, fmt.Errorf("applystate: get operation %q: %w", opID, err)
+				// Another write of the row landed: read the row, then the
+				// apply. A fence (and any decision) relies on an apply read
+				// after the row it acknowledges was written; the apply read
+				// before this round is older than that row.
+				if row, a, err = p.reread(ctx, applyID, opID); err != nil {
+					return Result{}, err
 				}
 				continue
 			}
@@ -245,6 +249,20 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 		return res, nil
 	}
 	return Result{}, fmt.Errorf("applystate: write operation %q: %d attempts: %w", opID, p.cfg.maxAttempts, storage.ErrConflict)
+}
+
+// reread reads the operation row, then the apply: the apply read is the
+// first one after the row as read was written.
+func (p *Projector) reread(ctx context.Context, applyID, opID string) (storage.Operation, storage.Apply, error) {
+	row, err := p.ops.GetOperation(ctx, applyID, opID)
+	if err != nil {
+		return storage.Operation{}, storage.Apply{}, fmt.Errorf("applystate: get operation %q: %w", opID, err)
+	}
+	a, err := p.applies.GetApply(ctx, applyID)
+	if err != nil {
+		return storage.Operation{}, storage.Apply{}, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
+	}
+	return row, a, nil
 }
 
 // report returns row as the fresh report current asks for, following the

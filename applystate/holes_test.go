@@ -130,3 +130,43 @@ func TestLostResponseOnStopFlagIsOwned(t *testing.T) {
 		})
 	}
 }
+
+// Hole 1: after a lost row compare-and-swap Drive re-read the row but not
+// the apply, so it forced its apply write at a version read before the row
+// it then relied on. Here B's second drive loop read the apply (v) and is
+// held before its claim; A's loop moves the apply on (v+1); A's
+// cancellation lists B pending, computes cancelled and is held before its
+// write at v+1; B's first loop claims and crashes. B's second loop loses
+// its claim's compare-and-swap to the first loop's claim, finds it
+// unacknowledged and projects it: before the fix its forced write went to
+// v (a conflict), the next round read v+1 and, projecting running as
+// stored, wrote nothing and acknowledged the claim: Proceed, and A's
+// cancelled — computed without the claim — then landed at v+1.
+func TestLostRowCASReReadsTheApply(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"A", ""}, {"B", ""}})
+	b.drive(t, "A", ru)
+	loop2, other, cancel, loop1 := newActor(b, t0), newActor(b, t1), newActor(b, t2), newActor(b, t3)
+
+	resume2 := holdAt(t, loop2.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.UpdateOperation}}, loop2.drive(b, "B", pe))
+	_, err := other.drive(b, "A", cs)()
+	require.NoError(t, err)
+	resumeCancel := holdAt(t, cancel.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.UpdateApply}}, cancel.drive(b, "A", ca))
+	// The first loop claims, then crashes before reading the apply again.
+	_, err = loop1.fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 2, Methods: []storagetest.Method{storagetest.GetApply}})
+	require.NoError(t, err)
+	_, err = loop1.drive(b, "B", pe)()
+	require.ErrorIs(t, err, storagetest.ErrInjected)
+	require.True(t, b.op(t, "B").StartedAt.After(time.Time{}), "the first loop's claim is stored")
+
+	r2, err := resume2()
+	require.NoError(t, err)
+	rc, err := resumeCancel()
+	require.NoError(t, err)
+	a := b.apply(t)
+	t.Logf("second loop: %s on %s; cancellation: terminalized %v; apply %s", r2.Next, r2.Apply.State, rc.Terminalized, a.State)
+	if r2.Next == applystate.Proceed {
+		require.False(t, applystate.Normalize(a.State).Terminal(), "B was told to proceed, and the apply is %s", a.State)
+	}
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+}
