@@ -253,3 +253,9 @@ func onStatement(text string, kind Kind) (func([]byte) Kind, *atomic.Bool) {
 		return ""
 	}, &on
 }
+
+// OnStatement returns a DecideChunk for the proxy that picks kind for the
+// first chunk holding text once the returned flag is set.
+func OnStatement(text string, kind Kind) (func([]byte) Kind, *atomic.Bool) {
+	return onStatement(text, kind)
+}

@@ -186,7 +186,7 @@ func TestResetLetsAReceivedStatementFinish(t *testing.T) {
 	}, 10*time.Second, time.Millisecond)
 	p.ResetAll()
 	err = <-done
-	netfault.Ambiguous(t, callErr("update", true, err), "the reply was lost")
+	netfault.Ambiguous(t, callErr(ctx, "update", true, err), "the reply was lost")
 	got, err := f.store.GetBatch(ctx, "q", "b")
 	require.NoError(t, err)
 	require.Equal(t, "running", got.State, "the statement had run when its caller got the error")

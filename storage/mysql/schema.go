@@ -137,7 +137,7 @@ func addColumns(ctx context.Context, db *sql.DB, name, table string, cols []stru
 func (s *Store) Check(ctx context.Context) error {
 	var autocommit, readOnly int
 	if err := s.db.QueryRowContext(ctx, "SELECT @@autocommit, @@read_only").Scan(&autocommit, &readOnly); err != nil {
-		return callErr("check", false, err)
+		return callErr(ctx, "check", false, err)
 	}
 	if autocommit != 1 {
 		return fmt.Errorf("mysql: check: autocommit is off on this connection: the store needs every statement to commit on its own (remove autocommit=false from the DSN or the server's init_connect): %w", storage.ErrInvalid)
@@ -151,7 +151,7 @@ func (s *Store) Check(ctx context.Context) error {
 			if errors.As(err, &me) && me.Number == 1146 {
 				return fmt.Errorf("mysql: check: %v: run Migrate: %w", err, storage.ErrInvalid)
 			}
-			return callErr("check", false, err)
+			return callErr(ctx, "check", false, err)
 		}
 	}
 	return nil

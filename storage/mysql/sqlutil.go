@@ -27,9 +27,11 @@ const erDeadlock = 1213
 // erStatementTimeout is MariaDB's error for a statement that ran past
 // max_statement_time, and erQueryTimeout MySQL's for a SELECT that ran past
 // max_execution_time: the server ended the statement and rolled it back.
+// erQueryInterrupted is the error of a statement killed by KILL QUERY.
 const (
 	erStatementTimeout = 1969
 	erQueryTimeout     = 3024
+	erQueryInterrupted = 1317
 )
 
 // deadlockRetries bounds how many times a write rolled back as a deadlock
@@ -114,19 +116,20 @@ func placeholders(n int) string {
 // transientNumbers are server errors of a statement that may succeed when
 // run again: lock wait timeout, deadlock, too many connections, a server
 // shutting down, a lost connection, and the server's own statement
-// timeouts (MariaDB's max_statement_time, MySQL's max_execution_time),
-// which end the statement and roll it back.
+// timeouts (MariaDB's max_statement_time, MySQL's max_execution_time) and
+// a query killed by an administrator (KILL QUERY), which end the statement
+// and roll it back.
 var transientNumbers = map[uint16]bool{
 	1205: true, 1213: true, 1040: true, 1053: true, 2006: true, 2013: true, 1927: true,
-	erStatementTimeout: true, erQueryTimeout: true,
+	erStatementTimeout: true, erQueryTimeout: true, erQueryInterrupted: true,
 }
 
-// transient reports whether err is a failure to reach or be served by the
-// server rather than its answer.
+// transient reports whether err, from a call whose context is still
+// live, is a failure to reach or be served by the server rather than its
+// answer: a transient server error, a lost or refused connection, or a
+// timeout (a dial timeout too, which matches context.DeadlineExceeded but
+// is not the caller's).
 func transient(err error) bool {
-	if ctxEnded(err) {
-		return false // the caller's own limit
-	}
 	var me *gomysql.MySQLError
 	if errors.As(err, &me) {
 		return transientNumbers[me.Number]
@@ -134,35 +137,46 @@ func transient(err error) bool {
 	var ne net.Error
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, gomysql.ErrInvalidConn) || errors.As(err, &ne) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// callErr wraps the error of a statement: a transient failure matches
-// storage.ErrUnavailable, and a write's also storage.ErrAmbiguous (the
-// statement may have run) when it got no answer — not when the server
-// answered with an error (a deadlock victim, a lock wait timeout, a
-// statement timeout: the statement was rolled back) or it was never sent (driver.ErrBadConn, or
-// no connection could be dialled).
+// errNotSent marks a write that was not sent because its context had
+// ended before it.
+var errNotSent = errors.New("not sent")
+
+// callErr wraps the error of a statement of a call under ctx: a transient
+// failure matches storage.ErrUnavailable, and a write's also
+// storage.ErrAmbiguous (the statement may have run) when it got no answer
+// — not when the server answered with an error (a deadlock victim, a lock
+// wait timeout, a statement timeout, a killed query: the statement was
+// rolled back) or it was never sent (driver.ErrBadConn, no connection
+// could be dialled, or its context had ended before it).
 //
-// A write whose context ended during the call may have been sent and may
-// have landed: its error matches storage.ErrAmbiguous and the context's
-// error (not ErrUnavailable: the caller's own limit).
-func callErr(what string, write bool, err error) error {
+// Whether the call ended by the caller's own limit is told by ctx, never
+// by the error's type (a dial timeout matches context.DeadlineExceeded
+// too). When ctx has ended, a write that may have been sent may have
+// landed: its error matches storage.ErrAmbiguous and the context's error
+// (not ErrUnavailable: the caller's own limit); a read's, or an unsent
+// write's, the context's error alone.
+func callErr(ctx context.Context, what string, write bool, err error) error {
 	var me *gomysql.MySQLError
+	unsent := dialFailed(err) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, errNotSent)
+	if cerr := ctx.Err(); cerr != nil {
+		if !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %w", cerr, err)
+		}
+		if write && !unsent {
+			return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrAmbiguous, err)
+		}
+		return fmt.Errorf("mysql: %s: %w", what, err)
+	}
 	switch {
-	case write && ctxEnded(err) && !dialFailed(err) && !errors.Is(err, driver.ErrBadConn):
-		return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrAmbiguous, err)
 	case !transient(err):
 		return fmt.Errorf("mysql: %s: %w", what, err)
-	case write && !errors.Is(err, driver.ErrBadConn) && !errors.As(err, &me) && !dialFailed(err):
+	case write && !unsent && !errors.As(err, &me):
 		return fmt.Errorf("mysql: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
 	}
 	return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrUnavailable, err)
-}
-
-// ctxEnded reports whether err is the caller's context ending.
-func ctxEnded(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // dialFailed reports whether err is the failure to open a connection (the

@@ -146,7 +146,7 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, readBa
 	for attempt := 1; ; attempt++ {
 		res, err := s.exec(ctx, update, args...)
 		if err != nil {
-			return callErr(what, true, err)
+			return callErr(ctx, what, true, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
@@ -166,7 +166,7 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, readBa
 			return fmt.Errorf("mysql: %s: %w", what, storage.ErrNotFound)
 		case err != nil:
 			// The UPDATE changed nothing: not ambiguous, only unanswered.
-			return callErr(what+": read back version", false, err)
+			return callErr(ctx, what+": read back version", false, err)
 		}
 		if err := readback.Verdict("mysql: "+what, stored, expected, state, expectedState, attempt); err != nil {
 			return err
@@ -174,11 +174,11 @@ func (s *Store) cas(ctx context.Context, what, update string, args []any, readBa
 	}
 }
 
-func insertErr(what string, err error) error {
+func insertErr(ctx context.Context, what string, err error) error {
 	if isDuplicate(err) {
 		return fmt.Errorf("mysql: %s: %w: %w", what, storage.ErrAlreadyExists, err)
 	}
-	return callErr(what, true, err)
+	return callErr(ctx, what, true, err)
 }
 
 // CreateBatch implements [storage.BatchStore].
@@ -190,7 +190,7 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 	b.Version = 1
 	if _, err := s.exec(ctx, s.q.insertBatch, b.Queue, b.ID, b.State, payloadArg(b.Payload),
 		timeArg(b.CreatedAt), timeArg(b.UpdatedAt)); err != nil {
-		return storage.Batch{}, insertErr(fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), err)
+		return storage.Batch{}, insertErr(ctx, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), err)
 	}
 	return b, nil
 }
@@ -216,7 +216,7 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	case errors.Is(err, sql.ErrNoRows):
 		return storage.Batch{}, fmt.Errorf("mysql: get batch %q/%q: %w", queue, id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Batch{}, callErr(fmt.Sprintf("get batch %q/%q", queue, id), false, err)
+		return storage.Batch{}, callErr(ctx, fmt.Sprintf("get batch %q/%q", queue, id), false, err)
 	}
 	return b, nil
 }
@@ -251,7 +251,7 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 	if n == 1 {
 		out, err := s.getChunk(ctx, queue, uniq, make([]storage.Batch, 0, len(uniq)))
 		if err != nil {
-			return nil, callErr(fmt.Sprintf("get batches of %q", queue), false, err)
+			return nil, callErr(ctx, fmt.Sprintf("get batches of %q", queue), false, err)
 		}
 		return out, nil
 	}
@@ -267,7 +267,7 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, callErr(fmt.Sprintf("get batches of %q", queue), false, err)
+		return nil, callErr(ctx, fmt.Sprintf("get batches of %q", queue), false, err)
 	}
 	return slices.Concat(parts...), nil
 }
@@ -334,7 +334,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	m = storage.NormalizeMember(m)
 	res, err := s.exec(ctx, s.q.addMember, m.Queue, m.State, m.BatchID, m.Version, timeArg(m.AddedAt))
 	if err != nil {
-		return callErr(fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), true, err)
+		return callErr(ctx, fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), true, err)
 	}
 	stored, err := res.LastInsertId()
 	if err != nil {
@@ -357,7 +357,7 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 		return err
 	}
 	if _, err := s.exec(ctx, s.q.removeMember, queue, state, batchID, maxVersion); err != nil {
-		return callErr(fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
+		return callErr(ctx, fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
 	}
 	return nil
 }
@@ -370,7 +370,7 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 	}
 	out, err := s.listMembers(ctx, queue, state)
 	if err != nil {
-		return nil, callErr(fmt.Sprintf("list members %q/%q", queue, state), false, err)
+		return nil, callErr(ctx, fmt.Sprintf("list members %q/%q", queue, state), false, err)
 	}
 	return out, nil
 }
@@ -404,7 +404,7 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	if _, err := s.exec(ctx, s.q.insertApply, a.ID, a.State, a.ErrorMessage, a.StopRequested,
 		a.PauseReleased, timeArg(a.StartedAt), timeArg(a.CompletedAt), payloadArg(a.Payload),
 		timeArg(a.CreatedAt), timeArg(a.UpdatedAt)); err != nil {
-		return storage.Apply{}, insertErr(fmt.Sprintf("create apply %q", a.ID), err)
+		return storage.Apply{}, insertErr(ctx, fmt.Sprintf("create apply %q", a.ID), err)
 	}
 	return a, nil
 }
@@ -422,7 +422,7 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 	case errors.Is(err, sql.ErrNoRows):
 		return storage.Apply{}, fmt.Errorf("mysql: get apply %q: %w", id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Apply{}, callErr(fmt.Sprintf("get apply %q", id), false, err)
+		return storage.Apply{}, callErr(ctx, fmt.Sprintf("get apply %q", id), false, err)
 	}
 	a.Payload = storage.ClonePayload(a.Payload)
 	a.StartedAt, a.CompletedAt, a.CreatedAt, a.UpdatedAt = started.t, completed.t, created.t, updated.t
@@ -461,7 +461,7 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 		op.Finalizer, op.State, op.OnFailure, op.ErrorMessage, timeArg(op.StartedAt), timeArg(op.CompletedAt),
 		payloadArg(op.Payload), timeArg(op.CreatedAt), timeArg(op.UpdatedAt), op.Projected,
 		op.Owner, op.OwnerToken, timeArg(op.OwnerUntil), timeArg(op.ReleasedAt)); err != nil {
-		return storage.Operation{}, insertErr(fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), err)
+		return storage.Operation{}, insertErr(ctx, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), err)
 	}
 	return op, nil
 }
@@ -490,7 +490,7 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	case errors.Is(err, sql.ErrNoRows):
 		return storage.Operation{}, fmt.Errorf("mysql: get operation %q/%q: %w", applyID, id, storage.ErrNotFound)
 	case err != nil:
-		return storage.Operation{}, callErr(fmt.Sprintf("get operation %q/%q", applyID, id), false, err)
+		return storage.Operation{}, callErr(ctx, fmt.Sprintf("get operation %q/%q", applyID, id), false, err)
 	}
 	return op, nil
 }
@@ -503,7 +503,7 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 	}
 	out, err := s.listOperations(ctx, applyID)
 	if err != nil {
-		return nil, callErr(fmt.Sprintf("list operations %q", applyID), false, err)
+		return nil, callErr(ctx, fmt.Sprintf("list operations %q", applyID), false, err)
 	}
 	return out, nil
 }
@@ -551,7 +551,12 @@ func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expec
 // times in all) when the server rolled it back as a deadlock victim:
 // concurrent upserts of neighbouring index rows can deadlock in InnoDB, and
 // a rolled-back statement had no effect.
+//
+// A write whose context has already ended is not sent (errNotSent).
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errNotSent, err)
+	}
 	for attempt := 1; ; attempt++ {
 		res, err := s.db.ExecContext(ctx, query, args...)
 		var me *gomysql.MySQLError
