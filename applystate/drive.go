@@ -224,11 +224,15 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			if ops[i].Version <= row.Version || mutant.Name == "fold" {
 				ops[i] = row
 			}
-			if claimed(ops[i]) && (b.StopRequested || Normalize(b.State) == Paused || halted(ops)) && mutant.Name != "claimpasses" {
+			mine := ops[i]
+			s, msg := rollout(ops, b) // sorts ops
+			// A claim that reads a stop, a pause or a halt — on the apply,
+			// or in its own listing: a pause or halt whose apply write has
+			// not landed yet — is given back.
+			if claimed(mine) && (b.StopRequested || Normalize(b.State) == Paused || s == Paused || halted(ops)) && mutant.Name != "claimpasses" {
 				release = true
 				return decision{undetermined: true}, nil
 			}
-			s, msg := rollout(ops, b)
 			return decision{state: s, msg: msg, force: fence.needed(b)}, nil
 		})
 		if err != nil {

@@ -170,3 +170,27 @@ func TestLostRowCASReReadsTheApply(t *testing.T) {
 	}
 	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
 }
+
+// Hole 3: a pause failure's row is stored, its apply write not yet done.
+// B's claim lists that failure and projects paused itself: it must give
+// the claim back and wait, as it does for a halt (before: Proceed, the
+// claim kept, on the apply B's own write made paused).
+func TestClaimGivenBackWhenItsOwnListingPauses(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"A", applystate.Pause}, {"B", ""}})
+	b.drive(t, "A", ru)
+	fail, loop := newActor(b, t0), newActor(b, t1)
+	resume := holdAt(t, fail.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.UpdateApply}}, fail.drive(b, "A", fa, "boom"))
+	require.Equal(t, string(fa), b.op(t, "A").State, "the failure's row is stored")
+
+	r, err := loop.drive(b, "B", pe)()
+	require.NoError(t, err)
+	require.Equal(t, applystate.Wait, r.Next, "B's own listing projects paused")
+	require.True(t, b.op(t, "B").StartedAt.IsZero(), "the claim was given back")
+	require.Equal(t, string(pa), b.apply(t).State)
+
+	_, err = resume()
+	require.NoError(t, err)
+	require.Equal(t, string(pa), b.apply(t).State)
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+}
