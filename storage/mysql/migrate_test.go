@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/statefold/statefold/internal/testenv"
 	"github.com/statefold/statefold/storage"
@@ -132,4 +133,32 @@ func testMigrateUpgrade(t *testing.T, ddl string, hasProjected bool) {
 	require.Equal(t, created, read)
 	require.Equal(t, "loop-2", read.Owner)
 	require.Equal(t, int64(1), read.OwnerToken)
+}
+
+// Migrates racing on an earlier release's table all succeed, and the table
+// ends as the one Schema creates: a column another Migrate added between
+// this one's read of information_schema and its ALTER is taken as added.
+func TestConcurrentMigratesUpgradeOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fresh := newFixture(t)
+	db := fresh.db
+	prefix := testenv.TablePrefix()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+prefix+"batches`, `"+prefix+"members`, `"+
+			prefix+"applies`, `"+prefix+"operations`")
+	})
+	_, err := db.ExecContext(ctx, strings.Replace(previousOperationsDDL, "%s", prefix, 1))
+	require.NoError(t, err)
+	var g errgroup.Group
+	for range 4 {
+		g.Go(func() error { return Migrate(ctx, db, WithTablePrefix(prefix)) })
+	}
+	require.NoError(t, g.Wait())
+	var n1, n2, want, got string
+	require.NoError(t, db.QueryRowContext(ctx, "SHOW CREATE TABLE "+fresh.table("operations")).Scan(&n1, &want))
+	require.NoError(t, db.QueryRowContext(ctx, "SHOW CREATE TABLE `"+prefix+"operations`").Scan(&n2, &got))
+	require.Equal(t, strings.Replace(want, fresh.prefix, prefix, 1), got)
 }
