@@ -58,9 +58,9 @@ func (s exSnap) equal(o exSnap) bool {
 }
 
 // rowsOf lists the states holding a row of id, in machine order.
-func (s exSnap) rowsOf(id string) []string {
+func (s exSnap) rowsOf(m batchstate.Machine, id string) []string {
 	var out []string
-	for _, st := range exMachine.NonTerminal() {
+	for _, st := range m.NonTerminal() {
 		if _, ok := s.rows[exRow{st, id}]; ok {
 			out = append(out, st)
 		}
@@ -70,8 +70,8 @@ func (s exSnap) rowsOf(id string) []string {
 
 // exFinal reports whether a stored state is one a batch never leaves: a
 // terminal state of the machine, or the state of a tombstone.
-func exFinal(state string) bool {
-	return state == exAbandoned() || exMachine.IsTerminal(state)
+func exFinal(m batchstate.Machine, state string) bool {
+	return state == exAbandoned() || m.IsTerminal(state)
 }
 
 // exAbandoned is the state of the tombstone batchstate writes in place of a
@@ -98,7 +98,7 @@ func (s *exSchedule) snapshot() (exSnap, error) {
 			snap.batches[b.ID] = exBatch{b.State, b.Version, string(b.Payload)}
 		}
 	}
-	for _, st := range exMachine.NonTerminal() {
+	for _, st := range s.sc.mach().NonTerminal() {
 		if err := s.readBucket(snap, st); err != nil {
 			return snap, err
 		}
@@ -143,7 +143,7 @@ func (s *exSchedule) refresh(prev exSnap, c *exCall) (exSnap, error) {
 			next.batches[c.batch] = exBatch{b.State, b.Version, string(b.Payload)}
 		}
 	}
-	if c.bucket != "" && slices.Contains(exMachine.NonTerminal(), c.bucket) {
+	if c.bucket != "" && slices.Contains(s.sc.mach().NonTerminal(), c.bucket) {
 		if err := s.readBucket(next, c.bucket); err != nil {
 			return next, err
 		}
@@ -153,9 +153,9 @@ func (s *exSchedule) refresh(prev exSnap, c *exCall) (exSnap, error) {
 
 // exMissingRow reports whether snap breaks I for id: stored in a live state
 // without that state's row.
-func exMissingRow(snap exSnap, id string) (exBatch, bool) {
+func exMissingRow(m batchstate.Machine, snap exSnap, id string) (exBatch, bool) {
 	b, ok := snap.batches[id]
-	if !ok || exFinal(b.state) {
+	if !ok || exFinal(m, b.state) {
 		return b, false
 	}
 	_, has := snap.rows[exRow{b.state, id}]
@@ -174,8 +174,8 @@ func (s *exSchedule) checkStep(n int, desc string, prev, next exSnap) {
 		return
 	}
 	for _, id := range s.sc.ids {
-		if b, broken := exMissingRow(next, id); broken {
-			if _, before := exMissingRow(prev, id); !before {
+		if b, broken := exMissingRow(s.sc.mach(), next, id); broken {
+			if _, before := exMissingRow(s.sc.mach(), prev, id); !before {
 				s.violation("I: after step %d (%s): batch %q is stored %s but its bucket %q has no row for it", n, desc, id, b, b.state)
 			}
 		}
@@ -185,11 +185,11 @@ func (s *exSchedule) checkStep(n int, desc string, prev, next exSnap) {
 		case had && !has:
 			s.violation("IV: step %d (%s) deleted batch %q (was %s)", n, desc, id, p)
 		case !had || p == b:
-		case exFinal(p.state):
+		case exFinal(s.sc.mach(), p.state):
 			s.violation("IV: step %d (%s) changed batch %q, stored in the final state %q, from %s to %s", n, desc, id, p.state, p, b)
 		case b.state == exAbandoned():
 			s.violation("IV: step %d (%s) abandoned batch %q, stored %s", n, desc, id, p)
-		case b.state != p.state && !exMachine.Allowed(p.state, b.state):
+		case b.state != p.state && !s.sc.mach().Allowed(p.state, b.state):
 			s.violation("IV: step %d (%s) moved batch %q from %q to %q, a move the machine does not allow", n, desc, id, p.state, b.state)
 		case b.version <= p.version:
 			s.violation("IV: step %d (%s) rewrote batch %q from %s to %s without a new version", n, desc, id, p, b)
@@ -247,7 +247,7 @@ func (s *exSchedule) finalChecks() error {
 	// exactly the row of every live batch.
 	s.clock.advance(exGrace + time.Minute)
 	s.trace = append(s.trace, fmt.Sprintf("    +t  the clock jumps %s; Reconcile converges", exGrace+time.Minute))
-	o, err := s.factory(OrchestratorConfig{Store: s.raw, Machine: exMachine, Grace: exGrace,
+	o, err := s.factory(OrchestratorConfig{Store: s.raw, Machine: s.sc.mach(), Grace: exGrace,
 		Logger: s.log.logger().With("actor", "converge"), Clock: func() time.Time { return s.clock.read(0) }})
 	if err != nil {
 		return fmt.Errorf("build the converging orchestrator: %w", err)
@@ -262,10 +262,10 @@ func (s *exSchedule) finalChecks() error {
 	for _, id := range s.sc.ids {
 		b, ok := end.batches[id]
 		var want []string
-		if ok && !exFinal(b.state) {
+		if ok && !exFinal(s.sc.mach(), b.state) {
 			want = []string{b.state}
 		}
-		if got := end.rowsOf(id); !slices.Equal(got, want) {
+		if got := end.rowsOf(s.sc.mach(), id); !slices.Equal(got, want) {
 			s.violation("V: after the converging Reconcile, batch %q (%s) has rows in %q, want %q", id, exDescribe(b, ok), got, want)
 		}
 	}

@@ -39,6 +39,16 @@ type exScenario struct {
 	// gen makes a generated applystate scenario of the model check: its
 	// setup and checks are the specification's (see model_spec.go).
 	gen *genApply
+	// machine is the scenario's machine; nil is exMachine.
+	machine *batchstate.Machine
+}
+
+// mach returns the scenario's machine.
+func (sc *exScenario) mach() batchstate.Machine {
+	if sc.machine != nil {
+		return *sc.machine
+	}
+	return exMachine
 }
 
 // exActorSpec is one actor: what it does, with its clock skewed by skew.
@@ -116,8 +126,9 @@ type exEnv struct {
 	creates  []exCreateObs
 	// letter names the actor; gen records its applystate calls in a
 	// generated scenario.
-	letter string
-	gen    []genCall
+	letter  string
+	gen     []genCall
+	machine batchstate.Machine
 }
 
 type exListObs struct {

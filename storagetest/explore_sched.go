@@ -678,7 +678,7 @@ func (s *exSchedule) run() error {
 	for i, spec := range s.sc.actors {
 		a := &exActor{spec: spec, letter: string(rune('a' + i)), events: make(chan exEvent)}
 		a.store = &exStore{s: s, a: a, inner: s.actorRaw, limit: spec.crash}
-		a.env = &exEnv{store: a.store, queue: s.queue, setup: setup.batches, spec: s.sc.apply, letter: a.letter}
+		a.env = &exEnv{store: a.store, queue: s.queue, setup: setup.batches, spec: s.sc.apply, letter: a.letter, machine: s.sc.mach()}
 		s.actors = append(s.actors, a)
 		s.start(a)
 		if err := s.await(a); err != nil {
@@ -766,7 +766,7 @@ func (s *exSchedule) start(a *exActor) {
 			}()
 			skew := a.spec.skew
 			o, ferr := s.factory(OrchestratorConfig{
-				Store: a.store, Machine: exMachine, Grace: exGrace, Logger: s.log.logger().With("actor", a.letter),
+				Store: a.store, Machine: s.sc.mach(), Grace: exGrace, Logger: s.log.logger().With("actor", a.letter),
 				Clock: func() time.Time { return s.clock.read(skew) },
 			})
 			if ferr != nil {

@@ -173,7 +173,7 @@ func CheckModel(ctx context.Context, newStore func() storage.Store, m ModelCheck
 			i := next
 			next++
 			mu.Unlock()
-			g := genApplyScenario(rand.New(rand.NewPCG(m.Seed, uint64(i))))
+			g := genScenario(m.Seed, i)
 			r, err := exExplore(ctx, stores, g.scenario(fmt.Sprintf("gen%d", i)), x, NewBatchOrchestrator, time.Time{})
 			var v *ModelViolation
 			if err == nil && len(r.Violations) > 0 {
@@ -203,12 +203,12 @@ func CheckModel(ctx context.Context, newStore func() storage.Store, m ModelCheck
 // operation) and keeps any that still breaks a promise in some schedule
 // within x, until none does or the time is up; then it drops faults and
 // steps of the schedule while the replay still breaks a promise.
-func shrinkGen(ctx context.Context, stores func() storage.Store, g *genApply, x Exploration, v ScheduleResult, budget time.Duration) (*genApply, ScheduleResult) {
+func shrinkGen(ctx context.Context, stores func() storage.Store, g genModel, x Exploration, v ScheduleResult, budget time.Duration) (genModel, ScheduleResult) {
 	until := time.Now().Add(budget)
 	x.Random, x.MaxViolations, x.Parallel = min(x.Random, 2), 1, 1
 	for progress := true; progress && time.Now().Before(until); {
 		progress = false
-		for _, c := range g.smaller() {
+		for _, c := range g.simpler() {
 			if time.Now().After(until) {
 				break
 			}
@@ -262,6 +262,48 @@ func shrinkGen(ctx context.Context, stores func() storage.Store, g *genApply, x 
 	}
 	v.Scenario = g.String()
 	return g, v
+}
+
+// genModel is a generated scenario: it runs, prints, and lists the
+// scenarios one simplification away.
+type genModel interface {
+	scenario(name string) *exScenario
+	String() string
+	simpler() []genModel
+}
+
+// genScenario draws scenario i of seed: two applystate scenarios, then a
+// batchstate one, and again.
+func genScenario(seed uint64, i int) genModel {
+	rng := rand.New(rand.NewPCG(seed, uint64(i)))
+	if i%3 == 2 {
+		return genBatchScenario(rng)
+	}
+	return genApplyScenario(rng)
+}
+
+// parseGen reads a scenario as genModel.String prints it.
+func parseGen(s string) (genModel, error) {
+	if strings.HasPrefix(s, "batch ") {
+		return parseGenBatch(s)
+	}
+	return parseGenApply(s)
+}
+
+func (g *genApply) simpler() []genModel {
+	var out []genModel
+	for _, c := range g.smaller() {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (g *genBatch) simpler() []genModel {
+	var out []genModel
+	for _, c := range g.smaller() {
+		out = append(out, c)
+	}
+	return out
 }
 
 // smaller lists the scenarios one simplification away from g.
@@ -349,7 +391,7 @@ func (g *genApply) smaller() []*genApply {
 // [ModelViolation].Scenario and its schedule print them) on store and
 // checks it against the specification.
 func ReplayModel(ctx context.Context, store storage.Store, scenario, schedule string) (ScheduleResult, error) {
-	g, err := parseGenApply(scenario)
+	g, err := parseGen(scenario)
 	if err != nil {
 		return ScheduleResult{}, err
 	}
