@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/statefold/statefold/internal/testenv"
 	"github.com/statefold/statefold/storage"
@@ -120,4 +121,46 @@ func TestMigrateUpgradesThePreviousReleasesOperationsTable(t *testing.T) {
 	require.Equal(t, created, read)
 	require.Equal(t, "loop-2", read.Owner)
 	require.Equal(t, int64(1), read.OwnerToken)
+}
+
+// Migrates racing on the previous release's tables all succeed and leave
+// the operations table with the columns of the table Schema creates. (The
+// tables exist: concurrent CREATE TABLE IF NOT EXISTS of a new table can
+// fail in PostgreSQL itself.)
+func TestConcurrentMigratesUpgradeOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fresh := newFixture(t)
+	pool := fresh.pool
+	prefix := testenv.TablePrefix()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = pool.Exec(ctx, `DROP TABLE IF EXISTS "`+prefix+`batches", "`+prefix+`members", "`+prefix+`applies", "`+prefix+`operations"`)
+	})
+	_, err := pool.Exec(ctx, strings.Replace(previousOperationsDDL, "%s", prefix, 1))
+	require.NoError(t, err)
+	c, err := newConfig([]Option{WithTablePrefix(prefix)})
+	require.NoError(t, err)
+	for _, stmt := range schemaStatements(c) {
+		if strings.HasPrefix(stmt, "CREATE TABLE") && !strings.Contains(stmt, c.table("operations")) {
+			_, err := pool.Exec(ctx, stmt)
+			require.NoError(t, err)
+		}
+	}
+	var g errgroup.Group
+	for range 4 {
+		g.Go(func() error { return Migrate(ctx, pool, WithTablePrefix(prefix)) })
+	}
+	require.NoError(t, g.Wait())
+	columns := func(name string) []string {
+		rows, err := pool.Query(ctx, `SELECT column_name || ' ' || data_type || ' ' || is_nullable || ' ' ||
+			coalesce(column_default, '-') FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, name)
+		require.NoError(t, err)
+		cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return cols
+	}
+	require.Equal(t, columns(fresh.prefix+"operations"), columns(prefix+"operations"))
 }
