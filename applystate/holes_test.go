@@ -194,3 +194,40 @@ func TestClaimGivenBackWhenItsOwnListingPauses(t *testing.T) {
 	require.Equal(t, string(pa), b.apply(t).State)
 	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
 }
+
+// Hole 2: Reproject took its forced-write version from the apply it read
+// before listing. It read v1 and is held before listing; A's loop writes
+// v2 (running_degraded); B's completion lists C pending, computes failed
+// and is held before its write at v2; C reports running and crashes before
+// its apply write. Reproject lists B and C unacknowledged, loses its forced
+// write at v1, reads v2 — running_degraded, as it projects — and, before
+// the fix, wrote nothing and acknowledged both rows: B's failed, computed
+// without C, then landed at v2 while C runs, and no poll repairs it.
+func TestReprojectFencesAfterItsListing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"A", ""}, {"B", ""}, {"C", ""}})
+	b.drive(t, "B", ru)
+	require.Equal(t, string(rd), b.drive(t, "A", fa, "boom").Apply.State)
+	sweep, other, done, late := newActor(b, t0), newActor(b, t1), newActor(b, t2), newActor(b, t3)
+
+	resumeSweep := holdAt(t, sweep.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.ListOperations}},
+		func() (applystate.Result, error) { return sweep.p.Reproject(b.ctx, "a") })
+	_, err := other.drive(b, "B", cs)()
+	require.NoError(t, err)
+	resumeDone := holdAt(t, done.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.UpdateApply}}, done.drive(b, "B", cp))
+	// C reports running (a start it could not avoid) and crashes before
+	// its projection write.
+	_, err = late.fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 1, Methods: []storagetest.Method{storagetest.UpdateApply}, Err: errLost})
+	require.NoError(t, err)
+	_, err = late.drive(b, "C", ru)()
+	require.ErrorIs(t, err, errLost)
+
+	_, err = resumeSweep()
+	require.NoError(t, err)
+	rd2, err := resumeDone()
+	require.NoError(t, err)
+	a := b.apply(t)
+	t.Logf("completion: terminalized %v; apply %s; C %+v", rd2.Terminalized, a.State, b.op(t, "C"))
+	require.NoError(t, storagetest.CheckApplyNotEarly(b.ctx, b.store, "a"))
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+}

@@ -509,12 +509,19 @@ func sameProjection(a, b storage.Apply) bool {
 		a.StartedAt.Equal(b.StartedAt) && a.CompletedAt.Equal(b.CompletedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
 }
 
-// reproject projects the apply over its stored operations only. When a
-// listed row is not yet Projected the apply write is forced, and once it has
-// landed those rows are acknowledged (Projected set by compare-and-swap).
+// reproject projects the apply over its stored operations only. While the
+// listing holds a row not yet Projected, every round's apply write is
+// forced, and only once a write has landed are the rows of the listing it
+// was computed from acknowledged (Projected set by compare-and-swap).
+//
+// The acknowledgement relies on that write alone: it landed at the version
+// read before its listing, so every later apply write read the apply after
+// it landed — after that listing — and lists those rows. A version read in
+// a later round may itself predate rows listed since (a write computed
+// without them could still land there), so no round acknowledges without
+// writing.
 func (p *Projector) reproject(ctx context.Context, applyID string) (Result, error) {
 	var listed []storage.Operation
-	fence := newFence()
 	res, err := p.project(ctx, applyID, nil, func(a storage.Apply) (decision, error) {
 		ops, err := p.ops.ListOperations(ctx, applyID)
 		if err != nil {
@@ -529,10 +536,10 @@ func (p *Projector) reproject(ctx context.Context, applyID string) (Result, erro
 		listed = ops
 		s, msg := rollout(slices.Clone(ops), a)
 		unacked := slices.ContainsFunc(ops, func(op storage.Operation) bool { return !op.Projected })
-		return decision{state: s, msg: msg, force: fence.needed(a) && unacked}, nil
+		return decision{state: s, msg: msg, force: unacked}, nil
 	})
-	if err != nil || res.Undetermined || Normalize(res.Apply.State).Terminal() || (!res.Changed && res.Apply.Version == fence.at) {
-		return res, err // acknowledged only after a write at or past the fence
+	if err != nil || res.Undetermined || !res.Changed || Normalize(res.Apply.State).Terminal() {
+		return res, err // rows are acknowledged only after a write of this call landed
 	}
 	for _, op := range listed {
 		if !op.Projected {
