@@ -162,3 +162,38 @@ func TestConcurrentMigratesUpgradeOnce(t *testing.T) {
 	require.NoError(t, db.QueryRowContext(ctx, "SHOW CREATE TABLE `"+prefix+"operations`").Scan(&n2, &got))
 	require.Equal(t, strings.Replace(want, fresh.prefix, prefix, 1), got)
 }
+
+// Check names an earlier release's operations table, which lacks columns
+// this release reads, as a reason to run Migrate; after Migrate it passes.
+func TestCheckAsksForMigrateOnAnEarlierTable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fresh := newFixture(t)
+	db := fresh.db
+	prefix := testenv.TablePrefix()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+prefix+"batches`, `"+prefix+"members`, `"+
+			prefix+"applies`, `"+prefix+"operations`")
+	})
+	_, err := db.ExecContext(ctx, strings.Replace(previousOperationsDDL, "%s", prefix, 1))
+	require.NoError(t, err)
+	c, err := newConfig([]Option{WithTablePrefix(prefix)})
+	require.NoError(t, err)
+	for _, stmt := range schemaStatements(c) {
+		if !strings.Contains(stmt, c.table("operations")) {
+			_, err := db.ExecContext(ctx, stmt)
+			require.NoError(t, err)
+		}
+	}
+	s, err := New(db, WithTablePrefix(prefix))
+	require.NoError(t, err)
+	err = s.Check(ctx)
+	require.ErrorIs(t, err, storage.ErrInvalid)
+	require.ErrorContains(t, err, "run Migrate")
+	require.ErrorContains(t, err, "owner")
+
+	require.NoError(t, Migrate(ctx, db, WithTablePrefix(prefix)))
+	require.NoError(t, s.Check(ctx))
+}

@@ -86,8 +86,24 @@ var addedOperationColumns = []struct{ name, def string }{
 	{"released_at", "DATETIME(6) NULL"},
 }
 
-// erDupFieldName is MySQL's ER_DUP_FIELDNAME: the column exists.
-const erDupFieldName = 1060
+// MySQL error numbers Migrate and Check tell apart.
+const (
+	// erDupFieldName (ER_DUP_FIELDNAME): the column exists.
+	erDupFieldName = 1060
+	// erBadFieldError (ER_BAD_FIELD_ERROR): no such column.
+	erBadFieldError = 1054
+	// erNoSuchTable (ER_NO_SUCH_TABLE): no such table.
+	erNoSuchTable = 1146
+)
+
+// addedColumnNames lists the names of cols for a SELECT.
+func addedColumnNames(cols []struct{ name, def string }) string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.name
+	}
+	return strings.Join(names, ", ")
+}
 
 // addColumns adds each of cols that table (named name in
 // information_schema, quoted) lacks, in order.
@@ -132,8 +148,10 @@ func addColumns(ctx context.Context, db *sql.DB, name, table string, cols []stru
 // to other connections), that the server accepts writes (not a read-only
 // replica: route every statement to the primary, never through read/write
 // splitting — the protocols read their own writes), and that the four
-// tables exist (if not: run [Migrate]). It reads only; call it at
-// startup. Each problem is one error naming it.
+// tables exist with the columns this release reads (if not: run
+// [Migrate], which also adds the columns an earlier release's tables
+// lack). It reads only; call it at startup. Each problem is one error
+// naming it.
 func (s *Store) Check(ctx context.Context) error {
 	var autocommit, readOnly int
 	if err := s.db.QueryRowContext(ctx, "SELECT @@autocommit, @@read_only").Scan(&autocommit, &readOnly); err != nil {
@@ -146,9 +164,13 @@ func (s *Store) Check(ctx context.Context) error {
 		return fmt.Errorf("mysql: check: the server is read-only (a replica?): point the store at the primary: %w", storage.ErrInvalid)
 	}
 	for _, t := range []string{"batches", "members", "applies", "operations"} {
-		if _, err := s.db.ExecContext(ctx, "SELECT 1 FROM "+s.cfg.table(t)+" LIMIT 0"); err != nil {
+		cols := "1"
+		if t == "operations" {
+			cols = addedColumnNames(addedOperationColumns)
+		}
+		if _, err := s.db.ExecContext(ctx, "SELECT "+cols+" FROM "+s.cfg.table(t)+" LIMIT 0"); err != nil {
 			var me *gomysql.MySQLError
-			if errors.As(err, &me) && me.Number == 1146 {
+			if errors.As(err, &me) && (me.Number == erNoSuchTable || me.Number == erBadFieldError) {
 				return fmt.Errorf("mysql: check: %v: run Migrate: %w", err, storage.ErrInvalid)
 			}
 			return callErr(ctx, "check", false, err)
