@@ -456,3 +456,59 @@ func (s localTimes) GetBatch(ctx context.Context, queue, id string) (storage.Bat
 	b.CreatedAt, b.UpdatedAt = b.CreatedAt.In(zone), b.UpdatedAt.In(zone)
 	return b, err
 }
+
+// sharesReadBuffer copies the stored payload into one buffer per row on
+// every read and hands that buffer out: each read is fresh, but two
+// readers share one slice, so a write into one changes the other.
+type sharesReadBuffer struct {
+	*memory.Store
+	mu   sync.Mutex
+	bufs map[string][]byte
+}
+
+func (s *sharesReadBuffer) share(key string, p []byte) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	buf := s.bufs[key]
+	if cap(buf) < len(p) {
+		buf = make([]byte, len(p))
+	}
+	buf = buf[:len(p)]
+	copy(buf, p)
+	s.bufs[key] = buf
+	return buf
+}
+
+func (s *sharesReadBuffer) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	b, err := s.Store.GetBatch(ctx, queue, id)
+	b.Payload = s.share(batchKey(queue, id), b.Payload)
+	return b, err
+}
+
+func (s *sharesReadBuffer) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+	bs, err := s.Store.GetBatches(ctx, queue, ids)
+	for i := range bs {
+		bs[i].Payload = s.share(batchKey(queue, bs[i].ID), bs[i].Payload)
+	}
+	return bs, err
+}
+
+func (s *sharesReadBuffer) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+	a, err := s.Store.GetApply(ctx, id)
+	a.Payload = s.share(applyKey(id), a.Payload)
+	return a, err
+}
+
+func (s *sharesReadBuffer) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+	op, err := s.Store.GetOperation(ctx, applyID, id)
+	op.Payload = s.share(opKey(applyID, id), op.Payload)
+	return op, err
+}
+
+func (s *sharesReadBuffer) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	ops, err := s.Store.ListOperations(ctx, applyID)
+	for i := range ops {
+		ops[i].Payload = s.share(opKey(applyID, ops[i].ID), ops[i].Payload)
+	}
+	return ops, err
+}

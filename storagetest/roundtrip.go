@@ -122,6 +122,22 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 					return got[0].Payload, nil
 				},
 			}
+			// Two readers never share a slice either: read twice, then
+			// write into the first; the second still holds the stored
+			// bytes (a store that refreshes one buffer on every read
+			// passes the check below, not this one).
+			for first, r1 := range reads {
+				for second, r2 := range reads {
+					p1, err := r1()
+					require.NoError(t, err, first)
+					p2, err := r2()
+					require.NoError(t, err, second)
+					for i := range p1 {
+						p1[i] ^= 0xff
+					}
+					require.Equal(t, want, string(p2), "%s's payload changed when a caller wrote into the one %s returned before it: two reads share a slice", second, first)
+				}
+			}
 			for name, read := range reads {
 				for range 2 { // the first read may fill a cache; the second hits it
 					p, err := read()

@@ -45,6 +45,7 @@ var brokenStores = []struct {
 	{"repairs-labels", func() storage.Store { return repairsLabels{memory.New()} }, "Validation", []string{"Labels"}},
 	{"drops-ownership", func() storage.Store { return dropsOwnership{memory.New()} }, "RoundTrip", []string{"Ownership"}},
 	{"aliases-reads", func() storage.Store { return &aliasesReads{Store: memory.New(), cache: map[string][]byte{}} }, "RoundTrip", []string{"ReadsNotAliased"}},
+	{"shares-read-buffer", func() storage.Store { return &sharesReadBuffer{Store: memory.New(), bufs: map[string][]byte{}} }, "RoundTrip", []string{"ReadsNotAliased"}},
 	// Orchestration and explorer areas: rules only a concurrent caller on
 	// top of the store exposes. The child runs only that area, as the
 	// broken rule may show in the store areas too.
