@@ -2,10 +2,10 @@ package storagetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -388,7 +388,11 @@ func ExploreAllWith(t testing.TB, store, actors storage.Store, x Exploration) (s
 	t.Helper()
 	ctx := context.Background()
 	start := time.Now()
-	selected := exSelected(x)
+	selected, err := exSelect(x)
+	if err != nil {
+		t.Error(err)
+		return 0, 0
+	}
 	for i, sc := range selected {
 		until := exUntil(x.Budget, start, i, len(selected))
 		res, err := exExplore(ctx, func() storage.Store { return exPair{Store: store, actors: actors} }, sc, x, NewBatchOrchestrator, until)
@@ -450,13 +454,15 @@ func runInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x
 		if res.Violation != nil {
 			t.Error(res.Error())
 		}
+		t.Errorf("%s is set: one schedule was replayed and the exploration was not run; unset it to run it", ScheduleEnv)
 		return
 	}
-	var schedules, violations atomic.Int64
+	selected, err := exSelect(x)
+	require.NoError(t, err)
+	var schedules, violations, complete atomic.Int64
 	t.Cleanup(func() {
-		t.Logf("interleavings explored: %d schedules, %d violations", schedules.Load(), violations.Load())
+		t.Logf("interleavings explored: %d schedules, %d violations, %d of %d scenarios complete", schedules.Load(), violations.Load(), complete.Load(), len(selected))
 	})
-	selected := exSelected(x)
 	start := time.Now()
 	for i, sc := range selected {
 		until := exUntil(x.Budget, start, i, len(selected))
@@ -465,12 +471,14 @@ func runInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x
 			schedules.Add(int64(res.Schedules()))
 			violations.Add(int64(len(res.Violations)))
 			require.NoError(t, err)
-			complete := "complete"
-			if !res.Complete {
-				complete = "cut short"
+			state := "complete"
+			if res.Complete {
+				complete.Add(1)
+			} else {
+				state = "cut short by the budget"
 			}
 			t.Logf("%s: %d schedules: %d within the bounds (by cost %v, %s), %d random; %s",
-				sc.name, res.Schedules(), res.Bounded, res.PerLevel, complete, res.Random, res.Elapsed.Round(time.Millisecond))
+				sc.name, res.Schedules(), res.Bounded, res.PerLevel, state, res.Random, res.Elapsed.Round(time.Millisecond))
 			for _, v := range res.Violations {
 				t.Errorf("%s\n%s", v.Error(), v.Trace)
 			}
@@ -492,15 +500,25 @@ func exScenarioNamed(name string) (*exScenario, error) {
 	return nil, fmt.Errorf("storagetest: no scenario %q (scenarios: %s)", name, strings.Join(names, ", "))
 }
 
-// exSelected returns the scenarios x names, or every one when it names none.
-func exSelected(x Exploration) []*exScenario {
+// exSelect returns the scenarios x names, or every one when it names none;
+// a name that is no scenario is an error, so a selection never explores
+// nothing.
+func exSelect(x Exploration) ([]*exScenario, error) {
 	var selected []*exScenario
-	for _, sc := range exScenarios {
-		if len(x.Scenarios) == 0 || slices.Contains(x.Scenarios, sc.name) {
-			selected = append(selected, sc)
+	for _, name := range x.Scenarios {
+		sc, err := exScenarioNamed(name)
+		if err != nil {
+			return nil, err
 		}
+		selected = append(selected, sc)
 	}
-	return selected
+	if len(x.Scenarios) == 0 {
+		selected = exScenarios
+	}
+	if len(selected) == 0 {
+		return nil, errors.New("storagetest: no scenario selected: an exploration of nothing proves nothing")
+	}
+	return selected, nil
 }
 
 // exUntil returns when the i-th of n scenarios explored one after the other

@@ -3,7 +3,9 @@ package storagetest_test
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -153,4 +155,28 @@ func TestRunHarnessClosesOnceAfterEveryArea(t *testing.T) {
 	})
 	require.Positive(t, h.stores.Load())
 	require.Equal(t, int32(1), h.closes.Load())
+}
+
+// The replay variables make the exploring areas replay one schedule, and
+// such a run never passes: it cannot turn a contract run green alone.
+func TestReplayNeverPasses(t *testing.T) {
+	t.Parallel()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	for env, area := range map[string]string{
+		storagetest.ScheduleEnv: "Interleavings",
+		storagetest.ModelEnv:    "ModelCheck",
+	} {
+		value := "TransitionList:a"
+		if env == storagetest.ModelEnv {
+			value = "ops A.0. B.1. ; loop.A.completed stop#a"
+		}
+		cmd := exec.Command(goTool, "test", "-count=1", "-timeout", "120s", "-run", "^TestContract$/^"+area+"$", "../storage/memory")
+		cmd.Env = append(os.Environ(), env+"="+value)
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, "%s=%q passed:\n%s", env, value, out)
+		require.Contains(t, string(out), env+" is set", "%s", out)
+	}
 }
