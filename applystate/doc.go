@@ -25,7 +25,7 @@
 //		switch res.Next {
 //		case applystate.Proceed:    // start the deployment if not started; carry on
 //		case applystate.Wait:       // paused: do not start; poll again
-//		case applystate.DoNotStart: // never start; if running and a stop was requested, stop and report stopped
+//		case applystate.DoNotStart: // never start; after a stop request, stop what you started and report stopped
 //		}
 //		// sleep until the next poll
 //	}
@@ -121,10 +121,21 @@
 // reads the apply before it lists the operations and writes at the version
 // it read; since each side writes before it reads the other, at least one
 // sees the other: either the decision lists the claim and holds, or the
-// claim reads the stop, the halt or the terminal apply and is given back
-// (pending again, or stopped when a stop was requested) with
-// [DoNotStart] or [Wait]. A claim given back on a terminal apply stays as
-// it is, inert: nothing starts it.
+// claim reads the stop, the halt or the terminal apply — or its own listing
+// projects a pause or a halt whose apply write has not landed yet — and is
+// given back (pending again, or stopped when a stop was requested) with
+// [DoNotStart] or [Wait].
+//
+// Proceed also needs the claim acknowledged (storage.Operation.Projected):
+// the acknowledgement grants the start, and only a Drive that checked the
+// claim makes it. A granted start is never taken back: the deployment may
+// be running although it still shows pending, so a later pending report on
+// it writes nothing and is answered Proceed again (DoNotStart once a stop
+// was requested), and the rollout counts it as running — a halt, a pause or
+// a stop waits for it — until its deployment reports another state. So a
+// drive loop told DoNotStart after a stop reports stopped, whether or not it
+// had started. When the acknowledgement's outcome is unknown, Drive returns
+// an error rather than Proceed; the next poll checks the claim again.
 //
 // A drive loop that reports a started state without having asked (a start
 // it could not avoid, or an older loop) is recorded as it is: a running

@@ -18,16 +18,23 @@ type Directive int
 // The directives.
 const (
 	// Proceed: go on. A deployment that has not started may start now (its
-	// start is claimed: no terminal decision can miss it); one that runs
-	// carries on.
+	// start is claimed and granted: no terminal decision can miss it, and
+	// it is never taken back); one that runs carries on. A pending report
+	// on a granted start is answered Proceed again unless a stop was
+	// requested, paused or halted meanwhile or not: the start was granted
+	// before, and the rollout counts it as running.
 	Proceed Directive = iota + 1
-	// Wait: the rollout is paused; do not start, poll again. Work already
+	// Wait: do not start now; poll again. The rollout is paused (or a
+	// claimed start could not be checked yet: Undetermined). Work already
 	// running carries on.
 	Wait
 	// DoNotStart: never start. The apply is terminal, a stop was
 	// requested, the rollout is halted by a failure, or this operation is
 	// over (settled or stopped). Work already running is not stopped by
-	// the directive: after a stop request stop it and report stopped.
+	// the directive: after a stop request stop it and report stopped. A
+	// deployment whose start was granted (told Proceed) and that never
+	// started reports stopped too: its granted start holds the apply until
+	// its deployment reports another state than pending.
 	DoNotStart
 )
 
@@ -49,6 +56,12 @@ func (d Directive) String() string {
 func claimed(op storage.Operation) bool {
 	return Normalize(op.State) == Pending && !op.StartedAt.IsZero()
 }
+
+// granted reports whether op's claimed start was granted: the Drive that
+// checked the claim against the apply and its listing acknowledged it
+// (Projected) before answering Proceed. A granted start may be running: it
+// is never given back, only replaced by the state its deployment reports.
+func granted(op storage.Operation) bool { return claimed(op) && op.Projected }
 
 // unclaimed reports whether op is pending and nobody claimed its start.
 func unclaimed(op storage.Operation) bool {
@@ -162,7 +175,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			// No row is written once the apply is terminal.
 			return Result{Apply: a, Previous: prev, Next: DoNotStart}, nil
 		}
-		if current == Pending && Normalize(row.State) == Pending && !noClaim && !a.StopRequested && prev == RunningDegraded {
+		if current == Pending && Normalize(row.State) == Pending && !granted(row) && !noClaim && !a.StopRequested && prev == RunningDegraded {
 			// A failure may halt the rollout: only the rows tell.
 			ops, err := p.ops.ListOperations(ctx, applyID)
 			if err != nil {
@@ -229,7 +242,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			// A claim that reads a stop, a pause or a halt — on the apply,
 			// or in its own listing: a pause or halt whose apply write has
 			// not landed yet — is given back.
-			if claimed(mine) && (b.StopRequested || Normalize(b.State) == Paused || s == Paused || halted(ops)) && mutant.Name != "claimpasses" {
+			if claimed(mine) && !mine.Projected && (b.StopRequested || Normalize(b.State) == Paused || s == Paused || halted(ops)) && mutant.Name != "claimpasses" {
 				release = true
 				return decision{undetermined: true}, nil
 			}
@@ -245,11 +258,30 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			continue
 		}
 		if (res.Changed || res.Apply.Version > fence.at) && !res.Undetermined && !Normalize(res.Apply.State).Terminal() {
-			if acked, ok := p.acknowledge(ctx, row); ok {
+			acked, err := p.acknowledge(ctx, row)
+			switch {
+			case err == nil:
 				row = acked
+			case claimed(row) && errors.Is(err, storage.ErrConflict):
+				// The claim changed before it was granted — given back
+				// by another loop that read a stop, a pause or a halt, or
+				// granted by one: read it again.
+				if row, a, err = p.reread(ctx, applyID, opID); err != nil {
+					return Result{}, err
+				}
+				continue
+			case claimed(row):
+				// Not granted, or not known to be: no Proceed. The claim
+				// holds the apply; the next poll checks it again.
+				return Result{}, fmt.Errorf("applystate: acknowledge the claimed start of operation %q: %w", opID, err)
 			}
 		}
 		res.Next = directive(res.Apply, row)
+		if res.Next == Proceed && claimed(row) && !row.Projected {
+			// A start is granted by its acknowledgement, and only then
+			// answered Proceed: the claim is not confirmed yet.
+			res.Next = Wait
+		}
 		return res, nil
 	}
 	return Result{}, fmt.Errorf("applystate: write operation %q: %d attempts: %w", opID, p.cfg.maxAttempts, storage.ErrConflict)
@@ -281,9 +313,10 @@ func (p *Projector) report(row storage.Operation, a storage.Apply, current State
 		switch {
 		case unclaimed(row) && !closed:
 			next.StartedAt = p.now() // claim the start
-		case claimed(row) && closed:
-			// The deployment has not started: give the claim back, as
-			// stopped once a stop was requested.
+		case claimed(row) && !row.Projected && closed:
+			// The start was never granted (never answered Proceed), so
+			// the deployment has not started: give the claim back, as
+			// stopped once a stop was requested. A granted claim is kept.
 			next.StartedAt = time.Time{}
 			if a.StopRequested {
 				next.State = string(Stopped)
@@ -336,21 +369,34 @@ func (f *fence) needed(a storage.Apply) bool {
 }
 
 // acknowledge sets Projected on op by compare-and-swap, after an apply
-// write that listed op as it is, and returns the stored row. A conflict (the
-// row changed since) or an error leaves it unacknowledged: the next poll of
-// its deployment, or Reproject, projects it again.
-func (p *Projector) acknowledge(ctx context.Context, op storage.Operation) (storage.Operation, bool) {
+// write that listed op as it is, and returns the stored row. After an error
+// other than a conflict the row is read back: holding op acknowledged at
+// the next version, the write landed. A conflict (the row changed since),
+// or an error the read-back cannot settle, leaves it unacknowledged — the
+// next poll of its deployment, or Reproject, projects it again — and is
+// returned (a row found changed is a conflict).
+func (p *Projector) acknowledge(ctx context.Context, op storage.Operation) (storage.Operation, error) {
 	w := op
 	w.Projected = true
 	got, err := p.ops.UpdateOperation(ctx, w, op.Version)
+	if err != nil && !errors.Is(err, storage.ErrConflict) {
+		if b, rerr := p.ops.GetOperation(ctx, op.ApplyID, op.ID); rerr == nil {
+			switch {
+			case b.Version == op.Version+1 && b.Projected && sameRow(b, op):
+				return b, nil // the response was lost, the write landed
+			case b.Version != op.Version:
+				err = fmt.Errorf("%w (read back at version %d: %w)", err, b.Version, storage.ErrConflict)
+			}
+		}
+	}
 	switch {
 	case err == nil:
-		return got, true
+		return got, nil
 	case errors.Is(err, storage.ErrConflict):
 		p.cfg.logger.DebugContext(ctx, "applystate: operation changed before its acknowledgement", "apply", op.ApplyID, "operation", op.ID)
 	default:
 		p.cfg.logger.WarnContext(ctx, "applystate: acknowledging an operation failed; its next poll projects it again",
 			"apply", op.ApplyID, "operation", op.ID, "err", err)
 	}
-	return op, false
+	return op, err
 }

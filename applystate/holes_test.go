@@ -231,3 +231,55 @@ func TestReprojectFencesAfterItsListing(t *testing.T) {
 	require.NoError(t, storagetest.CheckApplyNotEarly(b.ctx, b.store, "a"))
 	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
 }
+
+// Hole 4: a pending report on a start already granted — B was told Proceed,
+// and its deployment still shows pending (the same loop polling again, or a
+// second loop) — must not give the claim back: the started work would no
+// longer hold the apply, which could settle while it runs. Before the fix
+// the claim was cleared once the rollout was halted, paused or stopping
+// (halted: the apply failed at once; stopping: it settled stopped). A
+// granted claim stays until its deployment reports another state.
+func TestGrantedClaimIsKept(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		policy applystate.Policy
+		close  func(t *testing.T, b *bundle)
+		apply  S
+		next   applystate.Directive
+	}{
+		"halt": {"", func(t *testing.T, b *bundle) { b.drive(t, "A", fa, "boom") }, rd, applystate.Proceed},
+		"pause": {applystate.Pause, func(t *testing.T, b *bundle) {
+			b.drive(t, "A", fa, "boom")
+			b.drive(t, "C", ru)
+		}, pa, applystate.Proceed},
+		"stop": {"", func(t *testing.T, b *bundle) {
+			_, err := b.p.Stop(b.ctx, "a")
+			require.NoError(t, err)
+		}, ru, applystate.DoNotStart},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, []op{{"A", tc.policy}, {"B", ""}, {"C", ""}})
+			b.drive(t, "A", ru)
+			require.Equal(t, applystate.Proceed, b.drive(t, "B", pe).Next, "B's start is granted")
+			tc.close(t, b)
+			require.False(t, b.op(t, "B").StartedAt.IsZero())
+
+			r := b.drive(t, "B", pe) // B's deployment still shows pending
+			require.False(t, applystate.Normalize(b.apply(t).State).Terminal(), "the apply settled while B's work runs: %s", b.apply(t).State)
+			require.False(t, b.op(t, "B").StartedAt.IsZero(), "the granted claim is kept")
+			require.Equal(t, string(pe), b.op(t, "B").State)
+			require.Equal(t, string(tc.apply), b.apply(t).State)
+			require.Equal(t, tc.next, r.Next)
+			require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+
+			// B's work ends: only now may the apply settle.
+			end := cp
+			if name == "stop" {
+				end = applystate.Stopped
+			}
+			b.drive(t, "B", end)
+			require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+		})
+	}
+}

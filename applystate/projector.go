@@ -542,7 +542,9 @@ func (p *Projector) reproject(ctx context.Context, applyID string) (Result, erro
 		return res, err // rows are acknowledged only after a write of this call landed
 	}
 	for _, op := range listed {
-		if !op.Projected {
+		// A claim is acknowledged only by a Drive that checked it: its
+		// acknowledgement grants the start (see granted).
+		if !op.Projected && !claimed(op) {
 			_, _ = p.acknowledge(ctx, op)
 		}
 	}
