@@ -30,6 +30,48 @@ type DB interface {
 
 var _ DB = (*pgx.Conn)(nil)
 
+// errNotSent marks a statement that was not sent because its context had
+// ended before it.
+var errNotSent = errors.New("not sent")
+
+// unsent is the DB a Store uses: a statement whose context has already
+// ended is not sent, and its error (errNotSent and the context's error)
+// says so, so that a write's error can tell that it did not land.
+type unsent struct{ DB }
+
+func notSent(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", errNotSent, err)
+	}
+	return nil
+}
+
+func (u unsent) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := notSent(ctx); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return u.DB.Exec(ctx, sql, args...)
+}
+
+func (u unsent) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := notSent(ctx); err != nil {
+		return nil, err
+	}
+	return u.DB.Query(ctx, sql, args...)
+}
+
+func (u unsent) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := notSent(ctx); err != nil {
+		return errRow{err}
+	}
+	return u.DB.QueryRow(ctx, sql, args...)
+}
+
+// errRow is a pgx.Row whose Scan fails with err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
 // uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
 const uniqueViolation = "23505"
 
@@ -103,7 +145,7 @@ func New(db DB, opts ...Option) (*Store, error) {
 	case *pgx.Conn, pgx.Tx:
 		conc = 1 // one connection serves one call at a time
 	}
-	return &Store{db: db, chunkSize: c.chunkSize, concurrency: conc, q: buildQueries(c)}, nil
+	return &Store{db: unsent{db}, chunkSize: c.chunkSize, concurrency: conc, q: buildQueries(c)}, nil
 }
 
 // key turns a key or label into the bytes of its BYTEA column.
@@ -179,8 +221,9 @@ const (
 // sends when ctx ends are both 57014, and a connect timeout wraps
 // context.DeadlineExceeded. When ctx has ended, a write that pgx may have
 // sent may have landed: its error matches storage.ErrAmbiguous and the
-// context's error (not ErrUnavailable: the caller's own limit); a read's
-// matches the context's error.
+// context's error (not ErrUnavailable: the caller's own limit); a read's,
+// or an unsent write's (its context had ended before it), the context's
+// error alone.
 func callErr(ctx context.Context, what string, write bool, err error) error {
 	var pgErr *pgconn.PgError
 	var ce *pgconn.ConnectError
@@ -188,7 +231,7 @@ func callErr(ctx context.Context, what string, write bool, err error) error {
 		if !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w: %w", cerr, err)
 		}
-		if write && !pgconn.SafeToRetry(err) && !errors.As(err, &ce) {
+		if write && !pgconn.SafeToRetry(err) && !errors.As(err, &ce) && !errors.Is(err, errNotSent) {
 			return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrAmbiguous, err)
 		}
 		return fmt.Errorf("postgres: %s: %w", what, err)
