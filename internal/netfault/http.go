@@ -35,6 +35,15 @@ const (
 	ServerError Kind = "server-error"
 	// Delay holds the request for a while, then forwards it.
 	Delay Kind = "delay"
+	// ResetBefore fails the request as a reset connection without
+	// forwarding it: the client cannot tell that it was not sent.
+	ResetBefore Kind = "reset-before"
+	// Damage forwards the request and answers 200 with a body that does
+	// not parse: the request ran, and its response is unreadable.
+	Damage Kind = "damage"
+	// Deny answers 400 AccessDeniedException without forwarding: an
+	// error no retry clears.
+	Deny Kind = "access-denied"
 	// OldItem is not chosen by a Decide function: it counts condition
 	// failures the transport answered with the stored item, as DynamoDB
 	// does for ReturnValuesOnConditionCheckFailure ALL_OLD.
@@ -127,6 +136,12 @@ func (t *Transport) Do(req *http.Request) (*http.Response, error) {
 	case ServerError:
 		t.count(kind)
 		return answer(req, http.StatusInternalServerError, "InternalServerError", "Internal server error"), nil
+	case Deny:
+		t.count(kind)
+		return answer(req, http.StatusBadRequest, "AccessDeniedException", "User is not authorized to perform this action"), nil
+	case ResetBefore:
+		t.count(kind)
+		return nil, &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
 	case Delay:
 		t.count(kind)
 		d := t.DelayFor
@@ -142,6 +157,17 @@ func (t *Transport) Do(req *http.Request) (*http.Response, error) {
 	resp, err := t.Base.Do(req)
 	if err != nil {
 		return nil, err
+	}
+	if kind == Damage {
+		t.count(kind)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		garbled := []byte(`{"Item": {"queue": `)
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(garbled)), int64(len(garbled))
+		resp.StatusCode, resp.Status = http.StatusOK, "200 OK"
+		resp.Header.Del("Content-Length")
+		resp.Header.Del("X-Amz-Crc32")
+		return resp, nil
 	}
 	if kind == DropResponse {
 		t.count(kind)

@@ -31,12 +31,13 @@ var transientCodes = map[string]bool{
 	"LimitExceededException":                 true,
 }
 
-// transient reports whether err, as the SDK returns it after its retries,
-// is a failure to reach or be served by DynamoDB rather than an answer.
+// transient reports whether err, as the SDK returns it after its retries
+// for a call whose context is still live, is a failure to reach or be
+// served by DynamoDB rather than an answer: throttling, a server error, a
+// lost or refused connection, a response that does not parse, or a
+// timeout (a dial or HTTP client timeout too, which matches
+// context.DeadlineExceeded but is not the caller's).
 func transient(err error) bool {
-	if ctxEnded(err) {
-		return false // the caller's own limit
-	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) && transientCodes[ae.ErrorCode()] {
 		return true
@@ -47,19 +48,39 @@ func transient(err error) bool {
 	}
 	var me *retry.MaxAttemptsError
 	var ne net.Error
-	return errors.As(err, &me) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
+	var de *smithy.DeserializationError
+	return errors.As(err, &me) || errors.As(err, &ne) || errors.As(err, &de) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// callErr wraps the error of a call that got no answer from DynamoDB:
-// transient failures match storage.ErrUnavailable, and also
-// storage.ErrAmbiguous when the call was a write that may have landed. A
-// write that may have landed when the caller's context ended matches
-// storage.ErrAmbiguous too (and the context's error, not ErrUnavailable).
-func callErr(what string, mayHaveLanded bool, err error) error {
+// callErr wraps the error of a call under ctx that got no answer from
+// DynamoDB, mayHaveLanded telling whether the call was a write an attempt
+// of which may have landed: transient failures match
+// storage.ErrUnavailable, and also storage.ErrAmbiguous when mayHaveLanded;
+// any other failure of such a write (a non-retryable error on a retry
+// after a lost response) matches storage.ErrAmbiguous alone, with the
+// native error.
+//
+// Whether the call ended by the caller's own limit is told by ctx, never
+// by the error's type (the HTTP client's timeout and a dial timeout match
+// context.DeadlineExceeded too). When ctx has ended, a write that may have
+// landed matches storage.ErrAmbiguous and the context's error (not
+// ErrUnavailable: the caller's own limit); any other call the context's
+// error alone.
+func callErr(ctx context.Context, what string, mayHaveLanded bool, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		if !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %w", cerr, err)
+		}
+		if mayHaveLanded {
+			return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAmbiguous, err)
+		}
+		return fmt.Errorf("dynamo: %s: %w", what, err)
+	}
 	switch {
-	case mayHaveLanded && ctxEnded(err):
-		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAmbiguous, err)
+	case !transient(err) && mayHaveLanded:
+		return fmt.Errorf("dynamo: %s: an attempt may have landed: %w: %w", what, storage.ErrAmbiguous, err)
 	case !transient(err):
 		return fmt.Errorf("dynamo: %s: %w", what, err)
 	case mayHaveLanded:
@@ -68,15 +89,24 @@ func callErr(what string, mayHaveLanded bool, err error) error {
 	return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrUnavailable, err)
 }
 
-// ctxEnded reports whether err is the caller's context ending.
-func ctxEnded(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+// errNotSent marks a request that was not sent because its context had
+// ended before it.
+var errNotSent = errors.New("not sent")
+
+// notSent returns, when ctx has already ended, the error of a request not
+// sent for that reason (errNotSent and the context's error), and nil
+// otherwise.
+func notSent(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", errNotSent, err)
+	}
+	return nil
 }
 
 // attempts watches the attempts the SDK makes for one call (its retries
-// included) for one that failed but may have landed: not a failed
-// condition (DynamoDB wrote nothing), not throttled, not unsent (see
-// notRun). A condition failure after such an attempt may answer a retry of
+// included) for one that failed but may have landed: not one DynamoDB
+// answered with a client error (a failed condition, throttling: it wrote
+// nothing), not unsent (see notApplied). A condition failure after such an attempt may answer a retry of
 // this call's own landed write; a failure with no such attempt wrote
 // nothing.
 type attempts struct {
@@ -90,7 +120,7 @@ func (a *attempts) option() func(*dynamodb.Options) {
 			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("statefoldWatchAttempts",
 				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 					out, md, err := next.HandleFinalize(ctx, in)
-					if err != nil && !notRun(err) && !isConditionFailed(err) {
+					if err != nil && !notApplied(err) {
 						a.mayHaveLanded.Store(true)
 					}
 					return out, md, err
@@ -100,10 +130,22 @@ func (a *attempts) option() func(*dynamodb.Options) {
 }
 
 // notRun reports whether a request that failed with err surely did not
-// run: DynamoDB throttled it, or no connection could be opened to send it.
+// run: DynamoDB throttled it, no connection could be opened to send it, or
+// its context had ended before it was sent.
 func notRun(err error) bool {
 	var oe *net.OpError
-	return throttled(err) || (errors.As(err, &oe) && oe.Op == "dial")
+	return throttled(err) || (errors.As(err, &oe) && oe.Op == "dial") || errors.Is(err, errNotSent)
+}
+
+// notApplied reports whether a request that failed with err surely did
+// not apply: it was not run (see notRun), or DynamoDB answered it with a
+// client error (4xx: a failed condition, throttling, validation, access
+// denied), which writes nothing. A server error (5xx), a lost or damaged
+// response, a timeout may follow a write that landed.
+func notApplied(err error) bool {
+	var re *awshttp.ResponseError
+	return notRun(err) || isConditionFailed(err) ||
+		(errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500)
 }
 
 // attrWriteToken holds the token of the write that stored an item (see
@@ -144,11 +186,15 @@ const onceAttempts = 3
 // later write of another caller — without the SDK's retries: it sends the
 // request again only after it surely did not run (throttled, or its
 // connection could not be opened) and reports any other failure as it is.
-// The caller's callErr makes a failure ambiguous unless notRun says the
-// last attempt did not run — then none did.
+// The caller's callErr makes a failure ambiguous unless notApplied says
+// the last attempt did not apply — then none did. A request whose context
+// has already ended is not sent.
 func (s *Store) once(ctx context.Context, call func(opt func(*dynamodb.Options)) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
+		if err = notSent(ctx); err != nil {
+			return err
+		}
 		if err = call(noSDKRetry); err == nil || !notRun(err) || attempt >= onceAttempts {
 			return err
 		}

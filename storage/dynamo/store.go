@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/statefold/statefold/internal/readback"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -107,43 +108,68 @@ func (s *Store) put(ctx context.Context, what, table, pk string, item any, key m
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	var tries attempts
-	_, err = s.client.PutItem(ctx, in, tries.option())
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case err == nil:
-		return nil
-	case !errors.As(err, &ccf):
-		// Ambiguous only if an attempt may have landed (not when every
-		// one was throttled or never sent).
-		return callErr(what, tries.mayHaveLanded.Load(), err)
-	}
-	stored := ccf.Item
-	if stored == nil {
-		// The row is missing, or the implementation (dynalite, older
-		// DynamoDB Local) ignores ReturnValuesOnConditionCheckFailure.
-		out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
-		if gerr != nil {
-			return callErr(what+": read back after a failed condition", tries.mayHaveLanded.Load(), gerr)
+	for attempt := 1; ; attempt++ {
+		if err := notSent(ctx); err != nil {
+			// Nothing of this call was sent, or only attempts that did
+			// not apply (their condition failed).
+			return fmt.Errorf("dynamo: %s: %w", what, err)
 		}
-		stored = out.Item
-	}
-	if tries.mayHaveLanded.Load() {
-		// The SDK retried an attempt that may have landed (its response
-		// was lost, or a server error): the condition may have failed on
-		// this call's own write.
-		if t, ok := stored[attrWriteToken].(*types.AttributeValueMemberS); ok && t.Value == token {
+		_, err = s.client.PutItem(ctx, in, tries.option())
+		var ccf *types.ConditionalCheckFailedException
+		switch {
+		case err == nil:
 			return nil
+		case !errors.As(err, &ccf):
+			// Ambiguous only if an attempt may have landed (not when every
+			// one was throttled or never sent).
+			return callErr(ctx, what, tries.mayHaveLanded.Load(), err)
 		}
-		return fmt.Errorf("dynamo: %s: a retried write met %s, which may have followed its own landed write: %w: %w",
-			what, describeStored(stored), storage.ErrAmbiguous, err)
+		stored := ccf.Item
+		if stored == nil {
+			// The row is missing, or the implementation (dynalite, older
+			// DynamoDB Local) ignores ReturnValuesOnConditionCheckFailure.
+			out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+			if gerr != nil {
+				return callErr(ctx, what+": read back after a failed condition", tries.mayHaveLanded.Load(), gerr)
+			}
+			stored = out.Item
+		}
+		if tries.mayHaveLanded.Load() {
+			// The SDK retried an attempt that may have landed (its response
+			// was lost, or a server error): the condition may have failed on
+			// this call's own write.
+			if t, ok := stored[attrWriteToken].(*types.AttributeValueMemberS); ok && t.Value == token {
+				return nil
+			}
+			return fmt.Errorf("dynamo: %s: a retried write met %s, which may have followed its own landed write: %w: %w",
+				what, describeStored(stored), storage.ErrAmbiguous, err)
+		}
+		switch {
+		case expected == 0:
+			return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAlreadyExists, err)
+		case stored == nil:
+			return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrNotFound, err)
+		}
+		// The item read back is the one the condition expected: it was
+		// created (or moved back) after the condition failed, so neither
+		// "missing" nor "conflict" is an answer any order of the calls
+		// allows. Run the write again, as the SQL stores do.
+		version, state := storedVersion(stored)
+		if version != expected || (expectedState != nil && state != *expectedState) || attempt >= readback.MaxAttempts {
+			return fmt.Errorf("dynamo: %s: %s: %w: %w", what, describeStored(stored), storage.ErrConflict, err)
+		}
 	}
-	switch {
-	case expected == 0:
-		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAlreadyExists, err)
-	case stored == nil:
-		return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrNotFound, err)
+}
+
+// storedVersion returns the version and state of a stored item (zero and
+// empty when it has none).
+func storedVersion(item map[string]types.AttributeValue) (int64, string) {
+	var stored struct {
+		Version int64  `dynamodbav:"version"`
+		State   string `dynamodbav:"state"`
 	}
-	return fmt.Errorf("dynamo: %s: %s: %w: %w", what, describeStored(stored), storage.ErrConflict, err)
+	_ = attributevalue.UnmarshalMap(item, &stored)
+	return stored.Version, stored.State
 }
 
 // describeStored names the version and state of the stored item that failed
@@ -167,7 +193,7 @@ func describeStored(item map[string]types.AttributeValue) string {
 func (s *Store) get(ctx context.Context, what, table string, key map[string]types.AttributeValue, out any) error {
 	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return callErr(what, false, err)
+		return callErr(ctx, what, false, err)
 	}
 	if res.Item == nil {
 		return fmt.Errorf("dynamo: %s: %w", what, storage.ErrNotFound)
@@ -192,7 +218,7 @@ func (s *Store) query(ctx context.Context, what, table string, kc expression.Key
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return callErr(what, false, err)
+			return callErr(ctx, what, false, err)
 		}
 		for _, item := range page.Items {
 			if err := each(item); err != nil {
@@ -275,7 +301,7 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, callErr(fmt.Sprintf("get batches of %q", queue), false, err)
+		return nil, callErr(ctx, fmt.Sprintf("get batches of %q", queue), false, err)
 	}
 	out := make([]storage.Batch, 0, len(keys))
 	for _, rows := range chunks {
@@ -404,7 +430,7 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 		return fmt.Errorf("dynamo: add member %q/%q/%q: stored version is above %d: %w: %w",
 			m.Queue, m.State, m.BatchID, m.Version, storage.ErrConflict, err)
 	}
-	return callErr(fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), !notRun(err), err)
+	return callErr(ctx, fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), !notApplied(err), err)
 }
 
 // RemoveMember implements [storage.MembershipStore] with one conditional
@@ -431,7 +457,7 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 		return err
 	})
 	if err != nil && !isConditionFailed(err) {
-		return callErr(fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), !notRun(err), err)
+		return callErr(ctx, fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), !notApplied(err), err)
 	}
 	return nil
 }
