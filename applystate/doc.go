@@ -167,7 +167,11 @@
 // is wrong. It then creates every operation and the apply last: until the
 // apply exists nothing can project it, so a crash part-way leaves no apply
 // that could settle over part of its plan, and calling CreatePlan again
-// with the same plan finishes it. CreatePlan is idempotent. Creating the
+// with the same plan finishes it. CreatePlan is idempotent. An apply id
+// belongs to the first plan whose creation began (CreatePlan takes it with
+// a plan lock, [PlanLockID]): another plan for that id — a retry with
+// another operation list, a concurrent CreatePlan — is an error matching
+// storage.ErrAlreadyExists and writes nothing. Creating the
 // apply yourself before its operations is unsafe: a Drive in between
 // would project over the operations created so far.
 //

@@ -283,3 +283,82 @@ func TestGrantedClaimIsKept(t *testing.T) {
 		})
 	}
 }
+
+// Hole 6, a retry: CreatePlan crashed after two of its three operations;
+// a retry with another operation list — one that leaves out an operation
+// already stored — must fail with storage.ErrAlreadyExists naming it and
+// write nothing (before: it succeeded, and the apply owned an operation
+// outside the plan it returned, which never settles).
+func TestCreatePlanRetriedWithAnotherListFails(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	plan := applystate.Plan{Apply: storage.Apply{ID: "r"}, Operations: []storage.Operation{{ID: "a", Seq: 1}, {ID: "b", Seq: 2}, {ID: "c", Seq: 3}}}
+	_, err := b.fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 3, Methods: []storagetest.Method{storagetest.CreateOperation}})
+	require.NoError(t, err)
+	_, _, err = b.p.CreatePlan(b.ctx, plan)
+	require.ErrorIs(t, err, storagetest.ErrInjected)
+	b.fs.ClearFaults()
+
+	for name, ops := range map[string][]storage.Operation{
+		"fewer":   {{ID: "a", Seq: 1}, {ID: "c", Seq: 3}},
+		"another": {{ID: "a", Seq: 1}, {ID: "x", Seq: 2}, {ID: "c", Seq: 3}},
+	} {
+		b.fs.ResetCounts()
+		_, _, err = b.p.CreatePlan(b.ctx, applystate.Plan{Apply: storage.Apply{ID: "r"}, Operations: ops})
+		require.ErrorIs(t, err, storage.ErrAlreadyExists, name)
+		require.ErrorContains(t, err, `"b"`, name)
+		require.Zero(t, b.fs.Writes(), "%s: nothing is written: %v", name, b.fs.Counts())
+		_, err = b.store.GetApply(b.ctx, "r")
+		require.ErrorIs(t, err, storage.ErrNotFound, name)
+	}
+	// The plan it started still finishes.
+	_, ops, err := b.p.CreatePlan(b.ctx, plan)
+	require.NoError(t, err)
+	require.Len(t, ops, 3)
+}
+
+// Hole 6, concurrent: two CreatePlans of one apply with different plans.
+// The first is held before its first operation; the second runs to the
+// end; then the first goes on. Exactly one succeeds, the loser fails with
+// storage.ErrAlreadyExists, and the apply owns exactly the winner's
+// operations (before: the second succeeded and the first's operations
+// were created under its apply: merged).
+func TestConcurrentCreatePlansDoNotMerge(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	first, second := newActor(b, t0), newActor(b, t1)
+	planOf := func(ids ...string) applystate.Plan {
+		p := applystate.Plan{Apply: storage.Apply{ID: "r"}}
+		for i, id := range ids {
+			p.Operations = append(p.Operations, storage.Operation{ID: id, Seq: int64(i)})
+		}
+		return p
+	}
+	p1, p2 := planOf("x", "y"), planOf("a", "b")
+	var err1 error
+	resume := holdAt(t, first.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.CreateOperation}}, func() (applystate.Result, error) {
+		_, _, err1 = first.p.CreatePlan(b.ctx, p1)
+		return applystate.Result{}, nil
+	})
+	_, _, err2 := second.p.CreatePlan(b.ctx, p2)
+	_, _ = resume()
+	t.Logf("first: %v; second: %v", err1, err2)
+	require.True(t, (err1 == nil) != (err2 == nil), "exactly one CreatePlan succeeds")
+	winner := p1
+	loser := err2
+	if err1 != nil {
+		winner, loser = p2, err1
+	}
+	require.ErrorIs(t, loser, storage.ErrAlreadyExists)
+	stored, err := b.store.ListOperations(b.ctx, "r")
+	require.NoError(t, err)
+	var ids []string
+	for _, op := range stored {
+		ids = append(ids, op.ID)
+	}
+	var want []string
+	for _, op := range winner.Operations {
+		want = append(want, op.ID)
+	}
+	require.ElementsMatch(t, want, ids, "the apply owns exactly the winner's operations")
+}

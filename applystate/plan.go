@@ -3,8 +3,13 @@ package applystate
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/statefold/statefold/storage"
@@ -86,10 +91,23 @@ func (p *Projector) validatePlan(plan Plan) (Plan, error) {
 // find no apply), so a crash after some of the operations never lets the
 // apply settle over part of its plan; calling CreatePlan again with the
 // same plan finishes the job. CreatePlan is idempotent: rows that already
-// hold what the plan says are kept (a released pause policy counts as the
-// plan's pause), and a call for a plan that is already complete returns it
-// as stored. A row that holds something else is an error matching
-// storage.ErrAlreadyExists that names it.
+// hold what the plan says are kept (a released pause counts as the plan's
+// pause), and a call for a plan that is already complete returns it as
+// stored.
+//
+// An apply id belongs to the first plan whose creation began for it. Before
+// it writes an operation, CreatePlan takes the id for its plan: it creates
+// a plan lock, an apply row of its own under [PlanLockID] holding a digest
+// of the plan (create-once, so of two concurrent CreatePlans of different
+// plans exactly one takes it). The lock is left in place. A CreatePlan of
+// another plan for that id — a retry after a crash with another operation
+// list, or a concurrent one — is an error matching storage.ErrAlreadyExists
+// and writes nothing; so is a plan that leaves out an operation already
+// stored for the apply (however it got there), or one whose operation
+// differs from a stored row of the same id: the error names it. Rows a
+// half-done CreatePlan left behind belong to its plan: call CreatePlan again
+// with that plan to finish it, or create the new plan under another apply
+// id (rows are never deleted).
 //
 // It returns the apply and the operations as stored.
 func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, []storage.Operation, error) {
@@ -108,6 +126,18 @@ func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, [
 		return p.existingPlan(ctx, w, a)
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: %w", id, err)
+	}
+	// Rows already stored must all be the plan's, before anything is
+	// written.
+	stored, err := p.ops.ListOperations(ctx, id)
+	if err != nil {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: %w", id, err)
+	}
+	if err := storedWithin(w, stored); err != nil {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: %w", id, err)
+	}
+	if err := p.lockPlan(ctx, w); err != nil {
+		return storage.Apply{}, nil, err
 	}
 	ops := make([]storage.Operation, 0, len(w.Operations))
 	for _, op := range w.Operations {
@@ -135,6 +165,83 @@ func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, [
 	}
 	p.cfg.logger.DebugContext(ctx, "applystate: plan created", "apply", id, "operations", len(ops))
 	return a, ops, nil
+}
+
+// PlanLockID returns the id of the apply row that [Projector.CreatePlan]
+// creates to take applyID for its plan: "statefold.plan:" followed by the
+// hexadecimal SHA-256 of applyID. It holds a digest of the plan in its
+// Payload and is never projected; do not use such ids for applies of your
+// own.
+func PlanLockID(applyID string) string {
+	sum := sha256.Sum256([]byte(applyID))
+	return "statefold.plan:" + hex.EncodeToString(sum[:])
+}
+
+// planDigest is a digest of what a plan declares (the apply's payload and,
+// in id order, each operation's fields a plan sets).
+func planDigest(w Plan) []byte {
+	h := sha256.New()
+	field := func(b []byte) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	field([]byte(w.Apply.ID))
+	field(w.Apply.Payload)
+	ops := slices.Clone(w.Operations)
+	slices.SortFunc(ops, func(a, b storage.Operation) int { return strings.Compare(a.ID, b.ID) })
+	for _, op := range ops {
+		fin := "0"
+		if op.Finalizer {
+			fin = "1"
+		}
+		field([]byte(op.ID))
+		field([]byte(strconv.FormatInt(op.Seq, 10)))
+		field([]byte(op.Deployment))
+		field([]byte(op.Group))
+		field([]byte(fin))
+		field([]byte(op.OnFailure))
+		field(op.Payload)
+	}
+	return h.Sum(nil)
+}
+
+// lockPlan takes the plan's apply id for it: it creates the plan lock, or
+// finds it holding this plan's digest. A lock of another plan is an error
+// matching storage.ErrAlreadyExists.
+func (p *Projector) lockPlan(ctx context.Context, w Plan) error {
+	id := w.Apply.ID
+	digest := planDigest(w)
+	lock := storage.Apply{ID: PlanLockID(id), State: string(Pending), Payload: digest,
+		ErrorMessage: truncate("plan lock of apply " + id), CreatedAt: w.Apply.CreatedAt, UpdatedAt: w.Apply.CreatedAt}
+	_, err := p.applies.CreateApply(ctx, lock)
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		var got storage.Apply
+		if got, err = p.applies.GetApply(ctx, lock.ID); err == nil && !bytes.Equal(got.Payload, digest) {
+			err = fmt.Errorf("the apply is being created with another plan: %w", storage.ErrAlreadyExists)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("applystate: create plan %q: plan lock: %w", id, err)
+	}
+	return nil
+}
+
+// storedWithin reports (as an error matching storage.ErrAlreadyExists
+// naming the operation) a stored operation that is not in the plan w or
+// differs from it.
+func storedWithin(w Plan, stored []storage.Operation) error {
+	for _, got := range stored {
+		i := slices.IndexFunc(w.Operations, func(op storage.Operation) bool { return op.ID == got.ID })
+		if i < 0 {
+			return fmt.Errorf("operation %q is stored for the apply but not in the plan: %w", got.ID, storage.ErrAlreadyExists)
+		}
+		if err := samePlanned(got, w.Operations[i]); err != nil {
+			return fmt.Errorf("operation %q: %w", got.ID, err)
+		}
+	}
+	return nil
 }
 
 // existingPlan returns the stored plan when the stored apply a and its
