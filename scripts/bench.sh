@@ -14,7 +14,7 @@ run() { # backend package [bench regexp]
 	echo "== $backend ($pkg)"
 	local log
 	log="$(mktemp)"
-	go test -run '^$' -bench "$re" -benchmem -benchtime "$benchtime" "$pkg" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+	go test -timeout 1800s -run '^$' -bench "$re" -benchmem -benchtime "$benchtime" "$pkg" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
 	grep -v '^2[0-9/]* [0-9:]* WARN' "$log" || true
 	awk -v b="$backend" '/^Benchmark/ { print b, $0 }' "$log" >>"$out"
 	rm -f "$log"

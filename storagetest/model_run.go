@@ -49,6 +49,9 @@ type ModelCheck struct {
 	// Shrink bounds the wall time spent minimizing each violation (0: 30
 	// seconds).
 	Shrink time.Duration
+	// MaxViolations stops the check once that many scenarios broke a
+	// promise; 0 means no limit.
+	MaxViolations int
 }
 
 // DefaultModelCheck is what [Run] checks unless told otherwise
@@ -62,6 +65,20 @@ func DefaultModelCheck() ModelCheck {
 		Exploration: Exploration{Preemptions: 1, Faults: 0, ClockAdvances: 0, Events: 1, MaxSchedules: 24, Random: 6, Seed: 1, Parallel: 1}}
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 200
+	}
+	return m.Scaled(EnvScale())
+}
+
+// RemoteModelCheck is [DefaultModelCheck] sized for a store over a
+// network: 120 scenarios, each run in its default schedule and 3 random
+// ones (sampled, not bounded), four scenarios at once, within 2 minutes;
+// scaled by [ScaleEnv] too. The server backends' tests run it.
+func RemoteModelCheck() ModelCheck {
+	m := DefaultModelCheck().Scaled(1 / EnvScale())
+	m.Scenarios, m.Budget, m.Parallel = 120, 2*time.Minute, 4
+	m.Exploration.MaxSchedules, m.Exploration.Random = 1, 3
+	if testing.Testing() && testing.Short() {
+		m.Scenarios = 20
 	}
 	return m.Scaled(EnvScale())
 }
@@ -150,6 +167,21 @@ type ModelResult struct {
 // it is reported. The error is about the check itself (a scenario that
 // cannot run); a check with nothing to explore is an error too.
 func CheckModel(ctx context.Context, newStore func() storage.Store, m ModelCheck) (ModelResult, error) {
+	return checkModel(ctx, exStores(newStore), m)
+}
+
+// CheckModelWith is [CheckModel] with the actors' store calls going to
+// actors, another handle on the same data as store — for example a client
+// whose network faults are injected below the backend — while the setup
+// and the checks read store (see [ExploreWith]). Faults make a schedule's
+// store calls differ from run to run, so give it an m whose exploration
+// runs only random schedules after the first (MaxSchedules 1, as
+// [RemoteModelCheck]).
+func CheckModelWith(ctx context.Context, store, actors storage.Store, m ModelCheck) (ModelResult, error) {
+	return checkModel(ctx, func() storage.Store { return exPair{Store: store, actors: actors} }, m)
+}
+
+func checkModel(ctx context.Context, stores func() storage.Store, m ModelCheck) (ModelResult, error) {
 	start := time.Now()
 	res := ModelResult{}
 	if m.Scenarios <= 0 {
@@ -162,11 +194,11 @@ func CheckModel(ctx context.Context, newStore func() storage.Store, m ModelCheck
 		next int
 		errs []error
 	)
-	stores := exStores(newStore)
 	work := func() {
 		for {
 			mu.Lock()
-			if next >= m.Scenarios || len(errs) > 0 || (m.Budget > 0 && time.Since(start) > m.Budget) {
+			if next >= m.Scenarios || len(errs) > 0 || (m.Budget > 0 && time.Since(start) > m.Budget) ||
+				(m.MaxViolations > 0 && len(res.Violations) >= m.MaxViolations) {
 				mu.Unlock()
 				return
 			}

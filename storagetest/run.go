@@ -34,6 +34,7 @@ func areas(cfg runConfig) []Area {
 		{"RoundTrip", "payload bytes, UTC microsecond times, zero times, booleans and strings come back exactly; no read hands out a payload the store keeps", runRoundTrip},
 		{"Orchestration", "batchstate and applystate end to end on the store: crash points, a deterministic test per known race, churn under a reader and a janitor, concurrency, bad input", cfg.orchestration},
 		{"Interleavings", "batchstate's and applystate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", cfg.interleavings},
+		{"ModelCheck", "generated applystate and batchstate scenarios, each explored, keep every promise of the specification written from the documentation (see CheckModel)", cfg.modelCheck},
 	}
 }
 

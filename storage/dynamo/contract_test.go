@@ -26,7 +26,8 @@ func TestContract(t *testing.T) {
 		}
 	})
 	// dynalite serves one request at a time: a shorter churn.
-	storagetest.Run(t, func(*testing.T) storage.Store { return f.store }, storagetest.WithChurnLists(500))
+	storagetest.Run(t, func(*testing.T) storage.Store { return f.store }, storagetest.WithChurnLists(500),
+		storagetest.WithModelCheck(storagetest.RemoteModelCheck()))
 }
 
 func BenchmarkStore(b *testing.B) {

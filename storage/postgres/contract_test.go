@@ -12,7 +12,7 @@ import (
 // the interleaving explorer — on one migrated store with per-run tables.
 func TestContract(t *testing.T) {
 	f := newFixture(t)
-	storagetest.Run(t, func(*testing.T) storage.Store { return f.store })
+	storagetest.Run(t, func(*testing.T) storage.Store { return f.store }, storagetest.WithModelCheck(storagetest.RemoteModelCheck()))
 }
 
 func BenchmarkStore(b *testing.B) {
