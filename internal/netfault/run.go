@@ -49,8 +49,9 @@ func Random(seed1, seed2 uint64, odds ...Odds) func() Kind {
 // calls under test going to actors (a handle whose faults counts reports)
 // while the setup and the checks read store, and logs the line make test
 // prints: "network faults on <backend>: N injected (...), V violations, S
-// schedules, C crash points". Each violation fails t. It returns the
-// counts.
+// schedules, C crash points", after the model check's generated scenarios
+// (storagetest.CheckModelWith, within half the budget) through the same
+// faults and its own line. Each violation fails t. It returns the counts.
 func Explore(t *testing.T, backend string, store, actors storage.Store, counts func() map[Kind]int, budget time.Duration) map[Kind]int {
 	t.Helper()
 	// Faults at random make a schedule's store calls differ from run to
@@ -61,6 +62,20 @@ func Explore(t *testing.T, backend string, store, actors storage.Store, counts f
 	}
 	schedules, violations := storagetest.ExploreAllWith(t, store, actors, x)
 	crashes, failed := storagetest.CrashPointsWith(t, store, actors)
+	// The generated scenarios of the model check, through the same faults.
+	m := storagetest.RemoteModelCheck()
+	m.Scenarios, m.Budget = m.Scenarios/3, budget/2
+	if testing.Short() {
+		m.Budget = 10 * time.Second
+	}
+	mc, err := storagetest.CheckModelWith(context.Background(), store, actors, m)
+	require.NoError(t, err)
+	for _, v := range mc.Violations {
+		t.Errorf("%s\n%s", v.Error(), v.Result.Trace)
+	}
+	t.Logf("model check through network faults on %s: %d scenarios, %d schedules, %d violations", backend, mc.Scenarios, mc.Schedules, len(mc.Violations))
+	require.Positive(t, mc.Scenarios, "scenarios ran")
+	violations += len(mc.Violations)
 	got := counts()
 	total, kinds := Summary(got)
 	t.Logf("network faults on %s: %d injected (%s), %d violations, %d schedules, %d crash points",
