@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/statefold/statefold/internal/mutant"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -74,8 +73,6 @@ func unclaimed(op storage.Operation) bool {
 // nothing, StartedAt included), and a started one never returns to pending.
 func mayMove(from, to State) bool {
 	switch {
-	case mutant.Name == "rowsmove":
-		return true
 	case from.Settled():
 		return false
 	case from == Stopped:
@@ -234,7 +231,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			}
 			// Fold the fresh row over a stale listing; a newer listed row
 			// (a later write) wins.
-			if ops[i].Version <= row.Version || mutant.Name == "fold" {
+			if ops[i].Version <= row.Version {
 				ops[i] = row
 			}
 			mine := ops[i]
@@ -242,7 +239,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			// A claim that reads a stop, a pause or a halt — on the apply,
 			// or in its own listing: a pause or halt whose apply write has
 			// not landed yet — is given back.
-			if claimed(mine) && !mine.Projected && (b.StopRequested || Normalize(b.State) == Paused || s == Paused || halted(ops)) && mutant.Name != "claimpasses" {
+			if claimed(mine) && !mine.Projected && (b.StopRequested || Normalize(b.State) == Paused || s == Paused || halted(ops)) {
 				release = true
 				return decision{undetermined: true}, nil
 			}

@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/statefold/statefold/internal/mutant"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -423,11 +422,7 @@ func (p *Projector) casApply(ctx context.Context, w storage.Apply, expected int6
 	if rerr != nil {
 		return storage.Apply{}, nil, fmt.Errorf("applystate: write apply %q: %w: %w (reading it back: %w)", w.ID, ErrAmbiguous, err, rerr)
 	}
-	got := writeOutcome(b, w, expected)
-	if got == landed && mutant.Name == "lostwrite" {
-		got = superseded
-	}
-	switch got {
+	switch writeOutcome(b, w, expected) {
 	case landed:
 		p.cfg.logger.DebugContext(ctx, "applystate: an apply write reported an error but landed", "apply", w.ID, "err", err)
 		return b, nil, nil
