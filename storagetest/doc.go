@@ -121,16 +121,36 @@
 // operations and no open apply keeps a claimed start that nobody runs; and
 // after one Reproject the apply is the projection of its operations.
 //
+// The ModelCheck area holds the orchestrators to a specification written
+// from their documentation, not to their own projection: [CheckModel]
+// generates scenarios from a seed — applystate plans of 2–5 operations
+// with sequence groups, finalizers and the three failure policies, driven
+// by loops that run twice, report late or backwards, or crash between
+// writes, beside Stop, ReleasePause, Reproject and CreatePlan retried with
+// the same or another plan; batchstate queues on random machines (cycles
+// included) with creates, moves, Lists, Reconciles, skewed clocks and
+// clock jumps — explores each (bounded on a store in memory, sampled over
+// a network: [RemoteModelCheck]) and checks every schedule's history of
+// calls and results against the promises: no Proceed on a stopped,
+// terminal, halted or paused rollout, one Terminalized, never terminal
+// while a started operation runs, rows that only move forward and never
+// after the apply is terminal, releases of failures only, plans that do
+// not merge, the projection the rows give after a Reproject; I–V and
+// Create for batchstate. A violation is minimized — the scenario, then the
+// schedule — and printed with STATEFOLD_MODEL=<scenario>#<schedule>, which
+// replays it alone. STATEFOLD_EXPLORE_SCALE scales the check's budget.
+// A replay never passes an area: it fails with what it showed, so neither
+// variable can turn a contract run green on its own.
+//
 // The suite's own tests run the store areas on deliberately broken stores
 // (an upserting create, duplicate GetBatches rows, a compare-and-swap that
 // ignores the version or the state or is not atomic, a lower-version
 // AddMember that overwrites or reports success, case-folded keys, clamped
 // times, repaired labels, a read cache that hands out its own payloads) and
-// require each to fail in the one area that owns the broken rule. They also
-// plant known orchestrator bugs back (build tags statefold_mutant_*: an
-// unconditional fold, rows that move backwards, a claim kept over a stop,
-// a landed write taken for another caller's) and require the explorer to
-// find each in its scenario with a schedule that replays alone.
+// require each to fail in the one area that owns the broken rule. The
+// repository's internal/plant plants known orchestrator bugs into copies of
+// their source (fixes reverted, protocol steps dropped, rules broken) and
+// requires the model check alone to find each.
 //
 // # Tools
 //
