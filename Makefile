@@ -2,29 +2,30 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: test bench vet test-unit crashpoints interleavings netfaults classification consumer-deps go-newest generate
+.PHONY: test bench vet test-unit crashpoints interleavings modelcheck planted explore netfaults classification consumer-deps go-newest generate
 
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
 test:
-	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings netfaults classification consumer-deps go-newest
+	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings modelcheck planted netfaults classification consumer-deps go-newest
 
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	cd tools/testservers && $(GO) vet ./...
 
-## test-unit: every test under -race, except the network-fault runs, which
-## the netfaults target runs once (without -race: they are about the wire).
+## test-unit: every test under -race, except the explorations (the
+## interleavings, modelcheck, planted and netfaults targets run them once,
+## without -race: they are about orders of store calls, not memory races).
 test-unit:
-	$(GO) test -race -count=1 -skip '^(TestNetworkFaults|TestLinearizable)$$' ./...
+	$(GO) test -race -count=1 -timeout 900s -skip '^(TestNetworkFaults|TestLinearizable|TestPlantedBugsFound)$$|^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$' ./...
 
 ## crashpoints: re-run the crash-point exploration of the contract suite on
 ## every backend and print how many crash points each explored (any
 ## invariant violation fails it, as it failed test-unit, and so does a
 ## backend on which no crash point was reached).
 crashpoints:
-	@set -o pipefail; $(GO) test -count=1 -run '^TestContract$$/^Orchestration$$/^CrashPoints$$' -v \
+	@set -o pipefail; $(GO) test -count=1 -timeout 900s -run '^TestContract$$/^Orchestration$$/^CrashPoints$$' -v \
 		./storage/memory ./storage/mysql ./storage/postgres ./storage/dynamo ./examples/custombackend | \
 		awk '/crash points explored/ { n = $$NF } /^--- FAIL|^FAIL/ { print } \
 			/^ok / { print "crash points explored on " $$2 ": " n ", invariant violations: 0"; \
@@ -37,13 +38,45 @@ crashpoints:
 ## schedule and how to replay it alone; a backend with no schedule explored
 ## fails too).
 interleavings:
-	@set -o pipefail; $(GO) test -count=1 -run '^TestContract$$/^Interleavings$$' -v \
+	@set -o pipefail; $(GO) test -count=1 -timeout 900s -run '^TestContract$$/^Interleavings$$' -v \
 		./storage/memory ./storage/mysql ./storage/postgres ./storage/dynamo ./examples/custombackend | \
 		awk '/interleavings explored: / { n = $$0; sub(/.*interleavings explored: /, "", n) } \
 			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: (scenario |storagetest: exploring |storagetest: .* landed after its call returned)|^[ \t]+(I|II|III|IV|V|Create): |replay it alone/ { print } \
 			/^(ok|FAIL)[ \t]/ { print "interleavings explored on " $$2 ": " n; \
 				if (n !~ /^[1-9][0-9]* schedules, 0 violations, [0-9]+ of [1-9][0-9]* scenarios complete$$/) bad = 1; n = "none" } \
 			END { exit bad }'
+
+## modelcheck: the model check of the contract suite on every backend —
+## generated applystate and batchstate scenarios, each explored, checked
+## against the specification written from the docs — printing per backend
+## "model check on <backend>: N scenarios, M schedules, 0 violations"; any
+## violation (printed minimized, with how to replay it), fewer than 2,000
+## scenarios on memory or 100 on another backend, fails it.
+## STATEFOLD_EXPLORE_SCALE scales every budget (make explore: 10).
+modelcheck:
+	@set -o pipefail; $(GO) test -count=1 -timeout 1800s -run '^TestContract$$/^ModelCheck$$' -v \
+		./storage/memory ./storage/mysql ./storage/postgres ./storage/dynamo ./examples/custombackend | \
+		awk '/model check: / { n = $$0; sub(/.*model check: /, "", n) } \
+			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: generated scenario |replay it alone/ { print } \
+			/^(ok|FAIL)[ \t]/ { print "model check on " $$2 ": " n; split(n, f, " "); \
+				min = ($$2 ~ /memory$$|custombackend$$/) ? 2000 : 100; \
+				if (n !~ / 0 violations/ || f[1] + 0 < min) { print "model check: too few scenarios or a violation on " $$2; bad = 1 }; n = "none" } \
+			END { exit bad }'
+
+## planted: plant each known bug in a copy of the orchestrators' source
+## (go test -overlay) and require the model check to find it alone;
+## prints "planted bugs found by the explorer: K/K".
+planted:
+	@set -o pipefail; $(GO) test -count=1 -timeout 1800s -run '^TestPlantedBugsFound$$' -v ./internal/plant | \
+		awk '/planted bug [^ ]+ found: / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); print } \
+			/^[ \t]*--- FAIL|^FAIL|Error:|not found in/ { print } \
+			/planted bugs found by the explorer: / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); line = $$0; print } \
+			END { split(line, f, " "); split(f[length(f)], k, "/"); \
+				if (line == "" || k[1] != k[2] || k[2] + 0 < 20) { print "planted: not every planted bug was found"; exit 1 } }'
+
+## explore: the model check again, ten times longer.
+explore:
+	STATEFOLD_EXPLORE_SCALE=10 $(MAKE) --no-print-directory modelcheck
 
 ## netfaults: the explorer's scenarios and the crash points on MariaDB,
 ## PostgreSQL and dynalite with faults injected below each backend (a TCP proxy that cuts, stalls
@@ -53,9 +86,10 @@ interleavings:
 ## lines per backend; any violation, a history that is not linearizable,
 ## or no fault injected, fails it.
 netfaults:
-	@set -o pipefail; $(GO) test -count=1 -run '^(TestNetworkFaults|TestLinearizable)$$' -v ./storage/mysql ./storage/postgres ./storage/dynamo | \
+	@set -o pipefail; $(GO) test -count=1 -timeout 900s -run '^(TestNetworkFaults|TestLinearizable)$$' -v ./storage/mysql ./storage/postgres ./storage/dynamo | \
 		awk '/network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); nf = $$0; print } \
 			/linearizable on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); lin = $$0; print } \
+			/model check through network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); print } \
 			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: (scenario |storagetest: exploring )|^[ \t]+(Error|Test|Messages):/ { print } \
 			/^(ok|FAIL)[ \t]/ { if (nf !~ /: [1-9][0-9]* injected .*, 0 violations/ || lin !~ /operations, [1-9][0-9]* faults, ok/) { print "network faults: bad run on " $$2; bad = 1 }; nf = ""; lin = "" } \
 			END { exit bad }'
@@ -88,7 +122,7 @@ GO_NEWEST ?= go1.27.3
 go-newest:
 	GOTOOLCHAIN=$(GO_NEWEST) $(GO) version
 	GOTOOLCHAIN=$(GO_NEWEST) $(GO) vet ./...
-	GOTOOLCHAIN=$(GO_NEWEST) $(GO) test -count=1 ./applystate ./batchstate ./storage ./storage/memory ./storagetest ./examples/...
+	GOTOOLCHAIN=$(GO_NEWEST) $(GO) test -count=1 -timeout 900s -skip '^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$|^TestPlantedBugsFound$$' ./applystate ./batchstate ./storage ./storage/memory ./storagetest ./examples/...
 
 ## bench: the benchmarks against memory, MariaDB, PostgreSQL and dynalite.
 bench:
