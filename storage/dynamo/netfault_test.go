@@ -280,12 +280,16 @@ func TestNetworkFaults(t *testing.T) {
 	require.Positive(t, counts[netfault.DropResponse], "lost responses were injected")
 }
 
-// A history of concurrent calls through lost responses, throttling and
-// server errors is linearizable; the test logs one line for make test.
+// A history of concurrent calls through lost responses, throttling,
+// server errors, requests reset before they were sent, damaged responses
+// and refused access is linearizable; the test logs one line for make
+// test.
 func TestLinearizable(t *testing.T) {
 	f := newFixture(t, nil)
 	decide := netfault.Random(13, 17, netfault.Odds{Kind: netfault.DropResponse, Chance: 0.10},
-		netfault.Odds{Kind: netfault.Throttle, Chance: 0.05}, netfault.Odds{Kind: netfault.ServerError, Chance: 0.05})
+		netfault.Odds{Kind: netfault.Throttle, Chance: 0.05}, netfault.Odds{Kind: netfault.ServerError, Chance: 0.05},
+		netfault.Odds{Kind: netfault.ResetBefore, Chance: 0.04}, netfault.Odds{Kind: netfault.Damage, Chance: 0.03},
+		netfault.Odds{Kind: netfault.Deny, Chance: 0.01})
 	s, tr := faulty(t, f, func(string) netfault.Kind { return decide() }, true)
 	netfault.Linearizable(t, "dynamo", s, tr.Counts)
 }

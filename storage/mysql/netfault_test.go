@@ -219,12 +219,15 @@ func TestNetworkFaults(t *testing.T) {
 	require.Positive(t, counts[netfault.Cut], "connections were cut after a statement")
 }
 
-// A history of concurrent calls through the proxy's cuts and stalls is
-// linearizable; the test logs one line for make test.
+// A history of concurrent calls through the proxy's cuts, stalls and
+// resets (a request dropped before it reached the server, every
+// connection closed) is linearizable; the test logs one line for make
+// test.
 func TestLinearizable(t *testing.T) {
 	f := newFixture(t)
 	s, p := proxied(t, f, netfault.Random(13, 17,
-		netfault.Odds{Kind: netfault.Cut, Chance: 0.05}, netfault.Odds{Kind: netfault.Stall, Chance: 0.03}))
+		netfault.Odds{Kind: netfault.Cut, Chance: 0.05}, netfault.Odds{Kind: netfault.Stall, Chance: 0.03},
+		netfault.Odds{Kind: netfault.Reset, Chance: 0.01}))
 	netfault.Linearizable(t, "mysql", s, p.Counts)
 }
 

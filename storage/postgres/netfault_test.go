@@ -112,12 +112,15 @@ func TestCanceledWriteIsAmbiguous(t *testing.T) {
 	t.Logf("the held UPDATE landed after its caller gave up: %v", landed)
 }
 
-// A history of concurrent calls through the proxy's cuts and stalls is
-// linearizable; the test logs one line for make test.
+// A history of concurrent calls through the proxy's cuts, stalls and
+// resets (a request dropped before it reached the server, every
+// connection closed) is linearizable; the test logs one line for make
+// test.
 func TestLinearizable(t *testing.T) {
 	f := newFixture(t)
 	s, p := proxied(t, f, netfault.Random(13, 17,
-		netfault.Odds{Kind: netfault.Cut, Chance: 0.05}, netfault.Odds{Kind: netfault.Stall, Chance: 0.03}))
+		netfault.Odds{Kind: netfault.Cut, Chance: 0.05}, netfault.Odds{Kind: netfault.Stall, Chance: 0.03},
+		netfault.Odds{Kind: netfault.Reset, Chance: 0.01}))
 	netfault.Linearizable(t, "postgres", s, p.Counts)
 }
 
