@@ -29,15 +29,21 @@ var (
 	// that fails this way after it was sent may have landed: it matches
 	// [ErrAmbiguous] too. One that surely was not sent (its connection was
 	// refused) or was rolled back (the server answered with an error)
-	// matches ErrUnavailable only.
+	// matches ErrUnavailable only. A timeout below the store (a dial, a
+	// driver's or an HTTP client's timeout, the server's own lock or
+	// statement timeout) is ErrUnavailable even when its error matches
+	// context.DeadlineExceeded: only the caller's context ending is the
+	// caller's own limit.
 	ErrUnavailable = errors.New("storage: unavailable")
 	// ErrAmbiguous reports a write whose outcome the store cannot tell: it
 	// was sent and may have landed (or may still land), or a retry of it
 	// met a stored row that may or may not be its own. A write whose
 	// context ended while it was in flight matches ErrAmbiguous and the
-	// context's error (it may have been sent). It is never
-	// reported as success or as a plain [ErrConflict] / [ErrAlreadyExists]:
-	// re-read and decide. A retried write that the store can recognize as
+	// context's error (it may have been sent); a backend that does I/O
+	// does not send a write whose context had already ended, and returns
+	// the context's error alone. An ambiguous write is never reported as
+	// success or as a plain [ErrConflict] / [ErrAlreadyExists]: re-read and
+	// decide. A retried write that the store can recognize as
 	// its own (the stored row is exactly what it wrote) is a success.
 	ErrAmbiguous = errors.New("storage: write outcome unknown")
 )

@@ -78,9 +78,19 @@
 // lost connections — match storage.ErrUnavailable, with the SDK's error
 // reachable; a write's also storage.ErrAmbiguous when an attempt may have
 // landed, but not when DynamoDB throttled every attempt or none could be
-// sent (nothing was written). A write whose context ended while an
-// attempt was in flight matches storage.ErrAmbiguous and the context's
-// error. The network-fault
+// sent (nothing was written), or DynamoDB answered each with a client
+// error (4xx: nothing applied). A response that does not parse (the SDK
+// does not retry it) is ErrUnavailable too; a non-retryable error on the
+// retry of an attempt that may have landed matches ErrAmbiguous alone. A
+// write whose context ended while an attempt was in flight matches
+// storage.ErrAmbiguous and the context's error; one whose context had
+// ended before the call is not sent, and its error is the context's
+// alone. The HTTP client's own timeout and a dial timeout are
+// ErrUnavailable though their errors match context.DeadlineExceeded: the
+// caller's context alone says whether the caller's deadline ended. A
+// compare-and-swap whose condition failed on a missing row, the row then
+// read back at the expected version (created meanwhile), is sent again.
+// The classification matrix in the design document lists every answer. The network-fault
 // tests run the explorer's scenarios and the contract suite's crash points
 // through the SDK's HTTP client; a history of
 // concurrent calls under those faults is checked for linearizability.

@@ -86,8 +86,16 @@
 // before sending — is only ErrUnavailable: nothing was written. A write whose context ended while
 // it was in flight matches storage.ErrAmbiguous and the context's error:
 // the statement may already be on its way, and may run.
-// Lock wait timeouts, deadlocks, too many connections and a server
-// shutting down are ErrUnavailable too. database/sql retries a statement
+// A write whose context had ended before the call is not sent: its error
+// is the context's alone. Lock wait timeouts, the server's statement
+// timeouts (MariaDB's max_statement_time, MySQL's max_execution_time), a
+// query killed with KILL QUERY, deadlocks, too many connections and a
+// server shutting down are ErrUnavailable too, and only that for a write:
+// the server rolled the statement back. A dial or read timeout of the
+// driver is ErrUnavailable though its error matches
+// context.DeadlineExceeded: the caller's context alone says whether the
+// caller's deadline ended. The classification matrix in the design
+// document lists every answer. database/sql retries a statement
 // on a fresh connection only when the driver says it was never sent. The
 // store needs every statement to reach the primary (no read replica, no
 // read/write splitting proxy: the protocols read their own writes) and to

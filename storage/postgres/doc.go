@@ -66,9 +66,17 @@
 // ErrUnavailable: nothing was written. A write whose context ended while
 // it was in flight matches storage.ErrAmbiguous and the context's error:
 // the statement may already be on its way, and may run.
-// Connection
-// exceptions (SQLSTATE class 08), too many connections, a server shutting
-// down, serialization failures and deadlocks are ErrUnavailable too. Point
+// A write whose context had ended before the call is not sent: its error
+// is the context's alone. Connection exceptions (SQLSTATE class 08), too
+// many connections, a server shutting down or terminating the backend,
+// serialization failures, deadlocks and the server's own timeouts
+// (lock_timeout 55P03, statement_timeout 57014) are ErrUnavailable too,
+// and only that for a write: the server rolled the statement back. The
+// caller's context, not the error, tells the caller's deadline: 57014 is
+// also the answer to the cancel request pgx may send when the context
+// ends (then a write is ErrAmbiguous with the context's error), and a
+// connect timeout matches context.DeadlineExceeded (ErrUnavailable). The
+// classification matrix in the design document lists every answer. Point
 // the pool at the primary, not a replica: the protocols read their own
 // writes. The network-fault tests run the explorer's scenarios and the
 // contract suite's crash points through a TCP proxy that cuts connections after a statement ran, stalls and resets
