@@ -112,8 +112,11 @@
 // presume a lease older than its duration, by their clocks, abandoned.
 // III therefore assumes that the clocks of List callers and of Reconcile
 // agree within half the lease duration, and that a single RemoveMember
-// call of a Reconcile does not stall for longer than that. I, II, IV and
-// V assume nothing about clocks. Run Reconcile from one janitor per queue;
+// call of a Reconcile does not stall for longer than that. I, II and IV
+// assume nothing about clocks; V converges once the grace has passed by
+// the clock of the writer that stamped each row (AddedAt), so a writer
+// whose clock runs ahead delays convergence by as much, and never makes a
+// row go early. Run Reconcile from one janitor per queue;
 // a second concurrent Reconcile finds the lease held and leaves the rows
 // of live batches for the next run.
 //
