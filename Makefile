@@ -15,10 +15,11 @@ vet:
 	cd tools/testservers && $(GO) vet ./...
 
 ## test-unit: every test under -race, except the explorations (the
-## interleavings, modelcheck, planted and netfaults targets run them once,
+## crashpoints, interleavings, modelcheck, planted, netfaults and
+## classification targets run them once,
 ## without -race: they are about orders of store calls, not memory races).
 test-unit:
-	$(GO) test -race -count=1 -timeout 900s -skip '^(TestNetworkFaults|TestLinearizable|TestPlantedBugsFound)$$|^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$' ./...
+	$(GO) test -race -count=1 -timeout 900s -skip '^(TestNetworkFaults|TestLinearizable|TestPlantedBugsFound|TestClassification)$$|^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$|^TestContract$$/^Orchestration$$/^CrashPoints$$' ./...
 
 ## crashpoints: re-run the crash-point exploration of the contract suite on
 ## every backend and print how many crash points each explored (any
