@@ -43,10 +43,12 @@ func (c Class) String() string { return classNames[c] }
 // Queue/"queued"/"b" at version 1, apply ApplyID and its operation
 // ApplyID/"o", pending at version 1).
 type Call struct {
-	Method  string
-	Class   Class
-	Queue   string
-	ApplyID string
+	// Method names the store method ("GetBatch", "UpdateApply", …).
+	Method string
+	// Class is its column.
+	Class Class
+	// Queue and ApplyID are the keys of the cell's rows.
+	Queue, ApplyID string
 	// Statement is a piece of the text of the SQL statement the call
 	// sends first (for a proxy that picks it out), and Op the DynamoDB
 	// operation it sends first.
