@@ -59,7 +59,7 @@ type Call struct {
 
 // Fault is one failure kind below the store: one row of the matrix.
 type Fault struct {
-	// Kind is the row's name, as the table in docs/design.md spells it.
+	// Kind is the row's name, as the documented table spells it.
 	Kind string
 	// Arm prepares the failure for one call and returns the store to call
 	// (a new handle, or one whose faults are armed for c), the context to
@@ -242,8 +242,8 @@ const landWait = 5 * time.Second
 // Classification runs every failure kind of faults against every store
 // method, each cell on rows of its own seeded through check, and compares
 // each answer, and whether the write landed (read through check), with
-// want. It first requires want to equal the backend's table in the design
-// document at doc (so that the two cannot drift) and every row of want
+// want. It first requires want to equal the backend's table in the
+// Markdown document at doc (so that the two cannot drift) and every row of want
 // that is not "n/a" to have a fault. It logs the line make test prints,
 // "classification on <backend>: N cases, W wrong", and fails t for each
 // wrong cell.
@@ -318,7 +318,7 @@ func Classification(t *testing.T, backend, doc string, check storage.Store, want
 }
 
 // DocumentedMatrix reads the classification table of backend from the
-// design document at path: the Markdown table that follows the line
+// Markdown document at path: the table that follows the line
 // "<!-- classification: backend -->", its first column the failure kind
 // and then one column per Class.
 func DocumentedMatrix(path, backend string) (Matrix, error) {

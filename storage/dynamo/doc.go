@@ -90,7 +90,7 @@
 // caller's context alone says whether the caller's deadline ended. A
 // compare-and-swap whose condition failed on a missing row, the row then
 // read back at the expected version (created meanwhile), is sent again.
-// The classification matrix in the design document lists every answer. The network-fault
+// The classification matrix in the repository's docs lists every answer. The network-fault
 // tests run the explorer's scenarios and the contract suite's crash points
 // through the SDK's HTTP client; a history of
 // concurrent calls under those faults is checked for linearizability.

@@ -94,8 +94,8 @@
 // the server rolled the statement back. A dial or read timeout of the
 // driver is ErrUnavailable though its error matches
 // context.DeadlineExceeded: the caller's context alone says whether the
-// caller's deadline ended. The classification matrix in the design
-// document lists every answer. database/sql retries a statement
+// caller's deadline ended. The classification matrix in the
+// repository's docs lists every answer. database/sql retries a statement
 // on a fresh connection only when the driver says it was never sent. The
 // store needs every statement to reach the primary (no read replica, no
 // read/write splitting proxy: the protocols read their own writes) and to

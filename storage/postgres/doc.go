@@ -76,7 +76,7 @@
 // also the answer to the cancel request pgx may send when the context
 // ends (then a write is ErrAmbiguous with the context's error), and a
 // connect timeout matches context.DeadlineExceeded (ErrUnavailable). The
-// classification matrix in the design document lists every answer. Point
+// classification matrix in the repository's docs lists every answer. Point
 // the pool at the primary, not a replica: the protocols read their own
 // writes. The network-fault tests run the explorer's scenarios and the
 // contract suite's crash points through a TCP proxy that cuts connections after a statement ran, stalls and resets
