@@ -30,6 +30,73 @@
 //		// sleep until the next poll
 //	}
 //
+// # Several drive loops per deployment
+//
+// One drive loop per deployment needs nothing more. When several replicas
+// of a deploy service may drive the same deployment, each loop owns the
+// operation before it drives it: [Projector.Acquire] returns a [Lease]
+// (an owner identity, a fencing token, a time to live), and Drive under
+// [WithLease] writes for the operation only while the row still holds that
+// owner and token.
+//
+//	lease, err := p.Acquire(ctx, applyID, opID, "deployer-7", time.Minute)
+//	if errors.Is(err, applystate.ErrOwned) { /* another loop owns it: try again later */ }
+//	for {
+//		if time.Until(lease.Until) < 30*time.Second { // renew well before the lease lapses
+//			if lease, err = p.Renew(ctx, lease, time.Minute); errors.Is(err, applystate.ErrNotOwner) {
+//				return // another loop took the operation over: stop acting on it
+//			}
+//		}
+//		res, err := p.Drive(ctx, applyID, tasks, applystate.WithLease(lease))
+//		if errors.Is(err, applystate.ErrNotOwner) { return } // likewise
+//		switch res.Next {
+//		case applystate.Proceed: // start with lease.Token (see below); carry on
+//		case applystate.Resume:  // taken over: the work may be running; observe it, do not start it again
+//		// Wait and DoNotStart as above
+//		}
+//	}
+//
+// What you can rely on:
+//
+//   - At most one live owner per operation: Acquire while another owner's
+//     lease has not lapsed writes nothing and returns an error matching
+//     [ErrOwned]. Once it lapsed (or was released), another loop takes
+//     over.
+//   - Every acquisition gets a token larger than every earlier one for
+//     the operation, the same owner's included. Pass Lease.Token to the
+//     tool that runs the change, so that it can fence its own side
+//     effects: a tool that refuses a token below the largest it has seen
+//     never acts for a loop that lost the operation.
+//   - A loop that lost the operation gets an error matching [ErrNotOwner]
+//     from its Drive, Renew and Release, and nothing it reports is stored
+//     — even when its write was already on its way when the takeover
+//     landed: ownership and state live in the same row, and every row
+//     write is a compare-and-swap of a row read that held the token. (The
+//     one apply write it may still land is the version bump that precedes
+//     a row write, which changes no field but UpdatedAt.)
+//   - Clocks decide only when a takeover may happen, never whether a
+//     write lands: a loop whose lease lapsed keeps writing until another
+//     loop acquires the operation. Choose a time to live well above the
+//     poll interval plus the clock skew between replicas, and renew well
+//     before it lapses; a replica with a fast clock takes over early,
+//     which costs a takeover but never lets two owners write.
+//   - A takeover of work that may be running is told [Resume], never a
+//     second Proceed: when the operation had started, or its start had
+//     been granted to an earlier owner (Lease.Resume), a pending report
+//     is answered Resume. Observe the work through the tool, with the new
+//     token; report what it shows (a started state is answered Proceed:
+//     carry on). If the tool has no trace of the start (the earlier owner
+//     died before starting it), starting it under the new token is safe
+//     with a tool that fences tokens.
+//   - Once an operation was acquired, every Drive of it needs a lease: a
+//     Drive without one is [ErrNotOwner] and writes nothing. An operation
+//     never acquired is driven without one, as before.
+//   - Stop, ReleasePause and Reproject need no lease and keep the owner
+//     of every row they rewrite.
+//   - Renewing is one compare-and-swap of the row (after reading it),
+//     acquiring the same; a poll that changes nothing is still two point
+//     reads under a lease.
+//
 // # Failure policies
 //
 // Each operation's OnFailure policy decides what its failure does to the
@@ -89,11 +156,12 @@
 //   - A stopped operation never returns to pending or running (or any other
 //     unsettled state); it may only settle.
 //   - A started operation never returns to pending.
-//   - Drive writes no operation's state once its apply is terminal. A Stop
-//     that read the apply open may still move a never-started pending
-//     operation to stopped while a concurrent Drive makes the apply
-//     terminal: that operation never starts, and the terminal apply is
-//     not rewritten.
+//   - No operation's state changes once its apply is terminal, whoever
+//     writes it (a slow Drive, Stop): a row that does not hold the apply
+//     open (pending, stopped) moves only after its writer bumped the apply,
+//     and a terminal decision seals such rows before its write (see the
+//     design document), so a terminal apply stays the projection of its
+//     rows.
 //   - The one exception: [Projector.ReleasePause] records the release of
 //     each failed pause operation on its row (ReleasedAt); the row's
 //     policy, state, error message and timestamps stay as they are.
@@ -158,7 +226,11 @@
 // still at the version first read after the operation write, so that no
 // write computed from an older listing can land over it. A pending
 // deployment of a rollout that is running_degraded lists the operations on
-// each poll to tell whether a failure halted the rollout.
+// each poll to tell whether a failure halted the rollout. A report that moves
+// a pending or stopped row (a claim included) first rewrites the apply
+// unchanged (a version bump), and the write that makes the apply terminal
+// first rewrites each pending or stopped row unchanged: one extra write
+// each, which keeps any row from moving once the apply is terminal.
 //
 // # Creating a rollout
 //

@@ -56,6 +56,16 @@ func claimed(op storage.Operation) bool {
 	return Normalize(op.State) == Pending && !op.StartedAt.IsZero()
 }
 
+// active reports whether op holds its apply open whatever the other rows
+// say: a claimed start, or started work that is neither settled nor
+// stopped. [Rollout] is never terminal over a listing that holds an active
+// row, so a terminal decision never relies on one: it may change without
+// the ceremony of [Projector.bump].
+func active(op storage.Operation) bool {
+	s := Normalize(op.State)
+	return claimed(op) || (s != Pending && s != Stopped && !s.Settled())
+}
+
 // granted reports whether op's claimed start was granted: the Drive that
 // checked the claim against the apply and its listing acknowledged it
 // (Projected) before answering Proceed. A granted start may be running: it
@@ -183,6 +193,22 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 		next := p.report(row, a, current, failMsg, failed, noClaim)
 		wrote := false
 		if !sameRow(next, row) {
+			if !active(row) {
+				// A row a terminal decision may rely on (pending,
+				// stopped) moves only after the apply, read after the
+				// row, is bumped: see bump.
+				bumped, lost, err := p.bump(ctx, a)
+				if err != nil {
+					return Result{}, err
+				}
+				if lost {
+					if row, a, err = p.reread(ctx, applyID, opID); err != nil {
+						return Result{}, err
+					}
+					continue
+				}
+				a = bumped
+			}
 			next.Projected, next.UpdatedAt = false, p.now()
 			w, err := p.ops.UpdateOperation(ctx, next, row.Version)
 			if errors.Is(err, storage.ErrConflict) {
@@ -243,6 +269,11 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 				release = true
 				return decision{undetermined: true}, nil
 			}
+			if s.Terminal() {
+				if sealed, err := p.seal(ctx, ops); err != nil || !sealed {
+					return decision{retry: true}, err
+				}
+			}
 			return decision{state: s, msg: msg, force: fence.needed(b)}, nil
 		})
 		if err != nil {
@@ -282,6 +313,57 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 		return res, nil
 	}
 	return Result{}, fmt.Errorf("applystate: write operation %q: %d attempts: %w", opID, p.cfg.maxAttempts, storage.ErrConflict)
+}
+
+// bump rewrites the apply a as read (a new UpdatedAt stamp, nothing else)
+// by compare-and-swap at its version, before a row that is not active moves
+// (see [active]); it returns the apply written, or lost when another write
+// got there first (then read the row and the apply again). a must be open
+// and read after the row was read.
+//
+// Together with [Projector.seal] this keeps every row as the terminal
+// write's listing says once that write lands. A terminal decision reads the
+// apply (version v), lists, seals each listed row that is neither settled
+// nor active, and writes at v. A writer of such a row read it, then bumps
+// the apply, then writes the row at the version read. If the bump lands
+// before the terminal write, that write finds the apply past v and fails;
+// if after, the bump fails (the apply moved past the writer's read) or the
+// writer read the apply terminal and writes nothing. So a row write landing
+// after the terminal write needs a bump that landed before it, at a version
+// the decider read after the bump — and the decider, listing after that,
+// listed the row as the writer read it and sealed it: the row write fails.
+// A settled row never moves, and an active one makes the decision
+// non-terminal.
+func (p *Projector) bump(ctx context.Context, a storage.Apply) (storage.Apply, bool, error) {
+	w := a
+	w.UpdatedAt = p.stamp(p.now())
+	written, again, err := p.casApply(ctx, w, a.Version)
+	if err != nil {
+		return storage.Apply{}, false, err
+	}
+	return written, again != nil, nil
+}
+
+// seal rewrites unchanged, each by compare-and-swap at its listed version,
+// the rows of ops (a terminal decision's listing) that are neither settled
+// nor active — the rows whose later moves the decision must exclude (see
+// [Projector.bump]). It reports false when one of them changed since the
+// listing: the decision must read and list again.
+func (p *Projector) seal(ctx context.Context, ops []storage.Operation) (bool, error) {
+	for _, op := range ops {
+		if Normalize(op.State).Settled() || active(op) {
+			continue
+		}
+		_, err := p.ops.UpdateOperation(ctx, op, op.Version)
+		if errors.Is(err, storage.ErrConflict) {
+			p.cfg.logger.DebugContext(ctx, "applystate: an operation changed before the terminal decision sealed it", "apply", op.ApplyID, "operation", op.ID)
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("applystate: seal operation %q: %w", op.ID, err)
+		}
+	}
+	return true, nil
 }
 
 // reread reads the operation row, then the apply: the apply read is the

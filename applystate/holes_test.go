@@ -362,3 +362,44 @@ func TestConcurrentCreatePlansDoNotMerge(t *testing.T) {
 	}
 	require.ElementsMatch(t, want, ids, "the apply owns exactly the winner's operations")
 }
+
+// Hole 5: no row changes once the apply is terminal. B's drive loop holds
+// a read of the open apply (A running, B stopped) and is held before a
+// write — B failed after all. A's loop reports stopped: every operation
+// stopped, the apply terminalizes stopped, its side effects fire as
+// stopped. Then B's write went through (before the fix): the row said
+// failed under an apply that settled stopped. Now a row that does not hold
+// the apply open (stopped, pending) moves only after its writer bumped the
+// apply at the version it read, and a terminal decision seals every such
+// row it listed (rewrites it unchanged) before its write. Held before its
+// first write, B's writer loses its bump to the terminal write; held
+// between its bump and its row write, it loses the row to the seal.
+// Either way it reads the apply terminal and writes nothing.
+func TestNoRowChangesOnceTheApplyIsTerminal(t *testing.T) {
+	t.Parallel()
+	for name, held := range map[string]storagetest.Fault{
+		"FirstWrite": {Call: 1, WritesOnly: true},
+		"RowWrite":   {Call: 1, Methods: []storagetest.Method{storagetest.UpdateOperation}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, []op{{"A", ""}, {"B", ""}})
+			b.drive(t, "A", ru)
+			b.drive(t, "B", ru)
+			b.drive(t, "B", st)
+			require.Equal(t, string(ru), b.apply(t).State)
+			late, other := newActor(b, t0), newActor(b, t1)
+
+			resume := holdAt(t, late.fs, held, late.drive(b, "B", fa, "boom"))
+			ra, err := other.drive(b, "A", st)()
+			require.NoError(t, err)
+			require.True(t, ra.Terminalized)
+			require.Equal(t, string(st), ra.Apply.State)
+			rb, err := resume()
+			require.NoError(t, err)
+			require.Equal(t, applystate.DoNotStart, rb.Next)
+			require.Equal(t, string(st), b.op(t, "B").State, "a row changed after its apply settled")
+			require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+		})
+	}
+}

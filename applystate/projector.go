@@ -329,6 +329,9 @@ type decision struct {
 	msg   string // the apply's error message
 	// undetermined refuses the write.
 	undetermined bool
+	// retry writes nothing and starts a new round (the apply read again):
+	// a row changed under the decision, or the target wrote rows.
+	retry bool
 	// force writes the apply even when the projection is unchanged: the
 	// write bumps its version, so a concurrent write computed from an
 	// older listing fails its compare-and-swap (see the package
@@ -364,6 +367,9 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 			return Result{}, err
 		}
 		s, msg := d.state, d.msg
+		if d.retry {
+			continue
+		}
 		if d.undetermined {
 			p.cfg.logger.DebugContext(ctx, "applystate: projection refused on incomplete information", "apply", applyID)
 			res.Undetermined = true
@@ -525,11 +531,16 @@ func (p *Projector) reproject(ctx context.Context, applyID string) (Result, erro
 		if len(ops) == 0 {
 			return decision{undetermined: true}, nil
 		}
-		if ops, err = p.finishStop(ctx, a, ops); err != nil {
-			return decision{}, err
+		if wrote, err := p.finishStop(ctx, a, ops); err != nil || wrote {
+			return decision{retry: true}, err
 		}
 		listed = ops
 		s, msg := rollout(slices.Clone(ops), a)
+		if s.Terminal() {
+			if sealed, err := p.seal(ctx, ops); err != nil || !sealed {
+				return decision{retry: true}, err
+			}
+		}
 		unacked := slices.ContainsFunc(ops, func(op storage.Operation) bool { return !op.Projected })
 		return decision{state: s, msg: msg, force: unacked}, nil
 	})
@@ -619,31 +630,6 @@ func (p *Projector) Stop(ctx context.Context, applyID string) (Result, error) {
 	res, err := p.reproject(ctx, applyID)
 	res.Changed = res.Changed || wrote
 	return res, err
-}
-
-// stopOperation moves one operation from pending to stopped, re-reading on
-// a conflict; an operation that left pending meanwhile is left alone.
-func (p *Projector) stopOperation(ctx context.Context, op storage.Operation) error {
-	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
-		if !unclaimed(op) {
-			return nil // started or claimed: left to its drive loop
-		}
-		w := op
-		now := p.now()
-		w.State, w.UpdatedAt, w.Projected = string(Stopped), now, false
-		_, err := p.ops.UpdateOperation(ctx, w, op.Version)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, storage.ErrConflict) {
-			return fmt.Errorf("applystate: stop operation %q: %w", op.ID, err)
-		}
-		id := op.ID
-		if op, err = p.ops.GetOperation(ctx, op.ApplyID, id); err != nil {
-			return fmt.Errorf("applystate: stop operation %q: %w", id, err)
-		}
-	}
-	return fmt.Errorf("applystate: stop operation %q: %d attempts: %w", op.ID, p.cfg.maxAttempts, storage.ErrConflict)
 }
 
 // ReleasePause releases the failures that hold the rollout and reprojects:

@@ -343,27 +343,30 @@ func TestLaterListedRowWinsOverTheFreshOne(t *testing.T) {
 }
 
 // Terminal while a sibling starts, the interleaving of the report: A fails
-// under halt and its Drive has listed B pending (it computed failed) when
-// B's drive loop asks to start; B's claim is written, and A's terminal
-// write lands before B reads the apply. B must not be told to proceed: it
-// reads the terminal apply and gets DoNotStart, its claim inert.
+// under halt and its Drive has listed B pending (it computed failed, and
+// sealed B) when B's drive loop asks to start. A claim moves a row that
+// does not hold the apply, so B bumps the apply before it claims: A's
+// terminal write, at the version it read before listing, then fails, and A
+// lists B's claim. B, reading the halt, gives its claim back: B is never
+// told to proceed, and exactly one caller terminalizes the apply, failed.
 func TestTerminalDecisionAndAClaimRace(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []op{{"A", ""}, {"B", ""}})
 	b.drive(t, "A", ru)
 	resumeA := hold(t, b, storagetest.UpdateApply, 1, b.driveAsync("A", fa, "boom"))
-	// B reads its row and the apply, writes its claim, then reads the
-	// apply again: hold that second read.
+	// B reads its row and the apply, bumps the apply, writes its claim,
+	// then reads the apply again: hold that second read.
 	resumeB := hold(t, b, storagetest.GetApply, 2, b.driveAsync("B", pe, ""))
 	require.False(t, b.op(t, "B").StartedAt.IsZero(), "B claimed its start")
 	ra, err := resumeA()
 	require.NoError(t, err)
-	require.True(t, ra.Terminalized, "A listed B pending and unclaimed")
+	require.False(t, ra.Terminalized, "A's terminal write lost to B's bump")
 	rb, err := resumeB()
 	require.NoError(t, err)
-	require.Equal(t, applystate.DoNotStart, rb.Next, "B read the terminal apply after its claim")
-	require.False(t, rb.Terminalized)
+	require.Equal(t, applystate.DoNotStart, rb.Next, "B read the halt after its claim")
+	require.Equal(t, 1, btoi(ra.Terminalized)+btoi(rb.Terminalized), "exactly one caller terminalizes")
 	require.Equal(t, string(fa), b.apply(t).State)
+	require.True(t, b.op(t, "B").StartedAt.IsZero(), "the claim was given back")
 	require.NoError(t, storagetest.CheckApplyNotEarly(b.ctx, b.store, "a"))
 	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
 }
