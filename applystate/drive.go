@@ -35,9 +35,19 @@ const (
 	// started reports stopped too: its granted start holds the apply until
 	// its deployment reports another state than pending.
 	DoNotStart
+	// Resume: the work may be running — observe it, do not start it
+	// again. Only a Drive under a lease that took the operation over
+	// ([Lease.Resume]: an earlier owner was granted its start, or it
+	// started) gets it, where it would have been told Proceed to a pending
+	// report: the earlier owner may have started the work (or died before
+	// it did). Find out through the tool that runs the change, with the
+	// lease's token, and report what it shows; a started state reported
+	// under the same lease is answered Proceed (carry on). Never a second
+	// Proceed for one start.
+	Resume
 )
 
-// String returns "proceed", "wait" or "do_not_start".
+// String returns "proceed", "wait", "do_not_start" or "resume".
 func (d Directive) String() string {
 	switch d {
 	case Proceed:
@@ -46,6 +56,8 @@ func (d Directive) String() string {
 		return "wait"
 	case DoNotStart:
 		return "do_not_start"
+	case Resume:
+		return "resume"
 	}
 	return fmt.Sprintf("Directive(%d)", int(d))
 }
@@ -152,7 +164,7 @@ func directive(a storage.Apply, row storage.Operation) Directive {
 // reads the stop, the halt or the terminal apply and is released (or left,
 // inert, on a terminal apply). Only a claim whose forced apply write landed
 // on an open apply returns Proceed.
-func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, current State, failMsg string, failed bool) (Result, error) {
+func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, current State, failMsg string, failed bool, l *Lease) (Result, error) {
 	row, err := p.ops.GetOperation(ctx, applyID, opID)
 	if errors.Is(err, storage.ErrNotFound) {
 		// An unknown operation of an existing apply is the caller's bug;
@@ -177,6 +189,12 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 	}
 	noClaim := false // set once the rollout is known halted
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
+		if !holds(row, l) {
+			// Every write below is a compare-and-swap on this read of
+			// the row, or follows one: none lands for a loop that does
+			// not own the operation as read.
+			return Result{}, notOwner(row, l)
+		}
 		prev := Normalize(a.State)
 		if prev.Terminal() {
 			// No row is written once the apply is terminal.
@@ -232,7 +250,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 		if !wrote && row.Projected {
 			// Nothing changed and the apply has been projected over this
 			// row: two point reads.
-			return Result{Apply: a, Previous: prev, Next: directive(a, row)}, nil
+			return Result{Apply: a, Previous: prev, Next: resumed(directive(a, row), current, l, row)}, nil
 		}
 		var first *storage.Apply
 		if !wrote {
@@ -290,10 +308,11 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			switch {
 			case err == nil:
 				row = acked
-			case claimed(row) && errors.Is(err, storage.ErrConflict):
+			case (claimed(row) || l != nil) && errors.Is(err, storage.ErrConflict):
 				// The claim changed before it was granted — given back
 				// by another loop that read a stop, a pause or a halt, or
-				// granted by one: read it again.
+				// granted by one — or, under a lease, the row changed (it
+				// may have been acquired since): read it again.
 				if row, a, err = p.reread(ctx, applyID, opID); err != nil {
 					return Result{}, err
 				}
@@ -310,6 +329,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			// answered Proceed: the claim is not confirmed yet.
 			res.Next = Wait
 		}
+		res.Next = resumed(res.Next, current, l, row)
 		return res, nil
 	}
 	return Result{}, fmt.Errorf("applystate: write operation %q: %d attempts: %w", opID, p.cfg.maxAttempts, storage.ErrConflict)

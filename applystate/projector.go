@@ -237,11 +237,28 @@ func (p *Projector) check(ctx context.Context, applyID string, needOps bool) err
 //     write error the apply is read back to tell whether the write landed
 //     (see Lost responses in the package documentation; an undecidable
 //     write is an error matching [ErrAmbiguous]).
+//  7. Under [WithLease] every round first checks that the row it read
+//     holds the lease's owner and token, and every row write (the
+//     report, a claim, its give-back, the acknowledgement) is a
+//     compare-and-swap of that read: once another acquisition landed, the
+//     call returns an error matching [ErrNotOwner] and stores nothing it
+//     reports. Without a lease the same holds for an operation that was
+//     ever acquired (its OwnerToken is not 0); one never acquired is
+//     driven as above. A lease whose Resume is set turns the [Proceed] a
+//     pending report would get into [Resume]. A lease that names another
+//     apply or operation than the tasks, or tasks without an operation,
+//     are storage.ErrInvalid.
 //
 // A failed operation write returns its error and never writes the apply.
-func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Result, error) {
+func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task, opts ...DriveOption) (Result, error) {
 	if err := p.check(ctx, applyID, false); err != nil {
 		return Result{}, err
+	}
+	var dc driveConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&dc)
+		}
 	}
 	states := make([]State, len(tasks))
 	failMsg, anyFailed := "", false
@@ -275,6 +292,11 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Re
 		return Result{}, storage.Invalid(fmt.Sprintf("tasks[%d].OperationID", at),
 			"%q, but tasks[0] names operation %q: the tasks of one Drive belong to one operation", tasks[at].OperationID, opID)
 	}
+	if dc.lease != nil {
+		if err := checkDriveLease(p, *dc.lease, applyID, m, opID); err != nil {
+			return Result{}, err
+		}
+	}
 	if p.ops == nil {
 		return p.project(ctx, applyID, nil, authoritative)
 	}
@@ -297,7 +319,7 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task) (Re
 		}
 		return p.project(ctx, applyID, nil, authoritative)
 	}
-	return p.driveOperation(ctx, applyID, opID, current, failMsg, anyFailed)
+	return p.driveOperation(ctx, applyID, opID, current, failMsg, anyFailed, dc.lease)
 }
 
 func unknownOperation(i int, applyID, opID string) error {
