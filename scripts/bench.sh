@@ -60,6 +60,12 @@ END {
 			printf "BENCH drive_poll_ns/%s/n=%d %s\n", b, i, ns[b, p "DrivePoll/n=" i]
 		}
 		printf "BENCH drive_poll_ns_ratio/%s/n=1000_vs_10 %s\n", b, ratio(ns[b, p "DrivePoll/n=1000"], ns[b, p "DrivePoll/n=10"])
+		printf "BENCH acquire_calls/%s %s\n", b, calls[b, p "Ownership/acquire"]
+		printf "BENCH acquire_vs_update/%s %s\n", b, ratio(ns[b, p "Ownership/acquire"], ns[b, p "Ownership/update"])
+		printf "BENCH renew_calls/%s %s\n", b, calls[b, p "Ownership/renew"]
+		printf "BENCH renew_vs_update/%s %s\n", b, ratio(ns[b, p "Ownership/renew"], ns[b, p "Ownership/update"])
+		printf "BENCH owner_poll_calls/%s/n=1000 %s\n", b, calls[b, p "Ownership/poll"]
+		printf "BENCH owner_poll_vs_poll/%s/n=1000 %s\n", b, ratio(ns[b, p "Ownership/poll"], ns[b, p "DrivePoll/n=1000"])
 	}
 	printf "BENCH list_vs_floor/mysql/n=1000 %s\n", ratio(ns["mysql", "BenchmarkStore/List/n=1000/ours"], ns["mysql", "BenchmarkListFloor/n=1000"])
 	printf "BENCH list_vs_floor/postgres/n=1000 %s\n", ratio(ns["postgres", "BenchmarkStore/List/n=1000/ours"], ns["postgres", "BenchmarkListFloor/n=1000"])

@@ -42,12 +42,20 @@ var listStates = []string{"queued", "running", "merging"}
 //     with N operations, which changes nothing: its cost (calls/op, ns/op)
 //     does not grow with N.
 //
+//   - Ownership/acquire, Ownership/renew and Ownership/update: one
+//     [applystate.Projector.Acquire] (a read and a compare-and-swap of the
+//     operation row; each call a new acquisition with a larger token), one
+//     Renew (the same), against one bare UpdateOperation;
+//     Ownership/poll: the routine poll of DrivePoll/n=1000 by the owner,
+//     under its lease (still two point reads).
+//
 // Every benchmark reports store round trips as calls/op; Drive32 also
 // reports conflicts/drive. At the end RunBenchmarks logs (go test -v) the
 // ratios a backend author compares, all from the one run: List against
 // one GetBatch per row, Transition and Create against the bare store
-// write, and the routine poll at 1,000 operations against 10. newStore may
-// return the same store each time.
+// write, the routine poll at 1,000 operations against 10, acquiring and
+// renewing against the bare operation update, and the owner's poll
+// against the plain one. newStore may return the same store each time.
 func RunBenchmarks(b *testing.B, newStore func(b *testing.B) storage.Store) {
 	rec := &benchRecord{ns: map[string]float64{}, calls: map[string]float64{}}
 	for _, n := range listSizes {
@@ -59,6 +67,7 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) storage.Store) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("DrivePoll/n=%d", n), func(b *testing.B) { benchDrivePoll(b, rec, newStore(b), n) })
 	}
+	b.Run("Ownership", func(b *testing.B) { benchOwnership(b, rec, newStore(b)) })
 	rec.ratios(b)
 }
 
@@ -104,6 +113,14 @@ func (r *benchRecord) ratios(b *testing.B) {
 	ratio("drive_poll n=1000 vs n=10 (want about 1: flat in the number of operations)", "DrivePoll/n=1000", "DrivePoll/n=10")
 	if c := r.calls["DrivePoll/n=1000"]; c > 0 {
 		b.Logf("drive_poll_calls n=1000: %.1f store calls per routine poll", c)
+	}
+	ratio("acquire_vs_update (Acquire / bare UpdateOperation)", "Ownership/acquire", "Ownership/update")
+	ratio("renew_vs_update (Renew / bare UpdateOperation)", "Ownership/renew", "Ownership/update")
+	ratio("owner_poll_vs_poll (the owner's poll under its lease / DrivePoll n=1000)", "Ownership/poll", "DrivePoll/n=1000")
+	for _, name := range []string{"Ownership/acquire", "Ownership/renew", "Ownership/poll"} {
+		if c, ok := r.calls[name]; ok {
+			b.Logf("ownership_calls %s: %.1f store calls", name, c)
+		}
 	}
 }
 
@@ -375,4 +392,75 @@ func benchDrivePoll(b *testing.B, rec *benchRecord, store storage.Store, n int) 
 		}
 	}
 	rec.report(b, fs)
+}
+
+// benchOwnership measures acquiring and renewing an operation's lease
+// against a bare UpdateOperation of a row, and the owner's routine poll
+// of an apply with 1,000 operations under its lease.
+func benchOwnership(b *testing.B, rec *benchRecord, store storage.Store) {
+	ctx := context.Background()
+	fs := NewFaultStore(store)
+	p := applystate.NewProjector(fs, fs)
+	plan := applystate.Plan{Apply: storage.Apply{ID: UniqueID("owner")}}
+	for j := range 1000 {
+		plan.Operations = append(plan.Operations, storage.Operation{ID: fmt.Sprintf("op%04d", j), Seq: int64(j)})
+	}
+	if _, _, err := p.CreatePlan(ctx, plan); err != nil {
+		b.Fatal(err)
+	}
+	applyID := plan.Apply.ID
+	b.Run("acquire", func(b *testing.B) {
+		fs.ResetCounts()
+		for b.Loop() {
+			if _, err := p.Acquire(ctx, applyID, "op0001", "bench", time.Minute); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rec.report(b, fs)
+	})
+	lease, err := p.Acquire(ctx, applyID, "op0000", "bench", time.Minute)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("renew", func(b *testing.B) {
+		fs.ResetCounts()
+		for b.Loop() {
+			if lease, err = p.Renew(ctx, lease, time.Minute); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rec.report(b, fs)
+	})
+	row, err := store.GetOperation(ctx, applyID, "op0002")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("update", func(b *testing.B) {
+		fs.ResetCounts()
+		for b.Loop() {
+			next := row
+			next.OwnerUntil = time.Now().UTC().Truncate(time.Microsecond)
+			if row, err = fs.UpdateOperation(ctx, next, row.Version); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rec.report(b, fs)
+	})
+	task := []applystate.Task{{OperationID: "op0000", State: applystate.Running}}
+	if _, err := p.Drive(ctx, applyID, task, applystate.WithLease(lease)); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("poll", func(b *testing.B) {
+		fs.ResetCounts()
+		for b.Loop() {
+			r, err := p.Drive(ctx, applyID, task, applystate.WithLease(lease))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r.Changed || r.Next != applystate.Proceed {
+				b.Fatalf("the owner's routine poll changed the apply or did not proceed: %+v", r)
+			}
+		}
+		rec.report(b, fs)
+	})
 }

@@ -25,6 +25,10 @@ func (cfg runConfig) orchestration(t *testing.T, newStore func(t *testing.T) sto
 		t.Parallel()
 		runChurn(t, newStore(t), cfg.churnLists)
 	})
+	t.Run("Ownership", func(t *testing.T) {
+		t.Parallel()
+		runOwnership(t, newStore)
+	})
 	t.Run("BadInput", func(t *testing.T) {
 		t.Parallel()
 		runBadInput(t, newStore)
