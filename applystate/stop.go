@@ -28,10 +28,15 @@ func (p *Projector) finishStop(ctx context.Context, a storage.Apply, ops []stora
 	if len(todo) == 0 {
 		return false, nil
 	}
-	if _, _, err := p.bump(ctx, a); err != nil {
+	_, lost, err := p.bump(ctx, a)
+	if err != nil {
 		return false, err
 	}
-	// A lost bump wrote nothing: the next round reads the apply again.
+	if lost {
+		// Another write moved the apply on — perhaps to terminal: no row
+		// moves on this listing. The next round reads the apply again.
+		return true, nil
+	}
 	for _, op := range todo {
 		moved, err := p.stopOperation(ctx, op)
 		if err != nil {

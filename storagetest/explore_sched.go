@@ -163,7 +163,11 @@ type exToken struct {
 
 // exReplay follows a schedule string; past its end it takes the defaults.
 type exReplay struct {
-	toks  []exToken
+	// lenient skips the steps the actors no longer make (a schedule
+	// printed before the code changed): a token naming an actor with no
+	// call pending, a fault on a read, tokens left over.
+	lenient bool
+	toks    []exToken
 	next  int
 	fault string // the fault of the step just picked, for its fault point
 	steps int
@@ -203,6 +207,9 @@ func (r *exReplay) pick(kind exPointKind, opts []exOpt, _ exCost) (int, error) {
 		}
 		return 0, fmt.Errorf("step %d: no fault %q", r.steps, f)
 	}
+	if r.fault != "" && r.lenient {
+		r.fault = ""
+	}
 	if r.fault != "" {
 		return 0, fmt.Errorf("step %d: a fault on a read (only writes fail)", r.steps)
 	}
@@ -218,6 +225,10 @@ func (r *exReplay) pick(kind exPointKind, opts []exOpt, _ exCost) (int, error) {
 			return i, nil
 		}
 	}
+	if r.lenient {
+		r.next++
+		return 0, nil
+	}
 	pending := make([]string, len(opts))
 	for i, o := range opts {
 		pending[i] = o.tok
@@ -226,6 +237,9 @@ func (r *exReplay) pick(kind exPointKind, opts []exOpt, _ exCost) (int, error) {
 }
 
 func (r *exReplay) finish() error {
+	if r.lenient {
+		return nil
+	}
 	if r.fault != "" {
 		return fmt.Errorf("step %d: a fault on a read (only writes fail)", r.steps)
 	}
