@@ -4,6 +4,8 @@
 // told it to do next, the apply state the projector stored and why.
 //
 // The plan is created with CreatePlan (validated, crash-safe, idempotent).
+// Each drive loop owns its deployment's operation with a lease (Acquire,
+// Renew, Drive with WithLease), as replicas of a deploy service would.
 // The four deployments show the failure policies:
 //
 //	us-east     halt (default)  starts, completes
@@ -235,17 +237,33 @@ func rollout(ctx context.Context, w io.Writer, args []string) (Report, error) {
 	return tl.rep, nil
 }
 
-// driveLoop is one deployment's drive loop: it polls with what it observes
-// and acts on the directive — starts only on Proceed, waits on Wait, stops
-// asking on DoNotStart.
+// leaseTTL is how long a drive loop owns its deployment's operation
+// without renewing.
+const leaseTTL = 30 * time.Second
+
+// driveLoop is one deployment's drive loop: it owns the deployment's
+// operation (a lease, so that a second replica of the loop could not drive
+// it at the same time), polls with what it observes and acts on the
+// directive — starts only on Proceed, waits on Wait, stops asking on
+// DoNotStart.
 func driveLoop(ctx context.Context, p *applystate.Projector, tl *timeline, applyID string, d deployment, done, waiting chan<- struct{}) error {
+	lease, err := p.Acquire(ctx, applyID, d.name, "loop-"+d.name, leaseTTL)
+	if err != nil {
+		return err // ErrOwned: another replica drives this deployment
+	}
+	defer func() { _ = p.Release(ctx, lease) }()
 	observed := applystate.Pending
 	for {
+		if time.Until(lease.Until) < leaseTTL/2 {
+			if lease, err = p.Renew(ctx, lease, leaseTTL); err != nil {
+				return err // ErrNotOwner: another replica took over
+			}
+		}
 		task := applystate.Task{OperationID: d.name, State: observed}
 		if observed == applystate.Failed {
 			task.ErrorMessage = "health check failed"
 		}
-		res, err := p.Drive(ctx, applyID, []applystate.Task{task})
+		res, err := p.Drive(ctx, applyID, []applystate.Task{task}, applystate.WithLease(lease))
 		if err != nil {
 			return err
 		}
