@@ -126,7 +126,7 @@ func exExplore(ctx context.Context, stores func() storage.Store, sc *exScenario,
 				mu.Unlock()
 				return
 			}
-			if (*q)[0].cost > 0 && ((!boundedUntil.IsZero() && time.Now().After(boundedUntil)) || (x.MaxSchedules > 0 && res.Bounded+running >= x.MaxSchedules)) {
+			if ((*q)[0].cost > 0 && !boundedUntil.IsZero() && time.Now().After(boundedUntil)) || (x.MaxSchedules > 0 && res.Bounded+running >= x.MaxSchedules) {
 				stop, cut = true, true
 				mu.Unlock()
 				cond.Broadcast()
