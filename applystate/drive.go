@@ -116,6 +116,18 @@ func halted(ops []storage.Operation) bool {
 	return false
 }
 
+// orphaned reports whether op is a finalizer that can never run: a work
+// operation (not a finalizer) of its group failed. Its start is never
+// claimed (see [Children]: a pending orphaned finalizer is inert).
+func orphaned(op storage.Operation, ops []storage.Operation) bool {
+	if !op.Finalizer || op.Group == "" {
+		return false
+	}
+	return slices.ContainsFunc(ops, func(o storage.Operation) bool {
+		return o.Group == op.Group && !o.Finalizer && Normalize(o.State) == Failed
+	})
+}
+
 // nextOf is the directive for a deployment whose operation the apply a
 // holds, as far as the apply alone tells.
 func nextOf(a storage.Apply) Directive {
@@ -206,7 +218,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			if err != nil {
 				return Result{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
 			}
-			noClaim = halted(ops)
+			noClaim = halted(ops) || orphaned(row, ops)
 		}
 		next := p.report(row, a, current, failMsg, failed, noClaim)
 		wrote := false
@@ -282,8 +294,9 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, cu
 			s, msg := rollout(ops, b) // sorts ops
 			// A claim that reads a stop, a pause or a halt — on the apply,
 			// or in its own listing: a pause or halt whose apply write has
-			// not landed yet — is given back.
-			if claimed(mine) && !mine.Projected && (b.StopRequested || Normalize(b.State) == Paused || s == Paused || halted(ops)) {
+			// not landed yet — is given back, and so is the claim of a
+			// finalizer its listing shows orphaned.
+			if claimed(mine) && !mine.Projected && (b.StopRequested || Normalize(b.State) == Paused || s == Paused || halted(ops) || orphaned(mine, ops)) {
 				release = true
 				return decision{undetermined: true}, nil
 			}

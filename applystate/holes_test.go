@@ -2,6 +2,7 @@ package applystate_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -400,6 +401,42 @@ func TestNoRowChangesOnceTheApplyIsTerminal(t *testing.T) {
 			require.Equal(t, applystate.DoNotStart, rb.Next)
 			require.Equal(t, string(st), b.op(t, "B").State, "a row changed after its apply settled")
 			require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+		})
+	}
+}
+
+// A finalizer whose group's work failed is orphaned: it can never run, so a
+// pending report on it is never granted a start — neither when the
+// failure's apply write landed (the apply is running_degraded, the rows
+// tell) nor when only its row is stored (the claim's own listing tells).
+// Before, it was claimed and told Proceed. (Found by the model check.)
+func TestOrphanedFinalizerNeverStarts(t *testing.T) {
+	t.Parallel()
+	for _, landed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("failureProjected=%v", landed), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, nil)
+			for i, o := range []storage.Operation{
+				{ID: "W", Group: "g", OnFailure: string(applystate.Continue)},
+				{ID: "F", Group: "g", Finalizer: true},
+				{ID: "C"},
+			} {
+				o.ApplyID, o.Seq, o.State = "a", int64(i), string(pe)
+				_, err := b.store.CreateOperation(b.ctx, o)
+				require.NoError(t, err)
+			}
+			b.drive(t, "W", ru)
+			b.drive(t, "C", ru)
+			if landed {
+				require.Equal(t, string(rd), b.drive(t, "W", fa, "boom").Apply.State)
+			} else {
+				fail := newActor(b, t0)
+				resume := holdAt(t, fail.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.UpdateApply}}, fail.drive(b, "W", fa, "boom"))
+				defer func() { _, _ = resume() }()
+			}
+			r := b.drive(t, "F", pe)
+			require.Equal(t, applystate.DoNotStart, r.Next)
+			require.True(t, b.op(t, "F").StartedAt.IsZero(), "an orphaned finalizer is never claimed")
 		})
 	}
 }
