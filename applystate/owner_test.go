@@ -433,3 +433,24 @@ func TestLeasedPollIsTwoReads(t *testing.T) {
 	require.Equal(t, applystate.Proceed, r.Next)
 	require.Equal(t, map[storagetest.Method]int{storagetest.GetOperation: 1, storagetest.GetApply: 1}, b.fs.Counts())
 }
+
+// A write of the row that is no acquisition (here another field rewritten
+// between the leased Drive's read and its claim) is a plain conflict: the
+// Drive reads the row again, still holds it, and goes on.
+func TestLeasedDriveRetriesAfterAnUnrelatedWrite(t *testing.T) {
+	t.Parallel()
+	b, _ := owned(t, []op{{"x", ""}, {"y", ""}})
+	l := b.acquire(t, b.p, "x", "loop-1")
+	resume := holdCall(t, b, storagetest.UpdateOperation, 1, func() (applystate.Result, error) { return b.driveAs(b.p, l, pe) })
+	row := b.op(t, "x")
+	row.Deployment = "moved"
+	_, err := b.store.UpdateOperation(b.ctx, row, row.Version)
+	require.NoError(t, err)
+	r, err := resume()
+	require.NoError(t, err)
+	require.Equal(t, applystate.Proceed, r.Next)
+	got := b.op(t, "x")
+	require.Equal(t, "moved", got.Deployment)
+	require.Equal(t, l.Token, got.OwnerToken)
+	require.False(t, got.StartedAt.IsZero(), "claimed")
+}
