@@ -42,6 +42,8 @@ type exOpView struct {
 	started   time.Time
 	completed time.Time
 	released  time.Time // when a ReleasePause released its failure
+	owner     string    // the drive loop that owns it, and its token
+	token     int64
 	version   int64
 }
 
@@ -82,7 +84,7 @@ func (s exApplySnap) equal(o exApplySnap) bool {
 	}
 	return maps.EqualFunc(s.ops, o.ops, func(a, b exOpView) bool {
 		return a.state == b.state && a.policy == b.policy && a.claimed == b.claimed && a.msg == b.msg &&
-			a.started.Equal(b.started) && a.completed.Equal(b.completed) && a.released.Equal(b.released) && a.version == b.version
+			a.started.Equal(b.started) && a.completed.Equal(b.completed) && a.released.Equal(b.released) && a.owner == b.owner && a.token == b.token && a.version == b.version
 	})
 }
 
@@ -117,7 +119,7 @@ func (s *exSchedule) readApply() (exApplySnap, error) {
 	for _, op := range ops {
 		snap.ops[op.ID] = exOpView{state: op.State, policy: op.OnFailure, msg: op.ErrorMessage, version: op.Version,
 			claimed: applystate.Normalize(op.State) == applystate.Pending && !op.StartedAt.IsZero(),
-			started: op.StartedAt, completed: op.CompletedAt, released: op.ReleasedAt}
+			started: op.StartedAt, completed: op.CompletedAt, released: op.ReleasedAt, owner: op.Owner, token: op.OwnerToken}
 	}
 	return snap, nil
 }

@@ -43,10 +43,19 @@ type genActor struct {
 	other bool // a CreatePlan of another plan (the first operation left out)
 }
 
+// genTTL is how long a drive loop's lease lasts: a clock jump of the
+// schedule (the grace and a minute) outlasts it, so another loop may take
+// over.
+const genTTL = 5 * time.Minute
+
 // genApply is a generated applystate scenario.
 type genApply struct {
-	ops    []genOp
-	plan   bool // nothing is stored at the start: a CreatePlan actor creates it
+	ops  []genOp
+	plan bool // nothing is stored at the start: a CreatePlan actor creates it
+	// owned: every drive loop acquires its operation (a lease) before it
+	// drives it, renews it once started, and drives under it; the
+	// schedule's clock jumps let a lease lapse and another loop take over.
+	owned  bool
 	actors []genActor
 }
 
@@ -79,6 +88,7 @@ func genApplyScenario(rng *rand.Rand) *genApply {
 		g.ops[i+1].seq = max(g.ops[i+1].seq, g.ops[i].seq+1)
 	}
 	g.plan = rng.IntN(6) == 0
+	g.owned = rng.IntN(3) == 0
 	if !g.plan && rng.IntN(4) == 0 {
 		// Some work already under way.
 		i := rng.IntN(n)
@@ -144,6 +154,9 @@ func (g *genApply) String() string {
 	if g.plan {
 		b.WriteString(" ; plan")
 	}
+	if g.owned {
+		b.WriteString(" ; owned")
+	}
 	b.WriteString(" ;")
 	for _, a := range g.actors {
 		b.WriteString(" " + a.kind)
@@ -204,8 +217,11 @@ func parseGenApply(s string) (*genApply, error) {
 		g.ops = append(g.ops, o)
 	}
 	rest := parts[1:]
-	if strings.TrimSpace(rest[0]) == "plan" {
+	if len(rest) > 1 && strings.TrimSpace(rest[0]) == "plan" {
 		g.plan, rest = true, rest[1:]
+	}
+	if len(rest) > 1 && strings.TrimSpace(rest[0]) == "owned" {
+		g.owned, rest = true, rest[1:]
 	}
 	if len(rest) != 1 {
 		return bad("want one list of actors")
@@ -248,7 +264,7 @@ func parseGenApply(s string) (*genApply, error) {
 
 // scenario turns g into a scenario the explorer runs.
 func (g *genApply) scenario(name string) *exScenario {
-	sc := &exScenario{name: name, doc: g.String(), gen: g, apply: &exApplySpec{plan: g.plan}}
+	sc := &exScenario{name: name, doc: g.String(), gen: g, apply: &exApplySpec{plan: g.plan}, clock: g.owned}
 	for _, o := range g.ops {
 		sc.apply.ops = append(sc.apply.ops, exOpSpec{id: o.id, policy: o.policy, state: o.init})
 	}
@@ -337,7 +353,7 @@ func genRetry(call func() (applystate.Result, error)) (applystate.Result, error)
 	var err error
 	for range 1 + exRetries {
 		r, err = call()
-		if errors.Is(err, errGenCrash) {
+		if errors.Is(err, errGenCrash) || errors.Is(err, applystate.ErrNotOwner) {
 			return r, err
 		}
 		if err == nil && !r.Undetermined {
@@ -377,13 +393,16 @@ func (g *genApply) runner(a genActor) func(ctx context.Context, e *exEnv) error 
 			e.gen = append(e.gen, genCall{actor: e.letter, kind: "plan", steps: e.store.calls()[n:], err: err, plan: ids})
 			return genEnd(err)
 		}
-		return e.loop(ctx, a)
+		return e.loop(ctx, g, a)
 	}
 }
 
+// errGenLost ends a drive loop whose lease was taken over.
+var errGenLost = errors.New("storagetest: the drive loop lost its operation")
+
 // genEnd is what an actor returns: a crash or an error its caller would
-// handle (refused plans included) ends it quietly; the checks read the
-// calls.
+// handle (refused plans, lost leases included) ends it quietly; the checks
+// read the calls.
 func genEnd(err error) error {
 	if errors.Is(err, errGenCrash) {
 		return err
@@ -392,21 +411,52 @@ func genEnd(err error) error {
 }
 
 // loop is a deployment's drive loop.
-func (e *exEnv) loop(ctx context.Context, a genActor) error {
+func (e *exEnv) loop(ctx context.Context, g *genApply, a genActor) error {
+	var opts []applystate.DriveOption
+	var lease applystate.Lease
+	if g.owned {
+		// Acquire the operation, polling while another loop's lease is
+		// live (a clock jump of the schedule may end it).
+		var err error
+		for try := 0; ; try++ {
+			n := len(e.store.calls())
+			lease, err = e.p.Acquire(ctx, e.queue, a.op, "loop-"+e.letter, genTTL)
+			e.gen = append(e.gen, genCall{actor: e.letter, kind: "acquire", op: a.op, err: err, token: lease.Token, resume: lease.Resume, steps: e.store.calls()[n:]})
+			if err == nil {
+				break
+			}
+			if errors.Is(err, errGenCrash) || try >= 2+a.waits {
+				return genEnd(err)
+			}
+		}
+		opts = append(opts, applystate.WithLease(lease))
+	}
 	drive := func(st spState) (applystate.Directive, error) {
 		r, err := genRetry(func() (applystate.Result, error) {
-			return e.record(genCall{actor: e.letter, kind: "drive", op: a.op, report: st}, func() (applystate.Result, error) {
-				return e.p.Drive(ctx, e.queue, []applystate.Task{{OperationID: a.op, State: st, ErrorMessage: "boom"}})
+			return e.record(genCall{actor: e.letter, kind: "drive", op: a.op, report: st, token: lease.Token, resume: lease.Resume}, func() (applystate.Result, error) {
+				return e.p.Drive(ctx, e.queue, []applystate.Task{{OperationID: a.op, State: st, ErrorMessage: "boom"}}, opts...)
 			})
 		})
+		if errors.Is(err, applystate.ErrNotOwner) {
+			return r.Next, errGenLost
+		}
 		return r.Next, err
 	}
 	next, err := drive(spPending)
 	for w := 0; err == nil && next == applystate.Wait && w < a.waits; w++ {
 		next, err = drive(spPending)
 	}
-	if err != nil || next != applystate.Proceed {
+	if err != nil || (next != applystate.Proceed && next != applystate.Resume) {
 		return genEnd(err)
+	}
+	if g.owned {
+		n := len(e.store.calls())
+		l, err := e.p.Renew(ctx, lease, genTTL)
+		e.gen = append(e.gen, genCall{actor: e.letter, kind: "renew", op: a.op, err: err, token: lease.Token, steps: e.store.calls()[n:]})
+		if err != nil {
+			return genEnd(err)
+		}
+		lease = l
 	}
 	if a.late {
 		if _, err := drive(spPending); err != nil {

@@ -242,6 +242,8 @@ type genCall struct {
 	undet  bool
 	err    error
 	plan   []string // the plan a CreatePlan call asked for
+	token  int64    // the lease a drive loop's call ran under (0: none)
+	resume bool     // that lease took over work that may be running
 }
 
 func (c genCall) String() string {
@@ -396,6 +398,53 @@ func (s *exSchedule) checkSpecFinal(calls []genCall, terminalized int, ambiguous
 			if spTerminalApply(hist[k]) && !spTerminal(applystate.Normalize(r.state)) {
 				s.violation("target: %s, yet at step %d the apply is %s while %s is %s", p.call, k, hist[k].apply.state, p.call.op, r)
 				break
+			}
+		}
+	}
+	// Ownership: one Proceed per operation among its owners (a takeover is
+	// told Resume), and a loop writes its operation's row only while the
+	// row holds its lease; one told it lost the lease wrote nothing.
+	if g.owned {
+		proceeded := map[string]map[int64]bool{}
+		for _, c := range calls {
+			if c.kind == "drive" && c.err == nil && c.next == applystate.Proceed && c.report == spPending {
+				if proceeded[c.op] == nil {
+					proceeded[c.op] = map[int64]bool{}
+				}
+				proceeded[c.op][c.token] = true
+				if c.resume {
+					s.violation("owner: %s under a lease that took over work that may be running (token %d), but a takeover is told Resume", c, c.token)
+				}
+			}
+		}
+		for op, tokens := range proceeded {
+			if len(tokens) > 1 {
+				s.violation("owner: operation %s was told Proceed under %d leases (tokens %v): two loops would start the same work", op, len(tokens), slices.Sorted(maps.Keys(tokens)))
+			}
+		}
+		for _, c := range calls {
+			if (c.kind != "drive" && c.kind != "renew") || c.token == 0 {
+				continue
+			}
+			for _, k := range c.steps {
+				p, n := hist[k-1].ops[c.op], hist[k].ops[c.op]
+				// A terminal decision's seal rewrites rows unchanged (a new
+				// version only): not a move of the row.
+				moved := p.state != n.state || p.claimed != n.claimed || p.msg != n.msg || !p.started.Equal(n.started) ||
+					!p.completed.Equal(n.completed) || p.owner != n.owner || p.token != n.token || !p.released.Equal(n.released)
+				if moved && (p.token != c.token || p.owner != "loop-"+c.actor) {
+					s.violation("owner: %s wrote operation %s at step %d under token %d, but the row held owner %q token %d", c, c.op, k, c.token, p.owner, p.token)
+				}
+				// A loop whose lease was taken over before its call began
+				// writes nothing at all. (One that loses it during a call
+				// may still land the apply's writes — projections of the
+				// rows, conditioned on the apply's own version — but never
+				// its row.)
+				if pa, na := hist[k-1].apply, hist[k].apply; c.kind == "drive" && pa != nil && na != nil && pa.version != na.version {
+					if first := hist[c.steps[0]-1].ops[c.op]; first.token != c.token {
+						s.violation("owner: %s wrote the apply at step %d, yet another lease (token %d) held the operation before the call began: a stale owner writes nothing", c, k, first.token)
+					}
+				}
 			}
 		}
 	}
