@@ -168,9 +168,9 @@ type exReplay struct {
 	// call pending, a fault on a read, tokens left over.
 	lenient bool
 	toks    []exToken
-	next  int
-	fault string // the fault of the step just picked, for its fault point
-	steps int
+	next    int
+	fault   string // the fault of the step just picked, for its fault point
+	steps   int
 }
 
 func exParseSchedule(s string) (*exReplay, error) {
