@@ -100,10 +100,12 @@ netfaults:
 ## dial timeout, reset, lost or damaged responses, server errors and
 ## timeouts, throttling, the transport's timeout, the caller's context
 ## ending) against every store method, each answer and whether the row was
-## written checked against the tables in docs/design.md; one line per
-## backend; a missing line or a wrong cell fails it.
+## written checked against the tables in docs/design.md; and the example
+## custom backend under the kinds a Go wrapper of its driver layer injects
+## (storagetest.RunClassification); one line per backend; a missing line or
+## a wrong cell fails it.
 classification:
-	@set -o pipefail; $(GO) test -count=1 -timeout 600s -run '^TestClassification$$' -v ./storage/mysql ./storage/postgres ./storage/dynamo | \
+	@set -o pipefail; $(GO) test -count=1 -timeout 600s -run '^TestClassification$$' -v ./storage/mysql ./storage/postgres ./storage/dynamo ./examples/custombackend | \
 		awk '/classification on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); line = $$0; print } \
 			/^--- FAIL|^FAIL| × .*documented |classification table|^[ \t]+(test|doc|doc only|Error|Test|Messages):/ { print } \
 			/^(ok|FAIL)[ \t]/ { if ($$1 == "FAIL" || line !~ /: [1-9][0-9]* cases, 0 wrong$$/) { print "classification: bad run on " $$2; bad = 1 }; line = "" } \

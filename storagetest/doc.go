@@ -152,6 +152,36 @@
 // their source (fixes reverted, protocol steps dropped, rules broken) and
 // requires the model check alone to find each.
 //
+// # Classification of failures below your store
+//
+// Callers decide from your store's errors whether a write may have landed,
+// so each failure below the store must come back classified: a write that
+// may have landed is storage.ErrAmbiguous, a call that could not be served
+// is storage.ErrUnavailable, the caller's own context ending is the
+// context's error. [RunClassification] checks this method by method. You
+// implement a [ClassificationHarness]: your store, its client or driver
+// layer wrapped by a Go wrapper of your own, and Arm, which arms one
+// failure of a [FailureKind] for the store's next request — it fails
+// before it is sent, it is applied and its response lost, the server
+// answers with an error and rolls it back, the caller's context ends
+// before sending or in flight:
+//
+//	func TestClassification(t *testing.T) {
+//		storagetest.RunClassification(t, "mystore", &classificationHarness{})
+//	}
+//
+// Every kind runs against every method of storage.Store, each on rows of
+// its own; the answer ([Classify]) and, for a write, whether the row was
+// written (read back) are compared with the kind's documented row
+// ([FailureKind.Want]). A wrong cell fails with the kind, the method, the
+// documented answer and the one that came back, and the log says
+// "classification on mystore: N cases, W wrong". A cell your backend cannot
+// meet is declared with [Impossible] and its reason, and logged, never
+// skipped in silence. Failures a Go wrapper cannot make (a proxy cutting
+// connections, the server's own lock timeouts) run through
+// [CheckClassification] with a [ClassificationMatrix] of your documented
+// answers. The repository's examples/custombackend shows a whole harness.
+//
 // # Tools
 //
 // [FaultStore] wraps any store to count calls, writes and lost

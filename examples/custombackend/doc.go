@@ -2,8 +2,9 @@
 // and prove it with the shared contract suite.
 //
 // The backend here, [Store], keeps every table in one generic versioned map
-// behind a single mutex: the smallest thing that satisfies storage.Store.
-// A real backend would talk to your database; the shape is the same:
+// behind a single mutex, a [DB] it reaches only through a driver layer,
+// [Conn]: the smallest thing that satisfies storage.Store. A real backend
+// would talk to your database through its client; the shape is the same:
 //
 //   - validate every input with the storage.Validate* helpers before writing,
 //     so bad input is storage.ErrInvalid and nothing is written;
@@ -15,6 +16,12 @@
 //     missing row with ErrNotFound; an AddMember below the stored version
 //     changes nothing and is storage.ErrConflict;
 //   - compare keys byte for byte;
+//   - classify every failure below the store (see Store's do): a
+//     connection that failed before sending, or a server error that rolled
+//     the request back, is storage.ErrUnavailable alone; one that failed
+//     after a write was sent is storage.ErrAmbiguous and ErrUnavailable; the
+//     caller's context ending is the context's error, with ErrAmbiguous for
+//     a write that may have been sent;
 //   - store every field, the optional ones a release adds included (an
 //     operation's Owner, OwnerToken, OwnerUntil and ReleasedAt): rows your
 //     backend wrote before a field existed must read it as zero, so add
@@ -26,5 +33,13 @@
 //
 //	func TestContract(t *testing.T) {
 //		storagetest.RunHarness(t, &harness{}, storagetest.WithScale(0.2))
+//	}
+//
+// and the classification matrix (see classification_test.go): a Go wrapper
+// of the Conn fails, loses or holds the next request, and every store
+// method's answer and row are checked against the documented ones:
+//
+//	func TestClassification(t *testing.T) {
+//		storagetest.RunClassification(t, "custombackend", &classificationHarness{...})
 //	}
 package custombackend

@@ -3,8 +3,8 @@ package custombackend
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/statefold/statefold/storage"
 )
@@ -22,32 +22,55 @@ func newTable[V any](clone func(V) V) *table[V] {
 	return &table[V]{rows: make(map[key]V), clone: clone}
 }
 
-// Store is a tiny map-backed storage.Store, safe for concurrent use.
+// Store is a storage.Store over a [Conn], safe for concurrent use.
 type Store struct {
-	mu      sync.Mutex
-	batches *table[storage.Batch]
-	members *table[storage.Member]
-	applies *table[storage.Apply]
-	ops     *table[storage.Operation]
+	conn Conn
 }
 
 var _ storage.Store = (*Store)(nil)
 
-// New returns an empty Store.
-func New() *Store {
-	return &Store{
-		batches: newTable(storage.NormalizeBatch),
-		members: newTable(storage.NormalizeMember),
-		applies: newTable(storage.NormalizeApply),
-		ops:     newTable(storage.NormalizeOperation),
+// New returns a Store over a new, empty [DB].
+func New() *Store { return Open(NewDB()) }
+
+// Open returns a Store that sends its requests through conn.
+func Open(conn Conn) *Store { return &Store{conn: conn} }
+
+// do sends req through the store's Conn and classifies a failure below
+// the store for a read (write false) or a write, as the store contract
+// asks: the caller's context ended before req was sent is the context's
+// error alone, and while a write was in flight storage.ErrAmbiguous with
+// it (never storage.ErrUnavailable: the limit was the caller's); a
+// connection that failed before sending, or a server error (rolled back),
+// is storage.ErrUnavailable alone; one that failed after a write was sent
+// is ErrAmbiguous and ErrUnavailable, since the write may have landed.
+// req's own answers (storage.ErrNotFound, ErrConflict, …) pass through.
+// The native error stays reachable.
+func (s *Store) do(ctx context.Context, write bool, what string, req Request) error {
+	err := s.conn.Do(ctx, req)
+	if err == nil {
+		return nil
 	}
+	var ne *NetError
+	var se *ServerError
+	isNet := errors.As(err, &ne)
+	sent := !isNet || ne.Sent // a bare error of the context: perhaps sent
+	switch {
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		if write && sent {
+			return fmt.Errorf("custombackend: %s: %w: %w", what, storage.ErrAmbiguous, err)
+		}
+		return fmt.Errorf("custombackend: %s: %w", what, err)
+	case isNet && write && ne.Sent:
+		return fmt.Errorf("custombackend: %s: %w: %w: %w", what, storage.ErrAmbiguous, storage.ErrUnavailable, err)
+	case isNet, errors.As(err, &se):
+		return fmt.Errorf("custombackend: %s: %w: %w", what, storage.ErrUnavailable, err)
+	}
+	return err
 }
 
 // create inserts v under k with version 1 via setVersion.
-func create[V any](s *Store, t *table[V], k key, v V, setVersion func(*V, int64)) (V, error) {
+func create[V any](t *table[V], k key, v V, setVersion func(*V, int64)) (V, error) {
 	var zero V
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := t.rows[k]; ok {
 		return zero, fmt.Errorf("custombackend: create %q: %w", k, storage.ErrAlreadyExists)
 	}
@@ -57,9 +80,7 @@ func create[V any](s *Store, t *table[V], k key, v V, setVersion func(*V, int64)
 	return t.clone(v), nil
 }
 
-func get[V any](s *Store, t *table[V], k key) (V, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func get[V any](t *table[V], k key) (V, error) {
 	v, ok := t.rows[k]
 	if !ok {
 		var zero V
@@ -70,13 +91,8 @@ func get[V any](s *Store, t *table[V], k key) (V, error) {
 
 // update is the compare-and-swap: version(stored) must equal expected, and
 // matches(stored) must hold (the batch CAS also checks the state).
-func update[V any](s *Store, t *table[V], k key, v V, expected int64, version func(V) int64, matches func(V) bool, setVersion func(*V, int64)) (V, error) {
+func update[V any](t *table[V], k key, v V, expected int64, version func(V) int64, matches func(V) bool, setVersion func(*V, int64)) (V, error) {
 	var zero V
-	if err := storage.ValidateVersion("expectedVersion", expected); err != nil {
-		return zero, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	cur, ok := t.rows[k]
 	if !ok {
 		return zero, fmt.Errorf("custombackend: update %q: %w", k, storage.ErrNotFound)
@@ -91,9 +107,7 @@ func update[V any](s *Store, t *table[V], k key, v V, expected int64, version fu
 }
 
 // scan returns every row of one partition (and, if sort1 != "", one bucket).
-func scan[V any](s *Store, t *table[V], part, sort1 string) []V {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func scan[V any](t *table[V], part, sort1 string) []V {
 	var out []V
 	for k, v := range t.rows {
 		if k.part == part && (sort1 == "" || k.sort1 == sort1) {
@@ -101,6 +115,21 @@ func scan[V any](s *Store, t *table[V], part, sort1 string) []V {
 		}
 	}
 	return out
+}
+
+// call sends the request fn as a read or a write and returns its value.
+func call[V any](ctx context.Context, s *Store, write bool, what string, fn func(tx *Tables) (V, error)) (V, error) {
+	var out V
+	err := s.do(ctx, write, what, func(tx *Tables) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	return out, nil
 }
 
 func setBatchVersion(b *storage.Batch, v int64)  { b.Version = v }
@@ -120,7 +149,9 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 	if err := firstErr(ctx.Err(), storage.ValidateBatch(b)); err != nil {
 		return storage.Batch{}, err
 	}
-	return create(s, s.batches, key{b.Queue, b.ID, ""}, b, setBatchVersion)
+	return call(ctx, s, true, "create batch", func(tx *Tables) (storage.Batch, error) {
+		return create(tx.batches, key{b.Queue, b.ID, ""}, b, setBatchVersion)
+	})
 }
 
 // GetBatch implements storage.BatchStore.
@@ -128,7 +159,9 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	if err := firstErr(ctx.Err(), keys2("queue", queue, "id", id)); err != nil {
 		return storage.Batch{}, err
 	}
-	return get(s, s.batches, key{queue, id, ""})
+	return call(ctx, s, false, "get batch", func(tx *Tables) (storage.Batch, error) {
+		return get(tx.batches, key{queue, id, ""})
+	})
 }
 
 // GetBatches implements storage.BatchStore.
@@ -136,28 +169,33 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 	if err := firstErr(ctx.Err(), storage.ValidateKey("queue", queue), storage.ValidateIDs("ids", ids)); err != nil {
 		return nil, err
 	}
-	var out []storage.Batch
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if seen[id] {
-			continue
+	return call(ctx, s, false, "get batches", func(tx *Tables) ([]storage.Batch, error) {
+		var out []storage.Batch
+		seen := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if b, err := get(tx.batches, key{queue, id, ""}); err == nil {
+				out = append(out, b)
+			}
 		}
-		seen[id] = true
-		if b, err := get(s, s.batches, key{queue, id, ""}); err == nil {
-			out = append(out, b)
-		}
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // UpdateBatch implements storage.BatchStore: the stored row must have
 // expectedVersion and, byte for byte, expectedState.
 func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateBatch(b), storage.ValidateKey("expectedState", expectedState)); err != nil {
+	if err := firstErr(ctx.Err(), storage.ValidateBatch(b), storage.ValidateKey("expectedState", expectedState),
+		storage.ValidateVersion("expectedVersion", expectedVersion)); err != nil {
 		return storage.Batch{}, err
 	}
 	inState := func(cur storage.Batch) bool { return cur.State == expectedState }
-	return update(s, s.batches, key{b.Queue, b.ID, ""}, b, expectedVersion, batchVersion, inState, setBatchVersion)
+	return call(ctx, s, true, "update batch", func(tx *Tables) (storage.Batch, error) {
+		return update(tx.batches, key{b.Queue, b.ID, ""}, b, expectedVersion, batchVersion, inState, setBatchVersion)
+	})
 }
 
 // AddMember implements storage.MembershipStore: an upsert that never lowers
@@ -167,13 +205,13 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 		return err
 	}
 	k := key{m.Queue, m.State, m.BatchID}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cur, ok := s.members.rows[k]; ok && m.Version < cur.Version {
-		return fmt.Errorf("custombackend: add member %q: stored version %d is above %d: %w", k, cur.Version, m.Version, storage.ErrConflict)
-	}
-	s.members.rows[k] = s.members.clone(m)
-	return nil
+	return s.do(ctx, true, "add member", func(tx *Tables) error {
+		if cur, ok := tx.members.rows[k]; ok && m.Version < cur.Version {
+			return fmt.Errorf("custombackend: add member %q: stored version %d is above %d: %w", k, cur.Version, m.Version, storage.ErrConflict)
+		}
+		tx.members.rows[k] = tx.members.clone(m)
+		return nil
+	})
 }
 
 // RemoveMember implements storage.MembershipStore: delete only if the row is
@@ -184,12 +222,12 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 		return err
 	}
 	k := key{queue, state, batchID}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cur, ok := s.members.rows[k]; ok && cur.Version <= maxVersion {
-		delete(s.members.rows, k)
-	}
-	return nil
+	return s.do(ctx, true, "remove member", func(tx *Tables) error {
+		if cur, ok := tx.members.rows[k]; ok && cur.Version <= maxVersion {
+			delete(tx.members.rows, k)
+		}
+		return nil
+	})
 }
 
 // ListMembers implements storage.MembershipStore.
@@ -197,7 +235,9 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 	if err := firstErr(ctx.Err(), keys2("queue", queue, "state", state)); err != nil {
 		return nil, err
 	}
-	return scan(s, s.members, queue, state), nil
+	return call(ctx, s, false, "list members", func(tx *Tables) ([]storage.Member, error) {
+		return scan(tx.members, queue, state), nil
+	})
 }
 
 // CreateApply implements storage.ApplyStore.
@@ -205,7 +245,9 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	if err := firstErr(ctx.Err(), storage.ValidateApply(a)); err != nil {
 		return storage.Apply{}, err
 	}
-	return create(s, s.applies, key{a.ID, "", ""}, a, setApplyVersion)
+	return call(ctx, s, true, "create apply", func(tx *Tables) (storage.Apply, error) {
+		return create(tx.applies, key{a.ID, "", ""}, a, setApplyVersion)
+	})
 }
 
 // GetApply implements storage.ApplyStore.
@@ -213,15 +255,19 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 	if err := firstErr(ctx.Err(), storage.ValidateKey("id", id)); err != nil {
 		return storage.Apply{}, err
 	}
-	return get(s, s.applies, key{id, "", ""})
+	return call(ctx, s, false, "get apply", func(tx *Tables) (storage.Apply, error) {
+		return get(tx.applies, key{id, "", ""})
+	})
 }
 
 // UpdateApply implements storage.ApplyStore.
 func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateApply(a)); err != nil {
+	if err := firstErr(ctx.Err(), storage.ValidateApply(a), storage.ValidateVersion("expectedVersion", expectedVersion)); err != nil {
 		return storage.Apply{}, err
 	}
-	return update(s, s.applies, key{a.ID, "", ""}, a, expectedVersion, applyVersion, anyRow, setApplyVersion)
+	return call(ctx, s, true, "update apply", func(tx *Tables) (storage.Apply, error) {
+		return update(tx.applies, key{a.ID, "", ""}, a, expectedVersion, applyVersion, anyRow, setApplyVersion)
+	})
 }
 
 // CreateOperation implements storage.OperationStore.
@@ -229,7 +275,9 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 	if err := firstErr(ctx.Err(), storage.ValidateOperation(op)); err != nil {
 		return storage.Operation{}, err
 	}
-	return create(s, s.ops, key{op.ApplyID, op.ID, ""}, op, setOpVersion)
+	return call(ctx, s, true, "create operation", func(tx *Tables) (storage.Operation, error) {
+		return create(tx.ops, key{op.ApplyID, op.ID, ""}, op, setOpVersion)
+	})
 }
 
 // GetOperation implements storage.OperationStore.
@@ -237,7 +285,9 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	if err := firstErr(ctx.Err(), keys2("applyID", applyID, "id", id)); err != nil {
 		return storage.Operation{}, err
 	}
-	return get(s, s.ops, key{applyID, id, ""})
+	return call(ctx, s, false, "get operation", func(tx *Tables) (storage.Operation, error) {
+		return get(tx.ops, key{applyID, id, ""})
+	})
 }
 
 // ListOperations implements storage.OperationStore.
@@ -245,13 +295,17 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 	if err := firstErr(ctx.Err(), storage.ValidateKey("applyID", applyID)); err != nil {
 		return nil, err
 	}
-	return scan(s, s.ops, applyID, ""), nil
+	return call(ctx, s, false, "list operations", func(tx *Tables) ([]storage.Operation, error) {
+		return scan(tx.ops, applyID, ""), nil
+	})
 }
 
 // UpdateOperation implements storage.OperationStore.
 func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateOperation(op)); err != nil {
+	if err := firstErr(ctx.Err(), storage.ValidateOperation(op), storage.ValidateVersion("expectedVersion", expectedVersion)); err != nil {
 		return storage.Operation{}, err
 	}
-	return update(s, s.ops, key{op.ApplyID, op.ID, ""}, op, expectedVersion, opVersion, anyRow, setOpVersion)
+	return call(ctx, s, true, "update operation", func(tx *Tables) (storage.Operation, error) {
+		return update(tx.ops, key{op.ApplyID, op.ID, ""}, op, expectedVersion, opVersion, anyRow, setOpVersion)
+	})
 }

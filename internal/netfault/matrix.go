@@ -3,7 +3,6 @@ package netfault
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -11,37 +10,26 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storagetest"
 )
 
 // Class is a class of store methods that answer a failure alike: one
-// column of the classification matrix.
-type Class int
+// column of the classification matrix (storagetest.MethodClass).
+type Class = storagetest.MethodClass
 
 // The method classes, in the matrix's column order.
 const (
-	Reads Class = iota
-	Creates
-	CompareAndSwaps
-	AddMembers
-	RemoveMembers
-	numClasses
+	Reads           = storagetest.ClassReads
+	Creates         = storagetest.ClassCreates
+	CompareAndSwaps = storagetest.ClassCompareAndSwaps
+	AddMembers      = storagetest.ClassAddMember
+	RemoveMembers   = storagetest.ClassRemoveMember
 )
 
-// classNames are the matrix's column headings.
-var classNames = [numClasses]string{"reads", "creates", "compare-and-swaps", "AddMember", "RemoveMember"}
-
-// String returns the class's column heading.
-func (c Class) String() string { return classNames[c] }
-
 // Call is one store call of the matrix: a method, on the rows seeded for
-// its cell (batch Queue/"b", queued at version 1, its member row
-// Queue/"queued"/"b" at version 1, apply ApplyID and its operation
-// ApplyID/"o", pending at version 1).
+// its cell (see storagetest.ClassificationCell).
 type Call struct {
 	// Method names the store method ("GetBatch", "UpdateApply", …).
 	Method string
@@ -53,8 +41,6 @@ type Call struct {
 	// sends first (for a proxy that picks it out), and Op the DynamoDB
 	// operation it sends first.
 	Statement, Op string
-
-	do func(ctx context.Context, s storage.Store, c Call) error
 }
 
 // Fault is one failure kind below the store: one row of the matrix.
@@ -70,183 +56,44 @@ type Fault struct {
 }
 
 // Matrix is a backend's documented answers: for each failure kind, one
-// cell per Class. A cell of a read is its answer; a cell of a write is its
-// answer and whether the row was written ("U, not written"). "n/a" marks
-// a kind that cannot happen on the backend.
-//
-// Answers: "ok" (success), "U" (storage.ErrUnavailable alone), "A+U"
-// (storage.ErrAmbiguous and storage.ErrUnavailable), "A" (ErrAmbiguous
-// alone, the native error reachable), "A+ctx" (ErrAmbiguous and the
-// context's error, not ErrUnavailable), "ctx" (the context's error alone),
-// "native" (the native error, no sentinel), "not found", "conflict".
-// Written: "written", "not written", or "either" (the store cannot tell,
-// and the test does not).
-type Matrix map[string][numClasses]string
+// cell per Class (see storagetest.ClassificationMatrix for the answers).
+// "n/a" marks a kind that cannot happen on the backend.
+type Matrix = storagetest.ClassificationMatrix
 
 // NotApplicable marks a failure kind that cannot happen on a backend.
-const NotApplicable = "n/a"
+const NotApplicable = storagetest.NotApplicable
 
-// calls returns the matrix's store calls, every method of storage.Store.
-func calls() []Call {
-	return []Call{
-		{Method: "GetBatch", Class: Reads, Statement: "SELECT ", Op: "GetItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.GetBatch(ctx, c.Queue, "b")
-			return err
-		}},
-		{Method: "GetBatches", Class: Reads, Statement: "SELECT ", Op: "BatchGetItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.GetBatches(ctx, c.Queue, []string{"b", "x"})
-			return err
-		}},
-		{Method: "ListMembers", Class: Reads, Statement: "SELECT ", Op: "Query", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.ListMembers(ctx, c.Queue, "queued")
-			return err
-		}},
-		{Method: "GetApply", Class: Reads, Statement: "SELECT ", Op: "GetItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.GetApply(ctx, c.ApplyID)
-			return err
-		}},
-		{Method: "GetOperation", Class: Reads, Statement: "SELECT ", Op: "GetItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.GetOperation(ctx, c.ApplyID, "o")
-			return err
-		}},
-		{Method: "ListOperations", Class: Reads, Statement: "SELECT ", Op: "Query", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.ListOperations(ctx, c.ApplyID)
-			return err
-		}},
-		{Method: "CreateBatch", Class: Creates, Statement: "INSERT INTO ", Op: "PutItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.CreateBatch(ctx, storage.Batch{Queue: c.Queue, ID: "n", State: "queued"})
-			return err
-		}},
-		{Method: "CreateApply", Class: Creates, Statement: "INSERT INTO ", Op: "PutItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.CreateApply(ctx, storage.Apply{ID: c.ApplyID + "n", State: "pending"})
-			return err
-		}},
-		{Method: "CreateOperation", Class: Creates, Statement: "INSERT INTO ", Op: "PutItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.CreateOperation(ctx, storage.Operation{ApplyID: c.ApplyID, ID: "n", State: "pending"})
-			return err
-		}},
-		{Method: "UpdateBatch", Class: CompareAndSwaps, Statement: "UPDATE ", Op: "PutItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.UpdateBatch(ctx, storage.Batch{Queue: c.Queue, ID: "b", State: "running"}, 1, "queued")
-			return err
-		}},
-		{Method: "UpdateApply", Class: CompareAndSwaps, Statement: "UPDATE ", Op: "PutItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.UpdateApply(ctx, storage.Apply{ID: c.ApplyID, State: "running"}, 1)
-			return err
-		}},
-		{Method: "UpdateOperation", Class: CompareAndSwaps, Statement: "UPDATE ", Op: "PutItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			_, err := s.UpdateOperation(ctx, storage.Operation{ApplyID: c.ApplyID, ID: "o", State: "running"}, 1)
-			return err
-		}},
-		{Method: "AddMember", Class: AddMembers, Statement: "INSERT INTO ", Op: "PutItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			return s.AddMember(ctx, storage.Member{Queue: c.Queue, State: "queued", BatchID: "b", Version: 2})
-		}},
-		{Method: "RemoveMember", Class: RemoveMembers, Statement: "DELETE FROM ", Op: "DeleteItem", do: func(ctx context.Context, s storage.Store, c Call) error {
-			return s.RemoveMember(ctx, c.Queue, "queued", "b", 1)
-		}},
-	}
+// sent is the first SQL statement (a piece of its text) and DynamoDB
+// operation each store method sends.
+var sent = map[storagetest.Method]struct{ statement, op string }{
+	storagetest.GetBatch:        {"SELECT ", "GetItem"},
+	storagetest.GetBatches:      {"SELECT ", "BatchGetItem"},
+	storagetest.ListMembers:     {"SELECT ", "Query"},
+	storagetest.GetApply:        {"SELECT ", "GetItem"},
+	storagetest.GetOperation:    {"SELECT ", "GetItem"},
+	storagetest.ListOperations:  {"SELECT ", "Query"},
+	storagetest.CreateBatch:     {"INSERT INTO ", "PutItem"},
+	storagetest.CreateApply:     {"INSERT INTO ", "PutItem"},
+	storagetest.CreateOperation: {"INSERT INTO ", "PutItem"},
+	storagetest.UpdateBatch:     {"UPDATE ", "PutItem"},
+	storagetest.UpdateApply:     {"UPDATE ", "PutItem"},
+	storagetest.UpdateOperation: {"UPDATE ", "PutItem"},
+	storagetest.AddMember:       {"INSERT INTO ", "PutItem"},
+	storagetest.RemoveMember:    {"DELETE FROM ", "DeleteItem"},
 }
 
 // Classify names err, returned by a call made with ctx, as the matrix does
-// (see [Matrix]). The context's error counts only when ctx has ended: a
-// dial or transport timeout matches context.DeadlineExceeded too.
-func Classify(ctx context.Context, err error) string {
-	if err == nil {
-		return "ok"
-	}
-	ctxErr := ctx.Err() != nil && errors.Is(err, ctx.Err())
-	a, u := errors.Is(err, storage.ErrAmbiguous), errors.Is(err, storage.ErrUnavailable)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return "not found"
-	case errors.Is(err, storage.ErrConflict):
-		return "conflict"
-	case errors.Is(err, storage.ErrAlreadyExists):
-		return "already exists"
-	case a && u && !ctxErr:
-		return "A+U"
-	case a && ctxErr && !u:
-		return "A+ctx"
-	case a && !u && !ctxErr:
-		return "A"
-	case u && !a && !ctxErr:
-		return "U"
-	case ctxErr && !a && !u:
-		return "ctx"
-	case !a && !u:
-		return "native"
-	}
-	return fmt.Sprintf("mixed (ambiguous %v, unavailable %v, context %v)", a, u, ctxErr)
-}
+// (storagetest.Classify).
+func Classify(ctx context.Context, err error) string { return storagetest.Classify(ctx, err) }
 
-// seed writes a cell's rows through check.
-func seed(t *testing.T, check storage.Store, queue, apply string) {
-	t.Helper()
-	ctx := context.Background()
-	_, err := check.CreateBatch(ctx, storage.Batch{Queue: queue, ID: "b", State: "queued"})
-	require.NoError(t, err)
-	require.NoError(t, check.AddMember(ctx, storage.Member{Queue: queue, State: "queued", BatchID: "b", Version: 1}))
-	_, err = check.CreateApply(ctx, storage.Apply{ID: apply, State: "pending"})
-	require.NoError(t, err)
-	_, err = check.CreateOperation(ctx, storage.Operation{ApplyID: apply, ID: "o", State: "pending"})
-	require.NoError(t, err)
-}
-
-// written reports, through check, whether the write of call c landed.
-func written(t *testing.T, check storage.Store, c Call, queue, apply string) bool {
-	t.Helper()
-	ctx := context.Background()
-	found := func(err error) bool {
-		if errors.Is(err, storage.ErrNotFound) {
-			return false
-		}
-		require.NoError(t, err)
-		return true
-	}
-	switch c.Method {
-	case "CreateBatch":
-		_, err := check.GetBatch(ctx, queue, "n")
-		return found(err)
-	case "CreateApply":
-		_, err := check.GetApply(ctx, apply+"n")
-		return found(err)
-	case "CreateOperation":
-		_, err := check.GetOperation(ctx, apply, "n")
-		return found(err)
-	case "UpdateBatch":
-		b, err := check.GetBatch(ctx, queue, "b")
-		require.NoError(t, err)
-		return b.Version == 2
-	case "UpdateApply":
-		a, err := check.GetApply(ctx, apply)
-		require.NoError(t, err)
-		return a.Version == 2
-	case "UpdateOperation":
-		op, err := check.GetOperation(ctx, apply, "o")
-		require.NoError(t, err)
-		return op.Version == 2
-	case "AddMember", "RemoveMember":
-		ms, err := check.ListMembers(ctx, queue, "queued")
-		require.NoError(t, err)
-		if c.Method == "RemoveMember" {
-			return len(ms) == 0
-		}
-		return len(ms) == 1 && ms[0].Version == 2
-	}
-	return false
-}
-
-// landWait bounds how long a write the matrix expects to be written may
-// take to land after its call returned (a statement held by the proxy).
-const landWait = 5 * time.Second
-
-// Classification runs every failure kind of faults against every store
-// method, each cell on rows of its own seeded through check, and compares
-// each answer, and whether the write landed (read through check), with
-// want. It first requires want to equal the backend's table in the
-// Markdown document at doc (so that the two cannot drift) and every row of want
-// that is not "n/a" to have a fault. It logs the line make test prints,
-// "classification on <backend>: N cases, W wrong", and fails t for each
-// wrong cell.
+// Classification requires want to equal the backend's table in the
+// Markdown document at doc (so that the two cannot drift), and then runs
+// storagetest.CheckClassification: every failure kind of faults against
+// every store method, each cell on rows of its own seeded through check,
+// each answer, and whether the write landed (read through check), compared
+// with want; every row of want that is not "n/a" must have a fault. It logs
+// the line make test prints, "classification on <backend>: N cases, W
+// wrong", and fails t for each wrong cell.
 func Classification(t *testing.T, backend, doc string, check storage.Store, want Matrix, faults []Fault) {
 	t.Helper()
 	documented, err := DocumentedMatrix(doc, backend)
@@ -256,65 +103,14 @@ func Classification(t *testing.T, backend, doc string, check storage.Store, want
 	case !reflect.DeepEqual(want, documented):
 		t.Errorf("the classification table for %s in %s differs from the test's:\n%s", backend, doc, diffMatrix(want, documented))
 	}
-	byKind := map[string]Fault{}
+	cfs := make([]storagetest.ClassificationFault, 0, len(faults))
 	for _, f := range faults {
-		_, ok := want[f.Kind]
-		require.True(t, ok, "fault %q has no row in the matrix", f.Kind)
-		byKind[f.Kind] = f
+		cfs = append(cfs, storagetest.ClassificationFault{Kind: f.Kind, Arm: func(t *testing.T, c storagetest.ClassificationCell) (storage.Store, context.Context, func()) {
+			return f.Arm(t, Call{Method: string(c.Method), Class: c.Method.Class(), Queue: c.Queue, ApplyID: c.ApplyID,
+				Statement: sent[c.Method].statement, Op: sent[c.Method].op})
+		}})
 	}
-	for _, kind := range slices.Sorted(maps.Keys(want)) {
-		_, ok := byKind[kind]
-		row := want[kind]
-		applicable := slices.ContainsFunc(row[:], func(c string) bool { return c != NotApplicable })
-		require.Equal(t, applicable, ok, "%s: a fault must be run exactly for the rows that are not n/a", kind)
-	}
-	cases, wrong, n := 0, 0, 0
-	for _, f := range faults {
-		for _, c := range calls() {
-			n++
-			expect := want[f.Kind][c.Class]
-			queue, apply := fmt.Sprintf("m%d", n), fmt.Sprintf("a%d", n)
-			c.Queue, c.ApplyID = queue, apply
-			cases++
-			ok := t.Run(f.Kind+"/"+c.Method, func(t *testing.T) {
-				seed(t, check, queue, apply)
-				s, ctx, after := f.Arm(t, c)
-				err := c.do(ctx, s, c)
-				if after != nil {
-					after()
-				}
-				got := Classify(ctx, err)
-				_, wantWritten, _ := strings.Cut(expect, ", ")
-				if c.Class != Reads {
-					landed := written(t, check, c, queue, apply)
-					if wantWritten == "written" {
-						for deadline := time.Now().Add(landWait); !landed && time.Now().Before(deadline); {
-							time.Sleep(20 * time.Millisecond)
-							landed = written(t, check, c, queue, apply)
-						}
-					}
-					switch {
-					case wantWritten == "either":
-						got += ", either"
-					case landed:
-						got += ", written"
-					default:
-						got += ", not written"
-					}
-					if wantWritten == "either" {
-						t.Logf("landed: %v", landed)
-					}
-				}
-				if got != expect {
-					t.Errorf("%s × %s: got %q, documented %q (error: %v)", f.Kind, c.Method, got, expect, err)
-				}
-			})
-			if !ok {
-				wrong++
-			}
-		}
-	}
-	t.Logf("classification on %s: %d cases, %d wrong", backend, cases, wrong)
+	storagetest.CheckClassification(t, backend, check, want, cfs)
 }
 
 // DocumentedMatrix reads the classification table of backend from the
@@ -330,6 +126,10 @@ func DocumentedMatrix(path, backend string) (Matrix, error) {
 	marker := "<!-- classification: " + backend + " -->"
 	m := Matrix{}
 	in, header := false, 0
+	var columns []string
+	for _, c := range storagetest.MethodClasses() {
+		columns = append(columns, c.String())
+	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -350,16 +150,16 @@ func DocumentedMatrix(path, backend string) (Matrix, error) {
 			cells[i] = strings.Trim(strings.TrimSpace(cells[i]), "`")
 		}
 		if header < 2 { // the heading and the alignment row
-			if header == 0 && !slices.Equal(cells[1:], classNames[:]) {
-				return nil, fmt.Errorf("%s: %s table: columns %q, want the failure and %q", path, backend, cells, classNames)
+			if header == 0 && !slices.Equal(cells[1:], columns) {
+				return nil, fmt.Errorf("%s: %s table: columns %q, want the failure and %q", path, backend, cells, columns)
 			}
 			header++
 			continue
 		}
-		if len(cells) != 1+int(numClasses) {
+		if len(cells) != 1+len(columns) {
 			return nil, fmt.Errorf("%s: %s table: row %q has %d cells", path, backend, line, len(cells))
 		}
-		var row [numClasses]string
+		var row storagetest.ClassificationRow
 		copy(row[:], cells[1:])
 		m[cells[0]] = row
 	}
