@@ -79,6 +79,11 @@ type Exploration struct {
 	// MaxViolations stops a scenario after that many violating schedules;
 	// 0 means 1.
 	MaxViolations int
+	// PCT makes every other random schedule one of random priorities
+	// (probabilistic concurrency testing: the pending actor of highest
+	// priority runs, and at one or two random steps the actor about to run
+	// drops below the others) instead of uniform picks.
+	PCT bool
 	// MaxSchedules bounds how many schedules the bounded search of one
 	// scenario runs, cheapest first; 0 means no bound. A search it cuts
 	// is not complete ([ExploreResult].Complete).

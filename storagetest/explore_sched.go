@@ -154,6 +154,54 @@ func (r *exRandom) pick(kind exPointKind, opts []exOpt, used exCost) (int, error
 
 func (r *exRandom) finish() error { return nil }
 
+// exPCT schedules by random priorities (probabilistic concurrency
+// testing): the pending actor of highest priority runs; at each of one or
+// two change points, drawn among the first 64 steps, the actor about to run
+// drops below every other. A bug that needs an actor held back while the
+// others run several calls is found far more often than by uniform picks.
+// Clock jumps and faults as exRandom.
+type exPCT struct {
+	exRandom
+	prio    map[string]int
+	changes map[int]bool
+	steps   int
+	low     int
+}
+
+func newPCT(rng *rand.Rand, caps exCost) *exPCT {
+	p := &exPCT{exRandom: exRandom{rng: rng, caps: caps}, prio: map[string]int{}, changes: map[int]bool{}}
+	for range 1 + rng.IntN(2) {
+		p.changes[1+rng.IntN(64)] = true
+	}
+	return p
+}
+
+func (p *exPCT) pick(kind exPointKind, opts []exOpt, used exCost) (int, error) {
+	if kind != exPointActor {
+		return p.exRandom.pick(kind, opts, used)
+	}
+	p.steps++
+	best := func() int {
+		b := -1
+		for i, o := range opts {
+			if _, ok := p.prio[o.tok]; !ok {
+				p.prio[o.tok] = 1000 + p.rng.IntN(1000)
+			}
+			if b < 0 || p.prio[o.tok] > p.prio[opts[b].tok] {
+				b = i
+			}
+		}
+		return b
+	}
+	i := best()
+	if p.changes[p.steps] && len(opts) > 1 {
+		p.low--
+		p.prio[opts[i].tok] = p.low
+		i = best()
+	}
+	return i, nil
+}
+
 // exToken is one parsed token of a schedule string.
 type exToken struct {
 	clock bool

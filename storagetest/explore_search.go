@@ -202,7 +202,11 @@ func exExplore(ctx context.Context, stores func() storage.Store, sc *exScenario,
 			next++
 			mu.Unlock()
 			rng := rand.New(rand.NewPCG(x.Seed, salt+uint64(i)))
-			r, err := exRunSchedule(ctx, stores(), sc, &exRandom{rng: rng, caps: rcaps}, f, false)
+			var ch exChooser = &exRandom{rng: rng, caps: rcaps}
+			if x.PCT && i%2 == 1 {
+				ch = newPCT(rng, rcaps)
+			}
+			r, err := exRunSchedule(ctx, stores(), sc, ch, f, false)
 			mu.Lock()
 			if err != nil {
 				errs = append(errs, fmt.Errorf("scenario %s, random schedule %q: %w", sc.name, r.Schedule, err))

@@ -87,6 +87,20 @@ func genBatchScenario(rng *rand.Rand) *genBatch {
 		}
 		return out
 	}
+	if len(g.seeded) > 0 && rng.IntN(4) == 0 {
+		// The shape of the races of List: a batch moves between the
+		// states a List asks for while a Reconcile removes stale rows.
+		b := g.seeded[0]
+		to := pick(g.live)
+		if len(g.moves[b.state]) > 0 {
+			to = g.moves[b.state][rng.IntN(len(g.moves[b.state]))]
+		}
+		g.actors = append(g.actors,
+			genBatchActor{kind: "list", states: slices.Clone(g.live)},
+			genBatchActor{kind: "move", id: b.id, states: []string{to}},
+			genBatchActor{kind: "reconcile"})
+		return g
+	}
 	for n := 2 + rng.IntN(2); len(g.actors) < n; {
 		a := genBatchActor{}
 		if rng.IntN(4) == 0 {

@@ -95,6 +95,17 @@ func genApplyScenario(rng *rand.Rand) *genApply {
 		g.ops[i].init = []spState{spRunning, spCompleted, spFailed}[rng.IntN(3)]
 	}
 	actors := 2 + rng.IntN(2)
+	if !g.plan && rng.IntN(4) == 0 {
+		// The shape of most races between drive loops: one loop settles
+		// an operation while two replicas of another's loop report.
+		x, y := rng.IntN(n), rng.IntN(n)
+		final := []spState{spCompleted, spFailed}[rng.IntN(2)]
+		g.actors = append(g.actors,
+			genActor{kind: "loop", op: g.ops[x].id, final: final},
+			genActor{kind: "loop", op: g.ops[y].id, final: spCompleted, waits: 1},
+			genActor{kind: "loop", op: g.ops[y].id, final: []spState{spCompleted, spFailed}[rng.IntN(2)], waits: 1, late: rng.IntN(2) == 0})
+		return g
+	}
 	if g.plan {
 		g.actors = append(g.actors, genActor{kind: "plan", crash: rng.IntN(2) * (1 + rng.IntN(n+1))})
 		if rng.IntN(2) == 0 {

@@ -62,7 +62,7 @@ type ModelCheck struct {
 // own). Under -short: 200 scenarios.
 func DefaultModelCheck() ModelCheck {
 	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 4 * time.Minute, Parallel: 2,
-		Exploration: Exploration{Preemptions: 1, Faults: 0, ClockAdvances: 1, Events: 1, MaxSchedules: 24, Random: 6, Seed: 1, Parallel: 1}}
+		Exploration: Exploration{Preemptions: 1, Faults: 0, ClockAdvances: 1, Events: 1, MaxSchedules: 24, Random: 6, PCT: true, Seed: 1, Parallel: 1}}
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 200
 	}

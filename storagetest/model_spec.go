@@ -488,6 +488,45 @@ func (s *exSchedule) checkSpecFinal(calls []genCall, terminalized int, ambiguous
 			s.violation("plan: %s returned success for the plan %v, but the store holds operations %v (apply: %v)", c, want, have, last.apply)
 		}
 	}
+	// A stop that returned moved every unclaimed pending operation to
+	// stopped; once the actors stopped and a Reproject ran, a stopped
+	// rollout without started work is settled.
+	for _, c := range calls {
+		if c.kind != "stop" || c.err != nil || len(c.steps) == 0 {
+			continue
+		}
+		at := hist[c.steps[len(c.steps)-1]]
+		if spTerminalApply(at) {
+			continue
+		}
+		for _, id := range slices.Sorted(maps.Keys(at.ops)) {
+			if r := at.ops[id]; applystate.Normalize(r.state) == spPending && !r.claimed {
+				s.violation("stop: %s returned, but operation %s is still pending and unclaimed (%s)", c, id, r)
+			}
+		}
+	}
+	if last.apply != nil && last.apply.stop && !spTerminalApply(last) {
+		busy := false
+		for _, r := range last.ops {
+			busy = busy || spStarted(r) || r.claimed
+		}
+		if !busy {
+			s.violation("stop: a stop was requested and no operation has started work, but after the final Reproject the apply is %s (%s)", last.apply.state, last)
+		}
+	}
+	// When every call of every actor succeeded (no crash, no error, no
+	// refusal), the last writer left the apply projected over the rows:
+	// no Reproject is needed. The state before the final Reproject.
+	settled := len(hist) >= 2
+	for _, c := range calls {
+		settled = settled && c.err == nil && !c.undet
+	}
+	if settled && !g.plan {
+		before := hist[len(hist)-2]
+		if before.apply != nil && applystate.Normalize(before.apply.state) != spApplyOf(g.ops, before) {
+			s.violation("projection: every call succeeded, yet before any Reproject the apply is %s while the rows give %s (%s)", before.apply.state, spApplyOf(g.ops, before), before)
+		}
+	}
 	terminal := spTerminalApply(last)
 	if spTerminalApply(hist[0]) {
 		// Terminal from the start: nobody terminalizes it.
