@@ -440,3 +440,103 @@ func TestOrphanedFinalizerNeverStarts(t *testing.T) {
 		})
 	}
 }
+
+// Hole 1 again, with no terminal write involved (so no seal or bump steps
+// in): A checksumming, B waiting for its cutover, the apply checksumming
+// (v1). B's first loop read the apply (v1) and is held before its report;
+// A's loop writes running (v2); A's next report, waiting_for_cutover, lists
+// B waiting too and computes waiting_for_cutover, held before its write at
+// v2; B's second loop reports running and crashes before its apply write.
+// B's first loop loses its row compare-and-swap to that report, which says
+// what it says: it projects the row unacknowledged. With a fence read
+// before the winning row (v1) its forced write failed, the next round read
+// v2 — running, as it projects — wrote nothing and acknowledged B; A's
+// waiting_for_cutover, computed without B running, then landed at v2, and
+// no poll repairs it (B is acknowledged).
+func TestLostRowCASReReadsTheApplyNonTerminal(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"A", ""}, {"B", ""}})
+	b.drive(t, "A", cs)
+	b.drive(t, "B", wc)
+	require.Equal(t, string(cs), b.apply(t).State)
+	loop1, other, cutover, loop2 := newActor(b, t0), newActor(b, t1), newActor(b, t2), newActor(b, t3)
+
+	resume1 := holdAt(t, loop1.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.UpdateOperation}}, loop1.drive(b, "B", ru))
+	_, err := other.drive(b, "A", ru)()
+	require.NoError(t, err)
+	resumeCutover := holdAt(t, cutover.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.UpdateApply}}, cutover.drive(b, "A", wc))
+	_, err = loop2.fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 2, Methods: []storagetest.Method{storagetest.GetApply}})
+	require.NoError(t, err)
+	_, err = loop2.drive(b, "B", ru)()
+	require.ErrorIs(t, err, storagetest.ErrInjected)
+
+	_, err = resume1()
+	require.NoError(t, err)
+	_, err = resumeCutover()
+	require.NoError(t, err)
+	t.Logf("apply %s; B %s, acknowledged %v", b.apply(t).State, b.op(t, "B").State, b.op(t, "B").Projected)
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+}
+
+// Hole 2 again, with no terminal write involved (so no seal or bump steps
+// in): A checksumming, B waiting for its cutover, the apply checksumming
+// (v1). Reproject read v1 and is held before listing; A's loop writes
+// running (v2); A's next report, waiting_for_cutover, lists B waiting and
+// computes waiting_for_cutover, held before its write at v2; B reports
+// running and crashes before its apply write. Reproject lists both rows
+// unacknowledged and projects running; its forced write at v1 fails. Before
+// the fix the next round read v2 — running, as projected — wrote nothing
+// and acknowledged both rows; A's waiting_for_cutover then landed at v2.
+func TestReprojectFencesAfterItsListingNonTerminal(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"A", ""}, {"B", ""}})
+	b.drive(t, "A", cs)
+	b.drive(t, "B", wc)
+	require.Equal(t, string(cs), b.apply(t).State)
+	sweep, other, cutover, late := newActor(b, t0), newActor(b, t1), newActor(b, t2), newActor(b, t3)
+
+	resumeSweep := holdAt(t, sweep.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.ListOperations}},
+		func() (applystate.Result, error) { return sweep.p.Reproject(b.ctx, "a") })
+	_, err := other.drive(b, "A", ru)()
+	require.NoError(t, err)
+	resumeCutover := holdAt(t, cutover.fs, storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.UpdateApply}}, cutover.drive(b, "A", wc))
+	_, err = late.fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 2, Methods: []storagetest.Method{storagetest.GetApply}})
+	require.NoError(t, err)
+	_, err = late.drive(b, "B", ru)()
+	require.ErrorIs(t, err, storagetest.ErrInjected)
+
+	_, err = resumeSweep()
+	require.NoError(t, err)
+	_, err = resumeCutover()
+	require.NoError(t, err)
+	t.Logf("apply %s; A %s, B %s, acknowledged %v", b.apply(t).State, b.op(t, "A").State, b.op(t, "B").State, b.op(t, "B").Projected)
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+}
+
+// Hole 5, the writer after the seal: A's report of stopped lists every row
+// stopped, seals them and is held before its terminal write. B's loop reads
+// B as sealed and the apply still open, and would move B to failed. Without
+// the bump before that move, the row write landed (after the seal, before
+// the terminal write) and the terminal write, computed from the listing
+// without it, then landed: stopped over a failed row. With the bump, B's
+// writer holds before its first apply write; the terminal write lands; the
+// bump then fails and B's writer reads the apply terminal.
+func TestNoRowChangesAfterTheSeal(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"A", ""}, {"B", ""}})
+	b.drive(t, "A", ru)
+	b.drive(t, "B", ru)
+	b.drive(t, "B", st)
+	late, other := newActor(b, t0), newActor(b, t1)
+	onApplyWrite := storagetest.Fault{Call: 1, Methods: []storagetest.Method{storagetest.UpdateApply}}
+
+	resumeStop := holdAt(t, other.fs, onApplyWrite, other.drive(b, "A", st))
+	resumeLate := holdAt(t, late.fs, onApplyWrite, late.drive(b, "B", fa, "boom"))
+	ra, err := resumeStop()
+	require.NoError(t, err)
+	rb, err := resumeLate()
+	require.NoError(t, err)
+	t.Logf("A: %s terminalized %v; B: %s; apply %s, B %s", ra.Next, ra.Terminalized, rb.Next, b.apply(t).State, b.op(t, "B").State)
+	require.Equal(t, 1, btoi(ra.Terminalized)+btoi(rb.Terminalized))
+	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+}
