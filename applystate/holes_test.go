@@ -540,3 +540,23 @@ func TestNoRowChangesAfterTheSeal(t *testing.T) {
 	require.Equal(t, 1, btoi(ra.Terminalized)+btoi(rb.Terminalized))
 	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
 }
+
+// Hole 8, ReleasePause's flag write: clearing a PauseReleased flag an
+// earlier version set lands but its response is lost; ReleasePause
+// recognizes its own write (before: the plain error failed it).
+func TestLostResponseOnReleasePauseFlagIsOwned(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []op{{"A", applystate.Pause}, {"B", ""}})
+	b.drive(t, "A", ru)
+	b.drive(t, "B", ru)
+	a := b.apply(t)
+	a.PauseReleased = true
+	_, err := b.store.UpdateApply(b.ctx, a, a.Version)
+	require.NoError(t, err)
+	_, err = b.fs.Inject(storagetest.Fault{Mode: storagetest.FailAfter, Call: 1, Err: errLost, Methods: []storagetest.Method{storagetest.UpdateApply}})
+	require.NoError(t, err)
+	r, err := b.p.ReleasePause(b.ctx, "a")
+	require.NoError(t, err, "the flag write landed: it is this call's")
+	require.True(t, r.Changed)
+	require.False(t, b.apply(t).PauseReleased)
+}
