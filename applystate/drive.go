@@ -160,11 +160,16 @@ func directive(a storage.Apply, row storage.Operation) Directive {
 // driveOperation is Drive with an operation model: tasks of one operation
 // opID whose derived state is current.
 //
-// The row is written first (compare-and-swap), then the apply is read,
-// every operation listed with the fresh row folded in, and the apply
-// written by compare-and-swap — forced, so that it lands after the row
-// write even when the projection did not change — and then the row is
-// acknowledged (Projected). A poll that changes nothing on an acknowledged
+// The row is read, then the apply. A row that is not active (pending,
+// stopped) moves only after the apply is bumped ([Projector.bump]). The
+// row is written (compare-and-swap), then the apply is read, every
+// operation listed with the fresh row folded in, and the apply written by
+// compare-and-swap — forced at the first version read after the row
+// write, so that no write computed from an older listing lands over it —
+// and then the row is acknowledged (Projected). A terminal write first
+// seals the listed rows that are neither settled nor active
+// ([Projector.seal]). After a lost row compare-and-swap the row and then
+// the apply are read again. A poll that changes nothing on an acknowledged
 // row reads the row and the apply only.
 //
 // A pending report on an unclaimed row of an open apply claims the start:
@@ -173,9 +178,11 @@ func directive(a storage.Apply, row storage.Operation) Directive {
 // apply is read, and a terminal decision reads the apply before it lists
 // the operations, of two concurrent callers at least one sees the other:
 // either the terminal decision lists the claim and holds, or the claim
-// reads the stop, the halt or the terminal apply and is released (or left,
-// inert, on a terminal apply). Only a claim whose forced apply write landed
-// on an open apply returns Proceed.
+// reads the stop, the halt or the terminal apply — or its own listing
+// pauses or halts the rollout, or shows the operation an orphaned
+// finalizer — and is given back. Only a claim whose forced apply write
+// landed on an open apply, and whose acknowledgement then landed (the
+// grant), returns Proceed; a granted claim is never given back.
 func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, current State, failMsg string, failed bool, l *Lease) (Result, error) {
 	row, err := p.ops.GetOperation(ctx, applyID, opID)
 	if errors.Is(err, storage.ErrNotFound) {
