@@ -370,10 +370,17 @@ type FailureKind string
 // The failure kinds a Go wrapper can inject, named as the rows of the
 // built-in backends' classification tables name them.
 const (
-	// NotSent: the request fails before it is sent (a refused connection, a
-	// dial that times out), and the wrapper's error says so. Nothing ran:
-	// reads and writes are storage.ErrUnavailable alone, nothing written.
+	// NotSent: the request fails before it is sent (a refused connection),
+	// and the wrapper's error says so. Nothing ran: reads and writes are
+	// storage.ErrUnavailable alone, nothing written.
 	NotSent FailureKind = "request failed before it was sent"
+	// DialTimeout: the connection's dial times out, so the request is not
+	// sent; the wrapper's error matches context.DeadlineExceeded although
+	// the caller's context has not ended. The limit was not the caller's:
+	// reads and writes are storage.ErrUnavailable alone, nothing written (a
+	// store that tells the caller's deadline by the error's type answers
+	// "ctx" here).
+	DialTimeout FailureKind = "dial timeout"
 	// ResponseLost: the request is applied and its response lost (the
 	// connection breaks after the server answered). Reads are
 	// ErrUnavailable; writes ErrAmbiguous and ErrUnavailable, written.
@@ -399,14 +406,14 @@ const (
 // FailureKinds returns every [FailureKind] a Go wrapper can inject, in the
 // order [RunClassification] runs them.
 func FailureKinds() []FailureKind {
-	return []FailureKind{NotSent, ResponseLost, RolledBack, ContextEndedBeforeSending, ContextEndedInFlight}
+	return []FailureKind{NotSent, DialTimeout, ResponseLost, RolledBack, ContextEndedBeforeSending, ContextEndedInFlight}
 }
 
 // Want returns the documented answer of every [MethodClass] to the kind:
 // the row of the matrix [RunClassification] checks.
 func (k FailureKind) Want() ClassificationRow {
 	switch k {
-	case NotSent, RolledBack:
+	case NotSent, DialTimeout, RolledBack:
 		return ClassificationRow{"U", "U, not written", "U, not written", "U, not written", "U, not written"}
 	case ResponseLost:
 		return ClassificationRow{"U", "A+U, written", "A+U, written", "A+U, written", "A+U, written"}

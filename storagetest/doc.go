@@ -162,7 +162,8 @@
 // implement a [ClassificationHarness]: your store, its client or driver
 // layer wrapped by a Go wrapper of your own, and Arm, which arms one
 // failure of a [FailureKind] for the store's next request — it fails
-// before it is sent, it is applied and its response lost, the server
+// before it is sent (refused, or a dial timeout that is not the caller's
+// deadline), it is applied and its response lost, the server
 // answers with an error and rolls it back, the caller's context ends
 // before sending or in flight:
 //

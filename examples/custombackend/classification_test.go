@@ -2,6 +2,7 @@ package custombackend_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"syscall"
@@ -31,6 +32,8 @@ func (c *faultConn) Do(ctx context.Context, req custombackend.Request) error {
 	switch kind {
 	case storagetest.NotSent: // the connection was refused
 		return &custombackend.NetError{Err: syscall.ECONNREFUSED}
+	case storagetest.DialTimeout: // not sent; the error matches context.DeadlineExceeded
+		return &custombackend.NetError{Err: fmt.Errorf("dial tcp: i/o timeout: %w", context.DeadlineExceeded)}
 	case storagetest.ResponseLost: // applied; the connection broke before the answer
 		_ = c.inner.Do(ctx, req)
 		return &custombackend.NetError{Sent: true, Err: io.ErrUnexpectedEOF}
