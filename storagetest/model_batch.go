@@ -24,6 +24,7 @@ type genBatch struct {
 	moves          map[string][]string
 	seeded         []genSeed
 	actors         []genBatchActor
+	race           bool // the shape of a known race: a longer search
 }
 
 // genSeed is a batch stored before the actors start.
@@ -90,6 +91,7 @@ func genBatchScenario(rng *rand.Rand) *genBatch {
 	if len(g.seeded) > 0 && rng.IntN(4) == 0 {
 		// The shape of the races of List: a batch moves between the
 		// states a List asks for while a Reconcile removes stale rows.
+		g.race = true
 		b := g.seeded[0]
 		to := pick(g.live)
 		if len(g.moves[b.state]) > 0 {

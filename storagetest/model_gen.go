@@ -52,6 +52,9 @@ const genTTL = 5 * time.Minute
 type genApply struct {
 	ops  []genOp
 	plan bool // nothing is stored at the start: a CreatePlan actor creates it
+	// race: the scenario has the shape of a known race; its bounded search
+	// runs longer (see ModelCheck.RaceSchedules).
+	race bool
 	// owned: every drive loop acquires its operation (a lease) before it
 	// drives it, renews it once started, and drives under it; the
 	// schedule's clock jumps let a lease lapse and another loop take over.
@@ -98,6 +101,7 @@ func genApplyScenario(rng *rand.Rand) *genApply {
 	if !g.plan && rng.IntN(4) == 0 {
 		// The shape of most races between drive loops: one loop settles
 		// an operation while two replicas of another's loop report.
+		g.race = true
 		x, y := rng.IntN(n), rng.IntN(n)
 		final := []spState{spCompleted, spFailed}[rng.IntN(2)]
 		g.actors = append(g.actors,

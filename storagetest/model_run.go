@@ -49,6 +49,11 @@ type ModelCheck struct {
 	// Shrink bounds the wall time spent minimizing each violation (0: 30
 	// seconds).
 	Shrink time.Duration
+	// RaceSchedules raises Exploration.MaxSchedules for the scenarios drawn
+	// in the shape of a known race (a drive loop settling while two
+	// replicas of another report; a List while a batch moves and a
+	// Reconcile removes); 0 leaves it.
+	RaceSchedules int
 	// MaxViolations stops the check once that many scenarios broke a
 	// promise; 0 means no limit.
 	MaxViolations int
@@ -61,7 +66,7 @@ type ModelCheck struct {
 // network needs smaller numbers (the server backends' tests pass their
 // own). Under -short: 200 scenarios.
 func DefaultModelCheck() ModelCheck {
-	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 4 * time.Minute, Parallel: 2,
+	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 4 * time.Minute, Parallel: 2, RaceSchedules: 400,
 		Exploration: Exploration{Preemptions: 1, Faults: 0, ClockAdvances: 1, Events: 1, MaxSchedules: 24, Random: 6, PCT: true, Seed: 1, Parallel: 1}}
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 200
@@ -206,7 +211,11 @@ func checkModel(ctx context.Context, stores func() storage.Store, m ModelCheck) 
 			next++
 			mu.Unlock()
 			g := genScenario(m.Seed, i)
-			r, err := exExplore(ctx, stores, g.scenario(fmt.Sprintf("gen%d", i)), x, NewBatchOrchestrator, time.Time{})
+			xi := x
+			if g.raceShaped() && m.RaceSchedules > xi.MaxSchedules {
+				xi.MaxSchedules = m.RaceSchedules
+			}
+			r, err := exExplore(ctx, stores, g.scenario(fmt.Sprintf("gen%d", i)), xi, NewBatchOrchestrator, time.Time{})
 			var v *ModelViolation
 			if err == nil && len(r.Violations) > 0 {
 				sg, sr := shrinkGen(ctx, stores, g, x, r.Violations[0], cmp.Or(m.Shrink, 30*time.Second))
@@ -302,7 +311,12 @@ type genModel interface {
 	scenario(name string) *exScenario
 	String() string
 	simpler() []genModel
+	// raceShaped reports a scenario drawn in the shape of a known race.
+	raceShaped() bool
 }
+
+func (g *genApply) raceShaped() bool { return g.race }
+func (g *genBatch) raceShaped() bool { return g.race }
 
 // genScenario draws scenario i of seed: two applystate scenarios, then a
 // batchstate one, and again.
