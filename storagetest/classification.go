@@ -434,16 +434,19 @@ const inFlightDeadline = 50 * time.Millisecond
 // whose requests go through a Go wrapper of the store's own client or
 // driver layer, and a way to arm that wrapper.
 type ClassificationHarness interface {
-	// Store returns the store under test. The matrix seeds each cell's
-	// rows through it, calls one method, and reads the rows back through
-	// it, one cell at a time; it is called once.
+	// Store returns the store under test; it is called once. The matrix
+	// seeds each cell's rows through it, calls one method, and reads the
+	// rows back through it, one cell at a time.
 	Store(t *testing.T) storage.Store
 	// Arm arms one fault of kind for the next request the store sends
 	// below itself, on behalf of method m, which the matrix calls next: the
 	// fault hits that one request and no later one. For
 	// [ContextEndedBeforeSending] the call's context has already ended and
 	// Arm may arm nothing (a request sent anyway would land, and the row
-	// read back says so). An error fails the cell.
+	// read back says so). For [ContextEndedInFlight] the call's context
+	// ends 50ms after the call: the wrapper holds the request until it has
+	// ended, then applies it or not, and returns the context's error. An
+	// error from Arm fails the cell.
 	Arm(t *testing.T, kind FailureKind, m Method) error
 }
 
