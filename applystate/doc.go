@@ -159,8 +159,8 @@
 //   - No operation's state changes once its apply is terminal, whoever
 //     writes it (a slow Drive, Stop): a row that does not hold the apply
 //     open (pending, stopped) moves only after its writer bumped the apply,
-//     and a terminal decision seals such rows before its write (see the
-//     design document), so a terminal apply stays the projection of its
+//     and a terminal decision seals such rows (rewrites them unchanged)
+//     before its write, so a terminal apply stays the projection of its
 //     rows.
 //   - The one exception: [Projector.ReleasePause] records the release of
 //     each failed pause operation on its row (ReleasedAt); the row's

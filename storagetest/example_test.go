@@ -43,4 +43,5 @@ func ExampleAreas() {
 	// RoundTrip
 	// Orchestration
 	// Interleavings
+	// ModelCheck
 }

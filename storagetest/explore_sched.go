@@ -155,8 +155,8 @@ func (r *exRandom) pick(kind exPointKind, opts []exOpt, used exCost) (int, error
 func (r *exRandom) finish() error { return nil }
 
 // exPCT schedules by random priorities (probabilistic concurrency
-// testing): the pending actor of highest priority runs; at each of one or
-// two change points, drawn among the first 64 steps, the actor about to run
+// testing): the pending actor of highest priority runs; at each of one to
+// three change points, drawn among the first 64 steps, the actor about to run
 // drops below every other. A bug that needs an actor held back while the
 // others run several calls is found far more often than by uniform picks.
 // Clock jumps and faults as exRandom.
@@ -170,7 +170,7 @@ type exPCT struct {
 
 func newPCT(rng *rand.Rand, caps exCost) *exPCT {
 	p := &exPCT{exRandom: exRandom{rng: rng, caps: caps}, prio: map[string]int{}, changes: map[int]bool{}}
-	for range 1 + rng.IntN(2) {
+	for range 1 + rng.IntN(3) {
 		p.changes[1+rng.IntN(64)] = true
 	}
 	return p
