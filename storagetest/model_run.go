@@ -76,11 +76,12 @@ func DefaultModelCheck() ModelCheck {
 
 // RemoteModelCheck is [DefaultModelCheck] sized for a store over a
 // network: 120 scenarios, each run in its default schedule and 3 random
-// ones (sampled, not bounded), four scenarios at once, within 2 minutes;
+// ones (sampled, not bounded; 12 schedules for one drawn in the shape of
+// a known race), four scenarios at once, within 2 minutes;
 // scaled by [ScaleEnv] too. The server backends' tests run it.
 func RemoteModelCheck() ModelCheck {
 	m := DefaultModelCheck().Scaled(1 / EnvScale())
-	m.Scenarios, m.Budget, m.Parallel = 120, 2*time.Minute, 4
+	m.Scenarios, m.Budget, m.Parallel, m.RaceSchedules = 120, 2*time.Minute, 4, 12
 	m.Exploration.MaxSchedules, m.Exploration.Random = 1, 3
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 20

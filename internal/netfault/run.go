@@ -50,7 +50,7 @@ func Random(seed1, seed2 uint64, odds ...Odds) func() Kind {
 // while the setup and the checks read store, and logs the line make test
 // prints: "network faults on <backend>: N injected (...), V violations, S
 // schedules, C crash points", after the model check's generated scenarios
-// (storagetest.CheckModelWith, within half the budget) through the same
+// (storagetest.CheckModelWith, within a third of the budget) through the same
 // faults and its own line. Each violation fails t. It returns the counts.
 func Explore(t *testing.T, backend string, store, actors storage.Store, counts func() map[Kind]int, budget time.Duration) map[Kind]int {
 	t.Helper()
@@ -64,7 +64,7 @@ func Explore(t *testing.T, backend string, store, actors storage.Store, counts f
 	crashes, failed := storagetest.CrashPointsWith(t, store, actors)
 	// The generated scenarios of the model check, through the same faults.
 	m := storagetest.RemoteModelCheck()
-	m.Scenarios, m.Budget = m.Scenarios/3, budget/2
+	m.Scenarios, m.Budget = m.Scenarios/3, budget/3
 	if testing.Short() {
 		m.Budget = 10 * time.Second
 	}

@@ -86,7 +86,7 @@ func TestPlantedBugsFound(t *testing.T) {
 func TestModelCheckFindsThePlantedBug(t *testing.T) {
 	name := os.Getenv(plantEnv)
 	m := storagetest.DefaultModelCheck()
-	m.Shrink = 10 * time.Second
+	m.Shrink = 2 * time.Second
 	if name == "" {
 		m.Scenarios = 60
 	} else {
