@@ -99,7 +99,7 @@ type Exploration struct {
 // DefaultExploration is what [Run] explores unless told otherwise
 // ([WithExploration]): every schedule within two preemptions, one fault
 // and one clock jump, at most two of them together, then 25 random
-// schedules per scenario, four schedules at once, within 45 seconds in
+// schedules per scenario, four schedules at once, within 30 seconds in
 // all (the model check, [CheckModel], explores far more). The in-memory store explores all of it in seconds; a store over a
 // network is cut short by the budget (the log says where). Under -short:
 // one of them, 5 random schedules, 15 seconds.
@@ -107,7 +107,7 @@ func DefaultExploration() Exploration {
 	if testing.Testing() && testing.Short() {
 		return Exploration{Preemptions: 1, Faults: 1, ClockAdvances: 1, Events: 1, Random: 5, Seed: 1, Budget: 15 * time.Second, Parallel: 4}
 	}
-	return Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2, Random: 25, Seed: 1, Budget: 45 * time.Second, Parallel: 4}
+	return Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2, Random: 25, Seed: 1, Budget: 30 * time.Second, Parallel: 4}
 }
 
 // Option configures [Run].

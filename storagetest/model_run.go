@@ -180,10 +180,11 @@ func CheckModel(ctx context.Context, newStore func() storage.Store, m ModelCheck
 // actors, another handle on the same data as store — for example a client
 // whose network faults are injected below the backend — while the setup
 // and the checks read store (see [ExploreWith]). Faults make a schedule's
-// store calls differ from run to run, so give it an m whose exploration
-// runs only random schedules after the first (MaxSchedules 1, as
-// [RemoteModelCheck]).
+// store calls differ from run to run, so no schedule is searched for by
+// replaying a prefix: each scenario runs its first schedule and then m's
+// random ones only (MaxSchedules 1 and no RaceSchedules, whatever m says).
 func CheckModelWith(ctx context.Context, store, actors storage.Store, m ModelCheck) (ModelResult, error) {
+	m.Exploration.MaxSchedules, m.RaceSchedules = 1, 0
 	return checkModel(ctx, func() storage.Store { return exPair{Store: store, actors: actors} }, m)
 }
 
