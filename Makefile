@@ -88,7 +88,7 @@ explore:
 ## or no fault injected, fails it.
 netfaults:
 	@set -o pipefail; $(GO) test -count=1 -timeout 900s -run '^(TestNetworkFaults|TestLinearizable)$$' -v ./storage/mysql ./storage/postgres ./storage/dynamo | \
-		awk '/network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); nf = $$0; print } \
+		awk '/: network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); nf = $$0; print } \
 			/linearizable on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); lin = $$0; print } \
 			/model check through network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); print } \
 			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: (scenario |storagetest: exploring )|^[ \t]+(Error|Test|Messages):/ { print } \
