@@ -1,0 +1,38 @@
+package plant_test
+
+// batchBugs are the planted bugs in batchstate.
+var batchBugs = []bug{
+	{name: "create-without-row", why: "Create stores the batch without adding its index row first (I)",
+		file: "batchstate/orchestrator.go",
+		from: "if !o.final(b.State) {\n\t\tm := storage.Member{Queue: b.Queue, State: b.State, BatchID: b.ID, Version: 1, AddedAt: now}",
+		to:   "if false {\n\t\tm := storage.Member{Queue: b.Queue, State: b.State, BatchID: b.ID, Version: 1, AddedAt: now}"},
+	{name: "transition-without-row", why: "Transition moves the batch without adding the new state's row (I)",
+		file: "batchstate/orchestrator.go",
+		from: "if !o.final(to) {\n\t\tm := storage.Member{Queue: b.Queue, State: to,",
+		to:   "if false {\n\t\tm := storage.Member{Queue: b.Queue, State: to,"},
+	{name: "transition-removes-left-row", why: "Transition removes the row of the state it leaves on every move, not only into a terminal state (III)",
+		file: "batchstate/orchestrator.go",
+		from: "if o.final(to) && b.State != to {",
+		to:   "if b.State != to {"},
+	{name: "list-skips-lease-recheck", why: "List does not read the lease again with its candidates (III, under a concurrent Reconcile)",
+		file: "batchstate/orchestrator.go",
+		from: "if after := o.view(lease, present, o.now()); after != before {",
+		to:   "if after := o.view(lease, present, o.now()); false && after != before {"},
+	{name: "list-unfiltered", why: "List returns what the index rows say instead of filtering by the batch rows (II)",
+		file: "batchstate/orchestrator.go",
+		from: "if ok && slices.Contains(states, b.State) {",
+		to:   "if ok {"},
+	{name: "reconcile-without-fence", why: "Reconcile removes a row ahead of its batch past the grace without fencing the transition off (I)",
+		file: "batchstate/orchestrator.go",
+		from: "fenced, err := o.batches.UpdateBatch(ctx, b, b.Version, b.State)",
+		to:   "fenced, err := b, error(nil)"},
+	{name: "reconcile-without-tombstone", why: "Reconcile removes the row of a missing batch past the grace without a tombstone, so a slow Create lands unlisted (I, Create)",
+		file: "batchstate/orchestrator.go",
+		from: "tomb, err := o.tombstone(ctx, queue, r.BatchID)",
+		to:   "tomb, err := storage.Batch{}, error(nil)"},
+	{name: "reconcile-removes-live-row", why: "Reconcile removes the row of the state its batch is in (I)",
+		file: "batchstate/orchestrator.go",
+		from: "case b.State == state:\n\t\t\t\trep.Kept++ // the live row",
+		to:   "case b.State == state:\n\t\t\t\tremove(state, r, math.MaxInt64, &rep.RemovedStale)"},
+
+}
