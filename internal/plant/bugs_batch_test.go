@@ -34,5 +34,4 @@ var batchBugs = []bug{
 		file: "batchstate/orchestrator.go",
 		from: "case b.State == state:\n\t\t\t\trep.Kept++ // the live row",
 		to:   "case b.State == state:\n\t\t\t\tremove(state, r, math.MaxInt64, &rep.RemovedStale)"},
-
 }
