@@ -1,0 +1,48 @@
+package batchstate
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// Create stores a new batch in b.State with Version 1, CreatedAt and
+// UpdatedAt from the clock. If the state is not terminal, the index row is
+// added first; if that fails nothing is created (a newer row for the id
+// is storage.ErrConflict: the id has been used). If the batch write fails
+// the error is returned and the row is kept: the write may have landed.
+//
+// Create either returns an error or its batch is listed: if Reconcile
+// finds the row without its batch after the grace period, it writes an
+// [Abandoned] tombstone under the id first, so a late CreateBatch fails
+// with storage.ErrAlreadyExists instead of storing a batch whose row is
+// gone. After an error, read the batch: if it exists in the state asked
+// for, the create landed; if it is Abandoned, create under a new id.
+func (o *Orchestrator) Create(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Batch{}, err
+	}
+	if err := storage.ValidateBatch(b); err != nil {
+		return storage.Batch{}, err
+	}
+	if b.ID == LeaseID {
+		return storage.Batch{}, storage.Invalid("batch.ID", "id %q is reserved", b.ID)
+	}
+	if !o.m.Known(b.State) {
+		return storage.Batch{}, storage.Invalid("batch.State", "unknown state %q", b.State)
+	}
+	now := o.now()
+	b.Version, b.CreatedAt, b.UpdatedAt = 0, now, now
+	if !o.final(b.State) {
+		m := storage.Member{Queue: b.Queue, State: b.State, BatchID: b.ID, Version: 1, AddedAt: now}
+		if err := o.members.AddMember(ctx, m); err != nil {
+			return storage.Batch{}, fmt.Errorf("batchstate: create %q: add member %q: %w", b.ID, b.State, err)
+		}
+	}
+	created, err := o.batches.CreateBatch(ctx, b)
+	if err != nil {
+		return storage.Batch{}, fmt.Errorf("batchstate: create %q: %w", b.ID, err)
+	}
+	return created, nil
+}
