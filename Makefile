@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: test bench vet test-unit crashpoints interleavings modelcheck planted explore netfaults classification consumer-deps go-newest generate
+.PHONY: test bench vet test-unit crashpoints interleavings modelcheck planted explore netfaults classification upgrade consumer-deps go-newest generate
 
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
@@ -19,7 +19,7 @@ vet:
 ## classification targets run them once,
 ## without -race: they are about orders of store calls, not memory races).
 test-unit:
-	$(GO) test -race -count=1 -timeout 900s -skip '^(TestNetworkFaults|TestLinearizable|TestPlantedBugsFound|TestClassification)$$|^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$|^TestContract$$/^Orchestration$$/^CrashPoints$$' ./...
+	$(GO) test -race -count=1 -timeout 900s -skip '^(TestNetworkFaults|TestLinearizable|TestPlantedBugsFound|TestClassification|TestUpgrade|TestRollingDeploy|TestRollbackRepair)$$|^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$|^TestContract$$/^Orchestration$$/^CrashPoints$$' ./...
 
 ## crashpoints: re-run the crash-point exploration of the contract suite on
 ## every backend and print how many crash points each explored (any
@@ -111,6 +111,17 @@ classification:
 			/^(ok|FAIL)[ \t]/ { if ($$1 == "FAIL" || line !~ /: [1-9][0-9]* cases, 0 wrong$$/) { print "classification: bad run on " $$2; bad = 1 }; line = "" } \
 			END { exit bad }'
 
+## upgrade: v0.1.0 (internal/upgrade/testdata/v0.1.0.tar.gz, built beside
+## today's module) writes rollouts and queues mid-flight on MariaDB,
+## PostgreSQL and dynalite, then this release migrates and takes over; plus
+## the rolling-deploy and rollback rules of the README's "Upgrading". One
+## line per backend and rule; a failure, a skip or a missing line fails it.
+upgrade:
+	@set -o pipefail; $(GO) test -count=1 -timeout 300s -run '^(TestUpgrade|TestRollingDeploy|TestRollbackRepair)$$' -v ./internal/upgrade | \
+		awk '/(upgrade v0\.1\.0|rolling deploy v0\.1\.0|rollback to v0\.1\.0) / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); print; n++ } \
+			/^[ \t]*--- (FAIL|SKIP)|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: / && !/(upgrade v0\.1\.0|rolling deploy v0\.1\.0|rollback to v0\.1\.0) / { print; if ($$0 ~ /--- (FAIL|SKIP)|^FAIL/) bad = 1 } \
+			END { if (n != 9) { print "upgrade: " n " of 9 lines (3 backends x upgrade, rolling deploy, rollback)"; bad = 1 }; exit bad }'
+
 ## consumer-deps: a scratch module importing only storage/mysql (and one
 ## importing only applystate + storage/memory) gets none of the test-only
 ## dependencies (testcontainers, Docker, moby, OpenTelemetry) in its go.sum.
@@ -125,7 +136,7 @@ GO_NEWEST ?= go1.27.3
 go-newest:
 	GOTOOLCHAIN=$(GO_NEWEST) $(GO) version
 	GOTOOLCHAIN=$(GO_NEWEST) $(GO) vet ./...
-	GOTOOLCHAIN=$(GO_NEWEST) $(GO) test -short -count=1 -timeout 900s -skip '^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$|^TestPlantedBugsFound$$' ./applystate ./batchstate ./storage ./storage/memory ./storagetest ./examples/...
+	GOTOOLCHAIN=$(GO_NEWEST) $(GO) test -short -count=1 -timeout 900s -skip '^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$|^TestPlantedBugsFound$$' ./applystate ./batchstate ./storage ./storage/memory ./storagetest ./internal/explore ./internal/faultstore ./examples/...
 
 ## bench: the benchmarks against memory, MariaDB, PostgreSQL and dynalite.
 bench:
