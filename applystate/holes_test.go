@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storagetest"
 )
@@ -169,7 +170,7 @@ func TestLostRowCASReReadsTheApply(t *testing.T) {
 	if r2.Next == applystate.Proceed {
 		require.False(t, applystate.Normalize(a.State).Terminal(), "B was told to proceed, and the apply is %s", a.State)
 	}
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // Hole 3: a pause failure's row is stored, its apply write not yet done.
@@ -193,7 +194,7 @@ func TestClaimGivenBackWhenItsOwnListingPauses(t *testing.T) {
 	_, err = resume()
 	require.NoError(t, err)
 	require.Equal(t, string(pa), b.apply(t).State)
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // Hole 2: Reproject took its forced-write version from the apply it read
@@ -229,8 +230,8 @@ func TestReprojectFencesAfterItsListing(t *testing.T) {
 	require.NoError(t, err)
 	a := b.apply(t)
 	t.Logf("completion: terminalized %v; apply %s; C %+v", rd2.Terminalized, a.State, b.op(t, "C"))
-	require.NoError(t, storagetest.CheckApplyNotEarly(b.ctx, b.store, "a"))
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyNotEarly(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // Hole 4: a pending report on a start already granted — B was told Proceed,
@@ -272,7 +273,7 @@ func TestGrantedClaimIsKept(t *testing.T) {
 			require.Equal(t, string(pe), b.op(t, "B").State)
 			require.Equal(t, string(tc.apply), b.apply(t).State)
 			require.Equal(t, tc.next, r.Next)
-			require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+			require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 
 			// B's work ends: only now may the apply settle.
 			end := cp
@@ -280,7 +281,7 @@ func TestGrantedClaimIsKept(t *testing.T) {
 				end = applystate.Stopped
 			}
 			b.drive(t, "B", end)
-			require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+			require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 		})
 	}
 }
@@ -400,7 +401,7 @@ func TestNoRowChangesOnceTheApplyIsTerminal(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, applystate.DoNotStart, rb.Next)
 			require.Equal(t, string(st), b.op(t, "B").State, "a row changed after its apply settled")
-			require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+			require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 		})
 	}
 }
@@ -475,7 +476,7 @@ func TestLostRowCASReReadsTheApplyNonTerminal(t *testing.T) {
 	_, err = resumeCutover()
 	require.NoError(t, err)
 	t.Logf("apply %s; B %s, acknowledged %v", b.apply(t).State, b.op(t, "B").State, b.op(t, "B").Projected)
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // Hole 2 again, with no terminal write involved (so no seal or bump steps
@@ -510,7 +511,7 @@ func TestReprojectFencesAfterItsListingNonTerminal(t *testing.T) {
 	_, err = resumeCutover()
 	require.NoError(t, err)
 	t.Logf("apply %s; A %s, B %s, acknowledged %v", b.apply(t).State, b.op(t, "A").State, b.op(t, "B").State, b.op(t, "B").Projected)
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // Hole 5, the writer after the seal: A's report of stopped lists every row
@@ -538,7 +539,7 @@ func TestNoRowChangesAfterTheSeal(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("A: %s terminalized %v; B: %s; apply %s, B %s", ra.Next, ra.Terminalized, rb.Next, b.apply(t).State, b.op(t, "B").State)
 	require.Equal(t, 1, btoi(ra.Terminalized)+btoi(rb.Terminalized))
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // Hole 8, ReleasePause's flag write: clearing a PauseReleased flag an

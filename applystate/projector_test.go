@@ -14,15 +14,16 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
 	"github.com/statefold/statefold/storagetest"
 )
 
 // clock is the suite's fake clock, a second per reading.
-type clock = storagetest.Clock
+type clock = explore.Clock
 
-func newClock(start time.Time) *clock { return storagetest.NewClock(start, time.Second) }
+func newClock(start time.Time) *clock { return explore.NewClock(start, time.Second) }
 
 type bundle struct {
 	store *memory.Store
@@ -307,7 +308,7 @@ func TestReproject(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, string(cp), r.Apply.State)
 	require.True(t, r.Terminalized)
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 func TestInputErrors(t *testing.T) {
@@ -401,7 +402,7 @@ func TestConcurrentSiblings(t *testing.T) {
 			})
 		}
 		require.NoError(t, g.Wait())
-		require.NoError(t, storagetest.CheckApplyProjected(ctx, store, "a"), "round %d", round)
+		require.NoError(t, explore.CheckApplyProjected(ctx, store, "a"), "round %d", round)
 		a, err := store.GetApply(ctx, "a")
 		require.NoError(t, err)
 		require.True(t, applystate.State(a.State).Terminal(), "round %d: %s", round, a.State)

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storagetest"
 )
@@ -64,7 +65,7 @@ func TestTerminalCannotMissAStart(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ra.Terminalized, "A's write was computed from a listing without B's start")
 	require.Equal(t, string(rd), b.apply(t).State)
-	require.NoError(t, storagetest.CheckApplyNotEarly(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyNotEarly(b.ctx, b.store, "a"))
 	rb = b.drive(t, "B", cp)
 	require.True(t, rb.Terminalized)
 	require.Equal(t, string(fa), rb.Apply.State)
@@ -86,7 +87,7 @@ func TestClaimRacingAHalt(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, btoi(ra.Terminalized)+btoi(rb.Terminalized), "exactly one caller terminalizes")
 	require.Equal(t, string(fa), b.apply(t).State)
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 func btoi(v bool) int {
@@ -117,7 +118,7 @@ func TestClaimRacingStop(t *testing.T) {
 	require.Equal(t, string(applystate.Stopped), b.op(t, "B").State)
 	require.Equal(t, string(applystate.Stopped), b.apply(t).State)
 	require.True(t, rb.Terminalized)
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // A start fenced before the stop: B got Proceed, so the stop leaves it to
@@ -227,7 +228,7 @@ func TestNoChangePollIsTwoPointReads(t *testing.T) {
 		require.Equal(t, string(ru), b.apply(t).State)
 		r = b.drive(t, first, cp) // the same report: nothing changes on the row
 		require.True(t, b.op(t, first).Projected, "the next poll repaired and acknowledged")
-		require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+		require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 		require.Equal(t, applystate.DoNotStart, r.Next)
 	}
 }
@@ -339,7 +340,7 @@ func TestLaterListedRowWinsOverTheFreshOne(t *testing.T) {
 	_, err := resume()
 	require.NoError(t, err)
 	require.Equal(t, string(rd), b.apply(t).State, "the stale running row was folded over the failure")
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // Terminal while a sibling starts, the interleaving of the report: A fails
@@ -367,6 +368,6 @@ func TestTerminalDecisionAndAClaimRace(t *testing.T) {
 	require.Equal(t, 1, btoi(ra.Terminalized)+btoi(rb.Terminalized), "exactly one caller terminalizes")
 	require.Equal(t, string(fa), b.apply(t).State)
 	require.True(t, b.op(t, "B").StartedAt.IsZero(), "the claim was given back")
-	require.NoError(t, storagetest.CheckApplyNotEarly(b.ctx, b.store, "a"))
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyNotEarly(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storagetest"
 )
@@ -42,7 +43,7 @@ func TestRoutinePollNeverUndoesStop(t *testing.T) {
 	require.True(t, a.StopRequested)
 	require.Equal(t, string(st), b.op(t, "B").State)
 	require.True(t, b.op(t, "B").StartedAt.IsZero(), "B never started")
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // interruptedStop returns a rollout with A running and B pending, and a
@@ -92,7 +93,7 @@ func TestReprojectFinishesAnInterruptedStop(t *testing.T) {
 	require.Equal(t, string(st), b.apply(t).State)
 	require.Equal(t, string(st), b.op(t, "B").State)
 	require.True(t, b.op(t, "B").StartedAt.IsZero(), "B never started")
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // The rollout rules for a requested stop over failed work: a stopped
@@ -165,7 +166,7 @@ func TestStopAfterFailureSettles(t *testing.T) {
 				require.False(t, r.Changed)
 			}
 			require.Equal(t, 1, terminalized)
-			require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+			require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 		})
 	}
 }
@@ -218,7 +219,7 @@ func TestReleaseAppliesToTheFailuresItReleased(t *testing.T) {
 	require.True(t, r.Terminalized)
 	require.Equal(t, string(fa), r.Apply.State)
 	require.Equal(t, "deployment dep-A failed: canary 5xx", r.Apply.ErrorMessage)
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // A release releases only the failures it saw: B fails while the release
@@ -249,7 +250,7 @@ func TestReleaseMissesAConcurrentFailure(t *testing.T) {
 	requireReleased(t, b.op(t, "A"), true, "the failure the release saw")
 	requireReleased(t, b.op(t, "B"), false, "the failure the release missed")
 	require.Equal(t, string(pa), b.apply(t).State)
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // An apply whose pause was released by an earlier version (PauseReleased
@@ -326,7 +327,7 @@ func TestStopRacingATerminalDecision(t *testing.T) {
 	bOp := b.op(t, "B")
 	require.Contains(t, []string{string(pe), string(st)}, bOp.State)
 	require.True(t, bOp.StartedAt.IsZero(), "B never started")
-	require.NoError(t, storagetest.CheckApplyNotEarly(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyNotEarly(b.ctx, b.store, "a"))
 }
 
 // requireReleased requires op to keep the pause policy its plan declared,
@@ -362,7 +363,7 @@ func TestReleasePauseKeepsThePolicyAndRecordsTheRelease(t *testing.T) {
 	require.Equal(t, before.StartedAt, after.StartedAt)
 	require.Equal(t, before.CompletedAt, after.CompletedAt)
 	require.True(t, after.Projected, "the release's reprojection acknowledged the row")
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 
 	b.fs.ResetCounts()
 	r, err = b.p.ReleasePause(b.ctx, "a")
@@ -404,7 +405,7 @@ func TestRowReleasedByAnEarlierVersionStillProjectsReleased(t *testing.T) {
 
 	b.drive(t, "B", ru)
 	require.Equal(t, string(pa), b.drive(t, "B", fa, "second").Apply.State, "a later failure under pause holds")
-	require.NoError(t, storagetest.CheckApplyProjected(b.ctx, b.store, "a"))
+	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
 // Children reads a released pause (ReleasedAt set, OnFailure pause) and a

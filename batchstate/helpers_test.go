@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
 	"github.com/statefold/statefold/storagetest"
@@ -32,10 +33,10 @@ var errInjected = errors.New("injected")
 
 // clock is the suite's fake clock: every reading is 1ms after the last,
 // so CreatedAt values are distinct.
-type clock = storagetest.Clock
+type clock = explore.Clock
 
 func newClock() *clock {
-	return storagetest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), time.Millisecond)
+	return explore.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), time.Millisecond)
 }
 
 // Store methods the tests name.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,8 @@ import (
 	"github.com/statefold/statefold/applystate"
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/explore"
 )
 
 // ListSizes are the queue sizes the List benchmarks measure.
@@ -126,68 +127,16 @@ func (r *benchRecord) ratios(b *testing.B) {
 
 func benchOrchestrator(b *testing.B, store storage.Store) (*FaultStore, *batchstate.Orchestrator) {
 	fs := NewFaultStore(store)
-	o, err := batchstate.New(fs, fs, crashMachine)
+	o, err := batchstate.New(fs, fs, explore.CrashMachine)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return fs, o
 }
 
-// SeedListQueue fills a fresh queue of store with n live batches spread
-// over states plus n/2 stale rows (rows of batches that moved on), fault
-// free, and returns the queue. It is exported so that backend packages can
-// measure their own floors on the same data.
-func SeedListQueue(ctx context.Context, store storage.Store, n int, states []string) (string, error) {
-	m := batchstate.Machine{States: append(slices.Clone(states), "done"), Terminal: []string{"done"}}
-	o, err := batchstate.New(store, store, m)
-	if err != nil {
-		return "", err
-	}
-	queue := UniqueID(fmt.Sprintf("bench%d", n))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i := range n {
-		g.Go(func() error {
-			id := fmt.Sprintf("b%05d", i)
-			first := states[0]
-			if i%2 == 1 {
-				first = states[1%len(states)]
-			}
-			bt, err := o.Create(gctx, storage.Batch{Queue: queue, ID: id, State: first, Payload: []byte(id)})
-			if err != nil {
-				return err
-			}
-			if to := states[i%len(states)]; to != first {
-				if _, err := o.Transition(gctx, bt, to); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return "", err
-	}
-	// The moves left the rows of the states they left: clear them, so the
-	// queue holds exactly the stale rows added below.
-	if _, err := o.Reconcile(ctx, queue); err != nil {
-		return "", err
-	}
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i := 0; i < n; i += 2 { // a stale row: the batch is not in this state any more
-		g.Go(func() error {
-			stale := states[(i+1)%len(states)]
-			id := fmt.Sprintf("b%05d", i)
-			return store.AddMember(gctx, storage.Member{Queue: queue, State: stale, BatchID: id, Version: 1, AddedAt: time.Now()})
-		})
-	}
-	return queue, g.Wait()
-}
-
 func benchList(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 	ctx := context.Background()
-	queue, err := SeedListQueue(ctx, store, n, listStates)
+	queue, err := explore.SeedListQueue(ctx, store, n, listStates)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -350,7 +299,7 @@ func benchDrive(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 		}
 		drives += 2 * n
 		b.StopTimer()
-		if err := CheckApplyProjected(ctx, store, applyID); err != nil {
+		if err := explore.CheckApplyProjected(ctx, store, applyID); err != nil {
 			b.Fatal(err)
 		}
 		a, err := store.GetApply(ctx, applyID)

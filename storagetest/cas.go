@@ -2,28 +2,24 @@ package storagetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/explore"
 )
 
-// racers is how many goroutines race one compare-and-swap, and raceRounds
-// how many times each entity's race runs: a store that checks the version
-// and then writes, with any gap between the two, lets several racers win
-// in one of the rounds.
-const (
-	racers     = 16
-	raceRounds = 8
-)
+// raceRounds is how many times each entity's race runs: a store that
+// checks the version and then writes, with any gap between the two, lets
+// several of the racers win in one of the rounds.
+const raceRounds = 8
 
 func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds int) {
-	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
+	explore.Parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"Batch": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q := UniqueID("q")
 			b, err := s.CreateBatch(ctx, newBatch(q, "b"))
@@ -167,7 +163,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 				id := fmt.Sprintf("b%d", r)
 				b, err := s.CreateBatch(ctx, newBatch(q, id))
 				require.NoError(t, err)
-				race(t, r, func(i int) (string, error) {
+				explore.Race(t, r, func(i int) (string, error) {
 					next := b
 					next.State = fmt.Sprintf("w%02d", i)
 					got, err := s.UpdateBatch(ctx, next, b.Version, b.State)
@@ -184,7 +180,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 				id := UniqueID("apply")
 				a, err := s.CreateApply(ctx, newApply(id))
 				require.NoError(t, err)
-				race(t, r, func(i int) (string, error) {
+				explore.Race(t, r, func(i int) (string, error) {
 					next := a
 					next.State = fmt.Sprintf("w%02d", i)
 					got, err := s.UpdateApply(ctx, next, a.Version)
@@ -202,7 +198,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 				id := fmt.Sprintf("op%d", r)
 				op, err := s.CreateOperation(ctx, newOperation(a, id, 1))
 				require.NoError(t, err)
-				race(t, r, func(i int) (string, error) {
+				explore.Race(t, r, func(i int) (string, error) {
 					next := op
 					next.State = fmt.Sprintf("w%02d", i)
 					got, err := s.UpdateOperation(ctx, next, op.Version)
@@ -215,43 +211,4 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			}
 		},
 	})
-}
-
-// race runs racers updates from the same version: exactly one wins, the
-// others get ErrConflict, and the stored row is the winner's. round names
-// the attempt in failures.
-func race(t *testing.T, round int, update func(i int) (string, error), read func() (string, int64)) {
-	t.Helper()
-	var (
-		mu        sync.Mutex
-		winners   []string
-		conflicts int
-		others    []error
-		wg        sync.WaitGroup
-		start     = make(chan struct{})
-	)
-	for i := range racers {
-		wg.Go(func() {
-			<-start
-			state, err := update(i)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				winners = append(winners, state)
-			case errors.Is(err, storage.ErrConflict):
-				conflicts++
-			default:
-				others = append(others, err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	require.Empty(t, others, "round %d", round)
-	require.Len(t, winners, 1, "round %d: exactly one of %d writers wins, the others conflict: a compare-and-swap is atomic", round, racers)
-	require.Equal(t, racers-1, conflicts, "round %d", round)
-	state, version := read()
-	require.Equal(t, winners[0], state, "round %d: the stored row is the winner's", round)
-	require.Equal(t, int64(2), version, "round %d", round)
 }

@@ -15,62 +15,9 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-// MethodClass is a class of store methods that answer a failure alike: one
-// column of the classification matrix ([CheckClassification]).
-type MethodClass int
-
-// The method classes, in the matrix's column order.
-const (
-	// ClassReads holds GetBatch, GetBatches, ListMembers, GetApply,
-	// GetOperation and ListOperations.
-	ClassReads MethodClass = iota
-	// ClassCreates holds CreateBatch, CreateApply and CreateOperation.
-	ClassCreates
-	// ClassCompareAndSwaps holds UpdateBatch, UpdateApply and
-	// UpdateOperation.
-	ClassCompareAndSwaps
-	// ClassAddMember holds AddMember, an upsert.
-	ClassAddMember
-	// ClassRemoveMember holds RemoveMember, a conditional delete.
-	ClassRemoveMember
-)
-
 // ClassificationRow is one failure kind's row of a [ClassificationMatrix]:
 // one cell per [MethodClass], in column order.
 type ClassificationRow [5]string
-
-// classNames are the matrix's column headings.
-var classNames = ClassificationRow{"reads", "creates", "compare-and-swaps", "AddMember", "RemoveMember"}
-
-// MethodClasses returns every [MethodClass] in column order.
-func MethodClasses() []MethodClass {
-	return []MethodClass{ClassReads, ClassCreates, ClassCompareAndSwaps, ClassAddMember, ClassRemoveMember}
-}
-
-// String returns the class's column heading, as the built-in backends'
-// classification tables spell it ("reads", "creates",
-// "compare-and-swaps", "AddMember", "RemoveMember").
-func (c MethodClass) String() string {
-	if c < 0 || int(c) >= len(classNames) {
-		return fmt.Sprintf("MethodClass(%d)", int(c))
-	}
-	return classNames[c]
-}
-
-// Class returns the method's column of the classification matrix.
-func (m Method) Class() MethodClass {
-	switch m {
-	case CreateBatch, CreateApply, CreateOperation:
-		return ClassCreates
-	case UpdateBatch, UpdateApply, UpdateOperation:
-		return ClassCompareAndSwaps
-	case AddMember:
-		return ClassAddMember
-	case RemoveMember:
-		return ClassRemoveMember
-	}
-	return ClassReads
-}
 
 // ClassificationMatrix is a backend's documented answers: for each failure
 // kind below the store, one cell per [MethodClass]. A cell of a read is its

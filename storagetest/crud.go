@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/explore"
 )
 
 func newBatch(queue, id string) storage.Batch {
@@ -25,17 +26,8 @@ func newOperation(applyID, id string, seq int64) storage.Operation {
 		OnFailure: "halt", CreatedAt: ts(0), UpdatedAt: ts(0)}
 }
 
-func batchIDs(bs []storage.Batch) []string {
-	out := make([]string, len(bs))
-	for i, b := range bs {
-		out[i] = b.ID
-	}
-	sort.Strings(out)
-	return out
-}
-
 func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
-	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
+	explore.Parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"Batch": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q := UniqueID("q")
 			in := newBatch(q, "b1")
@@ -71,7 +63,7 @@ func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.NoError(t, err)
 			got, err := s.GetBatches(ctx, q, []string{"b3", "missing", "b1", "b3", "x", "b1"})
 			require.NoError(t, err)
-			require.Equal(t, []string{"b1", "b3"}, batchIDs(got), "found rows only, each once, no other queue")
+			require.Equal(t, []string{"b1", "b3"}, explore.BatchIDs(got), "found rows only, each once, no other queue")
 			for _, b := range got {
 				require.Equal(t, q, b.Queue)
 				require.Equal(t, []byte("p-"+b.ID), b.Payload)
@@ -94,7 +86,7 @@ func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			}
 			got, err := s.GetBatches(ctx, q, append(slices.Clone(ids), ids[:50]...))
 			require.NoError(t, err)
-			require.Equal(t, ids, batchIDs(got), "more ids than any one chunk")
+			require.Equal(t, ids, explore.BatchIDs(got), "more ids than any one chunk")
 		},
 		"Apply": func(t *testing.T, ctx context.Context, s storage.Store) {
 			id := UniqueID("apply")

@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/explore"
 )
 
 // trickyKeys are distinct keys that a store folding case, trimming or
@@ -20,7 +22,7 @@ var trickyKeys = []string{
 }
 
 func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
-	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
+	explore.Parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"BatchIDs": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q := UniqueID("q")
 			for i, k := range trickyKeys {
@@ -55,7 +57,7 @@ func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				b, err := s.GetBatch(ctx, base+k, "b")
 				require.NoError(t, err)
 				require.Equal(t, []byte{byte(i)}, b.Payload)
-				require.Equal(t, map[string]int64{"b": int64(i + 1)}, rowsOf(t, ctx, s, base+k, "s"))
+				require.Equal(t, map[string]int64{"b": int64(i + 1)}, explore.RowsOf(t, ctx, s, base+k, "s"))
 			}
 		},
 		"States": func(t *testing.T, ctx context.Context, s storage.Store) {
@@ -64,7 +66,7 @@ func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				require.NoError(t, s.AddMember(ctx, member(q, k, "b", int64(i+1), 0)))
 			}
 			for i, k := range trickyKeys {
-				require.Equal(t, map[string]int64{"b": int64(i + 1)}, rowsOf(t, ctx, s, q, k), "state %q", k)
+				require.Equal(t, map[string]int64{"b": int64(i + 1)}, explore.RowsOf(t, ctx, s, q, k), "state %q", k)
 			}
 		},
 		"MemberIDs": func(t *testing.T, ctx context.Context, s storage.Store) {
@@ -74,12 +76,12 @@ func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				want[k] = int64(i + 1)
 				require.NoError(t, s.AddMember(ctx, member(q, "s", k, int64(i+1), 0)))
 			}
-			require.Equal(t, want, rowsOf(t, ctx, s, q, "s"), "every batch id is its own row")
+			require.Equal(t, want, explore.RowsOf(t, ctx, s, q, "s"), "every batch id is its own row")
 			require.NoError(t, s.RemoveMember(ctx, q, "s", "q", 100))
 			require.NoError(t, s.RemoveMember(ctx, q, "s", "a ", 100))
 			delete(want, "q")
 			delete(want, "a ")
-			require.Equal(t, want, rowsOf(t, ctx, s, q, "s"), "removal takes exactly its own row")
+			require.Equal(t, want, explore.RowsOf(t, ctx, s, q, "s"), "removal takes exactly its own row")
 		},
 		"StatePrefixes": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q := UniqueID("q")
@@ -98,11 +100,11 @@ func runKeys(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				want[p[0]][p[1]] = int64(i + 1)
 			}
 			for state, rows := range want {
-				require.Equal(t, rows, rowsOf(t, ctx, s, q, state), "state %q lists only its own rows", state)
+				require.Equal(t, rows, explore.RowsOf(t, ctx, s, q, state), "state %q lists only its own rows", state)
 			}
-			require.Empty(t, rowsOf(t, ctx, s, q, "a#b#"))
+			require.Empty(t, explore.RowsOf(t, ctx, s, q, "a#b#"))
 			require.NoError(t, s.RemoveMember(ctx, q, "a", "b#c", 100))
-			require.Equal(t, map[string]int64{"c": 2}, rowsOf(t, ctx, s, q, "a#b"), "removal does not cross states")
+			require.Equal(t, map[string]int64{"c": 2}, explore.RowsOf(t, ctx, s, q, "a#b"), "removal does not cross states")
 		},
 		"ApplyAndOperationIDs": func(t *testing.T, ctx context.Context, s storage.Store) {
 			base := UniqueID("apply")

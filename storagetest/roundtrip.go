@@ -11,10 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/explore"
 )
 
 func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
-	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
+	explore.Parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"PayloadBytes": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q := UniqueID("q")
 			all := make([]byte, 256)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/explore"
 )
 
 // Area is one part of the contract suite, run by [Run] as a subtest of the
@@ -32,9 +34,15 @@ func areas(cfg runConfig) []Area {
 		{"Keys", "keys compare byte for byte: case, trailing spaces, separators, NUL and non-ASCII never collide; state prefixes list only their own rows", runKeys},
 		{"Validation", "bad keys (the expected state of a batch update included), versions, payloads, messages, times outside [MinTime, MaxTime] and bad labels are ErrInvalid and write nothing: never clamped, truncated or repaired", runValidation},
 		{"RoundTrip", "payload bytes, UTC microsecond times, zero times, booleans and strings come back exactly; no read hands out a payload the store keeps", runRoundTrip},
-		{"Orchestration", "batchstate and applystate end to end on the store: crash points, a deterministic test per known race, churn under a reader and a janitor, concurrency, bad input", cfg.orchestration},
-		{"Interleavings", "batchstate's and applystate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", cfg.interleavings},
-		{"ModelCheck", "generated applystate and batchstate scenarios, each explored, keep every promise of the specification written from the documentation (see CheckModel)", cfg.modelCheck},
+		{"Orchestration", "batchstate and applystate end to end on the store: crash points, a deterministic test per known race, churn under a reader and a janitor, concurrency, bad input", func(t *testing.T, ns func(t *testing.T) storage.Store) {
+			explore.RunOrchestration(t, ns, cfg.n, cfg.churnLists)
+		}},
+		{"Interleavings", "batchstate's and applystate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", func(t *testing.T, ns func(t *testing.T) storage.Store) {
+			explore.RunInterleavings(t, ns, cfg.exploration)
+		}},
+		{"ModelCheck", "generated applystate and batchstate scenarios, each explored, keep every promise of the specification written from the documentation (see CheckModel)", func(t *testing.T, ns func(t *testing.T) storage.Store) {
+			explore.RunModelCheck(t, ns, cfg.model)
+		}},
 	}
 }
 
@@ -118,13 +126,6 @@ func ts(n int) time.Time {
 	return time.Date(2031, 7, 8, 9, 10, 11, 123456000, time.UTC).Add(time.Duration(n) * time.Second)
 }
 
-// parallel runs each named case as a parallel subtest with a store.
-func parallel(t *testing.T, newStore func(t *testing.T) storage.Store, cases map[string]func(t *testing.T, ctx context.Context, s storage.Store)) {
-	t.Helper()
-	for name, c := range cases {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			c(t, context.Background(), newStore(t))
-		})
-	}
-}
+// UniqueID returns prefix, a dash and 12 random hex digits: a queue, apply
+// or table name that no other test or run uses.
+func UniqueID(prefix string) string { return explore.UniqueID(prefix) }

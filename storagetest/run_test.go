@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
 	"github.com/statefold/statefold/storagetest"
@@ -166,11 +167,11 @@ func TestReplayNeverPasses(t *testing.T) {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	for env, area := range map[string]string{
-		storagetest.ScheduleEnv: "Interleavings",
-		storagetest.ModelEnv:    "ModelCheck",
+		explore.ScheduleEnv: "Interleavings",
+		explore.ModelEnv:    "ModelCheck",
 	} {
 		value := "TransitionList:a"
-		if env == storagetest.ModelEnv {
+		if env == explore.ModelEnv {
 			value = "ops A.0. B.1. ; loop.A.completed stop#a"
 		}
 		cmd := exec.Command(goTool, "test", "-count=1", "-timeout", "120s", "-run", "^TestContract$/^"+area+"$", "../storage/memory")

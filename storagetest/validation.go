@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/explore"
 )
 
 // badKeys are keys every store must reject with ErrInvalid.
@@ -27,7 +29,7 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			validationKey(t, context.Background(), newStore(t), bad)
 		})
 	}
-	parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
+	explore.Parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"KeyAtLimit": func(t *testing.T, ctx context.Context, s storage.Store) {
 			q := UniqueID("q")
 			id := strings.Repeat("é", storage.MaxKeyBytes/2) + "x" // 255 bytes
@@ -143,7 +145,7 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			}
 			require.ErrorIs(t, s.RemoveMember(ctx, q, "s", "b", -1), storage.ErrInvalid)
 			requireBatchUnchanged(t, ctx, s, q, "b", 1)
-			require.Empty(t, rowsOf(t, ctx, s, q, "s"))
+			require.Empty(t, explore.RowsOf(t, ctx, s, q, "s"))
 		},
 	})
 }
@@ -277,7 +279,7 @@ func validationKey(t *testing.T, ctx context.Context, s storage.Store, bad strin
 	ops, err := s.ListOperations(ctx, a)
 	require.NoError(t, err)
 	require.Equal(t, []storage.Operation{okOp}, ops)
-	require.Empty(t, rowsOf(t, ctx, s, q, "s"))
+	require.Empty(t, explore.RowsOf(t, ctx, s, q, "s"))
 	got, err := s.GetBatches(ctx, q, []string{"b", "new"})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
@@ -355,7 +357,7 @@ func validationTimeRange(t *testing.T, ctx context.Context, s storage.Store) {
 		err := s.AddMember(ctx, storage.Member{Queue: q, State: "s", BatchID: "b", Version: 1, AddedAt: bad})
 		requireInvalid(t, err, "", "AddMember with member.AddedAt "+when)
 	}
-	require.Empty(t, rowsOf(t, ctx, s, q, "s"), "nothing written")
+	require.Empty(t, explore.RowsOf(t, ctx, s, q, "s"), "nothing written")
 	gotB, err := s.GetBatch(ctx, q, "ok")
 	require.NoError(t, err)
 	require.Equal(t, okB, gotB, "nothing written")

@@ -11,21 +11,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/statefold/statefold/internal/faultstore"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storagetest"
 )
 
 // Class is a class of store methods that answer a failure alike: one
-// column of the classification matrix (storagetest.MethodClass).
-type Class = storagetest.MethodClass
+// column of the classification matrix (faultstore.MethodClass).
+type Class = faultstore.MethodClass
 
 // The method classes, in the matrix's column order.
 const (
-	Reads           = storagetest.ClassReads
-	Creates         = storagetest.ClassCreates
-	CompareAndSwaps = storagetest.ClassCompareAndSwaps
-	AddMembers      = storagetest.ClassAddMember
-	RemoveMembers   = storagetest.ClassRemoveMember
+	Reads           = faultstore.ClassReads
+	Creates         = faultstore.ClassCreates
+	CompareAndSwaps = faultstore.ClassCompareAndSwaps
+	AddMembers      = faultstore.ClassAddMember
+	RemoveMembers   = faultstore.ClassRemoveMember
 )
 
 // Call is one store call of the matrix: a method, on the rows seeded for
@@ -127,7 +128,7 @@ func DocumentedMatrix(path, backend string) (Matrix, error) {
 	m := Matrix{}
 	in, header := false, 0
 	var columns []string
-	for _, c := range storagetest.MethodClasses() {
+	for _, c := range faultstore.MethodClasses() {
 		columns = append(columns, c.String())
 	}
 	sc := bufio.NewScanner(f)

@@ -68,14 +68,10 @@ func Explore(t *testing.T, backend string, store, actors storage.Store, counts f
 	if testing.Short() {
 		m.Budget = 10 * time.Second
 	}
-	mc, err := storagetest.CheckModelWith(context.Background(), store, actors, m)
-	require.NoError(t, err)
-	for _, v := range mc.Violations {
-		t.Errorf("%s\n%s", v.Error(), v.Result.Trace)
-	}
-	t.Logf("model check through network faults on %s: %d scenarios, %d schedules, %d violations", backend, mc.Scenarios, mc.Schedules, len(mc.Violations))
-	require.Positive(t, mc.Scenarios, "scenarios ran")
-	violations += len(mc.Violations)
+	mcScenarios, mcSchedules, mcViolations := storagetest.CheckModelWith(t, store, actors, m)
+	t.Logf("model check through network faults on %s: %d scenarios, %d schedules, %d violations", backend, mcScenarios, mcSchedules, mcViolations)
+	require.Positive(t, mcScenarios, "scenarios ran")
+	violations += mcViolations
 	got := counts()
 	total, kinds := Summary(got)
 	t.Logf("network faults on %s: %d injected (%s), %d violations, %d schedules, %d crash points",

@@ -17,9 +17,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
-	"github.com/statefold/statefold/storagetest"
 )
 
 // plantEnv names the planted bug a child run of TestPlantedBugsFound
@@ -85,7 +85,7 @@ func TestPlantedBugsFound(t *testing.T) {
 // directly), a short check of the same kind must find none.
 func TestModelCheckFindsThePlantedBug(t *testing.T) {
 	name := os.Getenv(plantEnv)
-	m := storagetest.DefaultModelCheck()
+	m := explore.DefaultModelCheck()
 	m.Shrink = 2 * time.Second
 	if name == "" {
 		m.Scenarios = 60
@@ -94,7 +94,7 @@ func TestModelCheckFindsThePlantedBug(t *testing.T) {
 		m.Scenarios = max(m.Scenarios, 4000)
 		m.Budget = 4 * time.Minute
 	}
-	res, err := storagetest.CheckModel(context.Background(), func() storage.Store { return memory.New() }, m)
+	res, err := explore.CheckModel(context.Background(), func() storage.Store { return memory.New() }, m)
 	require.NoError(t, err)
 	if name == "" {
 		require.Empty(t, res.Violations, "the unplanted build breaks a promise")
@@ -105,7 +105,7 @@ func TestModelCheckFindsThePlantedBug(t *testing.T) {
 	v := res.Violations[0]
 	first, _, _ := strings.Cut(v.Error(), "\n")
 	fmt.Printf("planted bug %s found: scenario %d after %s: %s\n", name, v.Index, v.After.Round(time.Millisecond), first)
-	again, err := storagetest.ReplayModel(context.Background(), memory.New(), v.Scenario, v.Result.Schedule)
+	again, err := explore.ReplayModel(context.Background(), memory.New(), v.Scenario, v.Result.Schedule)
 	require.NoError(t, err)
 	require.Error(t, again.Violation, "the minimized schedule, replayed alone, must break a promise again")
 }

@@ -21,8 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
-	"github.com/statefold/statefold/storagetest"
 )
 
 // recorder is an HTTP client wrapper that counts DynamoDB operations and
@@ -501,7 +501,7 @@ func TestQuietListRequests(t *testing.T) {
 	f := newFixture(t, hc)
 	ctx := context.Background()
 	states := []string{"queued", "running", "merging"}
-	queue, err := storagetest.SeedListQueue(ctx, f.store, 1000, states)
+	queue, err := explore.SeedListQueue(ctx, f.store, 1000, states)
 	require.NoError(t, err)
 	o, err := batchstate.New(f.store, f.store, batchstate.Machine{States: append(states, "done"), Terminal: []string{"done"}})
 	require.NoError(t, err)

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
-	"github.com/statefold/statefold/storagetest"
 )
 
 // BenchmarkListFloor answers List's question with the cheapest thing SQL
@@ -19,7 +19,7 @@ func BenchmarkListFloor(b *testing.B) {
 	states := []string{"queued", "running", "merging"}
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			queue, err := storagetest.SeedListQueue(ctx, f.store, n, states)
+			queue, err := explore.SeedListQueue(ctx, f.store, n, states)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/statefold/statefold/storagetest"
+	"github.com/statefold/statefold/internal/explore"
 )
 
 // BenchmarkListFloor is the one-query floor the List benchmark of
-// RunBenchmarks is compared with: the same queue (storagetest.SeedListQueue)
+// RunBenchmarks is compared with: the same queue (explore.SeedListQueue)
 // read by one join of the index with the batches, filtered by state, as a
 // database with transactions and secondary indexes would answer "which
 // batches are in these states".
@@ -18,7 +18,7 @@ func BenchmarkListFloor(b *testing.B) {
 	ctx := context.Background()
 	states := []string{"queued", "running", "merging"}
 	for _, n := range []int{100, 1000} {
-		queue, err := storagetest.SeedListQueue(ctx, f.store, n, states)
+		queue, err := explore.SeedListQueue(ctx, f.store, n, states)
 		if err != nil {
 			b.Fatal(err)
 		}

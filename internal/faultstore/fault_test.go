@@ -1,19 +1,16 @@
-package storagetest_test
+package faultstore_test
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/statefold/statefold/internal/faultstore"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
-	"github.com/statefold/statefold/storagetest"
 )
 
 func faultBatch(id string) storage.Batch {
@@ -27,23 +24,23 @@ func TestFaultStore(t *testing.T) {
 
 	t.Run("FailBeforeWritesNothing", func(t *testing.T) {
 		t.Parallel()
-		fs := storagetest.NewFaultStore(memory.New())
-		_, err := fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 1})
+		fs := faultstore.New(memory.New())
+		_, err := fs.Inject(faultstore.Fault{Mode: faultstore.FailBefore, Call: 1})
 		require.NoError(t, err)
 		_, err = fs.CreateBatch(ctx, faultBatch("a"))
-		require.ErrorIs(t, err, storagetest.ErrInjected)
+		require.ErrorIs(t, err, faultstore.ErrInjected)
 		_, err = fs.Inner().GetBatch(ctx, "q", "a")
 		require.ErrorIs(t, err, storage.ErrNotFound)
-		require.Equal(t, 1, fs.Calls(storagetest.CreateBatch))
+		require.Equal(t, 1, fs.Calls(faultstore.CreateBatch))
 		require.Equal(t, 1, fs.Writes())
 		require.Equal(t, 1, fs.Hits())
 	})
 
 	t.Run("FailAfterWritesAndFails", func(t *testing.T) {
 		t.Parallel()
-		fs := storagetest.NewFaultStore(memory.New())
+		fs := faultstore.New(memory.New())
 		boom := errors.New("boom")
-		_, err := fs.Inject(storagetest.Fault{Mode: storagetest.FailAfter, Call: 1, Err: boom})
+		_, err := fs.Inject(faultstore.Fault{Mode: faultstore.FailAfter, Call: 1, Err: boom})
 		require.NoError(t, err)
 		got, err := fs.CreateBatch(ctx, faultBatch("a"))
 		require.ErrorIs(t, err, boom)
@@ -55,33 +52,33 @@ func TestFaultStore(t *testing.T) {
 
 	t.Run("KthMatchingCallOnly", func(t *testing.T) {
 		t.Parallel()
-		fs := storagetest.NewFaultStore(memory.New())
-		_, err := fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 2, Methods: []storagetest.Method{storagetest.CreateBatch}})
+		fs := faultstore.New(memory.New())
+		_, err := fs.Inject(faultstore.Fault{Mode: faultstore.FailBefore, Call: 2, Methods: []faultstore.Method{faultstore.CreateBatch}})
 		require.NoError(t, err)
 		_, err = fs.GetBatch(ctx, "q", "x") // not matched
 		require.ErrorIs(t, err, storage.ErrNotFound)
 		_, err = fs.CreateBatch(ctx, faultBatch("a"))
 		require.NoError(t, err)
 		_, err = fs.CreateBatch(ctx, faultBatch("b"))
-		require.ErrorIs(t, err, storagetest.ErrInjected)
+		require.ErrorIs(t, err, faultstore.ErrInjected)
 		_, err = fs.CreateBatch(ctx, faultBatch("c"))
 		require.NoError(t, err)
-		require.Equal(t, map[storagetest.Method]int{storagetest.GetBatch: 1, storagetest.CreateBatch: 3}, fs.Counts())
+		require.Equal(t, map[faultstore.Method]int{faultstore.GetBatch: 1, faultstore.CreateBatch: 3}, fs.Counts())
 		require.Equal(t, 4, fs.TotalCalls())
 		require.Equal(t, 3, fs.Writes())
 	})
 
 	t.Run("WritesOnlyEveryCall", func(t *testing.T) {
 		t.Parallel()
-		fs := storagetest.NewFaultStore(memory.New())
+		fs := faultstore.New(memory.New())
 		_, err := fs.Inner().CreateBatch(ctx, faultBatch("a"))
 		require.NoError(t, err)
-		_, err = fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, WritesOnly: true})
+		_, err = fs.Inject(faultstore.Fault{Mode: faultstore.FailBefore, WritesOnly: true})
 		require.NoError(t, err)
 		_, err = fs.GetBatch(ctx, "q", "a")
 		require.NoError(t, err)
-		require.ErrorIs(t, fs.AddMember(ctx, storage.Member{Queue: "q", State: "s", BatchID: "a", Version: 1}), storagetest.ErrInjected)
-		require.ErrorIs(t, fs.RemoveMember(ctx, "q", "s", "a", 1), storagetest.ErrInjected)
+		require.ErrorIs(t, fs.AddMember(ctx, storage.Member{Queue: "q", State: "s", BatchID: "a", Version: 1}), faultstore.ErrInjected)
+		require.ErrorIs(t, fs.RemoveMember(ctx, "q", "s", "a", 1), faultstore.ErrInjected)
 		fs.ClearFaults()
 		require.NoError(t, fs.AddMember(ctx, storage.Member{Queue: "q", State: "s", BatchID: "a", Version: 1}))
 		fs.ResetCounts()
@@ -91,9 +88,9 @@ func TestFaultStore(t *testing.T) {
 
 	t.Run("BlockUntilReleased", func(t *testing.T) {
 		t.Parallel()
-		fs := storagetest.NewFaultStore(memory.New())
+		fs := faultstore.New(memory.New())
 		release := make(chan struct{})
-		in, err := fs.Inject(storagetest.Fault{Mode: storagetest.Block, Call: 1, Release: release})
+		in, err := fs.Inject(faultstore.Fault{Mode: faultstore.Block, Call: 1, Release: release})
 		require.NoError(t, err)
 		done := make(chan error, 1)
 		go func() { _, err := fs.CreateBatch(ctx, faultBatch("a")); done <- err }()
@@ -108,8 +105,8 @@ func TestFaultStore(t *testing.T) {
 
 	t.Run("BlockHonoursContext", func(t *testing.T) {
 		t.Parallel()
-		fs := storagetest.NewFaultStore(memory.New())
-		_, err := fs.Inject(storagetest.Fault{Mode: storagetest.Block})
+		fs := faultstore.New(memory.New())
+		_, err := fs.Inject(faultstore.Fault{Mode: faultstore.Block})
 		require.NoError(t, err)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
@@ -119,22 +116,22 @@ func TestFaultStore(t *testing.T) {
 
 	t.Run("BadFault", func(t *testing.T) {
 		t.Parallel()
-		fs := storagetest.NewFaultStore(memory.New())
-		_, err := fs.Inject(storagetest.Fault{})
+		fs := faultstore.New(memory.New())
+		_, err := fs.Inject(faultstore.Fault{})
 		require.ErrorIs(t, err, storage.ErrInvalid)
-		_, err = fs.Inject(storagetest.Fault{Mode: storagetest.FailAfter, Call: -1})
+		_, err = fs.Inject(faultstore.Fault{Mode: faultstore.FailAfter, Call: -1})
 		require.ErrorIs(t, err, storage.ErrInvalid)
 	})
 
 	t.Run("MethodsClassified", func(t *testing.T) {
 		t.Parallel()
 		writes := 0
-		for _, m := range storagetest.Methods() {
+		for _, m := range faultstore.Methods() {
 			if m.IsWrite() {
 				writes++
 			}
 		}
-		require.Len(t, storagetest.Methods(), 14)
+		require.Len(t, faultstore.Methods(), 14)
 		require.Equal(t, 8, writes)
 	})
 }
@@ -142,7 +139,7 @@ func TestFaultStore(t *testing.T) {
 func TestFaultStoreCountsConflicts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	fs := storagetest.NewFaultStore(memory.New())
+	fs := faultstore.New(memory.New())
 	b, err := fs.CreateBatch(ctx, faultBatch("a"))
 	require.NoError(t, err)
 	_, err = fs.UpdateBatch(ctx, b, b.Version, b.State)
@@ -156,27 +153,4 @@ func TestFaultStoreCountsConflicts(t *testing.T) {
 	require.Equal(t, 2, fs.Conflicts(), "an AddMember that found a newer row counts too")
 	fs.ResetCounts()
 	require.Zero(t, fs.Conflicts())
-}
-
-// CrashPointsWith explores the crash points with the calls under test
-// going to a handle that fails calls on its own (as a network would): the
-// invariants hold, and crash points are reached.
-func TestCrashPointsWithNoisyActors(t *testing.T) {
-	t.Parallel()
-	store := memory.New()
-	noisy := storagetest.NewFaultStore(store)
-	var mu sync.Mutex
-	rng := rand.New(rand.NewPCG(1, 2))
-	noisy.SetHook(func(context.Context, storagetest.Method) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if rng.Float64() < 0.1 {
-			return fmt.Errorf("connection refused: %w", storage.ErrUnavailable)
-		}
-		return nil
-	})
-	n, failed := storagetest.CrashPointsWith(t, store, noisy)
-	require.Positive(t, n, "crash points reached")
-	require.Zero(t, failed)
-	require.Positive(t, noisy.TotalCalls())
 }

@@ -1,4 +1,4 @@
-package storagetest
+package explore
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 )
 
 // ScheduleEnv names the environment variable that makes the Interleavings
-// area of [Run] replay one schedule instead of exploring: its value is
+// area of [storagetest.Run] replay one schedule instead of exploring: its value is
 // "<scenario>:<schedule>", as printed with a violation, for example
 //
 //	STATEFOLD_SCHEDULE='CreateReconcile:a +t b b b b b a' go test -run 'TestContract/Interleavings' ./storage/memory
@@ -49,7 +49,7 @@ type Exploration struct {
 	Preemptions int
 	// Faults bounds the injected faults of one schedule. A fault hits one
 	// write: either it fails before it runs (the call returns an error
-	// wrapping [ErrInjected] and the store is not called), or it runs and
+	// wrapping [faultstore.ErrInjected] and the store is not called), or it runs and
 	// then reports an error wrapping ErrInjected (a lost response).
 	Faults int
 	// ClockAdvances bounds how often the virtual clock jumps past the
@@ -65,7 +65,7 @@ type Exploration struct {
 	// Seed seeds the random schedules; every scenario derives its own
 	// generator from it and its name.
 	Seed uint64
-	// Budget bounds the wall time of the exploration; 0 means none. [Run]
+	// Budget bounds the wall time of the exploration; 0 means none. [storagetest.Run]
 	// explores the scenarios one after the other, each with an equal share
 	// of what is left; [Explore] gives its one scenario all of it. When the
 	// bounded search of a scenario has used three quarters of its share, it
@@ -96,8 +96,8 @@ type Exploration struct {
 	Parallel int
 }
 
-// DefaultExploration is what [Run] explores unless told otherwise
-// ([WithExploration]): every schedule within two preemptions, one fault
+// DefaultExploration is what [storagetest.Run] explores unless told otherwise
+// ([storagetest.WithExploration]): every schedule within two preemptions, one fault
 // and one clock jump, at most two of them together, then 25 random
 // schedules per scenario, four schedules at once, within 30 seconds in
 // all (the model check, [CheckModel], explores far more). The in-memory store explores all of it in seconds; a store over a
@@ -108,59 +108,6 @@ func DefaultExploration() Exploration {
 		return Exploration{Preemptions: 1, Faults: 1, ClockAdvances: 1, Events: 1, Random: 5, Seed: 1, Budget: 15 * time.Second, Parallel: 4}
 	}
 	return Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2, Random: 25, Seed: 1, Budget: 30 * time.Second, Parallel: 4}
-}
-
-// Option configures [Run].
-type Option func(*runConfig)
-
-type runConfig struct {
-	exploration Exploration
-	model       ModelCheck
-	churnLists  int
-	scale       float64
-}
-
-func newRunConfig(opts []Option) runConfig {
-	c := runConfig{exploration: DefaultExploration(), model: DefaultModelCheck(), churnLists: 2000, scale: 1}
-	if testing.Testing() && testing.Short() {
-		c.churnLists = 200
-	}
-	for _, o := range opts {
-		o(&c)
-	}
-	return c
-}
-
-// WithExploration sets how far the Interleavings area of [Run] explores
-// (default [DefaultExploration]).
-func WithExploration(x Exploration) Option {
-	return func(c *runConfig) { c.exploration = x }
-}
-
-// WithScale scales the rounds and sizes of the repeated parts of [Run] —
-// the compare-and-swap races, the concurrency and churn tests — by f
-// (default 1): below 1 for a slow remote store, above 1 for a deeper run.
-// Every part still runs at least once; values not above 0 mean 1. The
-// exploration has its own bound ([WithExploration]); [WithChurnLists]
-// given after WithScale sets the churn exactly.
-func WithScale(f float64) Option {
-	return func(c *runConfig) {
-		if f <= 0 {
-			f = 1
-		}
-		c.scale = f
-		c.churnLists = max(1, int(float64(c.churnLists)*f))
-	}
-}
-
-// n scales a round count or size by the configured scale, at least 1.
-func (c runConfig) n(base int) int { return max(1, int(float64(base)*c.scale+0.5)) }
-
-// WithChurnLists sets how many Lists the churn test of the Orchestration
-// area makes while workers move batches and a janitor reconciles (default
-// 2,000; 200 under -short). Each List must return every batch.
-func WithChurnLists(n int) Option {
-	return func(c *runConfig) { c.churnLists = n }
 }
 
 // BatchOrchestrator is the part of the batchstate API the explorer's
@@ -441,15 +388,10 @@ func Replay(ctx context.Context, store storage.Store, scenario, schedule string,
 	return exRunSchedule(ctx, store, sc, ch, f, true)
 }
 
-// interleavings is the Interleavings area with the run's exploration.
-func (c runConfig) interleavings(t *testing.T, newStore func(t *testing.T) storage.Store) {
-	runInterleavings(t, newStore, c.exploration)
-}
-
 // runInterleavings is the Interleavings area: every scenario as a subtest,
 // one after the other within the budget, or only the schedule ScheduleEnv
 // names.
-func runInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x Exploration) {
+func RunInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x Exploration) {
 	if spec := os.Getenv(ScheduleEnv); spec != "" {
 		name, schedule, ok := strings.Cut(spec, ":")
 		require.True(t, ok, "%s=%q: want <scenario>:<schedule>", ScheduleEnv, spec)

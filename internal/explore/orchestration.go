@@ -1,4 +1,4 @@
-package storagetest
+package explore
 
 import (
 	"testing"
@@ -6,16 +6,18 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-// orchestration runs batchstate and applystate end to end on the store:
+// runOrchestration runs batchstate and applystate end to end on the store:
 // crash points, concurrency and bad input.
-func (cfg runConfig) orchestration(t *testing.T, newStore func(t *testing.T) storage.Store) {
+// n scales a round count or size; churnLists is how many Lists the churn
+// test makes.
+func RunOrchestration(t *testing.T, newStore func(t *testing.T) storage.Store, n func(int) int, churnLists int) {
 	t.Run("CrashPoints", func(t *testing.T) {
 		t.Parallel()
 		runCrashPoints(t, newStore)
 	})
 	t.Run("Concurrency", func(t *testing.T) {
 		t.Parallel()
-		runConcurrency(t, newStore, cfg.n)
+		runConcurrency(t, newStore, n)
 	})
 	t.Run("Races", func(t *testing.T) {
 		t.Parallel()
@@ -23,7 +25,7 @@ func (cfg runConfig) orchestration(t *testing.T, newStore func(t *testing.T) sto
 	})
 	t.Run("Churn", func(t *testing.T) {
 		t.Parallel()
-		runChurn(t, newStore(t), cfg.churnLists)
+		runChurn(t, newStore(t), churnLists)
 	})
 	t.Run("Ownership", func(t *testing.T) {
 		t.Parallel()

@@ -1,4 +1,4 @@
-package storagetest
+package faultstore
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 )
 
 // Method names one method of [storage.Store]. It selects the calls a
-// [Fault] applies to and keys the call counts of a [FaultStore].
+// [Fault] applies to and keys the call counts of a [Store].
 type Method string
 
 // The methods of [storage.Store].
@@ -142,10 +142,10 @@ func (i *Injection) Hit() (Method, bool) {
 	}
 }
 
-// FaultStore wraps a [storage.Store], counting calls and writes per method
+// Store wraps a [storage.Store], counting calls and writes per method
 // and injecting [Fault]s. It is safe for concurrent use. Faults and counts
 // are guarded by one mutex; the wrapped store is called without holding it.
-type FaultStore struct {
+type Store struct {
 	inner storage.Store
 
 	mu        sync.Mutex
@@ -156,19 +156,19 @@ type FaultStore struct {
 	hook      func(ctx context.Context, m Method) error
 }
 
-var _ storage.Store = (*FaultStore)(nil)
+var _ storage.Store = (*Store)(nil)
 
-// NewFaultStore returns a FaultStore over inner with no faults.
-func NewFaultStore(inner storage.Store) *FaultStore {
-	return &FaultStore{inner: inner, calls: make(map[Method]int), conflicts: make(map[Method]int)}
+// New returns a Store over inner with no faults.
+func New(inner storage.Store) *Store {
+	return &Store{inner: inner, calls: make(map[Method]int), conflicts: make(map[Method]int)}
 }
 
 // Inner returns the wrapped store, for fault-free reads and repairs.
-func (f *FaultStore) Inner() storage.Store { return f.inner }
+func (f *Store) Inner() storage.Store { return f.inner }
 
 // Inject arms a fault and returns its handle. An invalid Mode is reported
 // as an error matching [storage.ErrInvalid].
-func (f *FaultStore) Inject(fault Fault) (*Injection, error) {
+func (f *Store) Inject(fault Fault) (*Injection, error) {
 	switch fault.Mode {
 	case FailBefore, FailAfter, Block:
 	default:
@@ -189,21 +189,21 @@ func (f *FaultStore) Inject(fault Fault) (*Injection, error) {
 // reaching the store (the error is returned as is), and the hook may block
 // to delay the call or to let another caller run first. nil removes it.
 // Tests use it for per-call decisions a [Fault] cannot express.
-func (f *FaultStore) SetHook(h func(ctx context.Context, m Method) error) {
+func (f *Store) SetHook(h func(ctx context.Context, m Method) error) {
 	f.mu.Lock()
 	f.hook = h
 	f.mu.Unlock()
 }
 
 // ClearFaults disarms every fault; counts are kept.
-func (f *FaultStore) ClearFaults() {
+func (f *Store) ClearFaults() {
 	f.mu.Lock()
 	f.faults = nil
 	f.mu.Unlock()
 }
 
 // ResetCounts zeroes the call counts and the hit count.
-func (f *FaultStore) ResetCounts() {
+func (f *Store) ResetCounts() {
 	f.mu.Lock()
 	f.calls = make(map[Method]int)
 	f.conflicts = make(map[Method]int)
@@ -211,16 +211,16 @@ func (f *FaultStore) ResetCounts() {
 	f.mu.Unlock()
 }
 
-// Calls returns the number of calls of m since the last [FaultStore.ResetCounts],
+// Calls returns the number of calls of m since the last [Store.ResetCounts],
 // including calls a fault failed.
-func (f *FaultStore) Calls(m Method) int {
+func (f *Store) Calls(m Method) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[m]
 }
 
 // TotalCalls returns the number of calls of every method.
-func (f *FaultStore) TotalCalls() int {
+func (f *Store) TotalCalls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -231,7 +231,7 @@ func (f *FaultStore) TotalCalls() int {
 }
 
 // Writes returns the number of calls of write methods.
-func (f *FaultStore) Writes() int {
+func (f *Store) Writes() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -244,7 +244,7 @@ func (f *FaultStore) Writes() int {
 }
 
 // Counts returns a copy of the per-method call counts.
-func (f *FaultStore) Counts() map[Method]int {
+func (f *Store) Counts() map[Method]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := make(map[Method]int, len(f.calls))
@@ -257,7 +257,7 @@ func (f *FaultStore) Counts() map[Method]int {
 // Conflicts returns how many calls returned [storage.ErrConflict] from the
 // wrapped store (lost compare-and-swaps, and AddMember calls that found a
 // newer row; injected faults are not counted).
-func (f *FaultStore) Conflicts() int {
+func (f *Store) Conflicts() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -268,8 +268,8 @@ func (f *FaultStore) Conflicts() int {
 }
 
 // Hits returns how many calls faults have hit since the last
-// [FaultStore.ResetCounts].
-func (f *FaultStore) Hits() int {
+// [Store.ResetCounts].
+func (f *Store) Hits() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.hitsTotal
@@ -292,7 +292,7 @@ func (in *Injection) matches(m Method) bool {
 
 // enter counts the call and returns the fault that hits it, if any, and
 // the hook.
-func (f *FaultStore) enter(m Method) (*Injection, func(context.Context, Method) error) {
+func (f *Store) enter(m Method) (*Injection, func(context.Context, Method) error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[m]++
@@ -326,7 +326,7 @@ func (in *Injection) err(m Method) error {
 
 // do runs one call through the faults. call performs it and reports its
 // error.
-func do(ctx context.Context, f *FaultStore, m Method, call func() error) error {
+func do(ctx context.Context, f *Store, m Method, call func() error) error {
 	in, hook := f.enter(m)
 	if hook != nil {
 		if err := hook(ctx, m); err != nil {
@@ -361,7 +361,7 @@ func do(ctx context.Context, f *FaultStore, m Method, call func() error) error {
 
 // call runs a call that returns a value through the faults; on any error
 // the zero value is returned, as a store would.
-func call[T any](ctx context.Context, f *FaultStore, m Method, fn func() (T, error)) (T, error) {
+func call[T any](ctx context.Context, f *Store, m Method, fn func() (T, error)) (T, error) {
 	var out T
 	err := do(ctx, f, m, func() (e error) { out, e = fn(); return e })
 	if err != nil {
@@ -372,73 +372,73 @@ func call[T any](ctx context.Context, f *FaultStore, m Method, fn func() (T, err
 }
 
 // CreateBatch implements [storage.BatchStore].
-func (f *FaultStore) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+func (f *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
 	return call(ctx, f, CreateBatch, func() (storage.Batch, error) { return f.inner.CreateBatch(ctx, b) })
 }
 
 // GetBatch implements [storage.BatchStore].
-func (f *FaultStore) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+func (f *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
 	return call(ctx, f, GetBatch, func() (storage.Batch, error) { return f.inner.GetBatch(ctx, queue, id) })
 }
 
 // GetBatches implements [storage.BatchStore].
-func (f *FaultStore) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+func (f *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
 	return call(ctx, f, GetBatches, func() ([]storage.Batch, error) { return f.inner.GetBatches(ctx, queue, ids) })
 }
 
 // UpdateBatch implements [storage.BatchStore].
-func (f *FaultStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
+func (f *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	return call(ctx, f, UpdateBatch, func() (storage.Batch, error) {
 		return f.inner.UpdateBatch(ctx, b, expectedVersion, expectedState)
 	})
 }
 
 // AddMember implements [storage.MembershipStore].
-func (f *FaultStore) AddMember(ctx context.Context, m storage.Member) error {
+func (f *Store) AddMember(ctx context.Context, m storage.Member) error {
 	return do(ctx, f, AddMember, func() error { return f.inner.AddMember(ctx, m) })
 }
 
 // RemoveMember implements [storage.MembershipStore].
-func (f *FaultStore) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
+func (f *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
 	return do(ctx, f, RemoveMember, func() error { return f.inner.RemoveMember(ctx, queue, state, batchID, maxVersion) })
 }
 
 // ListMembers implements [storage.MembershipStore].
-func (f *FaultStore) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+func (f *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
 	return call(ctx, f, ListMembers, func() ([]storage.Member, error) { return f.inner.ListMembers(ctx, queue, state) })
 }
 
 // CreateApply implements [storage.ApplyStore].
-func (f *FaultStore) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
+func (f *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
 	return call(ctx, f, CreateApply, func() (storage.Apply, error) { return f.inner.CreateApply(ctx, a) })
 }
 
 // GetApply implements [storage.ApplyStore].
-func (f *FaultStore) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+func (f *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
 	return call(ctx, f, GetApply, func() (storage.Apply, error) { return f.inner.GetApply(ctx, id) })
 }
 
 // UpdateApply implements [storage.ApplyStore].
-func (f *FaultStore) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
+func (f *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
 	return call(ctx, f, UpdateApply, func() (storage.Apply, error) { return f.inner.UpdateApply(ctx, a, expectedVersion) })
 }
 
 // CreateOperation implements [storage.OperationStore].
-func (f *FaultStore) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+func (f *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
 	return call(ctx, f, CreateOperation, func() (storage.Operation, error) { return f.inner.CreateOperation(ctx, op) })
 }
 
 // GetOperation implements [storage.OperationStore].
-func (f *FaultStore) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+func (f *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
 	return call(ctx, f, GetOperation, func() (storage.Operation, error) { return f.inner.GetOperation(ctx, applyID, id) })
 }
 
 // ListOperations implements [storage.OperationStore].
-func (f *FaultStore) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+func (f *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
 	return call(ctx, f, ListOperations, func() ([]storage.Operation, error) { return f.inner.ListOperations(ctx, applyID) })
 }
 
 // UpdateOperation implements [storage.OperationStore].
-func (f *FaultStore) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
+func (f *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
 	return call(ctx, f, UpdateOperation, func() (storage.Operation, error) { return f.inner.UpdateOperation(ctx, op, expectedVersion) })
 }

@@ -1,4 +1,4 @@
-package storagetest
+package explore
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/faultstore"
 )
 
 // runRaces runs one deterministic test per known batchstate race: a store
@@ -33,7 +35,7 @@ func runRaces(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		"TransitionWithVersionTooHigh": raceTransitionWithVersionTooHigh,
 		"QuietListCost":                quietListCost,
 	}
-	parallel(t, newStore, cases)
+	Parallel(t, newStore, cases)
 }
 
 // raceEnv is an orchEnv whose faulty orchestrator reads buckets one at a
@@ -45,17 +47,17 @@ func raceEnv(t *testing.T, s storage.Store, opts ...batchstate.Option) *orchEnv 
 	all := append([]batchstate.Option{batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace),
 		batchstate.WithLogger(testLogger(t)), batchstate.WithListConcurrency(1)}, opts...)
 	var err error
-	e.faulty, err = batchstate.New(e.fs, e.fs, crashMachine, all...)
+	e.faulty, err = batchstate.New(e.fs, e.fs, CrashMachine, all...)
 	require.NoError(t, err)
 	return e
 }
 
 // hold injects a Block fault on the call-th call of methods and returns
 // the injection and the function that releases it.
-func hold(t *testing.T, e *orchEnv, call int, methods ...Method) (*Injection, func()) {
+func hold(t *testing.T, e *orchEnv, call int, methods ...faultstore.Method) (*faultstore.Injection, func()) {
 	t.Helper()
 	release := make(chan struct{})
-	in, err := e.fs.Inject(Fault{Mode: Block, Call: call, Methods: methods, Release: release})
+	in, err := e.fs.Inject(faultstore.Fault{Mode: faultstore.Block, Call: call, Methods: methods, Release: release})
 	require.NoError(t, err)
 	var once sync.Once
 	return in, func() { once.Do(func() { close(release) }) }
@@ -75,12 +77,12 @@ func checkBatches(ctx context.Context, t *testing.T, e *orchEnv) {
 	list := func(ctx context.Context, queue string, states ...string) ([]storage.Batch, error) {
 		return e.clean.List(ctx, queue, states...)
 	}
-	require.NoError(t, CheckListed(ctx, e.store, list, crashMachine, e.queue, e.ids))
+	require.NoError(t, CheckListed(ctx, e.store, list, CrashMachine, e.queue, e.ids))
 	e.clock.Advance(2 * crashGrace)
 	_, err := e.clean.Reconcile(ctx, e.queue)
 	require.NoError(t, err)
-	require.NoError(t, CheckIndexExact(ctx, e.store, crashMachine, e.queue, e.ids))
-	require.NoError(t, CheckListed(ctx, e.store, list, crashMachine, e.queue, e.ids))
+	require.NoError(t, CheckIndexExact(ctx, e.store, CrashMachine, e.queue, e.ids))
+	require.NoError(t, CheckListed(ctx, e.store, list, CrashMachine, e.queue, e.ids))
 }
 
 // A Create whose batch write failed is retried past the grace; the retry
@@ -91,14 +93,14 @@ func raceRetriedCreateVsReconcile(t *testing.T, ctx context.Context, s storage.S
 	e := raceEnv(t, s)
 	e.ids = append(e.ids, "x")
 	x := storage.Batch{Queue: e.queue, ID: "x", State: "queued"}
-	_, err := e.fs.Inject(Fault{Mode: FailBefore, Call: 1, Methods: []Method{CreateBatch}})
+	_, err := e.fs.Inject(faultstore.Fault{Mode: faultstore.FailBefore, Call: 1, Methods: []faultstore.Method{faultstore.CreateBatch}})
 	require.NoError(t, err)
 	_, err = e.faulty.Create(ctx, x)
-	require.ErrorIs(t, err, ErrInjected)
+	require.ErrorIs(t, err, faultstore.ErrInjected)
 	e.fs.ClearFaults()
 	e.clock.Advance(2 * crashGrace)
 
-	in, release := hold(t, e, 1, CreateBatch, RemoveMember, UpdateBatch) // Reconcile's first write
+	in, release := hold(t, e, 1, faultstore.CreateBatch, faultstore.RemoveMember, faultstore.UpdateBatch) // Reconcile's first write
 	rec := goRun(func() error { _, err := e.faulty.Reconcile(ctx, e.queue); return err })
 	<-in.Reached()
 	_, err = e.clean.Create(ctx, x) // the retry
@@ -124,7 +126,7 @@ func raceReconcileVsRetriedCreate(t *testing.T, ctx context.Context, s storage.S
 	require.NoError(t, e.store.AddMember(ctx, storage.Member{Queue: e.queue, State: "queued", BatchID: "x", Version: 1, AddedAt: e.clock.Now()}))
 	e.clock.Advance(2 * crashGrace) // the first attempt's row is past the grace
 
-	in, release := hold(t, e, 1, CreateBatch)
+	in, release := hold(t, e, 1, faultstore.CreateBatch)
 	retry := goRun(func() error { _, err := e.faulty.Create(ctx, x); return err })
 	<-in.Reached()
 	e.clock.Advance(2 * crashGrace) // the retry is slow too
@@ -143,11 +145,11 @@ func raceReconcileVsRetriedCreate(t *testing.T, ctx context.Context, s storage.S
 func raceSkewedCreateVsReconcile(t *testing.T, ctx context.Context, s storage.Store) {
 	e := raceEnv(t, s)
 	behind := func() time.Time { return e.clock.Now().Add(-3 * crashGrace) }
-	skewed, err := batchstate.New(e.fs, e.fs, crashMachine, batchstate.WithClock(behind),
+	skewed, err := batchstate.New(e.fs, e.fs, CrashMachine, batchstate.WithClock(behind),
 		batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(testLogger(t)))
 	require.NoError(t, err)
 	e.ids = append(e.ids, "x")
-	in, release := hold(t, e, 1, CreateBatch)
+	in, release := hold(t, e, 1, faultstore.CreateBatch)
 	create := goRun(func() error {
 		_, err := skewed.Create(ctx, storage.Batch{Queue: e.queue, ID: "x", State: "queued"})
 		return err
@@ -165,7 +167,7 @@ func raceSkewedCreateVsReconcile(t *testing.T, ctx context.Context, s storage.St
 func raceSlowCreateVsReconcile(t *testing.T, ctx context.Context, s storage.Store) {
 	e := raceEnv(t, s)
 	e.ids = append(e.ids, "x")
-	in, release := hold(t, e, 1, CreateBatch)
+	in, release := hold(t, e, 1, faultstore.CreateBatch)
 	create := goRun(func() error {
 		_, err := e.faulty.Create(ctx, storage.Batch{Queue: e.queue, ID: "x", State: "running"})
 		return err
@@ -197,7 +199,7 @@ func listVsMover(t *testing.T, ctx context.Context, s storage.Store, reconcile b
 	var listed []storage.Batch
 	x := e.create(ctx, t, "x", "queued")
 	e.create(ctx, t, "y", "running")
-	in, release := hold(t, e, 2, ListMembers) // the read of queued, after running
+	in, release := hold(t, e, 2, faultstore.ListMembers) // the read of queued, after running
 	list := goRun(func() error {
 		var err error
 		listed, err = e.faulty.List(ctx, e.queue, "running", "queued")
@@ -213,9 +215,9 @@ func listVsMover(t *testing.T, ctx context.Context, s storage.Store, reconcile b
 	}
 	release()
 	require.NoError(t, <-list)
-	require.ElementsMatch(t, []string{"x", "y"}, batchIDs(listed), "the mover is listed")
+	require.ElementsMatch(t, []string{"x", "y"}, BatchIDs(listed), "the mover is listed")
 	if reconcile {
-		require.GreaterOrEqual(t, e.fs.Calls(ListMembers), 4, "List read the buckets again")
+		require.GreaterOrEqual(t, e.fs.Calls(faultstore.ListMembers), 4, "List read the buckets again")
 	}
 	checkBatches(ctx, t, e)
 }
@@ -232,7 +234,7 @@ func raceTransitionWithEditedState(t *testing.T, ctx context.Context, s storage.
 	_, err = e.faulty.Transition(ctx, edited, "running")
 	require.ErrorIs(t, err, storage.ErrConflict)
 	require.Equal(t, done, e.get(ctx, t, "x"), "the terminal batch did not change")
-	rows, err := indexRows(ctx, e.store, crashMachine, e.queue)
+	rows, err := indexRows(ctx, e.store, CrashMachine, e.queue)
 	require.NoError(t, err)
 	require.Empty(t, rows["x"], "no row is left behind")
 	checkBatches(ctx, t, e)
@@ -251,7 +253,7 @@ func raceTransitionWithVersionTooHigh(t *testing.T, ctx context.Context, s stora
 		_, err := e.faulty.Transition(ctx, bad, "running")
 		require.ErrorIs(t, err, storage.ErrConflict)
 	}
-	rows, err := indexRows(ctx, e.store, crashMachine, e.queue)
+	rows, err := indexRows(ctx, e.store, CrashMachine, e.queue)
 	require.NoError(t, err)
 	require.Equal(t, []string{"queued", "running"}, rows["x"], "the failed move left its row")
 
@@ -260,7 +262,7 @@ func raceTransitionWithVersionTooHigh(t *testing.T, ctx context.Context, s stora
 	require.NoError(t, err)
 	_, err = e.clean.List(ctx, e.queue, "running")
 	require.NoError(t, err)
-	rows, err = indexRows(ctx, e.store, crashMachine, e.queue)
+	rows, err = indexRows(ctx, e.store, CrashMachine, e.queue)
 	require.NoError(t, err)
 	require.Empty(t, rows["y"])
 
@@ -270,7 +272,7 @@ func raceTransitionWithVersionTooHigh(t *testing.T, ctx context.Context, s stora
 	rep, err := e.clean.Reconcile(ctx, e.queue)
 	require.NoError(t, err)
 	require.Equal(t, batchstate.ReconcileReport{Scanned: 2, RemovedStale: 1, Fenced: 1, Kept: 1}, rep)
-	rows, err = indexRows(ctx, e.store, crashMachine, e.queue)
+	rows, err = indexRows(ctx, e.store, CrashMachine, e.queue)
 	require.NoError(t, err)
 	require.Equal(t, []string{"queued"}, rows["x"])
 	checkBatches(ctx, t, e)
@@ -283,8 +285,8 @@ func quietListCost(t *testing.T, ctx context.Context, s storage.Store) {
 	states := []string{"queued", "running", "merging"}
 	queue, err := SeedListQueue(ctx, s, 250, states)
 	require.NoError(t, err)
-	fs := NewFaultStore(s)
-	o, err := batchstate.New(fs, fs, crashMachine, batchstate.WithLogger(testLogger(t)))
+	fs := faultstore.New(s)
+	o, err := batchstate.New(fs, fs, CrashMachine, batchstate.WithLogger(testLogger(t)))
 	require.NoError(t, err)
 	for _, reconciled := range []bool{false, true} {
 		if reconciled {
@@ -296,7 +298,7 @@ func quietListCost(t *testing.T, ctx context.Context, s storage.Store) {
 		require.NoError(t, err)
 		require.Len(t, got, 250)
 		require.Equal(t, len(states)+2, fs.TotalCalls(), "reconciled=%v: %v", reconciled, fs.Counts())
-		require.Equal(t, 1, fs.Calls(GetBatches))
+		require.Equal(t, 1, fs.Calls(faultstore.GetBatches))
 		require.Zero(t, fs.Writes())
 	}
 }
@@ -337,7 +339,7 @@ func runChurn(t *testing.T, store storage.Store, lists int) {
 			if err != nil {
 				return err
 			}
-			if gotIDs := batchIDs(got); !slices.Equal(sortedCopy(gotIDs), ids) {
+			if gotIDs := BatchIDs(got); !slices.Equal(sortedCopy(gotIDs), ids) {
 				return fmt.Errorf("list %d missed or repeated batches: got %d %v", listed.Load(), len(gotIDs), gotIDs)
 			}
 			listed.Add(1)

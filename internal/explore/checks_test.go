@@ -1,4 +1,4 @@
-package storagetest
+package explore
 
 import (
 	"context"
@@ -23,14 +23,14 @@ func TestChecksCatchBrokenOrchestrators(t *testing.T) {
 		e := newOrchEnv(t, memory.New())
 		b := e.create(ctx, t, "b", "queued")
 		list := e.clean.List
-		require.NoError(t, CheckListed(ctx, e.store, list, crashMachine, e.queue, e.ids))
+		require.NoError(t, CheckListed(ctx, e.store, list, CrashMachine, e.queue, e.ids))
 		// Broken Transition: the batch CAS first, then a crash before AddMember.
 		b.State = "running"
 		_, err := e.store.UpdateBatch(ctx, b, b.Version, "queued")
 		require.NoError(t, err)
-		err = CheckListed(ctx, e.store, list, crashMachine, e.queue, e.ids)
+		err = CheckListed(ctx, e.store, list, CrashMachine, e.queue, e.ids)
 		require.ErrorContains(t, err, "invariant I:")
-		require.Error(t, CheckIndexExact(ctx, e.store, crashMachine, e.queue, e.ids))
+		require.Error(t, CheckIndexExact(ctx, e.store, CrashMachine, e.queue, e.ids))
 	})
 
 	t.Run("ListDropsABatch", func(t *testing.T) {
@@ -45,7 +45,7 @@ func TestChecksCatchBrokenOrchestrators(t *testing.T) {
 			}
 			return got, err
 		}
-		require.ErrorContains(t, CheckListed(ctx, e.store, drop, crashMachine, e.queue, e.ids), "invariant I:")
+		require.ErrorContains(t, CheckListed(ctx, e.store, drop, CrashMachine, e.queue, e.ids), "invariant I:")
 	})
 
 	t.Run("ListTrustsTheIndex", func(t *testing.T) {
@@ -74,18 +74,18 @@ func TestChecksCatchBrokenOrchestrators(t *testing.T) {
 			}
 			return out, nil
 		}
-		require.ErrorContains(t, CheckListed(ctx, e.store, naive, crashMachine, e.queue, e.ids), "invariant II:")
-		require.NoError(t, CheckListed(ctx, e.store, e.clean.List, crashMachine, e.queue, e.ids))
-		require.ErrorContains(t, CheckIndexExact(ctx, e.store, crashMachine, e.queue, e.ids), "index:")
+		require.ErrorContains(t, CheckListed(ctx, e.store, naive, CrashMachine, e.queue, e.ids), "invariant II:")
+		require.NoError(t, CheckListed(ctx, e.store, e.clean.List, CrashMachine, e.queue, e.ids))
+		require.ErrorContains(t, CheckIndexExact(ctx, e.store, CrashMachine, e.queue, e.ids), "index:")
 	})
 
 	t.Run("UnknownRow", func(t *testing.T) {
 		t.Parallel()
 		e := newOrchEnv(t, memory.New())
 		e.create(ctx, t, "x", "queued")
-		require.NoError(t, CheckIndexExact(ctx, e.store, crashMachine, e.queue, e.ids))
+		require.NoError(t, CheckIndexExact(ctx, e.store, CrashMachine, e.queue, e.ids))
 		require.NoError(t, e.store.AddMember(ctx, storage.Member{Queue: e.queue, State: "queued", BatchID: "ghost", Version: 1}))
-		require.ErrorContains(t, CheckIndexExact(ctx, e.store, crashMachine, e.queue, e.ids), "unknown batch")
+		require.ErrorContains(t, CheckIndexExact(ctx, e.store, CrashMachine, e.queue, e.ids), "unknown batch")
 	})
 
 	t.Run("ProjectorClobbersSiblings", func(t *testing.T) {

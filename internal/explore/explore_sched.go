@@ -1,4 +1,4 @@
-package storagetest
+package explore
 
 import (
 	"bytes"
@@ -17,6 +17,8 @@ import (
 
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/faultstore"
 )
 
 // exStall is how long the scheduler waits for an actor to reach its next
@@ -319,7 +321,7 @@ func (c *exClock) advance(d time.Duration) {
 
 // exCall is one store call an actor announced and waits to have run.
 type exCall struct {
-	method Method
+	method faultstore.Method
 	desc   string
 	batch  string // the id of the batch a write targets
 	bucket string // the state of the bucket a write targets
@@ -411,7 +413,7 @@ func exNote(err error, ok string) string {
 func (x *exStore) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
 	var out storage.Batch
 	var err error
-	c := &exCall{method: CreateBatch, desc: fmt.Sprintf("CreateBatch(%s %s)", exID(b.ID), b.State), batch: b.ID,
+	c := &exCall{method: faultstore.CreateBatch, desc: fmt.Sprintf("CreateBatch(%s %s)", exID(b.ID), b.State), batch: b.ID,
 		run: func() (string, error) {
 			out, err = x.inner.CreateBatch(ctx, b)
 			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
@@ -425,7 +427,7 @@ func (x *exStore) CreateBatch(ctx context.Context, b storage.Batch) (storage.Bat
 func (x *exStore) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
 	var out storage.Batch
 	var err error
-	c := &exCall{method: GetBatch, desc: fmt.Sprintf("GetBatch(%s)", exID(id)),
+	c := &exCall{method: faultstore.GetBatch, desc: fmt.Sprintf("GetBatch(%s)", exID(id)),
 		run: func() (string, error) {
 			out, err = x.inner.GetBatch(ctx, queue, id)
 			return exNote(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
@@ -443,7 +445,7 @@ func (x *exStore) GetBatches(ctx context.Context, queue string, ids []string) ([
 	for i, id := range ids {
 		named[i] = exID(id)
 	}
-	c := &exCall{method: GetBatches, desc: fmt.Sprintf("GetBatches(%s)", strings.Join(named, " ")),
+	c := &exCall{method: faultstore.GetBatches, desc: fmt.Sprintf("GetBatches(%s)", strings.Join(named, " ")),
 		run: func() (string, error) {
 			out, err = x.inner.GetBatches(ctx, queue, ids)
 			slices.SortFunc(out, func(a, b storage.Batch) int { return cmp.Compare(a.ID, b.ID) })
@@ -462,7 +464,7 @@ func (x *exStore) GetBatches(ctx context.Context, queue string, ids []string) ([
 func (x *exStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	var out storage.Batch
 	var err error
-	c := &exCall{method: UpdateBatch, batch: b.ID,
+	c := &exCall{method: faultstore.UpdateBatch, batch: b.ID,
 		desc: fmt.Sprintf("UpdateBatch(%s %s v%d → %s)", exID(b.ID), expectedState, expectedVersion, b.State),
 		run: func() (string, error) {
 			out, err = x.inner.UpdateBatch(ctx, b, expectedVersion, expectedState)
@@ -476,7 +478,7 @@ func (x *exStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVers
 
 func (x *exStore) AddMember(ctx context.Context, m storage.Member) error {
 	var err error
-	c := &exCall{method: AddMember, bucket: m.State,
+	c := &exCall{method: faultstore.AddMember, bucket: m.State,
 		desc: fmt.Sprintf("AddMember(%s %s v%d)", m.State, exID(m.BatchID), m.Version),
 		run: func() (string, error) {
 			err = x.inner.AddMember(ctx, m)
@@ -490,7 +492,7 @@ func (x *exStore) AddMember(ctx context.Context, m storage.Member) error {
 
 func (x *exStore) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
 	var err error
-	c := &exCall{method: RemoveMember, bucket: state,
+	c := &exCall{method: faultstore.RemoveMember, bucket: state,
 		desc: fmt.Sprintf("RemoveMember(%s %s ≤v%s)", state, exID(batchID), exVersion(maxVersion)),
 		run: func() (string, error) {
 			err = x.inner.RemoveMember(ctx, queue, state, batchID, maxVersion)
@@ -505,7 +507,7 @@ func (x *exStore) RemoveMember(ctx context.Context, queue, state, batchID string
 func (x *exStore) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
 	var out []storage.Member
 	var err error
-	c := &exCall{method: ListMembers, desc: fmt.Sprintf("ListMembers(%s)", state),
+	c := &exCall{method: faultstore.ListMembers, desc: fmt.Sprintf("ListMembers(%s)", state),
 		run: func() (string, error) {
 			out, err = x.inner.ListMembers(ctx, queue, state)
 			slices.SortFunc(out, func(a, b storage.Member) int { return cmp.Compare(a.BatchID, b.BatchID) })
@@ -524,7 +526,7 @@ func (x *exStore) ListMembers(ctx context.Context, queue, state string) ([]stora
 func (x *exStore) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
 	var out storage.Apply
 	var err error
-	c := &exCall{method: CreateApply, desc: fmt.Sprintf("CreateApply(%s %s)", a.ID, a.State),
+	c := &exCall{method: faultstore.CreateApply, desc: fmt.Sprintf("CreateApply(%s %s)", a.ID, a.State),
 		run: func() (string, error) {
 			out, err = x.inner.CreateApply(ctx, a)
 			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
@@ -538,7 +540,7 @@ func (x *exStore) CreateApply(ctx context.Context, a storage.Apply) (storage.App
 func (x *exStore) GetApply(ctx context.Context, id string) (storage.Apply, error) {
 	var out storage.Apply
 	var err error
-	c := &exCall{method: GetApply, desc: fmt.Sprintf("GetApply(%s)", id),
+	c := &exCall{method: faultstore.GetApply, desc: fmt.Sprintf("GetApply(%s)", id),
 		run: func() (string, error) {
 			out, err = x.inner.GetApply(ctx, id)
 			return exNote(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
@@ -552,7 +554,7 @@ func (x *exStore) GetApply(ctx context.Context, id string) (storage.Apply, error
 func (x *exStore) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
 	var out storage.Apply
 	var err error
-	c := &exCall{method: UpdateApply, desc: fmt.Sprintf("UpdateApply(%s v%d → %s)", a.ID, expectedVersion, a.State),
+	c := &exCall{method: faultstore.UpdateApply, desc: fmt.Sprintf("UpdateApply(%s v%d → %s)", a.ID, expectedVersion, a.State),
 		run: func() (string, error) {
 			out, err = x.inner.UpdateApply(ctx, a, expectedVersion)
 			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
@@ -566,7 +568,7 @@ func (x *exStore) UpdateApply(ctx context.Context, a storage.Apply, expectedVers
 func (x *exStore) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
 	var out storage.Operation
 	var err error
-	c := &exCall{method: CreateOperation, desc: fmt.Sprintf("CreateOperation(%s/%s %s)", op.ApplyID, op.ID, op.State),
+	c := &exCall{method: faultstore.CreateOperation, desc: fmt.Sprintf("CreateOperation(%s/%s %s)", op.ApplyID, op.ID, op.State),
 		run: func() (string, error) {
 			out, err = x.inner.CreateOperation(ctx, op)
 			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
@@ -580,7 +582,7 @@ func (x *exStore) CreateOperation(ctx context.Context, op storage.Operation) (st
 func (x *exStore) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
 	var out storage.Operation
 	var err error
-	c := &exCall{method: GetOperation, desc: fmt.Sprintf("GetOperation(%s/%s)", applyID, id),
+	c := &exCall{method: faultstore.GetOperation, desc: fmt.Sprintf("GetOperation(%s/%s)", applyID, id),
 		run: func() (string, error) {
 			out, err = x.inner.GetOperation(ctx, applyID, id)
 			return exNote(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
@@ -594,7 +596,7 @@ func (x *exStore) GetOperation(ctx context.Context, applyID, id string) (storage
 func (x *exStore) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
 	var out []storage.Operation
 	var err error
-	c := &exCall{method: ListOperations, desc: fmt.Sprintf("ListOperations(%s)", applyID),
+	c := &exCall{method: faultstore.ListOperations, desc: fmt.Sprintf("ListOperations(%s)", applyID),
 		run: func() (string, error) {
 			out, err = x.inner.ListOperations(ctx, applyID)
 			slices.SortFunc(out, func(a, b storage.Operation) int { return cmp.Compare(a.ID, b.ID) })
@@ -609,7 +611,7 @@ func (x *exStore) ListOperations(ctx context.Context, applyID string) ([]storage
 func (x *exStore) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
 	var out storage.Operation
 	var err error
-	c := &exCall{method: UpdateOperation, desc: fmt.Sprintf("UpdateOperation(%s/%s v%d → %s)", op.ApplyID, op.ID, expectedVersion, op.State),
+	c := &exCall{method: faultstore.UpdateOperation, desc: fmt.Sprintf("UpdateOperation(%s/%s v%d → %s)", op.ApplyID, op.ID, expectedVersion, op.State),
 		run: func() (string, error) {
 			out, err = x.inner.UpdateOperation(ctx, op, expectedVersion)
 			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
@@ -889,7 +891,7 @@ func (s *exSchedule) step(a *exActor, fault exFault) error {
 		result, err = c.run()
 	}
 	if fault != exNoFault {
-		reply = fmt.Errorf("storagetest: %s: %w", map[exFault]string{exFailBefore: "failed before it ran", exLostResponse: "response lost"}[fault], ErrInjected)
+		reply = fmt.Errorf("storagetest: %s: %w", map[exFault]string{exFailBefore: "failed before it ran", exLostResponse: "response lost"}[fault], faultstore.ErrInjected)
 		if fault == exLostResponse {
 			result += ", response lost"
 		}

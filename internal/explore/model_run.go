@@ -1,4 +1,4 @@
-package storagetest
+package explore
 
 import (
 	"cmp"
@@ -19,7 +19,7 @@ import (
 )
 
 // ModelEnv names the environment variable that makes the ModelCheck area
-// of [Run] replay one generated scenario and schedule instead of checking:
+// of [storagetest.Run] replay one generated scenario and schedule instead of checking:
 // "<scenario>#<schedule>", as printed with a violation. A replay never
 // passes the area: it fails with what the replay showed, so that the
 // variable cannot turn a contract run green on its own.
@@ -59,8 +59,8 @@ type ModelCheck struct {
 	MaxViolations int
 }
 
-// DefaultModelCheck is what [Run] checks unless told otherwise
-// ([WithModelCheck]): 2,000 scenarios on seed 1, each explored within one
+// DefaultModelCheck is what [storagetest.Run] checks unless told otherwise
+// ([storagetest.WithModelCheck]): 2,000 scenarios on seed 1, each explored within one
 // preemption or one fault and then with 4 random schedules, two scenarios
 // at once, within 4 minutes; all of it scaled by [ScaleEnv]. A store over a
 // network needs smaller numbers (the server backends' tests pass their
@@ -104,12 +104,6 @@ func (m ModelCheck) Scaled(f float64) ModelCheck {
 	m.Scenarios = max(1, int(float64(m.Scenarios)*f+0.5))
 	m.Budget = time.Duration(float64(m.Budget) * f)
 	return m
-}
-
-// WithModelCheck sets how far the ModelCheck area of [Run] checks (default
-// [DefaultModelCheck]).
-func WithModelCheck(m ModelCheck) Option {
-	return func(c *runConfig) { c.model = m }
 }
 
 // ModelViolation is one broken promise, minimized: the smallest scenario
@@ -450,8 +444,8 @@ func ReplayModel(ctx context.Context, store storage.Store, scenario, schedule st
 	return exRunSchedule(ctx, store, g.scenario("replay"), ch, NewBatchOrchestrator, true)
 }
 
-// modelCheck is the ModelCheck area.
-func (c runConfig) modelCheck(t *testing.T, newStore func(t *testing.T) storage.Store) {
+// runModelCheck is the ModelCheck area, checking as far as m says.
+func RunModelCheck(t *testing.T, newStore func(t *testing.T) storage.Store, m ModelCheck) {
 	if spec := os.Getenv(ModelEnv); spec != "" {
 		sc, schedule, ok := strings.Cut(spec, "#")
 		require.True(t, ok, "%s=%q: want <scenario>#<schedule>", ModelEnv, spec)
@@ -464,7 +458,6 @@ func (c runConfig) modelCheck(t *testing.T, newStore func(t *testing.T) storage.
 		t.Errorf("%s is set: one schedule was replayed and the model check was not run; unset it to run the check", ModelEnv)
 		return
 	}
-	m := c.model
 	res, err := CheckModel(context.Background(), func() storage.Store { return newStore(t) }, m)
 	state := "complete"
 	if !res.Complete {

@@ -1,4 +1,4 @@
-package storagetest
+package explore
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/statefold/statefold/applystate"
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/faultstore"
 )
 
 // badInputCase is one call of a public entry point with bad input.
@@ -109,7 +111,7 @@ func runBadInput(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	for _, c := range badInputCases() {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			fs := NewFaultStore(newStore(t))
+			fs := faultstore.New(newStore(t))
 			o, err := batchstate.New(fs, fs, cyclicMachine, batchstate.WithLogger(testLogger(t)))
 			require.NoError(t, err)
 			p := applystate.NewProjector(fs, fs, applystate.WithLogger(testLogger(t)))

@@ -1,4 +1,4 @@
-package storagetest_test
+package explore_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
 	"github.com/statefold/statefold/storagetest"
@@ -23,16 +24,16 @@ import (
 // for every method but the broken one, which is written here against the
 // same store, clock and grace.
 type mutant struct {
-	storagetest.BatchOrchestrator
-	c storagetest.OrchestratorConfig
+	explore.BatchOrchestrator
+	c explore.OrchestratorConfig
 }
 
 func (m *mutant) now() time.Time { return m.c.Clock().UTC().Truncate(time.Microsecond) }
 
 // mutantFactory builds orchestrators whose methods are overridden by wrap.
-func mutantFactory(wrap func(m *mutant) storagetest.BatchOrchestrator) storagetest.OrchestratorFactory {
-	return func(c storagetest.OrchestratorConfig) (storagetest.BatchOrchestrator, error) {
-		real, err := storagetest.NewBatchOrchestrator(c)
+func mutantFactory(wrap func(m *mutant) explore.BatchOrchestrator) explore.OrchestratorFactory {
+	return func(c explore.OrchestratorConfig) (explore.BatchOrchestrator, error) {
+		real, err := explore.NewBatchOrchestrator(c)
 		if err != nil {
 			return nil, err
 		}
@@ -205,26 +206,26 @@ func TestExplorerFindsKnownBugs(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name, scenario, invariant string
-		factory                   storagetest.OrchestratorFactory
+		factory                   explore.OrchestratorFactory
 		store                     func() storage.Store // nil: memory
 	}{
 		{"DanglingRowRemovedByTime", "CreateReconcile", "I:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return danglingByTime{m} }), nil},
+			mutantFactory(func(m *mutant) explore.BatchOrchestrator { return danglingByTime{m} }), nil},
 		{"DanglingRowRemovedByTimeSkewedClock", "SkewedCreateReconcile", "I:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return danglingByTime{m} }), nil},
+			mutantFactory(func(m *mutant) explore.BatchOrchestrator { return danglingByTime{m} }), nil},
 		{"VersionOnlyCAS", "TransitionEditedState", "IV:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return versionOnlyCAS{m} }), nil},
+			mutantFactory(func(m *mutant) explore.BatchOrchestrator { return versionOnlyCAS{m} }), nil},
 		{"OldRowRemovedAfterCAS", "TransitionList", "III:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRow{m} }), nil},
+			mutantFactory(func(m *mutant) explore.BatchOrchestrator { return removesOldRow{m} }), nil},
 		{"OldRowRemovedAfterCASCyclic", "CyclicTransitionList", "III:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRow{m} }), nil},
+			mutantFactory(func(m *mutant) explore.BatchOrchestrator { return removesOldRow{m} }), nil},
 		{"OldRowRemovedUnconditionally", "RacingTransitions", "I:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return removesOldRowUnconditionally{m} }), nil},
+			mutantFactory(func(m *mutant) explore.BatchOrchestrator { return removesOldRowUnconditionally{m} }), nil},
 		{"RowAheadKeptForever", "TransitionTooHighVersion", "V:",
-			mutantFactory(func(m *mutant) storagetest.BatchOrchestrator { return keepsRowsAhead{m} }), nil},
+			mutantFactory(func(m *mutant) explore.BatchOrchestrator { return keepsRowsAhead{m} }), nil},
 		// applystate: a store that loses a claimed start (the StartedAt of
 		// a pending operation) lets a terminal decision miss the start.
-		{"ClaimedStartLost", "DriveHaltDrive", "proceed:", storagetest.NewBatchOrchestrator,
+		{"ClaimedStartLost", "DriveHaltDrive", "proceed:", explore.NewBatchOrchestrator,
 			func() storage.Store { return claimLost{memory.New()} }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -234,21 +235,21 @@ func TestExplorerFindsKnownBugs(t *testing.T) {
 			if c.store != nil {
 				store = c.store()
 			}
-			x := storagetest.Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2}
-			res, err := storagetest.Explore(ctx, store, c.scenario, x, c.factory)
+			x := explore.Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2}
+			res, err := explore.Explore(ctx, store, c.scenario, x, c.factory)
 			require.NoError(t, err)
 			require.NotEmpty(t, res.Violations, "the explorer missed the bug in %d schedules", res.Schedules())
 			v := res.Violations[0]
 			require.ErrorContains(t, v.Violation, c.invariant, "%s\n%s", v.Error(), v.Trace)
 			t.Logf("found after %d schedules: %s", res.Schedules(), v.Error())
 
-			again, err := storagetest.Replay(ctx, store, c.scenario, v.Schedule, c.factory)
+			again, err := explore.Replay(ctx, store, c.scenario, v.Schedule, c.factory)
 			require.NoError(t, err)
 			require.Equal(t, v.Schedule, again.Schedule)
 			require.Error(t, again.Violation, "the schedule replayed alone breaks the invariant again")
 			require.Equal(t, v.Violation.Error(), again.Violation.Error())
 
-			ok, err := storagetest.Replay(ctx, memory.New(), c.scenario, v.Schedule, storagetest.NewBatchOrchestrator)
+			ok, err := explore.Replay(ctx, memory.New(), c.scenario, v.Schedule, explore.NewBatchOrchestrator)
 			if err == nil { // the real orchestrator may take other steps
 				require.NoError(t, ok.Violation, "the real orchestrator holds on the same schedule:\n%s", ok.Trace)
 			}
@@ -260,10 +261,10 @@ func TestExplorerFindsKnownBugs(t *testing.T) {
 func TestExplorerIsDeterministic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	x := storagetest.Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2}
-	first, err := storagetest.Explore(ctx, memory.New(), "TransitionReconcile", x, storagetest.NewBatchOrchestrator)
+	x := explore.Exploration{Preemptions: 2, Faults: 1, ClockAdvances: 1, Events: 2}
+	first, err := explore.Explore(ctx, memory.New(), "TransitionReconcile", x, explore.NewBatchOrchestrator)
 	require.NoError(t, err)
-	second, err := storagetest.Explore(ctx, memory.New(), "TransitionReconcile", x, storagetest.NewBatchOrchestrator)
+	second, err := explore.Explore(ctx, memory.New(), "TransitionReconcile", x, explore.NewBatchOrchestrator)
 	require.NoError(t, err)
 	require.True(t, first.Complete)
 	require.Equal(t, first.PerLevel, second.PerLevel)
@@ -276,18 +277,18 @@ func TestReplaySchedules(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := memory.New()
-	real := storagetest.NewBatchOrchestrator
+	real := explore.NewBatchOrchestrator
 
 	// Actor a's move runs to the end (AddMember, UpdateBatch), then the
 	// List; the default order fills in the rest.
-	res, err := storagetest.Replay(ctx, store, "TransitionList", "a a", real)
+	res, err := explore.Replay(ctx, store, "TransitionList", "a a", real)
 	require.NoError(t, err)
 	require.NoError(t, res.Violation)
 	require.True(t, strings.HasPrefix(res.Schedule, "a a b"), res.Schedule)
 	require.Contains(t, res.Trace, "UpdateBatch(b1 queued v1 → running)")
 
 	// A lost response: the compare-and-swap lands, the caller hears an error.
-	res, err = storagetest.Replay(ctx, store, "TransitionList", "a a~ b b b b", real)
+	res, err = explore.Replay(ctx, store, "TransitionList", "a a~ b b b b", real)
 	require.NoError(t, err)
 	require.NoError(t, res.Violation)
 	require.Contains(t, res.Trace, "response lost")
@@ -299,10 +300,10 @@ func TestReplaySchedules(t *testing.T) {
 		"a x?":                    "bad step",
 		"a a b b b b b b b b b b": "left over",
 	} {
-		_, err := storagetest.Replay(ctx, store, "TransitionList", schedule, real)
+		_, err := explore.Replay(ctx, store, "TransitionList", schedule, real)
 		require.ErrorContains(t, err, want, "schedule %q", schedule)
 	}
-	_, err = storagetest.Replay(ctx, store, "NoSuchScenario", "a", real)
+	_, err = explore.Replay(ctx, store, "NoSuchScenario", "a", real)
 	require.ErrorContains(t, err, "TransitionList")
 }
 
@@ -310,7 +311,7 @@ func TestReplaySchedules(t *testing.T) {
 func TestScenarios(t *testing.T) {
 	t.Parallel()
 	names := map[string]bool{}
-	for _, sc := range storagetest.Scenarios() {
+	for _, sc := range explore.Scenarios() {
 		require.NotEmpty(t, sc.Doc, sc.Name)
 		require.GreaterOrEqual(t, len(sc.Actors), 2, sc.Name)
 		require.LessOrEqual(t, len(sc.Actors), 3, sc.Name)
@@ -326,16 +327,16 @@ func TestScenarios(t *testing.T) {
 // Re-executed with the variable set, the test is its own child: it runs
 // Run on a memory store, which replays the schedule.
 func TestScheduleEnvReplaysOneSchedule(t *testing.T) {
-	if os.Getenv(storagetest.ScheduleEnv) != "" {
+	if os.Getenv(explore.ScheduleEnv) != "" {
 		storagetest.Run(t, func(*testing.T) storage.Store { return memory.New() })
 		return
 	}
 	t.Parallel()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestScheduleEnvReplaysOneSchedule$/^Interleavings$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), storagetest.ScheduleEnv+"=TransitionList:b b a a b b")
+	cmd.Env = append(os.Environ(), explore.ScheduleEnv+"=TransitionList:b b a a b b")
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err, "a replay never passes the area it replaces:\n%s", out)
-	require.Contains(t, string(out), storagetest.ScheduleEnv+" is set")
+	require.Contains(t, string(out), explore.ScheduleEnv+" is set")
 	require.NotContains(t, string(out), "TransitionList, schedule", "the schedule holds")
 	require.Contains(t, string(out), `replayed TransitionList "b b a a b b"`)
 	require.Contains(t, string(out), "AddMember(running b1 v2)")
@@ -347,10 +348,10 @@ func TestScheduleEnvReplaysOneSchedule(t *testing.T) {
 func TestExploreAllWithKeepsToItsBudget(t *testing.T) {
 	t.Parallel()
 	store := memory.New()
-	x := storagetest.Exploration{Random: 1000, Seed: 1, Parallel: 1, Budget: time.Nanosecond}
-	schedules, violations := storagetest.ExploreAllWith(t, store, store, x)
+	x := explore.Exploration{Random: 1000, Seed: 1, Parallel: 1, Budget: time.Nanosecond}
+	schedules, violations := explore.ExploreAllWith(t, store, store, x)
 	require.Zero(t, violations)
-	n := len(storagetest.Scenarios())
+	n := len(explore.Scenarios())
 	require.GreaterOrEqual(t, schedules, n, "every scenario ran")
 	require.Less(t, schedules, 10*n, "no scenario searched past the budget (Random: 1000)")
 }
@@ -359,10 +360,10 @@ func TestExploreAllWithKeepsToItsBudget(t *testing.T) {
 func TestExploreAllWithHonoursScenarios(t *testing.T) {
 	t.Parallel()
 	store := memory.New()
-	x := storagetest.Exploration{Random: 3, Seed: 1, Scenarios: []string{"TransitionList"}}
-	schedules, violations := storagetest.ExploreAllWith(t, store, store, x)
+	x := explore.Exploration{Random: 3, Seed: 1, Scenarios: []string{"TransitionList"}}
+	schedules, violations := explore.ExploreAllWith(t, store, store, x)
 	require.Zero(t, violations)
-	one, err := storagetest.Explore(context.Background(), memory.New(), "TransitionList", x, storagetest.NewBatchOrchestrator)
+	one, err := explore.Explore(context.Background(), memory.New(), "TransitionList", x, explore.NewBatchOrchestrator)
 	require.NoError(t, err)
 	require.Equal(t, one.Schedules(), schedules, "TransitionList alone")
 }
@@ -408,9 +409,9 @@ func (l *lateApplyWrites) ListOperations(ctx context.Context, applyID string) ([
 func TestExploreWithChecksWritesThatLandLate(t *testing.T) {
 	t.Parallel()
 	store := memory.New()
-	x := storagetest.Exploration{Scenarios: []string{"DriveCompletingReproject"}}
-	res, err := storagetest.ExploreWith(context.Background(), store, &lateApplyWrites{Store: store},
-		"DriveCompletingReproject", x, storagetest.NewBatchOrchestrator)
+	x := explore.Exploration{Scenarios: []string{"DriveCompletingReproject"}}
+	res, err := explore.ExploreWith(context.Background(), store, &lateApplyWrites{Store: store},
+		"DriveCompletingReproject", x, explore.NewBatchOrchestrator)
 	require.NoError(t, err)
 	for _, v := range res.Violations {
 		t.Errorf("%s\n%s", v.Error(), v.Trace)

@@ -1,4 +1,4 @@
-package storagetest
+package explore
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/statefold/statefold/applystate"
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
+
+	"github.com/statefold/statefold/internal/faultstore"
 )
 
 // crashGrace is the dangling grace of the orchestrators the suite builds;
@@ -23,7 +25,7 @@ import (
 const crashGrace = 10 * time.Minute
 
 // crashMachine is the batch machine of the orchestration areas.
-var crashMachine = batchstate.Machine{
+var CrashMachine = batchstate.Machine{
 	States:   []string{"queued", "running", "merging", "done", "failed"},
 	Terminal: []string{"done", "failed"},
 }
@@ -46,7 +48,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 // backend (clean, for setup, repair and checks).
 type orchEnv struct {
 	store storage.Store
-	fs    *FaultStore
+	fs    *faultstore.Store
 	clock *Clock
 	queue string
 	apply string
@@ -67,13 +69,13 @@ func newOrchEnv(t testing.TB, store storage.Store) *orchEnv {
 // actors, another handle on store's data.
 func newOrchEnvWith(t testing.TB, store, actors storage.Store) *orchEnv {
 	t.Helper()
-	e := &orchEnv{store: store, fs: NewFaultStore(actors), clock: newTestClock(),
+	e := &orchEnv{store: store, fs: faultstore.New(actors), clock: newTestClock(),
 		queue: UniqueID("q"), apply: UniqueID("apply")}
 	var err error
 	logger := testLogger(t)
-	e.faulty, err = batchstate.New(e.fs, e.fs, crashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(logger))
+	e.faulty, err = batchstate.New(e.fs, e.fs, CrashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(logger))
 	require.NoError(t, err)
-	e.clean, err = batchstate.New(store, store, crashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(logger))
+	e.clean, err = batchstate.New(store, store, CrashMachine, batchstate.WithClock(e.clock.Now), batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(logger))
 	require.NoError(t, err)
 	observe := applystate.WithObserver(func(_ context.Context, r applystate.Result) {
 		if r.Terminalized {
@@ -335,7 +337,7 @@ func CrashPointsWith(t *testing.T, store, actors storage.Store) (explored, faile
 // that fail calls on their own.
 func crashSubtests(t *testing.T, stores func(t *testing.T) (store, actors storage.Store), noisy bool, explored *atomic.Int64) {
 	for _, c := range crashCases() {
-		for _, mode := range []Mode{FailBefore, FailAfter} {
+		for _, mode := range []faultstore.Mode{faultstore.FailBefore, faultstore.FailAfter} {
 			t.Run(c.name+"/"+mode.String(), func(t *testing.T) {
 				t.Parallel()
 				store, actors := stores(t)
@@ -354,8 +356,8 @@ func crashSubtests(t *testing.T, stores func(t *testing.T) (store, actors storag
 
 // leaseReleased reports whether a failed UpdateBatch was Reconcile's
 // release of the queue's lease, which it retries: the lease is idle.
-func leaseReleased(ctx context.Context, store storage.Store, queue string, m Method) bool {
-	if m != UpdateBatch {
+func leaseReleased(ctx context.Context, store storage.Store, queue string, m faultstore.Method) bool {
+	if m != faultstore.UpdateBatch {
 		return false
 	}
 	lease, err := store.GetBatch(ctx, queue, batchstate.LeaseID)
@@ -365,8 +367,8 @@ func leaseReleased(ctx context.Context, store storage.Store, queue string, m Met
 // unacknowledged reports whether a failed UpdateOperation may have been an
 // acknowledgement, which is best-effort (applystate leaves the row for the
 // next poll to project again): a row of the apply is not Projected.
-func unacknowledged(ctx context.Context, store storage.Store, applyID string, m Method) bool {
-	if m != UpdateOperation {
+func unacknowledged(ctx context.Context, store storage.Store, applyID string, m faultstore.Method) bool {
+	if m != faultstore.UpdateOperation {
 		return false
 	}
 	ops, err := store.ListOperations(ctx, applyID)
@@ -375,12 +377,12 @@ func unacknowledged(ctx context.Context, store storage.Store, applyID string, m 
 
 // crashPoint runs one case with the k-th call failing and reports whether
 // the fault was reached.
-func crashPoint(ctx context.Context, t *testing.T, store, actors storage.Store, noisy bool, c crashCase, mode Mode, k int) bool {
+func crashPoint(ctx context.Context, t *testing.T, store, actors storage.Store, noisy bool, c crashCase, mode faultstore.Mode, k int) bool {
 	t.Helper()
 	e := newOrchEnvWith(t, store, actors)
 	c.setup(ctx, t, e)
 	e.terminalized.Store(0)
-	in, err := e.fs.Inject(Fault{Mode: mode, Call: k})
+	in, err := e.fs.Inject(faultstore.Fault{Mode: mode, Call: k})
 	require.NoError(t, err)
 	runErr := c.run(ctx, e)
 	e.fs.ClearFaults()
@@ -391,10 +393,10 @@ func crashPoint(ctx context.Context, t *testing.T, store, actors storage.Store, 
 	case unavailable:
 	case !hit:
 		require.NoError(t, runErr, "fault-free run")
-	case mode == FailBefore && !errors.Is(runErr, ErrInjected) && hitMethod.IsWrite() && hitMethod != RemoveMember && !leaseReleased(ctx, store, e.queue, hitMethod) &&
+	case mode == faultstore.FailBefore && !errors.Is(runErr, faultstore.ErrInjected) && hitMethod.IsWrite() && hitMethod != faultstore.RemoveMember && !leaseReleased(ctx, store, e.queue, hitMethod) &&
 		!(c.apply && unacknowledged(ctx, store, e.apply, hitMethod)):
 		// A failed write that is not best-effort must surface.
-		require.ErrorIs(t, runErr, ErrInjected, "k=%d: a failed %s must be returned", k, hitMethod)
+		require.ErrorIs(t, runErr, faultstore.ErrInjected, "k=%d: a failed %s must be returned", k, hitMethod)
 	}
 	where := fmt.Sprintf("%s k=%d (%v)", mode, k, hitMethod)
 	if c.apply {
@@ -414,7 +416,7 @@ func crashPoint(ctx context.Context, t *testing.T, store, actors storage.Store, 
 		require.NoError(t, err)
 		n := e.terminalized.Load()
 		require.LessOrEqual(t, n, int32(1), "Terminalized reported %d times, %s", n, where)
-		ambiguous := (mode == FailAfter && hitMethod == UpdateApply) || errors.Is(runErr, applystate.ErrAmbiguous)
+		ambiguous := (mode == faultstore.FailAfter && hitMethod == faultstore.UpdateApply) || errors.Is(runErr, applystate.ErrAmbiguous)
 		if applystate.Normalize(after.State).Terminal() && !ambiguous {
 			require.Equal(t, int32(1), n, "apply ended %q but Terminalized was reported %d times, %s", after.State, n, where)
 		}
@@ -422,7 +424,7 @@ func crashPoint(ctx context.Context, t *testing.T, store, actors storage.Store, 
 	}
 	list := func(ctx context.Context, queue string, states ...string) ([]storage.Batch, error) {
 		got, err := e.clean.List(ctx, queue, states...)
-		if errors.Is(err, storage.ErrConflict) && hitMethod == UpdateBatch {
+		if errors.Is(err, storage.ErrConflict) && hitMethod == faultstore.UpdateBatch {
 			// The Reconcile failed to release its lease: List refuses to
 			// answer until the lease expires, then answers.
 			e.clock.Advance(batchstate.DefaultReconcileLease + time.Second)
@@ -430,11 +432,11 @@ func crashPoint(ctx context.Context, t *testing.T, store, actors storage.Store, 
 		}
 		return got, err
 	}
-	require.NoError(t, CheckListed(ctx, store, list, crashMachine, e.queue, e.ids), "after the fault, %s", where)
+	require.NoError(t, CheckListed(ctx, store, list, CrashMachine, e.queue, e.ids), "after the fault, %s", where)
 	e.clock.Advance(2 * crashGrace)
 	_, err = e.clean.Reconcile(ctx, e.queue)
 	require.NoError(t, err, "reconcile after %s", where)
-	require.NoError(t, CheckIndexExact(ctx, store, crashMachine, e.queue, e.ids), "after reconcile, %s", where)
-	require.NoError(t, CheckListed(ctx, store, list, crashMachine, e.queue, e.ids), "after reconcile, %s", where)
+	require.NoError(t, CheckIndexExact(ctx, store, CrashMachine, e.queue, e.ids), "after reconcile, %s", where)
+	require.NoError(t, CheckListed(ctx, store, list, CrashMachine, e.queue, e.ids), "after reconcile, %s", where)
 	return hit
 }
