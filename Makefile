@@ -7,7 +7,7 @@ GO ?= go
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
 test:
-	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings modelcheck planted netfaults classification consumer-deps go-newest
+	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings modelcheck planted netfaults classification upgrade consumer-deps go-newest
 
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
