@@ -6,6 +6,16 @@
 // storage/mysql, storage/postgres, storage/dynamo or your own) only store and compare; all
 // orchestration lives in the pure packages applystate and batchstate.
 //
+// # Writing a backend
+//
+// A backend implements [Driver] — the methods of [Store], called only with
+// checked, normalized input — and its constructor returns
+// [Checked](driver), the portable layer that checks every input (bad input
+// is a [*FieldError], and the driver is not called), normalizes it and
+// passes it on. Every backend of this module does so; a backend of your own
+// needs no Validate* call. Prove it with the contract suite in
+// storagetest, through the store the constructor returns.
+//
 // # Errors
 //
 // Every failure a caller must tell apart is one of six sentinels, compared

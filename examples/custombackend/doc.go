@@ -6,10 +6,12 @@
 // [Conn]: the smallest thing that satisfies storage.Store. A real backend
 // would talk to your database through its client; the shape is the same:
 //
-//   - validate every input with the storage.Validate* helpers before writing,
-//     so bad input is storage.ErrInvalid and nothing is written;
-//   - normalize what you store with the storage.Normalize* helpers (UTC,
-//     microseconds, empty payload = nil) and copy slices in and out;
+//   - implement storage.Driver and return it wrapped by storage.Checked
+//     (see [Open]): the portable layer checks every input (bad input is
+//     storage.ErrInvalid naming the field, and your driver is not called,
+//     so nothing is written) and hands your driver normalized values (UTC,
+//     microseconds, an empty payload as nil, each GetBatches id once);
+//     copy slices your driver keeps in and out;
 //   - create fails with storage.ErrAlreadyExists, a get of a missing key with
 //     storage.ErrNotFound, an update with the wrong version (or, for a batch,
 //     the wrong expected state) with storage.ErrConflict and an update of a

@@ -1,7 +1,6 @@
 package custombackend
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,10 +21,13 @@ func newTable[V any](clone func(V) V) *table[V] {
 	return &table[V]{rows: make(map[key]V), clone: clone}
 }
 
-// Store is a storage.Store over a [Conn], safe for concurrent use.
-type Store struct {
-	conn Conn
-}
+// Store is a storage.Store over a [Conn], safe for concurrent use: the
+// checks of [storage.Checked] around a driver that only stores and
+// compares.
+type Store struct{ checkedStore }
+
+// checkedStore is the portable layer: its methods are Store's.
+type checkedStore = storage.Store
 
 var _ storage.Store = (*Store)(nil)
 
@@ -33,7 +35,13 @@ var _ storage.Store = (*Store)(nil)
 func New() *Store { return Open(NewDB()) }
 
 // Open returns a Store that sends its requests through conn.
-func Open(conn Conn) *Store { return &Store{conn: conn} }
+func Open(conn Conn) *Store { return &Store{storage.Checked(&driver{conn: conn})} }
+
+// driver sends each call as one request: a [storage.Driver], so its input
+// is already checked and normalized.
+type driver struct {
+	conn Conn
+}
 
 // do sends req through the store's Conn and classifies a failure below
 // the store for a read (write false) or a write, as the store contract
@@ -45,7 +53,7 @@ func Open(conn Conn) *Store { return &Store{conn: conn} }
 // is ErrAmbiguous and ErrUnavailable, since the write may have landed.
 // req's own answers (storage.ErrNotFound, ErrConflict, …) pass through.
 // The native error stays reachable.
-func (s *Store) do(ctx context.Context, write bool, what string, req Request) error {
+func (s *driver) do(ctx context.Context, write bool, what string, req Request) error {
 	err := s.conn.Do(ctx, req)
 	if err == nil {
 		return nil
@@ -118,7 +126,7 @@ func scan[V any](t *table[V], part, sort1 string) []V {
 }
 
 // call sends the request fn as a read or a write and returns its value.
-func call[V any](ctx context.Context, s *Store, write bool, what string, fn func(tx *Tables) (V, error)) (V, error) {
+func call[V any](ctx context.Context, s *driver, write bool, what string, fn func(tx *Tables) (V, error)) (V, error) {
 	var out V
 	err := s.do(ctx, write, what, func(tx *Tables) error {
 		var err error
@@ -139,14 +147,10 @@ func batchVersion(b storage.Batch) int64         { return b.Version }
 func applyVersion(a storage.Apply) int64         { return a.Version }
 func opVersion(o storage.Operation) int64        { return o.Version }
 func anyRow[V any](V) bool                       { return true }
-func firstErr(errs ...error) error               { return cmp.Or(errs...) }
-func keys2(field1, v1, field2, v2 string) error {
-	return firstErr(storage.ValidateKey(field1, v1), storage.ValidateKey(field2, v2))
-}
 
-// CreateBatch implements storage.BatchStore.
-func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateBatch(b)); err != nil {
+// CreateBatch implements storage.Driver.
+func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+	if err := ctx.Err(); err != nil {
 		return storage.Batch{}, err
 	}
 	return call(ctx, s, true, "create batch", func(tx *Tables) (storage.Batch, error) {
@@ -154,9 +158,9 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 	})
 }
 
-// GetBatch implements storage.BatchStore.
-func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	if err := firstErr(ctx.Err(), keys2("queue", queue, "id", id)); err != nil {
+// GetBatch implements storage.Driver.
+func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	if err := ctx.Err(); err != nil {
 		return storage.Batch{}, err
 	}
 	return call(ctx, s, false, "get batch", func(tx *Tables) (storage.Batch, error) {
@@ -164,19 +168,14 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	})
 }
 
-// GetBatches implements storage.BatchStore.
-func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateKey("queue", queue), storage.ValidateIDs("ids", ids)); err != nil {
+// GetBatches implements storage.Driver.
+func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return call(ctx, s, false, "get batches", func(tx *Tables) ([]storage.Batch, error) {
 		var out []storage.Batch
-		seen := make(map[string]bool, len(ids))
 		for _, id := range ids {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
 			if b, err := get(tx.batches, key{queue, id, ""}); err == nil {
 				out = append(out, b)
 			}
@@ -185,11 +184,10 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 	})
 }
 
-// UpdateBatch implements storage.BatchStore: the stored row must have
+// UpdateBatch implements storage.Driver: the stored row must have
 // expectedVersion and, byte for byte, expectedState.
-func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateBatch(b), storage.ValidateKey("expectedState", expectedState),
-		storage.ValidateVersion("expectedVersion", expectedVersion)); err != nil {
+func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
+	if err := ctx.Err(); err != nil {
 		return storage.Batch{}, err
 	}
 	inState := func(cur storage.Batch) bool { return cur.State == expectedState }
@@ -198,10 +196,10 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 	})
 }
 
-// AddMember implements storage.MembershipStore: an upsert that never lowers
+// AddMember implements storage.Driver: an upsert that never lowers
 // the version; a higher stored version is storage.ErrConflict.
-func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
-	if err := firstErr(ctx.Err(), storage.ValidateMember(m)); err != nil {
+func (s *driver) AddMember(ctx context.Context, m storage.Member) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	k := key{m.Queue, m.State, m.BatchID}
@@ -214,11 +212,10 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	})
 }
 
-// RemoveMember implements storage.MembershipStore: delete only if the row is
+// RemoveMember implements storage.Driver: delete only if the row is
 // not newer than maxVersion.
-func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
-	if err := firstErr(ctx.Err(), keys2("queue", queue, "state", state),
-		storage.ValidateKey("batchID", batchID), storage.ValidateMaxVersion("maxVersion", maxVersion)); err != nil {
+func (s *driver) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	k := key{queue, state, batchID}
@@ -230,9 +227,9 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 	})
 }
 
-// ListMembers implements storage.MembershipStore.
-func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
-	if err := firstErr(ctx.Err(), keys2("queue", queue, "state", state)); err != nil {
+// ListMembers implements storage.Driver.
+func (s *driver) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return call(ctx, s, false, "list members", func(tx *Tables) ([]storage.Member, error) {
@@ -240,9 +237,9 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 	})
 }
 
-// CreateApply implements storage.ApplyStore.
-func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateApply(a)); err != nil {
+// CreateApply implements storage.Driver.
+func (s *driver) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
+	if err := ctx.Err(); err != nil {
 		return storage.Apply{}, err
 	}
 	return call(ctx, s, true, "create apply", func(tx *Tables) (storage.Apply, error) {
@@ -250,9 +247,9 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	})
 }
 
-// GetApply implements storage.ApplyStore.
-func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateKey("id", id)); err != nil {
+// GetApply implements storage.Driver.
+func (s *driver) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+	if err := ctx.Err(); err != nil {
 		return storage.Apply{}, err
 	}
 	return call(ctx, s, false, "get apply", func(tx *Tables) (storage.Apply, error) {
@@ -260,9 +257,9 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 	})
 }
 
-// UpdateApply implements storage.ApplyStore.
-func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateApply(a), storage.ValidateVersion("expectedVersion", expectedVersion)); err != nil {
+// UpdateApply implements storage.Driver.
+func (s *driver) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
+	if err := ctx.Err(); err != nil {
 		return storage.Apply{}, err
 	}
 	return call(ctx, s, true, "update apply", func(tx *Tables) (storage.Apply, error) {
@@ -270,9 +267,9 @@ func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersio
 	})
 }
 
-// CreateOperation implements storage.OperationStore.
-func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateOperation(op)); err != nil {
+// CreateOperation implements storage.Driver.
+func (s *driver) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+	if err := ctx.Err(); err != nil {
 		return storage.Operation{}, err
 	}
 	return call(ctx, s, true, "create operation", func(tx *Tables) (storage.Operation, error) {
@@ -280,9 +277,9 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 	})
 }
 
-// GetOperation implements storage.OperationStore.
-func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	if err := firstErr(ctx.Err(), keys2("applyID", applyID, "id", id)); err != nil {
+// GetOperation implements storage.Driver.
+func (s *driver) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+	if err := ctx.Err(); err != nil {
 		return storage.Operation{}, err
 	}
 	return call(ctx, s, false, "get operation", func(tx *Tables) (storage.Operation, error) {
@@ -290,9 +287,9 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	})
 }
 
-// ListOperations implements storage.OperationStore.
-func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateKey("applyID", applyID)); err != nil {
+// ListOperations implements storage.Driver.
+func (s *driver) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return call(ctx, s, false, "list operations", func(tx *Tables) ([]storage.Operation, error) {
@@ -300,9 +297,9 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 	})
 }
 
-// UpdateOperation implements storage.OperationStore.
-func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
-	if err := firstErr(ctx.Err(), storage.ValidateOperation(op), storage.ValidateVersion("expectedVersion", expectedVersion)); err != nil {
+// UpdateOperation implements storage.Driver.
+func (s *driver) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
+	if err := ctx.Err(); err != nil {
 		return storage.Operation{}, err
 	}
 	return call(ctx, s, true, "update operation", func(tx *Tables) (storage.Operation, error) {

@@ -189,7 +189,7 @@ const onceAttempts = 3
 // The caller's callErr makes a failure ambiguous unless notApplied says
 // the last attempt did not apply — then none did. A request whose context
 // has already ended is not sent.
-func (s *Store) once(ctx context.Context, call func(opt func(*dynamodb.Options)) error) error {
+func (s *driver) once(ctx context.Context, call func(opt func(*dynamodb.Options)) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
 		if err = notSent(ctx); err != nil {

@@ -43,7 +43,7 @@ func TestOperationItemsOfAnEarlierRelease(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	table := f.store.cfg.names.Operations
+	table := f.store.d.cfg.names.Operations
 	at := time.Date(2030, 4, 5, 6, 7, 8, 123456000, time.UTC)
 	want := storage.Operation{ApplyID: "a", ID: "failed", Seq: 2, Deployment: "west", Group: "g", State: "failed",
 		OnFailure: "continue", ErrorMessage: "boom", StartedAt: at.Add(time.Second), CompletedAt: at.Add(2 * time.Second),

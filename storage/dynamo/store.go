@@ -21,11 +21,22 @@ import (
 // Store is a [storage.Store] over DynamoDB. It is safe for concurrent use.
 // Create the tables with [CreateTables] first.
 type Store struct {
-	client Client
-	cfg    config
+	checkedStore
+	d *driver
 }
 
 var _ storage.Store = (*Store)(nil)
+
+// checkedStore is the portable layer [storage.Checked] puts around the
+// driver: its methods are Store's.
+type checkedStore = storage.Store
+
+// driver makes the requests: a [storage.Driver] whose input is checked
+// and normalized.
+type driver struct {
+	client Client
+	cfg    config
+}
 
 // Client is the part of the DynamoDB API a [Store] calls: *dynamodb.Client
 // implements it, and so can a DAX client, an instrumented wrapper or a
@@ -51,11 +62,12 @@ func New(client Client, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, storage.Invalid("client", "nil Client")
 	}
-	return &Store{client: client, cfg: c}, nil
+	d := &driver{client: client, cfg: c}
+	return &Store{storage.Checked(d), d}, nil
 }
 
 // Tables returns the four table names the Store uses.
-func (s *Store) Tables() TableNames { return s.cfg.names }
+func (s *Store) Tables() TableNames { return s.d.cfg.names }
 
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
@@ -78,7 +90,7 @@ func keyOf(pairs ...string) map[string]types.AttributeValue {
 // storage.ErrConflict; without an item, a consistent read tells
 // storage.ErrNotFound from storage.ErrConflict (any stored row failed the
 // condition, whichever part of it).
-func (s *Store) put(ctx context.Context, what, table, pk string, item any, key map[string]types.AttributeValue, expected int64, expectedState *string) error {
+func (s *driver) put(ctx context.Context, what, table, pk string, item any, key map[string]types.AttributeValue, expected int64, expectedState *string) error {
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
 		return fmt.Errorf("dynamo: %s: marshal: %w", what, err)
@@ -190,7 +202,7 @@ func describeStored(item map[string]types.AttributeValue) string {
 
 // get reads one item with a consistent read into out; a missing item is
 // storage.ErrNotFound.
-func (s *Store) get(ctx context.Context, what, table string, key map[string]types.AttributeValue, out any) error {
+func (s *driver) get(ctx context.Context, what, table string, key map[string]types.AttributeValue, out any) error {
 	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return callErr(ctx, what, false, err)
@@ -206,7 +218,7 @@ func (s *Store) get(ctx context.Context, what, table string, key map[string]type
 
 // query reads every item of one partition (optionally with a sort-key
 // prefix), consistently, following LastEvaluatedKey.
-func (s *Store) query(ctx context.Context, what, table string, kc expression.KeyConditionBuilder, each func(map[string]types.AttributeValue) error) error {
+func (s *driver) query(ctx context.Context, what, table string, kc expression.KeyConditionBuilder, each func(map[string]types.AttributeValue) error) error {
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
 		return fmt.Errorf("dynamo: %s: %w", what, err)
@@ -229,12 +241,8 @@ func (s *Store) query(ctx context.Context, what, table string, kc expression.Key
 	return nil
 }
 
-// CreateBatch implements [storage.BatchStore].
-func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	if err := storage.ValidateBatch(b); err != nil {
-		return storage.Batch{}, err
-	}
-	b = storage.NormalizeBatch(b)
+// CreateBatch implements [storage.Driver].
+func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
 	b.Version = 1
 	err := s.put(ctx, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b),
 		keyOf(attrQueue, b.Queue, attrID, b.ID), 0, nil)
@@ -244,11 +252,8 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 	return b, nil
 }
 
-// GetBatch implements [storage.BatchStore].
-func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	if err := storage.ValidateKeys("queue", queue, "id", id); err != nil {
-		return storage.Batch{}, err
-	}
+// GetBatch implements [storage.Driver].
+func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
 	var it batchItem
 	if err := s.get(ctx, fmt.Sprintf("get batch %q/%q", queue, id), s.cfg.names.Batches, keyOf(attrQueue, queue, attrID, id), &it); err != nil {
 		return storage.Batch{}, err
@@ -256,27 +261,17 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	return it.batch(), nil
 }
 
-// GetBatches implements [storage.BatchStore]: the ids are deduplicated and
+// GetBatches implements [storage.Driver]: the ids are deduplicated and
 // read with BatchGetItem in chunks of [MaxBatchGetKeys], consistently, up
 // to [WithBatchGetConcurrency] chunks at a time; UnprocessedKeys are retried
 // at once while a round returns items, and with capped exponential backoff
 // and jitter after a round that returned none, until the context ends or
 // the rounds without progress run out. The first failing chunk cancels the others and fails
 // the call.
-func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
-	if err := storage.ValidateKey("queue", queue); err != nil {
-		return nil, err
-	}
-	if err := storage.ValidateIDs("ids", ids); err != nil {
-		return nil, err
-	}
-	seen := make(map[string]bool, len(ids))
-	var keys []map[string]types.AttributeValue
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			keys = append(keys, keyOf(attrQueue, queue, attrID, id))
-		}
+func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = keyOf(attrQueue, queue, attrID, id)
 	}
 	chunks := make([][]storage.Batch, (len(keys)+MaxBatchGetKeys-1)/MaxBatchGetKeys)
 	g, gctx := errgroup.WithContext(ctx)
@@ -316,7 +311,7 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 // error matches storage.ErrUnavailable too.
 var ErrUnprocessed = errors.New("dynamo: keys still unprocessed after every attempt")
 
-func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+func (s *driver) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
 	table := s.cfg.names.Batches
 	var items []map[string]types.AttributeValue
 	request := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
@@ -356,7 +351,7 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 
 // backoff is the delay before retry attempt+1: base·2^(attempt-1) capped,
 // with "equal jitter" (half fixed, half random).
-func (s *Store) backoff(attempt int) time.Duration {
+func (s *driver) backoff(attempt int) time.Duration {
 	d := s.cfg.backoffBase << min(attempt-1, 30)
 	if d <= 0 || d > s.cfg.backoffMax {
 		d = s.cfg.backoffMax
@@ -375,18 +370,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// UpdateBatch implements [storage.BatchStore].
-func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
-	if err := storage.ValidateBatch(b); err != nil {
-		return storage.Batch{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Batch{}, err
-	}
-	if err := storage.ValidateKey("expectedState", expectedState); err != nil {
-		return storage.Batch{}, err
-	}
-	b = storage.NormalizeBatch(b)
+// UpdateBatch implements [storage.Driver].
+func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	b.Version = expectedVersion + 1
 	err := s.put(ctx, fmt.Sprintf("update batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b),
 		keyOf(attrQueue, b.Queue, attrID, b.ID), expectedVersion, &expectedState)
@@ -396,14 +381,10 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 	return b, nil
 }
 
-// AddMember implements [storage.MembershipStore] with one conditional
+// AddMember implements [storage.Driver] with one conditional
 // PutItem: it lands if the row is absent or not newer; a failed condition
 // (a newer row) is storage.ErrConflict, wrapping the native exception.
-func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
-	if err := storage.ValidateMember(m); err != nil {
-		return err
-	}
-	m = storage.NormalizeMember(m)
+func (s *driver) AddMember(ctx context.Context, m storage.Member) error {
 	av, err := attributevalue.MarshalMap(toMemberItem(m))
 	if err != nil {
 		return fmt.Errorf("dynamo: add member: marshal: %w", err)
@@ -433,16 +414,10 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	return callErr(ctx, fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), !notApplied(err), err)
 }
 
-// RemoveMember implements [storage.MembershipStore] with one conditional
+// RemoveMember implements [storage.Driver] with one conditional
 // DeleteItem (version <= maxVersion); a failed condition (absent or newer
 // row) is success.
-func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
-	if err := storage.ValidateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
-		return err
-	}
-	if err := storage.ValidateMaxVersion("maxVersion", maxVersion); err != nil {
-		return err
-	}
+func (s *driver) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
 	expr, err := expression.NewBuilder().WithCondition(expression.Name(attrVersion).LessThanEqual(expression.Value(maxVersion))).Build()
 	if err != nil {
 		return fmt.Errorf("dynamo: remove member: %w", err)
@@ -462,12 +437,9 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 	return nil
 }
 
-// ListMembers implements [storage.MembershipStore] with one Query of the
+// ListMembers implements [storage.Driver] with one Query of the
 // queue's partition for the sort keys that begin with the state's prefix.
-func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
-	if err := storage.ValidateKeys("queue", queue, "state", state); err != nil {
-		return nil, err
-	}
+func (s *driver) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
 	var out []storage.Member
 	kc := expression.Key(attrQueue).Equal(expression.Value(queue)).And(expression.Key(attrSort).BeginsWith(statePrefix(state)))
 	err := s.query(ctx, fmt.Sprintf("list members %q/%q", queue, state), s.cfg.names.Members, kc, func(item map[string]types.AttributeValue) error {
@@ -484,12 +456,8 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 	return out, nil
 }
 
-// CreateApply implements [storage.ApplyStore].
-func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
-	if err := storage.ValidateApply(a); err != nil {
-		return storage.Apply{}, err
-	}
-	a = storage.NormalizeApply(a)
+// CreateApply implements [storage.Driver].
+func (s *driver) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
 	a.Version = 1
 	if err := s.put(ctx, fmt.Sprintf("create apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), keyOf(attrID, a.ID), 0, nil); err != nil {
 		return storage.Apply{}, err
@@ -497,11 +465,8 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	return a, nil
 }
 
-// GetApply implements [storage.ApplyStore].
-func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
-	if err := storage.ValidateKey("id", id); err != nil {
-		return storage.Apply{}, err
-	}
+// GetApply implements [storage.Driver].
+func (s *driver) GetApply(ctx context.Context, id string) (storage.Apply, error) {
 	var it applyItem
 	if err := s.get(ctx, fmt.Sprintf("get apply %q", id), s.cfg.names.Applies, keyOf(attrID, id), &it); err != nil {
 		return storage.Apply{}, err
@@ -509,15 +474,8 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 	return it.apply(), nil
 }
 
-// UpdateApply implements [storage.ApplyStore].
-func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
-	if err := storage.ValidateApply(a); err != nil {
-		return storage.Apply{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Apply{}, err
-	}
-	a = storage.NormalizeApply(a)
+// UpdateApply implements [storage.Driver].
+func (s *driver) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
 	a.Version = expectedVersion + 1
 	if err := s.put(ctx, fmt.Sprintf("update apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), keyOf(attrID, a.ID), expectedVersion, nil); err != nil {
 		return storage.Apply{}, err
@@ -525,12 +483,8 @@ func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersio
 	return a, nil
 }
 
-// CreateOperation implements [storage.OperationStore].
-func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	if err := storage.ValidateOperation(op); err != nil {
-		return storage.Operation{}, err
-	}
-	op = storage.NormalizeOperation(op)
+// CreateOperation implements [storage.Driver].
+func (s *driver) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
 	op.Version = 1
 	if err := s.put(ctx, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID, toOperationItem(op),
 		keyOf(attrApplyID, op.ApplyID, attrID, op.ID), 0, nil); err != nil {
@@ -539,11 +493,8 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 	return op, nil
 }
 
-// GetOperation implements [storage.OperationStore].
-func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	if err := storage.ValidateKeys("applyID", applyID, "id", id); err != nil {
-		return storage.Operation{}, err
-	}
+// GetOperation implements [storage.Driver].
+func (s *driver) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
 	var it operationItem
 	if err := s.get(ctx, fmt.Sprintf("get operation %q/%q", applyID, id), s.cfg.names.Operations, keyOf(attrApplyID, applyID, attrID, id), &it); err != nil {
 		return storage.Operation{}, err
@@ -551,12 +502,9 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	return it.operation(), nil
 }
 
-// ListOperations implements [storage.OperationStore] with one Query of the
+// ListOperations implements [storage.Driver] with one Query of the
 // apply's partition.
-func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
-	if err := storage.ValidateKey("applyID", applyID); err != nil {
-		return nil, err
-	}
+func (s *driver) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
 	var out []storage.Operation
 	err := s.query(ctx, fmt.Sprintf("list operations %q", applyID), s.cfg.names.Operations,
 		expression.Key(attrApplyID).Equal(expression.Value(applyID)), func(item map[string]types.AttributeValue) error {
@@ -573,15 +521,8 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 	return out, nil
 }
 
-// UpdateOperation implements [storage.OperationStore].
-func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
-	if err := storage.ValidateOperation(op); err != nil {
-		return storage.Operation{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Operation{}, err
-	}
-	op = storage.NormalizeOperation(op)
+// UpdateOperation implements [storage.Driver].
+func (s *driver) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
 	op.Version = expectedVersion + 1
 	if err := s.put(ctx, fmt.Sprintf("update operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID,
 		toOperationItem(op), keyOf(attrApplyID, op.ApplyID, attrID, op.ID), expectedVersion, nil); err != nil {

@@ -16,24 +16,32 @@ type opKey struct{ applyID, id string }
 
 // Store is an in-memory [storage.Store]. The zero value is not usable; call
 // [New].
-type Store struct {
-	mu         sync.RWMutex
-	batches    map[batchKey]storage.Batch
-	members    map[bucketKey]map[string]storage.Member // bucket -> batch id -> row
-	applies    map[string]storage.Apply
-	operations map[string]map[string]storage.Operation // applyID -> id -> op
-}
+type Store struct{ checkedStore }
+
+// checkedStore is the portable layer [storage.Checked] puts around the
+// driver: its methods are Store's.
+type checkedStore = storage.Store
 
 var _ storage.Store = (*Store)(nil)
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{
+	return &Store{storage.Checked(&driver{
 		batches:    make(map[batchKey]storage.Batch),
 		members:    make(map[bucketKey]map[string]storage.Member),
 		applies:    make(map[string]storage.Apply),
 		operations: make(map[string]map[string]storage.Operation),
-	}
+	})}
+}
+
+// driver holds the rows: a [storage.Driver] whose input is checked and
+// normalized.
+type driver struct {
+	mu         sync.RWMutex
+	batches    map[batchKey]storage.Batch
+	members    map[bucketKey]map[string]storage.Member // bucket -> batch id -> row
+	applies    map[string]storage.Apply
+	operations map[string]map[string]storage.Operation // applyID -> id -> op
 }
 
 func copyBatch(b storage.Batch) storage.Batch {
@@ -51,15 +59,11 @@ func copyOp(op storage.Operation) storage.Operation {
 	return op
 }
 
-// CreateBatch implements [storage.BatchStore].
-func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+// CreateBatch implements [storage.Driver].
+func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Batch{}, err
 	}
-	if err := storage.ValidateBatch(b); err != nil {
-		return storage.Batch{}, err
-	}
-	b = storage.NormalizeBatch(b)
 	b.Version = 1
 	k := batchKey{b.Queue, b.ID}
 	s.mu.Lock()
@@ -71,15 +75,9 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 	return copyBatch(b), nil
 }
 
-// GetBatch implements [storage.BatchStore].
-func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+// GetBatch implements [storage.Driver].
+func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
 	if err := ctx.Err(); err != nil {
-		return storage.Batch{}, err
-	}
-	if err := storage.ValidateKey("queue", queue); err != nil {
-		return storage.Batch{}, err
-	}
-	if err := storage.ValidateKey("id", id); err != nil {
 		return storage.Batch{}, err
 	}
 	s.mu.RLock()
@@ -91,26 +89,15 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	return copyBatch(b), nil
 }
 
-// GetBatches implements [storage.BatchStore].
-func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
+// GetBatches implements [storage.Driver].
+func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := storage.ValidateKey("queue", queue); err != nil {
-		return nil, err
-	}
-	if err := storage.ValidateIDs("ids", ids); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]storage.Batch, 0, len(ids))
-	seen := make(map[string]struct{}, len(ids))
 	for _, id := range ids {
-		if _, dup := seen[id]; dup {
-			continue
-		}
-		seen[id] = struct{}{}
 		if b, ok := s.batches[batchKey{queue, id}]; ok {
 			out = append(out, copyBatch(b))
 		}
@@ -118,21 +105,11 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 	return out, nil
 }
 
-// UpdateBatch implements [storage.BatchStore].
-func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
+// UpdateBatch implements [storage.Driver].
+func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Batch{}, err
 	}
-	if err := storage.ValidateBatch(b); err != nil {
-		return storage.Batch{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Batch{}, err
-	}
-	if err := storage.ValidateKey("expectedState", expectedState); err != nil {
-		return storage.Batch{}, err
-	}
-	b = storage.NormalizeBatch(b)
 	k := batchKey{b.Queue, b.ID}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -153,15 +130,11 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 	return copyBatch(b), nil
 }
 
-// AddMember implements [storage.MembershipStore].
-func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
+// AddMember implements [storage.Driver].
+func (s *driver) AddMember(ctx context.Context, m storage.Member) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := storage.ValidateMember(m); err != nil {
-		return err
-	}
-	m = storage.NormalizeMember(m)
 	k := bucketKey{m.Queue, m.State}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -178,17 +151,9 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	return nil
 }
 
-// RemoveMember implements [storage.MembershipStore].
-func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
+// RemoveMember implements [storage.Driver].
+func (s *driver) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
 	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := firstErr(
-		storage.ValidateKey("queue", queue),
-		storage.ValidateKey("state", state),
-		storage.ValidateKey("batchID", batchID),
-		storage.ValidateMaxVersion("maxVersion", maxVersion),
-	); err != nil {
 		return err
 	}
 	k := bucketKey{queue, state}
@@ -204,12 +169,9 @@ func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, 
 	return nil
 }
 
-// ListMembers implements [storage.MembershipStore].
-func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+// ListMembers implements [storage.Driver].
+func (s *driver) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := firstErr(storage.ValidateKey("queue", queue), storage.ValidateKey("state", state)); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
@@ -222,15 +184,11 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 	return out, nil
 }
 
-// CreateApply implements [storage.ApplyStore].
-func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
+// CreateApply implements [storage.Driver].
+func (s *driver) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Apply{}, err
 	}
-	if err := storage.ValidateApply(a); err != nil {
-		return storage.Apply{}, err
-	}
-	a = storage.NormalizeApply(a)
 	a.Version = 1
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -241,12 +199,9 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	return copyApply(a), nil
 }
 
-// GetApply implements [storage.ApplyStore].
-func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
+// GetApply implements [storage.Driver].
+func (s *driver) GetApply(ctx context.Context, id string) (storage.Apply, error) {
 	if err := ctx.Err(); err != nil {
-		return storage.Apply{}, err
-	}
-	if err := storage.ValidateKey("id", id); err != nil {
 		return storage.Apply{}, err
 	}
 	s.mu.RLock()
@@ -258,18 +213,11 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 	return copyApply(a), nil
 }
 
-// UpdateApply implements [storage.ApplyStore].
-func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
+// UpdateApply implements [storage.Driver].
+func (s *driver) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Apply{}, err
 	}
-	if err := storage.ValidateApply(a); err != nil {
-		return storage.Apply{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Apply{}, err
-	}
-	a = storage.NormalizeApply(a)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, ok := s.applies[a.ID]
@@ -285,15 +233,11 @@ func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersio
 	return copyApply(a), nil
 }
 
-// CreateOperation implements [storage.OperationStore].
-func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
+// CreateOperation implements [storage.Driver].
+func (s *driver) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Operation{}, err
 	}
-	if err := storage.ValidateOperation(op); err != nil {
-		return storage.Operation{}, err
-	}
-	op = storage.NormalizeOperation(op)
 	op.Version = 1
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -309,12 +253,9 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 	return copyOp(op), nil
 }
 
-// GetOperation implements [storage.OperationStore].
-func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
+// GetOperation implements [storage.Driver].
+func (s *driver) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
 	if err := ctx.Err(); err != nil {
-		return storage.Operation{}, err
-	}
-	if err := firstErr(storage.ValidateKey("applyID", applyID), storage.ValidateKey("id", id)); err != nil {
 		return storage.Operation{}, err
 	}
 	s.mu.RLock()
@@ -326,12 +267,9 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	return copyOp(op), nil
 }
 
-// ListOperations implements [storage.OperationStore].
-func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+// ListOperations implements [storage.Driver].
+func (s *driver) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := storage.ValidateKey("applyID", applyID); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
@@ -344,18 +282,11 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 	return out, nil
 }
 
-// UpdateOperation implements [storage.OperationStore].
-func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
+// UpdateOperation implements [storage.Driver].
+func (s *driver) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Operation{}, err
 	}
-	if err := storage.ValidateOperation(op); err != nil {
-		return storage.Operation{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Operation{}, err
-	}
-	op = storage.NormalizeOperation(op)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, ok := s.operations[op.ApplyID][op.ID]
@@ -369,13 +300,4 @@ func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expec
 	op.Version = expectedVersion + 1
 	s.operations[op.ApplyID][op.ID] = op
 	return copyOp(op), nil
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -75,14 +75,14 @@ func TestEveryAccessUsesThePrimaryKey(t *testing.T) {
 		fullChunk = append(fullChunk, fmt.Sprintf("b%02d", i))
 	}
 
-	q := f.store.q
+	q := f.store.d.q
 	for name, c := range map[string]struct {
 		query string
 		args  []any
 	}{
 		"GetBatch":        {q.getBatch, []any{"q03", "b04"}},
-		"GetBatches":      {f.store.getBatchesQuery(3), []any{"q03", "b01", "b02", "b09"}},
-		"GetBatches full": {f.store.getBatchesQuery(DefaultChunkSize), fullChunk},
+		"GetBatches":      {f.store.d.getBatchesQuery(3), []any{"q03", "b01", "b02", "b09"}},
+		"GetBatches full": {f.store.d.getBatchesQuery(DefaultChunkSize), fullChunk},
 		"batch read-back": {q.batchVersion, []any{"q03", "b04"}},
 		"UpdateBatch":     {q.updateBatch, []any{"s", []byte{}, now, now, "q03", "b04", 1, "s"}},
 		"ListMembers":     {q.listMembers, []any{"q03", "s"}},

@@ -154,7 +154,7 @@ func addColumns(ctx context.Context, db *sql.DB, name, table string, cols []stru
 // naming it.
 func (s *Store) Check(ctx context.Context) error {
 	var autocommit, readOnly int
-	if err := s.db.QueryRowContext(ctx, "SELECT @@autocommit, @@read_only").Scan(&autocommit, &readOnly); err != nil {
+	if err := s.d.db.QueryRowContext(ctx, "SELECT @@autocommit, @@read_only").Scan(&autocommit, &readOnly); err != nil {
 		return callErr(ctx, "check", false, err)
 	}
 	if autocommit != 1 {
@@ -168,7 +168,7 @@ func (s *Store) Check(ctx context.Context) error {
 		if t == "operations" {
 			cols = addedColumnNames(addedOperationColumns)
 		}
-		if _, err := s.db.ExecContext(ctx, "SELECT "+cols+" FROM "+s.cfg.table(t)+" LIMIT 0"); err != nil {
+		if _, err := s.d.db.ExecContext(ctx, "SELECT "+cols+" FROM "+s.d.cfg.table(t)+" LIMIT 0"); err != nil {
 			var me *gomysql.MySQLError
 			if errors.As(err, &me) && (me.Number == erNoSuchTable || me.Number == erBadFieldError) {
 				return fmt.Errorf("mysql: check: %v: run Migrate: %w", err, storage.ErrInvalid)

@@ -19,6 +19,13 @@ import (
 // compare-and-swap is an UPDATE, and a primary-key read when it changed
 // nothing; no transactions). Create it with [New] after running [Migrate].
 type Store struct {
+	checkedStore
+	d *sqlDriver
+}
+
+// sqlDriver runs the statements: a [storage.Driver] whose input is checked
+// and normalized.
+type sqlDriver struct {
 	db        *sql.DB
 	chunkSize int
 	q         queries
@@ -26,6 +33,10 @@ type Store struct {
 }
 
 var _ storage.Store = (*Store)(nil)
+
+// checkedStore is the portable layer [storage.Checked] puts around the
+// driver: its methods are Store's.
+type checkedStore = storage.Store
 
 // queries holds every statement the Store runs, built once from the table
 // prefix. Each is a primary-key point or prefix access.
@@ -130,7 +141,8 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, chunkSize: c.chunkSize, q: buildQueries(c), cfg: c}, nil
+	d := &sqlDriver{db: db, chunkSize: c.chunkSize, q: buildQueries(c), cfg: c}
+	return &Store{storage.Checked(d), d}, nil
 }
 
 // cas runs a compare-and-swap UPDATE. One affected row is success. Zero rows
@@ -142,7 +154,7 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 // was created or moved back between the two statements), the UPDATE is
 // retried. expectedState is nil when the condition has no state; readBack
 // then selects only the version.
-func (s *Store) cas(ctx context.Context, what, update string, args []any, readBack string, key []any, expected int64, expectedState *string) error {
+func (s *sqlDriver) cas(ctx context.Context, what, update string, args []any, readBack string, key []any, expected int64, expectedState *string) error {
 	for attempt := 1; ; attempt++ {
 		res, err := s.exec(ctx, update, args...)
 		if err != nil {
@@ -181,12 +193,8 @@ func insertErr(ctx context.Context, what string, err error) error {
 	return callErr(ctx, what, true, err)
 }
 
-// CreateBatch implements [storage.BatchStore].
-func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	if err := storage.ValidateBatch(b); err != nil {
-		return storage.Batch{}, err
-	}
-	b = storage.NormalizeBatch(b)
+// CreateBatch implements [storage.Driver].
+func (s *sqlDriver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
 	b.Version = 1
 	if _, err := s.exec(ctx, s.q.insertBatch, b.Queue, b.ID, b.State, payloadArg(b.Payload),
 		timeArg(b.CreatedAt), timeArg(b.UpdatedAt)); err != nil {
@@ -206,11 +214,8 @@ func scanBatch(sc interface{ Scan(...any) error }) (storage.Batch, error) {
 	return b, nil
 }
 
-// GetBatch implements [storage.BatchStore].
-func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	if err := storage.ValidateKeys("queue", queue, "id", id); err != nil {
-		return storage.Batch{}, err
-	}
+// GetBatch implements [storage.Driver].
+func (s *sqlDriver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
 	b, err := scanBatch(s.db.QueryRowContext(ctx, s.q.getBatch, queue, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -221,16 +226,10 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	return b, nil
 }
 
-// GetBatches implements [storage.BatchStore]: the ids are deduplicated and
+// GetBatches implements [storage.Driver]: the ids are deduplicated and
 // read with one "WHERE queue = ? AND id IN (...)" query per chunk of
 // [WithChunkSize] ids.
-func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
-	if err := storage.ValidateKey("queue", queue); err != nil {
-		return nil, err
-	}
-	if err := storage.ValidateIDs("ids", ids); err != nil {
-		return nil, err
-	}
+func (s *sqlDriver) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -275,11 +274,11 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 // maxChunkConcurrency bounds how many GetBatches chunks are read at once.
 const maxChunkConcurrency = 4
 
-func (s *Store) getBatchesQuery(n int) string {
+func (s *sqlDriver) getBatchesQuery(n int) string {
 	return s.q.batchSelect + " WHERE queue = ? AND id IN (" + placeholders(n) + ")"
 }
 
-func (s *Store) getChunk(ctx context.Context, queue string, ids []string, out []storage.Batch) ([]storage.Batch, error) {
+func (s *sqlDriver) getChunk(ctx context.Context, queue string, ids []string, out []storage.Batch) ([]storage.Batch, error) {
 	args := make([]any, 0, len(ids)+1)
 	args = append(args, queue)
 	for _, id := range ids {
@@ -300,18 +299,8 @@ func (s *Store) getChunk(ctx context.Context, queue string, ids []string, out []
 	return out, rows.Err()
 }
 
-// UpdateBatch implements [storage.BatchStore].
-func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
-	if err := storage.ValidateBatch(b); err != nil {
-		return storage.Batch{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Batch{}, err
-	}
-	if err := storage.ValidateKey("expectedState", expectedState); err != nil {
-		return storage.Batch{}, err
-	}
-	b = storage.NormalizeBatch(b)
+// UpdateBatch implements [storage.Driver].
+func (s *sqlDriver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	err := s.cas(ctx, fmt.Sprintf("update batch %q/%q", b.Queue, b.ID), s.q.updateBatch,
 		[]any{b.State, payloadArg(b.Payload), timeArg(b.CreatedAt), timeArg(b.UpdatedAt), b.Queue, b.ID,
 			expectedVersion, expectedState},
@@ -323,15 +312,11 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 	return b, nil
 }
 
-// AddMember implements [storage.MembershipStore] with one
+// AddMember implements [storage.Driver] with one
 // INSERT ... ON DUPLICATE KEY UPDATE that keeps the row with the higher
 // version and reports a higher stored version through the statement's
 // insert id (LAST_INSERT_ID(version)), which is then storage.ErrConflict.
-func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
-	if err := storage.ValidateMember(m); err != nil {
-		return err
-	}
-	m = storage.NormalizeMember(m)
+func (s *sqlDriver) AddMember(ctx context.Context, m storage.Member) error {
 	res, err := s.exec(ctx, s.q.addMember, m.Queue, m.State, m.BatchID, m.Version, timeArg(m.AddedAt))
 	if err != nil {
 		return callErr(ctx, fmt.Sprintf("add member %q/%q/%q", m.Queue, m.State, m.BatchID), true, err)
@@ -347,27 +332,18 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	return nil
 }
 
-// RemoveMember implements [storage.MembershipStore] with one
+// RemoveMember implements [storage.Driver] with one
 // DELETE ... WHERE key AND version <= maxVersion.
-func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
-	if err := storage.ValidateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
-		return err
-	}
-	if err := storage.ValidateMaxVersion("maxVersion", maxVersion); err != nil {
-		return err
-	}
+func (s *sqlDriver) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
 	if _, err := s.exec(ctx, s.q.removeMember, queue, state, batchID, maxVersion); err != nil {
 		return callErr(ctx, fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
 	}
 	return nil
 }
 
-// ListMembers implements [storage.MembershipStore] as a prefix read of the
+// ListMembers implements [storage.Driver] as a prefix read of the
 // members primary key.
-func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
-	if err := storage.ValidateKeys("queue", queue, "state", state); err != nil {
-		return nil, err
-	}
+func (s *sqlDriver) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
 	out, err := s.listMembers(ctx, queue, state)
 	if err != nil {
 		return nil, callErr(ctx, fmt.Sprintf("list members %q/%q", queue, state), false, err)
@@ -375,7 +351,7 @@ func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage
 	return out, nil
 }
 
-func (s *Store) listMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
+func (s *sqlDriver) listMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
 	rows, err := s.db.QueryContext(ctx, s.q.listMembers, queue, state)
 	if err != nil {
 		return nil, err
@@ -394,12 +370,8 @@ func (s *Store) listMembers(ctx context.Context, queue, state string) ([]storage
 	return out, rows.Err()
 }
 
-// CreateApply implements [storage.ApplyStore].
-func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
-	if err := storage.ValidateApply(a); err != nil {
-		return storage.Apply{}, err
-	}
-	a = storage.NormalizeApply(a)
+// CreateApply implements [storage.Driver].
+func (s *sqlDriver) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
 	a.Version = 1
 	if _, err := s.exec(ctx, s.q.insertApply, a.ID, a.State, a.ErrorMessage, a.StopRequested,
 		a.PauseReleased, timeArg(a.StartedAt), timeArg(a.CompletedAt), payloadArg(a.Payload),
@@ -409,11 +381,8 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	return a, nil
 }
 
-// GetApply implements [storage.ApplyStore].
-func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
-	if err := storage.ValidateKey("id", id); err != nil {
-		return storage.Apply{}, err
-	}
+// GetApply implements [storage.Driver].
+func (s *sqlDriver) GetApply(ctx context.Context, id string) (storage.Apply, error) {
 	var a storage.Apply
 	var started, completed, created, updated dbTime
 	err := s.db.QueryRowContext(ctx, s.q.getApply, id).Scan(&a.ID, &a.State, &a.ErrorMessage, &a.StopRequested,
@@ -429,15 +398,8 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 	return a, nil
 }
 
-// UpdateApply implements [storage.ApplyStore].
-func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
-	if err := storage.ValidateApply(a); err != nil {
-		return storage.Apply{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Apply{}, err
-	}
-	a = storage.NormalizeApply(a)
+// UpdateApply implements [storage.Driver].
+func (s *sqlDriver) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
 	err := s.cas(ctx, fmt.Sprintf("update apply %q", a.ID), s.q.updateApply,
 		[]any{a.State, a.ErrorMessage, a.StopRequested, a.PauseReleased, timeArg(a.StartedAt),
 			timeArg(a.CompletedAt), payloadArg(a.Payload), timeArg(a.CreatedAt), timeArg(a.UpdatedAt),
@@ -450,12 +412,8 @@ func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersio
 	return a, nil
 }
 
-// CreateOperation implements [storage.OperationStore].
-func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	if err := storage.ValidateOperation(op); err != nil {
-		return storage.Operation{}, err
-	}
-	op = storage.NormalizeOperation(op)
+// CreateOperation implements [storage.Driver].
+func (s *sqlDriver) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
 	op.Version = 1
 	if _, err := s.exec(ctx, s.q.insertOperation, op.ApplyID, op.ID, op.Seq, op.Deployment, op.Group,
 		op.Finalizer, op.State, op.OnFailure, op.ErrorMessage, timeArg(op.StartedAt), timeArg(op.CompletedAt),
@@ -480,11 +438,8 @@ func scanOperation(sc interface{ Scan(...any) error }) (storage.Operation, error
 	return op, nil
 }
 
-// GetOperation implements [storage.OperationStore].
-func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	if err := storage.ValidateKeys("applyID", applyID, "id", id); err != nil {
-		return storage.Operation{}, err
-	}
+// GetOperation implements [storage.Driver].
+func (s *sqlDriver) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
 	op, err := scanOperation(s.db.QueryRowContext(ctx, s.q.getOperation, applyID, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -495,12 +450,9 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	return op, nil
 }
 
-// ListOperations implements [storage.OperationStore] as a prefix read of the
+// ListOperations implements [storage.Driver] as a prefix read of the
 // operations primary key.
-func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
-	if err := storage.ValidateKey("applyID", applyID); err != nil {
-		return nil, err
-	}
+func (s *sqlDriver) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
 	out, err := s.listOperations(ctx, applyID)
 	if err != nil {
 		return nil, callErr(ctx, fmt.Sprintf("list operations %q", applyID), false, err)
@@ -508,7 +460,7 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 	return out, nil
 }
 
-func (s *Store) listOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
+func (s *sqlDriver) listOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
 	rows, err := s.db.QueryContext(ctx, s.q.listOperations, applyID)
 	if err != nil {
 		return nil, err
@@ -525,15 +477,8 @@ func (s *Store) listOperations(ctx context.Context, applyID string) ([]storage.O
 	return out, rows.Err()
 }
 
-// UpdateOperation implements [storage.OperationStore].
-func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
-	if err := storage.ValidateOperation(op); err != nil {
-		return storage.Operation{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Operation{}, err
-	}
-	op = storage.NormalizeOperation(op)
+// UpdateOperation implements [storage.Driver].
+func (s *sqlDriver) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
 	err := s.cas(ctx, fmt.Sprintf("update operation %q/%q", op.ApplyID, op.ID), s.q.updateOperation,
 		[]any{op.Seq, op.Deployment, op.Group, op.Finalizer, op.State, op.OnFailure, op.ErrorMessage,
 			timeArg(op.StartedAt), timeArg(op.CompletedAt), payloadArg(op.Payload), timeArg(op.CreatedAt),
@@ -553,7 +498,7 @@ func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expec
 // a rolled-back statement had no effect.
 //
 // A write whose context has already ended is not sent (errNotSent).
-func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (s *sqlDriver) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errNotSent, err)
 	}

@@ -35,7 +35,7 @@ func TestEveryAccessUsesThePrimaryKey(t *testing.T) {
 			require.NoError(t, f.store.AddMember(ctx, storage.Member{Queue: queue, State: "s", BatchID: id, Version: 1}))
 		}
 	}
-	q := f.store.q
+	q := f.store.d.q
 	b := func(s string) []byte { return []byte(s) }
 	cases := map[string]struct {
 		query string
@@ -219,7 +219,7 @@ func TestUpdateRacingACreate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	db := &beforeReadBack{DB: f.pool, readBack: f.store.q.batchVersion, hook: func() {
+	db := &beforeReadBack{DB: f.pool, readBack: f.store.d.q.batchVersion, hook: func() {
 		_, err := f.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
 		require.NoError(t, err)
 	}}

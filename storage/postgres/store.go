@@ -81,6 +81,13 @@ const readConcurrency = 4
 // Store is a [storage.Store] over PostgreSQL. It is safe for concurrent use
 // when its DB is (a pool is).
 type Store struct {
+	checkedStore
+	d *driver
+}
+
+// driver runs the statements: a [storage.Driver] whose input is checked
+// and normalized.
+type driver struct {
 	db          DB
 	chunkSize   int
 	concurrency int
@@ -88,6 +95,10 @@ type Store struct {
 }
 
 var _ storage.Store = (*Store)(nil)
+
+// checkedStore is the portable layer [storage.Checked] puts around the
+// driver: its methods are Store's.
+type checkedStore = storage.Store
 
 type queries struct {
 	insertBatch, getBatch, getBatches, updateBatch, batchVersion        string
@@ -145,7 +156,8 @@ func New(db DB, opts ...Option) (*Store, error) {
 	case *pgx.Conn, pgx.Tx:
 		conc = 1 // one connection serves one call at a time
 	}
-	return &Store{db: unsent{db}, chunkSize: c.chunkSize, concurrency: conc, q: buildQueries(c)}, nil
+	d := &driver{db: unsent{db}, chunkSize: c.chunkSize, concurrency: conc, q: buildQueries(c)}
+	return &Store{storage.Checked(d), d}, nil
 }
 
 // key turns a key or label into the bytes of its BYTEA column.
@@ -262,7 +274,7 @@ func insertErr(ctx context.Context, what string, err error) error {
 // storage.ErrNotFound from storage.ErrConflict. If the read finds the
 // expected version and state (the row was created or moved back between
 // the two statements), the UPDATE is run again, as MySQL's store does.
-func (s *Store) cas(ctx context.Context, what, update string, args []any, versionQuery string, keyArgs []any, expected int64, expectedState *string) error {
+func (s *driver) cas(ctx context.Context, what, update string, args []any, versionQuery string, keyArgs []any, expected int64, expectedState *string) error {
 	for attempt := 1; ; attempt++ {
 		var v int64
 		err := s.db.QueryRow(ctx, update, args...).Scan(&v)
@@ -306,12 +318,8 @@ func scanBatch(sc scanner) (storage.Batch, error) {
 	return b, nil
 }
 
-// CreateBatch implements [storage.BatchStore].
-func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	if err := storage.ValidateBatch(b); err != nil {
-		return storage.Batch{}, err
-	}
-	b = storage.NormalizeBatch(b)
+// CreateBatch implements [storage.Driver].
+func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
 	b.Version = 1
 	if _, err := s.db.Exec(ctx, s.q.insertBatch, key(b.Queue), key(b.ID), key(b.State), payloadArg(b.Payload),
 		timeArg(b.CreatedAt), timeArg(b.UpdatedAt)); err != nil {
@@ -320,11 +328,8 @@ func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch
 	return b, nil
 }
 
-// GetBatch implements [storage.BatchStore].
-func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	if err := storage.ValidateKeys("queue", queue, "id", id); err != nil {
-		return storage.Batch{}, err
-	}
+// GetBatch implements [storage.Driver].
+func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
 	b, err := scanBatch(s.db.QueryRow(ctx, s.q.getBatch, key(queue), key(id)))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -335,16 +340,10 @@ func (s *Store) GetBatch(ctx context.Context, queue, id string) (storage.Batch, 
 	return b, nil
 }
 
-// GetBatches implements [storage.BatchStore]: one IN (SELECT unnest($2))
+// GetBatches implements [storage.Driver]: one IN (SELECT unnest($2))
 // query per chunk of at most [WithChunkSize] distinct ids, chunks of equal
 // size, up to four read at once on a pool.
-func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
-	if err := storage.ValidateKey("queue", queue); err != nil {
-		return nil, err
-	}
-	if err := storage.ValidateIDs("ids", ids); err != nil {
-		return nil, err
-	}
+func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
 	seen := make(map[string]bool, len(ids))
 	var keys [][]byte
 	for _, id := range ids {
@@ -389,18 +388,8 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 	return out, nil
 }
 
-// UpdateBatch implements [storage.BatchStore].
-func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
-	if err := storage.ValidateBatch(b); err != nil {
-		return storage.Batch{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Batch{}, err
-	}
-	if err := storage.ValidateKey("expectedState", expectedState); err != nil {
-		return storage.Batch{}, err
-	}
-	b = storage.NormalizeBatch(b)
+// UpdateBatch implements [storage.Driver].
+func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	err := s.cas(ctx, fmt.Sprintf("update batch %q/%q", b.Queue, b.ID), s.q.updateBatch,
 		[]any{key(b.State), payloadArg(b.Payload), timeArg(b.CreatedAt), timeArg(b.UpdatedAt),
 			key(b.Queue), key(b.ID), expectedVersion, key(expectedState)},
@@ -412,14 +401,10 @@ func (s *Store) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersio
 	return b, nil
 }
 
-// AddMember implements [storage.MembershipStore] as one conditional upsert
+// AddMember implements [storage.Driver] as one conditional upsert
 // (INSERT ... ON CONFLICT DO UPDATE ... WHERE stored version <= new): no
 // row returned means a newer row is stored, storage.ErrConflict.
-func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
-	if err := storage.ValidateMember(m); err != nil {
-		return err
-	}
-	m = storage.NormalizeMember(m)
+func (s *driver) AddMember(ctx context.Context, m storage.Member) error {
 	var v int64
 	err := s.db.QueryRow(ctx, s.q.addMember, key(m.Queue), key(m.State), key(m.BatchID), m.Version, timeArg(m.AddedAt)).Scan(&v)
 	switch {
@@ -431,26 +416,17 @@ func (s *Store) AddMember(ctx context.Context, m storage.Member) error {
 	return nil
 }
 
-// RemoveMember implements [storage.MembershipStore].
-func (s *Store) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
-	if err := storage.ValidateKeys("queue", queue, "state", state, "batchID", batchID); err != nil {
-		return err
-	}
-	if err := storage.ValidateMaxVersion("maxVersion", maxVersion); err != nil {
-		return err
-	}
+// RemoveMember implements [storage.Driver].
+func (s *driver) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
 	if _, err := s.db.Exec(ctx, s.q.removeMember, key(queue), key(state), key(batchID), maxVersion); err != nil {
 		return callErr(ctx, fmt.Sprintf("remove member %q/%q/%q", queue, state, batchID), true, err)
 	}
 	return nil
 }
 
-// ListMembers implements [storage.MembershipStore] as a prefix read of the
+// ListMembers implements [storage.Driver] as a prefix read of the
 // members primary key.
-func (s *Store) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
-	if err := storage.ValidateKeys("queue", queue, "state", state); err != nil {
-		return nil, err
-	}
+func (s *driver) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
 	rows, err := s.db.Query(ctx, s.q.listMembers, key(queue), key(state))
 	if err != nil {
 		return nil, callErr(ctx, fmt.Sprintf("list members %q/%q", queue, state), false, err)
@@ -487,12 +463,8 @@ func scanApply(sc scanner) (storage.Apply, error) {
 	return a, nil
 }
 
-// CreateApply implements [storage.ApplyStore].
-func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
-	if err := storage.ValidateApply(a); err != nil {
-		return storage.Apply{}, err
-	}
-	a = storage.NormalizeApply(a)
+// CreateApply implements [storage.Driver].
+func (s *driver) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
 	a.Version = 1
 	if _, err := s.db.Exec(ctx, s.q.insertApply, key(a.ID), key(a.State), key(a.ErrorMessage), a.StopRequested,
 		a.PauseReleased, timeArg(a.StartedAt), timeArg(a.CompletedAt), payloadArg(a.Payload),
@@ -502,11 +474,8 @@ func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply
 	return a, nil
 }
 
-// GetApply implements [storage.ApplyStore].
-func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) {
-	if err := storage.ValidateKey("id", id); err != nil {
-		return storage.Apply{}, err
-	}
+// GetApply implements [storage.Driver].
+func (s *driver) GetApply(ctx context.Context, id string) (storage.Apply, error) {
 	a, err := scanApply(s.db.QueryRow(ctx, s.q.getApply, key(id)))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -517,15 +486,8 @@ func (s *Store) GetApply(ctx context.Context, id string) (storage.Apply, error) 
 	return a, nil
 }
 
-// UpdateApply implements [storage.ApplyStore].
-func (s *Store) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
-	if err := storage.ValidateApply(a); err != nil {
-		return storage.Apply{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Apply{}, err
-	}
-	a = storage.NormalizeApply(a)
+// UpdateApply implements [storage.Driver].
+func (s *driver) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
 	err := s.cas(ctx, fmt.Sprintf("update apply %q", a.ID), s.q.updateApply,
 		[]any{key(a.State), key(a.ErrorMessage), a.StopRequested, a.PauseReleased, timeArg(a.StartedAt),
 			timeArg(a.CompletedAt), payloadArg(a.Payload), timeArg(a.CreatedAt), timeArg(a.UpdatedAt),
@@ -556,12 +518,8 @@ func scanOperation(sc scanner) (storage.Operation, error) {
 	return op, nil
 }
 
-// CreateOperation implements [storage.OperationStore].
-func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	if err := storage.ValidateOperation(op); err != nil {
-		return storage.Operation{}, err
-	}
-	op = storage.NormalizeOperation(op)
+// CreateOperation implements [storage.Driver].
+func (s *driver) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
 	op.Version = 1
 	if _, err := s.db.Exec(ctx, s.q.insertOperation, key(op.ApplyID), key(op.ID), op.Seq, key(op.Deployment),
 		key(op.Group), op.Finalizer, key(op.State), key(op.OnFailure), key(op.ErrorMessage),
@@ -573,11 +531,8 @@ func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (stor
 	return op, nil
 }
 
-// GetOperation implements [storage.OperationStore].
-func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	if err := storage.ValidateKeys("applyID", applyID, "id", id); err != nil {
-		return storage.Operation{}, err
-	}
+// GetOperation implements [storage.Driver].
+func (s *driver) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
 	op, err := scanOperation(s.db.QueryRow(ctx, s.q.getOperation, key(applyID), key(id)))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -588,12 +543,9 @@ func (s *Store) GetOperation(ctx context.Context, applyID, id string) (storage.O
 	return op, nil
 }
 
-// ListOperations implements [storage.OperationStore] as a prefix read of
+// ListOperations implements [storage.Driver] as a prefix read of
 // the operations primary key.
-func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
-	if err := storage.ValidateKey("applyID", applyID); err != nil {
-		return nil, err
-	}
+func (s *driver) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
 	rows, err := s.db.Query(ctx, s.q.listOperations, key(applyID))
 	if err != nil {
 		return nil, callErr(ctx, fmt.Sprintf("list operations %q", applyID), false, err)
@@ -613,15 +565,8 @@ func (s *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 	return out, nil
 }
 
-// UpdateOperation implements [storage.OperationStore].
-func (s *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
-	if err := storage.ValidateOperation(op); err != nil {
-		return storage.Operation{}, err
-	}
-	if err := storage.ValidateVersion("expectedVersion", expectedVersion); err != nil {
-		return storage.Operation{}, err
-	}
-	op = storage.NormalizeOperation(op)
+// UpdateOperation implements [storage.Driver].
+func (s *driver) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
 	err := s.cas(ctx, fmt.Sprintf("update operation %q/%q", op.ApplyID, op.ID), s.q.updateOperation,
 		[]any{op.Seq, key(op.Deployment), key(op.Group), op.Finalizer, key(op.State), key(op.OnFailure),
 			key(op.ErrorMessage), timeArg(op.StartedAt), timeArg(op.CompletedAt), op.Projected,
