@@ -3,6 +3,7 @@ package batchstate
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/statefold/statefold/storage"
 )
@@ -23,26 +24,50 @@ func (o *Orchestrator) Create(ctx context.Context, b storage.Batch) (storage.Bat
 	if err := ctx.Err(); err != nil {
 		return storage.Batch{}, err
 	}
-	if err := storage.ValidateBatch(b); err != nil {
+	if err := checkCreate(o.m, b); err != nil {
 		return storage.Batch{}, err
 	}
-	if b.ID == LeaseID {
-		return storage.Batch{}, storage.Invalid("batch.ID", "id %q is reserved", b.ID)
-	}
-	if !o.m.Known(b.State) {
-		return storage.Batch{}, storage.Invalid("batch.State", "unknown state %q", b.State)
-	}
-	now := o.now()
-	b.Version, b.CreatedAt, b.UpdatedAt = 0, now, now
-	if !o.final(b.State) {
-		m := storage.Member{Queue: b.Queue, State: b.State, BatchID: b.ID, Version: 1, AddedAt: now}
-		if err := o.members.AddMember(ctx, m); err != nil {
+	p := planCreate(o.m, b, o.now())
+	if p.row != nil {
+		if err := o.members.AddMember(ctx, *p.row); err != nil {
 			return storage.Batch{}, fmt.Errorf("batchstate: create %q: add member %q: %w", b.ID, b.State, err)
 		}
 	}
-	created, err := o.batches.CreateBatch(ctx, b)
+	created, err := o.batches.CreateBatch(ctx, p.batch)
 	if err != nil {
 		return storage.Batch{}, fmt.Errorf("batchstate: create %q: %w", b.ID, err)
 	}
 	return created, nil
+}
+
+// checkCreate reports why m refuses to create b, if it does.
+func checkCreate(m Machine, b storage.Batch) error {
+	if err := storage.ValidateBatch(b); err != nil {
+		return err
+	}
+	if b.ID == LeaseID {
+		return storage.Invalid("batch.ID", "id %q is reserved", b.ID)
+	}
+	if !m.Known(b.State) {
+		return storage.Invalid("batch.State", "unknown state %q", b.State)
+	}
+	return nil
+}
+
+// createPlan is what Create writes, in order.
+type createPlan struct {
+	// row is the index row added first; nil for a final state.
+	row *storage.Member
+	// batch is the batch created then.
+	batch storage.Batch
+}
+
+// planCreate decides what Create writes for b at now.
+func planCreate(m Machine, b storage.Batch, now time.Time) createPlan {
+	b.Version, b.CreatedAt, b.UpdatedAt = 0, now, now
+	p := createPlan{batch: b}
+	if !m.final(b.State) {
+		p.row = &storage.Member{Queue: b.Queue, State: b.State, BatchID: b.ID, Version: 1, AddedAt: now}
+	}
+	return p
 }

@@ -10,29 +10,6 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-// checkQueueStates validates a queue and a list of non-terminal states and
-// returns the states deduplicated, in the order given.
-func (o *Orchestrator) checkQueueStates(queue string, states []string) ([]string, error) {
-	if err := storage.ValidateKey("queue", queue); err != nil {
-		return nil, err
-	}
-	if len(states) == 0 {
-		return nil, storage.Invalid("states", "no state to list")
-	}
-	out := make([]string, 0, len(states))
-	for _, s := range states {
-		switch {
-		case !o.m.Known(s):
-			return nil, storage.Invalid("states", "unknown state %q", s)
-		case o.m.IsTerminal(s):
-			return nil, storage.Invalid("states", "terminal state %q is not indexed", s)
-		case !slices.Contains(out, s):
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
 // bucketRows lists the rows of every state, at most cfg.concurrency at
 // once; rows[i] belongs to states[i].
 func (o *Orchestrator) bucketRows(ctx context.Context, queue string, states []string) ([][]storage.Member, error) {
@@ -66,9 +43,8 @@ func (o *Orchestrator) bucketRows(ctx context.Context, queue string, states []st
 	return rows, nil
 }
 
-// resolve reads every batch named by rows, and the extra ids, with one
-// GetBatches call; ids lists the batch ids of rows, once each, in order.
-func (o *Orchestrator) resolve(ctx context.Context, queue string, rows [][]storage.Member, extra ...string) (map[string]storage.Batch, []string, error) {
+// candidates returns the batch ids of rows, once each, in order.
+func candidates(rows [][]storage.Member) []string {
 	var ids []string
 	seen := make(map[string]bool)
 	for _, rs := range rows {
@@ -79,26 +55,36 @@ func (o *Orchestrator) resolve(ctx context.Context, queue string, rows [][]stora
 			}
 		}
 	}
-	found := make(map[string]storage.Batch, len(ids)+len(extra))
+	return ids
+}
+
+// resolve reads every batch named by rows, and the extra ids, with one
+// GetBatches call; ids lists the batch ids of rows, once each, in order.
+func (o *Orchestrator) resolve(ctx context.Context, queue string, rows [][]storage.Member, extra ...string) (map[string]storage.Batch, []string, error) {
+	ids := candidates(rows)
 	all := append(slices.Clip(ids), extra...)
+	found := make(map[string]storage.Batch, len(all))
 	if len(all) == 0 {
 		return found, nil, nil
-	}
-	for _, id := range extra {
-		seen[id] = true
 	}
 	batches, err := o.batches.GetBatches(ctx, queue, all)
 	if err != nil {
 		return nil, nil, fmt.Errorf("batchstate: get batches: %w", err)
 	}
+	asked := make(map[string]bool, len(all))
+	for _, id := range all {
+		asked[id] = true
+	}
 	for _, b := range batches {
-		if b.Queue == queue && seen[b.ID] {
+		if b.Queue == queue && asked[b.ID] {
 			found[b.ID] = b
 		}
 	}
 	return found, ids, nil
 }
 
+// removeBestEffort removes a row, logging a failure at Warn; it reports
+// whether the removal succeeded.
 func (o *Orchestrator) removeBestEffort(ctx context.Context, queue, state, id string, maxVersion int64, why string) bool {
 	if err := o.members.RemoveMember(ctx, queue, state, id, maxVersion); err != nil {
 		o.cfg.logger.WarnContext(ctx, "batchstate: best-effort membership removal failed",

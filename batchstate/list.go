@@ -35,25 +35,21 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	states, err := o.checkQueueStates(queue, states)
+	states, err := checkList(o.m, queue, states)
 	if err != nil {
 		return nil, err
 	}
 	backoff := o.cfg.listBackoff
 	for attempt := 1; ; attempt++ {
-		out, rows, found, res, err := o.listOnce(ctx, queue, states)
+		read, res, err := o.listOnce(ctx, queue, states)
 		if err != nil {
 			return nil, err
 		}
 		if res == listDone {
-			for i, rs := range rows {
-				for _, r := range rs {
-					if b, ok := found[r.BatchID]; ok && o.final(b.State) {
-						o.removeBestEffort(ctx, queue, states[i], r.BatchID, math.MaxInt64, "list")
-					}
-				}
+			for _, r := range finalRows(o.m, states, read.rows, read.found) {
+				o.removeBestEffort(ctx, queue, r.state, r.id, math.MaxInt64, "list")
 			}
-			return out, nil
+			return read.out, nil
 		}
 		if attempt >= o.cfg.listAttempts {
 			return nil, fmt.Errorf("batchstate: list %q: a Reconcile removed index rows during each of %d attempts: %w",
@@ -62,16 +58,35 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 		o.cfg.logger.DebugContext(ctx, "batchstate: list overlapped a Reconcile; reading again", "queue", queue, "attempt", attempt)
 		if res == listHeld && backoff > 0 {
 			// A Reconcile is removing rows right now: give it time.
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, ctx.Err()
-			case <-t.C:
+			if err := pause(ctx, backoff); err != nil {
+				return nil, err
 			}
-			backoff = min(2*backoff, 250*time.Millisecond)
+			backoff = nextBackoff(backoff)
 		}
 	}
+}
+
+// checkList validates a queue and a list of non-terminal states of m and
+// returns the states deduplicated, in the order given.
+func checkList(m Machine, queue string, states []string) ([]string, error) {
+	if err := storage.ValidateKey("queue", queue); err != nil {
+		return nil, err
+	}
+	if len(states) == 0 {
+		return nil, storage.Invalid("states", "no state to list")
+	}
+	out := make([]string, 0, len(states))
+	for _, s := range states {
+		switch {
+		case !m.Known(s):
+			return nil, storage.Invalid("states", "unknown state %q", s)
+		case m.IsTerminal(s):
+			return nil, storage.Invalid("states", "terminal state %q is not indexed", s)
+		case !slices.Contains(out, s):
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 // The outcomes of one attempt of List.
@@ -83,31 +98,55 @@ const (
 	listChanged                   // a Reconcile came and went: read again at once
 )
 
+// listRead is what one attempt of List read and returns.
+type listRead struct {
+	out   []storage.Batch
+	rows  [][]storage.Member
+	found map[string]storage.Batch
+}
+
 // listOnce is one attempt of List.
-func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []string) (out []storage.Batch, rows [][]storage.Member, found map[string]storage.Batch, res listResult, err error) {
+func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []string) (listRead, listResult, error) {
 	lease, lerr := o.batches.GetBatch(ctx, queue, LeaseID)
 	if lerr != nil && !errors.Is(lerr, storage.ErrNotFound) {
-		return nil, nil, nil, 0, fmt.Errorf("batchstate: list %q: read lease: %w", queue, lerr)
+		return listRead{}, 0, fmt.Errorf("batchstate: list %q: read lease: %w", queue, lerr)
 	}
-	before := o.view(lease, lerr == nil, o.now())
+	before := viewLease(lease, lerr == nil, o.now(), o.cfg.lease)
 	if before.held {
-		return nil, nil, nil, listHeld, nil
+		return listRead{}, listHeld, nil
 	}
-	if rows, err = o.bucketRows(ctx, queue, states); err != nil {
-		return nil, nil, nil, 0, err
+	rows, err := o.bucketRows(ctx, queue, states)
+	if err != nil {
+		return listRead{}, 0, err
 	}
 	found, ids, err := o.resolve(ctx, queue, rows, LeaseID)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return listRead{}, 0, err
 	}
 	lease, present := found[LeaseID]
-	if after := o.view(lease, present, o.now()); after != before {
-		if after.held {
-			return nil, nil, nil, listHeld, nil
-		}
-		return nil, nil, nil, listChanged, nil
+	if res := overlap(before, viewLease(lease, present, o.now(), o.cfg.lease)); res != listDone {
+		return listRead{}, res, nil
 	}
-	out = make([]storage.Batch, 0, len(ids))
+	return listRead{out: listed(ids, found, states), rows: rows, found: found}, listDone, nil
+}
+
+// overlap decides, from the lease as a List saw it before its first bucket
+// read and again with its candidates, whether a Reconcile may have removed
+// rows meanwhile.
+func overlap(before, after leaseView) listResult {
+	switch {
+	case before.held || after.held:
+		return listHeld
+	case after != before:
+		return listChanged
+	}
+	return listDone
+}
+
+// listed returns the batches of ids found in one of states, ordered by
+// (CreatedAt, ID).
+func listed(ids []string, found map[string]storage.Batch, states []string) []storage.Batch {
+	out := make([]storage.Batch, 0, len(ids))
 	for _, id := range ids {
 		b, ok := found[id]
 		if ok && slices.Contains(states, b.State) {
@@ -117,5 +156,37 @@ func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []stri
 	slices.SortFunc(out, func(a, b storage.Batch) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
-	return out, rows, found, listDone, nil
+	return out
+}
+
+// rowRef names one index row of a queue.
+type rowRef struct{ state, id string }
+
+// finalRows returns the rows (rows[i] read in states[i]) whose batch was
+// found final: no reader needs them.
+func finalRows(m Machine, states []string, rows [][]storage.Member, found map[string]storage.Batch) []rowRef {
+	var out []rowRef
+	for i, rs := range rows {
+		for _, r := range rs {
+			if b, ok := found[r.BatchID]; ok && m.final(b.State) {
+				out = append(out, rowRef{states[i], r.BatchID})
+			}
+		}
+	}
+	return out
+}
+
+// nextBackoff is the pause after a pause of d.
+func nextBackoff(d time.Duration) time.Duration { return min(2*d, MaxListBackoff) }
+
+// pause waits d, or until ctx is done.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

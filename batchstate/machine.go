@@ -112,3 +112,7 @@ func unwrapReason(err error) string {
 	}
 	return err.Error()
 }
+
+// final reports whether s is a state a batch never leaves: a terminal state
+// of the machine, or [Abandoned].
+func (m Machine) final(s string) bool { return s == Abandoned || m.IsTerminal(s) }

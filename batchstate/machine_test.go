@@ -3,7 +3,6 @@ package batchstate_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -42,24 +41,6 @@ func TestMachineValidate(t *testing.T) {
 	require.False(t, mq.Allowed("created", "merging"))
 	require.False(t, mq.Allowed("succeeded", "created"))
 	require.Equal(t, []string{"created", "speculating", "merging", "cancelling"}, mq.NonTerminal())
-}
-
-func TestNewRejects(t *testing.T) {
-	t.Parallel()
-	s := memory.New()
-	_, err := batchstate.New(s, s, mq, batchstate.WithDanglingGrace(-time.Second))
-	require.ErrorIs(t, err, storage.ErrInvalid)
-	_, err = batchstate.New(s, s, mq, batchstate.WithClock(nil))
-	require.ErrorIs(t, err, storage.ErrInvalid)
-	_, err = batchstate.New(nil, s, mq)
-	require.ErrorIs(t, err, storage.ErrInvalid)
-	_, err = batchstate.New(s, nil, mq)
-	require.ErrorIs(t, err, storage.ErrInvalid)
-	_, err = batchstate.New(s, s, mq, batchstate.WithListConcurrency(0))
-	require.ErrorIs(t, err, storage.ErrInvalid)
-	require.ErrorContains(t, err, "WithListConcurrency")
-	_, err = batchstate.New(s, s, mq, batchstate.WithDanglingGrace(0), batchstate.WithListConcurrency(1))
-	require.NoError(t, err, "a zero grace and a concurrency of 1 are allowed")
 }
 
 func TestNewCopiesTheMachine(t *testing.T) {

@@ -3,6 +3,8 @@ package batchstate
 import (
 	"log/slog"
 	"time"
+
+	"github.com/statefold/statefold/storage"
 )
 
 // DefaultDanglingGrace is how long Reconcile waits, by default, before it
@@ -20,15 +22,20 @@ const DefaultListConcurrency = 8
 const DefaultListAttempts = 8
 
 // DefaultListBackoff is the first pause, by default, between two attempts
-// of List; it doubles after each attempt, up to a quarter of a second.
+// of List; it doubles after each attempt, up to [MaxListBackoff].
 const DefaultListBackoff = 5 * time.Millisecond
+
+// MaxListBackoff is the longest pause List makes between two attempts.
+const MaxListBackoff = 250 * time.Millisecond
 
 // DefaultReconcileLease is how long, by default, a Reconcile may hold a
 // queue's lease before List callers and other Reconciles presume it
 // crashed (see [WithReconcileLease]).
 const DefaultReconcileLease = 30 * time.Second
 
-// Option configures an [Orchestrator].
+// Option configures an [Orchestrator]. [New] reports a nil Option, and
+// every option given a value it cannot use, as an error matching
+// storage.ErrInvalid that names the option; no value is silently replaced.
 type Option func(*config)
 
 type config struct {
@@ -41,13 +48,21 @@ type config struct {
 	lease        time.Duration
 }
 
+// defaults is the configuration of an Orchestrator built without options.
+func defaults() config {
+	return config{clock: time.Now, logger: slog.Default(), grace: DefaultDanglingGrace,
+		concurrency: DefaultListConcurrency, listAttempts: DefaultListAttempts,
+		listBackoff: DefaultListBackoff, lease: DefaultReconcileLease}
+}
+
 // WithClock sets the clock every timestamp is taken from (default
-// time.Now). Times are stored in UTC, truncated to the microsecond.
+// time.Now). Times are stored in UTC, truncated to the microsecond. New
+// rejects a nil clock.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // WithLogger sets where the orchestrator logs (default slog.Default()):
 // routine outcomes at Debug, unexpected failures of best-effort writes at
-// Warn.
+// Warn. New rejects a nil logger.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithDanglingGrace sets how long a write may take between its index row
@@ -55,7 +70,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // [DefaultDanglingGrace]). It decides only when Reconcile acts, never
 // whether a removal is safe: a write fenced off fails, it is never lost.
 // Choose it longer than the slowest Create or Transition, so that a
-// merely slow write is not failed. New rejects a negative grace.
+// merely slow write is not failed. New rejects d <= 0.
 func WithDanglingGrace(d time.Duration) Option { return func(c *config) { c.grace = d } }
 
 // WithListConcurrency bounds how many buckets (one ListMembers call per
@@ -68,9 +83,9 @@ func WithListConcurrency(n int) Option { return func(c *config) { c.concurrency 
 // up because a Reconcile was removing rows meanwhile, and the first pause
 // before reading again while a Reconcile holds the lease (a List that a
 // finished Reconcile overlapped reads again at once), doubled after each
-// pause up to a quarter of a second
-// (defaults [DefaultListAttempts] and [DefaultListBackoff]). New rejects
-// attempts < 1 and a negative backoff.
+// pause up to [MaxListBackoff] (defaults [DefaultListAttempts] and
+// [DefaultListBackoff]). A backoff of 0 reads again without a pause. New
+// rejects attempts < 1 and a negative backoff.
 func WithListRetry(attempts int, backoff time.Duration) Option {
 	return func(c *config) { c.listAttempts, c.listBackoff = attempts, backoff }
 }
@@ -83,3 +98,36 @@ func WithListRetry(attempts int, backoff time.Duration) Option {
 // holding the lease makes List return storage.ErrConflict for at most d.
 // New rejects d <= 0.
 func WithReconcileLease(d time.Duration) Option { return func(c *config) { c.lease = d } }
+
+// configure applies opts to the defaults and checks the result.
+func configure(opts []Option) (config, error) {
+	cfg := defaults()
+	for i, o := range opts {
+		if o == nil {
+			return config{}, storage.Invalid("opts", "option %d is nil", i)
+		}
+		o(&cfg)
+	}
+	return cfg, cfg.check()
+}
+
+// check reports the first option value cfg cannot use, naming the option.
+func (c config) check() error {
+	switch {
+	case c.clock == nil:
+		return storage.Invalid("WithClock", "nil clock")
+	case c.logger == nil:
+		return storage.Invalid("WithLogger", "nil logger")
+	case c.grace <= 0:
+		return storage.Invalid("WithDanglingGrace", "grace %s is not positive", c.grace)
+	case c.concurrency < 1:
+		return storage.Invalid("WithListConcurrency", "concurrency %d is not positive", c.concurrency)
+	case c.listAttempts < 1:
+		return storage.Invalid("WithListRetry", "attempts %d is not positive", c.listAttempts)
+	case c.listBackoff < 0:
+		return storage.Invalid("WithListRetry", "negative backoff %s", c.listBackoff)
+	case c.lease <= 0:
+		return storage.Invalid("WithReconcileLease", "lease %s is not positive", c.lease)
+	}
+	return nil
+}

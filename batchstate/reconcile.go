@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/statefold/statefold/storage"
 )
@@ -57,150 +58,231 @@ type ReconcileReport struct {
 //     a newer transition into that state survives;
 //   - a row ahead of its batch, in a state the batch is not in, was added
 //     by a transition whose compare-and-swap has not landed. Within the
-//     grace period it is kept. Past it, Reconcile fences the transition
-//     off by rewriting the batch unchanged (UpdateBatch with the version
-//     and state it read, which bumps Version and nothing else): the
-//     transition's compare-and-swap can then never succeed, and the row is
-//     removed;
+//     grace period ([WithDanglingGrace]) it is kept. Past it, Reconcile
+//     fences the transition off by rewriting the batch unchanged
+//     (UpdateBatch with the version and state it read, which bumps Version
+//     and nothing else), so that the transition fails, and removes the row;
 //   - a row whose batch does not exist was added by a Create whose batch
 //     write has not landed. Within the grace period it is kept. Past it,
-//     Reconcile writes an [Abandoned] tombstone under the id (CreateBatch):
-//     the late create then fails with storage.ErrAlreadyExists, and the
-//     row is removed. If the tombstone's create reports that the batch
-//     exists, the create landed meanwhile and the row is kept.
+//     Reconcile fences the create off by writing an [Abandoned] tombstone
+//     under the id (the late create fails with storage.ErrAlreadyExists),
+//     and removes the row. If the tombstone's create reports that the
+//     batch exists, the create landed meanwhile and the row is kept.
 //
-// So time only decides when Reconcile acts; what makes each removal safe
-// is that the batch is final or that the write the row belonged to can no
-// longer land.
-//
-// Removing the row of a live batch from a state it has left could hide the
-// batch from a List that read its new state's bucket just before the batch
-// moved there. Reconcile therefore removes such rows only while it holds
-// the queue's lease (a reserved batch row, [LeaseID], taken and released
-// by compare-and-swap), and List reads again when the lease was held or
-// taken during its reads. A lease held for longer than its duration
-// ([WithReconcileLease]) is presumed abandoned by a crashed Reconcile and
-// may be taken over; a Reconcile stops removing once it has held the lease
-// for half its duration. If another Reconcile holds the lease, those rows
-// are kept for the next run.
+// Stale rows, and rows of fenced transitions, belong to live batches: they
+// are removed only while Reconcile holds the queue's lease ([LeaseID]),
+// which it takes only when it has such rows to remove, after the other
+// writes. It stops removing once it has held the lease for half its
+// duration ([WithReconcileLease]); if another Reconcile holds the lease,
+// those rows are kept for the next run.
 //
 // A failed write (a removal, a fence, a tombstone, the lease) is counted as
 // kept and reported in the returned error, joined; the scan goes on.
 // Reading errors end the call before any write.
 func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileReport, error) {
-	var rep ReconcileReport
 	if err := ctx.Err(); err != nil {
-		return rep, err
+		return ReconcileReport{}, err
 	}
 	if err := storage.ValidateKey("queue", queue); err != nil {
-		return rep, err
+		return ReconcileReport{}, err
 	}
 	states := o.m.NonTerminal()
 	rows, err := o.bucketRows(ctx, queue, states)
 	if err != nil {
-		return rep, err
+		return ReconcileReport{}, err
 	}
 	found, _, err := o.resolve(ctx, queue, rows)
 	if err != nil {
-		return rep, err
+		return ReconcileReport{}, err
+	}
+	run := &reconcileRun{o: o, queue: queue, found: found, missing: make(map[string]bool)}
+	run.rep.Unresolved = unresolved(rows, found)
+	for _, id := range run.rep.Unresolved {
+		run.missing[id] = true
 	}
 	now := o.now()
-	missing := make(map[string]bool)
-	var errs []error
-	remove := func(state string, r storage.Member, maxVersion int64, counter *int) {
-		if err := o.members.RemoveMember(ctx, queue, state, r.BatchID, maxVersion); err != nil {
-			errs = append(errs, fmt.Errorf("batchstate: reconcile: remove %q from %q: %w", r.BatchID, state, err))
-			rep.Kept++
+	for i, rs := range rows {
+		for _, r := range rs {
+			run.row(ctx, states[i], r, now)
+		}
+	}
+	run.removeLive(ctx)
+	return run.rep, errors.Join(run.errs...)
+}
+
+// rowAction is what Reconcile does with one index row.
+type rowAction int
+
+const (
+	keepRow           rowAction = iota // live, or its write may still be in flight
+	removeRow                          // the batch is final: remove at once
+	removeLeased                       // the batch is elsewhere and the row's write is over: remove under the lease
+	fenceThenRemove                    // fence the transition off, then remove under the lease
+	abandonThenRemove                  // write a tombstone under the id, then remove at once
+)
+
+// rowStep is the decision about one index row.
+type rowStep struct {
+	action rowAction
+	// maxVersion bounds the removal: a row re-added at a higher version by
+	// a newer transition survives it.
+	maxVersion int64
+}
+
+// decideRow decides what Reconcile does with row r of state, given its
+// batch b (exists: b was found) and whether the row is past the grace.
+func decideRow(m Machine, state string, r storage.Member, b storage.Batch, exists, pastGrace bool) rowStep {
+	switch {
+	case !exists && !pastGrace:
+		return rowStep{action: keepRow} // a Create that may still be in flight
+	case !exists:
+		return rowStep{action: abandonThenRemove, maxVersion: math.MaxInt64}
+	case m.final(b.State):
+		return rowStep{action: removeRow, maxVersion: math.MaxInt64}
+	case b.State == state:
+		return rowStep{action: keepRow} // the live row
+	case b.Version >= r.Version:
+		return rowStep{action: removeLeased, maxVersion: b.Version}
+	case pastGrace:
+		return rowStep{action: fenceThenRemove, maxVersion: r.Version}
+	}
+	return rowStep{action: keepRow} // a transition that may still be in flight
+}
+
+// unresolved returns, once each and in scan order, the ids of rows whose
+// batch was not found; nil if there is none.
+func unresolved(rows [][]storage.Member, found map[string]storage.Batch) []string {
+	var out []string
+	for _, id := range candidates(rows) {
+		if _, ok := found[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// leaseSpent reports whether a Reconcile that took the lease at since
+// must stop removing at now: it has held the lease for half its duration.
+func leaseSpent(since, now time.Time, lease time.Duration) bool {
+	return now.Sub(since) > lease/2
+}
+
+// reconcileRun is the state of one Reconcile: what it read, what it did,
+// and the removals left for the lease.
+type reconcileRun struct {
+	o       *Orchestrator
+	queue   string
+	found   map[string]storage.Batch
+	missing map[string]bool
+	rep     ReconcileReport
+	errs    []error
+	live    []leasedRemoval
+}
+
+// leasedRemoval is a removal that needs the lease.
+type leasedRemoval struct {
+	state      string
+	row        storage.Member
+	maxVersion int64
+}
+
+// row carries out the decision about row r of state.
+func (run *reconcileRun) row(ctx context.Context, state string, r storage.Member, now time.Time) {
+	run.rep.Scanned++
+	b, ok := run.found[r.BatchID]
+	step := decideRow(run.o.m, state, r, b, ok, now.Sub(r.AddedAt) > run.o.cfg.grace)
+	switch step.action {
+	case keepRow:
+		run.rep.Kept++
+	case removeRow:
+		counter := &run.rep.RemovedTerminal
+		if run.missing[r.BatchID] {
+			counter = &run.rep.RemovedDangling // its tombstone, written by this run
+		}
+		run.remove(ctx, state, r, step.maxVersion, counter)
+	case removeLeased:
+		run.live = append(run.live, leasedRemoval{state, r, step.maxVersion})
+	case fenceThenRemove:
+		run.fence(ctx, state, r, b, step.maxVersion)
+	case abandonThenRemove:
+		run.abandon(ctx, state, r, step.maxVersion)
+	}
+}
+
+// remove removes a row, counting it in counter, or as kept on failure.
+func (run *reconcileRun) remove(ctx context.Context, state string, r storage.Member, maxVersion int64, counter *int) {
+	if err := run.o.members.RemoveMember(ctx, run.queue, state, r.BatchID, maxVersion); err != nil {
+		run.errs = append(run.errs, fmt.Errorf("batchstate: reconcile: remove %q from %q: %w", r.BatchID, state, err))
+		run.rep.Kept++
+		return
+	}
+	*counter++
+}
+
+// fence rewrites b unchanged, so that the transition that added r can no
+// longer land, and leaves r's removal for the lease.
+func (run *reconcileRun) fence(ctx context.Context, state string, r storage.Member, b storage.Batch, maxVersion int64) {
+	fenced, err := run.o.batches.UpdateBatch(ctx, b, b.Version, b.State)
+	switch {
+	case errors.Is(err, storage.ErrConflict):
+		run.rep.Kept++ // the batch moved meanwhile: decide next time
+	case err != nil:
+		run.errs = append(run.errs, fmt.Errorf("batchstate: reconcile: fence %q at version %d: %w", b.ID, b.Version, err))
+		run.rep.Kept++
+	default:
+		run.rep.Fenced++
+		run.found[b.ID] = fenced
+		run.live = append(run.live, leasedRemoval{state, r, maxVersion})
+	}
+}
+
+// abandon writes a tombstone under r's id, so that the create that added
+// r can no longer land, and removes r.
+func (run *reconcileRun) abandon(ctx context.Context, state string, r storage.Member, maxVersion int64) {
+	tomb, err := run.o.tombstone(ctx, run.queue, r.BatchID)
+	switch {
+	case errors.Is(err, storage.ErrAlreadyExists):
+		run.rep.Kept++ // the create landed meanwhile: decide next time
+	case err != nil:
+		run.errs = append(run.errs, err)
+		run.rep.Kept++
+	default:
+		run.rep.Fenced++
+		run.found[r.BatchID] = tomb
+		run.remove(ctx, state, r, maxVersion, &run.rep.RemovedDangling)
+	}
+}
+
+// removeLive takes the lease if rows of live batches are to be removed,
+// removes them while the lease lasts, and releases it.
+func (run *reconcileRun) removeLive(ctx context.Context) {
+	if len(run.live) == 0 {
+		return
+	}
+	lease, err := run.o.holdLease(ctx, run.queue)
+	if err != nil {
+		run.rep.Kept += len(run.live)
+		if errors.Is(err, errLeaseBusy) {
+			run.o.cfg.logger.DebugContext(ctx, "batchstate: reconcile: another Reconcile holds the lease; stale rows kept",
+				"queue", run.queue, "rows", len(run.live))
 			return
 		}
-		*counter++
+		run.errs = append(run.errs, err)
+		return
 	}
-	type pending struct {
-		state      string
-		row        storage.Member
-		maxVersion int64
-	}
-	var live []pending // removals that need the lease
-	for i, rs := range rows {
-		state := states[i]
-		for _, r := range rs {
-			rep.Scanned++
-			b, ok := found[r.BatchID]
-			pastGrace := now.Sub(r.AddedAt) > o.cfg.grace
-			if !ok && !missing[r.BatchID] {
-				missing[r.BatchID] = true
-				rep.Unresolved = append(rep.Unresolved, r.BatchID)
-			}
-			switch {
-			case !ok && !pastGrace:
-				rep.Kept++ // a Create that may still be in flight
-			case !ok:
-				tomb, err := o.tombstone(ctx, queue, r.BatchID)
-				switch {
-				case errors.Is(err, storage.ErrAlreadyExists):
-					rep.Kept++ // the create landed meanwhile: decide next time
-				case err != nil:
-					errs = append(errs, err)
-					rep.Kept++
-				default:
-					rep.Fenced++
-					found[r.BatchID] = tomb
-					remove(state, r, math.MaxInt64, &rep.RemovedDangling)
-				}
-			case o.final(b.State):
-				if missing[r.BatchID] {
-					remove(state, r, math.MaxInt64, &rep.RemovedDangling)
-				} else {
-					remove(state, r, math.MaxInt64, &rep.RemovedTerminal)
-				}
-			case b.State == state:
-				rep.Kept++ // the live row
-			case b.Version >= r.Version:
-				live = append(live, pending{state, r, b.Version})
-			case pastGrace:
-				fenced, err := o.batches.UpdateBatch(ctx, b, b.Version, b.State)
-				switch {
-				case errors.Is(err, storage.ErrConflict):
-					rep.Kept++ // the batch moved meanwhile: decide next time
-				case err != nil:
-					errs = append(errs, fmt.Errorf("batchstate: reconcile: fence %q at version %d: %w", b.ID, b.Version, err))
-					rep.Kept++
-				default:
-					rep.Fenced++
-					found[b.ID] = fenced
-					live = append(live, pending{state, r, r.Version})
-				}
-			default:
-				rep.Kept++ // a transition that may still be in flight
-			}
-		}
-	}
-	if len(live) == 0 {
-		return rep, errors.Join(errs...)
-	}
-	lease, err := o.holdLease(ctx, queue)
-	if err != nil {
-		rep.Kept += len(live)
-		if errors.Is(err, errLeaseBusy) {
-			o.cfg.logger.DebugContext(ctx, "batchstate: reconcile: another Reconcile holds the lease; stale rows kept",
-				"queue", queue, "rows", len(live))
-			return rep, errors.Join(errs...)
-		}
-		return rep, errors.Join(append(errs, err)...)
-	}
-	held := o.now()
-	for i, p := range live {
-		if o.now().Sub(held) > o.cfg.lease/2 {
-			rep.Kept += len(live) - i
-			errs = append(errs, fmt.Errorf("batchstate: reconcile %q: held the lease for half its duration; %d rows kept", queue, len(live)-i))
+	held := run.o.now()
+	for i, p := range run.live {
+		if leaseSpent(held, run.o.now(), run.o.cfg.lease) {
+			run.rep.Kept += len(run.live) - i
+			run.errs = append(run.errs, fmt.Errorf("batchstate: reconcile %q: held the lease for half its duration; %d rows kept",
+				run.queue, len(run.live)-i))
 			break
 		}
-		remove(p.state, p.row, p.maxVersion, &rep.RemovedStale)
+		run.remove(ctx, p.state, p.row, p.maxVersion, &run.rep.RemovedStale)
 	}
-	if err := o.releaseLease(ctx, queue, lease); err != nil {
-		errs = append(errs, err)
+	if err := run.o.releaseLease(ctx, run.queue, lease); err != nil {
+		run.errs = append(run.errs, err)
 	}
-	return rep, errors.Join(errs...)
 }
 
 // tombstone writes an Abandoned batch under id.
@@ -213,5 +295,3 @@ func (o *Orchestrator) tombstone(ctx context.Context, queue, id string) (storage
 	o.cfg.logger.DebugContext(ctx, "batchstate: reconcile abandoned a create that did not finish", "queue", queue, "batch", id)
 	return tomb, nil
 }
-
-// holdLease takes the queue's lease: creates it held, or moves it from

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/statefold/statefold/storage"
 )
@@ -17,10 +18,9 @@ import (
 // If to is not terminal its index row is added first, with version
 // b.Version+1; if that fails (a newer row for to exists: the batch has
 // moved on) nothing is written. The row of the state left is not removed:
-// a List running meanwhile may still need it to find the batch (see the
-// package documentation); Reconcile removes it later. A move into a
-// terminal state writes no row and removes the rows of the batch's last
-// state, which no reader needs any more.
+// a List running meanwhile may still need it to find the batch; Reconcile
+// removes it later. A move into a terminal state writes no row and removes
+// the rows of the batch's last state, which no reader needs any more.
 //
 // On failure the original b is returned with the error; a lost race
 // matches storage.ErrConflict. If the batch turns out to be terminal, the
@@ -30,19 +30,16 @@ func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to strin
 	if err := ctx.Err(); err != nil {
 		return b, err
 	}
-	if err := o.validateTransition(b, to); err != nil {
+	if err := checkTransition(o.m, b, to); err != nil {
 		return b, err
 	}
-	now := o.now()
-	next := b
-	next.State, next.UpdatedAt = to, now
-	if !o.final(to) {
-		m := storage.Member{Queue: b.Queue, State: to, BatchID: b.ID, Version: b.Version + 1, AddedAt: now}
-		if err := o.members.AddMember(ctx, m); err != nil {
+	p := planTransition(o.m, b, to, o.now())
+	if p.row != nil {
+		if err := o.members.AddMember(ctx, *p.row); err != nil {
 			return b, fmt.Errorf("batchstate: transition %q %q → %q: add member: %w", b.ID, b.State, to, err)
 		}
 	}
-	updated, err := o.batches.UpdateBatch(ctx, next, b.Version, b.State)
+	updated, err := o.batches.UpdateBatch(ctx, p.next, b.Version, b.State)
 	if err != nil {
 		err = fmt.Errorf("batchstate: transition %q %q → %q at version %d: %w", b.ID, b.State, to, b.Version, err)
 		if errors.Is(err, storage.ErrConflict) {
@@ -50,21 +47,52 @@ func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to strin
 		}
 		return b, err
 	}
-	if o.final(to) && b.State != to {
+	if p.removeLeft {
 		o.removeBestEffort(ctx, b.Queue, b.State, b.ID, math.MaxInt64, "transition")
 	}
 	return updated, nil
 }
 
+// transitionPlan is what Transition writes, in order.
+type transitionPlan struct {
+	// row is the index row of the new state, added first; nil when the
+	// new state is final.
+	row *storage.Member
+	// next is the batch written by compare-and-swap, expecting the
+	// version and state the caller read.
+	next storage.Batch
+	// removeLeft says to remove, after the write, the row of the state
+	// left: only on a move into a final state.
+	removeLeft bool
+}
+
+// planTransition decides what Transition writes to move b to to at now.
+func planTransition(m Machine, b storage.Batch, to string, now time.Time) transitionPlan {
+	p := transitionPlan{next: b}
+	p.next.State, p.next.UpdatedAt = to, now
+	if !m.final(to) {
+		p.row = &storage.Member{Queue: b.Queue, State: to, BatchID: b.ID, Version: b.Version + 1, AddedAt: now}
+	}
+	p.removeLeft = m.final(to) && b.State != to
+	return p
+}
+
+// removeAfterLost decides, from the batch read after a lost
+// compare-and-swap, whether to remove the row the transition into to
+// added: when the batch is final no one needs that row, ever.
+func removeAfterLost(m Machine, stored storage.Batch, to string) bool {
+	return m.final(stored.State) && !m.final(to)
+}
+
 // lostTransition reads the batch after a lost compare-and-swap, says in
 // the error what is stored, and removes the row the transition added when
-// the batch is terminal (no one needs it, ever).
+// [removeAfterLost] says so.
 func (o *Orchestrator) lostTransition(ctx context.Context, b storage.Batch, to string, err error) error {
 	cur, gerr := o.batches.GetBatch(ctx, b.Queue, b.ID)
 	if gerr != nil {
 		return err
 	}
-	if o.final(cur.State) && !o.final(to) {
+	if removeAfterLost(o.m, cur, to) {
 		o.removeBestEffort(ctx, b.Queue, to, b.ID, math.MaxInt64, "refused transition")
 	}
 	o.cfg.logger.DebugContext(ctx, "batchstate: transition lost its compare-and-swap",
@@ -73,7 +101,8 @@ func (o *Orchestrator) lostTransition(ctx context.Context, b storage.Batch, to s
 	return fmt.Errorf("%w (stored: %q at version %d)", err, cur.State, cur.Version)
 }
 
-func (o *Orchestrator) validateTransition(b storage.Batch, to string) error {
+// checkTransition reports why m refuses to move b to to, if it does.
+func checkTransition(m Machine, b storage.Batch, to string) error {
 	if err := storage.ValidateBatch(b); err != nil {
 		return err
 	}
@@ -83,13 +112,13 @@ func (o *Orchestrator) validateTransition(b storage.Batch, to string) error {
 	switch {
 	case b.ID == LeaseID:
 		return storage.Invalid("batch.ID", "id %q is reserved", b.ID)
-	case !o.m.Known(b.State):
+	case !m.Known(b.State):
 		return storage.Invalid("batch.State", "unknown state %q", b.State)
-	case !o.m.Known(to):
+	case !m.Known(to):
 		return storage.Invalid("to", "unknown state %q", to)
-	case o.m.IsTerminal(b.State):
+	case m.IsTerminal(b.State):
 		return storage.Invalid("batch.State", "batch %q is in terminal state %q", b.ID, b.State)
-	case !o.m.Allowed(b.State, to):
+	case !m.Allowed(b.State, to):
 		return storage.Invalid("to", "move %q → %q is not allowed", b.State, to)
 	}
 	return nil

@@ -22,6 +22,6 @@ var hardBugs = []bug{
 		to:   "return decision{state: s, msg: msg, force: false && fence.needed(b)}, nil"},
 	{name: "lease-never-held", why: "a held lease reads as free: List does not wait for a Reconcile and two Reconciles run at once (III)",
 		file: "batchstate/lease.go",
-		from: "held := b.State == leaseHeld && now.Sub(b.UpdatedAt) <= o.cfg.lease",
+		from: "held := b.State == leaseHeld && now.Sub(b.UpdatedAt) <= lease",
 		to:   "held := b.State == leaseHeld && false"},
 }
