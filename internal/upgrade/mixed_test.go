@@ -35,7 +35,7 @@ func (h *hookedMembers) ListMembers(ctx context.Context, queue, state string) ([
 func listDuringMove(ctx context.Context, t *testing.T, st storage.Store, queue, id string, move func()) bool {
 	t.Helper()
 	h := &hookedMembers{Store: st, state: "testing", after: move}
-	o, err := batchstate.New(h, h, machine, batchstate.WithLogger(quiet()), batchstate.WithListConcurrency(1))
+	o, err := batchstate.New(h, h, queueMachine(t), batchstate.WithLogger(quiet()), batchstate.WithListConcurrency(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestRollingDeploy(t *testing.T) {
 				"because such a List can miss it; if it no longer can, the rule and this test change together")
 		}
 
-		o, err := batchstate.New(st, st, machine, batchstate.WithLogger(quiet()))
+		o, err := batchstate.New(st, st, queueMachine(t), batchstate.WithLogger(quiet()))
 		if err != nil {
 			t.Fatal(err)
 		}

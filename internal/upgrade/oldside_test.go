@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/statefold/statefold/batchstate"
 )
 
 // oldModule is the module path the v0.1.0 source is rewritten to, so that
@@ -169,6 +171,25 @@ func runOld(t *testing.T, srv server, prefix, command string, args ...string) []
 		t.Fatalf("v0.1.0 %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return out
+}
+
+// queueMachine is the merge queue's machine, as the v0.1.0 side defines
+// it (its machine command).
+func queueMachine(t *testing.T) batchstate.Machine {
+	t.Helper()
+	cmd := exec.Command(oldBinary(t), "machine")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("v0.1.0 machine: %v", err)
+	}
+	var m batchstate.Machine
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("v0.1.0 machine output: %v", err)
+	}
+	if err := m.Validate(); err != nil {
+		t.Fatalf("v0.1.0 machine: %v", err)
+	}
+	return m
 }
 
 // seeded is what the v0.1.0 side's seed command prints.

@@ -80,15 +80,7 @@ func newTables(t *testing.T, srv server) tables {
 					return nil, err
 				}
 				defer rows.Close()
-				var names []string
-				for rows.Next() {
-					var n string
-					if err := rows.Scan(&n); err != nil {
-						return nil, err
-					}
-					names = append(names, n)
-				}
-				return names, rows.Err()
+				return names(rows)
 			}, func(ctx context.Context, q string) error { _, err := db.ExecContext(ctx, q); return err },
 				"SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?", "`", prefix)
 			_ = db.Close()
@@ -113,15 +105,7 @@ func newTables(t *testing.T, srv server) tables {
 					return nil, err
 				}
 				defer rows.Close()
-				var names []string
-				for rows.Next() {
-					var n string
-					if err := rows.Scan(&n); err != nil {
-						return nil, err
-					}
-					names = append(names, n)
-				}
-				return names, rows.Err()
+				return names(rows)
 			}, func(ctx context.Context, q string) error { _, err := pool.Exec(ctx, q); return err },
 				"SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE $1", `"`, prefix)
 			pool.Close()
@@ -176,6 +160,23 @@ func check(ctx context.Context, s any) error {
 		return c.Check(ctx)
 	}
 	return nil
+}
+
+// names reads a column of strings.
+func names(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) ([]string, error) {
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
 
 // dropSQL drops every table whose name starts with prefix.

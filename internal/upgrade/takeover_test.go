@@ -10,21 +10,8 @@ import (
 	"time"
 
 	"github.com/statefold/statefold/applystate"
-	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
 )
-
-// machine is the merge queue's machine, the same on the v0.1.0 side
-// (testdata/oldside/main.go).
-var machine = batchstate.Machine{
-	States:   []string{"queued", "testing", "merging", "merged", "failed"},
-	Terminal: []string{"merged", "failed"},
-	Transitions: map[string][]string{
-		"queued":  {"testing", "failed"},
-		"testing": {"queued", "merging", "failed"},
-		"merging": {"merged", "failed", "queued"},
-	},
-}
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 

@@ -84,6 +84,7 @@ func takeOverQueues(ctx context.Context, t *testing.T, st storage.Store, old see
 	// A clock an hour ahead: every row v0.1.0 left is past the dangling
 	// grace, so one Reconcile converges.
 	clock := func() time.Time { return time.Now().Add(time.Hour) }
+	machine := queueMachine(t)
 	o, err := batchstate.New(st, st, machine, batchstate.WithLogger(quiet()), batchstate.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func takeOverQueues(ctx context.Context, t *testing.T, st storage.Store, old see
 	n := 0
 	for _, q := range old.Queues {
 		n += len(q.Batches)
-		if len(listedOnce(ctx, t, st, o, q.Queue, q.Batches, "after the upgrade")) == 0 {
+		if len(listedOnce(ctx, t, st, o, machine, q.Queue, q.Batches, "after the upgrade")) == 0 {
 			t.Errorf("queue %s: v0.1.0 left no live batch to take over", q.Queue)
 		}
 		if err := explore.CheckListed(ctx, st, o.List, machine, q.Queue, q.Batches); err != nil {
@@ -106,7 +107,7 @@ func takeOverQueues(ctx context.Context, t *testing.T, st storage.Store, old see
 		}
 		// Reconcile fences the transitions v0.1.0 left half done: move
 		// the batches as read after it.
-		for _, b := range listedOnce(ctx, t, st, o, q.Queue, q.Batches, "after today's Reconcile") {
+		for _, b := range listedOnce(ctx, t, st, o, machine, q.Queue, q.Batches, "after today's Reconcile") {
 			for _, to := range map[string][]string{"queued": {"testing", "merging", "merged"}, "testing": {"merging", "merged"}, "merging": {"merged"}}[b.State] {
 				if b, err = o.Transition(ctx, b, to); err != nil {
 					t.Errorf("today's Transition of %s to %s: %v", b.ID, to, err)
@@ -114,7 +115,7 @@ func takeOverQueues(ctx context.Context, t *testing.T, st storage.Store, old see
 				}
 			}
 		}
-		listedOnce(ctx, t, st, o, q.Queue, q.Batches, "once today's release merged every batch")
+		listedOnce(ctx, t, st, o, machine, q.Queue, q.Batches, "once today's release merged every batch")
 		if _, err := o.Reconcile(ctx, q.Queue); err != nil {
 			t.Fatalf("today's Reconcile of %s: %v", q.Queue, err)
 		}
@@ -128,7 +129,7 @@ func takeOverQueues(ctx context.Context, t *testing.T, st storage.Store, old see
 // listedOnce lists every non-terminal state of queue in one List and
 // checks that every batch of ids stored in one of them is listed exactly
 // once, and nothing else; it returns the live batches as listed.
-func listedOnce(ctx context.Context, t *testing.T, st storage.Store, o *batchstate.Orchestrator, queue string, ids []string, when string) []storage.Batch {
+func listedOnce(ctx context.Context, t *testing.T, st storage.Store, o *batchstate.Orchestrator, machine batchstate.Machine, queue string, ids []string, when string) []storage.Batch {
 	t.Helper()
 	got, err := o.List(ctx, queue, machine.NonTerminal()...)
 	if err != nil {

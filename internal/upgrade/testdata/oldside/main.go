@@ -3,6 +3,7 @@
 // imports rewritten to the module statefold-v010) writing to a server, one
 // command per run:
 //
+//	oldside machine                                  the merge queue's machine, as JSON
 //	oldside seed    -backend B -addr A -prefix P   rollouts and queues mid-flight; prints the ids as JSON
 //	oldside create  -backend B -addr A -prefix P -queue Q -id X [-tables]   one v0.1.0 Create (in queued)
 //	oldside move    -backend B -addr A -prefix P -queue Q -id X -to S   one v0.1.0 Transition
@@ -37,7 +38,8 @@ import (
 	"statefold-v010/storage/mysql"
 )
 
-// Machine is the merge queue's machine on both sides of the upgrade.
+// machine is the merge queue's machine on both sides of the upgrade:
+// today's side reads it with the machine command.
 var machine = batchstate.Machine{
 	States:   []string{"queued", "testing", "merging", "merged", "failed"},
 	Terminal: []string{"merged", "failed"},
@@ -81,7 +83,10 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: oldside seed|create|move|rowonly -backend B -addr A -prefix P ...")
+		return errors.New("usage: oldside machine|seed|create|move|rowonly -backend B -addr A -prefix P ...")
+	}
+	if args[0] == "machine" {
+		return json.NewEncoder(out).Encode(machine)
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	backend := fs.String("backend", "", "mysql, postgres or dynamo")
