@@ -63,9 +63,7 @@ func listDuringMove(ctx context.Context, t *testing.T, st storage.Store, queue, 
 // schedule returns it: this release's Transition leaves the old row for
 // Reconcile.
 func TestRollingDeploy(t *testing.T) {
-	onEachBackend(t, func(t *testing.T, tb tables) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
+	onEachBackend(t, 30*time.Second, func(ctx context.Context, t *testing.T, tb tables) {
 		queue := tb.prefix + "queue"
 		if tb.srv.backend == "postgres" {
 			tb.ready(t)

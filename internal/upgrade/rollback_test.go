@@ -21,9 +21,7 @@ import (
 // every operation completed. The repair — a Reproject of every open apply
 // — settles it, with exactly one Terminalized.
 func TestRollbackRepair(t *testing.T) {
-	onEachBackend(t, func(t *testing.T, tb tables) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
+	onEachBackend(t, 30*time.Second, func(ctx context.Context, t *testing.T, tb tables) {
 		st := tb.ready(t)
 		var count terminalized
 		p := applystate.NewProjector(st, st, applystate.WithLogger(quiet()))

@@ -41,10 +41,10 @@ type tables struct {
 	open func(ctx context.Context) (storage.Store, error)
 }
 
-// onEachBackend runs f in a subtest per backend. A backend without an
-// address fails the subtest when backends are required (make test, CI) and
-// skips it otherwise.
-func onEachBackend(t *testing.T, f func(t *testing.T, tb tables)) {
+// onEachBackend runs f in a subtest per backend, under a context that
+// ends after timeout. A backend without an address fails the subtest when
+// backends are required (make test, CI) and skips it otherwise.
+func onEachBackend(t *testing.T, timeout time.Duration, f func(ctx context.Context, t *testing.T, tb tables)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			addr := os.Getenv(b.env)
@@ -55,7 +55,9 @@ func onEachBackend(t *testing.T, f func(t *testing.T, tb tables)) {
 				testenv.Unavailable(t, "%s is unset: run the test under scripts/backends.sh", b.env)
 				return
 			}
-			f(t, newTables(t, server{backend: b.name, addr: addr}))
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			f(ctx, t, newTables(t, server{backend: b.name, addr: addr}))
 		})
 	}
 }

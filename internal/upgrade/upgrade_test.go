@@ -25,9 +25,7 @@ import (
 // settles with exactly one Terminalized among all callers of both
 // releases.
 func TestUpgrade(t *testing.T) {
-	onEachBackend(t, func(t *testing.T, tb tables) {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
+	onEachBackend(t, 60*time.Second, func(ctx context.Context, t *testing.T, tb tables) {
 		if tb.srv.backend == "postgres" {
 			// v0.1.0 had no PostgreSQL backend: its orchestrators write
 			// through today's store (testdata/oldside/pgstore.go), on

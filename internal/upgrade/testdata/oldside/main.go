@@ -109,6 +109,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	o, err := batchstate.New(store, store, machine, batchstate.WithLogger(quiet()))
+	if err != nil {
+		return err
+	}
 	switch args[0] {
 	case "seed":
 		s, err := seed(ctx, store, *prefix, *copies)
@@ -117,20 +121,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return json.NewEncoder(out).Encode(s)
 	case "create":
-		o, err := batchstate.New(store, store, machine, batchstate.WithLogger(quiet()))
-		if err != nil {
-			return err
-		}
 		b, err := o.Create(ctx, storage.Batch{Queue: *queue, ID: *id, State: "queued"})
 		if err != nil {
 			return err
 		}
 		return json.NewEncoder(out).Encode(b)
 	case "move":
-		o, err := batchstate.New(store, store, machine, batchstate.WithLogger(quiet()))
-		if err != nil {
-			return err
-		}
 		b, err := store.GetBatch(ctx, *queue, *id)
 		if err != nil {
 			return err
