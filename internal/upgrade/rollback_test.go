@@ -2,6 +2,7 @@ package upgrade
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -11,47 +12,80 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-// TestRollbackRepair is the README's rollback rule: after a rollback to
-// v0.1.0 and a roll-forward, Reproject every open apply. This release
-// drives a rollout until its last deployment runs (its row acknowledged);
-// rolled back, v0.1.0 writes that deployment's completion and crashes
-// before its apply write (a v0.1.0 UPDATE leaves the acknowledgement it
-// does not know of in place on MySQL); rolled forward, the deployment's
-// poll may find the row acknowledged and leave the apply running with
-// every operation completed. The repair — a Reproject of every open apply
-// — settles it, with exactly one Terminalized.
+// step is one report of a drive loop of this release.
+type step struct {
+	op string
+	s  applystate.State
+}
+
+// rollout creates a rollout of two deployments (halt) with this release
+// and drives it through steps; every pending report must be told Proceed.
+func rollout(ctx context.Context, t *testing.T, p *applystate.Projector, id string, count *terminalized, steps ...step) {
+	t.Helper()
+	plan := applystate.Plan{Apply: storage.Apply{ID: id}, Operations: []storage.Operation{
+		{ID: "d0", Seq: 0, Deployment: "dep-0"}, {ID: "d1", Seq: 1, Deployment: "dep-1"},
+	}}
+	if _, _, err := p.CreatePlan(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		res, err := p.Drive(ctx, id, []applystate.Task{{OperationID: s.op, State: s.s}})
+		if err != nil {
+			t.Fatalf("drive %s %s: %v", s.op, s.s, err)
+		}
+		count.add(id, res)
+		if s.s == applystate.Pending && res.Next != applystate.Proceed {
+			t.Fatalf("drive %s pending: %s, want Proceed", s.op, res.Next)
+		}
+	}
+}
+
+// TestRollbackRepair is the README's rollback rule.
+//
+// Its repair: after a rollback to v0.1.0 and a roll-forward, Reproject
+// every open apply. This release drives rollouts until their last
+// deployment runs (its row acknowledged); rolled back, v0.1.0 writes one
+// deployment's completion and crashes before its apply write (a v0.1.0
+// UPDATE leaves the acknowledgement it does not know of in place on MySQL
+// and PostgreSQL); rolled forward, the deployment's poll may find the row
+// acknowledged and leave the apply running with every operation
+// completed. The repair settles it with exactly one Terminalized and
+// changes no other apply.
+//
+// Why no rollback mid-rollout: v0.1.0 does not see a granted start (a
+// pending row this release told Proceed), so a v0.1.0 drive loop
+// reporting a failure under halt settles the apply failed while that
+// deployment runs — which no repair undoes.
 func TestRollbackRepair(t *testing.T) {
 	onEachBackend(t, 30*time.Second, func(ctx context.Context, t *testing.T, tb tables) {
 		st := tb.ready(t)
 		var count terminalized
 		p := applystate.NewProjector(st, st, applystate.WithLogger(quiet()))
-		const applies = 3
-		ids := make([]string, applies)
+		ids := make([]string, 3)
 		for i := range ids {
 			ids[i] = fmt.Sprintf("%srollback-%d", tb.prefix, i)
-			plan := applystate.Plan{Apply: storage.Apply{ID: ids[i]}, Operations: []storage.Operation{
-				{ID: "d0", Seq: 0, Deployment: "dep-0"}, {ID: "d1", Seq: 1, Deployment: "dep-1"},
-			}}
-			if _, _, err := p.CreatePlan(ctx, plan); err != nil {
-				t.Fatal(err)
-			}
-			for _, step := range []struct {
-				op string
-				s  applystate.State
-			}{{"d0", applystate.Pending}, {"d0", applystate.Running}, {"d0", applystate.Completed}, {"d1", applystate.Pending}, {"d1", applystate.Running}} {
-				res, err := p.Drive(ctx, ids[i], []applystate.Task{{OperationID: step.op, State: step.s}})
-				if err != nil {
-					t.Fatalf("drive %s %s: %v", step.op, step.s, err)
-				}
-				count.add(ids[i], res)
-				if step.s == applystate.Pending && res.Next != applystate.Proceed {
-					t.Fatalf("drive %s pending: %s, want Proceed", step.op, res.Next)
-				}
-			}
+			rollout(ctx, t, p, ids[i], &count, step{"d0", applystate.Pending}, step{"d0", applystate.Running},
+				step{"d0", applystate.Completed}, step{"d1", applystate.Pending}, step{"d1", applystate.Running})
 		}
+		granted := tb.prefix + "granted"
+		rollout(ctx, t, p, granted, &count, step{"d0", applystate.Pending}, step{"d0", applystate.Running}, step{"d1", applystate.Pending})
+
 		// Rolled back: v0.1.0 sees d1 complete on one apply, and crashes
-		// after the row write.
+		// after the row write; on another, d0 fails.
 		runOld(t, tb.srv, tb.prefix, "rowonly", "-apply", ids[0], "-op", "d1", "-state", "completed")
+		var failed applystate.Result
+		if err := json.Unmarshal(runOld(t, tb.srv, tb.prefix, "drive", "-apply", granted, "-op", "d0", "-state", "failed"), &failed); err != nil {
+			t.Fatal(err)
+		}
+		d1, err := st.GetOperation(ctx, granted, "d1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if failed.Apply.State != string(applystate.Failed) || !failed.Terminalized || d1.State != string(applystate.Pending) || d1.StartedAt.IsZero() {
+			t.Errorf("v0.1.0 over a granted start: apply %s (Terminalized %v), d1 %s started=%v; the README says it settles the apply failed while d1 runs: "+
+				"if it no longer can, the rule and this test change together", failed.Apply.State, failed.Terminalized, d1.State, !d1.StartedAt.IsZero())
+		}
+
 		// Rolled forward: d1's drive loop polls what it sees.
 		res, err := p.Drive(ctx, ids[0], []applystate.Task{{OperationID: "d1", State: applystate.Completed}})
 		if err != nil {
@@ -92,7 +126,8 @@ func TestRollbackRepair(t *testing.T) {
 			}
 		}
 		if !t.Failed() {
-			t.Logf("rollback to v0.1.0 and forward on %s: the deployment's poll left the apply %s; Reproject of every open apply settled it completed with one Terminalized", tb.srv.backend, before)
+			t.Logf("rollback to v0.1.0 and forward on %s: the deployment's poll left the apply %s; Reproject of every open apply settled it completed with one Terminalized "+
+				"(and v0.1.0 settled an apply failed over a granted start, hence no rollback mid-rollout)", tb.srv.backend, before)
 		}
 	})
 }

@@ -7,6 +7,7 @@
 //	oldside seed    -backend B -addr A -prefix P   rollouts and queues mid-flight; prints the ids as JSON
 //	oldside create  -backend B -addr A -prefix P -queue Q -id X [-tables]   one v0.1.0 Create (in queued)
 //	oldside move    -backend B -addr A -prefix P -queue Q -id X -to S   one v0.1.0 Transition
+//	oldside drive   -backend B -addr A -prefix P -apply A -op O -state S   one v0.1.0 Drive; prints its Result
 //	oldside rowonly -backend B -addr A -prefix P -apply A -op O -state S   the operation write of a v0.1.0 Drive, then a crash
 //
 // On PostgreSQL, which v0.1.0 had no backend for, the v0.1.0 orchestrators
@@ -83,7 +84,7 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: oldside machine|seed|create|move|rowonly -backend B -addr A -prefix P ...")
+		return errors.New("usage: oldside machine|seed|create|move|drive|rowonly -backend B -addr A -prefix P ...")
 	}
 	if args[0] == "machine" {
 		return json.NewEncoder(out).Encode(machine)
@@ -96,9 +97,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	queue := fs.String("queue", "", "create, move: the queue")
 	id := fs.String("id", "", "create, move: the batch")
 	to := fs.String("to", "", "move: the target state")
-	applyID := fs.String("apply", "", "rowonly: the apply")
-	opID := fs.String("op", "", "rowonly: the operation")
-	state := fs.String("state", "", "rowonly: the operation's new state")
+	applyID := fs.String("apply", "", "drive, rowonly: the apply")
+	opID := fs.String("op", "", "drive, rowonly: the operation")
+	state := fs.String("state", "", "drive, rowonly: the operation's new state")
 	tables := fs.Bool("tables", false, "create v0.1.0's tables first (seed always does)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -136,6 +137,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return json.NewEncoder(out).Encode(b)
+	case "drive":
+		p := applystate.NewProjector(store, store, applystate.WithLogger(quiet()))
+		res, err := p.Drive(ctx, *applyID, []applystate.Task{{OperationID: *opID, State: applystate.State(*state)}})
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(out).Encode(res)
 	case "rowonly":
 		return rowOnly(ctx, store, *applyID, *opID, applystate.State(*state))
 	}
