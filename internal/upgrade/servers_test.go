@@ -129,17 +129,8 @@ func newTables(t *testing.T, srv server) tables {
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			out, err := client.ListTables(ctx, &dynamodb.ListTablesInput{})
-			if err != nil {
-				t.Errorf("list tables: %v", err)
-				return
-			}
-			for _, n := range out.TableNames {
-				if strings.HasPrefix(n, prefix) {
-					if _, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(n)}); err != nil {
-						t.Errorf("delete table %s: %v", n, err)
-					}
-				}
+			if err := dynamo.DeleteTables(ctx, client, dynamo.WithTablePrefix(prefix)); err != nil {
+				t.Errorf("delete tables %s*: %v", prefix, err)
 			}
 		})
 		tb.migrate = func(ctx context.Context) error {
