@@ -4,518 +4,275 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"time"
 
 	"github.com/statefold/statefold/storage"
 )
 
-// Directive tells a deployment's drive loop what to do next; see
-// [Result.Next].
-type Directive int
-
-// The directives.
-const (
-	// Proceed: go on. A deployment that has not started may start now (its
-	// start is claimed and granted: no terminal decision can miss it, and
-	// it is never taken back); one that runs carries on. A pending report
-	// on a granted start is answered Proceed again unless a stop was
-	// requested, paused or halted meanwhile or not: the start was granted
-	// before, and the rollout counts it as running.
-	Proceed Directive = iota + 1
-	// Wait: do not start now; poll again. The rollout is paused (or a
-	// claimed start could not be checked yet: Undetermined). Work already
-	// running carries on.
-	Wait
-	// DoNotStart: never start. The apply is terminal, a stop was
-	// requested, the rollout is halted by a failure, or this operation is
-	// over (settled or stopped). Work already running is not stopped by
-	// the directive: after a stop request stop it and report stopped. A
-	// deployment whose start was granted (told Proceed) and that never
-	// started reports stopped too: its granted start holds the apply until
-	// its deployment reports another state than pending.
-	DoNotStart
-	// Resume: the work may be running — observe it, do not start it
-	// again. Only a Drive under a lease that took the operation over
-	// ([Lease.Resume]: an earlier owner was granted its start, or it
-	// started) gets it, where it would have been told Proceed to a pending
-	// report: the earlier owner may have started the work (or died before
-	// it did). Find out through the tool that runs the change, with the
-	// lease's token, and report what it shows; a started state reported
-	// under the same lease is answered Proceed (carry on). Never a second
-	// Proceed for one start.
-	Resume
-)
-
-// String returns "proceed", "wait", "do_not_start" or "resume".
-func (d Directive) String() string {
-	switch d {
-	case Proceed:
-		return "proceed"
-	case Wait:
-		return "wait"
-	case DoNotStart:
-		return "do_not_start"
-	case Resume:
-		return "resume"
-	}
-	return fmt.Sprintf("Directive(%d)", int(d))
-}
-
-// claimed reports whether op is pending with a claimed start: its
-// StartedAt is set although it has not reported a started state yet.
-func claimed(op storage.Operation) bool {
-	return Normalize(op.State) == Pending && !op.StartedAt.IsZero()
-}
-
-// active reports whether op holds its apply open whatever the other rows
-// say: a claimed start, or started work that is neither settled nor
-// stopped. [Rollout] is never terminal over a listing that holds an active
-// row, so a terminal decision never relies on one: it may change without
-// the ceremony of [Projector.bump].
-func active(op storage.Operation) bool {
-	s := Normalize(op.State)
-	return claimed(op) || (s != Pending && s != Stopped && !s.Settled())
-}
-
-// granted reports whether op's claimed start was granted: the Drive that
-// checked the claim against the apply and its listing acknowledged it
-// (Projected) before answering Proceed. A granted start may be running: it
-// is never given back, only replaced by the state its deployment reports.
-func granted(op storage.Operation) bool { return claimed(op) && op.Projected }
-
-// unclaimed reports whether op is pending and nobody claimed its start.
-func unclaimed(op storage.Operation) bool {
-	return Normalize(op.State) == Pending && op.StartedAt.IsZero()
-}
-
-// mayMove reports whether an operation row in state from may be written
-// with state to: a settled operation never changes again, a stopped one
-// only moves on to a settled state (reporting stopped again changes
-// nothing, StartedAt included), and a started one never returns to pending.
-func mayMove(from, to State) bool {
-	switch {
-	case from.Settled():
-		return false
-	case from == Stopped:
-		return to.Settled()
-	case from != Pending && to == Pending:
-		return false
-	}
-	return true
-}
-
-// halted reports whether a failure under the halt policy stops the rollout
-// from starting anything new.
-func halted(ops []storage.Operation) bool {
-	for _, c := range Children(ops) {
-		if c.State == Failed && c.OnFailure != Continue && c.OnFailure != Pause {
-			return true
-		}
-	}
-	return false
-}
-
-// orphaned reports whether op is a finalizer that can never run: a work
-// operation (not a finalizer) of its group failed. Its start is never
-// claimed (see [Children]: a pending orphaned finalizer is inert).
-func orphaned(op storage.Operation, ops []storage.Operation) bool {
-	if !op.Finalizer || op.Group == "" {
-		return false
-	}
-	return slices.ContainsFunc(ops, func(o storage.Operation) bool {
-		return o.Group == op.Group && !o.Finalizer && Normalize(o.State) == Failed
-	})
-}
-
-// nextOf is the directive for a deployment whose operation the apply a
-// holds, as far as the apply alone tells.
-func nextOf(a storage.Apply) Directive {
-	switch {
-	case Normalize(a.State).Terminal(), a.StopRequested:
-		return DoNotStart
-	}
-	return Proceed
-}
-
-// directive is the directive for the deployment of row once the apply is a.
-func directive(a storage.Apply, row storage.Operation) Directive {
-	s := Normalize(row.State)
-	switch {
-	case Normalize(a.State).Terminal(), s.Terminal():
-		return DoNotStart
-	case s != Pending || claimed(row):
-		if a.StopRequested {
-			return DoNotStart
-		}
-		return Proceed
-	case a.StopRequested:
-		return DoNotStart
-	case Normalize(a.State) == Paused:
-		return Wait
-	}
-	return DoNotStart
-}
-
-// driveOperation is Drive with an operation model: tasks of one operation
-// opID whose derived state is current.
+// Drive folds one deployment's fresh task states into its apply and tells
+// the deployment's drive loop what to do next ([Result.Next]).
 //
-// The row is read, then the apply. A row that is not active (pending,
-// stopped) moves only after the apply is bumped ([Projector.bump]). The
-// row is written (compare-and-swap), then the apply is read, every
-// operation listed with the fresh row folded in, and the apply written by
-// compare-and-swap — forced at the first version read after the row
-// write, so that no write computed from an older listing lands over it —
-// and then the row is acknowledged (Projected). A terminal write first
-// seals the listed rows that are neither settled nor active
-// ([Projector.seal]). After a lost row compare-and-swap the row and then
-// the apply are read again. A poll that changes nothing on an acknowledged
-// row reads the row and the apply only.
+// The operation's state is [Derive] over the tasks' states. Every task
+// names the operation it belongs to (Task.OperationID), all of them the
+// same one: a Drive reports one deployment. Without an operation store, or
+// on an apply without operation rows, tasks that name no operation make
+// the tasks' state the apply's. Otherwise the operation row is written by
+// compare-and-swap (unless the move is refused: a settled operation never
+// changes, a stopped one only settles, a started one never returns to
+// pending; a refused move is no error), every operation is read, and the
+// apply is projected with [Rollout] and written by compare-and-swap,
+// retrying the whole round on a conflict. A terminal apply is returned as
+// stored and nothing is written; an apply write whose outcome is unknown
+// is an error matching [ErrAmbiguous]. A failed operation write returns
+// its error and never writes the apply; a failed listing leaves the apply
+// as it is, and so does a listing without the operation (Undetermined).
 //
-// A pending report on an unclaimed row of an open apply claims the start:
-// the row keeps state pending and gets its StartedAt, which every
-// projection counts as running. Because the claim is written before the
-// apply is read, and a terminal decision reads the apply before it lists
-// the operations, of two concurrent callers at least one sees the other:
-// either the terminal decision lists the claim and holds, or the claim
-// reads the stop, the halt or the terminal apply — or its own listing
-// pauses or halts the rollout, or shows the operation an orphaned
-// finalizer — and is given back. Only a claim whose forced apply write
-// landed on an open apply, and whose acknowledgement then landed (the
-// grant), returns Proceed; a granted claim is never given back.
-func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, current State, failMsg string, failed bool, l *Lease) (Result, error) {
-	row, err := p.ops.GetOperation(ctx, applyID, opID)
-	if errors.Is(err, storage.ErrNotFound) {
-		// An unknown operation of an existing apply is the caller's bug;
-		// of a missing apply (a plan not created yet), the apply is
-		// reported missing. A plan creates its operations before its
-		// apply: once the apply is read, a second read of the row is
-		// final.
-		if _, aerr := p.applies.GetApply(ctx, applyID); aerr != nil {
-			return Result{}, fmt.Errorf("applystate: get apply %q: %w", applyID, aerr)
-		}
-		row, err = p.ops.GetOperation(ctx, applyID, opID)
-		if errors.Is(err, storage.ErrNotFound) {
-			return Result{}, unknownOperation(0, applyID, opID)
+// Tasks that name no operation on an apply with operation rows, named
+// tasks mixed with unnamed ones, tasks naming two operations and an
+// OperationID the apply does not have are errors matching
+// storage.ErrInvalid that name the field (for example
+// "tasks[0].OperationID"), and nothing is written.
+//
+// Under [WithLease] every row write is a compare-and-swap of a row read
+// that held the lease's owner and token: once another acquisition landed,
+// Drive returns an error matching [ErrNotOwner] and stores nothing it
+// reports. Without a lease the same holds for an operation that was ever
+// acquired. A lease whose Resume is set turns the [Proceed] a pending
+// report would get into [Resume]. A lease that names another apply or
+// operation than the tasks is storage.ErrInvalid.
+func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task, opts ...DriveOption) (Result, error) {
+	if err := p.check(ctx, applyID, false); err != nil {
+		return Result{}, err
+	}
+	var dc driveConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&dc)
 		}
 	}
+	rep, err := parseReport(tasks)
 	if err != nil {
-		return Result{}, fmt.Errorf("applystate: get operation %q: %w", opID, err)
+		return Result{}, err
 	}
-	a, err := p.applies.GetApply(ctx, applyID)
-	if err != nil {
-		return Result{}, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
+	m, opID, at := classify(tasks)
+	if err := checkDrive(applyID, tasks, m, opID, at, dc.lease, p.ops != nil); err != nil {
+		return Result{}, err
 	}
-	noClaim := false // set once the rollout is known halted
+	switch {
+	case p.ops == nil:
+		return p.project(ctx, applyID, nil, rep.authoritative)
+	case m == noModel:
+		return p.driveUnmodelled(ctx, applyID, len(tasks), rep)
+	}
+	return p.driveOperation(ctx, applyID, opID, rep, dc.lease)
+}
+
+// driving is one Drive of an operation in progress: its input and the row
+// and the apply as it last read or wrote them. Its methods execute what
+// the decisions of drive_decisions.go decide.
+type driving struct {
+	p             *Projector
+	applyID, opID string
+	rep           report
+	lease         *Lease
+	row           storage.Operation // the row as last read or written
+	a             storage.Apply     // the apply, read after row was written
+	noClaim       bool              // the rollout is halted, or the operation orphaned
+	giveBack      bool              // this round's claim read a stop, a pause or a halt
+	ack           *ackVersion       // this round's acknowledgement version
+}
+
+// driveOperation is Drive with an operation model: tasks of operation opID
+// that report rep. Each round reads nothing new unless a write was lost;
+// see docs/design.md (applystate, Write protocols) for why each write
+// comes where it does.
+func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, rep report, l *Lease) (Result, error) {
+	d := &driving{p: p, applyID: applyID, opID: opID, rep: rep, lease: l}
+	if err := d.readFirst(ctx); err != nil {
+		return Result{}, err
+	}
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
-		if !holds(row, l) {
-			// Every write below is a compare-and-swap on this read of
-			// the row, or follows one: none lands for a loop that does
-			// not own the operation as read.
-			return Result{}, notOwner(row, l)
+		res, done, err := d.round(ctx)
+		if err != nil || done {
+			return res, err
 		}
-		prev := Normalize(a.State)
-		if prev.Terminal() {
-			// No row is written once the apply is terminal.
-			return Result{Apply: a, Previous: prev, Next: DoNotStart}, nil
-		}
-		if current == Pending && Normalize(row.State) == Pending && !granted(row) && !noClaim && !a.StopRequested && prev == RunningDegraded {
-			// A failure may halt the rollout: only the rows tell.
-			ops, err := p.ops.ListOperations(ctx, applyID)
-			if err != nil {
-				return Result{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
-			}
-			noClaim = halted(ops) || orphaned(row, ops)
-		}
-		next := p.report(row, a, current, failMsg, failed, noClaim)
-		wrote := false
-		if !sameRow(next, row) {
-			if !active(row) {
-				// A row a terminal decision may rely on (pending,
-				// stopped) moves only after the apply, read after the
-				// row, is bumped: see bump.
-				bumped, lost, err := p.bump(ctx, a)
-				if err != nil {
-					return Result{}, err
-				}
-				if lost {
-					if row, a, err = p.reread(ctx, applyID, opID); err != nil {
-						return Result{}, err
-					}
-					continue
-				}
-				a = bumped
-			}
-			next.Projected, next.UpdatedAt = false, p.now()
-			w, err := p.ops.UpdateOperation(ctx, next, row.Version)
-			if errors.Is(err, storage.ErrConflict) {
-				// Another write of the row landed: read the row, then the
-				// apply. A fence (and any decision) relies on an apply read
-				// after the row it acknowledges was written; the apply read
-				// before this round is older than that row.
-				if row, a, err = p.reread(ctx, applyID, opID); err != nil {
-					return Result{}, err
-				}
-				continue
-			}
-			if err != nil {
-				return Result{}, fmt.Errorf("applystate: write operation %q: %w", opID, err)
-			}
-			row, wrote = w, true
-		} else if from := Normalize(row.State); from != current {
-			p.cfg.logger.DebugContext(ctx, "applystate: operation row left as is: a settled operation never changes, a stopped one only settles, a started one never returns to pending",
-				"apply", applyID, "operation", opID, "stored", from, "reported", current)
-		}
-		if !wrote && row.Projected {
-			// Nothing changed and the apply has been projected over this
-			// row: two point reads.
-			return Result{Apply: a, Previous: prev, Next: resumed(directive(a, row), current, l, row)}, nil
-		}
-		var first *storage.Apply
-		if !wrote {
-			first = &a // read after the row was written
-		}
-		release := false
-		fence := newFence()
-		res, err := p.project(ctx, applyID, first, func(b storage.Apply) (decision, error) {
-			ops, err := p.ops.ListOperations(ctx, applyID)
-			if err != nil {
-				// No projection without every row: the apply is left as
-				// it is and the row unacknowledged, so the next poll
-				// projects it.
-				return decision{}, fmt.Errorf("applystate: list operations of %q: %w", applyID, err)
-			}
-			i := slices.IndexFunc(ops, func(op storage.Operation) bool { return op.ID == opID })
-			if i < 0 {
-				// A listing without the row just written (a store that
-				// does not read after write): refuse, write nothing.
-				p.cfg.logger.WarnContext(ctx, "applystate: the operations listed lack the one just written; projection refused", "apply", applyID, "operation", opID)
-				return decision{undetermined: true}, nil
-			}
-			// Fold the fresh row over a stale listing; a newer listed row
-			// (a later write) wins.
-			if ops[i].Version <= row.Version {
-				ops[i] = row
-			}
-			mine := ops[i]
-			s, msg := rollout(ops, b) // sorts ops
-			// A claim that reads a stop, a pause or a halt — on the apply,
-			// or in its own listing: a pause or halt whose apply write has
-			// not landed yet — is given back, and so is the claim of a
-			// finalizer its listing shows orphaned.
-			if claimed(mine) && !mine.Projected && (b.StopRequested || Normalize(b.State) == Paused || s == Paused || halted(ops) || orphaned(mine, ops)) {
-				release = true
-				return decision{undetermined: true}, nil
-			}
-			if s.Terminal() {
-				if sealed, err := p.seal(ctx, ops); err != nil || !sealed {
-					return decision{retry: true}, err
-				}
-			}
-			return decision{state: s, msg: msg, force: fence.needed(b)}, nil
-		})
-		if err != nil {
-			return Result{}, err
-		}
-		if release {
-			// The claim read a stop, a pause or a halt: the next round
-			// gives it back and projects the row again, unclaimed.
-			a, noClaim = res.Apply, true
-			continue
-		}
-		if (res.Changed || res.Apply.Version > fence.at) && !res.Undetermined && !Normalize(res.Apply.State).Terminal() {
-			acked, err := p.acknowledge(ctx, row)
-			switch {
-			case err == nil:
-				row = acked
-			case (claimed(row) || l != nil) && errors.Is(err, storage.ErrConflict):
-				// The claim changed before it was granted — given back
-				// by another loop that read a stop, a pause or a halt, or
-				// granted by one — or, under a lease, the row changed (it
-				// may have been acquired since): read it again.
-				if row, a, err = p.reread(ctx, applyID, opID); err != nil {
-					return Result{}, err
-				}
-				continue
-			case claimed(row):
-				// Not granted, or not known to be: no Proceed. The claim
-				// holds the apply; the next poll checks it again.
-				return Result{}, fmt.Errorf("applystate: acknowledge the claimed start of operation %q: %w", opID, err)
-			}
-		}
-		res.Next = directive(res.Apply, row)
-		if res.Next == Proceed && claimed(row) && !row.Projected {
-			// A start is granted by its acknowledgement, and only then
-			// answered Proceed: the claim is not confirmed yet.
-			res.Next = Wait
-		}
-		res.Next = resumed(res.Next, current, l, row)
-		return res, nil
 	}
 	return Result{}, fmt.Errorf("applystate: write operation %q: %d attempts: %w", opID, p.cfg.maxAttempts, storage.ErrConflict)
 }
 
-// bump rewrites the apply a as read (a new UpdatedAt stamp, nothing else)
-// by compare-and-swap at its version, before a row that is not active moves
-// (see [active]); it returns the apply written, or lost when another write
-// got there first (then read the row and the apply again). a must be open
-// and read after the row was read.
-//
-// Together with [Projector.seal] this keeps every row as the terminal
-// write's listing says once that write lands. A terminal decision reads the
-// apply (version v), lists, seals each listed row that is neither settled
-// nor active, and writes at v. A writer of such a row read it, then bumps
-// the apply, then writes the row at the version read. If the bump lands
-// before the terminal write, that write finds the apply past v and fails;
-// if after, the bump fails (the apply moved past the writer's read) or the
-// writer read the apply terminal and writes nothing. So a row write landing
-// after the terminal write needs a bump that landed before it, at a version
-// the decider read after the bump — and the decider, listing after that,
-// listed the row as the writer read it and sealed it: the row write fails.
-// A settled row never moves, and an active one makes the decision
-// non-terminal.
-func (p *Projector) bump(ctx context.Context, a storage.Apply) (storage.Apply, bool, error) {
-	w := a
-	w.UpdatedAt = p.stamp(p.now())
-	written, again, err := p.casApply(ctx, w, a.Version)
-	if err != nil {
-		return storage.Apply{}, false, err
+// readFirst reads the row, then the apply. An unknown operation of an
+// existing apply is the caller's bug; of a missing apply (a plan not
+// created yet), the apply is reported missing. A plan creates its
+// operations before its apply: once the apply is read, a second read of
+// the row is final.
+func (d *driving) readFirst(ctx context.Context) error {
+	row, err := d.p.ops.GetOperation(ctx, d.applyID, d.opID)
+	if errors.Is(err, storage.ErrNotFound) {
+		if _, aerr := d.p.applies.GetApply(ctx, d.applyID); aerr != nil {
+			return fmt.Errorf("applystate: get apply %q: %w", d.applyID, aerr)
+		}
+		row, err = d.p.ops.GetOperation(ctx, d.applyID, d.opID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return unknownOperation(0, d.applyID, d.opID)
+		}
 	}
-	return written, again != nil, nil
+	if err != nil {
+		return fmt.Errorf("applystate: get operation %q: %w", d.opID, err)
+	}
+	a, err := d.p.applies.GetApply(ctx, d.applyID)
+	if err != nil {
+		return fmt.Errorf("applystate: get apply %q: %w", d.applyID, err)
+	}
+	d.row, d.a = row, a
+	return nil
 }
 
-// seal rewrites unchanged, each by compare-and-swap at its listed version,
-// the rows of ops (a terminal decision's listing) that are neither settled
-// nor active — the rows whose later moves the decision must exclude (see
-// [Projector.bump]). It reports false when one of them changed since the
-// listing: the decision must read and list again.
-func (p *Projector) seal(ctx context.Context, ops []storage.Operation) (bool, error) {
-	for _, op := range ops {
-		if Normalize(op.State).Settled() || active(op) {
-			continue
-		}
-		_, err := p.ops.UpdateOperation(ctx, op, op.Version)
-		if errors.Is(err, storage.ErrConflict) {
-			p.cfg.logger.DebugContext(ctx, "applystate: an operation changed before the terminal decision sealed it", "apply", op.ApplyID, "operation", op.ID)
-			return false, nil
-		}
+// round is one round of a Drive: it reports whether the Drive is done
+// (with its result or error); not done, the next round starts over from
+// the row and the apply as read.
+func (d *driving) round(ctx context.Context) (Result, bool, error) {
+	if !holds(d.row, d.lease) {
+		// Every write below is a compare-and-swap on this read of the
+		// row, or follows one: none lands for a loop that does not own
+		// the operation as read.
+		return Result{}, true, notOwner(d.row, d.lease)
+	}
+	prev := Normalize(d.a.State)
+	if prev.Terminal() { // no row is written once the apply is terminal
+		return Result{Apply: d.a, Previous: prev, Next: DoNotStart}, true, nil
+	}
+	if mayBeHalted(d.rep.state, d.row, d.a, d.noClaim) {
+		ops, err := d.p.ops.ListOperations(ctx, d.applyID)
 		if err != nil {
-			return false, fmt.Errorf("applystate: seal operation %q: %w", op.ID, err)
+			return Result{}, true, fmt.Errorf("applystate: list operations of %q: %w", d.applyID, err)
 		}
+		d.noClaim = halted(ops) || orphaned(d.row, ops)
 	}
-	return true, nil
-}
-
-// reread reads the operation row, then the apply: the apply read is the
-// first one after the row as read was written.
-func (p *Projector) reread(ctx context.Context, applyID, opID string) (storage.Operation, storage.Apply, error) {
-	row, err := p.ops.GetOperation(ctx, applyID, opID)
-	if err != nil {
-		return storage.Operation{}, storage.Apply{}, fmt.Errorf("applystate: get operation %q: %w", opID, err)
-	}
-	a, err := p.applies.GetApply(ctx, applyID)
-	if err != nil {
-		return storage.Operation{}, storage.Apply{}, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
-	}
-	return row, a, nil
-}
-
-// report returns row as the fresh report current asks for, following the
-// rules of [mayMove]. A pending report on an unclaimed row of an open
-// apply (no stop requested, not paused, not halted: noClaim) claims the
-// start; on a claimed row of an apply that is not open it gives the claim
-// back.
-func (p *Projector) report(row storage.Operation, a storage.Apply, current State, failMsg string, failed, noClaim bool) storage.Operation {
-	next := row
-	if current == Pending {
-		closed := noClaim || a.StopRequested || Normalize(a.State) == Paused
-		switch {
-		case unclaimed(row) && !closed:
-			next.StartedAt = p.now() // claim the start
-		case claimed(row) && !row.Projected && closed:
-			// The start was never granted (never answered Proceed), so
-			// the deployment has not started: give the claim back, as
-			// stopped once a stop was requested. A granted claim is kept.
-			next.StartedAt = time.Time{}
-			if a.StopRequested {
-				next.State = string(Stopped)
-			}
-		}
-		return next
-	}
-	if !mayMove(Normalize(row.State), current) {
-		return row
-	}
-	next.State = string(current)
-	if failed {
-		next.ErrorMessage = failMsg
-	}
-	now := p.now()
-	if next.StartedAt.IsZero() {
-		next.StartedAt = now
-	}
-	if current.Settled() && next.CompletedAt.IsZero() {
-		next.CompletedAt = now
-	}
-	return next
-}
-
-// sameRow reports whether a write of next over row would change nothing
-// Drive writes.
-func sameRow(next, row storage.Operation) bool {
-	return next.State == row.State && next.ErrorMessage == row.ErrorMessage &&
-		next.StartedAt.Equal(row.StartedAt) && next.CompletedAt.Equal(row.CompletedAt)
-}
-
-// fence decides when an apply write must be forced so that the rows just
-// written (or not yet acknowledged) can be acknowledged once it lands: the
-// apply as first read after those rows were written may be older than
-// them, and a write computed from an older listing could still land at its
-// version; so the first round writes even an unchanged projection, which
-// bumps the version. Any later version was written after that first read,
-// hence after the rows: every write computed from it lists them, and an
-// unchanged projection needs no write.
-type fence struct{ at int64 }
-
-func newFence() *fence { return &fence{at: -1} }
-
-// needed reports whether the write over a must be forced.
-func (f *fence) needed(a storage.Apply) bool {
-	if f.at < 0 {
-		f.at = a.Version
-	}
-	return a.Version == f.at
-}
-
-// acknowledge sets Projected on op by compare-and-swap, after an apply
-// write that listed op as it is, and returns the stored row. After an error
-// other than a conflict the row is read back: holding op acknowledged at
-// the next version, the write landed. A conflict (the row changed since),
-// or an error the read-back cannot settle, leaves it unacknowledged — the
-// next poll of its deployment, or Reproject, projects it again — and is
-// returned (a row found changed is a conflict).
-func (p *Projector) acknowledge(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	w := op
-	w.Projected = true
-	got, err := p.ops.UpdateOperation(ctx, w, op.Version)
-	if err != nil && !errors.Is(err, storage.ErrConflict) {
-		if b, rerr := p.ops.GetOperation(ctx, op.ApplyID, op.ID); rerr == nil {
-			switch {
-			case b.Version == op.Version+1 && b.Projected && sameRow(b, op):
-				return b, nil // the response was lost, the write landed
-			case b.Version != op.Version:
-				err = fmt.Errorf("%w (read back at version %d: %w)", err, b.Version, storage.ErrConflict)
-			}
-		}
-	}
+	wrote, again, err := d.writeRow(ctx, reportRow(d.row, d.a, d.rep, d.noClaim, d.p.now))
 	switch {
-	case err == nil:
-		return got, nil
-	case errors.Is(err, storage.ErrConflict):
-		p.cfg.logger.DebugContext(ctx, "applystate: operation changed before its acknowledgement", "apply", op.ApplyID, "operation", op.ID)
-	default:
-		p.cfg.logger.WarnContext(ctx, "applystate: acknowledging an operation failed; its next poll projects it again",
-			"apply", op.ApplyID, "operation", op.ID, "err", err)
+	case err != nil:
+		return Result{}, true, err
+	case again:
+		return Result{}, false, nil
+	case !wrote && d.row.Projected:
+		// Nothing changed and the apply has been projected over this
+		// row: two point reads.
+		return Result{Apply: d.a, Previous: prev, Next: resumed(directive(d.a, d.row), d.rep.state, d.lease, d.row)}, true, nil
 	}
-	return op, err
+	return d.projectRow(ctx, wrote)
+}
+
+// writeRow writes next over the row as read, unless it changes nothing. A
+// row that is not active moves only after the apply, read after the row,
+// is bumped. It reports whether it wrote, or again when a write was lost
+// and the row and the apply were read again.
+func (d *driving) writeRow(ctx context.Context, next storage.Operation) (wrote, again bool, err error) {
+	if sameRow(next, d.row) {
+		if from := Normalize(d.row.State); from != d.rep.state {
+			d.p.cfg.logger.DebugContext(ctx, "applystate: operation row left as is: a settled operation never changes, a stopped one only settles, a started one never returns to pending",
+				"apply", d.applyID, "operation", d.opID, "stored", from, "reported", d.rep.state)
+		}
+		return false, false, nil
+	}
+	if !active(d.row) {
+		bumped, lost, err := d.p.bump(ctx, d.a)
+		switch {
+		case err != nil:
+			return false, false, err
+		case lost:
+			return false, true, d.reread(ctx)
+		}
+		d.a = bumped
+	}
+	next.Projected, next.UpdatedAt = false, d.p.now()
+	w, err := d.p.ops.UpdateOperation(ctx, next, d.row.Version)
+	if errors.Is(err, storage.ErrConflict) {
+		// Another write of the row landed: read the row, then the apply.
+		// The acknowledgement version (and any decision) relies on an
+		// apply read after the row it acknowledges was written; the apply
+		// read before this round is older than that row.
+		return false, true, d.reread(ctx)
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("applystate: write operation %q: %w", d.opID, err)
+	}
+	d.row = w
+	return true, false, nil
+}
+
+// projectRow projects the apply over the listing with the row folded in
+// and writes it, then acknowledges the row (the grant of a claim). wrote
+// says this round wrote the row: the apply is read again after it.
+func (d *driving) projectRow(ctx context.Context, wrote bool) (Result, bool, error) {
+	var first *storage.Apply
+	if !wrote {
+		first = &d.a // read after the row was written
+	}
+	d.giveBack, d.ack = false, newAckVersion()
+	res, err := d.p.project(ctx, d.applyID, first, d.target(ctx))
+	if err != nil {
+		return Result{}, true, err
+	}
+	if d.giveBack {
+		// The claim read a stop, a pause or a halt: the next round gives
+		// it back and projects the row again, unclaimed.
+		d.a, d.noClaim = res.Apply, true
+		return Result{}, false, nil
+	}
+	if d.ack.acknowledges(res) {
+		acked, err := d.p.acknowledge(ctx, d.row)
+		switch afterAcknowledge(d.row, d.lease != nil, err) {
+		case ackLanded:
+			d.row = acked
+		case ackReread:
+			return Result{}, false, d.reread(ctx)
+		case ackFailed:
+			return Result{}, true, fmt.Errorf("applystate: acknowledge the claimed start of operation %q: %w", d.opID, err)
+		}
+	}
+	res.Next = driveDirective(res.Apply, d.row, d.rep.state, d.lease)
+	return res, true, nil
+}
+
+// target is the projection of a round: it lists the operations, folds the
+// row in, and decides; a terminal decision seals the listed rows first.
+func (d *driving) target(ctx context.Context) target {
+	return func(b storage.Apply) (decision, error) {
+		ops, err := d.p.ops.ListOperations(ctx, d.applyID)
+		if err != nil {
+			// No projection without every row: the apply is left as it
+			// is and the row unacknowledged, so the next poll projects it.
+			return decision{}, fmt.Errorf("applystate: list operations of %q: %w", d.applyID, err)
+		}
+		v := projectOver(ops, d.row, b)
+		switch {
+		case v.missing:
+			// A listing without the row just written (a store that does
+			// not read after write): refuse, write nothing.
+			d.p.cfg.logger.WarnContext(ctx, "applystate: the operations listed lack the one just written; projection refused", "apply", d.applyID, "operation", d.opID)
+			return decision{undetermined: true}, nil
+		case v.giveBack:
+			d.giveBack = true
+			return decision{undetermined: true}, nil
+		case v.state.Terminal():
+			if sealed, err := d.p.seal(ctx, v.ops); err != nil || !sealed {
+				return decision{retry: true}, err
+			}
+		}
+		return decision{state: v.state, msg: v.msg, force: d.ack.forces(b)}, nil
+	}
+}
+
+// reread reads the row, then the apply: the apply read is the first one
+// after the row as read was written.
+func (d *driving) reread(ctx context.Context) error {
+	row, err := d.p.ops.GetOperation(ctx, d.applyID, d.opID)
+	if err != nil {
+		return fmt.Errorf("applystate: get operation %q: %w", d.opID, err)
+	}
+	a, err := d.p.applies.GetApply(ctx, d.applyID)
+	if err != nil {
+		return fmt.Errorf("applystate: get apply %q: %w", d.applyID, err)
+	}
+	d.row, d.a = row, a
+	return nil
 }

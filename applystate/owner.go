@@ -87,13 +87,6 @@ func notOwner(row storage.Operation, l *Lease) error {
 		row.ID, row.ApplyID, row.Owner, row.OwnerToken, l.Owner, l.Token, ErrNotOwner)
 }
 
-// begun reports whether op may have work running for it: it started (a
-// state other than pending and stopped) or holds a granted start.
-func begun(op storage.Operation) bool {
-	s := Normalize(op.State)
-	return (s != Pending && s != Stopped) || granted(op)
-}
-
 // resumes reports whether a Drive under l answers [Resume] instead of
 // [Proceed] to a pending report on row.
 func resumes(l *Lease, row storage.Operation) bool {
@@ -151,46 +144,84 @@ func (p *Projector) Acquire(ctx context.Context, applyID, opID, owner string, tt
 	if err := checkTTL(ttl); err != nil {
 		return Lease{}, err
 	}
+	want := Lease{ApplyID: applyID, OperationID: opID, Owner: owner}
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
-		row, err := p.ops.GetOperation(ctx, applyID, opID)
-		if err != nil {
-			return Lease{}, fmt.Errorf("applystate: acquire operation %q: %w", opID, err)
+		l, done, err := p.acquireOnce(ctx, want, ttl)
+		if err != nil || done {
+			return l, err
 		}
-		now := p.now()
-		if live(row, owner, now) {
-			return Lease{}, fmt.Errorf("applystate: acquire operation %q of apply %q: owner %q holds it until %s: %w",
-				opID, applyID, row.Owner, row.OwnerUntil.Format(time.RFC3339Nano), ErrOwned)
-		}
-		w := row
-		w.Owner, w.OwnerToken, w.OwnerUntil, w.UpdatedAt = owner, row.OwnerToken+1, now.Add(ttl), now
-		l := Lease{ApplyID: applyID, OperationID: opID, Owner: owner, Token: w.OwnerToken, Until: w.OwnerUntil, Resume: begun(row)}
-		_, err = p.ops.UpdateOperation(ctx, w, row.Version)
-		if err == nil {
-			p.cfg.logger.DebugContext(ctx, "applystate: operation acquired", "apply", applyID, "operation", opID,
-				"owner", owner, "token", l.Token, "resume", l.Resume)
-			return l, nil
-		}
-		if errors.Is(err, storage.ErrConflict) {
-			continue // another write of the row landed: decide again
-		}
-		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrInvalid) {
-			return Lease{}, fmt.Errorf("applystate: acquire operation %q: %w", opID, err)
-		}
-		b, rerr := p.ops.GetOperation(ctx, applyID, opID)
-		switch {
-		case rerr != nil:
-			return Lease{}, fmt.Errorf("applystate: acquire operation %q: %w: %w (read back: %w)", opID, storage.ErrAmbiguous, err, rerr)
-		case b.Owner == owner && b.OwnerToken == l.Token:
-			// The token is written by exactly one acquisition, and this
-			// owner is one loop: the write landed, its response was lost.
-			l.Until = b.OwnerUntil
-			return l, nil
-		case b.Version == row.Version:
-			return Lease{}, fmt.Errorf("applystate: acquire operation %q: %w: %w", opID, storage.ErrAmbiguous, err)
-		}
-		// Another write landed at that version: this one did not.
 	}
 	return Lease{}, fmt.Errorf("applystate: acquire operation %q: %d attempts: %w", opID, p.cfg.maxAttempts, storage.ErrConflict)
+}
+
+// acquireOnce is one round of Acquire for want (its ApplyID, OperationID
+// and Owner); not done, the write lost to another and the next round
+// decides again.
+func (p *Projector) acquireOnce(ctx context.Context, want Lease, ttl time.Duration) (Lease, bool, error) {
+	opID := want.OperationID
+	row, err := p.ops.GetOperation(ctx, want.ApplyID, opID)
+	if err != nil {
+		return Lease{}, true, fmt.Errorf("applystate: acquire operation %q: %w", opID, err)
+	}
+	w, l, err := acquisition(want, ttl, row, p.now())
+	if err != nil {
+		return Lease{}, true, err
+	}
+	_, err = p.ops.UpdateOperation(ctx, w, row.Version)
+	switch {
+	case err == nil:
+		p.cfg.logger.DebugContext(ctx, "applystate: operation acquired", "apply", l.ApplyID, "operation", opID,
+			"owner", l.Owner, "token", l.Token, "resume", l.Resume)
+		return l, true, nil
+	case errors.Is(err, storage.ErrConflict):
+		return Lease{}, false, nil // another write of the row landed: decide again
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, storage.ErrInvalid):
+		return Lease{}, true, fmt.Errorf("applystate: acquire operation %q: %w", opID, err)
+	}
+	b, rerr := p.ops.GetOperation(ctx, l.ApplyID, opID)
+	if rerr != nil {
+		return Lease{}, true, fmt.Errorf("applystate: acquire operation %q: %w: %w (read back: %w)", opID, storage.ErrAmbiguous, err, rerr)
+	}
+	switch acquiredBack(b, row, l) {
+	case landed:
+		l.Until = b.OwnerUntil
+		return l, true, nil
+	case notLanded:
+		return Lease{}, true, fmt.Errorf("applystate: acquire operation %q: %w: %w", opID, storage.ErrAmbiguous, err)
+	}
+	return Lease{}, false, nil // another write landed at that version: this one did not
+}
+
+// acquisition decides an acquisition by want.Owner of row (of want's
+// apply and operation) for ttl at now: the row to write — the owner, a
+// token one above the row's, OwnerUntil now+ttl, every other field kept —
+// and the lease it gives; or, while another owner's lease is live, an
+// error matching [ErrOwned].
+func acquisition(want Lease, ttl time.Duration, row storage.Operation, now time.Time) (storage.Operation, Lease, error) {
+	if live(row, want.Owner, now) {
+		return storage.Operation{}, Lease{}, fmt.Errorf("applystate: acquire operation %q of apply %q: owner %q holds it until %s: %w",
+			want.OperationID, want.ApplyID, row.Owner, row.OwnerUntil.Format(time.RFC3339Nano), ErrOwned)
+	}
+	w := row
+	w.Owner, w.OwnerToken, w.OwnerUntil, w.UpdatedAt = want.Owner, row.OwnerToken+1, now.Add(ttl), now
+	l := want
+	l.Token, l.Until, l.Resume = w.OwnerToken, w.OwnerUntil, begun(row)
+	return w, l, nil
+}
+
+// acquiredBack tells what became of the acquisition l, written over row,
+// from b, the row read back after the write returned an error: a token is
+// written by exactly one acquisition and an owner is one loop, so b
+// holding l's owner and token is this write; b still at row's version,
+// it has not landed (yet); else another write got there.
+func acquiredBack(b, row storage.Operation, l Lease) outcome {
+	switch {
+	case b.Owner == l.Owner && b.OwnerToken == l.Token:
+		return landed
+	case b.Version == row.Version:
+		return notLanded
+	}
+	return superseded
 }
 
 // Renew extends l to ttl from now with one compare-and-swap of the row
@@ -236,49 +267,75 @@ func (p *Projector) Release(ctx context.Context, l Lease) error {
 // call in errors.
 func (p *Projector) setUntil(ctx context.Context, verb string, l Lease, until func(time.Time) time.Time) (Lease, error) {
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
-		row, err := p.ops.GetOperation(ctx, l.ApplyID, l.OperationID)
-		if err != nil {
-			return Lease{}, fmt.Errorf("applystate: %s operation %q: %w", verb, l.OperationID, err)
-		}
-		if !holds(row, &l) {
-			return Lease{}, notOwner(row, &l)
-		}
-		now := p.now()
-		w := row
-		w.OwnerUntil, w.UpdatedAt = until(now), now
-		_, err = p.ops.UpdateOperation(ctx, w, row.Version)
-		if err == nil {
-			l.Until = w.OwnerUntil
-			return l, nil
-		}
-		if errors.Is(err, storage.ErrConflict) {
-			continue // another write of the row: is it still ours?
-		}
-		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrInvalid) {
-			return Lease{}, fmt.Errorf("applystate: %s operation %q: %w", verb, l.OperationID, err)
-		}
-		b, rerr := p.ops.GetOperation(ctx, l.ApplyID, l.OperationID)
-		switch {
-		case rerr != nil:
-			return Lease{}, fmt.Errorf("applystate: %s operation %q: %w: %w (read back: %w)", verb, l.OperationID, storage.ErrAmbiguous, err, rerr)
-		case !holds(b, &l):
-			return Lease{}, notOwner(b, &l)
-		case b.OwnerUntil.Equal(w.OwnerUntil) && b.Version > row.Version:
-			// Every later write of the row read this one: it landed.
-			l.Until = w.OwnerUntil
-			return l, nil
-		case b.Version == row.Version:
-			return Lease{}, fmt.Errorf("applystate: %s operation %q: %w: %w", verb, l.OperationID, storage.ErrAmbiguous, err)
+		got, done, err := p.setUntilOnce(ctx, verb, l, until)
+		if err != nil || done {
+			return got, err
 		}
 	}
 	return Lease{}, fmt.Errorf("applystate: %s operation %q: %d attempts: %w", verb, l.OperationID, p.cfg.maxAttempts, storage.ErrConflict)
 }
 
-// checkDriveLease checks a Drive's lease against its apply and tasks: a
-// lease needs an operation store and tasks that name its operation.
-func checkDriveLease(p *Projector, l Lease, applyID string, m model, opID string) error {
+// setUntilOnce is one round of setUntil; not done, the write lost to
+// another and the next round reads the row again.
+func (p *Projector) setUntilOnce(ctx context.Context, verb string, l Lease, until func(time.Time) time.Time) (Lease, bool, error) {
+	row, err := p.ops.GetOperation(ctx, l.ApplyID, l.OperationID)
+	if err != nil {
+		return Lease{}, true, fmt.Errorf("applystate: %s operation %q: %w", verb, l.OperationID, err)
+	}
+	if !holds(row, &l) {
+		return Lease{}, true, notOwner(row, &l)
+	}
+	now := p.now()
+	w := row
+	w.OwnerUntil, w.UpdatedAt = until(now), now
+	_, err = p.ops.UpdateOperation(ctx, w, row.Version)
 	switch {
-	case p.ops == nil:
+	case err == nil:
+		l.Until = w.OwnerUntil
+		return l, true, nil
+	case errors.Is(err, storage.ErrConflict):
+		return Lease{}, false, nil // another write of the row: is it still ours?
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, storage.ErrInvalid):
+		return Lease{}, true, fmt.Errorf("applystate: %s operation %q: %w", verb, l.OperationID, err)
+	}
+	b, rerr := p.ops.GetOperation(ctx, l.ApplyID, l.OperationID)
+	if rerr != nil {
+		return Lease{}, true, fmt.Errorf("applystate: %s operation %q: %w: %w (read back: %w)", verb, l.OperationID, storage.ErrAmbiguous, err, rerr)
+	}
+	if !holds(b, &l) {
+		return Lease{}, true, notOwner(b, &l)
+	}
+	switch untilBack(b, row, w) {
+	case landed:
+		l.Until = w.OwnerUntil
+		return l, true, nil
+	case notLanded:
+		return Lease{}, true, fmt.Errorf("applystate: %s operation %q: %w: %w", verb, l.OperationID, storage.ErrAmbiguous, err)
+	}
+	return Lease{}, false, nil
+}
+
+// untilBack tells what became of w, the OwnerUntil write over row, from b,
+// the row read back after the write returned an error and found still
+// held: b past row's version with w's OwnerUntil, it landed (every later
+// write of the row read this one); still at row's version, it has not
+// landed (yet); else another write got there.
+func untilBack(b, row, w storage.Operation) outcome {
+	switch {
+	case b.OwnerUntil.Equal(w.OwnerUntil) && b.Version > row.Version:
+		return landed
+	case b.Version == row.Version:
+		return notLanded
+	}
+	return superseded
+}
+
+// checkDriveLease checks a Drive's lease against its apply and tasks: a
+// lease needs an operation store (hasOps) and tasks that name its
+// operation.
+func checkDriveLease(l Lease, applyID string, m model, opID string, hasOps bool) error {
+	switch {
+	case !hasOps:
 		return storage.Invalid("lease", "a lease needs a Projector with an OperationStore")
 	case m != oneModel:
 		return storage.Invalid("lease", "a lease needs tasks that name its operation %q", l.OperationID)
@@ -288,14 +345,4 @@ func checkDriveLease(p *Projector, l Lease, applyID string, m model, opID string
 		return storage.Invalid("lease.OperationID", "%q, but the tasks name operation %q", l.OperationID, opID)
 	}
 	return storage.ValidateKey("lease.Owner", l.Owner)
-}
-
-// resumed is the directive next for a deployment that reported current
-// under l, on row as stored: [Resume] instead of [Proceed] to a pending
-// report when l took over work that may be running.
-func resumed(next Directive, current State, l *Lease, row storage.Operation) Directive {
-	if next == Proceed && current == Pending && resumes(l, row) {
-		return Resume
-	}
-	return next
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/statefold/statefold/storage"
 )
@@ -29,9 +30,14 @@ type Plan struct {
 	Operations []storage.Operation
 }
 
-// validate checks the whole plan and returns it as it is written: every
-// row pending, policies in their canonical spelling, timestamps now.
+// validatePlan checks the whole plan and returns it as it is written:
+// every row pending, policies in their canonical spelling, timestamps now.
 func (p *Projector) validatePlan(plan Plan) (Plan, error) {
+	return planned(plan, p.now())
+}
+
+// planned is validatePlan at now.
+func planned(plan Plan, now time.Time) (Plan, error) {
 	a := plan.Apply
 	if err := storage.ValidateKey("plan.Apply.ID", a.ID); err != nil {
 		return Plan{}, err
@@ -42,43 +48,52 @@ func (p *Projector) validatePlan(plan Plan) (Plan, error) {
 	if len(plan.Operations) == 0 {
 		return Plan{}, storage.Invalid("plan.Operations", "a plan has at least one operation (an apply without operations is created with its ApplyStore)")
 	}
-	now := p.now()
 	out := Plan{Apply: storage.Apply{ID: a.ID, State: string(Pending), Payload: a.Payload, CreatedAt: now, UpdatedAt: now}}
 	if err := storage.ValidateApply(out.Apply); err != nil {
 		return Plan{}, err
 	}
 	seen := make(map[string]int, len(plan.Operations))
 	for i, op := range plan.Operations {
-		field := func(name string) string { return fmt.Sprintf("plan.Operations[%d].%s", i, name) }
-		if err := storage.ValidateKey(field("ID"), op.ID); err != nil {
-			return Plan{}, err
-		}
 		if j, dup := seen[op.ID]; dup {
-			return Plan{}, storage.Invalid(field("ID"), "%q is also plan.Operations[%d].ID", op.ID, j)
+			return Plan{}, storage.Invalid(fmt.Sprintf("plan.Operations[%d].ID", i), "%q is also plan.Operations[%d].ID", op.ID, j)
 		}
 		seen[op.ID] = i
-		if op.ApplyID != "" && op.ApplyID != a.ID {
-			return Plan{}, storage.Invalid(field("ApplyID"), "%q is not the plan's apply %q", op.ApplyID, a.ID)
-		}
-		if s, err := Parse(op.State); op.State != "" && (err != nil || s != Pending) {
-			return Plan{}, storage.Invalid(field("State"), "%q: a plan starts pending", op.State)
-		}
-		policy, err := ParsePolicy(op.OnFailure)
+		w, err := plannedOperation(i, op, a.ID, now)
 		if err != nil {
-			return Plan{}, storage.Invalid(field("OnFailure"), "unknown failure policy %q (halt, continue or pause)", op.OnFailure)
-		}
-		if op.Finalizer && op.Group == "" {
-			return Plan{}, storage.Invalid(field("Group"), "empty, but the operation is a finalizer")
-		}
-		w := storage.Operation{ApplyID: a.ID, ID: op.ID, Seq: op.Seq, Deployment: op.Deployment, Group: op.Group,
-			Finalizer: op.Finalizer, State: string(Pending), OnFailure: string(policy), Payload: op.Payload,
-			CreatedAt: now, UpdatedAt: now}
-		if err := storage.ValidateOperation(w); err != nil {
-			return Plan{}, fmt.Errorf("%s: %w", field(""), err)
+			return Plan{}, err
 		}
 		out.Operations = append(out.Operations, w)
 	}
 	return out, nil
+}
+
+// plannedOperation checks plan.Operations[i], op, of the plan of apply
+// applyID and returns it as it is written at now.
+func plannedOperation(i int, op storage.Operation, applyID string, now time.Time) (storage.Operation, error) {
+	field := func(name string) string { return fmt.Sprintf("plan.Operations[%d].%s", i, name) }
+	if err := storage.ValidateKey(field("ID"), op.ID); err != nil {
+		return storage.Operation{}, err
+	}
+	if op.ApplyID != "" && op.ApplyID != applyID {
+		return storage.Operation{}, storage.Invalid(field("ApplyID"), "%q is not the plan's apply %q", op.ApplyID, applyID)
+	}
+	if s, err := Parse(op.State); op.State != "" && (err != nil || s != Pending) {
+		return storage.Operation{}, storage.Invalid(field("State"), "%q: a plan starts pending", op.State)
+	}
+	policy, err := ParsePolicy(op.OnFailure)
+	if err != nil {
+		return storage.Operation{}, storage.Invalid(field("OnFailure"), "unknown failure policy %q (halt, continue or pause)", op.OnFailure)
+	}
+	if op.Finalizer && op.Group == "" {
+		return storage.Operation{}, storage.Invalid(field("Group"), "empty, but the operation is a finalizer")
+	}
+	w := storage.Operation{ApplyID: applyID, ID: op.ID, Seq: op.Seq, Deployment: op.Deployment, Group: op.Group,
+		Finalizer: op.Finalizer, State: string(Pending), OnFailure: string(policy), Payload: op.Payload,
+		CreatedAt: now, UpdatedAt: now}
+	if err := storage.ValidateOperation(w); err != nil {
+		return storage.Operation{}, fmt.Errorf("%s: %w", field(""), err)
+	}
+	return w, nil
 }
 
 // CreatePlan creates a rollout: the apply and its operations, validated
@@ -139,20 +154,9 @@ func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, [
 	if err := p.lockPlan(ctx, w); err != nil {
 		return storage.Apply{}, nil, err
 	}
-	ops := make([]storage.Operation, 0, len(w.Operations))
-	for _, op := range w.Operations {
-		got, err := p.ops.CreateOperation(ctx, op)
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			// Created by an earlier attempt, whose response may have
-			// been lost: it must hold what the plan says.
-			if got, err = p.ops.GetOperation(ctx, id, op.ID); err == nil {
-				err = samePlanned(got, op)
-			}
-		}
-		if err != nil {
-			return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: operation %q: %w", id, op.ID, err)
-		}
-		ops = append(ops, got)
+	ops, err := p.createOperations(ctx, w)
+	if err != nil {
+		return storage.Apply{}, nil, err
 	}
 	a, err := p.applies.CreateApply(ctx, w.Apply)
 	if errors.Is(err, storage.ErrAlreadyExists) {
@@ -165,6 +169,27 @@ func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, [
 	}
 	p.cfg.logger.DebugContext(ctx, "applystate: plan created", "apply", id, "operations", len(ops))
 	return a, ops, nil
+}
+
+// createOperations creates the operations of w, each found holding what
+// the plan says when it exists (created by an earlier attempt, whose
+// response may have been lost), and returns them as stored.
+func (p *Projector) createOperations(ctx context.Context, w Plan) ([]storage.Operation, error) {
+	id := w.Apply.ID
+	ops := make([]storage.Operation, 0, len(w.Operations))
+	for _, op := range w.Operations {
+		got, err := p.ops.CreateOperation(ctx, op)
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			if got, err = p.ops.GetOperation(ctx, id, op.ID); err == nil {
+				err = samePlanned(got, op)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("applystate: create plan %q: operation %q: %w", id, op.ID, err)
+		}
+		ops = append(ops, got)
+	}
+	return ops, nil
 }
 
 // PlanLockID returns the id of the apply row that [Projector.CreatePlan]
@@ -211,19 +236,33 @@ func planDigest(w Plan) []byte {
 // finds it holding this plan's digest. A lock of another plan is an error
 // matching storage.ErrAlreadyExists.
 func (p *Projector) lockPlan(ctx context.Context, w Plan) error {
-	id := w.Apply.ID
-	digest := planDigest(w)
-	lock := storage.Apply{ID: PlanLockID(id), State: string(Pending), Payload: digest,
-		ErrorMessage: truncate("plan lock of apply " + id), CreatedAt: w.Apply.CreatedAt, UpdatedAt: w.Apply.CreatedAt}
+	lock := planLock(w)
 	_, err := p.applies.CreateApply(ctx, lock)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		var got storage.Apply
-		if got, err = p.applies.GetApply(ctx, lock.ID); err == nil && !bytes.Equal(got.Payload, digest) {
-			err = fmt.Errorf("the apply is being created with another plan: %w", storage.ErrAlreadyExists)
+		if got, err = p.applies.GetApply(ctx, lock.ID); err == nil {
+			err = lockedFor(got, lock)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("applystate: create plan %q: plan lock: %w", id, err)
+		return fmt.Errorf("applystate: create plan %q: plan lock: %w", w.Apply.ID, err)
+	}
+	return nil
+}
+
+// planLock is the plan lock of w: an apply row under [PlanLockID] holding
+// the plan's digest.
+func planLock(w Plan) storage.Apply {
+	id := w.Apply.ID
+	return storage.Apply{ID: PlanLockID(id), State: string(Pending), Payload: planDigest(w),
+		ErrorMessage: truncate("plan lock of apply " + id), CreatedAt: w.Apply.CreatedAt, UpdatedAt: w.Apply.CreatedAt}
+}
+
+// lockedFor reports, as an error matching storage.ErrAlreadyExists,
+// whether got, the stored plan lock, was taken by another plan than lock's.
+func lockedFor(got, lock storage.Apply) error {
+	if !bytes.Equal(got.Payload, lock.Payload) {
+		return fmt.Errorf("the apply is being created with another plan: %w", storage.ErrAlreadyExists)
 	}
 	return nil
 }
@@ -255,9 +294,19 @@ func (p *Projector) existingPlan(ctx context.Context, w Plan, a storage.Apply) (
 	if err != nil {
 		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: %w", id, err)
 	}
+	out, err := storedAsPlanned(w, stored)
+	if err != nil {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: %w", id, err)
+	}
+	return a, out, nil
+}
+
+// storedAsPlanned returns the stored operations in the plan's order when
+// they are exactly the operations of w, as planned; else an error
+// matching storage.ErrAlreadyExists naming the difference.
+func storedAsPlanned(w Plan, stored []storage.Operation) ([]storage.Operation, error) {
 	if len(stored) != len(w.Operations) {
-		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: the stored apply has %d operations, the plan %d: %w",
-			id, len(stored), len(w.Operations), storage.ErrAlreadyExists)
+		return nil, fmt.Errorf("the stored apply has %d operations, the plan %d: %w", len(stored), len(w.Operations), storage.ErrAlreadyExists)
 	}
 	byID := make(map[string]storage.Operation, len(stored))
 	for _, op := range stored {
@@ -267,14 +316,14 @@ func (p *Projector) existingPlan(ctx context.Context, w Plan, a storage.Apply) (
 	for _, op := range w.Operations {
 		got, ok := byID[op.ID]
 		if !ok {
-			return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: operation %q is not stored: %w", id, op.ID, storage.ErrAlreadyExists)
+			return nil, fmt.Errorf("operation %q is not stored: %w", op.ID, storage.ErrAlreadyExists)
 		}
 		if err := samePlanned(got, op); err != nil {
-			return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: operation %q: %w", id, op.ID, err)
+			return nil, fmt.Errorf("operation %q: %w", op.ID, err)
 		}
 		out = append(out, got)
 	}
-	return a, out, nil
+	return out, nil
 }
 
 // samePlanned reports (as an error matching storage.ErrAlreadyExists naming

@@ -90,30 +90,35 @@ func Rollout(children []Child, f Flags) State {
 		all.add(c.State)
 	}
 	base := all.derive()
-	if base != Failed {
-		if base.Terminal() {
-			var act counts
-			for _, c := range children {
-				if c.active(f) {
-					act.add(c.State)
-				}
-			}
-			if act.n > 0 {
-				return act.derive()
-			}
-		}
-		if base == Pending {
-			for _, c := range children {
-				if c.Started || c.State.Settled() {
-					return Running
-				}
-			}
-		}
-		return base
+	if base == Failed {
+		return rolloutFailed(children, f)
 	}
-	// One pass for the classes, one for the policies: a pause holds when a
-	// later child is unfinished, i.e. when it precedes the last unfinished
-	// child (linear even with many failed pause children).
+	if base.Terminal() {
+		var act counts
+		for _, c := range children {
+			if c.active(f) {
+				act.add(c.State)
+			}
+		}
+		if act.n > 0 {
+			return act.derive()
+		}
+	}
+	if base == Pending {
+		for _, c := range children {
+			if c.Started || c.State.Settled() {
+				return Running
+			}
+		}
+	}
+	return base
+}
+
+// rolloutFailed is Rollout when a child failed (rule 3): one pass for the
+// classes, one for the policies. A pause holds when a later child is
+// unfinished, i.e. when it precedes the last unfinished child (linear even
+// with many failed pause children).
+func rolloutFailed(children []Child, f Flags) State {
 	anyHolds, lastUnfinished := false, -1
 	for i, c := range children {
 		anyHolds = anyHolds || c.holds(f)

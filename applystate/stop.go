@@ -4,20 +4,52 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/statefold/statefold/storage"
 )
 
-// finishStop moves the unclaimed pending operations of an apply whose stop
-// was requested to stopped — what an interrupted Stop left undone — and
-// reports whether it wrote, in which case the caller reads the apply and
-// lists the operations again. a was read before ops were listed; as for any
-// row that is not active, the apply is bumped first (see [Projector.bump]),
-// and a row that changed since the listing ends the pass: the caller reads
-// and lists again.
-func (p *Projector) finishStop(ctx context.Context, a storage.Apply, ops []storage.Operation) (bool, error) {
+// Stop requests a stop: it sets StopRequested (compare-and-swap) and
+// reprojects, which moves every unclaimed pending operation to stopped
+// (compare-and-swap each) before it projects. Operations already started or
+// claimed are left to their drive loops; once StopRequested is set a
+// stopped operation, started or not, no longer holds its target, so the
+// apply settles when every started operation has stopped or settled:
+// stopped, or failed when an operation failed. A terminal apply is returned
+// unchanged. Stop is idempotent: retry it after an error (Reproject finishes
+// an interrupted Stop too).
+func (p *Projector) Stop(ctx context.Context, applyID string) (Result, error) {
+	if err := p.check(ctx, applyID, true); err != nil {
+		return Result{}, err
+	}
+	before, wrote, err := p.setFlag(ctx, applyID, requestStop)
+	if err != nil {
+		return Result{}, err
+	}
+	if prev := Normalize(before.State); prev.Terminal() {
+		return Result{Apply: before, Previous: prev}, nil
+	}
+	res, err := p.reproject(ctx, applyID)
+	res.Changed = res.Changed || wrote
+	return res, err
+}
+
+// requestStop sets StopRequested on a and reports whether that is a
+// change.
+func requestStop(a *storage.Apply) bool {
+	if a.StopRequested {
+		return false
+	}
+	a.StopRequested = true
+	return true
+}
+
+// stopTodo returns the rows of ops a requested stop moves to stopped: the
+// unclaimed pending ones, once a (read before ops were listed) holds
+// StopRequested.
+func stopTodo(a storage.Apply, ops []storage.Operation) []storage.Operation {
 	if !a.StopRequested {
-		return false, nil
+		return nil
 	}
 	var todo []storage.Operation
 	for _, op := range ops {
@@ -25,37 +57,45 @@ func (p *Projector) finishStop(ctx context.Context, a storage.Apply, ops []stora
 			todo = append(todo, op)
 		}
 	}
-	if len(todo) == 0 {
-		return false, nil
-	}
+	return todo
+}
+
+// stoppedRow is op moved to stopped at now, to be projected again.
+func stoppedRow(op storage.Operation, now time.Time) storage.Operation {
+	w := op
+	w.State, w.UpdatedAt, w.Projected = string(Stopped), now, false
+	return w
+}
+
+// finishStop moves todo, the rows [stopTodo] picked from a listing made
+// after a was read, to stopped — what an interrupted Stop left undone. As
+// for any row that is not active, the apply is bumped first (see
+// [Projector.bump]), and a row that changed since the listing ends the
+// pass; either way the caller reads the apply and lists again.
+func (p *Projector) finishStop(ctx context.Context, a storage.Apply, todo []storage.Operation) error {
 	_, lost, err := p.bump(ctx, a)
 	if err != nil {
-		return false, err
+		return err
 	}
 	if lost {
 		// Another write moved the apply on — perhaps to terminal: no row
 		// moves on this listing. The next round reads the apply again.
-		return true, nil
+		return nil
 	}
 	for _, op := range todo {
 		moved, err := p.stopOperation(ctx, op)
-		if err != nil {
-			return false, err
-		}
-		if !moved {
-			break
+		if err != nil || !moved {
+			return err
 		}
 	}
-	return true, nil
+	return nil
 }
 
 // stopOperation moves one unclaimed pending operation, as listed, to
 // stopped by compare-and-swap; it reports false when the row changed since
 // the listing (it is read again with the next listing).
 func (p *Projector) stopOperation(ctx context.Context, op storage.Operation) (bool, error) {
-	w := op
-	w.State, w.UpdatedAt, w.Projected = string(Stopped), p.now(), false
-	_, err := p.ops.UpdateOperation(ctx, w, op.Version)
+	_, err := p.ops.UpdateOperation(ctx, stoppedRow(op, p.now()), op.Version)
 	switch {
 	case err == nil:
 		return true, nil
