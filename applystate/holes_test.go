@@ -205,7 +205,7 @@ func TestClaimGivenBackWhenItsOwnListingPauses(t *testing.T) {
 // write at v1, reads v2 — running_degraded, as it projects — and, before
 // the fix, wrote nothing and acknowledged both rows: B's failed, computed
 // without C, then landed at v2 while C runs, and no poll repairs it.
-func TestReprojectFencesAfterItsListing(t *testing.T) {
+func TestReprojectForcesAfterItsListing(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []op{{"A", ""}, {"B", ""}, {"C", ""}})
 	b.drive(t, "B", ru)
@@ -449,11 +449,11 @@ func TestOrphanedFinalizerNeverStarts(t *testing.T) {
 // B waiting too and computes waiting_for_cutover, held before its write at
 // v2; B's second loop reports running and crashes before its apply write.
 // B's first loop loses its row compare-and-swap to that report, which says
-// what it says: it projects the row unacknowledged. With a fence read
-// before the winning row (v1) its forced write failed, the next round read
-// v2 — running, as it projects — wrote nothing and acknowledged B; A's
-// waiting_for_cutover, computed without B running, then landed at v2, and
-// no poll repairs it (B is acknowledged).
+// what it says: it projects the row unacknowledged. With an
+// acknowledgement version read before the winning row (v1) its forced write
+// failed, the next round read v2 — running, as it projects — wrote nothing
+// and acknowledged B; A's waiting_for_cutover, computed without B running,
+// then landed at v2, and no poll repairs it (B is acknowledged).
 func TestLostRowCASReReadsTheApplyNonTerminal(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []op{{"A", ""}, {"B", ""}})
@@ -488,7 +488,7 @@ func TestLostRowCASReReadsTheApplyNonTerminal(t *testing.T) {
 // unacknowledged and projects running; its forced write at v1 fails. Before
 // the fix the next round read v2 — running, as projected — wrote nothing
 // and acknowledged both rows; A's waiting_for_cutover then landed at v2.
-func TestReprojectFencesAfterItsListingNonTerminal(t *testing.T) {
+func TestReprojectForcesAfterItsListingNonTerminal(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []op{{"A", ""}, {"B", ""}})
 	b.drive(t, "A", cs)

@@ -121,16 +121,16 @@ func TestClaimRacingStop(t *testing.T) {
 	require.NoError(t, explore.CheckApplyProjected(b.ctx, b.store, "a"))
 }
 
-// A start fenced before the stop: B got Proceed, so the stop leaves it to
+// A start granted before the stop: B got Proceed, so the stop leaves it to
 // B's drive loop and the apply waits for B, which is told not to go on and
 // reports stopped.
-func TestStopAfterAFencedStart(t *testing.T) {
+func TestStopAfterAGrantedStart(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []op{{"A", ""}, {"B", ""}})
 	require.Equal(t, applystate.Proceed, b.drive(t, "B", pe).Next)
 	rs, err := b.p.Stop(b.ctx, "a")
 	require.NoError(t, err)
-	require.Equal(t, string(ru), rs.Apply.State, "B's fenced claim holds the apply")
+	require.Equal(t, string(ru), rs.Apply.State, "B's granted claim holds the apply")
 	require.Equal(t, applystate.DoNotStart, rs.Next)
 	r := b.drive(t, "B", ru)
 	require.Equal(t, applystate.DoNotStart, r.Next, "a stop was requested")
