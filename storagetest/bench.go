@@ -160,7 +160,7 @@ func benchList(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 	b.Run("naive", func(b *testing.B) {
 		fs.ResetCounts()
 		for b.Loop() {
-			got, err := NaiveList(ctx, fs, queue, listStates...)
+			got, err := naiveList(ctx, fs, queue, listStates...)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -170,9 +170,9 @@ func benchList(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 	})
 }
 
-// NaiveList is the baseline List: every row of every bucket resolved with
+// naiveList is the baseline List: every row of every bucket resolved with
 // its own GetBatch, sequentially, keeping batches still in the state.
-func NaiveList(ctx context.Context, store storage.Store, queue string, states ...string) ([]storage.Batch, error) {
+func naiveList(ctx context.Context, store storage.Store, queue string, states ...string) ([]storage.Batch, error) {
 	var out []storage.Batch
 	for _, s := range states {
 		rows, err := store.ListMembers(ctx, queue, s)

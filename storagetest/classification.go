@@ -16,11 +16,15 @@ import (
 )
 
 // ClassificationRow is one failure kind's row of a [ClassificationMatrix]:
-// one cell per [MethodClass], in column order.
+// one cell per class of store methods that answer a failure alike, in this
+// order: reads (GetBatch, GetBatches, ListMembers, GetApply, GetOperation,
+// ListOperations), creates (CreateBatch, CreateApply, CreateOperation),
+// compare-and-swaps (UpdateBatch, UpdateApply, UpdateOperation), AddMember
+// and RemoveMember.
 type ClassificationRow [5]string
 
 // ClassificationMatrix is a backend's documented answers: for each failure
-// kind below the store, one cell per [MethodClass]. A cell of a read is its
+// kind below the store, one [ClassificationRow]. A cell of a read is its
 // answer; a cell of a write is its answer and whether the row was written
 // ("U, not written"). [NotApplicable] marks a cell the backend cannot meet.
 //
@@ -356,7 +360,7 @@ func FailureKinds() []FailureKind {
 	return []FailureKind{NotSent, DialTimeout, ResponseLost, RolledBack, ContextEndedBeforeSending, ContextEndedInFlight}
 }
 
-// Want returns the documented answer of every [MethodClass] to the kind:
+// Want returns the documented answer of every class of methods to the kind:
 // the row of the matrix [RunClassification] checks.
 func (k FailureKind) Want() ClassificationRow {
 	switch k {

@@ -37,10 +37,10 @@ func areas(cfg runConfig) []Area {
 		{"Orchestration", "batchstate and applystate end to end on the store: crash points, a deterministic test per known race, churn under a reader and a janitor, concurrency, bad input", func(t *testing.T, ns func(t *testing.T) storage.Store) {
 			explore.RunOrchestration(t, ns, cfg.n, cfg.churnLists)
 		}},
-		{"Interleavings", "batchstate's and applystate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Explore)", func(t *testing.T, ns func(t *testing.T) storage.Store) {
+		{"Interleavings", "batchstate's and applystate's invariants hold in every schedule of small concurrent scenarios, within bounds on preemptions, faults and clock jumps (see Exploration)", func(t *testing.T, ns func(t *testing.T) storage.Store) {
 			explore.RunInterleavings(t, ns, cfg.exploration)
 		}},
-		{"ModelCheck", "generated applystate and batchstate scenarios, each explored, keep every promise of the specification written from the documentation (see CheckModel)", func(t *testing.T, ns func(t *testing.T) storage.Store) {
+		{"ModelCheck", "generated applystate and batchstate scenarios, each explored, keep every promise of the specification written from the documentation (see ModelCheck)", func(t *testing.T, ns func(t *testing.T) storage.Store) {
 			explore.RunModelCheck(t, ns, cfg.model)
 		}},
 	}

@@ -24,7 +24,7 @@ import (
 // the fake clock jumps past it before the converging Reconcile.
 const crashGrace = 10 * time.Minute
 
-// crashMachine is the batch machine of the orchestration areas.
+// CrashMachine is the batch machine of the orchestration areas.
 var CrashMachine = batchstate.Machine{
 	States:   []string{"queued", "running", "merging", "done", "failed"},
 	Terminal: []string{"done", "failed"},

@@ -388,7 +388,7 @@ func Replay(ctx context.Context, store storage.Store, scenario, schedule string,
 	return exRunSchedule(ctx, store, sc, ch, f, true)
 }
 
-// runInterleavings is the Interleavings area: every scenario as a subtest,
+// RunInterleavings is the Interleavings area: every scenario as a subtest,
 // one after the other within the budget, or only the schedule ScheduleEnv
 // names.
 func RunInterleavings(t *testing.T, newStore func(t *testing.T) storage.Store, x Exploration) {

@@ -21,7 +21,7 @@ import (
 // racers is how many goroutines race one compare-and-swap.
 const racers = 16
 
-// race runs racers updates from the same version: exactly one wins, the
+// Race runs racers updates from the same version: exactly one wins, the
 // others get ErrConflict, and the stored row is the winner's. round names
 // the attempt in failures.
 func Race(t *testing.T, round int, update func(i int) (string, error), read func() (string, int64)) {
@@ -60,7 +60,7 @@ func Race(t *testing.T, round int, update func(i int) (string, error), read func
 	require.Equal(t, int64(2), version, "round %d", round)
 }
 
-// rowsOf lists a bucket as batch id → version.
+// RowsOf lists a bucket as batch id → version.
 func RowsOf(t *testing.T, ctx context.Context, s storage.Store, queue, state string) map[string]int64 {
 	t.Helper()
 	ms, err := s.ListMembers(ctx, queue, state)
@@ -76,6 +76,7 @@ func RowsOf(t *testing.T, ctx context.Context, s storage.Store, queue, state str
 	return out
 }
 
+// BatchIDs returns the ids of bs, sorted.
 func BatchIDs(bs []storage.Batch) []string {
 	out := make([]string, len(bs))
 	for i, b := range bs {
@@ -85,7 +86,7 @@ func BatchIDs(bs []storage.Batch) []string {
 	return out
 }
 
-// parallel runs each named case as a parallel subtest with a store.
+// Parallel runs each named case as a parallel subtest with a store.
 func Parallel(t *testing.T, newStore func(t *testing.T) storage.Store, cases map[string]func(t *testing.T, ctx context.Context, s storage.Store)) {
 	t.Helper()
 	for name, c := range cases {

@@ -444,7 +444,7 @@ func ReplayModel(ctx context.Context, store storage.Store, scenario, schedule st
 	return exRunSchedule(ctx, store, g.scenario("replay"), ch, NewBatchOrchestrator, true)
 }
 
-// runModelCheck is the ModelCheck area, checking as far as m says.
+// RunModelCheck is the ModelCheck area, checking as far as m says.
 func RunModelCheck(t *testing.T, newStore func(t *testing.T) storage.Store, m ModelCheck) {
 	if spec := os.Getenv(ModelEnv); spec != "" {
 		sc, schedule, ok := strings.Cut(spec, "#")

@@ -6,7 +6,7 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-// runOrchestration runs batchstate and applystate end to end on the store:
+// RunOrchestration runs batchstate and applystate end to end on the store:
 // crash points, concurrency and bad input.
 // n scales a round count or size; churnLists is how many Lists the churn
 // test makes.
