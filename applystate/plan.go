@@ -124,6 +124,9 @@ func plannedOperation(i int, op storage.Operation, applyID string, now time.Time
 // with that plan to finish it, or create the new plan under another apply
 // id (rows are never deleted).
 //
+// Do not create the apply yourself before its operations: a Drive in
+// between would project over the operations created so far.
+//
 // It returns the apply and the operations as stored.
 func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, []storage.Operation, error) {
 	if err := ctx.Err(); err != nil {

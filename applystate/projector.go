@@ -67,8 +67,11 @@ type Task struct {
 	OperationID string
 	// State is the task's state; see [Parse] for what is accepted.
 	State State
-	// ErrorMessage says why the task failed; it is truncated to
-	// storage.MaxMessageBytes.
+	// ErrorMessage says why the task failed; it is made valid UTF-8 and
+	// truncated to storage.MaxMessageBytes on a rune boundary. The apply's
+	// message is "deployment <Deployment> failed: <message>" for the first
+	// failed operation in rollout order (its ID when Deployment is empty);
+	// without an operation model it is the first failed task's message.
 	ErrorMessage string
 }
 

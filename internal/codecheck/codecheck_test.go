@@ -1,8 +1,3 @@
-// Package codecheck keeps the orchestrators and the store contract
-// readable: no function longer than [maxFuncLines] lines, no package doc
-// longer than [maxDocLines] lines, every exported identifier documented.
-// Its tests parse the packages' production files (not their tests) with
-// go/ast.
 package codecheck
 
 import (
@@ -29,8 +24,8 @@ const (
 // findings logged until their refactoring lands, when they move to
 // enforced.
 var (
-	enforced = []string{"batchstate"}
-	pending  = []string{"applystate", "storage"}
+	enforced = []string{"applystate", "batchstate"}
+	pending  = []string{"storage"}
 )
 
 // pkg is one parsed package directory.
