@@ -100,7 +100,7 @@ func lostSetup(t *testing.T, l *lostResponse, x, y applystate.State) (*applystat
 	}
 	obs := &observed{}
 	c := newClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
-	return applystate.NewProjector(l, l, applystate.WithClock(c.Now), applystate.WithObserver(obs.observe)), obs
+	return newProjector(t, l, l, applystate.WithClock(c.Now), applystate.WithObserver(obs.observe)), obs
 }
 
 // The terminalizing apply write lands but its response is lost — a
@@ -178,7 +178,7 @@ func TestLostResponseWhereAnotherWriteLanded(t *testing.T) {
 	p, obs := lostSetup(t, l, applystate.Completed, applystate.Completed)
 	other := &observed{}
 	c := newClock(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
-	rival := applystate.NewProjector(l.Store, l.Store, applystate.WithClock(c.Now), applystate.WithObserver(other.observe))
+	rival := newProjector(t, l.Store, l.Store, applystate.WithClock(c.Now), applystate.WithObserver(other.observe))
 	l.before = func(ctx context.Context) {
 		r, err := rival.Reproject(ctx, "a")
 		require.NoError(t, err)
@@ -211,7 +211,7 @@ func TestIdenticalProjectionIsNotMistakenForOwnWrite(t *testing.T) {
 	}
 	frozen := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 	obs := &observed{}
-	p := applystate.NewProjector(l, l, applystate.WithClock(func() time.Time { return frozen }), applystate.WithObserver(obs.observe))
+	p := newProjector(t, l, l, applystate.WithClock(func() time.Time { return frozen }), applystate.WithObserver(obs.observe))
 	var rival applystate.Result
 	l.before = func(ctx context.Context) {
 		var err error

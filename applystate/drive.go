@@ -44,10 +44,11 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task, opt
 		return Result{}, err
 	}
 	var dc driveConfig
-	for _, o := range opts {
-		if o != nil {
-			o(&dc)
+	for i, o := range opts {
+		if o == nil {
+			return Result{}, storage.Invalid("opts", "option %d is nil", i)
 		}
+		o(&dc)
 	}
 	rep, err := parseReport(tasks)
 	if err != nil {

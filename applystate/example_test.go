@@ -20,7 +20,11 @@ func Example() {
 	for i, d := range []string{"us-east", "eu-west"} {
 		store.CreateOperation(ctx, storage.Operation{ApplyID: "rollout-1", ID: d, Seq: int64(i), Deployment: d, State: "pending"})
 	}
-	p := applystate.NewProjector(store, store)
+	p, err := applystate.NewProjector(store, store)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	drive := func(op string, s applystate.State) {
 		r, err := p.Drive(ctx, "rollout-1", []applystate.Task{{OperationID: op, State: s}})
 		if err != nil {

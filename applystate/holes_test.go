@@ -32,7 +32,7 @@ type actor struct {
 func newActor(b *bundle, start time.Time, opts ...applystate.Option) actor {
 	fs := storagetest.NewFaultStore(b.store)
 	c := newClock(start)
-	return actor{fs: fs, p: applystate.NewProjector(fs, fs, append([]applystate.Option{applystate.WithClock(c.Now)}, opts...)...)}
+	return actor{fs: fs, p: newProjector(b.t, fs, fs, append([]applystate.Option{applystate.WithClock(c.Now)}, opts...)...)}
 }
 
 func (a actor) drive(b *bundle, id string, s S, msg ...string) func() (applystate.Result, error) {

@@ -57,7 +57,7 @@ func TestFailingApplyWriteReturnsTheError(t *testing.T) {
 func TestConflictsRetryThenGiveUp(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	p := applystate.NewProjector(b.fs, nil, applystate.WithMaxAttempts(3))
+	p := newProjector(t, b.fs, nil, applystate.WithMaxAttempts(3))
 	failing(t, b, storagetest.UpdateApply, storage.ErrConflict)
 	_, err := p.Drive(b.ctx, "a", []applystate.Task{{State: applystate.Running}})
 	require.ErrorIs(t, err, storage.ErrConflict)

@@ -50,7 +50,8 @@ type Lease struct {
 	Resume bool
 }
 
-// DriveOption configures one [Projector.Drive] call.
+// DriveOption configures one [Projector.Drive] call. A nil DriveOption is
+// an error matching storage.ErrInvalid, and nothing is read or written.
 type DriveOption func(*driveConfig)
 
 type driveConfig struct {

@@ -19,13 +19,13 @@ func owned(t *testing.T, ops []op) (*bundle, *clock) {
 	t.Helper()
 	b := setup(t, ops)
 	c := newClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
-	b.p = applystate.NewProjector(b.fs, b.fs, applystate.WithClock(c.Now))
+	b.p = newProjector(t, b.fs, b.fs, applystate.WithClock(c.Now))
 	return b, c
 }
 
 // replica is another drive loop's projector over b's store, on clock c.
 func (b *bundle) replica(c *clock) *applystate.Projector {
-	return applystate.NewProjector(b.fs, b.fs, applystate.WithClock(c.Now))
+	return newProjector(b.t, b.fs, b.fs, applystate.WithClock(c.Now))
 }
 
 func (b *bundle) acquire(t *testing.T, p *applystate.Projector, id, owner string) applystate.Lease {

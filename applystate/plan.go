@@ -132,8 +132,8 @@ func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, [
 	if err := ctx.Err(); err != nil {
 		return storage.Apply{}, nil, err
 	}
-	if p.applies == nil || p.ops == nil {
-		return storage.Apply{}, nil, storage.Invalid("ops", "CreatePlan needs an ApplyStore and an OperationStore")
+	if p.ops == nil {
+		return storage.Apply{}, nil, storage.Invalid("ops", "CreatePlan needs an OperationStore")
 	}
 	w, err := p.validatePlan(plan)
 	if err != nil {

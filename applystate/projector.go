@@ -3,7 +3,6 @@ package applystate
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,43 +18,6 @@ import (
 // terminal side effects although its Result says nothing. The error also
 // wraps the store's error.
 var ErrAmbiguous = errors.New("applystate: apply write outcome unknown")
-
-// DefaultMaxAttempts is how many read → project → compare-and-swap rounds
-// a call makes before it gives up with an error matching
-// storage.ErrConflict.
-const DefaultMaxAttempts = 8
-
-// Option configures a [Projector].
-type Option func(*config)
-
-type config struct {
-	clock       func() time.Time
-	logger      *slog.Logger
-	maxAttempts int
-	observer    func(context.Context, Result)
-}
-
-// WithClock sets the clock timestamps are taken from (default time.Now);
-// they are stored in UTC, truncated to the microsecond.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
-
-// WithLogger sets where refusals and retries are logged (default
-// slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
-
-// WithMaxAttempts sets the number of compare-and-swap rounds per call
-// (default [DefaultMaxAttempts]; values below 1 mean 1).
-func WithMaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n } }
-
-// WithObserver registers a function called after every write of the
-// apply's projected state (not after the flag writes of Stop and
-// ReleasePause), by the caller that wrote it and only by that caller — the place for
-// terminal side effects: a Result with Terminalized is observed exactly
-// once per apply, unless the call that wrote it returned an error matching
-// [ErrAmbiguous].
-func WithObserver(f func(context.Context, Result)) Option {
-	return func(c *config) { c.observer = f }
-}
 
 // Task is one task of a deployment, as its drive loop reports it.
 type Task struct {
@@ -110,24 +72,20 @@ type Projector struct {
 }
 
 // NewProjector returns a Projector over the stores. ops may be nil: then
-// Drive takes the tasks' state as the apply's, and Reproject, Stop and
-// ReleasePause are unavailable (storage.ErrInvalid). A nil applies makes
-// every call storage.ErrInvalid.
-func NewProjector(applies storage.ApplyStore, ops storage.OperationStore, opts ...Option) *Projector {
-	cfg := config{clock: time.Now, maxAttempts: DefaultMaxAttempts}
-	for _, o := range opts {
-		o(&cfg)
+// Drive takes the tasks' state as the apply's, and Reproject, Stop,
+// ReleasePause, CreatePlan and the ownership calls are unavailable
+// (storage.ErrInvalid). A nil applies, a nil Option and an option given a
+// value it cannot use (each With function says which) are errors matching
+// storage.ErrInvalid that name the store or the option.
+func NewProjector(applies storage.ApplyStore, ops storage.OperationStore, opts ...Option) (*Projector, error) {
+	if applies == nil {
+		return nil, storage.Invalid("applies", "nil ApplyStore")
 	}
-	if cfg.clock == nil {
-		cfg.clock = time.Now
+	cfg, err := configure(opts)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.maxAttempts < 1 {
-		cfg.maxAttempts = 1
-	}
-	if cfg.logger == nil {
-		cfg.logger = slog.Default()
-	}
-	return &Projector{applies: applies, ops: ops, cfg: cfg}
+	return &Projector{applies: applies, ops: ops, cfg: cfg}, nil
 }
 
 func (p *Projector) now() time.Time { return p.cfg.clock().UTC().Truncate(time.Microsecond) }
@@ -147,13 +105,10 @@ func truncate(msg string) string {
 }
 
 // check is the input check of every call on applyID: a live context, an
-// ApplyStore, an OperationStore when needOps, a valid id.
+// OperationStore when needOps, a valid id.
 func (p *Projector) check(ctx context.Context, applyID string, needOps bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
-	}
-	if p.applies == nil {
-		return storage.Invalid("applies", "nil ApplyStore")
 	}
 	if needOps && p.ops == nil {
 		return storage.Invalid("ops", "nil OperationStore")

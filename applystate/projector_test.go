@@ -26,6 +26,7 @@ type clock = explore.Clock
 func newClock(start time.Time) *clock { return explore.NewClock(start, time.Second) }
 
 type bundle struct {
+	t     testing.TB
 	store *memory.Store
 	fs    *storagetest.FaultStore
 	p     *applystate.Projector
@@ -37,14 +38,22 @@ type op struct {
 	policy applystate.Policy
 }
 
+// newProjector is applystate.NewProjector with options it accepts.
+func newProjector(t testing.TB, applies storage.ApplyStore, ops storage.OperationStore, opts ...applystate.Option) *applystate.Projector {
+	t.Helper()
+	p, err := applystate.NewProjector(applies, ops, opts...)
+	require.NoError(t, err)
+	return p
+}
+
 // setup creates apply "a" with the given operations (Seq in order, all
 // pending) and a projector over a counting store.
 func setup(t *testing.T, ops []op, opts ...applystate.Option) *bundle {
 	t.Helper()
-	b := &bundle{store: memory.New(), ctx: context.Background()}
+	b := &bundle{t: t, store: memory.New(), ctx: context.Background()}
 	b.fs = storagetest.NewFaultStore(b.store)
 	c := newClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
-	b.p = applystate.NewProjector(b.fs, b.fs, append([]applystate.Option{applystate.WithClock(c.Now)}, opts...)...)
+	b.p = newProjector(t, b.fs, b.fs, append([]applystate.Option{applystate.WithClock(c.Now)}, opts...)...)
 	_, err := b.store.CreateApply(b.ctx, storage.Apply{ID: "a", State: "pending"})
 	require.NoError(t, err)
 	for i, o := range ops {
@@ -164,7 +173,7 @@ func TestTerminalApplyNeverOverwritten(t *testing.T) {
 	b.fs.ResetCounts()
 	// Without an operation store the tasks are authoritative, and still
 	// never overwrite a terminal apply.
-	r, err := applystate.NewProjector(b.fs, nil).Drive(b.ctx, "a", []applystate.Task{{State: ru}})
+	r, err := newProjector(t, b.fs, nil).Drive(b.ctx, "a", []applystate.Task{{State: ru}})
 	require.NoError(t, err)
 	require.False(t, r.Changed)
 	require.Equal(t, before, r.Apply)
@@ -209,7 +218,7 @@ func TestDriveZeroRowsFailsClosed(t *testing.T) {
 		empty := emptyLister{OperationStore: b.store}
 		_, err = b.store.CreateOperation(b.ctx, storage.Operation{ApplyID: "lonely", ID: "x", State: "pending"})
 		require.NoError(t, err)
-		p := applystate.NewProjector(b.store, empty)
+		p := newProjector(t, b.store, empty)
 		s := ru
 		if terminal {
 			s = cp
@@ -245,7 +254,7 @@ func TestDriveWithoutOperationModel(t *testing.T) {
 
 	// A nil operation store: the same, even with ids.
 	b2 := setup(t, []op{{"x", ""}, {"y", ""}})
-	p := applystate.NewProjector(b2.store, nil)
+	p := newProjector(t, b2.store, nil)
 	r, err = p.Drive(b2.ctx, "a", []applystate.Task{{OperationID: "x", State: cp}})
 	require.NoError(t, err)
 	require.Equal(t, string(cp), r.Apply.State)
@@ -325,11 +334,11 @@ func TestInputErrors(t *testing.T) {
 			_, err := b.p.Drive(b.ctx, "a", []applystate.Task{{OperationID: "x", State: "bogus"}})
 			return err
 		},
-		"nil applies": func() error {
-			_, err := applystate.NewProjector(nil, b.store).Drive(b.ctx, "a", nil)
+		"stop without ops": func() error { _, err := newProjector(t, b.store, nil).Stop(b.ctx, "a"); return err },
+		"nil drive option": func() error {
+			_, err := b.p.Drive(b.ctx, "a", []applystate.Task{{OperationID: "x", State: ru}}, nil)
 			return err
 		},
-		"stop without ops": func() error { _, err := applystate.NewProjector(b.store, nil).Stop(b.ctx, "a"); return err },
 	} {
 		err := call()
 		require.ErrorIs(t, err, storage.ErrInvalid, name)
@@ -339,6 +348,36 @@ func TestInputErrors(t *testing.T) {
 	require.Zero(t, b.fs.TotalCalls())
 	_, err = b.p.Drive(b.ctx, "missing", []applystate.Task{{State: ru}})
 	require.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+// NewProjector reports a nil store, a nil Option and an option value it
+// cannot use as storage.ErrInvalid naming it; nothing is replaced.
+func TestNewProjectorRejectsBadOptions(t *testing.T) {
+	t.Parallel()
+	store := memory.New()
+	for _, c := range []struct {
+		name    string
+		applies storage.ApplyStore
+		opts    []applystate.Option
+		field   string
+	}{
+		{"nil applies", nil, nil, "applies"},
+		{"nil option", store, []applystate.Option{applystate.WithMaxAttempts(2), nil}, "opts"},
+		{"no attempt", store, []applystate.Option{applystate.WithMaxAttempts(0)}, "WithMaxAttempts"},
+		{"negative attempts", store, []applystate.Option{applystate.WithMaxAttempts(-1)}, "WithMaxAttempts"},
+		{"nil clock", store, []applystate.Option{applystate.WithClock(nil)}, "WithClock"},
+		{"nil logger", store, []applystate.Option{applystate.WithLogger(nil)}, "WithLogger"},
+	} {
+		p, err := applystate.NewProjector(c.applies, store, c.opts...)
+		require.ErrorIs(t, err, storage.ErrInvalid, c.name)
+		require.ErrorContains(t, err, c.field, c.name)
+		require.Nil(t, p, c.name)
+	}
+	for _, opts := range [][]applystate.Option{nil, {applystate.WithMaxAttempts(1), applystate.WithObserver(nil)}} {
+		p, err := applystate.NewProjector(store, nil, opts...)
+		require.NoError(t, err)
+		require.NotNil(t, p)
+	}
 }
 
 func TestObserverSeesTheWriterOnly(t *testing.T) {
@@ -364,7 +403,7 @@ func TestConcurrentSiblings(t *testing.T) {
 	for round := range rounds {
 		store := memory.New()
 		var terminalized atomic.Int32
-		p := applystate.NewProjector(store, store, applystate.WithObserver(func(_ context.Context, r applystate.Result) {
+		p := newProjector(t, store, store, applystate.WithObserver(func(_ context.Context, r applystate.Result) {
 			if r.Terminalized {
 				terminalized.Add(1)
 			}
@@ -435,7 +474,7 @@ func TestDriveFoldsFreshRowOverStaleListing(t *testing.T) {
 	require.NoError(t, err)
 	i := slices.IndexFunc(stale, func(o storage.Operation) bool { return o.ID == "x" })
 	require.Equal(t, string(ru), stale[i].State, "x is listed as running") // listings come in any order
-	p := applystate.NewProjector(b.store, staleLister{OperationStore: b.store, rows: stale})
+	p := newProjector(t, b.store, staleLister{OperationStore: b.store, rows: stale})
 	r, err := p.Drive(b.ctx, "a", []applystate.Task{{OperationID: "x", State: cp}})
 	require.NoError(t, err)
 	require.Equal(t, string(cp), r.Apply.State)
@@ -477,7 +516,7 @@ func TestDriveWithoutModelKeepsMessage(t *testing.T) {
 	ctx := context.Background()
 	_, err := store.CreateApply(ctx, storage.Apply{ID: "m", State: "running", ErrorMessage: "earlier retryable failure"})
 	require.NoError(t, err)
-	r, err := applystate.NewProjector(store, nil).Drive(ctx, "m", []applystate.Task{{State: cu}})
+	r, err := newProjector(t, store, nil).Drive(ctx, "m", []applystate.Task{{State: cu}})
 	require.NoError(t, err)
 	require.True(t, r.Changed)
 	require.Equal(t, string(cu), r.Apply.State)

@@ -261,7 +261,10 @@ func benchCreate(b *testing.B, rec *benchRecord, store storage.Store) {
 func benchDrive(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 	ctx := context.Background()
 	fs := NewFaultStore(store)
-	p := applystate.NewProjector(fs, fs)
+	p, err := applystate.NewProjector(fs, fs)
+	if err != nil {
+		b.Fatal(err)
+	}
 	drives := 0
 	fs.ResetCounts()
 	for i := 0; b.Loop(); i++ {
@@ -318,7 +321,10 @@ func benchDrive(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 func benchDrivePoll(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 	ctx := context.Background()
 	fs := NewFaultStore(store)
-	p := applystate.NewProjector(fs, fs)
+	p, err := applystate.NewProjector(fs, fs)
+	if err != nil {
+		b.Fatal(err)
+	}
 	plan := applystate.Plan{Apply: storage.Apply{ID: UniqueID("poll")}}
 	for j := range n {
 		plan.Operations = append(plan.Operations, storage.Operation{ID: fmt.Sprintf("op%04d", j), Seq: int64(j)})
@@ -349,7 +355,10 @@ func benchDrivePoll(b *testing.B, rec *benchRecord, store storage.Store, n int) 
 func benchOwnership(b *testing.B, rec *benchRecord, store storage.Store) {
 	ctx := context.Background()
 	fs := NewFaultStore(store)
-	p := applystate.NewProjector(fs, fs)
+	p, err := applystate.NewProjector(fs, fs)
+	if err != nil {
+		b.Fatal(err)
+	}
 	plan := applystate.Plan{Apply: storage.Apply{ID: UniqueID("owner")}}
 	for j := range 1000 {
 		plan.Operations = append(plan.Operations, storage.Operation{ID: fmt.Sprintf("op%04d", j), Seq: int64(j)})

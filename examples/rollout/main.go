@@ -172,7 +172,10 @@ func rollout(ctx context.Context, w io.Writer, args []string) (Report, error) {
 	for i, d := range deps {
 		plan.Operations = append(plan.Operations, storage.Operation{ID: d.name, Seq: int64(i + 1), Deployment: d.name, OnFailure: string(d.policy)})
 	}
-	p := applystate.NewProjector(store, store)
+	p, err := applystate.NewProjector(store, store)
+	if err != nil {
+		return Report{}, err
+	}
 	a, _, err := p.CreatePlan(ctx, plan)
 	if err != nil {
 		return Report{}, err

@@ -114,7 +114,8 @@ func runBadInput(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			fs := faultstore.New(newStore(t))
 			o, err := batchstate.New(fs, fs, cyclicMachine, batchstate.WithLogger(testLogger(t)))
 			require.NoError(t, err)
-			p := applystate.NewProjector(fs, fs, applystate.WithLogger(testLogger(t)))
+			p, err := applystate.NewProjector(fs, fs, applystate.WithLogger(testLogger(t)))
+			require.NoError(t, err)
 			ctx := context.Background()
 			if c.canceled {
 				cctx, cancel := context.WithCancel(ctx)

@@ -161,10 +161,11 @@ func siblingDrives(t *testing.T, store storage.Store, round, n int) {
 	ctx := context.Background()
 	clock := newTestClock()
 	var terminalized sync.Map
-	p := applystate.NewProjector(store, store, applystate.WithClock(clock.Now), applystate.WithLogger(testLogger(t)))
+	p, err := applystate.NewProjector(store, store, applystate.WithClock(clock.Now), applystate.WithLogger(testLogger(t)))
+	require.NoError(t, err)
 	applyID := UniqueID(fmt.Sprintf("siblings%d", round))
 	now := clock.Now()
-	_, err := store.CreateApply(ctx, storage.Apply{ID: applyID, State: string(applystate.Pending), CreatedAt: now, UpdatedAt: now})
+	_, err = store.CreateApply(ctx, storage.Apply{ID: applyID, State: string(applystate.Pending), CreatedAt: now, UpdatedAt: now})
 	require.NoError(t, err)
 	for i := range n {
 		_, err := store.CreateOperation(ctx, storage.Operation{

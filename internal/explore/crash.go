@@ -82,8 +82,10 @@ func newOrchEnvWith(t testing.TB, store, actors storage.Store) *orchEnv {
 			e.terminalized.Add(1)
 		}
 	})
-	e.fproj = applystate.NewProjector(e.fs, e.fs, applystate.WithClock(e.clock.Now), applystate.WithLogger(logger), observe)
-	e.cproj = applystate.NewProjector(store, store, applystate.WithClock(e.clock.Now), applystate.WithLogger(logger), observe)
+	e.fproj, err = applystate.NewProjector(e.fs, e.fs, applystate.WithClock(e.clock.Now), applystate.WithLogger(logger), observe)
+	require.NoError(t, err)
+	e.cproj, err = applystate.NewProjector(store, store, applystate.WithClock(e.clock.Now), applystate.WithLogger(logger), observe)
+	require.NoError(t, err)
 	return e
 }
 

@@ -171,7 +171,7 @@ type exApplyObs struct {
 }
 
 // newProjector builds the actor's Projector over its scheduled store.
-func (s *exSchedule) newProjector(a *exActor) *applystate.Projector {
+func (s *exSchedule) newProjector(a *exActor) (*applystate.Projector, error) {
 	skew := a.spec.skew
 	return applystate.NewProjector(a.store, a.store,
 		applystate.WithClock(func() time.Time { return s.clock.read(skew) }),
@@ -413,8 +413,11 @@ func (s *exSchedule) finalApplyChecks(last exApplySnap) error {
 			}
 		}
 	}
-	p := applystate.NewProjector(s.raw, s.raw, applystate.WithClock(func() time.Time { return s.clock.read(0) }),
+	p, err := applystate.NewProjector(s.raw, s.raw, applystate.WithClock(func() time.Time { return s.clock.read(0) }),
 		applystate.WithLogger(s.log.logger().With("actor", "reproject")))
+	if err != nil {
+		return err
+	}
 	if _, err := p.Reproject(s.ctx, s.queue); err != nil {
 		s.violation("reproject: the final Reproject, with no fault, failed: %v", err)
 		return nil

@@ -839,7 +839,11 @@ func (s *exSchedule) start(a *exActor) {
 			}
 			a.env.o = o
 			if s.sc.apply != nil {
-				a.env.p = s.newProjector(a)
+				var perr error
+				if a.env.p, perr = s.newProjector(a); perr != nil {
+					err = fmt.Errorf("%w: build the projector: %v", errExActor, perr)
+					return
+				}
 			}
 			err = a.spec.run(s.ctx, a.env)
 		}()

@@ -507,8 +507,11 @@ func (s *exSchedule) finalGenChecks(last exApplySnap) error {
 		ambiguous = ambiguous || a.env.applyObs.ambiguous
 	}
 	if last.apply != nil {
-		p := applystate.NewProjector(s.raw, s.raw, applystate.WithClock(func() time.Time { return s.clock.read(0) }),
+		p, err := applystate.NewProjector(s.raw, s.raw, applystate.WithClock(func() time.Time { return s.clock.read(0) }),
 			applystate.WithLogger(s.log.logger().With("actor", "reproject")))
+		if err != nil {
+			return err
+		}
 		r, err := p.Reproject(s.ctx, s.queue)
 		if err != nil {
 			s.violation("reproject: the final Reproject, with no fault, failed: %v", err)

@@ -91,7 +91,8 @@ func ownedRollout(t *testing.T, store storage.Store, loops, deployments int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	base := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	p0 := applystate.NewProjector(store, store, applystate.WithClock(newTestClock().Now), applystate.WithLogger(testLogger(t)))
+	p0, err := applystate.NewProjector(store, store, applystate.WithClock(newTestClock().Now), applystate.WithLogger(testLogger(t)))
+	require.NoError(t, err)
 	plan := applystate.Plan{Apply: storage.Apply{ID: UniqueID(fmt.Sprintf("owned%d", loops))}}
 	tools := make([]*tool, deployments)
 	for i := range deployments {
@@ -103,7 +104,7 @@ func ownedRollout(t *testing.T, store storage.Store, loops, deployments int) {
 		// projectors stamp the apply alike.
 		tools[i] = &tool{id: id, state: applystate.Pending, clock: NewClock(base.Add(time.Duration(i+1)*time.Microsecond), time.Millisecond)}
 	}
-	_, _, err := p0.CreatePlan(ctx, plan)
+	_, _, err = p0.CreatePlan(ctx, plan)
 	require.NoError(t, err)
 
 	var terminalized atomic.Int32
@@ -165,7 +166,10 @@ type ownLoop struct {
 }
 
 func (o *ownLoop) run(ctx context.Context) error {
-	p := applystate.NewProjector(o.store, o.store, applystate.WithClock(o.d.clock.Now))
+	p, err := applystate.NewProjector(o.store, o.store, applystate.WithClock(o.d.clock.Now))
+	if err != nil {
+		return err
+	}
 	var lease *applystate.Lease
 	pause := func() { time.Sleep(2 * time.Millisecond) }
 	for {

@@ -60,7 +60,10 @@ func TestRollbackRepair(t *testing.T) {
 	onEachBackend(t, 30*time.Second, func(ctx context.Context, t *testing.T, tb tables) {
 		st := tb.ready(t)
 		var count terminalized
-		p := applystate.NewProjector(st, st, applystate.WithLogger(quiet()))
+		p, err := applystate.NewProjector(st, st, applystate.WithLogger(quiet()))
+		if err != nil {
+			t.Fatal(err)
+		}
 		ids := make([]string, 3)
 		for i := range ids {
 			ids[i] = fmt.Sprintf("%srollback-%d", tb.prefix, i)

@@ -114,11 +114,17 @@ func settle(ctx context.Context, st storage.Store, applyID string, ops []string,
 	done := make(chan struct{})
 	for i, op := range ops {
 		wg.Go(func() {
-			p := applystate.NewProjector(st, st, applystate.WithLogger(quiet()))
-			errs[i] = driveOperation(ctx, p, st, applyID, op, count)
+			p, err := applystate.NewProjector(st, st, applystate.WithLogger(quiet()))
+			if err == nil {
+				err = driveOperation(ctx, p, st, applyID, op, count)
+			}
+			errs[i] = err
 		})
 	}
-	p := applystate.NewProjector(st, st, applystate.WithLogger(quiet()))
+	p, err := applystate.NewProjector(st, st, applystate.WithLogger(quiet()))
+	if err != nil {
+		return err
+	}
 	var supErr error
 	sup := make(chan struct{})
 	go func() {
