@@ -97,27 +97,24 @@
 //
 // Every read is consistent (ConsistentRead), Query follows
 // LastEvaluatedKey, and GetBatches uses BatchGetItem in chunks of 100
-// ([WithBatchGetConcurrency] chunks at a time, default 4), retrying
+// ([WithChunkConcurrency] chunks at a time, default 4), retrying
 // UnprocessedKeys at once while a round makes progress and with capped
 // exponential backoff and jitter after a round without any
 // ([WithUnprocessedKeysBackoff]), honouring the context; when the rounds
 // without progress run out the error matches [ErrUnprocessed] and
 // storage.ErrUnavailable.
 //
-// Times are stored as Unix microseconds (omitted for the zero time),
-// payloads as binary (omitted when empty; read back as nil).
+// Times are Unix microseconds and payloads binary, omitted when zero.
 //
 // # Configuration errors
 //
-// [New] and [CreateTables] return a nil client or an invalid option as an
-// error matching storage.ErrInvalid, before any I/O.
+// [New] and [CreateTables] return a nil client, a nil option or an invalid
+// one as an error matching storage.ErrInvalid, before any I/O. Input is
+// checked by the layer every backend shares (storage.Checked).
 //
 // # Tests
 //
-// The tests use STATEFOLD_DYNAMO_ENDPOINT (make test starts dynalite);
-// without it and with a healthy Docker engine they start DynamoDB Local with
-// testcontainers-go (from the repository's tools/testservers module, no
-// dependency of this module); otherwise they skip, and with
-// STATEFOLD_REQUIRE_BACKENDS=1 they fail. Each run uses its own table prefix
-// and deletes its tables.
+// The tests use STATEFOLD_DYNAMO_ENDPOINT (make test starts dynalite), or
+// else DynamoDB Local in a container when Docker is healthy; otherwise
+// they skip, and fail with STATEFOLD_REQUIRE_BACKENDS=1.
 package dynamo

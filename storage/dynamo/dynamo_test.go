@@ -189,9 +189,9 @@ func TestGetBatchesChunksOf100(t *testing.T) {
 	rec, hc := withRecorder(nil)
 	f := newFixture(t, hc)
 	ids := seedBatches(t, f.store, "q", 250)
-	for _, n := range []int{1, DefaultBatchGetConcurrency} {
+	for _, n := range []int{1, DefaultChunkConcurrency} {
 		rec.reset()
-		s, err := New(f.client, append(f.opts, WithBatchGetConcurrency(n))...)
+		s, err := New(f.client, append(f.opts, WithChunkConcurrency(n))...)
 		require.NoError(t, err)
 		got, err := s.GetBatches(context.Background(), "q", append(ids, ids[:20]...))
 		require.NoError(t, err)
@@ -205,11 +205,11 @@ func TestGetBatchesChunksOf100(t *testing.T) {
 	}
 }
 
-// Chunks are read concurrently, up to WithBatchGetConcurrency at a time.
+// Chunks are read concurrently, up to WithChunkConcurrency at a time.
 func TestGetBatchesConcurrentChunks(t *testing.T) {
 	t.Parallel()
 	rec, hc := withRecorder(nil)
-	f := newFixture(t, hc, WithBatchGetConcurrency(3))
+	f := newFixture(t, hc, WithChunkConcurrency(3))
 	ids := seedBatches(t, f.store, "q", 250)
 	rec.mu.Lock()
 	rec.batchGets = 3
@@ -436,7 +436,8 @@ func TestInvalidConfiguration(t *testing.T) {
 		WithTablePrefix(strings.Repeat("p", 201)),
 		WithTableNames(TableNames{Batches: "x"}),
 		WithUnprocessedKeysBackoff(0, time.Second, 1),
-		WithBatchGetConcurrency(0),
+		WithChunkConcurrency(0),
+		nil,
 	} {
 		s, err := New(client, opt)
 		require.ErrorIs(t, err, storage.ErrInvalid)

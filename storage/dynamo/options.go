@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/internal/option"
 )
 
 // DefaultTablePrefix is the prefix of the four table names without
@@ -23,6 +24,7 @@ type TableNames struct {
 }
 
 // Option configures [New] and [CreateTables]. Pass the same options to both.
+// A nil Option is an error matching storage.ErrInvalid.
 type Option func(*config)
 
 type config struct {
@@ -55,15 +57,25 @@ func WithUnprocessedKeysBackoff(base, max time.Duration, attempts int) Option {
 	return func(c *config) { c.backoffBase, c.backoffMax, c.maxAttempts = base, max, attempts }
 }
 
-// DefaultBatchGetConcurrency is how many BatchGetItem chunks
-// [Store.GetBatches] reads at a time without [WithBatchGetConcurrency].
-const DefaultBatchGetConcurrency = 4
+// DefaultChunkConcurrency is how many BatchGetItem chunks
+// [Store.GetBatches] reads at a time without [WithChunkConcurrency].
+const DefaultChunkConcurrency = 4
 
-// WithBatchGetConcurrency sets how many BatchGetItem chunks of one
+// DefaultBatchGetConcurrency is [DefaultChunkConcurrency].
+//
+// Deprecated: use DefaultChunkConcurrency, the name every backend shares.
+const DefaultBatchGetConcurrency = DefaultChunkConcurrency
+
+// WithChunkConcurrency sets how many BatchGetItem chunks of one
 // [Store.GetBatches] call run at a time (default
-// [DefaultBatchGetConcurrency]; 1 reads them one after another). It must be
-// at least 1.
-func WithBatchGetConcurrency(n int) Option { return func(c *config) { c.batchGetConcurrency = n } }
+// [DefaultChunkConcurrency]; 1 reads them one after another). It must be
+// at least 1. The SQL backends have the same option.
+func WithChunkConcurrency(n int) Option { return func(c *config) { c.batchGetConcurrency = n } }
+
+// WithBatchGetConcurrency is [WithChunkConcurrency].
+//
+// Deprecated: use WithChunkConcurrency, the name every backend shares.
+func WithBatchGetConcurrency(n int) Option { return WithChunkConcurrency(n) }
 
 var (
 	prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,200}$`)
@@ -72,11 +84,9 @@ var (
 
 func newConfig(opts []Option) (config, error) {
 	c := config{prefix: DefaultTablePrefix, backoffBase: 25 * time.Millisecond, backoffMax: 2 * time.Second, maxAttempts: 10,
-		batchGetConcurrency: DefaultBatchGetConcurrency}
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
+		batchGetConcurrency: DefaultChunkConcurrency}
+	if err := option.Apply(&c, opts); err != nil {
+		return config{}, err
 	}
 	if !prefixPattern.MatchString(c.prefix) {
 		return config{}, storage.Invalid("WithTablePrefix", "table prefix %q does not match %s", c.prefix, prefixPattern)
@@ -102,7 +112,7 @@ func newConfig(opts []Option) (config, error) {
 		return config{}, storage.Invalid("WithUnprocessedKeysBackoff", "need 0 < base <= max and attempts >= 1")
 	}
 	if c.batchGetConcurrency < 1 {
-		return config{}, storage.Invalid("WithBatchGetConcurrency", "concurrency %d is below 1", c.batchGetConcurrency)
+		return config{}, storage.Invalid("WithChunkConcurrency", "concurrency %d is below 1", c.batchGetConcurrency)
 	}
 	return c, nil
 }

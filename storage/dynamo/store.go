@@ -91,33 +91,9 @@ func keyOf(pairs ...string) map[string]types.AttributeValue {
 // storage.ErrNotFound from storage.ErrConflict (any stored row failed the
 // condition, whichever part of it).
 func (s *driver) put(ctx context.Context, what, table, pk string, item any, key map[string]types.AttributeValue, expected int64, expectedState *string) error {
-	av, err := attributevalue.MarshalMap(item)
-	if err != nil {
-		return fmt.Errorf("dynamo: %s: marshal: %w", what, err)
-	}
-	// A token unique to this call, stored with the item: a retry of the
-	// call whose condition fails on an item with this token met its own
-	// landed write.
-	token := writeToken()
-	av[attrWriteToken] = &types.AttributeValueMemberS{Value: token}
-	cond := expression.AttributeNotExists(expression.Name(pk))
-	if expected > 0 {
-		cond = expression.Name(attrVersion).Equal(expression.Value(expected))
-		if expectedState != nil {
-			cond = cond.And(expression.Name(attrState).Equal(expression.Value(*expectedState)))
-		}
-	}
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return fmt.Errorf("dynamo: %s: %w", what, err)
-	}
-	in := &dynamodb.PutItemInput{
-		TableName: aws.String(table), Item: av, ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		// DynamoDB returns the stored item with the condition failure, which
-		// tells a lost race from a missing row, and a retry of this call's
-		// own landed write from a conflict, without another read.
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	r := putRequest{what: what, table: table, key: key, expected: expected, expectedState: expectedState}
+	if err := r.build(pk, item); err != nil {
+		return err
 	}
 	var tries attempts
 	for attempt := 1; ; attempt++ {
@@ -126,7 +102,7 @@ func (s *driver) put(ctx context.Context, what, table, pk string, item any, key 
 			// not apply (their condition failed).
 			return fmt.Errorf("dynamo: %s: %w", what, err)
 		}
-		_, err = s.client.PutItem(ctx, in, tries.option())
+		_, err := s.client.PutItem(ctx, r.in, tries.option())
 		var ccf *types.ConditionalCheckFailedException
 		switch {
 		case err == nil:
@@ -136,41 +112,94 @@ func (s *driver) put(ctx context.Context, what, table, pk string, item any, key 
 			// one was throttled or never sent).
 			return callErr(ctx, what, tries.mayHaveLanded.Load(), err)
 		}
-		stored := ccf.Item
-		if stored == nil {
-			// The row is missing, or the implementation (dynalite, older
-			// DynamoDB Local) ignores ReturnValuesOnConditionCheckFailure.
-			out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
-			if gerr != nil {
-				return callErr(ctx, what+": read back after a failed condition", tries.mayHaveLanded.Load(), gerr)
-			}
-			stored = out.Item
-		}
-		if tries.mayHaveLanded.Load() {
-			// The SDK retried an attempt that may have landed (its response
-			// was lost, or a server error): the condition may have failed on
-			// this call's own write.
-			if t, ok := stored[attrWriteToken].(*types.AttributeValueMemberS); ok && t.Value == token {
-				return nil
-			}
-			return fmt.Errorf("dynamo: %s: a retried write met %s, which may have followed its own landed write: %w: %w",
-				what, describeStored(stored), storage.ErrAmbiguous, err)
-		}
-		switch {
-		case expected == 0:
-			return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAlreadyExists, err)
-		case stored == nil:
-			return fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrNotFound, err)
-		}
-		// The item read back is the one the condition expected: it was
-		// created (or moved back) after the condition failed, so neither
-		// "missing" nor "conflict" is an answer any order of the calls
-		// allows. Run the write again, as the SQL stores do.
-		version, state := storedVersion(stored)
-		if version != expected || (expectedState != nil && state != *expectedState) || attempt >= readback.MaxAttempts {
-			return fmt.Errorf("dynamo: %s: %s: %w: %w", what, describeStored(stored), storage.ErrConflict, err)
+		if again, err := s.failedCondition(ctx, &r, tries.mayHaveLanded.Load(), ccf, err, attempt); !again {
+			return err
 		}
 	}
+}
+
+// putRequest is one conditional PutItem of put, with the token unique to
+// the call that it stores with the item.
+type putRequest struct {
+	what, table   string
+	key           map[string]types.AttributeValue
+	expected      int64
+	expectedState *string
+	token         string
+	in            *dynamodb.PutItemInput
+}
+
+// build marshals item and its condition into r.in.
+func (r *putRequest) build(pk string, item any) error {
+	av, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		return fmt.Errorf("dynamo: %s: marshal: %w", r.what, err)
+	}
+	// A token unique to this call, stored with the item: a retry of the
+	// call whose condition fails on an item with this token met its own
+	// landed write.
+	r.token = writeToken()
+	av[attrWriteToken] = &types.AttributeValueMemberS{Value: r.token}
+	cond := expression.AttributeNotExists(expression.Name(pk))
+	if r.expected > 0 {
+		cond = expression.Name(attrVersion).Equal(expression.Value(r.expected))
+		if r.expectedState != nil {
+			cond = cond.And(expression.Name(attrState).Equal(expression.Value(*r.expectedState)))
+		}
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("dynamo: %s: %w", r.what, err)
+	}
+	r.in = &dynamodb.PutItemInput{
+		TableName: aws.String(r.table), Item: av, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		// DynamoDB returns the stored item with the condition failure, which
+		// tells a lost race from a missing row, and a retry of this call's
+		// own landed write from a conflict, without another read.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	return nil
+}
+
+// failedCondition answers a put whose condition failed (err, ccf): its
+// error, or again when the write should run once more.
+func (s *driver) failedCondition(ctx context.Context, r *putRequest, mayHaveLanded bool, ccf *types.ConditionalCheckFailedException, err error, attempt int) (again bool, _ error) {
+	what, stored := r.what, ccf.Item
+	if stored == nil {
+		// The row is missing, or the implementation (dynalite, older
+		// DynamoDB Local) ignores ReturnValuesOnConditionCheckFailure.
+		out, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.table), Key: r.key, ConsistentRead: aws.Bool(true)})
+		if gerr != nil {
+			return false, callErr(ctx, what+": read back after a failed condition", mayHaveLanded, gerr)
+		}
+		stored = out.Item
+	}
+	if mayHaveLanded {
+		// The SDK retried an attempt that may have landed (its response
+		// was lost, or a server error): the condition may have failed on
+		// this call's own write.
+		if t, ok := stored[attrWriteToken].(*types.AttributeValueMemberS); ok && t.Value == r.token {
+			return false, nil
+		}
+		return false, fmt.Errorf("dynamo: %s: a retried write met %s, which may have followed its own landed write: %w: %w",
+			what, describeStored(stored), storage.ErrAmbiguous, err)
+	}
+	switch {
+	case r.expected == 0:
+		return false, fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrAlreadyExists, err)
+	case stored == nil:
+		return false, fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrNotFound, err)
+	}
+	// The item read back is the one the condition expected: it was
+	// created (or moved back) after the condition failed, so neither
+	// "missing" nor "conflict" is an answer any order of the calls
+	// allows. Run the write again, as the SQL stores do.
+	version, state := storedVersion(stored)
+	if version != r.expected || (r.expectedState != nil && state != *r.expectedState) || attempt >= readback.MaxAttempts {
+		return false, fmt.Errorf("dynamo: %s: %s: %w: %w", what, describeStored(stored), storage.ErrConflict, err)
+	}
+	return true, nil
 }
 
 // storedVersion returns the version and state of a stored item (zero and
@@ -263,7 +292,7 @@ func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch,
 
 // GetBatches implements [storage.Driver]: the ids are deduplicated and
 // read with BatchGetItem in chunks of [MaxBatchGetKeys], consistently, up
-// to [WithBatchGetConcurrency] chunks at a time; UnprocessedKeys are retried
+// to [WithChunkConcurrency] chunks at a time; UnprocessedKeys are retried
 // at once while a round returns items, and with capped exponential backoff
 // and jitter after a round that returned none, until the context ends or
 // the rounds without progress run out. The first failing chunk cancels the others and fails

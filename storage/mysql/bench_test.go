@@ -33,7 +33,7 @@ func BenchmarkListFloor(b *testing.B) {
 				}
 				var got []storage.Batch
 				for rows.Next() {
-					bt, err := scanBatch(rows)
+					bt, err := f.store.d.ScanBatch(rows)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -42,7 +42,12 @@
 //   - RemoveMember is DELETE ... WHERE key AND version <= ?;
 //   - GetBatches is one WHERE queue = ? AND id IN (...) query per chunk of
 //     at most [WithChunkSize] ids (default 1000); the ids are split into
-//     chunks of equal size, read up to four at once.
+//     chunks of equal size, read up to [WithChunkConcurrency] at once
+//     (default 4).
+//
+// The statements and the classification of errors are shared with
+// storage/postgres; input is checked before any statement
+// (storage.Checked).
 //
 // Leading with the partition key is what makes the schema shard: every
 // statement names the whole partition key, so a table can be split by
@@ -100,21 +105,15 @@
 // store needs every statement to reach the primary (no read replica, no
 // read/write splitting proxy: the protocols read their own writes) and to
 // commit on its own (autocommit on); [Store.Check] verifies autocommit,
-// a writable server and the tables at startup. The network-fault tests run
-// the explorer's scenarios and the contract suite's crash points through a
-// TCP proxy that cuts connections after
-// a statement ran, stalls and resets them, and check a history of
-// concurrent calls through it for linearizability.
+// a writable server and the tables at startup. Network-fault tests run the
+// contract suite's scenarios through a TCP proxy that cuts, stalls and
+// resets connections, and check the history for linearizability.
 //
 // # Tests
 //
-// The tests use STATEFOLD_MYSQL_DSN; without it and with a healthy Docker
-// engine they start a mysql:8 container with testcontainers-go (from the
-// repository's tools/testservers module, so that it is no dependency of
-// this module and of its users); otherwise
-// they skip, and with STATEFOLD_REQUIRE_BACKENDS=1 they fail (within 5 s
-// when the DSN points nowhere). Each test uses its own table prefix and
-// drops its tables. They run the storagetest contract suite, EXPLAIN every
-// statement, and check keys byte for byte, chunking, the schema and DSN
-// independence. make test runs them against a local MariaDB.
+// The tests use STATEFOLD_MYSQL_DSN, or else a mysql:8 container when
+// Docker is healthy (from the repository's tools/testservers module, no
+// dependency of this module); otherwise they skip, and fail with
+// STATEFOLD_REQUIRE_BACKENDS=1. make test runs them against a local
+// MariaDB.
 package mysql

@@ -182,7 +182,7 @@ func TestCheckAsksForMigrateOnAnEarlierTable(t *testing.T) {
 	c, err := newConfig([]Option{WithTablePrefix(prefix)})
 	require.NoError(t, err)
 	for _, stmt := range schemaStatements(c) {
-		if !strings.Contains(stmt, c.table("operations")) {
+		if !strings.Contains(stmt, tables(c).Operations) {
 			_, err := db.ExecContext(ctx, stmt)
 			require.NoError(t, err)
 		}

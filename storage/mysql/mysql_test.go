@@ -75,25 +75,25 @@ func TestEveryAccessUsesThePrimaryKey(t *testing.T) {
 		fullChunk = append(fullChunk, fmt.Sprintf("b%02d", i))
 	}
 
-	q := f.store.d.q
+	q := f.store.d.Q
 	for name, c := range map[string]struct {
 		query string
 		args  []any
 	}{
-		"GetBatch":        {q.getBatch, []any{"q03", "b04"}},
-		"GetBatches":      {f.store.d.getBatchesQuery(3), []any{"q03", "b01", "b02", "b09"}},
-		"GetBatches full": {f.store.d.getBatchesQuery(DefaultChunkSize), fullChunk},
-		"batch read-back": {q.batchVersion, []any{"q03", "b04"}},
-		"UpdateBatch":     {q.updateBatch, []any{"s", []byte{}, now, now, "q03", "b04", 1, "s"}},
-		"ListMembers":     {q.listMembers, []any{"q03", "s"}},
-		"RemoveMember":    {q.removeMember, []any{"q03", "s", "b04", 1}},
-		"GetApply":        {q.getApply, []any{"a03"}},
-		"apply read-back": {q.applyVersion, []any{"a03"}},
-		"UpdateApply":     {q.updateApply, []any{"s", "", false, false, nil, nil, []byte{}, now, now, "a03", 1}},
-		"GetOperation":    {q.getOperation, []any{"a03", "o04"}},
-		"ListOperations":  {q.listOperations, []any{"a03"}},
-		"op read-back":    {q.operationVersion, []any{"a03", "o04"}},
-		"UpdateOperation": {q.updateOperation, []any{0, "", "", false, "s", "", "", nil, nil, []byte{}, now, now, false, "", 0, nil, nil, "a03", "o04", 1}},
+		"GetBatch":        {q.GetBatch, []any{"q03", "b04"}},
+		"GetBatches":      {q.GetBatches(3), []any{"q03", "b01", "b02", "b09"}},
+		"GetBatches full": {q.GetBatches(DefaultChunkSize), fullChunk},
+		"batch read-back": {q.BatchVersion, []any{"q03", "b04"}},
+		"UpdateBatch":     {q.UpdateBatch, []any{"s", []byte{}, now, now, "q03", "b04", 1, "s"}},
+		"ListMembers":     {q.ListMembers, []any{"q03", "s"}},
+		"RemoveMember":    {q.RemoveMember, []any{"q03", "s", "b04", 1}},
+		"GetApply":        {q.GetApply, []any{"a03"}},
+		"apply read-back": {q.ApplyVersion, []any{"a03"}},
+		"UpdateApply":     {q.UpdateApply, []any{"s", "", false, false, nil, nil, []byte{}, now, now, "a03", 1}},
+		"GetOperation":    {q.GetOperation, []any{"a03", "o04"}},
+		"ListOperations":  {q.ListOperations, []any{"a03"}},
+		"op read-back":    {q.OperationVersion, []any{"a03", "o04"}},
+		"UpdateOperation": {q.UpdateOperation, []any{0, "", "", false, "s", "", "", nil, nil, []byte{}, now, now, false, "", 0, nil, nil, "a03", "o04", 1}},
 	} {
 		plan := explain(t, f.db, c.query, c.args...)
 		require.Len(t, plan, 1, name)
@@ -149,8 +149,12 @@ func TestInvalidOptions(t *testing.T) {
 	}
 	_, err := New(nil)
 	require.ErrorIs(t, err, storage.ErrInvalid)
-	_, err = New(&sql.DB{}, WithChunkSize(0))
-	require.ErrorIs(t, err, storage.ErrInvalid)
+	for _, o := range []Option{WithChunkSize(0), WithChunkSize(MaxChunkSize + 1), WithChunkConcurrency(0), nil} {
+		_, err = New(&sql.DB{}, o)
+		require.ErrorIs(t, err, storage.ErrInvalid)
+	}
+	_, err = New(&sql.DB{}, WithChunkConcurrency(1), WithChunkSize(MaxChunkSize))
+	require.NoError(t, err)
 }
 
 // GetBatches reads in chunks: 50 ids (with duplicates and missing ones)

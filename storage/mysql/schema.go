@@ -11,6 +11,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/internal/sqlstore"
 )
 
 //go:embed schema.sql
@@ -24,27 +25,12 @@ func Schema(opts ...Option) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return strings.Join(schemaStatements(c), ";\n\n") + ";\n", nil
+	return sqlstore.Join(schemaStatements(c)), nil
 }
 
-// schemaStatements splits the embedded schema into statements, dropping
-// comment lines and substituting the prefix of every quoted table name.
+// schemaStatements are the statements of the embedded schema for c.
 func schemaStatements(c config) []string {
-	var body strings.Builder
-	for line := range strings.Lines(schemaSQL) {
-		if strings.HasPrefix(strings.TrimSpace(line), "--") {
-			continue
-		}
-		body.WriteString(line)
-	}
-	ddl := strings.ReplaceAll(body.String(), "`"+DefaultTablePrefix, "`"+c.prefix)
-	var out []string
-	for stmt := range strings.SplitSeq(ddl, ";") {
-		if stmt = strings.TrimSpace(stmt); stmt != "" {
-			out = append(out, stmt)
-		}
-	}
-	return out
+	return sqlstore.Statements(schemaSQL, tables(config{Prefix: DefaultTablePrefix}), tables(c))
 }
 
 // Migrate creates the four tables if they do not exist (CREATE TABLE IF NOT
@@ -71,7 +57,7 @@ func Migrate(ctx context.Context, db *sql.DB, opts ...Option) error {
 			return fmt.Errorf("mysql: migrate: %w", err)
 		}
 	}
-	return addColumns(ctx, db, c.prefix+"operations", c.table("operations"), addedOperationColumns)
+	return addColumns(ctx, db, c.Prefix+"operations", tables(c).Operations, addedOperationColumns)
 }
 
 // addedOperationColumns are the operations columns added after the first
@@ -154,8 +140,8 @@ func addColumns(ctx context.Context, db *sql.DB, name, table string, cols []stru
 // naming it.
 func (s *Store) Check(ctx context.Context) error {
 	var autocommit, readOnly int
-	if err := s.d.db.QueryRowContext(ctx, "SELECT @@autocommit, @@read_only").Scan(&autocommit, &readOnly); err != nil {
-		return callErr(ctx, "check", false, err)
+	if err := s.db.QueryRowContext(ctx, "SELECT @@autocommit, @@read_only").Scan(&autocommit, &readOnly); err != nil {
+		return sqlstore.CallErr(ctx, dialect{s.db}, "check", false, err)
 	}
 	if autocommit != 1 {
 		return fmt.Errorf("mysql: check: autocommit is off on this connection: the store needs every statement to commit on its own (remove autocommit=false from the DSN or the server's init_connect): %w", storage.ErrInvalid)
@@ -163,17 +149,18 @@ func (s *Store) Check(ctx context.Context) error {
 	if readOnly != 0 {
 		return fmt.Errorf("mysql: check: the server is read-only (a replica?): point the store at the primary: %w", storage.ErrInvalid)
 	}
-	for _, t := range []string{"batches", "members", "applies", "operations"} {
+	t := tables(s.cfg)
+	for _, table := range []string{t.Batches, t.Members, t.Applies, t.Operations} {
 		cols := "1"
-		if t == "operations" {
+		if table == t.Operations {
 			cols = addedColumnNames(addedOperationColumns)
 		}
-		if _, err := s.d.db.ExecContext(ctx, "SELECT "+cols+" FROM "+s.d.cfg.table(t)+" LIMIT 0"); err != nil {
+		if _, err := s.db.ExecContext(ctx, "SELECT "+cols+" FROM "+table+" LIMIT 0"); err != nil {
 			var me *gomysql.MySQLError
 			if errors.As(err, &me) && (me.Number == erNoSuchTable || me.Number == erBadFieldError) {
 				return fmt.Errorf("mysql: check: %v: run Migrate: %w", err, storage.ErrInvalid)
 			}
-			return callErr(ctx, "check", false, err)
+			return sqlstore.CallErr(ctx, dialect{s.db}, "check", false, err)
 		}
 	}
 	return nil

@@ -34,7 +34,7 @@ func BenchmarkListFloor(b *testing.B) {
 				}
 				got := 0
 				for rows.Next() {
-					if _, err := scanBatch(rows); err != nil {
+					if _, err := f.store.d.ScanBatch(rows); err != nil {
 						b.Fatal(err)
 					}
 					got++

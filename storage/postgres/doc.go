@@ -7,10 +7,10 @@
 //
 // [New] and [Migrate] take a [DB], the three pgx methods they use, which
 // *pgxpool.Pool, *pgx.Conn and pgx.Tx implement. Use a pool: List reads
-// buckets concurrently, and GetBatches reads up to four chunks at once on
-// anything but a *pgx.Conn or a pgx.Tx (one at a time there: a connection
-// serves one call at a time; wrap a pool, not a single connection). Size the pool for the concurrent Lists you run, four
-// connections each.
+// buckets concurrently, and GetBatches reads up to [WithChunkConcurrency]
+// chunks at once (default 4) on anything but a *pgx.Conn or a pgx.Tx (one
+// at a time there: a connection serves one call at a time). Size the pool
+// for the concurrent Lists you run, four connections each.
 //
 // # Schema and key design
 //
@@ -36,7 +36,7 @@
 //     *pgconn.PgError;
 //   - compare-and-swap is one UPDATE ... SET version = version + 1 WHERE key
 //     AND version = $n (for a batch also AND state = $m, the state the caller
-//     read) RETURNING version; when no row comes back a primary-key read of
+//     read); when it changes no row a primary-key read of
 //     the version (and state) tells storage.ErrNotFound from
 //     storage.ErrConflict, and when it finds what the caller expected (the
 //     row was created or moved back in between) the UPDATE runs again;
@@ -47,8 +47,13 @@
 //   - RemoveMember is DELETE ... WHERE key AND version <= $n;
 //   - GetBatches is one WHERE queue = $1 AND id IN (SELECT unnest($2))
 //     query per chunk of at most [WithChunkSize] ids (default 1000), chunks
-//     of equal size. (An id = ANY($2) condition over the same array makes
-//     the planner estimate every element: List took twice as long.)
+//     of equal size, [WithChunkConcurrency] at once. (An id = ANY($2)
+//     condition over the same array makes the planner estimate every
+//     element: List took twice as long.)
+//
+// The statements, the compare-and-swap and the classification of errors
+// are shared with storage/mysql; this package holds PostgreSQL's dialect.
+// Input is checked before any statement (storage.Checked).
 //
 // [WithSchema] puts the tables in a schema of their own; [WithTablePrefix]
 // names them. The store needs SELECT, INSERT, UPDATE and DELETE on its four

@@ -140,10 +140,10 @@ func TestConcurrentMigratesUpgradeOnce(t *testing.T) {
 	})
 	_, err := pool.Exec(ctx, strings.Replace(previousOperationsDDL, "%s", prefix, 1))
 	require.NoError(t, err)
-	c, err := newConfig([]Option{WithTablePrefix(prefix)})
+	c, err := newConfig([]Option{WithTablePrefix(prefix)}, false)
 	require.NoError(t, err)
 	for _, stmt := range schemaStatements(c) {
-		if strings.HasPrefix(stmt, "CREATE TABLE") && !strings.Contains(stmt, c.table("operations")) {
+		if strings.HasPrefix(stmt, "CREATE TABLE") && !strings.Contains(stmt, tables(c).Operations) {
 			_, err := pool.Exec(ctx, stmt)
 			require.NoError(t, err)
 		}

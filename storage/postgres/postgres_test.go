@@ -35,27 +35,27 @@ func TestEveryAccessUsesThePrimaryKey(t *testing.T) {
 			require.NoError(t, f.store.AddMember(ctx, storage.Member{Queue: queue, State: "s", BatchID: id, Version: 1}))
 		}
 	}
-	q := f.store.d.q
+	q := f.store.d.Q
 	b := func(s string) []byte { return []byte(s) }
 	cases := map[string]struct {
 		query string
 		args  []any
 		pkey  string
 	}{
-		"GetBatch":        {q.getBatch, []any{b("q03"), b("b04")}, "batches_pkey"},
-		"GetBatches":      {q.getBatches, []any{b("q03"), [][]byte{b("b01"), b("b02")}}, "batches_pkey"},
-		"batch read-back": {q.batchVersion, []any{b("q03"), b("b04")}, "batches_pkey"},
-		"UpdateBatch":     {q.updateBatch, []any{b("s"), []byte{}, now, now, b("q03"), b("b04"), 1, b("s")}, "batches_pkey"},
-		"AddMember":       {q.addMember, []any{b("q03"), b("s"), b("b04"), 2, now}, "members_pkey"},
-		"ListMembers":     {q.listMembers, []any{b("q03"), b("s")}, "members_pkey"},
-		"RemoveMember":    {q.removeMember, []any{b("q03"), b("s"), b("b04"), 1}, "members_pkey"},
-		"GetApply":        {q.getApply, []any{b("a03")}, "applies_pkey"},
-		"apply read-back": {q.applyVersion, []any{b("a03")}, "applies_pkey"},
-		"UpdateApply":     {q.updateApply, []any{b("s"), []byte{}, false, false, nil, nil, []byte{}, now, now, b("a03"), 1}, "applies_pkey"},
-		"GetOperation":    {q.getOperation, []any{b("a03"), b("o04")}, "operations_pkey"},
-		"ListOperations":  {q.listOperations, []any{b("a03")}, "operations_pkey"},
-		"op read-back":    {q.opV, []any{b("a03"), b("o04")}, "operations_pkey"},
-		"UpdateOperation": {q.updateOperation, []any{0, []byte{}, []byte{}, false, b("s"), []byte{}, []byte{}, nil, nil, false, []byte{}, now, now, []byte{}, 0, nil, nil, b("a03"), b("o04"), 1}, "operations_pkey"},
+		"GetBatch":        {q.GetBatch, []any{b("q03"), b("b04")}, "batches_pkey"},
+		"GetBatches":      {q.GetBatches(2), []any{b("q03"), [][]byte{b("b01"), b("b02")}}, "batches_pkey"},
+		"batch read-back": {q.BatchVersion, []any{b("q03"), b("b04")}, "batches_pkey"},
+		"UpdateBatch":     {q.UpdateBatch, []any{b("s"), []byte{}, now, now, b("q03"), b("b04"), 1, b("s")}, "batches_pkey"},
+		"AddMember":       {q.AddMember, []any{b("q03"), b("s"), b("b04"), 2, now}, "members_pkey"},
+		"ListMembers":     {q.ListMembers, []any{b("q03"), b("s")}, "members_pkey"},
+		"RemoveMember":    {q.RemoveMember, []any{b("q03"), b("s"), b("b04"), 1}, "members_pkey"},
+		"GetApply":        {q.GetApply, []any{b("a03")}, "applies_pkey"},
+		"apply read-back": {q.ApplyVersion, []any{b("a03")}, "applies_pkey"},
+		"UpdateApply":     {q.UpdateApply, []any{b("s"), []byte{}, false, false, nil, nil, []byte{}, now, now, b("a03"), 1}, "applies_pkey"},
+		"GetOperation":    {q.GetOperation, []any{b("a03"), b("o04")}, "operations_pkey"},
+		"ListOperations":  {q.ListOperations, []any{b("a03")}, "operations_pkey"},
+		"op read-back":    {q.OperationVersion, []any{b("a03"), b("o04")}, "operations_pkey"},
+		"UpdateOperation": {q.UpdateOperation, []any{0, []byte{}, []byte{}, false, b("s"), []byte{}, []byte{}, nil, nil, []byte{}, now, now, false, []byte{}, 0, nil, nil, b("a03"), b("o04"), 1}, "operations_pkey"},
 	}
 	for name, c := range cases {
 		tx, err := f.pool.Begin(ctx)
@@ -147,7 +147,7 @@ func TestWithSchema(t *testing.T) {
 func TestInvalidOptions(t *testing.T) {
 	t.Parallel()
 	for _, o := range []Option{WithTablePrefix("bad prefix"), WithTablePrefix(strings.Repeat("p", 33)),
-		WithSchema("a;b"), WithChunkSize(0), WithChunkSize(MaxChunkSize + 1)} {
+		WithSchema("a;b"), WithChunkSize(0), WithChunkSize(MaxChunkSize + 1), WithChunkConcurrency(0), nil} {
 		_, err := New(&pgx.Conn{}, o)
 		require.ErrorIs(t, err, storage.ErrInvalid)
 		_, err = Schema(o)
@@ -156,6 +156,12 @@ func TestInvalidOptions(t *testing.T) {
 	_, err := New(nil)
 	require.ErrorIs(t, err, storage.ErrInvalid)
 	require.ErrorIs(t, Migrate(context.Background(), nil), storage.ErrInvalid)
+	// A single connection serves one call at a time: its chunks are read
+	// one after another, and asking for more is an error.
+	_, err = New(&pgx.Conn{}, WithChunkConcurrency(2))
+	require.ErrorIs(t, err, storage.ErrInvalid)
+	_, err = New(&pgx.Conn{}, WithChunkConcurrency(1))
+	require.NoError(t, err)
 }
 
 // Times come back in UTC at microsecond precision whatever the session's
@@ -219,7 +225,7 @@ func TestUpdateRacingACreate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	db := &beforeReadBack{DB: f.pool, readBack: f.store.d.q.batchVersion, hook: func() {
+	db := &beforeReadBack{DB: f.pool, readBack: f.store.d.Q.BatchVersion, hook: func() {
 		_, err := f.store.CreateBatch(ctx, storage.Batch{Queue: "q", ID: "b", State: "queued"})
 		require.NoError(t, err)
 	}}

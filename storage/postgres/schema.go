@@ -4,9 +4,9 @@ import (
 	"context"
 	_ "embed" // schema.sql
 	"fmt"
-	"strings"
 
 	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/internal/sqlstore"
 )
 
 //go:embed schema.sql
@@ -16,34 +16,16 @@ var schemaSQL string
 // the table prefix and schema of opts applied — for DBAs who apply
 // migrations with their own tools. Statements are separated by ";\n".
 func Schema(opts ...Option) (string, error) {
-	c, err := newConfig(opts)
+	c, err := newConfig(opts, false)
 	if err != nil {
 		return "", err
 	}
-	return strings.Join(schemaStatements(c), ";\n\n") + ";\n", nil
+	return sqlstore.Join(schemaStatements(c)), nil
 }
 
-// schemaStatements splits the embedded schema into statements, dropping
-// comment lines and qualifying every quoted table name.
+// schemaStatements are the statements of the embedded schema for c.
 func schemaStatements(c config) []string {
-	var body strings.Builder
-	for line := range strings.Lines(schemaSQL) {
-		if strings.HasPrefix(strings.TrimSpace(line), "--") {
-			continue
-		}
-		body.WriteString(line)
-	}
-	ddl := body.String()
-	for _, name := range []string{"batches", "members", "applies", "operations"} {
-		ddl = strings.ReplaceAll(ddl, `"`+DefaultTablePrefix+name+`"`, c.table(name))
-	}
-	var out []string
-	for stmt := range strings.SplitSeq(ddl, ";") {
-		if stmt = strings.TrimSpace(stmt); stmt != "" {
-			out = append(out, stmt)
-		}
-	}
-	return out
+	return sqlstore.Statements(schemaSQL, tables(config{Prefix: DefaultTablePrefix}), tables(c))
 }
 
 // Migrate creates the four tables if they do not exist (CREATE TABLE IF NOT
@@ -60,7 +42,7 @@ func Migrate(ctx context.Context, db DB, opts ...Option) error {
 	if db == nil {
 		return storage.Invalid("db", "nil DB")
 	}
-	c, err := newConfig(opts)
+	c, err := newConfig(opts, false)
 	if err != nil {
 		return err
 	}
