@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/statefold/statefold/internal/option"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -44,11 +45,8 @@ func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task, opt
 		return Result{}, err
 	}
 	var dc driveConfig
-	for i, o := range opts {
-		if o == nil {
-			return Result{}, storage.Invalid("opts", "option %d is nil", i)
-		}
-		o(&dc)
+	if err := option.Apply(&dc, opts); err != nil {
+		return Result{}, err
 	}
 	rep, err := parseReport(tasks)
 	if err != nil {
@@ -108,8 +106,8 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, re
 func (d *driving) readFirst(ctx context.Context) error {
 	row, err := d.p.ops.GetOperation(ctx, d.applyID, d.opID)
 	if errors.Is(err, storage.ErrNotFound) {
-		if _, aerr := d.p.applies.GetApply(ctx, d.applyID); aerr != nil {
-			return fmt.Errorf("applystate: get apply %q: %w", d.applyID, aerr)
+		if _, aerr := d.readApply(ctx); aerr != nil {
+			return aerr
 		}
 		row, err = d.p.ops.GetOperation(ctx, d.applyID, d.opID)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -119,12 +117,9 @@ func (d *driving) readFirst(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("applystate: get operation %q: %w", d.opID, err)
 	}
-	a, err := d.p.applies.GetApply(ctx, d.applyID)
-	if err != nil {
-		return fmt.Errorf("applystate: get apply %q: %w", d.applyID, err)
-	}
-	d.row, d.a = row, a
-	return nil
+	d.row = row
+	d.a, err = d.readApply(ctx)
+	return err
 }
 
 // round is one round of a Drive: it reports whether the Drive is done
@@ -270,10 +265,16 @@ func (d *driving) reread(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("applystate: get operation %q: %w", d.opID, err)
 	}
+	d.row = row
+	d.a, err = d.readApply(ctx)
+	return err
+}
+
+// readApply reads the apply.
+func (d *driving) readApply(ctx context.Context) (storage.Apply, error) {
 	a, err := d.p.applies.GetApply(ctx, d.applyID)
 	if err != nil {
-		return fmt.Errorf("applystate: get apply %q: %w", d.applyID, err)
+		return storage.Apply{}, fmt.Errorf("applystate: get apply %q: %w", d.applyID, err)
 	}
-	d.row, d.a = row, a
-	return nil
+	return a, nil
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/statefold/statefold/internal/option"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -56,23 +57,18 @@ func WithObserver(f func(context.Context, Result)) Option {
 // configure applies opts to the defaults and checks the result.
 func configure(opts []Option) (config, error) {
 	cfg := defaults()
-	for i, o := range opts {
-		if o == nil {
-			return config{}, storage.Invalid("opts", "option %d is nil", i)
-		}
-		o(&cfg)
+	if err := option.Apply(&cfg, opts); err != nil {
+		return config{}, err
 	}
 	return cfg, cfg.check()
 }
 
 // check reports the first option value c cannot use, naming the option.
 func (c config) check() error {
-	switch {
-	case c.clock == nil:
-		return storage.Invalid("WithClock", "nil clock")
-	case c.logger == nil:
-		return storage.Invalid("WithLogger", "nil logger")
-	case c.maxAttempts < 1:
+	if err := option.ClockAndLogger(c.clock, c.logger); err != nil {
+		return err
+	}
+	if c.maxAttempts < 1 {
 		return storage.Invalid("WithMaxAttempts", "%d: at least one attempt", c.maxAttempts)
 	}
 	return nil
