@@ -1,0 +1,172 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	_ "github.com/go-sql-driver/mysql" // the driver of --store mysql
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/dynamo"
+	"github.com/statefold/statefold/storage/memory"
+	"github.com/statefold/statefold/storage/mysql"
+	"github.com/statefold/statefold/storage/postgres"
+)
+
+// resolvedDSN is --dsn, else the variable the tests use for the store.
+func (e *env) resolvedDSN() string {
+	switch e.store {
+	case "mysql":
+		return cmp.Or(e.dsn.s, e.getenv("STATEFOLD_MYSQL_DSN"))
+	case "postgres":
+		return cmp.Or(e.dsn.s, e.getenv("STATEFOLD_POSTGRES_DSN"))
+	}
+	return ""
+}
+
+// where names the store for messages and -o json, with no password.
+func (e *env) where() string {
+	switch e.store {
+	case "mysql", "postgres":
+		return e.store + " " + redactDSN(e.resolvedDSN())
+	case "dynamo":
+		return "dynamo " + cmp.Or(e.endpoint, "AWS "+e.awsRegion())
+	}
+	return e.store
+}
+
+func (e *env) awsRegion() string {
+	return cmp.Or(e.region, e.getenv("AWS_REGION"), e.getenv("AWS_DEFAULT_REGION"), "us-east-1")
+}
+
+// conn is an open connection to the selected backend.
+type conn struct {
+	e      *env
+	db     *sql.DB          // mysql
+	pool   *pgxpool.Pool    // postgres
+	client *dynamodb.Client // dynamo
+	mem    storage.Store    // memory
+}
+
+// connect opens the selected backend. The drivers connect lazily: a
+// wrong address shows at the first call.
+func (e *env) connect(ctx context.Context) (*conn, error) {
+	c := &conn{e: e}
+	switch e.store {
+	case "memory":
+		c.mem = memory.New()
+	case "mysql", "postgres":
+		dsn := e.resolvedDSN()
+		if dsn == "" {
+			env := map[string]string{"mysql": "STATEFOLD_MYSQL_DSN", "postgres": "STATEFOLD_POSTGRES_DSN"}[e.store]
+			return nil, usagef("--store %s needs --dsn or %s", e.store, env)
+		}
+		var err error
+		if e.store == "mysql" {
+			c.db, err = sql.Open("mysql", dsn)
+		} else {
+			c.pool, err = pgxpool.New(ctx, dsn)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", e.where(), err)
+		}
+	case "dynamo":
+		creds := credentials.NewStaticCredentialsProvider(e.getenv("AWS_ACCESS_KEY_ID"), e.getenv("AWS_SECRET_ACCESS_KEY"), e.getenv("AWS_SESSION_TOKEN"))
+		if e.getenv("AWS_ACCESS_KEY_ID") == "" {
+			if e.endpoint == "" {
+				return nil, usagef("--store dynamo needs --endpoint (or STATEFOLD_DYNAMO_ENDPOINT), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for AWS")
+			}
+			creds = credentials.NewStaticCredentialsProvider("statefold", "statefold", "")
+		}
+		opts := dynamodb.Options{Region: e.awsRegion(), Credentials: creds}
+		if e.endpoint != "" {
+			opts.BaseEndpoint = aws.String(e.endpoint)
+		}
+		c.client = dynamodb.New(opts)
+	}
+	return c, nil
+}
+
+func (c *conn) close() {
+	if c.db != nil {
+		_ = c.db.Close()
+	}
+	if c.pool != nil {
+		c.pool.Close()
+	}
+}
+
+// storage returns the backend's Store over the connection.
+func (c *conn) storage() (storage.Store, error) {
+	p := c.e.prefix
+	switch {
+	case c.db != nil:
+		return mysql.New(c.db, mysql.WithTablePrefix(p))
+	case c.pool != nil:
+		return postgres.New(c.pool, postgres.WithTablePrefix(p))
+	case c.client != nil:
+		return dynamo.New(c.client, dynamo.WithTablePrefix(p))
+	}
+	return c.mem, nil
+}
+
+// migrate creates the tables or adds what this release reads.
+func (c *conn) migrate(ctx context.Context) error {
+	p := c.e.prefix
+	switch {
+	case c.db != nil:
+		return mysql.Migrate(ctx, c.db, mysql.WithTablePrefix(p))
+	case c.pool != nil:
+		return postgres.Migrate(ctx, c.pool, postgres.WithTablePrefix(p))
+	case c.client != nil:
+		return dynamo.CreateTables(ctx, c.client, dynamo.WithTablePrefix(p))
+	}
+	return nil
+}
+
+// checker is a store that checks its tables itself (mysql.Store today).
+type checker interface {
+	Check(ctx context.Context) error
+}
+
+// check runs the store's own Check when it has one, and otherwise reads
+// each of the four tables once (a key no row has): a missing table fails.
+// It reports which of the two it ran.
+func (c *conn) check(ctx context.Context) (how string, err error) {
+	s, err := c.storage()
+	if err != nil {
+		return "", err
+	}
+	if ch, ok := s.(checker); ok {
+		return "Check", ch.Check(ctx)
+	}
+	return "probe", probe(ctx, s)
+}
+
+// probeID is the id probe reads: no row has it.
+const probeID = "statefold-cli-probe"
+
+// probe reads each table once; every read must find nothing.
+func probe(ctx context.Context, s storage.Store) error {
+	reads := []struct {
+		table string
+		read  func() error
+	}{
+		{"applies", func() error { _, err := s.GetApply(ctx, probeID); return err }},
+		{"operations", func() error { _, err := s.GetOperation(ctx, probeID, probeID); return err }},
+		{"batches", func() error { _, err := s.GetBatch(ctx, probeID, probeID); return err }},
+		{"members", func() error { _, err := s.ListMembers(ctx, probeID, probeID); return err }},
+	}
+	for _, r := range reads {
+		if err := r.read(); err != nil && !isNotFound(err) {
+			return fmt.Errorf("read the %s table (store migrate creates the tables): %w", r.table, err)
+		}
+	}
+	return nil
+}
