@@ -2,12 +2,12 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: test bench vet test-unit crashpoints interleavings modelcheck planted explore netfaults classification upgrade consumer-deps go-newest generate
+.PHONY: test bench vet test-unit crashpoints interleavings modelcheck planted explore netfaults classification upgrade consumer-deps statefold-cmd go-newest generate
 
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
 test:
-	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings modelcheck planted netfaults classification upgrade consumer-deps go-newest
+	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings modelcheck planted netfaults classification upgrade consumer-deps statefold-cmd go-newest
 
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -127,6 +127,15 @@ upgrade:
 ## dependencies (testcontainers, Docker, moby, OpenTelemetry) in its go.sum.
 consumer-deps:
 	@bash scripts/consumer-deps.sh
+
+## statefold-cmd: the statefold command (cmd/statefold, its own module):
+## vet, then its tests under -race — every command end to end on MariaDB,
+## PostgreSQL and dynalite (a missing server fails it under make test or
+## CI=true), exit codes, --help at every level, and no password in anything
+## it writes.
+statefold-cmd:
+	cd cmd/statefold && $(GO) vet ./...
+	cd cmd/statefold && $(GO) test -race -count=1 -timeout 300s ./...
 
 ## go-newest: make test runs on the release the go directive names (the
 ## oldest supported); this vets the module and runs the tests that need no
