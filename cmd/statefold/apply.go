@@ -207,8 +207,12 @@ func owner(o operationView, now time.Time) string {
 	if o.Owner == "" {
 		return "-"
 	}
+	until := deref(o.OwnerUntil)
 	lease := "lapsed"
-	if until := deref(o.OwnerUntil); until.After(now) {
+	switch {
+	case until.IsZero():
+		lease = "released"
+	case until.After(now):
 		lease = "until " + until.Format(time.RFC3339)
 	}
 	return fmt.Sprintf("%s (token %d, %s)", o.Owner, o.OwnerToken, lease)
@@ -288,7 +292,7 @@ func computeFacts(a storage.Apply, ops []storage.Operation, children []applystat
 		note("paused by the failure of %s under the pause policy: `statefold apply release %s` releases it", list(pauseHeld), a.ID)
 	}
 	for _, op := range ops {
-		if op.Owner != "" && !op.OwnerUntil.After(now) && !applystate.Normalize(op.State).Terminal() {
+		if op.Owner != "" && !op.OwnerUntil.IsZero() && !op.OwnerUntil.After(now) && !applystate.Normalize(op.State).Terminal() {
 			note("the lease of %s by %s lapsed at %s: another drive loop may take it over", op.ID, op.Owner, when(op.OwnerUntil))
 		}
 	}

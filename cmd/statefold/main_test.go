@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/storage"
 )
 
 // invocation is one in-process run of the command.
@@ -173,4 +178,27 @@ func TestHelpHidesDSN(t *testing.T) {
 	if strings.Contains(inv.stdout, "s3cretPW") || !strings.Contains(inv.stdout, "xxxxx") {
 		t.Errorf("--help shows the DSN unredacted:\n%s", inv.stdout)
 	}
+}
+
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		code int
+	}{
+		{nil, exitOK},
+		{usagef("bad"), exitUsage},
+		{fmt.Errorf("get: %w", storage.ErrNotFound), exitNotFound},
+		{fmt.Errorf("update: %w", storage.ErrConflict), exitConflict},
+		{fmt.Errorf("stop: %w", applystate.ErrAmbiguous), exitConflict},
+		{applystate.ErrOwned, exitConflict},
+		{fmt.Errorf("check: %w", storage.ErrInvalid), exitFailed},
+		{errors.New("connection refused"), exitFailed},
+	} {
+		if got := exitCode(c.err); got != c.code {
+			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.code)
+		}
+	}
+	// A table prefix the backend refuses is a usage error, found before any I/O.
+	runCmd(t, nil, "apply", "show", "x", "--store", "mysql", "--dsn", "root@tcp(127.0.0.1:1)/test", "--table-prefix", "bad prefix;").want(t, exitUsage)
+	runCmd(t, nil, "store", "check", "--store", "postgres", "--dsn", "postgres://u@127.0.0.1:1/test", "--table-prefix", "bad prefix;").want(t, exitUsage)
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -102,8 +103,17 @@ func (c *conn) close() {
 	}
 }
 
-// storage returns the backend's Store over the connection.
+// storage returns the backend's Store over the connection; a table
+// prefix the backend refuses is a usage error.
 func (c *conn) storage() (storage.Store, error) {
+	s, err := c.newStore()
+	if errors.Is(err, storage.ErrInvalid) {
+		return nil, usagef("--table-prefix %q: %v", c.e.prefix, err)
+	}
+	return s, err
+}
+
+func (c *conn) newStore() (storage.Store, error) {
 	p := c.e.prefix
 	switch {
 	case c.db != nil:
