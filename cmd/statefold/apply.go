@@ -119,18 +119,11 @@ type applyShowView struct {
 
 func applyShow(ctx context.Context, e *env, args []string) error {
 	id := args[0]
-	if err := storage.ValidateKey("apply id", id); err != nil {
-		return usagef("%v", err)
-	}
-	c, err := e.connect(ctx)
+	s, closeFn, err := e.openStore(ctx, "apply id", id)
 	if err != nil {
 		return err
 	}
-	defer c.close()
-	s, err := c.storage()
-	if err != nil {
-		return err
-	}
+	defer closeFn()
 	a, err := s.GetApply(ctx, id)
 	if err != nil {
 		return fmt.Errorf("apply %q: %w", id, err)
@@ -303,18 +296,11 @@ func computeFacts(a storage.Apply, ops []storage.Operation, children []applystat
 func applyAction(which string) func(context.Context, *env, []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
 		id := args[0]
-		if err := storage.ValidateKey("apply id", id); err != nil {
-			return usagef("%v", err)
-		}
-		c, err := e.connect(ctx)
+		s, closeFn, err := e.openStore(ctx, "apply id", id)
 		if err != nil {
 			return err
 		}
-		defer c.close()
-		s, err := c.storage()
-		if err != nil {
-			return err
-		}
+		defer closeFn()
 		p, err := applystate.NewProjector(s, s, applystate.WithLogger(e.log))
 		if err != nil {
 			return err

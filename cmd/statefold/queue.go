@@ -152,28 +152,20 @@ func viewBatch(b storage.Batch) batchView {
 }
 
 // orchestrator opens the store and a batchstate Orchestrator over it.
-func (e *env) orchestrator(ctx context.Context, m batchstate.Machine, opts ...batchstate.Option) (*batchstate.Orchestrator, storage.Store, func(), error) {
-	c, err := e.connect(ctx)
+func (e *env) orchestrator(ctx context.Context, queue string, m batchstate.Machine, opts ...batchstate.Option) (*batchstate.Orchestrator, storage.Store, func(), error) {
+	s, closeFn, err := e.openStore(ctx, "queue", queue)
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	s, err := c.storage()
-	if err != nil {
-		c.close()
 		return nil, nil, nil, err
 	}
 	o, err := batchstate.New(s, s, m, append([]batchstate.Option{batchstate.WithLogger(e.log)}, opts...)...)
 	if err != nil {
-		c.close()
+		closeFn()
 		return nil, nil, nil, err
 	}
-	return o, s, c.close, nil
+	return o, s, closeFn, nil
 }
 
 func queueList(ctx context.Context, e *env, queue string, mf *machineFlags, states []string) error {
-	if err := storage.ValidateKey("queue", queue); err != nil {
-		return usagef("%v", err)
-	}
 	var m batchstate.Machine
 	switch {
 	case mf.given():
@@ -197,7 +189,7 @@ func queueList(ctx context.Context, e *env, queue string, mf *machineFlags, stat
 			return usagef("--state %q: not a non-terminal state of the machine", s)
 		}
 	}
-	o, _, closeFn, err := e.orchestrator(ctx, m)
+	o, _, closeFn, err := e.orchestrator(ctx, queue, m)
 	if err != nil {
 		return err
 	}
@@ -237,9 +229,6 @@ type memberView struct {
 }
 
 func queueShow(ctx context.Context, e *env, queue, id string, mf *machineFlags) error {
-	if err := storage.ValidateKeys("queue", queue, "batch id", id); err != nil {
-		return usagef("%v", err)
-	}
 	var m batchstate.Machine
 	if mf.given() {
 		var err error
@@ -247,15 +236,11 @@ func queueShow(ctx context.Context, e *env, queue, id string, mf *machineFlags) 
 			return err
 		}
 	}
-	c, err := e.connect(ctx)
+	s, closeFn, err := e.openStore(ctx, "queue", queue, "batch id", id)
 	if err != nil {
 		return err
 	}
-	defer c.close()
-	s, err := c.storage()
-	if err != nil {
-		return err
-	}
+	defer closeFn()
 	b, err := s.GetBatch(ctx, queue, id)
 	if err != nil {
 		return fmt.Errorf("batch %q of queue %q: %w", id, queue, err)
@@ -318,9 +303,6 @@ func queueShow(ctx context.Context, e *env, queue, id string, mf *machineFlags) 
 }
 
 func queueReconcile(ctx context.Context, e *env, queue string, mf *machineFlags, grace time.Duration) error {
-	if err := storage.ValidateKey("queue", queue); err != nil {
-		return usagef("%v", err)
-	}
 	if !mf.given() {
 		return usagef("queue reconcile needs the queue's whole machine: --machine, or --states and --terminal")
 	}
@@ -331,7 +313,7 @@ func queueReconcile(ctx context.Context, e *env, queue string, mf *machineFlags,
 	if grace <= 0 {
 		return usagef("--grace %v: must be positive", grace)
 	}
-	o, _, closeFn, err := e.orchestrator(ctx, m, batchstate.WithDanglingGrace(grace))
+	o, _, closeFn, err := e.orchestrator(ctx, queue, m, batchstate.WithDanglingGrace(grace))
 	if err != nil {
 		return err
 	}

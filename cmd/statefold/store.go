@@ -94,6 +94,25 @@ func (e *env) connect(ctx context.Context) (*conn, error) {
 	return c, nil
 }
 
+// openStore checks the keys the command was given (pairs of field name
+// and value: a bad one is a usage error), connects and returns the Store
+// and what releases it.
+func (e *env) openStore(ctx context.Context, keys ...string) (storage.Store, func(), error) {
+	if err := storage.ValidateKeys(keys...); err != nil {
+		return nil, nil, usagef("%v", err)
+	}
+	c, err := e.connect(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := c.storage()
+	if err != nil {
+		c.close()
+		return nil, nil, err
+	}
+	return s, c.close, nil
+}
+
 func (c *conn) close() {
 	if c.db != nil {
 		_ = c.db.Close()
