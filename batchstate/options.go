@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/statefold/statefold/internal/option"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -102,22 +103,18 @@ func WithReconcileLease(d time.Duration) Option { return func(c *config) { c.lea
 // configure applies opts to the defaults and checks the result.
 func configure(opts []Option) (config, error) {
 	cfg := defaults()
-	for i, o := range opts {
-		if o == nil {
-			return config{}, storage.Invalid("opts", "option %d is nil", i)
-		}
-		o(&cfg)
+	if err := option.Apply(&cfg, opts); err != nil {
+		return config{}, err
 	}
 	return cfg, cfg.check()
 }
 
 // check reports the first option value cfg cannot use, naming the option.
 func (c config) check() error {
+	if err := option.ClockAndLogger(c.clock, c.logger); err != nil {
+		return err
+	}
 	switch {
-	case c.clock == nil:
-		return storage.Invalid("WithClock", "nil clock")
-	case c.logger == nil:
-		return storage.Invalid("WithLogger", "nil logger")
 	case c.grace <= 0:
 		return storage.Invalid("WithDanglingGrace", "grace %s is not positive", c.grace)
 	case c.concurrency < 1:
