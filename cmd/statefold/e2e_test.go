@@ -91,6 +91,9 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 		t.Errorf("store check -o json: %+v", check)
 	}
 	t.Logf("store check on %s: %s", store, check.How)
+	if _, offers := openStore(t, store, prefix, vars).(checker); offers != (check.How == "Check") {
+		t.Errorf("store check ran %s; the store offers Check: %v", check.How, offers)
+	}
 
 	// A rollout, written by the library: us-east running, us-west failed
 	// under continue, eu-central not started.
@@ -101,7 +104,7 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 	}
 	id := "cli-" + prefix
 	plan := applystate.Plan{Apply: storage.Apply{ID: id}}
-	for i, d := range []struct{ name, policy string }{{"us-east", "halt"}, {"us-west", "continue"}, {"eu-central", "pause"}} {
+	for i, d := range []struct{ name, policy string }{{"us-east", "halt"}, {"us-west", "continue"}, {"eu-central", "pause"}, {"ap-south", "halt"}} {
 		plan.Operations = append(plan.Operations, storage.Operation{ID: d.name, Seq: int64(i + 1), Deployment: d.name, OnFailure: d.policy})
 	}
 	if _, _, err := p.CreatePlan(ctx, plan); err != nil {
@@ -126,7 +129,7 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 		"rows project to running_degraded, as stored",
 		"failed: us-west (continue)",
 		"in flight (holding the apply open): us-east",
-		"not started: eu-central",
+		"not started: eu-central, ap-south",
 		"explanation:",
 	} {
 		if !strings.Contains(inv.stdout, want) {
@@ -134,18 +137,39 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 		}
 	}
 	rows := tableRows(inv.stdout, "SEQ")
-	if len(rows) != 3 || rows[0][1] != "us-east" || rows[0][3] != "running" || rows[1][1] != "us-west" ||
+	if len(rows) != 4 || rows[0][1] != "us-east" || rows[0][3] != "running" || rows[1][1] != "us-west" ||
 		rows[1][3] != "failed" || rows[1][4] != "continue" || rows[2][1] != "eu-central" || rows[2][3] != "pending" || rows[2][4] != "pause" {
 		t.Errorf("apply show: operation rows %q in\n%s", rows, inv.stdout)
 	}
 
 	var show applyShowView
 	cmd(exitOK, "apply", "show", id, "-o", "json").decode(t, &show)
-	if show.Apply.State != "running_degraded" || len(show.Operations) != 3 || !show.Rollout.Matches ||
+	if show.Apply.State != "running_degraded" || len(show.Operations) != 4 || !show.Rollout.Matches ||
 		show.Operations[1].Policy != "continue" || show.Rollout.Counts["failed"] != 1 {
 		t.Errorf("apply show -o json: %+v", show)
 	}
 	cmd(exitNotFound, "apply", "show", "no-such-apply")
+
+	// eu-central fails under pause with ap-south still to run: paused,
+	// until a release.
+	drive("eu-central", applystate.Failed, "smoke test failed")
+	inv = cmd(exitOK, "apply", "show", id)
+	for _, want := range []string{"state           paused", "paused by the failure of eu-central", "apply release " + id} {
+		if !strings.Contains(inv.stdout, want) {
+			t.Errorf("apply show of a paused apply: no %q in\n%s", want, inv.stdout)
+		}
+	}
+	var release struct {
+		Apply    applyView `json:"apply"`
+		Previous string    `json:"previous"`
+	}
+	cmd(exitOK, "apply", "release", id, "-o", "json").decode(t, &release)
+	if release.Previous != "paused" || release.Apply.State != "running_degraded" {
+		t.Errorf("apply release -o json: %+v", release)
+	}
+	if rows := tableRows(cmd(exitOK, "apply", "show", id).stdout, "SEQ"); len(rows) != 4 || rows[2][4] != "pause → continue" {
+		t.Errorf("apply show after release: rows %q", rows)
+	}
 	cmd(exitNotFound, "apply", "stop", "no-such-apply")
 
 	// Stop: eu-central (never started) is stopped; us-east keeps the apply
@@ -158,15 +182,14 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 	if !stop.Apply.StopRequested || !stop.Changed {
 		t.Errorf("apply stop -o json: %+v", stop)
 	}
-	op, err := s.GetOperation(ctx, id, "eu-central")
+	op, err := s.GetOperation(ctx, id, "ap-south")
 	if err != nil || op.State != string(applystate.Stopped) {
-		t.Errorf("after apply stop: eu-central %q, %v; want stopped", op.State, err)
+		t.Errorf("after apply stop: ap-south %q, %v; want stopped", op.State, err)
 	}
 	inv = cmd(exitOK, "apply", "reproject", id)
 	if !strings.Contains(inv.stdout, "stop requested  yes") {
 		t.Errorf("apply reproject: %s", inv.stdout)
 	}
-	cmd(exitOK, "apply", "release", id)
 
 	// A queue: two live batches, one done.
 	m := batchstate.Machine{States: []string{"queued", "running", "done"}, Terminal: []string{"done"}}
@@ -212,6 +235,9 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 		t.Errorf("queue show: %s", inv.stdout)
 	}
 	cmd(exitNotFound, "queue", "show", q, "no-such-batch")
+	if inv := cmd(exitOK, "queue", "show", q, "b1"); !strings.Contains(inv.stdout, "index rows: not read") {
+		t.Errorf("queue show without the machine: %s", inv.stdout)
+	}
 	var rec struct {
 		Scanned      int `json:"scanned"`
 		RemovedStale int `json:"removed_stale"`
