@@ -142,6 +142,12 @@ func applyShow(ctx context.Context, e *env, args []string) error {
 	if e.output == "json" {
 		return e.emitJSON(v)
 	}
+	_, err = fmt.Fprint(e.stdout, renderApply(v, a)+"\n"+explanationSection(a, ops))
+	return err
+}
+
+// renderApply is apply show's table output, but for the explanation.
+func renderApply(v applyShowView, a storage.Apply) string {
 	var b strings.Builder
 	head := newTable()
 	head.row("apply", a.ID)
@@ -158,6 +164,7 @@ func applyShow(ctx context.Context, e *env, args []string) error {
 	b.WriteString(head.String())
 	b.WriteString("\noperations:\n")
 	t := newTable("SEQ", "OPERATION", "DEPLOYMENT", "STATE", "POLICY", "STARTED", "COMPLETED", "OWNER", "VERSION", "ERROR")
+	now := time.Now()
 	for _, o := range v.Operations {
 		state := o.State
 		if o.StartClaimed {
@@ -171,16 +178,14 @@ func applyShow(ctx context.Context, e *env, args []string) error {
 			policy += " → " + o.Policy
 		}
 		t.row(fmt.Sprint(o.Seq), o.ID, orDash(o.Deployment), state, policy,
-			when(deref(o.StartedAt)), when(deref(o.CompletedAt)), owner(o, time.Now()), fmt.Sprint(o.Version), orDash(o.ErrorMessage))
+			when(deref(o.StartedAt)), when(deref(o.CompletedAt)), owner(o, now), fmt.Sprint(o.Version), orDash(o.ErrorMessage))
 	}
 	b.WriteString(t.String())
 	b.WriteString("\nrollout (from the rows, by applystate.Rollout over applystate.Children):\n")
-	for _, n := range facts.Notes {
+	for _, n := range v.Rollout.Notes {
 		b.WriteString("  " + n + "\n")
 	}
-	b.WriteString("\n" + explanationSection(a, ops))
-	_, err = fmt.Fprint(e.stdout, b.String())
-	return err
+	return b.String()
 }
 
 // explanationSection is where applystate.Explain's account of the apply
@@ -248,15 +253,25 @@ func computeFacts(a storage.Apply, ops []storage.Operation, children []applystat
 			f.Active = append(f.Active, op.ID)
 		}
 	}
-	note := func(format string, args ...any) { f.Notes = append(f.Notes, fmt.Sprintf(format, args...)) }
 	if len(ops) == 0 {
-		f.Projected = string(stored)
-		f.Matches = true
-		note("no operation rows: the apply's state is what its drive loops reported")
+		f.Projected, f.Matches = string(stored), true
+		f.note("no operation rows: the apply's state is what its drive loops reported")
 		return f
 	}
 	proj := applystate.Rollout(children, flags)
 	f.Projected, f.Matches = string(proj), proj == stored
+	f.addNotes(a, ops, pauseHeld, now)
+	return f
+}
+
+func (f *rolloutFacts) note(format string, args ...any) {
+	f.Notes = append(f.Notes, fmt.Sprintf(format, args...))
+}
+
+// addNotes says in words what the facts mean for the apply: whether the
+// stored state is the projection, what holds it, what would change it.
+func (f *rolloutFacts) addNotes(a storage.Apply, ops []storage.Operation, pauseHeld []string, now time.Time) {
+	stored := applystate.Normalize(a.State)
 	list := func(xs []string) string {
 		if len(xs) == 0 {
 			return "none"
@@ -265,31 +280,29 @@ func computeFacts(a storage.Apply, ops []storage.Operation, children []applystat
 	}
 	switch {
 	case f.Matches:
-		note("the rows project to %s, as stored", proj)
+		f.note("the rows project to %s, as stored", f.Projected)
 	case stored.Terminal():
-		note("the rows project to %s; the stored %s is terminal and final", proj, stored)
+		f.note("the rows project to %s; the stored %s is terminal and final", f.Projected, stored)
 	default:
-		note("the rows project to %s, the apply stores %s: a drive loop's next poll, or `statefold apply reproject %s`, writes the projection", proj, stored, a.ID)
+		f.note("the rows project to %s, the apply stores %s: a drive loop's next poll, or `statefold apply reproject %s`, writes the projection", f.Projected, stored, a.ID)
 	}
-	note("failed: %s", list(f.Failed))
-	note("in flight (holding the apply open): %s", list(f.Active))
-	note("not started: %s", list(f.NotStarted))
-	if a.StopRequested {
-		if stored.Terminal() {
-			note("a stop was requested")
-		} else {
-			note("a stop was requested: the apply settles once %s report stopped or settle", list(f.Active))
-		}
+	f.note("failed: %s", list(f.Failed))
+	f.note("in flight (holding the apply open): %s", list(f.Active))
+	f.note("not started: %s", list(f.NotStarted))
+	switch {
+	case a.StopRequested && stored.Terminal():
+		f.note("a stop was requested")
+	case a.StopRequested:
+		f.note("a stop was requested: the apply settles once %s report stopped or settle", list(f.Active))
 	}
 	if stored == applystate.Paused {
-		note("paused by the failure of %s under the pause policy: `statefold apply release %s` releases it", list(pauseHeld), a.ID)
+		f.note("paused by the failure of %s under the pause policy: `statefold apply release %s` releases it", list(pauseHeld), a.ID)
 	}
 	for _, op := range ops {
 		if op.Owner != "" && !op.OwnerUntil.IsZero() && !op.OwnerUntil.After(now) && !applystate.Normalize(op.State).Terminal() {
-			note("the lease of %s by %s lapsed at %s: another drive loop may take it over", op.ID, op.Owner, when(op.OwnerUntil))
+			f.note("the lease of %s by %s lapsed at %s: another drive loop may take it over", op.ID, op.Owner, when(op.OwnerUntil))
 		}
 	}
-	return f
 }
 
 // applyAction runs Stop, ReleasePause or Reproject.

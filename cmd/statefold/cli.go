@@ -146,20 +146,9 @@ func newEnv(getenv func(string) string) *env {
 }
 
 func dispatch(ctx context.Context, e *env, args []string, secrets *redactor) error {
-	top := newFlagSet("statefold")
-	e.register(top)
-	top.Usage = func() { topUsage(e.stdout, top) }
-	if err := top.Parse(args); err != nil {
-		return parseErr(err, "statefold")
-	}
-	rest := top.Args()
-	if len(rest) == 0 {
-		topUsage(e.stderr, top)
-		return usagef("no command given")
-	}
-	if rest[0] == "help" {
-		topUsage(e.stdout, top)
-		return flag.ErrHelp
+	rest, err := e.parseLevel("statefold", args, topUsage)
+	if err != nil {
+		return err
 	}
 	var g *group
 	for _, gr := range groups() {
@@ -170,20 +159,9 @@ func dispatch(ctx context.Context, e *env, args []string, secrets *redactor) err
 	if g == nil {
 		return usagef("unknown command %q (apply, queue or store; statefold --help)", rest[0])
 	}
-	gfs := newFlagSet("statefold " + g.name)
-	e.register(gfs)
-	gfs.Usage = func() { groupUsage(e.stdout, *g, gfs) }
-	if err := gfs.Parse(rest[1:]); err != nil {
-		return parseErr(err, "statefold "+g.name)
-	}
-	rest = gfs.Args()
-	if len(rest) == 0 {
-		groupUsage(e.stderr, *g, gfs)
-		return usagef("%s: no command given", g.name)
-	}
-	if rest[0] == "help" {
-		groupUsage(e.stdout, *g, gfs)
-		return flag.ErrHelp
+	rest, err = e.parseLevel("statefold "+g.name, rest[1:], func(w io.Writer, fs *flag.FlagSet) { groupUsage(w, *g, fs) })
+	if err != nil {
+		return err
 	}
 	var c *command
 	for _, cm := range g.commands {
@@ -241,6 +219,29 @@ func (e *env) setup(secrets *redactor) error {
 	}
 	e.log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	return nil
+}
+
+// parseLevel parses the global flags of one level of the command tree
+// (statefold, or a group) and returns the arguments from the next
+// command's name on. With no command it prints the level's usage to
+// stderr (a usage error); with "help", -h or --help to stdout.
+func (e *env) parseLevel(name string, args []string, usage func(io.Writer, *flag.FlagSet)) ([]string, error) {
+	fs := newFlagSet(name)
+	e.register(fs)
+	fs.Usage = func() { usage(e.stdout, fs) }
+	if err := fs.Parse(args); err != nil {
+		return nil, parseErr(err, name)
+	}
+	rest := fs.Args()
+	switch {
+	case len(rest) == 0:
+		usage(e.stderr, fs)
+		return nil, usagef("no command given (%s --help)", name)
+	case rest[0] == "help":
+		usage(e.stdout, fs)
+		return nil, flag.ErrHelp
+	}
+	return rest, nil
 }
 
 func newFlagSet(name string) *flag.FlagSet {

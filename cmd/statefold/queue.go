@@ -228,6 +228,36 @@ type memberView struct {
 	Why     string     `json:"why"`
 }
 
+// indexRows reads the index rows that name batch b in each non-terminal
+// state of m, and says of each why it is there.
+func indexRows(ctx context.Context, s storage.MembershipStore, m batchstate.Machine, b storage.Batch) ([]memberView, error) {
+	rows := []memberView{}
+	for _, st := range m.NonTerminal() {
+		members, err := s.ListMembers(ctx, b.Queue, st)
+		if err != nil {
+			return nil, fmt.Errorf("index rows of queue %q in %s: %w", b.Queue, st, err)
+		}
+		for _, mem := range members {
+			if mem.BatchID != b.ID {
+				continue
+			}
+			r := memberView{State: st, Version: mem.Version, AddedAt: jsonTime(mem.AddedAt)}
+			switch {
+			case st == b.State:
+				r.Current, r.Why = true, "the batch is in this state"
+			case m.IsTerminal(b.State) || b.State == batchstate.Abandoned:
+				r.Why = "stale: the batch is terminal (" + b.State + "); List and Reconcile remove it"
+			case mem.Version > b.Version:
+				r.Why = fmt.Sprintf("a move to this state for version %d has not landed (in flight, or failed; the batch is at %d): Reconcile fences it off after the grace", mem.Version, b.Version)
+			default:
+				r.Why = "stale: the batch moved to " + b.State + "; List filters it, Reconcile removes it"
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows, nil
+}
+
 func queueShow(ctx context.Context, e *env, queue, id string, mf *machineFlags) error {
 	var m batchstate.Machine
 	if mf.given() {
@@ -245,29 +275,9 @@ func queueShow(ctx context.Context, e *env, queue, id string, mf *machineFlags) 
 	if err != nil {
 		return fmt.Errorf("batch %q of queue %q: %w", id, queue, err)
 	}
-	rows := []memberView{}
-	for _, st := range m.NonTerminal() {
-		members, err := s.ListMembers(ctx, queue, st)
-		if err != nil {
-			return fmt.Errorf("index rows of queue %q in %s: %w", queue, st, err)
-		}
-		for _, mem := range members {
-			if mem.BatchID != id {
-				continue
-			}
-			r := memberView{State: st, Version: mem.Version, AddedAt: jsonTime(mem.AddedAt)}
-			switch {
-			case st == b.State:
-				r.Current, r.Why = true, "the batch is in this state"
-			case m.IsTerminal(b.State) || b.State == batchstate.Abandoned:
-				r.Why = "stale: the batch is terminal (" + b.State + "); List skips it and removes it, Reconcile removes it"
-			case mem.Version > b.Version:
-				r.Why = fmt.Sprintf("a write for version %d not landed yet (the batch is at %d): Reconcile fences it off after the grace", mem.Version, b.Version)
-			default:
-				r.Why = "stale: the batch moved to " + b.State + "; List filters it, Reconcile removes it"
-			}
-			rows = append(rows, r)
-		}
+	rows, err := indexRows(ctx, s, m, b)
+	if err != nil {
+		return err
 	}
 	if e.output == "json" {
 		return e.emitJSON(struct {
