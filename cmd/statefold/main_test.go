@@ -202,3 +202,32 @@ func TestExitCodes(t *testing.T) {
 	runCmd(t, nil, "apply", "show", "x", "--store", "mysql", "--dsn", "root@tcp(127.0.0.1:1)/test", "--table-prefix", "bad prefix;").want(t, exitUsage)
 	runCmd(t, nil, "store", "check", "--store", "postgres", "--dsn", "postgres://u@127.0.0.1:1/test", "--table-prefix", "bad prefix;").want(t, exitUsage)
 }
+
+func TestMachineFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "machine.json")
+	machine := `{"states": ["queued", "running", "done"], "terminal": ["done"], "transitions": {"queued": ["running"], "running": ["done"]}}`
+	if err := os.WriteFile(path, []byte(machine), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		States []string `json:"states"`
+	}
+	runCmd(t, nil, "queue", "list", "q", "--machine", path, "-o", "json").want(t, exitOK).decode(t, &list)
+	if strings.Join(list.States, ",") != "queued,running" {
+		t.Errorf("queue list --machine: states %v, want the non-terminal ones", list.States)
+	}
+	var rec struct {
+		Scanned    *int     `json:"scanned"`
+		Unresolved []string `json:"unresolved"`
+	}
+	runCmd(t, nil, "queue", "reconcile", "q", "--machine", path, "-o", "json").want(t, exitOK).decode(t, &rec)
+	if rec.Scanned == nil || *rec.Scanned != 0 || rec.Unresolved == nil {
+		t.Errorf("queue reconcile of an empty queue: %+v", rec)
+	}
+	// The same machine as flags; --machine and --states exclude each other;
+	// a state outside the machine is refused.
+	runCmd(t, nil, "queue", "reconcile", "q", "--states", "queued,running,done", "--terminal", "done", "--transitions", "queued:running;running:done").want(t, exitOK)
+	runCmd(t, nil, "queue", "reconcile", "q", "--machine", path, "--states", "a").want(t, exitUsage)
+	runCmd(t, nil, "queue", "list", "q", "--machine", path, "--state", "done").want(t, exitUsage)
+	runCmd(t, nil, "queue", "reconcile", "q", "--machine", path, "--grace", "0s").want(t, exitUsage)
+}
