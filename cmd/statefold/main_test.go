@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -230,4 +231,36 @@ func TestMachineFile(t *testing.T) {
 	runCmd(t, nil, "queue", "reconcile", "q", "--machine", path, "--states", "a").want(t, exitUsage)
 	runCmd(t, nil, "queue", "list", "q", "--machine", path, "--state", "done").want(t, exitUsage)
 	runCmd(t, nil, "queue", "reconcile", "q", "--machine", path, "--grace", "0s").want(t, exitUsage)
+}
+
+// TestBinary builds the command and checks that the process exits with
+// run's codes.
+func TestBinary(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "statefold")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--help"}, exitOK},
+		{[]string{"apply", "show"}, exitUsage},
+		{[]string{"apply", "show", "nope", "--store", "memory"}, exitNotFound},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		cmd.Env = []string{} // no STATEFOLD_* variable of the test's environment
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.code {
+			t.Errorf("statefold %s: exit code %d, want %d", strings.Join(c.args, " "), code, c.code)
+		}
+	}
 }
