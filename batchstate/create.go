@@ -28,10 +28,17 @@ func (o *Orchestrator) Create(ctx context.Context, b storage.Batch) (storage.Bat
 		return storage.Batch{}, err
 	}
 	p := planCreate(o.m, b, o.now())
+	kp, err := planKeys(o.m, o.cfg.indexes, o.cfg.finished, nil, p.batch, 1, p.batch.UpdatedAt)
+	if err != nil {
+		return storage.Batch{}, err
+	}
 	if p.row != nil {
 		if err := o.members.AddMember(ctx, *p.row); err != nil {
 			return storage.Batch{}, fmt.Errorf("batchstate: create %q: add member %q: %w", b.ID, b.State, err)
 		}
+	}
+	if err := o.addRows(ctx, kp.before); err != nil {
+		return storage.Batch{}, fmt.Errorf("batchstate: create %q: %w", b.ID, err)
 	}
 	created, err := o.batches.CreateBatch(ctx, p.batch)
 	if err != nil {

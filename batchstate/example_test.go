@@ -90,6 +90,6 @@ func ExampleOrchestrator_Reconcile() {
 	fmt.Printf("%+v\n", rep)
 	// Output:
 	// lost race: true
-	// {Scanned:4 RemovedTerminal:0 RemovedStale:2 RemovedDangling:0 Fenced:0 Kept:2 Unresolved:[ghost]}
-	// {Scanned:2 RemovedTerminal:0 RemovedStale:0 RemovedDangling:1 Fenced:1 Kept:1 Unresolved:[ghost]}
+	// {Scanned:4 RemovedTerminal:0 RemovedStale:2 RemovedDangling:0 Fenced:0 Kept:2 Unresolved:[ghost] Indexes:{Marks:0 Cleared:0 Scanned:0 Removed:0 Kept:0 Fenced:0}}
+	// {Scanned:2 RemovedTerminal:0 RemovedStale:0 RemovedDangling:1 Fenced:1 Kept:1 Unresolved:[ghost] Indexes:{Marks:0 Cleared:0 Scanned:0 Removed:0 Kept:0 Fenced:0}}
 }

@@ -2,6 +2,7 @@ package batchstate
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/statefold/statefold/storage"
 )
@@ -21,7 +22,8 @@ type Machine struct {
 }
 
 // Validate reports whether m is usable: at least one state, no duplicates,
-// every state a valid key and none of them [Abandoned], terminal states
+// every state a valid key, none of them [Abandoned] and none starting
+// with "\x00statefold:" (the indexes' buckets), terminal states
 // among the states, and transitions naming only known states and none
 // leaving a terminal state.
 // Errors match storage.ErrInvalid and name the offending field and state.
@@ -39,6 +41,9 @@ func (m Machine) Validate() error {
 		}
 		if s == Abandoned {
 			return storage.Invalid("machine.States", "state %q is reserved for tombstones", s)
+		}
+		if strings.HasPrefix(s, reserved) {
+			return storage.Invalid("machine.States", "state %q: the prefix %q is reserved for the indexes", s, reserved)
 		}
 		seen[s] = true
 	}

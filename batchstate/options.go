@@ -2,6 +2,7 @@ package batchstate
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/statefold/statefold/internal/option"
@@ -47,6 +48,9 @@ type config struct {
 	listAttempts int
 	listBackoff  time.Duration
 	lease        time.Duration
+	indexes      []index
+	finished     bool
+	indexErr     error
 }
 
 // defaults is the configuration of an Orchestrator built without options.
@@ -100,6 +104,39 @@ func WithListRetry(attempts int, backoff time.Duration) Option {
 // New rejects d <= 0.
 func WithReconcileLease(d time.Duration) Option { return func(c *config) { c.lease = d } }
 
+// WithIndex declares an index called name: keys returns the keys a batch
+// is filed under (the requests it holds, say), and [Orchestrator.Lookup]
+// finds the batches stored with a key. keys must be a pure function of the
+// batch, and must keep returning the keys it returned for the batches
+// stored: a stored row's keys are what Lookup matches and what a write
+// removes. A name is 1 to [MaxIndexNameBytes] ASCII letters, digits, '-',
+// '_' or '.'; a key is a valid storage key of at most [MaxIndexKeyBytes]
+// bytes, at most [MaxIndexKeys] of them per batch (duplicates count once);
+// a write of a batch whose keys break these limits is storage.ErrInvalid
+// and writes nothing. New rejects a bad name, a name declared twice and a
+// nil keys.
+func WithIndex(name string, keys func(storage.Batch) []string) Option {
+	return func(c *config) {
+		switch {
+		case c.indexErr != nil:
+		case keys == nil:
+			c.indexErr = storage.Invalid("WithIndex", "index %q has nil keys", name)
+		case slices.ContainsFunc(c.indexes, func(ix index) bool { return ix.name == name }):
+			c.indexErr = storage.Invalid("WithIndex", "index %q declared twice", name)
+		default:
+			c.indexErr = checkIndexName(name)
+			c.indexes = append(c.indexes, index{name: name, keys: keys})
+		}
+	}
+}
+
+// WithFinishedIndex files every batch that enters a terminal state under
+// the UTC day of its UpdatedAt, so that [Orchestrator.ListFinished] can
+// list them for audit. It costs one more AddMember per Create or
+// Transition into a terminal state. Batches finished before the option
+// was given are not filed.
+func WithFinishedIndex() Option { return func(c *config) { c.finished = true } }
+
 // configure applies opts to the defaults and checks the result.
 func configure(opts []Option) (config, error) {
 	cfg := defaults()
@@ -115,6 +152,8 @@ func (c config) check() error {
 		return err
 	}
 	switch {
+	case c.indexErr != nil:
+		return c.indexErr
 	case c.grace <= 0:
 		return storage.Invalid("WithDanglingGrace", "grace %s is not positive", c.grace)
 	case c.concurrency < 1:

@@ -45,6 +45,9 @@ type ReconcileReport struct {
 	// Unresolved lists, once each and in scan order, the ids of rows whose
 	// batch did not exist when the scan read it.
 	Unresolved []string
+	// Indexes says what Reconcile did with the rows of the indexes; the
+	// counts above are of the state rows only.
+	Indexes IndexReport
 }
 
 // Reconcile scans every non-terminal bucket of queue, resolves every
@@ -107,7 +110,9 @@ func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileRe
 		}
 	}
 	run.removeLive(ctx)
-	return run.rep, errors.Join(run.errs...)
+	var kerr error
+	run.rep.Indexes, kerr = o.reconcileKeys(ctx, queue)
+	return run.rep, errors.Join(append(run.errs, kerr)...)
 }
 
 // rowAction is what Reconcile does with one index row.

@@ -34,19 +34,27 @@ func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to strin
 		return b, err
 	}
 	p := planTransition(o.m, b, to, o.now())
+	kp, err := planKeys(o.m, o.cfg.indexes, o.cfg.finished, &b, p.next, b.Version+1, p.next.UpdatedAt)
+	if err != nil {
+		return b, err
+	}
 	if p.row != nil {
 		if err := o.members.AddMember(ctx, *p.row); err != nil {
 			return b, fmt.Errorf("batchstate: transition %q %q → %q: add member: %w", b.ID, b.State, to, err)
 		}
 	}
+	if err := o.addRows(ctx, kp.before); err != nil {
+		return b, fmt.Errorf("batchstate: transition %q %q → %q: %w", b.ID, b.State, to, err)
+	}
 	updated, err := o.batches.UpdateBatch(ctx, p.next, b.Version, b.State)
 	if err != nil {
 		err = fmt.Errorf("batchstate: transition %q %q → %q at version %d: %w", b.ID, b.State, to, b.Version, err)
 		if errors.Is(err, storage.ErrConflict) {
-			err = o.lostTransition(ctx, b, to, err)
+			err = o.lostTransition(ctx, b, p.next, err)
 		}
 		return b, err
 	}
+	o.dropKeys(ctx, b.Queue, b.ID, kp.drop, updated.Version)
 	if p.removeLeft {
 		o.removeBestEffort(ctx, b.Queue, b.State, b.ID, math.MaxInt64, "transition")
 	}
@@ -87,13 +95,17 @@ func removeAfterLost(m Machine, stored storage.Batch, to string) bool {
 // lostTransition reads the batch after a lost compare-and-swap, says in
 // the error what is stored, and removes the row the transition added when
 // [removeAfterLost] says so.
-func (o *Orchestrator) lostTransition(ctx context.Context, b storage.Batch, to string, err error) error {
+func (o *Orchestrator) lostTransition(ctx context.Context, b, next storage.Batch, err error) error {
+	to := next.State
 	cur, gerr := o.batches.GetBatch(ctx, b.Queue, b.ID)
 	if gerr != nil {
 		return err
 	}
 	if removeAfterLost(o.m, cur, to) {
 		o.removeBestEffort(ctx, b.Queue, to, b.ID, math.MaxInt64, "refused transition")
+	}
+	for _, r := range lostRows(o.m, o.cfg.indexes, b, next, cur) {
+		o.removeBestEffort(ctx, b.Queue, r.state, b.ID, r.maxVersion, "refused transition")
 	}
 	o.cfg.logger.DebugContext(ctx, "batchstate: transition lost its compare-and-swap",
 		"queue", b.Queue, "batch", b.ID, "from", b.State, "to", to, "version", b.Version,
