@@ -133,7 +133,7 @@ func (ks keySet) minus(idx []index, other keySet) []keyRef {
 // keyRows returns the rows that file batch id of queue under keys, at
 // version, added at now.
 func keyRows(queue, id string, keys []keyRef, version int64, now time.Time) []storage.Member {
-	out := make([]storage.Member, 0, len(keys))
+	var out []storage.Member
 	for _, k := range keys {
 		out = append(out, storage.Member{Queue: queue, State: keyBucket(k.index, k.key), BatchID: id, Version: version, AddedAt: now})
 	}
@@ -144,7 +144,7 @@ func keyRows(queue, id string, keys []keyRef, version int64, now time.Time) []st
 // one per key, its version the time in microseconds, so that a mark added
 // after Reconcile read it survives Reconcile's removal.
 func markRows(queue string, keys []keyRef, now time.Time) []storage.Member {
-	out := make([]storage.Member, 0, len(keys))
+	var out []storage.Member
 	for _, k := range keys {
 		out = append(out, storage.Member{Queue: queue, State: markBucket(k.index), BatchID: k.key, Version: max(now.UnixMicro(), 1), AddedAt: now})
 	}

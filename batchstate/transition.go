@@ -34,7 +34,7 @@ func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to strin
 		return b, err
 	}
 	p := planTransition(o.m, b, to, o.now())
-	kp, err := planKeys(o.m, o.cfg.indexes, o.cfg.finished, &b, p.next, b.Version+1, p.next.UpdatedAt)
+	prev, kp, err := o.transitionKeys(ctx, b, p.next)
 	if err != nil {
 		return b, err
 	}
@@ -50,7 +50,7 @@ func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to strin
 	if err != nil {
 		err = fmt.Errorf("batchstate: transition %q %q → %q at version %d: %w", b.ID, b.State, to, b.Version, err)
 		if errors.Is(err, storage.ErrConflict) {
-			err = o.lostTransition(ctx, b, p.next, err)
+			err = o.lostTransition(ctx, prev, p.next, err)
 		}
 		return b, err
 	}
@@ -59,6 +59,30 @@ func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to strin
 		o.removeBestEffort(ctx, b.Queue, b.State, b.ID, math.MaxInt64, "transition")
 	}
 	return updated, nil
+}
+
+// transitionKeys plans what a transition of b to next writes in the
+// indexes. b carries the fields to write, so the keys b is stored under
+// come from the stored batch, read first when indexes are declared; it
+// returns the batch the transition replaces.
+func (o *Orchestrator) transitionKeys(ctx context.Context, b, next storage.Batch) (storage.Batch, keyPlan, error) {
+	prev := b
+	if _, err := deriveKeys(o.m, o.cfg.indexes, next); err != nil {
+		return b, keyPlan{}, err // before any store call
+	}
+	if len(o.cfg.indexes) > 0 {
+		stored, err := o.batches.GetBatch(ctx, b.Queue, b.ID)
+		if err != nil {
+			return b, keyPlan{}, fmt.Errorf("batchstate: transition %q: read the stored batch: %w", b.ID, err)
+		}
+		if stored.Version != b.Version || stored.State != b.State {
+			return b, keyPlan{}, fmt.Errorf("batchstate: transition %q %q → %q at version %d: stored %q at version %d: %w",
+				b.ID, b.State, next.State, b.Version, stored.State, stored.Version, storage.ErrConflict)
+		}
+		prev = stored
+	}
+	kp, err := planKeys(o.m, o.cfg.indexes, o.cfg.finished, &prev, next, b.Version+1, next.UpdatedAt)
+	return prev, kp, err
 }
 
 // transitionPlan is what Transition writes, in order.
