@@ -7,7 +7,10 @@
 // A batch lives in a queue and moves through the states of a [Machine]. The
 // index holds rows (queue, state, batch id, version); terminal states are
 // not indexed. The index is advisory: the batch row is authoritative, and
-// every read filters by it.
+// every read filters by it. Two more indexes live in the same store:
+// [WithIndex] files batches under keys you derive from them, for
+// [Orchestrator.Lookup]; [WithFinishedIndex] files finished batches by
+// day, for [Orchestrator.ListFinished].
 //
 // # What you can rely on
 //
@@ -31,23 +34,29 @@
 //   - V — converge. Once writers stop, one Reconcile past the grace period
 //     leaves exactly one row per non-terminal batch: the row of its state.
 //   - A Create either returns an error or its batch is listed.
+//   - Lookup and ListFinished return only batches whose stored row, as
+//     returned, has the key (is finished in the interval) at some instant of
+//     the call, and every batch whose row has it at every instant.
 //
 // # What each call writes
 //
 // v is the version the caller read:
 //
-//	Create(S):        AddMember(S, version 1) → CreateBatch
-//	Transition(F→T):  AddMember(T, version v+1), unless T is terminal
-//	                  → UpdateBatch(expect v, F) → if T is terminal: RemoveMember(F)
+//	Create(S):        AddMember(S, version 1) → key rows → CreateBatch
+//	Transition(F→T):  GetBatch if indexed → AddMember(T, version v+1), unless T
+//	                  is terminal → key rows → UpdateBatch(expect v, F)
+//	                  → RemoveMember(keys dropped, up to v+1) → if T is terminal: RemoveMember(F)
+//	key rows:         a mark per key added or dropped, a row per key added
+//	                  (version v+1), the day's row if finished (WithFinishedIndex)
+//	Lookup(K):        ListMembers(K) → GetBatches(candidates)
 //	List(S…):         GetBatch(lease) → ListMembers(S) per state → GetBatches(candidates, lease)
 //	Reconcile(Q):     ListMembers per non-terminal state → GetBatches(candidates)
 //	                  → removals, fences and tombstones → for rows of live batches only:
 //	                  take the lease → RemoveMember → release the lease
+//	                  → per marked key: ListMembers → GetBatches → removals → clear the mark
 //
 // A write that fails keeps the rows it added: the error does not prove
-// that nothing landed. On a queue nobody reconciles at that moment, a List
-// costs one GetBatch, one ListMembers per state and one GetBatches call,
-// plus one best-effort RemoveMember per row of a terminal batch it meets.
+// that nothing landed.
 //
 // Reconcile removes a row of a write that has not finished only after
 // fencing that write off, once the row is older than the grace period
@@ -70,11 +79,9 @@
 //
 // # Operations
 //
-//   - Call Reconcile per queue periodically — every few minutes is plenty —
-//     from one janitor per queue: a second concurrent Reconcile finds the
-//     lease held and leaves the rows of live batches for the next run.
-//     Between runs each batch keeps at most one row per state it has
-//     visited, which List filters.
+//   - Call Reconcile per queue every few minutes, from one janitor per
+//     queue (a second one finds the lease held and leaves live rows for the
+//     next run). Stale rows between runs are filtered by every read.
 //   - Choose the grace longer than the slowest Create or Transition can
 //     take between its index write and its batch write, retries of a store
 //     call included.
@@ -82,12 +89,11 @@
 //     batch and decide again. A lost race matches storage.ErrConflict; a
 //     Create fenced off matches storage.ErrAlreadyExists and the batch reads
 //     as [Abandoned]: create it again under a new id.
-//   - A List error matching storage.ErrConflict means a Reconcile was
-//     removing rows during every attempt ([WithListRetry]): call List again.
+//   - A List error matching storage.ErrConflict means a Reconcile removed
+//     rows during every attempt ([WithListRetry]): call List again.
 //   - Watch the Warn logs (failed best-effort removals, a lease taken over
 //     from a crashed Reconcile) and the report's Kept, Fenced and
-//     Unresolved: a growing number of unresolved ids points at creates that
-//     keep failing.
+//     Unresolved.
 //
 // # Behaviour worth knowing
 //
@@ -98,23 +104,17 @@
 //     storage.ErrInvalid, name the field, state or option, and happen
 //     before any store call. A canceled context is returned before any
 //     store call too.
-//   - List with no state is an input error, not an empty result. Repeated
-//     states are listed once.
+//   - List with no state is an input error; repeated states are listed once.
 //   - Create ignores b.Version, b.CreatedAt and b.UpdatedAt: the store sets
 //     Version 1 and the clock sets both times (UTC, microseconds). A Create
 //     directly into a terminal state is allowed and writes no row.
-//   - Transition to the batch's current state is allowed when the machine
-//     allows it (nil Transitions allow it): it rewrites the batch and bumps
-//     the row's version.
-//   - Buckets are read concurrently, at most [WithListConcurrency] at once
-//     (default [DefaultListConcurrency]); a read error fails List or
-//     Reconcile before any write.
-//   - Routine outcomes are logged at Debug, failed best-effort writes and
-//     lease takeovers at Warn ([WithLogger]).
-//   - Reconcile may bump the Version of a batch with a stalled transition,
-//     and may create an [Abandoned] batch for a stalled create; no other
-//     field of any batch changes.
-//   - Each queue has one reserved batch row, [LeaseID], once a Reconcile
-//     has removed a live batch's row in it. It is not a batch of yours:
-//     List never returns it and Create rejects its id.
+//   - Transition to the current state, when the machine allows it,
+//     rewrites the batch (and its keys) and bumps the row's version.
+//   - Buckets are read at most [WithListConcurrency] at once (default
+//     [DefaultListConcurrency]); a read error fails the call before any write.
+//   - Routine outcomes are logged at Debug, failures at Warn ([WithLogger]).
+//   - Reconcile may bump the Version of a batch with a stalled write, and
+//     may create an [Abandoned] batch for a stalled create; no other field
+//     changes. [LeaseID] is a reserved batch id, never listed.
+//   - States starting with "\x00statefold:" are reserved for the indexes.
 package batchstate

@@ -66,6 +66,9 @@ END {
 		printf "BENCH renew_vs_update/%s %s\n", b, ratio(ns[b, p "Ownership/renew"], ns[b, p "Ownership/update"])
 		printf "BENCH owner_poll_calls/%s/n=1000 %s\n", b, calls[b, p "Ownership/poll"]
 		printf "BENCH owner_poll_vs_poll/%s/n=1000 %s\n", b, ratio(ns[b, p "Ownership/poll"], ns[b, p "DrivePoll/n=1000"])
+		printf "BENCH lookup_calls/%s/n=1000 %s\n", b, calls[b, p "Lookup/n=1000/ours"]
+		printf "BENCH lookup_scan_calls/%s/n=1000 %s\n", b, calls[b, p "Lookup/n=1000/scan"]
+		printf "BENCH lookup_speedup/%s/n=1000 %s\n", b, ratio(ns[b, p "Lookup/n=1000/scan"], ns[b, p "Lookup/n=1000/ours"])
 	}
 	printf "BENCH list_vs_floor/mysql/n=1000 %s\n", ratio(ns["mysql", "BenchmarkStore/List/n=1000/ours"], ns["mysql", "BenchmarkListFloor/n=1000"])
 	printf "BENCH list_vs_floor/postgres/n=1000 %s\n", ratio(ns["postgres", "BenchmarkStore/List/n=1000/ours"], ns["postgres", "BenchmarkListFloor/n=1000"])

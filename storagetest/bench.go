@@ -50,6 +50,10 @@ var listStates = []string{"queued", "running", "merging"}
 //     Ownership/poll: the routine poll of DrivePoll/n=1000 by the owner,
 //     under its lease (still two point reads).
 //
+//   - Lookup/n=1000/ours and Lookup/n=1000/scan: the batch of one request
+//     found by [batchstate.Orchestrator.Lookup] in a queue of 1,000 live
+//     batches, against the queue listed and filtered by the request.
+//
 // Every benchmark reports store round trips as calls/op; Drive32 also
 // reports conflicts/drive. At the end RunBenchmarks logs (go test -v) the
 // ratios a backend author compares, all from the one run: List against
@@ -69,6 +73,7 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) storage.Store) {
 		b.Run(fmt.Sprintf("DrivePoll/n=%d", n), func(b *testing.B) { benchDrivePoll(b, rec, newStore(b), n) })
 	}
 	b.Run("Ownership", func(b *testing.B) { benchOwnership(b, rec, newStore(b)) })
+	b.Run(fmt.Sprintf("Lookup/n=%d", lookupSize), func(b *testing.B) { benchLookup(b, rec, newStore(b)) })
 	rec.ratios(b)
 }
 
@@ -117,6 +122,8 @@ func (r *benchRecord) ratios(b *testing.B) {
 	}
 	ratio("acquire_vs_update (Acquire / bare UpdateOperation)", "Ownership/acquire", "Ownership/update")
 	ratio("renew_vs_update (Renew / bare UpdateOperation)", "Ownership/renew", "Ownership/update")
+	ratio(fmt.Sprintf("lookup_speedup/n=%d (the queue listed and filtered / Lookup, want >= 10)", lookupSize),
+		fmt.Sprintf("Lookup/n=%d/scan", lookupSize), fmt.Sprintf("Lookup/n=%d/ours", lookupSize))
 	ratio("owner_poll_vs_poll (the owner's poll under its lease / DrivePoll n=1000)", "Ownership/poll", "DrivePoll/n=1000")
 	for _, name := range []string{"Ownership/acquire", "Ownership/renew", "Ownership/poll"} {
 		if c, ok := r.calls[name]; ok {
