@@ -45,12 +45,16 @@ type exOpView struct {
 	owner     string    // the drive loop that owns it, and its token
 	token     int64
 	version   int64
+	acked     bool // Projected: acknowledged
 }
 
 func (o exOpView) String() string {
 	c := ""
 	if o.claimed {
 		c = " (claimed)"
+	}
+	if !o.acked {
+		c += " unacknowledged"
 	}
 	return fmt.Sprintf("%s%s v%d", o.state, c, o.version)
 }
@@ -84,7 +88,7 @@ func (s exApplySnap) equal(o exApplySnap) bool {
 	}
 	return maps.EqualFunc(s.ops, o.ops, func(a, b exOpView) bool {
 		return a.state == b.state && a.policy == b.policy && a.claimed == b.claimed && a.msg == b.msg &&
-			a.started.Equal(b.started) && a.completed.Equal(b.completed) && a.released.Equal(b.released) && a.owner == b.owner && a.token == b.token && a.version == b.version
+			a.started.Equal(b.started) && a.completed.Equal(b.completed) && a.released.Equal(b.released) && a.owner == b.owner && a.token == b.token && a.version == b.version && a.acked == b.acked
 	})
 }
 
@@ -119,7 +123,7 @@ func (s *exSchedule) readApply() (exApplySnap, error) {
 	for _, op := range ops {
 		snap.ops[op.ID] = exOpView{state: op.State, policy: op.OnFailure, msg: op.ErrorMessage, version: op.Version,
 			claimed: applystate.Normalize(op.State) == applystate.Pending && !op.StartedAt.IsZero(),
-			started: op.StartedAt, completed: op.CompletedAt, released: op.ReleasedAt, owner: op.Owner, token: op.OwnerToken}
+			started: op.StartedAt, completed: op.CompletedAt, released: op.ReleasedAt, owner: op.Owner, token: op.OwnerToken, acked: op.Projected}
 	}
 	return snap, nil
 }

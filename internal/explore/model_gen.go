@@ -37,6 +37,7 @@ type genActor struct {
 	op    string // a loop's operation
 	final spState
 	late  bool // a loop reports pending again after Proceed
+	ready bool // a loop reports waiting_for_cutover between running and its final report
 	back  bool // a loop reports running again after its final report
 	waits int  // how often a loop polls again on Wait
 	crash int  // the actor crashes before its crash-th store call (0: never)
@@ -95,7 +96,7 @@ func genApplyScenario(rng *rand.Rand) *genApply {
 	if !g.plan && rng.IntN(4) == 0 {
 		// Some work already under way.
 		i := rng.IntN(n)
-		g.ops[i].init = []spState{spRunning, spCompleted, spFailed}[rng.IntN(3)]
+		g.ops[i].init = []spState{spRunning, spReady, spCompleted, spFailed}[rng.IntN(4)]
 	}
 	actors := 2 + rng.IntN(2)
 	if !g.plan && rng.IntN(4) == 0 {
@@ -103,10 +104,15 @@ func genApplyScenario(rng *rand.Rand) *genApply {
 		// an operation while two replicas of another's loop report.
 		g.race = true
 		x, y := rng.IntN(n), rng.IntN(n)
+		if x != y && rng.IntN(2) == 0 {
+			// The replicas restarted after their work got ready: their
+			// running reports are stale, behind the stored row.
+			g.ops[y].init = spReady
+		}
 		final := []spState{spCompleted, spFailed}[rng.IntN(2)]
 		g.actors = append(g.actors,
-			genActor{kind: "loop", op: g.ops[x].id, final: final},
-			genActor{kind: "loop", op: g.ops[y].id, final: spCompleted, waits: 1},
+			genActor{kind: "loop", op: g.ops[x].id, final: final, ready: rng.IntN(2) == 0},
+			genActor{kind: "loop", op: g.ops[y].id, final: spCompleted, waits: 1, ready: rng.IntN(3) == 0},
 			genActor{kind: "loop", op: g.ops[y].id, final: []spState{spCompleted, spFailed}[rng.IntN(2)], waits: 1, late: rng.IntN(2) == 0})
 		return g
 	}
@@ -129,6 +135,7 @@ func genApplyScenario(rng *rand.Rand) *genApply {
 			}
 			a.late = rng.IntN(4) == 0
 			a.back = rng.IntN(6) == 0
+			a.ready = rng.IntN(4) == 0
 			if rng.IntN(6) == 0 {
 				a.crash = 1 + rng.IntN(24)
 			}
@@ -180,6 +187,9 @@ func (g *genApply) String() string {
 		}
 		if a.late {
 			b.WriteString(".late")
+		}
+		if a.ready {
+			b.WriteString(".ready")
 		}
 		if a.back {
 			b.WriteString(".back")
@@ -255,6 +265,8 @@ func parseGenApply(s string) (*genApply, error) {
 			switch {
 			case m == "late":
 				a.late = true
+			case m == "ready":
+				a.ready = true
 			case m == "back":
 				a.back = true
 			case m == "other":
@@ -293,6 +305,9 @@ func (a genActor) describe() string {
 	switch a.kind {
 	case "loop":
 		s := fmt.Sprintf("drive loop of %s: pending (polling %d more times on Wait), on Proceed running then %s", a.op, a.waits, a.final)
+		if a.ready {
+			s = fmt.Sprintf("drive loop of %s: pending (polling %d more times on Wait), on Proceed running, waiting_for_cutover, then %s", a.op, a.waits, a.final)
+		}
 		if a.late {
 			s += ", a late pending report after Proceed"
 		}
@@ -485,6 +500,15 @@ func (e *exEnv) loop(ctx context.Context, g *genApply, a genActor) error {
 		// A stop was requested: stop the work and say so.
 		_, err = drive(spStopped)
 		return genEnd(err)
+	}
+	if a.ready {
+		if next, err = drive(spReady); err != nil {
+			return genEnd(err)
+		}
+		if next == applystate.DoNotStart {
+			_, err = drive(spStopped)
+			return genEnd(err)
+		}
 	}
 	if _, err = drive(a.final); err != nil {
 		return genEnd(err)

@@ -394,6 +394,7 @@ func (g *genApply) smaller() []*genApply {
 	for i, a := range g.actors {
 		for _, f := range []func(*genActor) bool{
 			func(a *genActor) bool { r := a.late; a.late = false; return r },
+			func(a *genActor) bool { r := a.ready; a.ready = false; return r },
 			func(a *genActor) bool { r := a.back; a.back = false; return r },
 			func(a *genActor) bool { r := a.waits > 0; a.waits = 0; return r },
 			func(a *genActor) bool { r := a.crash > 0; a.crash = 0; return r },

@@ -33,6 +33,9 @@ const (
 	spStopped   = applystate.Stopped
 	spPaused    = applystate.Paused
 	spDegraded  = applystate.RunningDegraded
+	// spReady is the one state between running and settled the generated
+	// drive loops report: the work is ready and waits for its cutover.
+	spReady = applystate.WaitingForCutover
 )
 
 // spSettled: over for good (terminal and not stopped).
@@ -47,9 +50,11 @@ func spSettled(s spState) bool {
 // spTerminal: final for the apply (settled, or stopped).
 func spTerminal(s spState) bool { return spSettled(s) || s == spStopped }
 
-// spDerive is the documented Derive restricted to what an operation or a
-// set of operations of the generated scenarios can be in: any failed →
-// failed, any stopped → stopped, all completed → completed, any running →
+// spDerive is the documented Derive (its rules 1, 4, 7, 10, 13 and 18)
+// restricted to what an operation or a set of operations of the generated
+// scenarios can be in: any failed → failed, any stopped → stopped, all
+// completed → completed, all waiting_for_cutover or completed with at
+// least one waiting_for_cutover → waiting_for_cutover, any running →
 // running, else pending (a claimed start counts as running).
 func spDerive(states []spState) spState {
 	if len(states) == 0 {
@@ -63,6 +68,8 @@ func spDerive(states []spState) spState {
 		return spStopped
 	case !slices.ContainsFunc(states, func(s spState) bool { return s != spCompleted }):
 		return spCompleted
+	case !slices.ContainsFunc(states, func(s spState) bool { return s != spCompleted && s != spReady }):
+		return spReady
 	case has(spRunning):
 		return spRunning
 	}
@@ -272,6 +279,16 @@ func spStarted(r exOpView) bool {
 	return st != spPending && !spTerminal(st)
 }
 
+// spAllAcked reports whether every row of snap is acknowledged.
+func spAllAcked(snap exApplySnap) bool {
+	for _, o := range snap.ops {
+		if !o.acked {
+			return false
+		}
+	}
+	return true
+}
+
 // spTerminalApply reports whether the apply of snap exists and is terminal.
 func spTerminalApply(snap exApplySnap) bool {
 	return snap.apply != nil && spTerminal(applystate.Normalize(snap.apply.state))
@@ -303,6 +320,16 @@ func (s *exSchedule) checkSpecStep(n int, desc string, prev, next exApplySnap) {
 		}
 		if want := spApplyOf(g.ops, next); applystate.Normalize(next.apply.state) != want {
 			s.violation("terminal state: step %d (%s) made the apply %s, but the stored rows give %s (%s)", n, desc, next.apply.state, want, next)
+		}
+	}
+	if next.apply != nil && !spTerminalApply(next) && len(next.ops) > 0 {
+		// A poll of an acknowledged row that changes nothing reads the row
+		// and the apply only, and every apply write after a row's
+		// acknowledgement lists the row: once every row is acknowledged
+		// nothing repairs the apply, so it must be the rows' projection.
+		if want := spApplyOf(g.ops, next); spAllAcked(next) && applystate.Normalize(next.apply.state) != want &&
+			!(spAllAcked(prev) && prev.apply != nil && prev.apply.state == next.apply.state && spApplyOf(g.ops, prev) == want) {
+			s.violation("acknowledged: after step %d (%s) every row is acknowledged, yet the apply is %s while the rows give %s (%s)", n, desc, next.apply.state, want, next)
 		}
 	}
 	for id, p := range prev.ops {
