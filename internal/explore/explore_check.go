@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/internal/faultstore"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -230,6 +232,7 @@ func (s *exSchedule) finalChecks() error {
 	if s.sc.apply != nil {
 		return s.finalApplyChecks(last.ap)
 	}
+	s.checkLease()
 	for _, a := range s.actors {
 		for _, l := range a.env.lists {
 			s.checkList(a, l)
@@ -333,6 +336,31 @@ func (s *exSchedule) checkList(a *exActor, l exListObs) {
 		}
 		if always {
 			s.violation("III: %s missed batch %q, stored in %s throughout the call", what, id, strings.Join(slices.Compact(states), " then "))
+		}
+	}
+}
+
+// checkLease checks, for the actors that run Reconcile, that a Reconcile
+// removes rows of live batches — the removals bounded by a version — only
+// while it holds the queue's lease: the last write to the lease row that
+// landed before the removal is its own. A second concurrent Reconcile
+// finds the lease held and leaves those rows for the next run. Removals
+// after a clock jump are exempt: a jump outlasts the lease, which then
+// expires under a Reconcile that stalled (III assumes no such stall).
+func (s *exSchedule) checkLease() {
+	holder := "" // the actor whose lease write landed last
+	for _, r := range s.done {
+		a, c := r.actor, r.call
+		if a.spec.reconciler && c.method == faultstore.RemoveMember && r.ran && c.bound != math.MaxInt64 &&
+			holder != a.letter && r.jumps == 0 {
+			who := "nobody"
+			if holder != "" {
+				who = "actor " + holder
+			}
+			s.violation("lease: actor %s's Reconcile made step %d (%s) while the queue's lease was last taken by %s: a Reconcile removes rows of live batches only while it holds the lease", a.letter, c.step, c.desc, who)
+		}
+		if c.batch == batchstate.LeaseID && r.landed {
+			holder = a.letter
 		}
 	}
 }

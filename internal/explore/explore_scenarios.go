@@ -59,6 +59,10 @@ type exActorSpec struct {
 	// that dies between two writes (0: never).
 	crash int
 	run   func(ctx context.Context, e *exEnv) error
+	// reconciler: the actor runs Reconcile, whose removals of live
+	// batches' rows need the queue's lease (checked in generated
+	// scenarios).
+	reconciler bool
 }
 
 // exSetup writes a scenario's starting state directly to the store.

@@ -325,11 +325,22 @@ type exCall struct {
 	desc   string
 	batch  string // the id of the batch a write targets
 	bucket string // the state of the bucket a write targets
+	bound  int64  // a RemoveMember's maxVersion
 	// run performs the call on the real store, stores its result where the
 	// actor reads it, and says what it returned.
 	run   func() (note string, err error)
 	reply chan error // nil, or the injected error to return instead
 	step  int        // the step number, set before the reply
+}
+
+// exStepRec is one step as run: whose call, whether it ran (was not failed
+// before it ran) and, for a write, whether it landed, and how many clock
+// jumps came before it.
+type exStepRec struct {
+	actor       *exActor
+	call        *exCall
+	ran, landed bool
+	jumps       int
 }
 
 // exEvent is what an actor tells the scheduler: a call it waits at, or
@@ -492,7 +503,7 @@ func (x *exStore) AddMember(ctx context.Context, m storage.Member) error {
 
 func (x *exStore) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
 	var err error
-	c := &exCall{method: faultstore.RemoveMember, bucket: state,
+	c := &exCall{method: faultstore.RemoveMember, bucket: state, bound: maxVersion,
 		desc: fmt.Sprintf("RemoveMember(%s %s ≤v%s)", state, exID(batchID), exVersion(maxVersion)),
 		run: func() (string, error) {
 			err = x.inner.RemoveMember(ctx, queue, state, batchID, maxVersion)
@@ -690,6 +701,8 @@ type exSchedule struct {
 	concurrent atomic.Bool
 
 	used   exCost
+	jumps  int         // clock jumps so far
+	done   []exStepRec // the steps run, in order
 	tokens []string
 	trace  []string
 	hist   []exSnap // hist[k] is the store after step k; hist[0] before any
@@ -765,6 +778,7 @@ func (s *exSchedule) run() error {
 			return err
 		}
 		if i == 1 {
+			s.jumps++
 			s.used.adv++
 			s.clock.advance(exGrace + time.Minute)
 			s.tokens = append(s.tokens, "+t")
@@ -916,6 +930,7 @@ func (s *exSchedule) step(a *exActor, fault exFault) error {
 		}
 	}
 	s.hist = append(s.hist, next)
+	s.done = append(s.done, exStepRec{actor: a, call: c, ran: fault != exFailBefore, landed: c.method.IsWrite() && !unchanged, jumps: s.jumps})
 	s.checkStep(n, desc, prev, next)
 	c.reply <- reply
 	return nil

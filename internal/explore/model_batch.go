@@ -27,8 +27,10 @@ type genBatch struct {
 	race           bool // the shape of a known race: a longer search
 }
 
-// genSeed is a batch stored before the actors start.
-type genSeed struct{ id, state string }
+// genSeed is a batch stored before the actors start; from, when set, is
+// a live state it left earlier, whose index row is still there (a stale
+// row for Reconcile to remove).
+type genSeed struct{ id, state, from string }
 
 // genBatchActor is one actor: kind "create" (id, state), "move" (id,
 // targets, one Transition per target the machine allows from where the
@@ -74,7 +76,11 @@ func genBatchScenario(rng *rand.Rand) *genBatch {
 	}
 	pick := func(states []string) string { return states[rng.IntN(len(states))] }
 	for i := range rng.IntN(3) {
-		g.seeded = append(g.seeded, genSeed{id: fmt.Sprintf("b%d", i), state: pick(g.live)})
+		sd := genSeed{id: fmt.Sprintf("b%d", i), state: pick(g.live)}
+		if from := pick(g.live); from != sd.state && slices.Contains(g.moves[from], sd.state) && rng.IntN(2) == 0 {
+			sd.from = from
+		}
+		g.seeded = append(g.seeded, sd)
 	}
 	ids := func() []string {
 		var out []string
@@ -87,6 +93,16 @@ func genBatchScenario(rng *rand.Rand) *genBatch {
 			}
 		}
 		return out
+	}
+	if stale := slices.IndexFunc(g.seeded, func(s genSeed) bool { return s.from != "" }); stale >= 0 && rng.IntN(3) == 0 {
+		// The shape of the races of Reconcile: two of them while a List
+		// reads, over a batch that left a stale row behind.
+		g.race = true
+		g.actors = append(g.actors,
+			genBatchActor{kind: "reconcile"},
+			genBatchActor{kind: "reconcile"},
+			genBatchActor{kind: "list", states: []string{g.seeded[stale].from, g.seeded[stale].state}})
+		return g
 	}
 	if len(g.seeded) > 0 && rng.IntN(4) == 0 {
 		// The shape of the races of List: a batch moves between the
@@ -147,6 +163,10 @@ func (g *genBatch) String() string {
 	}
 	b.WriteString(" ;")
 	for _, s := range g.seeded {
+		if s.from != "" {
+			fmt.Fprintf(&b, " %s=%s,%s", s.id, s.from, s.state)
+			continue
+		}
 		fmt.Fprintf(&b, " %s=%s", s.id, s.state)
 	}
 	b.WriteString(" ;")
@@ -192,7 +212,11 @@ func parseGenBatch(s string) (*genBatch, error) {
 		if !ok {
 			return bad("seeded batch %q", f)
 		}
-		g.seeded = append(g.seeded, genSeed{id, st})
+		sd := genSeed{id: id, state: st}
+		if from, to, ok := strings.Cut(st, ","); ok {
+			sd.from, sd.state = from, to
+		}
+		g.seeded = append(g.seeded, sd)
 	}
 	for _, f := range strings.Fields(parts[2]) {
 		a := genBatchActor{}
@@ -236,14 +260,19 @@ func (g *genBatch) scenario(name string) *exScenario {
 	seeded := slices.Clone(g.seeded)
 	sc.setup = func(s *exSetup) error {
 		for _, b := range seeded {
-			if err := s.seed(b.id, []string{b.state}, exRowAt(b.state, 1)); err != nil {
+			states, rows := []string{b.state}, []exSeedRow{exRowAt(b.state, 1)}
+			if b.from != "" {
+				states, rows = []string{b.from, b.state}, []exSeedRow{exRowAt(b.from, 1), exRowAt(b.state, 2)}
+			}
+			if err := s.seed(b.id, states, rows...); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	for _, a := range g.actors {
-		sc.actors = append(sc.actors, &exActorSpec{name: a.describe(), skew: time.Duration(a.skewMin) * time.Minute, run: a.runner()})
+		sc.actors = append(sc.actors, &exActorSpec{name: a.describe(), skew: time.Duration(a.skewMin) * time.Minute, run: a.runner(),
+			reconciler: a.kind == "reconcile"})
 	}
 	return sc
 }
@@ -317,6 +346,11 @@ func (g *genBatch) smaller() []*genBatch {
 		}
 	}
 	for i, s := range g.seeded {
+		if s.from != "" {
+			c := clone()
+			c.seeded[i].from = ""
+			out = append(out, c)
+		}
 		used := slices.ContainsFunc(g.actors, func(a genBatchActor) bool { return a.id == s.id })
 		if !used {
 			c := clone()
