@@ -84,6 +84,11 @@ type Exploration struct {
 	// priority runs, and at one or two random steps the actor about to run
 	// drops below the others) instead of uniform picks.
 	PCT bool
+	// Delays is how many schedules run after the random ones that hold one
+	// actor back at one of its writes while the others make a few whole
+	// calls, then let it go first (a stale compare-and-swap): the actor,
+	// the write and how long it waits are drawn at random.
+	Delays int
 	// MaxSchedules bounds how many schedules the bounded search of one
 	// scenario runs, cheapest first; 0 means no bound. A search it cuts
 	// is not complete ([ExploreResult].Complete).

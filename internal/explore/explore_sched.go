@@ -204,6 +204,86 @@ func (p *exPCT) pick(kind exPointKind, opts []exOpt, used exCost) (int, error) {
 	return i, nil
 }
 
+// exDelay holds one actor back at one of its writes while the others make
+// a few whole calls, then lets it go first: the shape of a stale
+// compare-and-swap — a write computed from reads that another caller's
+// complete call has made old meanwhile — which uniform picks and random
+// priorities rarely make when the held write is deep in the run. The
+// actor (the victim), the write (its k-th, 1 to 12) and how many calls of
+// the others it waits for (1 to 3) are drawn at random; the victim runs
+// first until it is held, the others by random priorities. Clock jumps
+// and faults as exRandom.
+type exDelay struct {
+	exRandom
+	s        *exSchedule
+	victim   string
+	k, wait  int
+	writes   int
+	held     bool
+	released bool
+	base     int // the others' calls when the victim was held
+	prio     map[string]int
+}
+
+func newDelay(rng *rand.Rand, caps exCost) *exDelay {
+	return &exDelay{exRandom: exRandom{rng: rng, caps: caps}, k: 1 + rng.IntN(12), wait: 1 + rng.IntN(3), prio: map[string]int{}}
+}
+
+func (d *exDelay) bind(s *exSchedule) { d.s = s }
+
+// others counts the calls the actors other than the victim have made.
+func (d *exDelay) others() int {
+	n := 0
+	for _, a := range d.s.actors {
+		if a.letter != d.victim {
+			n += len(a.env.gen) + len(a.env.lists) + len(a.env.creates)
+		}
+	}
+	return n
+}
+
+func (d *exDelay) pick(kind exPointKind, opts []exOpt, used exCost) (int, error) {
+	if kind != exPointActor {
+		return d.exRandom.pick(kind, opts, used)
+	}
+	if d.victim == "" {
+		d.victim = opts[d.rng.IntN(len(opts))].tok
+	}
+	v := slices.IndexFunc(opts, func(o exOpt) bool { return o.tok == d.victim })
+	switch {
+	case v < 0:
+	case d.released, len(opts) == 1:
+		return v, nil
+	case d.held:
+		if d.others()-d.base >= d.wait {
+			d.held, d.released = false, true
+			return v, nil
+		}
+	default:
+		a := d.s.actors[d.victim[0]-'a']
+		if !a.pending.method.IsWrite() {
+			return v, nil
+		}
+		if d.writes++; d.writes < d.k {
+			return v, nil
+		}
+		d.held, d.base = true, d.others()
+	}
+	best := -1
+	for i, o := range opts {
+		if i == v {
+			continue
+		}
+		if _, ok := d.prio[o.tok]; !ok {
+			d.prio[o.tok] = d.rng.IntN(1 << 20)
+		}
+		if best < 0 || d.prio[o.tok] > d.prio[opts[best].tok] {
+			best = i
+		}
+	}
+	return best, nil
+}
+
 // exToken is one parsed token of a schedule string.
 type exToken struct {
 	clock bool
@@ -721,6 +801,9 @@ func exRunSchedule(ctx context.Context, store storage.Store, sc *exScenario, ch 
 		// Through another handle a write can land after its call
 		// returned: every schedule reads the store again at its end.
 		s.raw, s.actorRaw, s.paired, s.verify = p.Store, p.actors, true, true
+	}
+	if b, ok := ch.(interface{ bind(*exSchedule) }); ok {
+		b.bind(s)
 	}
 	err := s.run()
 	cancel()

@@ -194,7 +194,7 @@ func exExplore(ctx context.Context, stores func() storage.Store, sc *exScenario,
 	random := func() {
 		for {
 			mu.Lock()
-			if next >= x.Random || len(errs) > 0 || len(res.Violations) >= maxViolations || (!until.IsZero() && time.Now().After(until)) {
+			if next >= x.Random+x.Delays || len(errs) > 0 || len(res.Violations) >= maxViolations || (!until.IsZero() && time.Now().After(until)) {
 				mu.Unlock()
 				return
 			}
@@ -203,7 +203,10 @@ func exExplore(ctx context.Context, stores func() storage.Store, sc *exScenario,
 			mu.Unlock()
 			rng := rand.New(rand.NewPCG(x.Seed, salt+uint64(i)))
 			var ch exChooser = &exRandom{rng: rng, caps: rcaps}
-			if x.PCT && i%2 == 1 {
+			switch {
+			case i >= x.Random:
+				ch = newDelay(rng, rcaps)
+			case x.PCT && i%2 == 1:
 				ch = newPCT(rng, rcaps)
 			}
 			r, err := exRunSchedule(ctx, stores(), sc, ch, f, false)

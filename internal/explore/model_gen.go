@@ -103,6 +103,11 @@ func genApplyScenario(rng *rand.Rand) *genApply {
 		// The shape of most races between drive loops: one loop settles
 		// an operation while two replicas of another's loop report.
 		g.race = true
+		if n > 3 {
+			// Races are drawn over small plans.
+			n = 2 + rng.IntN(2)
+			g.ops = g.ops[:n]
+		}
 		x, y := rng.IntN(n), rng.IntN(n)
 		if x != y && rng.IntN(2) == 0 {
 			// The replicas restarted after their work got ready: their

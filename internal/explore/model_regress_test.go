@@ -2,6 +2,8 @@ package explore
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,4 +43,21 @@ func TestModelRegressions(t *testing.T) {
 			require.NoError(t, res.Violation, "%s (%s)\n%s", r.name, r.broke, res.Trace)
 		})
 	}
+}
+
+// Every generated scenario prints as a string that parses back to itself:
+// a violation's scenario replays alone.
+func TestGeneratedScenariosRoundTrip(t *testing.T) {
+	t.Parallel()
+	ready, stale := false, false
+	for i := range 600 {
+		g := genScenario(1, i)
+		back, err := parseGen(g.String())
+		require.NoError(t, err, g.String())
+		require.Equal(t, g.String(), back.String())
+		ready = ready || strings.Contains(g.String(), ".ready")
+		stale = stale || regexp.MustCompile(`b\d=\w+,\w+`).MatchString(g.String())
+	}
+	require.True(t, ready, "no drive loop reports waiting_for_cutover")
+	require.True(t, stale, "no seeded batch left a stale row")
 }

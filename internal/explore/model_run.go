@@ -54,6 +54,9 @@ type ModelCheck struct {
 	// replicas of another report; a List while a batch moves and a
 	// Reconcile removes); 0 leaves it.
 	RaceSchedules int
+	// RaceDelays sets Exploration.Delays for the scenarios drawn in the
+	// shape of a known race; 0 leaves it.
+	RaceDelays int
 	// MaxViolations stops the check once that many scenarios broke a
 	// promise; 0 means no limit.
 	MaxViolations int
@@ -61,12 +64,13 @@ type ModelCheck struct {
 
 // DefaultModelCheck is what [storagetest.Run] checks unless told otherwise
 // ([storagetest.WithModelCheck]): 2,000 scenarios on seed 1, each explored within one
-// preemption or one fault and then with 4 random schedules, two scenarios
-// at once, within 4 minutes; all of it scaled by [ScaleEnv]. A store over a
+// preemption or one fault and then with 6 random schedules (one drawn in
+// the shape of a known race: 400 bounded schedules and 40 delay schedules,
+// see [Exploration].Delays), two scenarios at once, within 4 minutes; all of it scaled by [ScaleEnv]. A store over a
 // network needs smaller numbers (the server backends' tests pass their
 // own). Under -short: 200 scenarios.
 func DefaultModelCheck() ModelCheck {
-	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 4 * time.Minute, Parallel: 2, RaceSchedules: 400,
+	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 4 * time.Minute, Parallel: 2, RaceSchedules: 400, RaceDelays: 40,
 		Exploration: Exploration{Preemptions: 1, Faults: 0, ClockAdvances: 1, Events: 1, MaxSchedules: 24, Random: 6, PCT: true, Seed: 1, Parallel: 1}}
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 200
@@ -81,7 +85,7 @@ func DefaultModelCheck() ModelCheck {
 // scaled by [ScaleEnv] too. The server backends' tests run it.
 func RemoteModelCheck() ModelCheck {
 	m := DefaultModelCheck().Scaled(1 / EnvScale())
-	m.Scenarios, m.Budget, m.Parallel, m.RaceSchedules = 120, 2*time.Minute, 4, 12
+	m.Scenarios, m.Budget, m.Parallel, m.RaceSchedules, m.RaceDelays = 120, 2*time.Minute, 4, 12, 0
 	m.Exploration.MaxSchedules, m.Exploration.Random = 1, 3
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 20
@@ -160,8 +164,14 @@ type ModelResult struct {
 //     pending, and no row changes once the apply is terminal;
 //   - a release covers only the failures stored when it began;
 //   - a CreatePlan that returned success leaves exactly its plan;
+//   - whenever every row is acknowledged, the apply is what the
+//     specification gives for the rows (a poll of an acknowledged row
+//     repairs nothing);
 //   - once the actors stopped and one Reproject ran, the apply is what the
-//     specification gives for the rows.
+//     specification gives for the rows;
+//   - for batchstate, I–V, a Create that returned success is listed, and
+//     a Reconcile removes rows of live batches only while it holds the
+//     queue's lease.
 //
 // Each violation is minimized — the scenario, then the schedule — before
 // it is reported. The error is about the check itself (a scenario that
@@ -178,7 +188,7 @@ func CheckModel(ctx context.Context, newStore func() storage.Store, m ModelCheck
 // replaying a prefix: each scenario runs its first schedule and then m's
 // random ones only (MaxSchedules 1 and no RaceSchedules, whatever m says).
 func CheckModelWith(ctx context.Context, store, actors storage.Store, m ModelCheck) (ModelResult, error) {
-	m.Exploration.MaxSchedules, m.RaceSchedules = 1, 0
+	m.Exploration.MaxSchedules, m.RaceSchedules, m.RaceDelays = 1, 0, 0
 	return checkModel(ctx, func() storage.Store { return exPair{Store: store, actors: actors} }, m)
 }
 
@@ -211,10 +221,13 @@ func checkModel(ctx context.Context, stores func() storage.Store, m ModelCheck) 
 			if g.raceShaped() && m.RaceSchedules > xi.MaxSchedules {
 				xi.MaxSchedules = m.RaceSchedules
 			}
+			if g.raceShaped() && m.RaceDelays > 0 {
+				xi.Delays = m.RaceDelays
+			}
 			r, err := exExplore(ctx, stores, g.scenario(fmt.Sprintf("gen%d", i)), xi, NewBatchOrchestrator, time.Time{})
 			var v *ModelViolation
 			if err == nil && len(r.Violations) > 0 {
-				sg, sr := shrinkGen(ctx, stores, g, x, r.Violations[0], cmp.Or(m.Shrink, 30*time.Second))
+				sg, sr := shrinkGen(ctx, stores, g, xi, r.Violations[0], cmp.Or(m.Shrink, 30*time.Second))
 				v = &ModelViolation{Seed: m.Seed, Index: i, After: time.Since(start), Scenario: sg.String(), Result: sr}
 			}
 			mu.Lock()

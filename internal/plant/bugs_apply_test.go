@@ -20,6 +20,10 @@ var applyBugs = []bug{
 		from: "if unclaimed(op) {\n\t\t\ttodo = append(todo, op)",
 		to:   "if false {\n\t\t\ttodo = append(todo, op)"},
 	// applystate: Drive
+	{name: "fence-not-forced", why: "the apply write at the first version read after a row write is not forced, so an older listing's write can land over the row it acknowledges",
+		file: "applystate/drive.go",
+		from: "return decision{state: v.state, msg: v.msg, force: d.ack.forces(b)}, nil",
+		to:   "return decision{state: v.state, msg: v.msg, force: false && d.ack.forces(b)}, nil"},
 	{name: "fold-unconditional", why: "Drive folds its fresh row over the listed one even when the listing holds a later write of it",
 		file: "applystate/drive_decisions.go",
 		from: "if ops[i].Version <= row.Version {",

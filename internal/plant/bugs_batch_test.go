@@ -34,4 +34,8 @@ var batchBugs = []bug{
 		file: "batchstate/reconcile.go",
 		from: "case b.State == state:\n\t\treturn rowStep{action: keepRow} // the live row",
 		to:   "case b.State == state:\n\t\treturn rowStep{action: removeRow, maxVersion: math.MaxInt64}"},
+	{name: "lease-never-held", why: "a held lease reads as free: List does not wait for a Reconcile, and a second Reconcile takes the lease over and removes rows of live batches while the first still removes",
+		file: "batchstate/lease.go",
+		from: "held := b.State == leaseHeld && now.Sub(b.UpdatedAt) <= lease",
+		to:   "held := b.State == leaseHeld && false"},
 }
