@@ -140,7 +140,7 @@ func genApplyScenario(rng *rand.Rand) *genApply {
 			}
 			a.late = rng.IntN(4) == 0
 			a.back = rng.IntN(6) == 0
-			a.ready = rng.IntN(4) == 0
+			a.ready = rng.IntN(8) == 0
 			if rng.IntN(6) == 0 {
 				a.crash = 1 + rng.IntN(24)
 			}

@@ -65,12 +65,12 @@ type ModelCheck struct {
 // DefaultModelCheck is what [storagetest.Run] checks unless told otherwise
 // ([storagetest.WithModelCheck]): 2,000 scenarios on seed 1, each explored within one
 // preemption or one fault and then with 6 random schedules (one drawn in
-// the shape of a known race: 400 bounded schedules and 40 delay schedules,
+// the shape of a known race: 400 bounded schedules and 24 delay schedules,
 // see [Exploration].Delays), two scenarios at once, within 4 minutes; all of it scaled by [ScaleEnv]. A store over a
 // network needs smaller numbers (the server backends' tests pass their
 // own). Under -short: 200 scenarios.
 func DefaultModelCheck() ModelCheck {
-	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 4 * time.Minute, Parallel: 2, RaceSchedules: 400, RaceDelays: 40,
+	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 4 * time.Minute, Parallel: 2, RaceSchedules: 400, RaceDelays: 24,
 		Exploration: Exploration{Preemptions: 1, Faults: 0, ClockAdvances: 1, Events: 1, MaxSchedules: 24, Random: 6, PCT: true, Seed: 1, Parallel: 1}}
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 200
