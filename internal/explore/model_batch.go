@@ -154,7 +154,7 @@ func genBatchScenario(rng *rand.Rand) *genBatch {
 
 // String encodes the scenario; parseGenBatch reads it back.
 //
-//	batch s0,s1 t0 s0>s1,t0 s1>s0 ; b0=s1 ; create.c0.s0 move.b0.s0.t0 list.s0.s1~3 reconcile
+//	batch s0,s1 t0 s0>s1,t0 s1>s0 ; b0=s1 b1=s0,s1 ; create.c0.s0 move.b0.s0.t0 list.s0.s1~3 reconcile
 func (g *genBatch) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "batch %s %s", strings.Join(g.live, ","), strings.Join(g.terminal, ","))
