@@ -16,6 +16,11 @@
 // needs no Validate* call. Prove it with the contract suite in
 // storagetest, through the store the constructor returns.
 //
+// The backends of this module share one convention: New takes functional
+// options and returns an error, before any I/O, for a bad argument, a nil
+// option (a caller's bug, never a default) or an option out of range, each
+// matching [ErrInvalid] and naming the option; nothing is clamped.
+//
 // # Errors
 //
 // Every failure a caller must tell apart is one of six sentinels, compared
@@ -26,7 +31,9 @@
 // timeout, throttling, a lost connection) matches ErrUnavailable; a write
 // that may have landed matches ErrAmbiguous as well, never success or a
 // plain ErrConflict. Backends wrap their native error as well, so errors.As
-// still reaches it.
+// still reaches it. A backend's startup Check reports tables it cannot use
+// (missing, not migrated, or a later release's) as [ErrSchema], naming
+// what to run.
 //
 // Input errors are [*FieldError] values: they match ErrInvalid and name the
 // offending field. A call that returns ErrInvalid has written nothing.

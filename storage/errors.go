@@ -46,6 +46,12 @@ var (
 	// decide. A retried write that the store can recognize as
 	// its own (the stored row is exactly what it wrote) is a success.
 	ErrAmbiguous = errors.New("storage: write outcome unknown")
+	// ErrSchema reports tables a store cannot use: missing, created by an
+	// earlier release and not (or only half) migrated, or by a later
+	// release. Its message says what to run — the backend's Migrate, or
+	// the DDL its Schema prints, then Check again. A backend's Check
+	// returns it; nothing was written.
+	ErrSchema = errors.New("storage: tables not migrated")
 )
 
 // FieldError is an input error naming the field at fault. It matches

@@ -7,12 +7,12 @@
 //	client := dynamodb.NewFromConfig(cfg)
 //	_ = dynamo.CreateTables(ctx, client, dynamo.WithTablePrefix("sf_")) // idempotent, waits until active
 //	store, err := dynamo.New(client, dynamo.WithTablePrefix("sf_"))
+//	err = store.Check(ctx) // storage.ErrSchema: run Migrate (CreateTables)
 //
 // New and CreateTables take narrow interfaces of the client methods they
 // call ([Client], [TableClient]): a *dynamodb.Client, a DAX client, an
-// instrumented wrapper or a fake. Like mysql.New, New checks its options
-// and returns an error matching storage.ErrInvalid (memory.New has
-// nothing to check and returns no error).
+// instrumented wrapper or a fake. CreateTables records [SchemaVersion];
+// [Store.Check] requires it.
 //
 // # Tables and keys
 //

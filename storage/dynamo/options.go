@@ -4,8 +4,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/statefold/statefold/internal/option"
 	"github.com/statefold/statefold/storage"
-	"github.com/statefold/statefold/storage/internal/option"
 )
 
 // DefaultTablePrefix is the prefix of the four table names without

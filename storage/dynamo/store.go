@@ -388,13 +388,13 @@ func (s *driver) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// sleep waits d, or until ctx ends (its error). An unfired time.After
+// timer is collected since Go 1.23.
 func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-time.After(d):
 		return nil
 	}
 }

@@ -24,6 +24,8 @@ type TableClient interface {
 	DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
 	// DescribeTable is what the waiter for the new tables polls.
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	// PutItem records the schema version.
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 }
 
 var _ TableClient = (*dynamodb.Client)(nil)
@@ -38,9 +40,12 @@ func specs(n TableNames) []tableSpec {
 }
 
 // CreateTables creates the four tables (on-demand capacity, string keys,
-// no secondary index) unless they exist, and waits until every one is
-// active. It is idempotent; an existing table with other keys is reported
-// as [ErrTableSchema].
+// no secondary index) unless they exist, waits until every one is active
+// and records [SchemaVersion] (an item of the applies table no apply can
+// have). It is idempotent; an existing table with other keys is reported
+// as [ErrTableSchema], tables of a later release as storage.ErrSchema.
+// Older items need no change: attributes added after v0.1.0 read as zero
+// when absent.
 func CreateTables(ctx context.Context, client TableClient, opts ...Option) error {
 	c, err := newConfig(opts)
 	if err != nil {
@@ -80,7 +85,7 @@ func CreateTables(ctx context.Context, client TableClient, opts ...Option) error
 			return err
 		}
 	}
-	return nil
+	return recordVersion(ctx, client, c.names.Applies)
 }
 
 // ErrTableSchema reports an existing table whose key schema is not the one

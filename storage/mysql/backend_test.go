@@ -337,17 +337,20 @@ func TestSchemaCreatesWhatMigrateCreates(t *testing.T) {
 	other := migrated.prefix + "x_"
 	t.Cleanup(func() {
 		_, _ = db.ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+other+"batches`, `"+other+"members`, `"+
-			other+"applies`, `"+other+"operations`")
+			other+"applies`, `"+other+"operations`, `"+other+"schema`")
 	})
 	ddl, err := Schema(WithTablePrefix(other))
 	require.NoError(t, err)
 	stmts := strings.Split(strings.TrimSuffix(ddl, ";\n"), ";\n\n")
-	require.Len(t, stmts, 4)
+	require.Len(t, stmts, 6, "four tables, the schema table and its version row")
 	for _, stmt := range stmts {
 		_, err := db.ExecContext(ctx, stmt)
 		require.NoError(t, err, stmt)
 	}
-	for _, table := range []string{"batches", "members", "applies", "operations"} {
+	s, err := New(db, WithTablePrefix(other))
+	require.NoError(t, err)
+	require.NoError(t, s.Check(ctx))
+	for _, table := range []string{"batches", "members", "applies", "operations", "schema"} {
 		var n1, n2, want, got string
 		require.NoError(t, db.QueryRowContext(ctx, "SHOW CREATE TABLE "+migrated.table(table)).Scan(&n1, &want))
 		require.NoError(t, db.QueryRowContext(ctx, "SHOW CREATE TABLE `"+other+table+"`").Scan(&n2, &got))
@@ -402,6 +405,6 @@ func TestCheck(t *testing.T) {
 	missing, err := New(f.db, WithTablePrefix(f.prefix+"nothing_"))
 	require.NoError(t, err)
 	err = missing.Check(ctx)
-	require.ErrorIs(t, err, storage.ErrInvalid)
+	require.ErrorIs(t, err, storage.ErrSchema)
 	require.ErrorContains(t, err, "run Migrate")
 }

@@ -4,11 +4,12 @@
 //	db, _ := sql.Open("mysql", "user:pass@tcp(host:3306)/app")
 //	_ = mysql.Migrate(ctx, db, mysql.WithTablePrefix("sf_")) // idempotent
 //	store, _ := mysql.New(db, mysql.WithTablePrefix("sf_"))
+//	err := store.Check(ctx) // storage.ErrSchema: run Migrate
 //
 // # Schema and key design
 //
-// Four tables (schema.sql, embedded; [Schema] returns it with the prefix
-// applied, for DBAs who run their own migrations):
+// Four tables and a schema version row (schema.sql, embedded; [Schema]
+// and [SchemaFrom] return the DDL for DBAs who run their own migrations):
 //
 //	batches     PRIMARY KEY (queue, id)
 //	members     PRIMARY KEY (queue, state, batch_id)
@@ -105,9 +106,7 @@
 // store needs every statement to reach the primary (no read replica, no
 // read/write splitting proxy: the protocols read their own writes) and to
 // commit on its own (autocommit on); [Store.Check] verifies autocommit,
-// a writable server and the tables at startup. Network-fault tests run the
-// contract suite's scenarios through a TCP proxy that cuts, stalls and
-// resets connections, and check the history for linearizability.
+// a writable server, the tables and their [SchemaVersion] at startup.
 //
 // # Tests
 //

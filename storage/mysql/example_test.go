@@ -79,5 +79,7 @@ func ExampleSchema() {
 	// CREATE TABLE IF NOT EXISTS `sf_members` (
 	// CREATE TABLE IF NOT EXISTS `sf_applies` (
 	// CREATE TABLE IF NOT EXISTS `sf_operations` (
+	// CREATE TABLE IF NOT EXISTS `sf_schema` (
+	// INSERT INTO `sf_schema` (id, version) VALUES (1, 2)
 	// true
 }

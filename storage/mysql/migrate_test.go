@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/statefold/statefold/internal/testenv"
 	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/internal/sqlstore/sqltest"
 )
 
 // previousOperationsDDL is the operations table as the release before
@@ -63,7 +66,7 @@ func testMigrateUpgrade(t *testing.T, ddl string, hasProjected bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+prefix+"batches`, `"+prefix+"members`, `"+
-			prefix+"applies`, `"+prefix+"operations`")
+			prefix+"applies`, `"+prefix+"operations`, `"+prefix+"schema`")
 	})
 	table := "`" + prefix + "operations`"
 	_, err := db.ExecContext(ctx, strings.Replace(ddl, "%s", prefix, 1))
@@ -148,7 +151,7 @@ func TestConcurrentMigratesUpgradeOnce(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+prefix+"batches`, `"+prefix+"members`, `"+
-			prefix+"applies`, `"+prefix+"operations`")
+			prefix+"applies`, `"+prefix+"operations`, `"+prefix+"schema`")
 	})
 	_, err := db.ExecContext(ctx, strings.Replace(previousOperationsDDL, "%s", prefix, 1))
 	require.NoError(t, err)
@@ -175,7 +178,7 @@ func TestCheckAsksForMigrateOnAnEarlierTable(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+prefix+"batches`, `"+prefix+"members`, `"+
-			prefix+"applies`, `"+prefix+"operations`")
+			prefix+"applies`, `"+prefix+"operations`, `"+prefix+"schema`")
 	})
 	_, err := db.ExecContext(ctx, strings.Replace(previousOperationsDDL, "%s", prefix, 1))
 	require.NoError(t, err)
@@ -190,10 +193,105 @@ func TestCheckAsksForMigrateOnAnEarlierTable(t *testing.T) {
 	s, err := New(db, WithTablePrefix(prefix))
 	require.NoError(t, err)
 	err = s.Check(ctx)
-	require.ErrorIs(t, err, storage.ErrInvalid)
+	require.ErrorIs(t, err, storage.ErrSchema)
 	require.ErrorContains(t, err, "run Migrate")
 	require.ErrorContains(t, err, "owner")
 
 	require.NoError(t, Migrate(ctx, db, WithTablePrefix(prefix)))
 	require.NoError(t, s.Check(ctx))
+}
+
+// v01Tables creates v0.1.0's four tables under prefix (no schema table,
+// no projected or owner columns) with one operation row, and drops them
+// and the schema table at the end of the test.
+func v01Tables(t *testing.T, db *sql.DB, prefix string) {
+	ctx := context.Background()
+	t.Cleanup(func() {
+		_, _ = db.ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+prefix+"batches`, `"+prefix+"members`, `"+
+			prefix+"applies`, `"+prefix+"operations`, `"+prefix+"schema`")
+	})
+	c, err := newConfig([]Option{WithTablePrefix(prefix)})
+	require.NoError(t, err)
+	for _, stmt := range schemaStatements(c) {
+		if strings.HasPrefix(stmt, "CREATE") && !strings.Contains(stmt, tables(c).Operations) && !strings.Contains(stmt, tables(c).Schema) {
+			_, err := db.ExecContext(ctx, stmt)
+			require.NoError(t, err)
+		}
+	}
+	v01 := strings.Replace(previousOperationsDDL, "  projected     BOOLEAN        NOT NULL DEFAULT FALSE,\n", "", 1)
+	_, err = db.ExecContext(ctx, strings.Replace(v01, "%s", prefix, 1))
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, "INSERT INTO `"+prefix+"operations` (apply_id, id, seq, deployment, op_group,"+
+		" finalizer, state, on_failure, error_message, payload, version) VALUES ('a', 'op', 1, '', '', 0, 'running', '', '', '', 3)")
+	require.NoError(t, err)
+}
+
+// The DBA path: v0.1.0's tables are refused by Check (storage.ErrSchema,
+// run Migrate); SchemaFrom(1)'s DDL, applied by hand, brings them to this
+// release (Check passes, the old row reads with the new fields zero and
+// takes them); Schema's DDL on an empty database makes tables Check
+// accepts.
+func TestDBAPathFromV010(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newFixture(t).db
+	prefix := testenv.TablePrefix()
+	v01Tables(t, db, prefix)
+	s, err := New(db, WithTablePrefix(prefix))
+	require.NoError(t, err)
+	err = s.Check(ctx)
+	require.ErrorIs(t, err, storage.ErrSchema)
+	require.ErrorContains(t, err, "run Migrate")
+
+	script, err := SchemaFrom(1, WithTablePrefix(prefix))
+	require.NoError(t, err)
+	require.Contains(t, script, "ALTER TABLE `"+prefix+"operations` ADD COLUMN owner ")
+	sqltest.Apply(t, exec(db), script)
+	require.NoError(t, s.Check(ctx))
+	op, err := s.GetOperation(ctx, "a", "op")
+	require.NoError(t, err)
+	require.Equal(t, storage.Operation{ApplyID: "a", ID: "op", Seq: 1, State: "running", Version: 3}, op)
+	op.Owner, op.OwnerToken, op.Projected = "loop", 1, true
+	_, err = s.UpdateOperation(ctx, op, 3)
+	require.NoError(t, err)
+
+	fresh := testenv.TablePrefix()
+	t.Cleanup(func() {
+		_, _ = db.ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+fresh+"batches`, `"+fresh+"members`, `"+
+			fresh+"applies`, `"+fresh+"operations`, `"+fresh+"schema`")
+	})
+	script, err = Schema(WithTablePrefix(fresh))
+	require.NoError(t, err)
+	sqltest.Apply(t, exec(db), script)
+	s, err = New(db, WithTablePrefix(fresh))
+	require.NoError(t, err)
+	require.NoError(t, s.Check(ctx))
+	_, err = SchemaFrom(3)
+	require.ErrorIs(t, err, storage.ErrInvalid)
+}
+
+// Check reads the stored schema version: a missing row (a Migrate that did
+// not finish), an older or a later version are storage.ErrSchema; Migrate
+// refuses a later release's tables and restores the others.
+func TestCheckReadsTheSchemaVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	sqltest.CheckReadsTheSchemaVersion(t, sqltest.Tables{Schema: f.table("schema"), Exec: exec(f.db),
+		Check:   func() error { return f.store.Check(ctx) },
+		Migrate: func() error { return Migrate(ctx, f.db, WithTablePrefix(f.prefix)) }})
+}
+
+// exec runs statements on db.
+func exec(db *sql.DB) func(string) error {
+	return func(stmt string) error {
+		_, err := db.ExecContext(context.Background(), stmt)
+		return err
+	}
+}
+
+// schema.sql records the version this release's code requires.
+func TestSchemaSQLRecordsSchemaVersion(t *testing.T) {
+	t.Parallel()
+	require.Contains(t, schemaSQL, fmt.Sprintf("VALUES (1, %d)", SchemaVersion))
 }

@@ -1,7 +1,7 @@
 package mysql
 
 import (
-	"github.com/statefold/statefold/storage/internal/option"
+	"github.com/statefold/statefold/internal/option"
 	"github.com/statefold/statefold/storage/internal/sqlstore"
 )
 

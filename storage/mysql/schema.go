@@ -17,15 +17,40 @@ import (
 //go:embed schema.sql
 var schemaSQL string
 
-// Schema returns the DDL that [Migrate] runs — the embedded schema.sql with
-// the table prefix of opts substituted — for DBAs who apply migrations with
-// their own tools. Statements are separated by ";\n".
-func Schema(opts ...Option) (string, error) {
+// SchemaVersion is the version of the tables this release reads and
+// writes; [Migrate] and schema.sql record it and [Store.Check] requires
+// it. The tables of v0.1.0 are version 1.
+const SchemaVersion = sqlstore.SchemaVersion
+
+// Schema returns the DDL that creates this release's tables where none
+// exist and records [SchemaVersion] — the embedded schema.sql with the
+// table prefix of opts substituted — for DBAs who apply migrations with
+// their own tools; [SchemaFrom] gives the DDL from an earlier release's
+// tables. Statements are separated by ";\n".
+func Schema(opts ...Option) (string, error) { return SchemaFrom(0, opts...) }
+
+// SchemaFrom returns the DDL that brings tables of schema version from (0:
+// none; 1: v0.1.0's) to [SchemaVersion]: from version 1, ALTER TABLE
+// statements adding the columns v0.1.0's operations table lacks, then
+// [Schema]'s. Apply it, then run [Store.Check]. On tables that have some
+// of those columns already (a Migrate that stopped half-way) run [Migrate]
+// instead, which skips what exists.
+func SchemaFrom(from int, opts ...Option) (string, error) {
 	c, err := newConfig(opts)
 	if err != nil {
 		return "", err
 	}
-	return sqlstore.Join(schemaStatements(c)), nil
+	var stmts []string
+	switch from {
+	case 0, SchemaVersion:
+	case 1:
+		for _, col := range addedOperationColumns {
+			stmts = append(stmts, "ALTER TABLE "+tables(c).Operations+" ADD COLUMN "+col.name+" "+col.def)
+		}
+	default:
+		return "", storage.Invalid("from", "no released schema version %d (versions 0 to %d)", from, SchemaVersion)
+	}
+	return sqlstore.Join(append(stmts, schemaStatements(c)...)), nil
 }
 
 // schemaStatements are the statements of the embedded schema for c.
@@ -33,17 +58,18 @@ func schemaStatements(c config) []string {
 	return sqlstore.Statements(schemaSQL, tables(config{Prefix: DefaultTablePrefix}), tables(c))
 }
 
-// Migrate creates the four tables if they do not exist (CREATE TABLE IF NOT
-// EXISTS; running it again is a no-op). The statements are those of the
-// embedded schema.sql; see [Schema]. It never drops anything; the one
-// change it makes to an existing table is to add the columns a newer
-// release needs to an operations table created by an earlier one:
+// Migrate brings the tables to [SchemaVersion]: it creates those that do
+// not exist (CREATE TABLE IF NOT EXISTS; running it again is a no-op), adds
+// to an earlier release's operations table the columns it lacks —
 // projected (added after v0.1.0), owner, owner_token, owner_until and
 // released_at, each an online ALTER TABLE ... ADD COLUMN with the
 // definition schema.sql gives it, so that an upgraded table is the table
-// Schema creates. Rows written before read with the new fields zero.
-// Concurrent Migrates are safe: a column another one added meanwhile is
-// taken as added.
+// Schema creates — and records the version last, so that a Migrate that
+// stops half-way leaves tables [Store.Check] refuses. Rows written before
+// read with the new fields zero. It never drops anything, and refuses
+// tables of a later release (storage.ErrSchema). Concurrent Migrates are
+// safe: a column another one added meanwhile is taken as added. It needs
+// the CREATE, ALTER, SELECT, INSERT and UPDATE privileges.
 func Migrate(ctx context.Context, db *sql.DB, opts ...Option) error {
 	if db == nil {
 		return storage.Invalid("db", "nil *sql.DB")
@@ -52,12 +78,26 @@ func Migrate(ctx context.Context, db *sql.DB, opts ...Option) error {
 	if err != nil {
 		return err
 	}
+	if v, err := sqlstore.New(dialect{db}, tables(c), 1, 1).Version(ctx); err == nil && v > SchemaVersion {
+		return sqlstore.TooNew("mysql", v)
+	}
+	var record []string // the version, written last
 	for _, stmt := range schemaStatements(c) {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
+		if strings.HasPrefix(stmt, "INSERT") {
+			record = append(record, stmt)
+		} else if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("mysql: migrate: %w", err)
 		}
 	}
-	return addColumns(ctx, db, c.Prefix+"operations", tables(c).Operations, addedOperationColumns)
+	if err := addColumns(ctx, db, c.Prefix+"operations", tables(c).Operations, addedOperationColumns); err != nil {
+		return err
+	}
+	for _, stmt := range record {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("mysql: migrate: record the schema version: %w", err)
+		}
+	}
+	return nil
 }
 
 // addedOperationColumns are the operations columns added after the first
@@ -82,36 +122,37 @@ const (
 	erNoSuchTable = 1146
 )
 
-// addedColumnNames lists the names of cols for a SELECT.
-func addedColumnNames(cols []struct{ name, def string }) string {
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		names[i] = c.name
+// Missing reports a statement naming a table or a column that does not
+// exist.
+func (dialect) Missing(err error) bool {
+	var me *gomysql.MySQLError
+	return errors.As(err, &me) && (me.Number == erNoSuchTable || me.Number == erBadFieldError)
+}
+
+// existingColumns reads the column names of table (named name in
+// information_schema).
+func existingColumns(ctx context.Context, db *sql.DB, name string) (map[string]bool, error) {
+	rows, err := db.QueryContext(ctx, "SELECT COLUMN_NAME FROM information_schema.COLUMNS"+
+		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", name)
+	if err != nil {
+		return nil, err
 	}
-	return strings.Join(names, ", ")
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var col string
+		if err := rows.Scan(&col); err != nil {
+			return nil, err
+		}
+		have[strings.ToLower(col)] = true
+	}
+	return have, rows.Err()
 }
 
 // addColumns adds each of cols that table (named name in
 // information_schema, quoted) lacks, in order.
 func addColumns(ctx context.Context, db *sql.DB, name, table string, cols []struct{ name, def string }) error {
-	rows, err := db.QueryContext(ctx, "SELECT COLUMN_NAME FROM information_schema.COLUMNS"+
-		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", name)
-	if err != nil {
-		return fmt.Errorf("mysql: migrate: %w", err)
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var col string
-		if err := rows.Scan(&col); err != nil {
-			_ = rows.Close()
-			return fmt.Errorf("mysql: migrate: %w", err)
-		}
-		have[strings.ToLower(col)] = true
-	}
-	err = rows.Err()
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
+	have, err := existingColumns(ctx, db, name)
 	if err != nil {
 		return fmt.Errorf("mysql: migrate: %w", err)
 	}
@@ -131,13 +172,15 @@ func addColumns(ctx context.Context, db *sql.DB, name, table string, cols []stru
 // Check verifies what the store relies on and MySQL does not enforce:
 // that the connection autocommits (each statement is its own transaction:
 // with autocommit off, writes would wait in an open transaction, invisible
-// to other connections), that the server accepts writes (not a read-only
-// replica: route every statement to the primary, never through read/write
-// splitting — the protocols read their own writes), and that the four
-// tables exist with the columns this release reads (if not: run
-// [Migrate], which also adds the columns an earlier release's tables
-// lack). It reads only; call it at startup. Each problem is one error
-// naming it.
+// to other connections) and that the server accepts writes (not a
+// read-only replica: route every statement to the primary, never through
+// read/write splitting — the protocols read their own writes), both
+// storage.ErrInvalid; and that the four tables exist with the columns
+// this release reads and record [SchemaVersion]: tables missing, of an
+// earlier release, half-migrated or of a later release are an error
+// matching storage.ErrSchema that says to run [Migrate] (or apply
+// [SchemaFrom]'s DDL). It reads only; call it at startup ([New] does no
+// I/O). Each problem is one error naming it.
 func (s *Store) Check(ctx context.Context) error {
 	var autocommit, readOnly int
 	if err := s.db.QueryRowContext(ctx, "SELECT @@autocommit, @@read_only").Scan(&autocommit, &readOnly); err != nil {
@@ -149,19 +192,5 @@ func (s *Store) Check(ctx context.Context) error {
 	if readOnly != 0 {
 		return fmt.Errorf("mysql: check: the server is read-only (a replica?): point the store at the primary: %w", storage.ErrInvalid)
 	}
-	t := tables(s.cfg)
-	for _, table := range []string{t.Batches, t.Members, t.Applies, t.Operations} {
-		cols := "1"
-		if table == t.Operations {
-			cols = addedColumnNames(addedOperationColumns)
-		}
-		if _, err := s.db.ExecContext(ctx, "SELECT "+cols+" FROM "+table+" LIMIT 0"); err != nil {
-			var me *gomysql.MySQLError
-			if errors.As(err, &me) && (me.Number == erNoSuchTable || me.Number == erBadFieldError) {
-				return fmt.Errorf("mysql: check: %v: run Migrate: %w", err, storage.ErrInvalid)
-			}
-			return sqlstore.CallErr(ctx, dialect{s.db}, "check", false, err)
-		}
-	}
-	return nil
+	return s.d.Check(ctx)
 }

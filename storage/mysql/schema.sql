@@ -1,9 +1,11 @@
--- statefold MySQL 8.0+ / MariaDB 10.6+ schema.
+-- statefold MySQL 8.0+ / MariaDB 10.6+ schema, version 2.
 --
--- mysql.Migrate runs exactly these statements, with the default table prefix
--- "statefold_" replaced by the one given to WithTablePrefix. DBAs may run this
--- file as is (default prefix) or feed mysql.Schema(...) to their own migration
--- tool. Every statement is idempotent.
+-- These statements create this release's tables where none exist and
+-- record the schema version Store.Check requires; every statement is
+-- idempotent. mysql.Schema(...) returns them with your table prefix (in
+-- place of "statefold_") for DBAs who run their own migrations; apply them,
+-- then call Store.Check. mysql.Migrate runs them too, recording the
+-- version last.
 --
 -- Design (see the package documentation):
 --   * keys are VARBINARY(255): compared byte for byte, never case-folded or
@@ -14,18 +16,18 @@
 --   * times are DATETIME(6) holding UTC wall-clock values; NULL = zero time;
 --   * version is the compare-and-swap counter (1 after create).
 --
--- Upgrading tables created by an earlier release: mysql.Migrate adds the
--- operations columns they lack, each with the definition it has above, at
--- the end of the table (projected first, then owner, owner_token,
--- owner_until and released_at), skipping a column that exists. By hand,
--- for each missing column (the default prefix shown):
+-- Upgrading v0.1.0's tables (schema version 1: no statefold_schema table,
+-- and an operations table without the last five columns below): run
+-- mysql.Migrate, or apply mysql.SchemaFrom(1, ...), which is these ALTERs
+-- followed by this file (the default prefix shown):
 --   ALTER TABLE `statefold_operations` ADD COLUMN projected BOOLEAN NOT NULL DEFAULT FALSE;
 --   ALTER TABLE `statefold_operations` ADD COLUMN owner VARBINARY(255) NOT NULL DEFAULT '';
 --   ALTER TABLE `statefold_operations` ADD COLUMN owner_token BIGINT NOT NULL DEFAULT 0;
 --   ALTER TABLE `statefold_operations` ADD COLUMN owner_until DATETIME(6) NULL;
 --   ALTER TABLE `statefold_operations` ADD COLUMN released_at DATETIME(6) NULL;
--- (MariaDB also accepts ADD COLUMN IF NOT EXISTS.) Rows written before the
--- upgrade read with the new fields zero.
+-- On a table that has some of them (a Migrate that stopped half-way), run
+-- mysql.Migrate, which skips the columns that exist. Rows written before
+-- the upgrade read with the new fields zero.
 
 CREATE TABLE IF NOT EXISTS `statefold_batches` (
   queue      VARBINARY(255) NOT NULL,
@@ -85,3 +87,12 @@ CREATE TABLE IF NOT EXISTS `statefold_operations` (
   released_at   DATETIME(6)    NULL,
   PRIMARY KEY (apply_id, id)
 ) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS `statefold_schema` (
+  id      TINYINT NOT NULL,
+  version BIGINT  NOT NULL,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB;
+
+INSERT INTO `statefold_schema` (id, version) VALUES (1, 2)
+  ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version));

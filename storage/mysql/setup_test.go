@@ -134,7 +134,7 @@ func newFixtureOn(t testing.TB, db *sql.DB, opts ...Option) fixture {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+prefix+"batches`, `"+prefix+"members`, `"+
-			prefix+"applies`, `"+prefix+"operations`")
+			prefix+"applies`, `"+prefix+"operations`, `"+prefix+"schema`")
 		if err != nil {
 			t.Errorf("drop test tables %s*: %v", prefix, err)
 		}

@@ -4,6 +4,7 @@
 //	pool, _ := pgxpool.New(ctx, "postgres://app@host:5432/app")
 //	_ = postgres.Migrate(ctx, pool, postgres.WithTablePrefix("sf_")) // idempotent
 //	store, err := postgres.New(pool, postgres.WithTablePrefix("sf_"))
+//	err = store.Check(ctx) // storage.ErrSchema: run Migrate
 //
 // [New] and [Migrate] take a [DB], the three pgx methods they use, which
 // *pgxpool.Pool, *pgx.Conn and pgx.Tx implement. Use a pool: List reads
@@ -59,7 +60,8 @@
 // names them. The store needs SELECT, INSERT, UPDATE and DELETE on its four
 // tables; [Migrate] needs CREATE, and ownership of the tables when it adds
 // the columns a newer release needs to tables an earlier one created
-// (ALTER TABLE). Errors wrap pgx's.
+// (ALTER TABLE). It records [SchemaVersion] in a fifth table, which
+// [Store.Check] reads at startup. Errors wrap pgx's.
 //
 // # Faults
 //

@@ -50,7 +50,7 @@ func TestMigrateUpgradesThePreviousReleasesOperationsTable(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, _ = pool.Exec(ctx, `DROP TABLE IF EXISTS "`+prefix+`batches", "`+prefix+`members", "`+prefix+`applies", "`+prefix+`operations"`)
+		_, _ = pool.Exec(ctx, `DROP TABLE IF EXISTS "`+prefix+`batches", "`+prefix+`members", "`+prefix+`applies", "`+prefix+`operations", "`+prefix+`schema"`)
 	})
 	table := `"` + prefix + `operations"`
 	_, err := pool.Exec(ctx, strings.Replace(previousOperationsDDL, "%s", prefix, 1))
@@ -136,7 +136,7 @@ func TestConcurrentMigratesUpgradeOnce(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, _ = pool.Exec(ctx, `DROP TABLE IF EXISTS "`+prefix+`batches", "`+prefix+`members", "`+prefix+`applies", "`+prefix+`operations"`)
+		_, _ = pool.Exec(ctx, `DROP TABLE IF EXISTS "`+prefix+`batches", "`+prefix+`members", "`+prefix+`applies", "`+prefix+`operations", "`+prefix+`schema"`)
 	})
 	_, err := pool.Exec(ctx, strings.Replace(previousOperationsDDL, "%s", prefix, 1))
 	require.NoError(t, err)

@@ -1,8 +1,8 @@
 package postgres
 
 import (
+	"github.com/statefold/statefold/internal/option"
 	"github.com/statefold/statefold/storage"
-	"github.com/statefold/statefold/storage/internal/option"
 	"github.com/statefold/statefold/storage/internal/sqlstore"
 )
 

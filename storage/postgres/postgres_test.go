@@ -101,7 +101,7 @@ func TestMigrateIsIdempotentAndSchemaMatches(t *testing.T) {
 	require.NoError(t, Migrate(ctx, f.pool, WithTablePrefix(f.prefix)))
 	other := f.prefix + "x_"
 	t.Cleanup(func() {
-		_, _ = f.pool.Exec(context.Background(), `DROP TABLE IF EXISTS "`+other+`batches", "`+other+`members", "`+other+`applies", "`+other+`operations"`)
+		_, _ = f.pool.Exec(context.Background(), `DROP TABLE IF EXISTS "`+other+`batches", "`+other+`members", "`+other+`applies", "`+other+`operations", "`+other+`schema"`)
 	})
 	ddl, err := Schema(WithTablePrefix(other))
 	require.NoError(t, err)

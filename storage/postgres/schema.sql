@@ -69,3 +69,13 @@ ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS owner       BYTEA   
 ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS owner_token BIGINT      NOT NULL DEFAULT 0;
 ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS owner_until TIMESTAMPTZ NULL;
 ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS released_at TIMESTAMPTZ NULL;
+
+-- The schema version (Store.Check reads it), written last.
+CREATE TABLE IF NOT EXISTS "statefold_schema" (
+  id      SMALLINT NOT NULL,
+  version BIGINT   NOT NULL,
+  PRIMARY KEY (id)
+);
+
+INSERT INTO "statefold_schema" AS s (id, version) VALUES (1, 2)
+  ON CONFLICT (id) DO UPDATE SET version = GREATEST(s.version, EXCLUDED.version);

@@ -99,7 +99,7 @@ func newFixture(t testing.TB, opts ...Option) fixture {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, err := pool.Exec(ctx, "DROP TABLE IF EXISTS "+`"`+prefix+`batches", "`+prefix+`members", "`+prefix+`applies", "`+prefix+`operations"`)
+		_, err := pool.Exec(ctx, "DROP TABLE IF EXISTS "+`"`+prefix+`batches", "`+prefix+`members", "`+prefix+`applies", "`+prefix+`operations", "`+prefix+`schema"`)
 		if err != nil {
 			t.Errorf("drop test tables %s*: %v", prefix, err)
 		}

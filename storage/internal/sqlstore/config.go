@@ -59,12 +59,13 @@ func (c Config) Check() error {
 var Names = [4]string{"batches", "members", "applies", "operations"}
 
 // TablesOf applies quote (which quotes and qualifies a table's full
-// name) to the four prefixed names.
+// name) to the prefixed names.
 func (c Config) TablesOf(quote func(string) string) Tables {
 	return Tables{
 		Batches:    quote(c.Prefix + Names[0]),
 		Members:    quote(c.Prefix + Names[1]),
 		Applies:    quote(c.Prefix + Names[2]),
 		Operations: quote(c.Prefix + Names[3]),
+		Schema:     quote(c.Prefix + SchemaTable),
 	}
 }

@@ -64,6 +64,9 @@ type Dialect interface {
 
 	// NoRows reports the error of a Row without a row.
 	NoRows(err error) bool
+	// Missing reports a statement naming a table or a column that does
+	// not exist.
+	Missing(err error) bool
 	// Duplicate reports an insert of an existing primary key.
 	Duplicate(err error) bool
 	// Transient reports a failure to reach or be served by the server

@@ -2,10 +2,10 @@ package sqlstore
 
 import "strings"
 
-// Tables are the four quoted (and, where the dialect has schemas,
-// qualified) table names.
+// Tables are the quoted (and, where the dialect has schemas, qualified)
+// table names: the four of the store and the schema version's.
 type Tables struct {
-	Batches, Members, Applies, Operations string
+	Batches, Members, Applies, Operations, Schema string
 }
 
 // Queries holds every statement a [Store] runs, bound to its dialect's

@@ -64,7 +64,7 @@ func (s *Store) ScanBatch(r Row) (storage.Batch, error) {
 }
 
 func (s *Store) batchArgs(b storage.Batch) []any {
-	return []any{s.d.KeyArg(b.State), payloadArg(b.Payload), s.d.TimeArg(b.CreatedAt), s.d.TimeArg(b.UpdatedAt)}
+	return []any{s.d.KeyArg(b.State), PayloadArg(b.Payload), s.d.TimeArg(b.CreatedAt), s.d.TimeArg(b.UpdatedAt)}
 }
 
 // CreateBatch implements [storage.Driver].
@@ -148,7 +148,7 @@ func (s *Store) scanApply(r Row) (storage.Apply, error) {
 // applyArgs are the non-key columns of an apply, in the statements' order.
 func (s *Store) applyArgs(a storage.Apply) []any {
 	return []any{s.d.KeyArg(a.State), s.d.KeyArg(a.ErrorMessage), a.StopRequested, a.PauseReleased,
-		s.d.TimeArg(a.StartedAt), s.d.TimeArg(a.CompletedAt), payloadArg(a.Payload),
+		s.d.TimeArg(a.StartedAt), s.d.TimeArg(a.CompletedAt), PayloadArg(a.Payload),
 		s.d.TimeArg(a.CreatedAt), s.d.TimeArg(a.UpdatedAt)}
 }
 
@@ -194,7 +194,7 @@ func (s *Store) scanOperation(r Row) (storage.Operation, error) {
 func (s *Store) operationArgs(op storage.Operation) []any {
 	return []any{op.Seq, s.d.KeyArg(op.Deployment), s.d.KeyArg(op.Group), op.Finalizer, s.d.KeyArg(op.State),
 		s.d.KeyArg(op.OnFailure), s.d.KeyArg(op.ErrorMessage), s.d.TimeArg(op.StartedAt), s.d.TimeArg(op.CompletedAt),
-		payloadArg(op.Payload), s.d.TimeArg(op.CreatedAt), s.d.TimeArg(op.UpdatedAt), op.Projected,
+		PayloadArg(op.Payload), s.d.TimeArg(op.CreatedAt), s.d.TimeArg(op.UpdatedAt), op.Projected,
 		s.d.KeyArg(op.Owner), op.OwnerToken, s.d.TimeArg(op.OwnerUntil), s.d.TimeArg(op.ReleasedAt)}
 }
 

@@ -13,7 +13,7 @@ func Statements(ddl string, from, to Tables) []string {
 		}
 	}
 	text := strings.NewReplacer(from.Batches, to.Batches, from.Members, to.Members,
-		from.Applies, to.Applies, from.Operations, to.Operations).Replace(body.String())
+		from.Applies, to.Applies, from.Operations, to.Operations, from.Schema, to.Schema).Replace(body.String())
 	var out []string
 	for stmt := range strings.SplitSeq(text, ";") {
 		if stmt = strings.TrimSpace(stmt); stmt != "" {

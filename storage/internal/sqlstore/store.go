@@ -19,6 +19,7 @@ type Store struct {
 	// Q holds the statements.
 	Q           Queries
 	d           Dialect
+	t           Tables
 	chunkSize   int
 	concurrency int
 }
@@ -28,7 +29,7 @@ var _ storage.Driver = (*Store)(nil)
 // New returns a Store over the tables t in dialect d. GetBatches reads
 // chunks of at most chunkSize ids, concurrency of them at a time.
 func New(d Dialect, t Tables, chunkSize, concurrency int) *Store {
-	return &Store{Q: Build(d, t), d: d, chunkSize: chunkSize, concurrency: concurrency}
+	return &Store{Q: Build(d, t), d: d, t: t, chunkSize: chunkSize, concurrency: concurrency}
 }
 
 // exec runs a write statement unless its context has already ended.
@@ -137,9 +138,9 @@ func (t timeDest) Scan(src any) error {
 	return err
 }
 
-// payloadArg is the argument for a NOT NULL blob column: never nil, which
+// PayloadArg is the argument for a NOT NULL blob column: never nil, which
 // drivers send as NULL.
-func payloadArg(p []byte) []byte {
+func PayloadArg(p []byte) []byte {
 	if p == nil {
 		return []byte{}
 	}

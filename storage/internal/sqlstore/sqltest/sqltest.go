@@ -1,0 +1,64 @@
+// Package sqltest holds the checks the MySQL and PostgreSQL tests share.
+package sqltest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// Tables is how a test reaches one store's migrated tables.
+type Tables struct {
+	// Schema is the quoted name of the schema version table.
+	Schema string
+	// Exec runs a statement.
+	Exec func(stmt string) error
+	// Check is the store's Check, Migrate the backend's Migrate.
+	Check, Migrate func() error
+}
+
+// CheckReadsTheSchemaVersion checks that Check refuses a missing version
+// row, an older and a later version with storage.ErrSchema naming
+// Migrate, that Migrate refuses a later release's tables and restores the
+// others.
+func CheckReadsTheSchemaVersion(t *testing.T, tb Tables) {
+	for _, c := range []struct{ stmt, says string }{
+		{"DELETE FROM %s", "no schema version"},
+		{"UPDATE %s SET version = 1", "older than this release's 2"},
+		{"UPDATE %s SET version = 3", "a later release's"},
+	} {
+		require.NoError(t, tb.Exec(fmt.Sprintf(c.stmt, tb.Schema)))
+		err := tb.Check()
+		require.ErrorIs(t, err, storage.ErrSchema, c.stmt)
+		require.ErrorContains(t, err, c.says)
+		require.ErrorContains(t, err, "Migrate")
+		if strings.Contains(c.stmt, "3") {
+			require.ErrorIs(t, tb.Migrate(), storage.ErrSchema)
+			require.NoError(t, tb.Exec("UPDATE "+tb.Schema+" SET version = 2"))
+		}
+		require.NoError(t, tb.Migrate())
+		require.NoError(t, tb.Check())
+	}
+}
+
+// Apply runs a script of Schema's statements one by one, as a DBA's tool
+// would.
+func Apply(t *testing.T, exec func(stmt string) error, script string) {
+	for stmt := range strings.SplitSeq(script, ";\n") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			require.NoError(t, exec(stmt), stmt)
+		}
+	}
+}
+
+// DocStatesTheDefaults checks that a package doc (the file's text) states
+// the chunk defaults the code has.
+func DocStatesTheDefaults(t *testing.T, doc string, chunkSize, concurrency int) {
+	doc = strings.ReplaceAll(doc, "\n//", "")
+	require.Contains(t, doc, fmt.Sprintf("(default %d)", chunkSize))
+	require.Contains(t, doc, fmt.Sprintf("(default %d)", concurrency))
+}
