@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -69,4 +70,11 @@ func exec(db DB) func(string) error {
 		_, err := db.Exec(context.Background(), stmt)
 		return err
 	}
+}
+
+// The package doc states the defaults the code has.
+func TestDocStatesTheDefaults(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	sqltest.DocStatesTheDefaults(t, string(doc), DefaultChunkSize, DefaultChunkConcurrency)
 }

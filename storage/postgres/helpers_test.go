@@ -2,14 +2,9 @@ package postgres
 
 import (
 	"context"
-	"os"
-	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/statefold/statefold/storage/internal/sqlstore"
-	"github.com/statefold/statefold/storage/internal/sqlstore/sqltest"
 )
 
 // The dialect's encodings and the shared classification, as the tests
@@ -22,11 +17,4 @@ func payloadArg(p []byte) []byte { return sqlstore.PayloadArg(p) }
 
 func callErr(ctx context.Context, what string, write bool, err error) error {
 	return sqlstore.CallErr(ctx, dialect{}, what, write, err)
-}
-
-// The package doc states the defaults the code has.
-func TestDocStatesTheDefaults(t *testing.T) {
-	doc, err := os.ReadFile("doc.go")
-	require.NoError(t, err)
-	sqltest.DocStatesTheDefaults(t, string(doc), DefaultChunkSize, DefaultChunkConcurrency)
 }
