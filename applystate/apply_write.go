@@ -115,6 +115,9 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 		if p.cfg.observer != nil {
 			p.cfg.observer(ctx, res)
 		}
+		if res.Terminalized {
+			p.unlist(ctx, applyID)
+		}
 		return res, nil
 	}
 	return Result{}, fmt.Errorf("applystate: write apply %q: %d attempts: %w", applyID, p.cfg.maxAttempts, storage.ErrConflict)

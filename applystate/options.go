@@ -24,11 +24,15 @@ type config struct {
 	logger      *slog.Logger
 	maxAttempts int
 	observer    func(context.Context, Result)
+	// discovery is the open-applies index (WithDiscovery), nil for none;
+	// discoveryGrace its grace (WithDiscoveryGrace).
+	discovery      *discovery
+	discoveryGrace time.Duration
 }
 
 // defaults is the configuration of a Projector built without options.
 func defaults() config {
-	return config{clock: time.Now, logger: slog.Default(), maxAttempts: DefaultMaxAttempts}
+	return config{clock: time.Now, logger: slog.Default(), maxAttempts: DefaultMaxAttempts, discoveryGrace: DefaultDiscoveryGrace}
 }
 
 // WithClock sets the clock timestamps are taken from (default time.Now);
@@ -70,6 +74,13 @@ func (c config) check() error {
 	}
 	if c.maxAttempts < 1 {
 		return storage.Invalid("WithMaxAttempts", "%d: at least one attempt", c.maxAttempts)
+	}
+	if c.discoveryGrace <= 0 {
+		return storage.Invalid("WithDiscoveryGrace", "%v: a positive grace", c.discoveryGrace)
+	}
+	if c.discovery != nil {
+		c.discovery.grace = c.discoveryGrace
+		return c.discovery.check()
 	}
 	return nil
 }

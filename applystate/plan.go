@@ -124,6 +124,10 @@ func plannedOperation(i int, op storage.Operation, applyID string, now time.Time
 // with that plan to finish it, or create the new plan under another apply
 // id (rows are never deleted).
 //
+// With [WithDiscovery], CreatePlan files the apply in the open-applies
+// index just before it creates the apply and again once it exists (a
+// retry of a complete plan files it again while it is open).
+//
 // Do not create the apply yourself before its operations: a Drive in
 // between would project over the operations created so far.
 //
@@ -161,6 +165,9 @@ func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, [
 	if err != nil {
 		return storage.Apply{}, nil, err
 	}
+	if err := p.list(ctx, id, plannedVersion); err != nil {
+		return storage.Apply{}, nil, err
+	}
 	a, err := p.applies.CreateApply(ctx, w.Apply)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		if a, err = p.applies.GetApply(ctx, id); err == nil {
@@ -169,6 +176,9 @@ func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, [
 	}
 	if err != nil {
 		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: apply: %w", id, err)
+	}
+	if err := p.list(ctx, id, createdVersion); err != nil {
+		return storage.Apply{}, nil, err
 	}
 	p.cfg.logger.DebugContext(ctx, "applystate: plan created", "apply", id, "operations", len(ops))
 	return a, ops, nil
@@ -300,6 +310,11 @@ func (p *Projector) existingPlan(ctx context.Context, w Plan, a storage.Apply) (
 	out, err := storedAsPlanned(w, stored)
 	if err != nil {
 		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: %w", id, err)
+	}
+	if !Normalize(a.State).Terminal() {
+		if err := p.list(ctx, id, createdVersion); err != nil { // a retry lists it again
+			return storage.Apply{}, nil, err
+		}
 	}
 	return a, out, nil
 }
