@@ -59,9 +59,8 @@
 //     releases the failures that hold the rollout now (a later pause
 //     failure holds again). [Projector.Reproject] repairs a crash between
 //     an operation write and the apply write, and finishes an interrupted
-//     Stop: run it after a restart or from a periodic sweep.
-//   - A poll that changes nothing costs two point reads, whatever the
-//     number of operations.
+//     Stop: run it after a restart, or sweep (below).
+//   - A poll that changes nothing costs two point reads, however many rows.
 //   - Bad input matches storage.ErrInvalid, names the field (for example
 //     "tasks[0].OperationID") and writes nothing: tasks without an
 //     OperationID on an apply with operations, tasks of two operations, an
@@ -77,6 +76,13 @@
 //   - Every apply write of a Projector stamps a later UpdatedAt than its
 //     previous one, which tells its writes apart. Share one Projector per
 //     process; Projectors racing on one apply need clocks that move.
+//
+// # Finding and sweeping open applies
+//
+// Under [WithDiscovery], [Projector.ListOpen] returns every open apply and
+// never a terminal one; [Projector.RunSweeper] ([Projector.Sweep] once)
+// reprojects idle applies, reports stuck ones and hands over (or reports)
+// operations whose owner lapsed.
 //
 // # Several drive loops per deployment
 //
