@@ -20,6 +20,8 @@ import (
 
 // Store is a [storage.Store] over DynamoDB. It is safe for concurrent use.
 // Create the tables with [CreateTables] first.
+// Its [storage.Store] methods are those of [storage.Checked] around the
+// driver: every input is checked before any I/O.
 type Store struct {
 	checkedStore
 	d *driver

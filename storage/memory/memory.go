@@ -15,7 +15,8 @@ type bucketKey struct{ queue, state string }
 type opKey struct{ applyID, id string }
 
 // Store is an in-memory [storage.Store]. The zero value is not usable; call
-// [New].
+// [New]. Its methods are those of [storage.Checked] around the maps: every
+// input is checked before it is stored.
 type Store struct{ checkedStore }
 
 // checkedStore is the portable layer [storage.Checked] puts around the

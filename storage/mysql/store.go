@@ -17,11 +17,12 @@ import (
 // concurrent use; every method is a few autocommit statements (a
 // compare-and-swap is an UPDATE, and a primary-key read when it changed
 // nothing; no transactions). Create it with [New] after running [Migrate].
+// Its [storage.Store] methods are those of [storage.Checked] around the
+// driver: every input is checked before any I/O.
 type Store struct {
 	checkedStore
-	d   *sqlstore.Store
-	db  *sql.DB
-	cfg config
+	d  *sqlstore.Store
+	db *sql.DB
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -48,7 +49,7 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	d := sqlstore.New(dialect{db}, tables(c), c.ChunkSize, c.Concurrency)
-	return &Store{storage.Checked(d), d, db, c}, nil
+	return &Store{storage.Checked(d), d, db}, nil
 }
 
 // dialect is MySQL's [sqlstore.Dialect] over a *sql.DB.

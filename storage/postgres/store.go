@@ -28,11 +28,11 @@ var _ DB = (*pgx.Conn)(nil)
 
 // Store is a [storage.Store] over PostgreSQL. It is safe for concurrent use
 // when its DB is (a pool is).
+// Its [storage.Store] methods are those of [storage.Checked] around the
+// driver: every input is checked before any I/O.
 type Store struct {
 	checkedStore
-	d   *sqlstore.Store
-	db  DB
-	cfg config
+	d *sqlstore.Store
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -60,7 +60,7 @@ func New(db DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	d := sqlstore.New(dialect{db}, tables(c), c.ChunkSize, c.Concurrency)
-	return &Store{storage.Checked(d), d, db, c}, nil
+	return &Store{storage.Checked(d), d}, nil
 }
 
 // dialect is PostgreSQL's [sqlstore.Dialect] over pgx.
