@@ -54,6 +54,9 @@ var listStates = []string{"queued", "running", "merging"}
 //     found by [batchstate.Orchestrator.Lookup] in a queue of 1,000 live
 //     batches, against the queue listed and filtered by the request.
 //
+//   - OpenApplies/n=10000: [applystate.Projector.ListOpen] of 10,000 open
+//     applies (one ListMembers per shard, one GetApply per apply).
+//
 // Every benchmark reports store round trips as calls/op; Drive32 also
 // reports conflicts/drive. At the end RunBenchmarks logs (go test -v) the
 // ratios a backend author compares, all from the one run: List against
@@ -74,6 +77,7 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) storage.Store) {
 	}
 	b.Run("Ownership", func(b *testing.B) { benchOwnership(b, rec, newStore(b)) })
 	b.Run(fmt.Sprintf("Lookup/n=%d", lookupSize), func(b *testing.B) { benchLookup(b, rec, newStore(b)) })
+	b.Run(fmt.Sprintf("OpenApplies/n=%d", openSize), func(b *testing.B) { benchOpenApplies(b, rec, newStore(b)) })
 	rec.ratios(b)
 }
 
