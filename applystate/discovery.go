@@ -43,8 +43,9 @@ const (
 	createdVersion int64 = 2
 )
 
-// listConcurrency is how many applies ListOpen reads at once.
-const listConcurrency = 16
+// DefaultListConcurrency is how many applies [Projector.ListOpen] reads at
+// once unless [WithListConcurrency] says otherwise.
+const DefaultListConcurrency = 16
 
 // discovery is the open-applies index a Projector keeps (WithDiscovery).
 type discovery struct {
@@ -76,6 +77,11 @@ func WithDiscovery(members storage.MembershipStore, namespace string, shards int
 func WithDiscoveryGrace(d time.Duration) Option {
 	return func(c *config) { c.discoveryGrace = d }
 }
+
+// WithListConcurrency bounds how many applies ListOpen reads at once
+// (default [DefaultListConcurrency]); size connection pools for it. 1
+// reads them one after the other. NewProjector rejects n < 1.
+func WithListConcurrency(n int) Option { return func(c *config) { c.listConcurrency = n } }
 
 // check reports why d cannot keep the index, if it cannot.
 func (d *discovery) check() error {
@@ -192,7 +198,7 @@ func (p *Projector) listOpen(ctx context.Context) ([]storage.Apply, int, error) 
 	return p.readListed(ctx, rows)
 }
 
-// readListed reads the apply of every row, listConcurrency at a time, and
+// readListed reads the apply of every row, WithListConcurrency at a time, and
 // applies openRow's verdicts.
 func (p *Projector) readListed(ctx context.Context, rows []storage.Member) ([]storage.Apply, int, error) {
 	var (
@@ -201,7 +207,7 @@ func (p *Projector) readListed(ctx context.Context, rows []storage.Member) ([]st
 		removed int
 		errs    []error
 		wg      sync.WaitGroup
-		sem     = make(chan struct{}, listConcurrency)
+		sem     = make(chan struct{}, p.cfg.listConcurrency)
 	)
 	for _, r := range rows {
 		wg.Add(1)

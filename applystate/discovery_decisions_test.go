@@ -64,6 +64,7 @@ func TestDiscoveryOptions(t *testing.T) {
 		{"empty namespace", []Option{WithDiscovery(m, "", 0)}, "WithDiscovery"},
 		{"long namespace", []Option{WithDiscovery(m, string(make([]byte, MaxNamespaceBytes+1)), 0)}, "WithDiscovery"},
 		{"zero grace", []Option{WithDiscovery(m, "ns", 0), WithDiscoveryGrace(0)}, "WithDiscoveryGrace"},
+		{"no concurrency", []Option{WithDiscovery(m, "ns", 0), WithListConcurrency(0)}, "WithListConcurrency"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := configure(tc.opts)

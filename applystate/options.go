@@ -26,13 +26,14 @@ type config struct {
 	observer    func(context.Context, Result)
 	// discovery is the open-applies index (WithDiscovery), nil for none;
 	// discoveryGrace its grace (WithDiscoveryGrace).
-	discovery      *discovery
-	discoveryGrace time.Duration
+	discovery       *discovery
+	discoveryGrace  time.Duration
+	listConcurrency int
 }
 
 // defaults is the configuration of a Projector built without options.
 func defaults() config {
-	return config{clock: time.Now, logger: slog.Default(), maxAttempts: DefaultMaxAttempts, discoveryGrace: DefaultDiscoveryGrace}
+	return config{clock: time.Now, logger: slog.Default(), maxAttempts: DefaultMaxAttempts, discoveryGrace: DefaultDiscoveryGrace, listConcurrency: DefaultListConcurrency}
 }
 
 // WithClock sets the clock timestamps are taken from (default time.Now);
@@ -74,6 +75,9 @@ func (c config) check() error {
 	}
 	if c.maxAttempts < 1 {
 		return storage.Invalid("WithMaxAttempts", "%d: at least one attempt", c.maxAttempts)
+	}
+	if c.listConcurrency < 1 {
+		return storage.Invalid("WithListConcurrency", "%d: at least 1", c.listConcurrency)
 	}
 	if c.discoveryGrace <= 0 {
 		return storage.Invalid("WithDiscoveryGrace", "%v: a positive grace", c.discoveryGrace)
