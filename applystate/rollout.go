@@ -80,10 +80,19 @@ func (c Child) active(f Flags) bool { return c.holds(f) && c.State != Stopped }
 // is unfinished when neither settled nor inert. So a stop requested over
 // failed work settles the apply, failed, once every started child has
 // settled or stopped.
-// Rollout does not allocate.
-func Rollout(children []Child, f Flags) State {
+// Rollout does not allocate. [Explain] names the rule that decided.
+func Rollout(children []Child, f Flags) State { return decide(children, f).state }
+
+// verdict is the state Rollout decides and the rule that decided it.
+type verdict struct {
+	state State
+	rule  Rule
+}
+
+// decide is Rollout's one implementation of the rules, shared with Explain.
+func decide(children []Child, f Flags) verdict {
 	if len(children) == 0 {
-		return Pending
+		return verdict{Pending, RuleNoOperations}
 	}
 	var all counts
 	for _, c := range children {
@@ -91,7 +100,7 @@ func Rollout(children []Child, f Flags) State {
 	}
 	base := all.derive()
 	if base == Failed {
-		return rolloutFailed(children, f)
+		return decideFailed(children, f)
 	}
 	if base.Terminal() {
 		var act counts
@@ -101,24 +110,38 @@ func Rollout(children []Child, f Flags) State {
 			}
 		}
 		if act.n > 0 {
-			return act.derive()
+			return verdict{act.derive(), RuleHeldOpenByActive}
 		}
 	}
 	if base == Pending {
 		for _, c := range children {
 			if c.Started || c.State.Settled() {
-				return Running
+				return verdict{Running, RuleStarted}
 			}
 		}
+		return verdict{Pending, RuleNotStarted}
 	}
-	return base
+	return verdict{base, baseRule(base)}
 }
 
-// rolloutFailed is Rollout when a child failed (rule 3): one pass for the
+// baseRule is the rule of a state that Derive over every child decided.
+func baseRule(base State) Rule {
+	switch base {
+	case Completed:
+		return RuleAllCompleted
+	case Stopped:
+		return RuleStopped
+	case Cancelled, Reverted:
+		return RuleSettled
+	}
+	return RuleInFlight
+}
+
+// decideFailed is Rollout when a child failed (rule 3): one pass for the
 // classes, one for the policies. A pause holds when a later child is
 // unfinished, i.e. when it precedes the last unfinished child (linear even
 // with many failed pause children).
-func rolloutFailed(children []Child, f Flags) State {
+func decideFailed(children []Child, f Flags) verdict {
 	anyHolds, lastUnfinished := false, -1
 	for i, c := range children {
 		anyHolds = anyHolds || c.holds(f)
@@ -126,33 +149,53 @@ func rolloutFailed(children []Child, f Flags) State {
 			lastUnfinished = i
 		}
 	}
-	anyUnfinished := lastUnfinished >= 0
 	hard, hold := false, false
 	for i, c := range children {
 		if c.State != Failed {
 			continue
 		}
-		switch c.OnFailure {
-		case Continue:
-		case Pause:
-			if !f.PauseReleased && i < lastUnfinished {
-				hold = true
-			}
-		default:
+		switch failureEffect(c, i, lastUnfinished, f) {
+		case effectHalt:
 			hard = true
+		case effectHold:
+			hold = true
 		}
 	}
 	switch {
 	case hard && anyHolds:
-		return RunningDegraded
+		return verdict{RunningDegraded, RuleHaltDraining}
 	case hard:
-		return Failed
+		return verdict{Failed, RuleHaltedByFailure}
 	case hold:
-		return Paused
-	case !anyUnfinished:
-		return Failed
+		return verdict{Paused, RulePausedByFailure}
+	case lastUnfinished < 0:
+		return verdict{Failed, RuleFailuresSettled}
 	}
-	return RunningDegraded
+	return verdict{RunningDegraded, RuleDegraded}
+}
+
+// The effects of a failed child's policy on the rollout.
+type effect int
+
+const (
+	effectNone effect = iota // continue, a released pause, or a pause with nothing unfinished after it
+	effectHalt               // halt (or unknown): a hard fail
+	effectHold               // an unreleased pause before the last unfinished child
+)
+
+// failureEffect is what failed child c, at position i, does to the
+// rollout whose last unfinished child is at lastUnfinished (-1: none).
+func failureEffect(c Child, i, lastUnfinished int, f Flags) effect {
+	switch c.OnFailure {
+	case Continue:
+		return effectNone
+	case Pause:
+		if !f.PauseReleased && i < lastUnfinished {
+			return effectHold
+		}
+		return effectNone
+	}
+	return effectHalt
 }
 
 // Children returns the children of an apply from its operation rows,
