@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,7 +14,16 @@ import (
 )
 
 func applyCommands() []*command {
+	var list listFlags
 	return []*command{
+		{name: "list", args: "--open", nargs: 0, flags: list.register,
+			run:     func(ctx context.Context, e *env, _ []string) error { return applyList(ctx, e, &list) },
+			summary: "the open applies (Projector.ListOpen)",
+			help: `Lists the applies that are not terminal, from the open-applies index the
+application keeps (applystate.WithDiscovery): give the same --namespace and
+--shards as the application. Only --open is offered: no index holds every
+apply. ListOpen removes the stale index rows it meets (terminal applies,
+applies that never came to exist past the grace); it writes nothing else.`},
 		{name: "show", args: "<apply-id>", nargs: 1, run: applyShow,
 			summary: "the apply, its operation rows and the rollout facts",
 			help: `Prints the apply (state, flags, message), a table of its operation rows in
@@ -355,4 +365,56 @@ func applyAction(which string) func(context.Context, *env, []string) error {
 		_, err = fmt.Fprint(e.stdout, t.String())
 		return err
 	}
+}
+
+// listFlags are apply list's flags.
+type listFlags struct {
+	open      bool
+	namespace string
+	shards    int
+}
+
+func (l *listFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&l.open, "open", false, "list the applies that are not terminal (required)")
+	fs.StringVar(&l.namespace, "namespace", "", "the open-applies index's namespace, as the application's WithDiscovery (required)")
+	fs.IntVar(&l.shards, "shards", 0, "the index's shards, as the application's WithDiscovery (0: applystate.DefaultShards)")
+}
+
+func applyList(ctx context.Context, e *env, l *listFlags) error {
+	if !l.open {
+		return usagef("apply list needs --open: only the open applies are indexed")
+	}
+	if l.namespace == "" {
+		return usagef("apply list --open needs --namespace, the one the application gives WithDiscovery")
+	}
+	s, closeFn, err := e.openStore(ctx, "namespace", l.namespace)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	p, err := applystate.NewProjector(s, s, applystate.WithLogger(e.log), applystate.WithDiscovery(s, l.namespace, l.shards))
+	if err != nil {
+		return usagef("%v", err)
+	}
+	open, err := p.ListOpen(ctx)
+	if err != nil {
+		return fmt.Errorf("list open applies: %w", err)
+	}
+	slices.SortFunc(open, func(a, b storage.Apply) int { return strings.Compare(a.ID, b.ID) })
+	if e.output == "json" {
+		out := struct {
+			Store   string      `json:"store"`
+			Applies []applyView `json:"applies"`
+		}{e.where(), []applyView{}}
+		for _, a := range open {
+			out.Applies = append(out.Applies, viewApply(a))
+		}
+		return e.emitJSON(out)
+	}
+	t := newTable("APPLY", "STATE", "STOP", "STARTED", "UPDATED", "ERROR")
+	for _, a := range open {
+		t.row(a.ID, a.State, yesNo(a.StopRequested), when(a.StartedAt), when(a.UpdatedAt), orDash(a.ErrorMessage))
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s\n%d open apply(s)\n", t.String(), len(open))
+	return err
 }

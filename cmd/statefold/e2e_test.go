@@ -98,7 +98,8 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 	// A rollout, written by the library: us-east running, us-west failed
 	// under continue, eu-central not started.
 	s := openStore(t, store, prefix, vars)
-	p, err := applystate.NewProjector(s, s)
+	ns := "cli-open-" + prefix
+	p, err := applystate.NewProjector(s, s, applystate.WithDiscovery(s, ns, 4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +150,16 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 		t.Errorf("apply show -o json: %+v", show)
 	}
 	cmd(exitNotFound, "apply", "show", "no-such-apply")
+	var open struct {
+		Applies []applyView `json:"applies"`
+	}
+	cmd(exitOK, "apply", "list", "--open", "--namespace", ns, "--shards", "4", "-o", "json").decode(t, &open)
+	if len(open.Applies) != 1 || open.Applies[0].ID != id || open.Applies[0].State != "running_degraded" {
+		t.Errorf("apply list --open -o json: %+v", open.Applies)
+	}
+	if rows := tableRows(cmd(exitOK, "apply", "list", "--open", "--namespace", ns, "--shards", "4").stdout, "APPLY"); len(rows) != 1 || rows[0][0] != id {
+		t.Errorf("apply list --open: rows %q", rows)
+	}
 
 	// eu-central fails under pause with ap-south still to run: paused,
 	// until a release.

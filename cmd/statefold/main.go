@@ -8,6 +8,7 @@
 //	statefold [global flags] <group> <command> [flags] [args]
 //
 //	statefold apply show <apply-id>        the apply, its operation rows, the rollout facts
+//	statefold apply list --open --namespace NS [--shards N]   the open applies (Projector.ListOpen)
 //	statefold apply stop <apply-id>        request a stop (Projector.Stop)
 //	statefold apply release <apply-id>     release the failures holding a pause (Projector.ReleasePause)
 //	statefold apply reproject <apply-id>   project the apply over its stored rows (Projector.Reproject)

@@ -51,7 +51,7 @@ func TestHelpAtEveryLevel(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"-h"}, {"help"},
 		{"apply", "--help"}, {"queue", "help"}, {"store", "-h"},
-		{"apply", "show", "--help"}, {"apply", "stop", "-h"}, {"apply", "release", "--help"}, {"apply", "reproject", "--help"},
+		{"apply", "show", "--help"}, {"apply", "list", "--help"}, {"apply", "stop", "-h"}, {"apply", "release", "--help"}, {"apply", "reproject", "--help"},
 		{"queue", "list", "--help"}, {"queue", "show", "--help"}, {"queue", "reconcile", "--help"},
 		{"store", "migrate", "--help"}, {"store", "check", "--help"}, {"store", "schema", "--help"},
 		{"apply", "show", "some-id", "--help"},
@@ -82,6 +82,9 @@ func TestUsageErrors(t *testing.T) {
 		{"apply", "show", "a", "--store", "mysql"}, // no DSN anywhere
 		{"apply", "show", "a", "--timeout", "0s"},
 		{"apply", "show", strings.Repeat("x", 300)},
+		{"apply", "list"},
+		{"apply", "list", "--open"},
+		{"apply", "list", "--open", "--namespace", "ns", "--shards", "100000"},
 		{"queue", "list", "q"},
 		{"queue", "list", "q", "--states", "a,b", "--state", "c"},
 		{"queue", "reconcile", "q"},
