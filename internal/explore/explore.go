@@ -140,6 +140,9 @@ type OrchestratorConfig struct {
 	// Logger collects the orchestrator's logs, at Debug; they are shown
 	// with a violation.
 	Logger *slog.Logger
+	// Indexed adds [IndexOptions] to the options: the generated batchstate
+	// scenarios look batches up.
+	Indexed bool
 }
 
 // Options returns the batchstate options that apply c: its clock, grace
@@ -147,13 +150,17 @@ type OrchestratorConfig struct {
 // store call pending), and List retries without a pause (a pause would
 // cost wall time and decide nothing: the scheduler orders the calls).
 func (c OrchestratorConfig) Options() []batchstate.Option {
-	return []batchstate.Option{
+	opts := []batchstate.Option{
 		batchstate.WithClock(c.Clock),
 		batchstate.WithDanglingGrace(c.Grace),
 		batchstate.WithListConcurrency(1),
 		batchstate.WithListRetry(batchstate.DefaultListAttempts, 0),
 		batchstate.WithLogger(c.Logger),
 	}
+	if c.Indexed {
+		opts = append(opts, IndexOptions(c.Machine)...)
+	}
+	return opts
 }
 
 // OrchestratorFactory builds one actor's orchestrator.

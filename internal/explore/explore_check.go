@@ -237,6 +237,7 @@ func (s *exSchedule) finalChecks() error {
 		for _, l := range a.env.lists {
 			s.checkList(a, l)
 		}
+		s.checkLookups(a)
 		for _, c := range a.env.creates {
 			if c.err != nil {
 				continue
@@ -255,7 +256,7 @@ func (s *exSchedule) finalChecks() error {
 	}
 	s.clock.advance(jump)
 	s.trace = append(s.trace, fmt.Sprintf("    +t  the clock jumps %s; Reconcile converges", jump))
-	o, err := s.factory(OrchestratorConfig{Store: s.raw, Machine: s.sc.mach(), Grace: exGrace,
+	o, err := s.factory(OrchestratorConfig{Store: s.raw, Machine: s.sc.mach(), Grace: exGrace, Indexed: s.sc.indexed,
 		Logger: s.log.logger().With("actor", "converge"), Clock: func() time.Time { return s.clock.read(0) }})
 	if err != nil {
 		return fmt.Errorf("build the converging orchestrator: %w", err)
@@ -346,13 +347,15 @@ func (s *exSchedule) checkList(a *exActor, l exListObs) {
 // landed before the removal is its own. A second concurrent Reconcile
 // finds the lease held and leaves those rows for the next run. Removals
 // after a clock jump are exempt: a jump outlasts the lease, which then
-// expires under a Reconcile that stalled (III assumes no such stall).
+// expires under a Reconcile that stalled (III assumes no such stall); so
+// are removals in the buckets of the key and finished indexes, which a
+// Lookup reads one at a time and which need no lease.
 func (s *exSchedule) checkLease() {
 	holder := "" // the actor whose lease write landed last
 	for _, r := range s.done {
 		a, c := r.actor, r.call
 		if a.spec.reconciler && c.method == faultstore.RemoveMember && r.ran && c.bound != math.MaxInt64 &&
-			holder != a.letter && r.jumps == 0 {
+			holder != a.letter && r.jumps == 0 && s.sc.mach().Known(c.bucket) {
 			who := "nobody"
 			if holder != "" {
 				who = "actor " + holder

@@ -41,6 +41,9 @@ type exScenario struct {
 	gen *genApply
 	// machine is the scenario's machine; nil is exMachine.
 	machine *batchstate.Machine
+	// indexed gives the orchestrators the indexes of the lookups (see
+	// IndexOptions).
+	indexed bool
 }
 
 // mach returns the scenario's machine.
@@ -127,6 +130,7 @@ type exEnv struct {
 	queue    string
 	setup    map[string]storage.Batch
 	lists    []exListObs
+	lookups  []exLookupObs
 	creates  []exCreateObs
 	// letter names the actor; gen records its applystate calls in a
 	// generated scenario.

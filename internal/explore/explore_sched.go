@@ -928,7 +928,7 @@ func (s *exSchedule) start(a *exActor) {
 			skew := a.spec.skew
 			o, ferr := s.factory(OrchestratorConfig{
 				Store: a.store, Machine: s.sc.mach(), Grace: exGrace, Logger: s.log.logger().With("actor", a.letter),
-				Clock: func() time.Time { return s.clock.read(skew) },
+				Clock: func() time.Time { return s.clock.read(skew) }, Indexed: s.sc.indexed,
 			})
 			if ferr != nil {
 				err = fmt.Errorf("%w: build the orchestrator: %v", errExActor, ferr)

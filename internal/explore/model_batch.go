@@ -119,6 +119,9 @@ func genBatchScenario(rng *rand.Rand) *genBatch {
 			genBatchActor{kind: "reconcile"})
 		return g
 	}
+	if g.lookupRace(rng.IntN) {
+		return g
+	}
 	for n := 2 + rng.IntN(2); len(g.actors) < n; {
 		a := genBatchActor{}
 		if rng.IntN(4) == 0 {
@@ -149,6 +152,7 @@ func genBatchScenario(rng *rand.Rand) *genBatch {
 			g.actors = append(g.actors, a)
 		}
 	}
+	g.drawLookup(rng.IntN)
 	return g
 }
 
@@ -234,9 +238,9 @@ func parseGenBatch(s string) (*genBatch, error) {
 				return bad("actor %q", f)
 			}
 			a.id, a.states = p[1], p[2:]
-		case "list":
+		case "list", "lookup":
 			a.states = p[1:]
-		case "reconcile":
+		case "reconcile", "finished":
 		default:
 			return bad("actor %q", f)
 		}
@@ -248,7 +252,7 @@ func parseGenBatch(s string) (*genBatch, error) {
 // scenario turns g into a scenario the explorer runs.
 func (g *genBatch) scenario(name string) *exScenario {
 	m := g.machine()
-	sc := &exScenario{name: name, doc: g.String(), clock: true, machine: &m}
+	sc := &exScenario{name: name, doc: g.String(), clock: true, machine: &m, indexed: g.looksUp()}
 	for _, s := range g.seeded {
 		sc.ids = append(sc.ids, s.id)
 	}
@@ -264,7 +268,7 @@ func (g *genBatch) scenario(name string) *exScenario {
 			if b.from != "" {
 				states, rows = []string{b.from, b.state}, []exSeedRow{exRowAt(b.from, 1), exRowAt(b.state, 2)}
 			}
-			if err := s.seed(b.id, states, rows...); err != nil {
+			if err := s.seedIndexed(sc.indexed, m, b.id, states, rows); err != nil {
 				return err
 			}
 		}
@@ -278,7 +282,7 @@ func (g *genBatch) scenario(name string) *exScenario {
 }
 
 func (a genBatchActor) describe() string {
-	s := ""
+	s, _ := a.describeLookup()
 	switch a.kind {
 	case "create":
 		s = fmt.Sprintf("Create(%s %s), retried", a.id, a.states[0])
@@ -286,7 +290,7 @@ func (a genBatchActor) describe() string {
 		s = fmt.Sprintf("move %s to %s, each when the machine allows it", a.id, strings.Join(a.states, " then "))
 	case "list":
 		s = fmt.Sprintf("List(%s)", strings.Join(a.states, ", "))
-	default:
+	case "reconcile":
 		s = "Reconcile"
 	}
 	if a.skewMin != 0 {
@@ -305,6 +309,8 @@ func (a genBatchActor) runner() func(ctx context.Context, e *exEnv) error {
 			return err
 		case "reconcile":
 			return e.reconcile(ctx)
+		case "lookup", "finished":
+			return a.runLookup(ctx, e)
 		}
 		for _, to := range a.states {
 			b, err := e.store.GetBatch(ctx, e.queue, a.id)
