@@ -22,6 +22,11 @@ import (
 // removes it later. A move into a terminal state writes no row and removes
 // the rows of the batch's last state, which no reader needs any more.
 //
+// With indexes ([WithIndex]), Transition first reads the stored batch,
+// whose keys are the ones b's may replace (a version or state other than
+// b's is storage.ErrConflict at once); it adds the rows of the keys b
+// gains before the write and removes those of the keys it loses after.
+//
 // On failure the original b is returned with the error; a lost race
 // matches storage.ErrConflict. If the batch turns out to be terminal, the
 // row this call added is removed again, so a refused move leaves nothing
