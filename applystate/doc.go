@@ -39,7 +39,7 @@
 //	Stop:     the apply settles stopped, or failed when an operation failed,
 //	          once nothing holds its target
 //
-// [Rollout] documents the rules in full and [Children] how rows are read.
+// [Rollout] documents the rules and [Explain] which of them decided a state.
 //
 // # What you can rely on
 //

@@ -93,7 +93,8 @@
 //     rows during every attempt ([WithListRetry]): call List again.
 //   - Watch the Warn logs (failed best-effort removals, a lease taken over
 //     from a crashed Reconcile) and the report's Kept, Fenced and
-//     Unresolved.
+//     Unresolved; [Orchestrator.Explain] says why a batch's rows are where
+//     they are and which are stale.
 //
 // # Behaviour worth knowing
 //
