@@ -117,6 +117,7 @@ func TestExplainBatchCreateAndFinal(t *testing.T) {
 	e = x.explain(t, "b2")
 	require.Empty(t, e.ListedIn)
 	require.Equal(t, map[string]batchstate.RowReason{"state merging": batchstate.RowFinal, "finished 2026-03-04": "live"}, reasons(e))
+	require.Contains(t, e.String(), "listed in: no state (terminal states are not indexed)")
 
 	// A live batch without its state row or a key row breaks a promise:
 	// Explain names what is missing.

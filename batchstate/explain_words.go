@@ -2,6 +2,7 @@ package batchstate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -54,7 +55,7 @@ func (x BatchExplanation) String() string {
 	switch {
 	case x.ListedIn != "":
 		fmt.Fprintf(&b, "  listed in: %s\n", x.ListedIn)
-	case x.Exists && len(x.Missing) == 0:
+	case x.Exists && !slices.ContainsFunc(x.Missing, func(m string) bool { return strings.HasPrefix(m, "state ") }):
 		b.WriteString("  listed in: no state (terminal states are not indexed)\n")
 	}
 	for _, r := range x.Rows {
