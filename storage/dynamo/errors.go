@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
@@ -68,7 +69,15 @@ func transient(err error) bool {
 // landed matches storage.ErrAmbiguous and the context's error (not
 // ErrUnavailable: the caller's own limit); any other call the context's
 // error alone.
+//
+// A missing table (ResourceNotFoundException: tables never created, or
+// another prefix) matches storage.ErrSchema, says to run Migrate and
+// keeps the native error; DynamoDB answered, so nothing was written.
 func callErr(ctx context.Context, what string, mayHaveLanded bool, err error) error {
+	var missing *types.ResourceNotFoundException
+	if errors.As(err, &missing) {
+		return fmt.Errorf("dynamo: %s: table missing: run Migrate (CreateTables): %w: %w", what, storage.ErrSchema, err)
+	}
 	if cerr := ctx.Err(); cerr != nil {
 		if !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w: %w", cerr, err)

@@ -27,6 +27,11 @@ func notSent(ctx context.Context) error {
 // back) or it was never sent (no connection, or its context had ended
 // before it).
 //
+// A statement naming a table or a column that does not exist (tables
+// never migrated, or migrated by an earlier release) matches
+// storage.ErrSchema, says to run Migrate, and keeps the server's error:
+// the server answered, so nothing was written.
+//
 // Whether the call ended by the caller's own limit is told by ctx, never
 // by the error's type (a dial timeout matches context.DeadlineExceeded
 // too). When ctx has ended, a write that may have been sent may have
@@ -35,6 +40,10 @@ func notSent(ctx context.Context) error {
 // write's, the context's error alone.
 func CallErr(ctx context.Context, d Dialect, what string, write bool, err error) error {
 	prefix := d.Name() + ": " + what
+	if d.Missing(err) {
+		return fmt.Errorf("%s: the tables lack what this release uses: run Migrate (or apply Schema's DDL): %w: %w",
+			prefix, storage.ErrSchema, err)
+	}
 	unsent := errors.Is(err, ErrNotSent) || d.Unsent(err)
 	if cerr := ctx.Err(); cerr != nil {
 		if !errors.Is(err, cerr) {
