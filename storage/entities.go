@@ -104,6 +104,14 @@ type Operation struct {
 	// the row's last change, so a poll that changes nothing need not read
 	// the other operations. A store keeps it like any other field.
 	Projected bool
+	// ProjectedVersion is the row version the acknowledgement (Projected)
+	// was written for: the version its write created. The row is
+	// acknowledged only while Version equals it, so a later write by a
+	// release that does not know these fields — which keeps them as stored
+	// but bumps Version — un-acknowledges the row. 0 means none; it is
+	// never negative. A store keeps it like any other field; rows written
+	// before it was added read 0.
+	ProjectedVersion int64
 	// Owner identifies the drive loop that holds the operation (its owner
 	// identity, a label of at most MaxKeyBytes bytes); empty means none.
 	Owner string

@@ -109,7 +109,8 @@ func ValidateVersion(field string, v int64) error {
 	return nil
 }
 
-// ValidateMaxVersion checks RemoveMember's maxVersion: not negative.
+// ValidateMaxVersion checks a version that may be 0 (RemoveMember's
+// maxVersion, an operation's ProjectedVersion): not negative.
 func ValidateMaxVersion(field string, v int64) error {
 	if v < 0 {
 		return Invalid(field, "version %d is negative", v)
@@ -180,6 +181,7 @@ func ValidateOperation(op Operation) error {
 		ValidateTime("operation.UpdatedAt", op.UpdatedAt),
 		ValidateLabel("operation.Owner", op.Owner),
 		validateToken("operation.OwnerToken", op.OwnerToken),
+		ValidateMaxVersion("operation.ProjectedVersion", op.ProjectedVersion),
 		ValidateTime("operation.OwnerUntil", op.OwnerUntil),
 		ValidateTime("operation.ReleasedAt", op.ReleasedAt),
 	)

@@ -131,6 +131,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			require.NoError(t, err)
 			next := op
 			next.Seq, next.Deployment, next.Group, next.Finalizer, next.Projected = 9, "dep", "grp", true, true
+			next.ProjectedVersion = 2
 			next.State, next.OnFailure, next.ErrorMessage = "failed", "continue", "boom"
 			next.StartedAt, next.CompletedAt, next.Payload, next.UpdatedAt = ts(3), ts(4), []byte("x"), ts(5)
 			got, err := s.UpdateOperation(ctx, next, 1)
@@ -139,7 +140,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			require.Equal(t, next, got)
 			back := got
 			back.Group, back.Finalizer, back.OnFailure, back.ErrorMessage, back.Deployment = "", false, "", "", ""
-			back.Projected = false
+			back.Projected, back.ProjectedVersion = false, 0
 			back.StartedAt, back.CompletedAt, back.Payload = time.Time{}, time.Time{}, nil
 			got2, err := s.UpdateOperation(ctx, back, 2)
 			require.NoError(t, err)

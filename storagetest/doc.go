@@ -26,7 +26,8 @@
 //   - Update writes every non-key field, so zero values clear.
 //   - Out of range is rejected, never repaired: a time outside
 //     [storage.MinTime, storage.MaxTime], a label longer than
-//     storage.MaxKeyBytes or not valid UTF-8, a negative OwnerToken are
+//     storage.MaxKeyBytes or not valid UTF-8, a negative OwnerToken or
+//     ProjectedVersion are
 //     ErrInvalid with nothing written. The bounds themselves are valid.
 //   - Input errors match storage.ErrInvalid and no other sentinel; for
 //     payloads, messages, a member's Version and an operation's owner

@@ -212,7 +212,7 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 
 			op := newOperation(a, "op", -7)
 			op.Group, op.Finalizer, op.OnFailure, op.Deployment = "g/h#1", true, "pause", "déploiement"
-			op.Projected = true
+			op.Projected, op.ProjectedVersion = true, 1<<63-1
 			op.ErrorMessage = "line1\nline2\x00" + strings.Repeat("m", storage.MaxMessageBytes-12)
 			createdOp, err := s.CreateOperation(ctx, op)
 			require.NoError(t, err)
@@ -222,6 +222,7 @@ func runRoundTrip(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, int64(-7), gotOp.Seq)
 			require.True(t, gotOp.Finalizer)
 			require.True(t, gotOp.Projected)
+			require.Equal(t, int64(1<<63-1), gotOp.ProjectedVersion, "ProjectedVersion comes back exactly")
 			require.Len(t, gotOp.ErrorMessage, storage.MaxMessageBytes, "a message at the limit is kept whole")
 			list, err := s.ListOperations(ctx, a)
 			require.NoError(t, err)

@@ -443,7 +443,8 @@ func requireOperationRejected(ctx context.Context, t *testing.T, s storage.Store
 }
 
 // validationOwnership writes each bad ownership or release field of an
-// operation (Owner, OwnerToken, OwnerUntil, ReleasedAt) on create and on
+// operation (Owner, OwnerToken, OwnerUntil, ReleasedAt; and
+// ProjectedVersion) on create and on
 // update, and requires ErrInvalid naming the field and nothing written.
 func validationOwnership(t *testing.T, ctx context.Context, s storage.Store) {
 	a := UniqueID("apply")
@@ -459,6 +460,7 @@ func validationOwnership(t *testing.T, ctx context.Context, s storage.Store) {
 		{"operation.Owner", "not UTF-8", func(op *storage.Operation) { op.Owner = "loop\xff" }},
 		{"operation.OwnerToken", "negative", func(op *storage.Operation) { op.OwnerToken = -1 }},
 		{"operation.OwnerToken", "most negative", func(op *storage.Operation) { op.OwnerToken = -1 << 63 }},
+		{"operation.ProjectedVersion", "negative", func(op *storage.Operation) { op.ProjectedVersion = -1 }},
 	}
 	for when, bad := range badTimes {
 		cases = append(cases,

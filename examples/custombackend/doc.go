@@ -25,7 +25,8 @@
 //     caller's context ending is the context's error, with ErrAmbiguous for
 //     a write that may have been sent;
 //   - store every field, the optional ones a release adds included (an
-//     operation's Owner, OwnerToken, OwnerUntil and ReleasedAt): rows your
+//     operation's Owner, OwnerToken, OwnerUntil, ReleasedAt and
+//     ProjectedVersion): rows your
 //     backend wrote before a field existed must read it as zero, so add
 //     columns with a zero default, or treat a missing attribute as zero.
 //

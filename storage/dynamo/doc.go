@@ -31,8 +31,8 @@
 // separator ("a#b") never matches another's rows. State and batch id are
 // also stored as plain attributes. Keys are compared byte for byte, as
 // DynamoDB compares strings. Zero times and the attributes added after the
-// first release (an operation's owner, owner_token, owner_until and
-// released_at when zero) are not stored: an item an earlier release wrote
+// first release (an operation's owner, owner_token, owner_until,
+// released_at and projected_version when zero) are not stored: an item an earlier release wrote
 // reads with those fields zero, and needs no migration.
 //
 // # Writes

@@ -146,6 +146,8 @@ type operationItem struct {
 	OwnerToken int64  `dynamodbav:"owner_token,omitempty"`
 	OwnerUntil *int64 `dynamodbav:"owner_until,omitempty"`
 	ReleasedAt *int64 `dynamodbav:"released_at,omitempty"`
+	// ProjectedVersion: added after owner and released_at, likewise.
+	ProjectedVersion int64 `dynamodbav:"projected_version,omitempty"`
 }
 
 func toOperationItem(o storage.Operation) operationItem {
@@ -153,7 +155,8 @@ func toOperationItem(o storage.Operation) operationItem {
 		Finalizer: o.Finalizer, State: o.State, OnFailure: o.OnFailure, ErrorMessage: o.ErrorMessage,
 		StartedAt: micros(o.StartedAt), CompletedAt: micros(o.CompletedAt), Projected: o.Projected, Payload: o.Payload, Version: o.Version,
 		CreatedAt: micros(o.CreatedAt), UpdatedAt: micros(o.UpdatedAt),
-		Owner: o.Owner, OwnerToken: o.OwnerToken, OwnerUntil: micros(o.OwnerUntil), ReleasedAt: micros(o.ReleasedAt)}
+		Owner: o.Owner, OwnerToken: o.OwnerToken, OwnerUntil: micros(o.OwnerUntil), ReleasedAt: micros(o.ReleasedAt),
+		ProjectedVersion: o.ProjectedVersion}
 }
 
 func (i operationItem) operation() storage.Operation {
@@ -161,5 +164,6 @@ func (i operationItem) operation() storage.Operation {
 		Finalizer: i.Finalizer, State: i.State, OnFailure: i.OnFailure, ErrorMessage: i.ErrorMessage,
 		StartedAt: fromMicros(i.StartedAt), CompletedAt: fromMicros(i.CompletedAt), Projected: i.Projected, Payload: storage.ClonePayload(i.Payload),
 		Version: i.Version, CreatedAt: fromMicros(i.CreatedAt), UpdatedAt: fromMicros(i.UpdatedAt),
-		Owner: i.Owner, OwnerToken: i.OwnerToken, OwnerUntil: fromMicros(i.OwnerUntil), ReleasedAt: fromMicros(i.ReleasedAt)}
+		Owner: i.Owner, OwnerToken: i.OwnerToken, OwnerUntil: fromMicros(i.OwnerUntil), ReleasedAt: fromMicros(i.ReleasedAt),
+		ProjectedVersion: i.ProjectedVersion}
 }

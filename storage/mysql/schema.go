@@ -61,8 +61,8 @@ func schemaStatements(c config) []string {
 // Migrate brings the tables to [SchemaVersion]: it creates those that do
 // not exist (CREATE TABLE IF NOT EXISTS; running it again is a no-op), adds
 // to an earlier release's operations table the columns it lacks —
-// projected (added after v0.1.0), owner, owner_token, owner_until and
-// released_at, each an online ALTER TABLE ... ADD COLUMN with the
+// projected (added after v0.1.0), owner, owner_token, owner_until,
+// released_at and projected_version, each an online ALTER TABLE ... ADD COLUMN with the
 // definition schema.sql gives it, so that an upgraded table is the table
 // Schema creates — and records the version last, so that a Migrate that
 // stops half-way leaves tables [Store.Check] refuses. Rows written before
@@ -110,6 +110,7 @@ var addedOperationColumns = []struct{ name, def string }{
 	{"owner_token", "BIGINT NOT NULL DEFAULT 0"},
 	{"owner_until", "DATETIME(6) NULL"},
 	{"released_at", "DATETIME(6) NULL"},
+	{"projected_version", "BIGINT NOT NULL DEFAULT 0"},
 }
 
 // MySQL error numbers Migrate and Check tell apart.

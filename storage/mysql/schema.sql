@@ -17,7 +17,7 @@
 --   * version is the compare-and-swap counter (1 after create).
 --
 -- Upgrading v0.1.0's tables (schema version 1: no statefold_schema table,
--- and an operations table without the last five columns below): run
+-- and an operations table without the last six columns below): run
 -- mysql.Migrate, or apply mysql.SchemaFrom(1, ...), which is these ALTERs
 -- followed by this file (the default prefix shown):
 --   ALTER TABLE `statefold_operations` ADD COLUMN projected BOOLEAN NOT NULL DEFAULT FALSE;
@@ -25,7 +25,9 @@
 --   ALTER TABLE `statefold_operations` ADD COLUMN owner_token BIGINT NOT NULL DEFAULT 0;
 --   ALTER TABLE `statefold_operations` ADD COLUMN owner_until DATETIME(6) NULL;
 --   ALTER TABLE `statefold_operations` ADD COLUMN released_at DATETIME(6) NULL;
--- On a table that has some of them (a Migrate that stopped half-way), run
+--   ALTER TABLE `statefold_operations` ADD COLUMN projected_version BIGINT NOT NULL DEFAULT 0;
+-- On a table that has some of them (a Migrate that stopped half-way, or
+-- tables of a pre-release build without projected_version), run
 -- mysql.Migrate, which skips the columns that exist. Rows written before
 -- the upgrade read with the new fields zero.
 
@@ -85,6 +87,7 @@ CREATE TABLE IF NOT EXISTS `statefold_operations` (
   owner_token   BIGINT         NOT NULL DEFAULT 0,
   owner_until   DATETIME(6)    NULL,
   released_at   DATETIME(6)    NULL,
+  projected_version BIGINT     NOT NULL DEFAULT 0,
   PRIMARY KEY (apply_id, id)
 ) ENGINE=InnoDB;
 

@@ -44,7 +44,8 @@ func schemaStatements(c config) []string {
 // exist (CREATE TABLE IF NOT EXISTS; running it again is a no-op, also
 // concurrently with another Migrate as far as PostgreSQL allows), adds
 // the columns a newer release needs to an operations table created by an
-// earlier one (owner, owner_token, owner_until and released_at: ALTER
+// earlier one (owner, owner_token, owner_until, released_at and
+// projected_version: ALTER
 // TABLE ... ADD COLUMN IF NOT EXISTS, with the definitions a new table
 // gets, so that an upgraded table is the table Schema creates) and records
 // the version last. Rows written before read with the new fields zero. It

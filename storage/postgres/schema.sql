@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS "statefold_operations" (
   owner_token   BIGINT      NOT NULL DEFAULT 0,
   owner_until   TIMESTAMPTZ NULL,
   released_at   TIMESTAMPTZ NULL,
+  projected_version BIGINT  NOT NULL DEFAULT 0,
   PRIMARY KEY (apply_id, id)
 );
 
@@ -69,6 +70,7 @@ ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS owner       BYTEA   
 ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS owner_token BIGINT      NOT NULL DEFAULT 0;
 ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS owner_until TIMESTAMPTZ NULL;
 ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS released_at TIMESTAMPTZ NULL;
+ALTER TABLE "statefold_operations" ADD COLUMN IF NOT EXISTS projected_version BIGINT NOT NULL DEFAULT 0;
 
 -- The schema version (Store.Check reads it), written last.
 CREATE TABLE IF NOT EXISTS "statefold_schema" (

@@ -51,7 +51,8 @@ var (
 		"started_at", "completed_at", "payload", "version", "created_at", "updated_at"}
 	opCols = []string{"apply_id", "id", "seq", "deployment", "op_group", "finalizer", "state",
 		"on_failure", "error_message", "started_at", "completed_at", "payload", "version",
-		"created_at", "updated_at", "projected", "owner", "owner_token", "owner_until", "released_at"}
+		"created_at", "updated_at", "projected", "owner", "owner_token", "owner_until", "released_at",
+		"projected_version"}
 )
 
 // insert is an INSERT of every column of cols, version set to 1.

@@ -184,7 +184,7 @@ func (s *Store) scanOperation(r Row) (storage.Operation, error) {
 	dest = append(dest, strs(&op.State, &op.OnFailure, &op.ErrorMessage)...)
 	dest = append(append(dest, s.times(&op.StartedAt, &op.CompletedAt)...), &op.Payload, &op.Version)
 	dest = append(append(dest, s.times(&op.CreatedAt, &op.UpdatedAt)...), &op.Projected, text{&op.Owner}, &op.OwnerToken)
-	err := r.Scan(append(dest, s.times(&op.OwnerUntil, &op.ReleasedAt)...)...)
+	err := r.Scan(append(append(dest, s.times(&op.OwnerUntil, &op.ReleasedAt)...), &op.ProjectedVersion)...)
 	op.Payload = storage.ClonePayload(op.Payload)
 	return op, err
 }
@@ -195,7 +195,7 @@ func (s *Store) operationArgs(op storage.Operation) []any {
 	return []any{op.Seq, s.d.KeyArg(op.Deployment), s.d.KeyArg(op.Group), op.Finalizer, s.d.KeyArg(op.State),
 		s.d.KeyArg(op.OnFailure), s.d.KeyArg(op.ErrorMessage), s.d.TimeArg(op.StartedAt), s.d.TimeArg(op.CompletedAt),
 		PayloadArg(op.Payload), s.d.TimeArg(op.CreatedAt), s.d.TimeArg(op.UpdatedAt), op.Projected,
-		s.d.KeyArg(op.Owner), op.OwnerToken, s.d.TimeArg(op.OwnerUntil), s.d.TimeArg(op.ReleasedAt)}
+		s.d.KeyArg(op.Owner), op.OwnerToken, s.d.TimeArg(op.OwnerUntil), s.d.TimeArg(op.ReleasedAt), op.ProjectedVersion}
 }
 
 // CreateOperation implements [storage.Driver].
