@@ -25,12 +25,13 @@ application keeps (applystate.WithDiscovery): give the same --namespace and
 apply. ListOpen removes the stale index rows it meets (terminal applies,
 applies that never came to exist past the grace); it writes nothing else.`},
 		{name: "show", args: "<apply-id>", nargs: 1, run: applyShow,
-			summary: "the apply, its operation rows and the rollout facts",
+			summary: "the apply, its operation rows and why it is in its state",
 			help: `Prints the apply (state, flags, message), a table of its operation rows in
 rollout order (state, failure policy as declared and as the rollout applies
-it, owner lease) and the facts of the rollout computed from the rows with
-applystate's exported rules: the state the rows project to, the failures
-and the operations holding the apply open. Writes nothing.`},
+it, owner lease) and the explanation of applystate.Explain: the rule that
+decided the state, the operations that matter (the failures halting or
+pausing it, those holding it open, those not started) and what would
+change it. Writes nothing.`},
 		{name: "stop", args: "<apply-id>", nargs: 1, run: applyAction("stop"),
 			summary: "request a stop (Projector.Stop)",
 			help: `Requests a stop: records StopRequested, moves every operation whose start
@@ -100,31 +101,48 @@ type operationView struct {
 	UpdatedAt    *time.Time `json:"updated_at"`
 }
 
-// rolloutFacts are what apply show computes from the rows with the
-// exported rules.
-type rolloutFacts struct {
-	// Projected is applystate.Rollout over applystate.Children of the
-	// rows, with the apply's flags.
-	Projected string `json:"projected"`
-	// Matches reports that the stored state is the projection.
-	Matches bool `json:"matches_stored"`
-	// Counts is how many operations are in each state.
-	Counts map[string]int `json:"counts"`
-	// Failed, Active and NotStarted list operation ids in rollout order.
-	Failed     []string `json:"failed"`
-	Active     []string `json:"active"`
-	NotStarted []string `json:"not_started"`
-	// Notes says in words what holds the apply and what would change it.
-	Notes []string `json:"notes"`
+// explanationView is applystate.Explain's explanation in -o json.
+type explanationView struct {
+	State           string   `json:"state"`
+	Rule            string   `json:"rule"`
+	RuleDescription string   `json:"rule_description"`
+	Stored          string   `json:"stored"`
+	Stale           bool     `json:"stale"`
+	StopRequested   bool     `json:"stop_requested"`
+	PauseReleased   bool     `json:"pause_released"`
+	Failed          []string `json:"failed"`
+	Halting         []string `json:"halting"`
+	Pausing         []string `json:"pausing"`
+	Released        []string `json:"released"`
+	Holding         []string `json:"holding"`
+	Active          []string `json:"active"`
+	NotStarted      []string `json:"not_started"`
+	Inert           []string `json:"inert"`
+	ToStop          []string `json:"to_stop"`
+	Changes         []string `json:"changes"`
+}
+
+func viewExplanation(x applystate.Explanation) explanationView {
+	list := func(ids []string) []string {
+		if ids == nil {
+			return []string{}
+		}
+		return ids
+	}
+	return explanationView{
+		State: string(x.State), Rule: string(x.Rule), RuleDescription: x.Rule.Describe(), Stored: string(x.Stored),
+		Stale: x.Stale, StopRequested: x.StopRequested, PauseReleased: x.PauseReleased,
+		Failed: list(x.Failed), Halting: list(x.Halting), Pausing: list(x.Pausing), Released: list(x.Released),
+		Holding: list(x.Holding), Active: list(x.Active), NotStarted: list(x.NotStarted), Inert: list(x.Inert),
+		ToStop: list(x.ToStop), Changes: list(x.Changes),
+	}
 }
 
 type applyShowView struct {
-	Store      string          `json:"store"`
-	Apply      applyView       `json:"apply"`
-	Operations []operationView `json:"operations"`
-	Rollout    rolloutFacts    `json:"rollout"`
-	// Explanation is reserved for applystate.Explain; null until it exists.
-	Explanation any `json:"explanation"`
+	Store       string          `json:"store"`
+	Apply       applyView       `json:"apply"`
+	Operations  []operationView `json:"operations"`
+	Explanation explanationView `json:"explanation"`
 }
 
 func applyShow(ctx context.Context, e *env, args []string) error {
@@ -144,19 +162,19 @@ func applyShow(ctx context.Context, e *env, args []string) error {
 	}
 	slices.SortFunc(ops, func(x, y storage.Operation) int { return cmp.Or(cmp.Compare(x.Seq, y.Seq), cmp.Compare(x.ID, y.ID)) })
 	children := applystate.Children(ops) // in the same (Seq, ID) order
-	facts := computeFacts(a, ops, children, time.Now())
-	v := applyShowView{Store: e.where(), Apply: viewApply(a), Rollout: facts}
+	x := applystate.Explain(a, ops)
+	v := applyShowView{Store: e.where(), Apply: viewApply(a), Explanation: viewExplanation(x)}
 	for i, op := range ops {
 		v.Operations = append(v.Operations, viewOperation(op, children[i]))
 	}
 	if e.output == "json" {
 		return e.emitJSON(v)
 	}
-	_, err = fmt.Fprint(e.stdout, renderApply(v, a)+"\n"+explanationSection(a, ops))
+	_, err = fmt.Fprint(e.stdout, renderApply(v, a)+"\nexplanation:\n"+indent(x.String()))
 	return err
 }
 
-// renderApply is apply show's table output, but for the explanation.
+// renderApply is apply show's table output but for the explanation.
 func renderApply(v applyShowView, a storage.Apply) string {
 	var b strings.Builder
 	head := newTable()
@@ -191,17 +209,18 @@ func renderApply(v applyShowView, a storage.Apply) string {
 			when(deref(o.StartedAt)), when(deref(o.CompletedAt)), owner(o, now), fmt.Sprint(o.Version), orDash(o.ErrorMessage))
 	}
 	b.WriteString(t.String())
-	b.WriteString("\nrollout (from the rows, by applystate.Rollout over applystate.Children):\n")
-	for _, n := range v.Rollout.Notes {
-		b.WriteString("  " + n + "\n")
-	}
 	return b.String()
 }
 
-// explanationSection is where applystate.Explain's account of the apply
-// goes once the library offers it; until then it says so.
-func explanationSection(storage.Apply, []storage.Operation) string {
-	return "explanation:\n  not available: this statefold has no applystate.Explain; the rollout facts above are computed from the rows\n"
+// indent indents every line of s by two spaces.
+func indent(s string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = "  " + l
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 func deref(t *time.Time) time.Time {
@@ -236,82 +255,6 @@ func viewOperation(op storage.Operation, ch applystate.Child) operationView {
 		StartedAt:    jsonTime(op.StartedAt), CompletedAt: jsonTime(op.CompletedAt), ReleasedAt: jsonTime(op.ReleasedAt),
 		Projected: op.Projected, Owner: op.Owner, OwnerToken: op.OwnerToken, OwnerUntil: jsonTime(op.OwnerUntil),
 		PayloadBytes: len(op.Payload), Version: op.Version, UpdatedAt: jsonTime(op.UpdatedAt),
-	}
-}
-
-// computeFacts says, from the rows and applystate's exported rules, what
-// the rollout is and what holds it. children is applystate.Children(ops),
-// ops sorted in rollout order.
-func computeFacts(a storage.Apply, ops []storage.Operation, children []applystate.Child, now time.Time) rolloutFacts {
-	f := rolloutFacts{Counts: map[string]int{}, Failed: []string{}, Active: []string{}, NotStarted: []string{}}
-	flags := applystate.Flags{StopRequested: a.StopRequested, PauseReleased: a.PauseReleased}
-	stored := applystate.Normalize(a.State)
-	var pauseHeld []string
-	for i, op := range ops {
-		ch := children[i]
-		f.Counts[string(ch.State)]++
-		switch {
-		case ch.State == applystate.Failed:
-			f.Failed = append(f.Failed, fmt.Sprintf("%s (%s)", op.ID, ch.OnFailure))
-			if ch.OnFailure == applystate.Pause {
-				pauseHeld = append(pauseHeld, op.ID)
-			}
-		case ch.Orphaned:
-		case !ch.Started && (ch.State == applystate.Pending || ch.State == applystate.Stopped):
-			f.NotStarted = append(f.NotStarted, op.ID)
-		case !ch.State.Terminal():
-			f.Active = append(f.Active, op.ID)
-		}
-	}
-	if len(ops) == 0 {
-		f.Projected, f.Matches = string(stored), true
-		f.note("no operation rows: the apply's state is what its drive loops reported")
-		return f
-	}
-	proj := applystate.Rollout(children, flags)
-	f.Projected, f.Matches = string(proj), proj == stored
-	f.addNotes(a, ops, pauseHeld, now)
-	return f
-}
-
-func (f *rolloutFacts) note(format string, args ...any) {
-	f.Notes = append(f.Notes, fmt.Sprintf(format, args...))
-}
-
-// addNotes says in words what the facts mean for the apply: whether the
-// stored state is the projection, what holds it, what would change it.
-func (f *rolloutFacts) addNotes(a storage.Apply, ops []storage.Operation, pauseHeld []string, now time.Time) {
-	stored := applystate.Normalize(a.State)
-	list := func(xs []string) string {
-		if len(xs) == 0 {
-			return "none"
-		}
-		return strings.Join(xs, ", ")
-	}
-	switch {
-	case f.Matches:
-		f.note("the rows project to %s, as stored", f.Projected)
-	case stored.Terminal():
-		f.note("the rows project to %s; the stored %s is terminal and final", f.Projected, stored)
-	default:
-		f.note("the rows project to %s, the apply stores %s: a drive loop's next poll, or `statefold apply reproject %s`, writes the projection", f.Projected, stored, a.ID)
-	}
-	f.note("failed: %s", list(f.Failed))
-	f.note("in flight (holding the apply open): %s", list(f.Active))
-	f.note("not started: %s", list(f.NotStarted))
-	switch {
-	case a.StopRequested && stored.Terminal():
-		f.note("a stop was requested")
-	case a.StopRequested:
-		f.note("a stop was requested: the apply settles once %s report stopped or settle", list(f.Active))
-	}
-	if stored == applystate.Paused {
-		f.note("paused by the failure of %s under the pause policy: `statefold apply release %s` releases it", list(pauseHeld), a.ID)
-	}
-	for _, op := range ops {
-		if op.Owner != "" && !op.OwnerUntil.IsZero() && !op.OwnerUntil.After(now) && !applystate.Normalize(op.State).Terminal() {
-			f.note("the lease of %s by %s lapsed at %s: another drive loop may take it over", op.ID, op.Owner, when(op.OwnerUntil))
-		}
 	}
 }
 

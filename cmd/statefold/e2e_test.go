@@ -127,11 +127,11 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 	for _, want := range []string{
 		"state           running_degraded",
 		"deployment us-west failed: health check failed",
-		"rows project to running_degraded, as stored",
-		"failed: us-west (continue)",
-		"in flight (holding the apply open): us-east",
-		"not started: eu-central, ap-south",
-		"explanation:",
+		"explanation:\n  apply " + id + " is running_degraded: " + applystate.RuleDegraded.Describe(),
+		"  failed: us-west\n",
+		"  holding it open: us-east\n",
+		"  not started: eu-central, ap-south\n",
+		"  next: ",
 	} {
 		if !strings.Contains(inv.stdout, want) {
 			t.Errorf("apply show: no %q in\n%s", want, inv.stdout)
@@ -145,8 +145,9 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 
 	var show applyShowView
 	cmd(exitOK, "apply", "show", id, "-o", "json").decode(t, &show)
-	if show.Apply.State != "running_degraded" || len(show.Operations) != 4 || !show.Rollout.Matches ||
-		show.Operations[1].Policy != "continue" || show.Rollout.Counts["failed"] != 1 {
+	if x := show.Explanation; show.Apply.State != "running_degraded" || len(show.Operations) != 4 || show.Operations[1].Policy != "continue" ||
+		x.State != "running_degraded" || x.Rule != string(applystate.RuleDegraded) || x.Stale ||
+		!slices.Equal(x.Failed, []string{"us-west"}) || !slices.Equal(x.Holding, []string{"us-east"}) || len(x.Changes) == 0 {
 		t.Errorf("apply show -o json: %+v", show)
 	}
 	cmd(exitNotFound, "apply", "show", "no-such-apply")
@@ -165,7 +166,7 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 	// until a release.
 	drive("eu-central", applystate.Failed, "smoke test failed")
 	inv = cmd(exitOK, "apply", "show", id)
-	for _, want := range []string{"state           paused", "paused by the failure of eu-central", "apply release " + id} {
+	for _, want := range []string{"state           paused", "  paused by: eu-central\n", "  next: ReleasePause releases eu-central"} {
 		if !strings.Contains(inv.stdout, want) {
 			t.Errorf("apply show of a paused apply: no %q in\n%s", want, inv.stdout)
 		}

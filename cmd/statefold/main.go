@@ -7,7 +7,7 @@
 //
 //	statefold [global flags] <group> <command> [flags] [args]
 //
-//	statefold apply show <apply-id>        the apply, its operation rows, the rollout facts
+//	statefold apply show <apply-id>        the apply, its operation rows, why it is in its state
 //	statefold apply list --open --namespace NS [--shards N]   the open applies (Projector.ListOpen)
 //	statefold apply stop <apply-id>        request a stop (Projector.Stop)
 //	statefold apply release <apply-id>     release the failures holding a pause (Projector.ReleasePause)
@@ -73,13 +73,6 @@
 // would buy little; the standard flag package keeps every CLI library out
 // of the go.sum of this command and, since the command is its own module,
 // out of everyone else's.
-//
-// # What is not here yet
-//
-// apply show prints the facts it can compute from the rows with the
-// exported rules (applystate.Rollout over applystate.Children); the
-// explanation of applystate.Explain goes in its own section once that
-// function exists.
 package main
 
 import (
