@@ -282,6 +282,17 @@ func TestCheckReadsTheSchemaVersion(t *testing.T) {
 		Migrate: func() error { return Migrate(ctx, f.db, WithTablePrefix(f.prefix)) }})
 }
 
+// Tables of a pre-release build of this release lack projected_version:
+// Check refuses them, Migrate adds it.
+func TestMigrateAddsProjectedVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	sqltest.MigrateAddsProjectedVersion(t, ctx, sqltest.Tables{Schema: f.table("schema"), Exec: exec(f.db),
+		Check:   func() error { return f.store.Check(ctx) },
+		Migrate: func() error { return Migrate(ctx, f.db, WithTablePrefix(f.prefix)) }}, f.store, f.table("operations"))
+}
+
 // exec runs statements on db.
 func exec(db *sql.DB) func(string) error {
 	return func(stmt string) error {

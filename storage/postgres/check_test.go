@@ -42,6 +42,17 @@ func TestCheck(t *testing.T) {
 	require.NoError(t, f.store.Check(ctx))
 }
 
+// Tables of a pre-release build of this release lack projected_version:
+// Check refuses them, Migrate adds it.
+func TestMigrateAddsProjectedVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	sqltest.MigrateAddsProjectedVersion(t, ctx, sqltest.Tables{Schema: f.table("schema"), Exec: exec(f.pool),
+		Check:   func() error { return f.store.Check(ctx) },
+		Migrate: func() error { return Migrate(ctx, f.pool, WithTablePrefix(f.prefix)) }}, f.store, f.table("operations"))
+}
+
 // The DBA path: Schema's DDL, applied statement by statement on an empty
 // database, makes tables Check accepts; applied again it changes nothing.
 func TestDBAPath(t *testing.T) {

@@ -2,6 +2,7 @@
 package sqltest
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -43,6 +44,34 @@ func CheckReadsTheSchemaVersion(t *testing.T, tb Tables) {
 		require.NoError(t, tb.Migrate())
 		require.NoError(t, tb.Check())
 	}
+}
+
+// MigrateAddsProjectedVersion checks tables of a pre-release build of
+// schema version 2 — an operations table without projected_version, an
+// acknowledged row in it: Check refuses them with storage.ErrSchema naming
+// the column, Migrate adds it, and the row reads with ProjectedVersion 0
+// (unacknowledged) and takes it. ops is the store over tb, operations
+// the quoted name of its operations table.
+func MigrateAddsProjectedVersion(t *testing.T, ctx context.Context, tb Tables, ops storage.OperationStore, operations string) {
+	op, err := ops.CreateOperation(ctx, storage.Operation{ApplyID: "a", ID: "acked", State: "running", Projected: true, ProjectedVersion: 1})
+	require.NoError(t, err)
+	require.NoError(t, tb.Exec("ALTER TABLE "+operations+" DROP COLUMN projected_version"))
+	err = tb.Check()
+	require.ErrorIs(t, err, storage.ErrSchema)
+	require.ErrorContains(t, err, "projected_version")
+	require.ErrorContains(t, err, "run Migrate")
+	require.NoError(t, tb.Migrate())
+	require.NoError(t, tb.Check())
+	got, err := ops.GetOperation(ctx, "a", "acked")
+	require.NoError(t, err)
+	op.ProjectedVersion = 0
+	require.Equal(t, op, got, "a row written before the column reads it 0")
+	op.ProjectedVersion = 2
+	_, err = ops.UpdateOperation(ctx, op, 1)
+	require.NoError(t, err)
+	got, err = ops.GetOperation(ctx, "a", "acked")
+	require.NoError(t, err)
+	require.Equal(t, int64(2), got.ProjectedVersion)
 }
 
 // Apply runs a script of Schema's statements one by one, as a DBA's tool
