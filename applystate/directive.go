@@ -93,7 +93,7 @@ func directive(a storage.Apply, row storage.Operation) Directive {
 // of work that may be running resumes.
 func driveDirective(a storage.Apply, row storage.Operation, current State, l *Lease) Directive {
 	next := directive(a, row)
-	if next == Proceed && claimed(row) && !row.Projected {
+	if next == Proceed && claimed(row) && !Acknowledged(row) {
 		next = Wait
 	}
 	return resumed(next, current, l, row)

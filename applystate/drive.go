@@ -149,7 +149,7 @@ func (d *driving) round(ctx context.Context) (Result, bool, error) {
 		return Result{}, true, err
 	case again:
 		return Result{}, false, nil
-	case !wrote && d.row.Projected:
+	case !wrote && Acknowledged(d.row):
 		// Nothing changed and the apply has been projected over this
 		// row: two point reads.
 		return Result{Apply: d.a, Previous: prev, Next: resumed(directive(d.a, d.row), d.rep.state, d.lease, d.row)}, true, nil
@@ -179,7 +179,8 @@ func (d *driving) writeRow(ctx context.Context, next storage.Operation) (wrote, 
 		}
 		d.a = bumped
 	}
-	next.Projected, next.UpdatedAt = false, d.p.now()
+	next = acknowledgedAt(next, d.row.Version, false)
+	next.UpdatedAt = d.p.now()
 	w, err := d.p.ops.UpdateOperation(ctx, next, d.row.Version)
 	if errors.Is(err, storage.ErrConflict) {
 		// Another write of the row landed: read the row, then the apply.

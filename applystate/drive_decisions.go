@@ -35,7 +35,7 @@ func reportRow(row storage.Operation, a storage.Apply, rep report, noClaim bool,
 		switch {
 		case unclaimed(row) && !closed:
 			next.StartedAt = now() // claim the start
-		case claimed(row) && !row.Projected && closed:
+		case claimed(row) && !Acknowledged(row) && closed:
 			// Never answered Proceed, so the deployment has not started.
 			next.StartedAt = time.Time{}
 			if a.StopRequested {
@@ -86,7 +86,7 @@ func projectOver(ops []storage.Operation, row storage.Operation, b storage.Apply
 	}
 	mine := ops[i]
 	s, msg := rollout(ops, b) // sorts ops
-	if claimed(mine) && !mine.Projected && (b.StopRequested || Normalize(b.State) == Paused || s == Paused || halted(ops) || orphaned(mine, ops)) {
+	if claimed(mine) && !Acknowledged(mine) && (b.StopRequested || Normalize(b.State) == Paused || s == Paused || halted(ops) || orphaned(mine, ops)) {
 		return projection{giveBack: true}
 	}
 	return projection{state: s, msg: msg, ops: ops}

@@ -21,17 +21,25 @@ func fixed(t time.Time, reads *int) func() time.Time {
 	return func() time.Time { *reads++; return t }
 }
 
-// row returns an operation row of apply "a" in state s.
+// row returns an operation row of apply "a" in state s. A row made
+// projected is acknowledged at its version (see [Acknowledged]) unless a
+// mod set ProjectedVersion.
 func row(id string, s State, mods ...func(*storage.Operation)) storage.Operation {
 	op := storage.Operation{ApplyID: "a", ID: id, State: string(s), OnFailure: string(Halt), Version: 1}
 	for _, m := range mods {
 		m(&op)
+	}
+	if op.Projected && op.ProjectedVersion == 0 {
+		op.ProjectedVersion = op.Version
 	}
 	return op
 }
 
 func started(op *storage.Operation)   { op.StartedAt = tA }
 func projected(op *storage.Operation) { op.Projected = true }
+func ackFor(v int64) func(*storage.Operation) {
+	return func(op *storage.Operation) { op.Projected, op.ProjectedVersion = true, v }
+}
 func version(v int64) func(*storage.Operation) {
 	return func(op *storage.Operation) { op.Version = v }
 }
@@ -341,6 +349,7 @@ func TestDriveDirectiveDecision(t *testing.T) {
 		{"running after a stop", apply(Running, stopRequested), row("x", Running), Running, nil, DoNotStart},
 		{"a granted claim", apply(Running), row("x", Pending, started, projected), Pending, nil, Proceed},
 		{"a claim not granted", apply(Running), row("x", Pending, started), Pending, nil, Wait},
+		{"a grant an older release's write bumped past", apply(Running), row("x", Pending, started, version(2), ackFor(1)), Pending, nil, Wait},
 		{"unclaimed while paused", apply(Paused), row("x", Pending), Pending, nil, Wait},
 		{"unclaimed, halted", apply(RunningDegraded), row("x", Pending), Pending, nil, DoNotStart},
 		{"unclaimed after a stop", apply(Running, stopRequested), row("x", Pending), Pending, nil, DoNotStart},

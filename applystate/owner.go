@@ -124,7 +124,8 @@ func checkTTL(ttl time.Duration) error {
 // [ErrOwned]. Otherwise it writes the row by compare-and-swap with Owner,
 // OwnerUntil = now+ttl and a fencing token one above the row's (so every
 // acquisition, the same owner's included, gets a larger token than every
-// earlier one), keeping every other field, Projected included; a conflict
+// earlier one), keeping every other field, the acknowledgement included
+// ([Acknowledged]); a conflict
 // reads the row again and decides again, up to the Projector's attempts
 // (then storage.ErrConflict). After another write error the row is read
 // back: holding this owner and token, the write landed; still at the
@@ -203,7 +204,7 @@ func acquisition(want Lease, ttl time.Duration, row storage.Operation, now time.
 		return storage.Operation{}, Lease{}, fmt.Errorf("applystate: acquire operation %q of apply %q: owner %q holds it until %s: %w",
 			want.OperationID, want.ApplyID, row.Owner, row.OwnerUntil.Format(time.RFC3339Nano), ErrOwned)
 	}
-	w := row
+	w := carried(row, row)
 	w.Owner, w.OwnerToken, w.OwnerUntil, w.UpdatedAt = want.Owner, row.OwnerToken+1, now.Add(ttl), now
 	l := want
 	l.Token, l.Until, l.Resume = w.OwnerToken, w.OwnerUntil, begun(row)
@@ -287,7 +288,7 @@ func (p *Projector) setUntilOnce(ctx context.Context, verb string, l Lease, unti
 		return Lease{}, true, notOwner(row, &l)
 	}
 	now := p.now()
-	w := row
+	w := carried(row, row)
 	w.OwnerUntil, w.UpdatedAt = until(now), now
 	_, err = p.ops.UpdateOperation(ctx, w, row.Version)
 	switch {

@@ -86,8 +86,8 @@ func released(op storage.Operation) bool {
 // releasedRow is op with its release recorded at now, to be projected
 // again: ReleasedAt set, OnFailure as declared.
 func releasedRow(op storage.Operation, now time.Time) storage.Operation {
-	w := op
-	w.ReleasedAt, w.UpdatedAt, w.Projected = now, now, false
+	w := acknowledgedAt(op, op.Version, false)
+	w.ReleasedAt, w.UpdatedAt = now, now
 	return w
 }
 

@@ -13,7 +13,7 @@ import (
 // write and the apply write, and finishes a Stop interrupted after it set
 // StopRequested (operations still pending are moved to stopped first). An
 // apply without operations is Undetermined. Rows not yet acknowledged
-// (Projected false) are acknowledged once its apply write has landed.
+// ([Acknowledged] false) are acknowledged once its apply write has landed.
 func (p *Projector) Reproject(ctx context.Context, applyID string) (Result, error) {
 	if err := p.check(ctx, applyID, true); err != nil {
 		return Result{}, err
@@ -77,7 +77,7 @@ func reprojectOver(a storage.Apply, ops []storage.Operation) reprojection {
 		return reprojection{stop: todo}
 	}
 	s, msg := rollout(slices.Clone(ops), a)
-	unacked := slices.ContainsFunc(ops, func(op storage.Operation) bool { return !op.Projected })
+	unacked := slices.ContainsFunc(ops, func(op storage.Operation) bool { return !Acknowledged(op) })
 	return reprojection{seal: s.Terminal(), decision: decision{state: s, msg: msg, force: unacked}}
 }
 
@@ -94,7 +94,7 @@ func reprojectAcknowledges(res Result) bool {
 func toAcknowledge(listed []storage.Operation) []storage.Operation {
 	var out []storage.Operation
 	for _, op := range listed {
-		if !op.Projected && !claimed(op) {
+		if !Acknowledged(op) && !claimed(op) {
 			out = append(out, op)
 		}
 	}

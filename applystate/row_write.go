@@ -27,7 +27,7 @@ func (p *Projector) seal(ctx context.Context, ops []storage.Operation) (bool, er
 		if !sealable(op) {
 			continue
 		}
-		_, err := p.ops.UpdateOperation(ctx, op, op.Version)
+		_, err := p.ops.UpdateOperation(ctx, carried(op, op), op.Version)
 		if errors.Is(err, storage.ErrConflict) {
 			p.cfg.logger.DebugContext(ctx, "applystate: an operation changed before the terminal decision sealed it", "apply", op.ApplyID, "operation", op.ID)
 			return false, nil
@@ -39,7 +39,8 @@ func (p *Projector) seal(ctx context.Context, ops []storage.Operation) (bool, er
 	return true, nil
 }
 
-// acknowledge sets Projected on op by compare-and-swap, after an apply
+// acknowledge sets Projected on op by compare-and-swap, for the version
+// this write creates (ProjectedVersion, see [Acknowledged]), after an apply
 // write that listed op as it is, and returns the stored row. After an error
 // other than a conflict the row is read back ([acknowledgedBack]). A
 // conflict (the row changed since), or an error the read-back cannot
@@ -47,8 +48,7 @@ func (p *Projector) seal(ctx context.Context, ops []storage.Operation) (bool, er
 // Reproject, projects it again — and is returned (a row found changed is
 // a conflict).
 func (p *Projector) acknowledge(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	w := op
-	w.Projected = true
+	w := acknowledgedAt(op, op.Version, true)
 	got, err := p.ops.UpdateOperation(ctx, w, op.Version)
 	if err != nil && !errors.Is(err, storage.ErrConflict) {
 		if b, rerr := p.ops.GetOperation(ctx, op.ApplyID, op.ID); rerr == nil {
@@ -78,7 +78,7 @@ func (p *Projector) acknowledge(ctx context.Context, op storage.Operation) (stor
 // changed; at op's version, the write has not landed (yet).
 func acknowledgedBack(b, op storage.Operation) outcome {
 	switch {
-	case b.Version == op.Version+1 && b.Projected && sameRow(b, op):
+	case b.Version == op.Version+1 && Acknowledged(b) && sameRow(b, op):
 		return landed
 	case b.Version != op.Version:
 		return superseded

@@ -24,11 +24,39 @@ func active(op storage.Operation) bool {
 	return claimed(op) || (s != Pending && s != Stopped && !s.Settled())
 }
 
+// Acknowledged reports whether the operation row op is acknowledged: the
+// apply has been projected over the row as stored, so a poll of its
+// deployment that changes nothing need not read the other operations. An
+// acknowledgement holds for the row version its write created
+// (ProjectedVersion): a later write by a release that does not know it
+// keeps Projected as stored but bumps Version, and un-acknowledges the row.
+// Rows written by a release without ProjectedVersion read unacknowledged.
+func Acknowledged(op storage.Operation) bool {
+	return op.Projected && op.ProjectedVersion == op.Version
+}
+
+// acknowledgedAt returns w, to be written over a row stored at version
+// expected, acknowledged (ack) or not at the version that write creates.
+func acknowledgedAt(w storage.Operation, expected int64, ack bool) storage.Operation {
+	w.Projected, w.ProjectedVersion = ack, 0
+	if ack {
+		w.ProjectedVersion = expected + 1
+	}
+	return w
+}
+
+// carried returns w, a write over row that changes nothing the projection
+// reads (a seal, an ownership write), acknowledged at the version it
+// creates exactly when row is acknowledged.
+func carried(w, row storage.Operation) storage.Operation {
+	return acknowledgedAt(w, row.Version, Acknowledged(row))
+}
+
 // granted reports whether op's claimed start was granted: the Drive that
-// checked the claim acknowledged it (Projected) before answering Proceed.
-// A granted start may be running: it is never given back, only replaced
-// by the state its deployment reports.
-func granted(op storage.Operation) bool { return claimed(op) && op.Projected }
+// checked the claim acknowledged it ([Acknowledged]) before answering
+// Proceed. A granted start may be running: it is never given back, only
+// replaced by the state its deployment reports.
+func granted(op storage.Operation) bool { return claimed(op) && Acknowledged(op) }
 
 // unclaimed reports whether op is pending and nobody claimed its start.
 func unclaimed(op storage.Operation) bool {

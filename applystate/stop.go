@@ -62,8 +62,8 @@ func stopTodo(a storage.Apply, ops []storage.Operation) []storage.Operation {
 
 // stoppedRow is op moved to stopped at now, to be projected again.
 func stoppedRow(op storage.Operation, now time.Time) storage.Operation {
-	w := op
-	w.State, w.UpdatedAt, w.Projected = string(Stopped), now, false
+	w := acknowledgedAt(op, op.Version, false)
+	w.State, w.UpdatedAt = string(Stopped), now
 	return w
 }
 

@@ -74,7 +74,7 @@ func TestWriteOutcome(t *testing.T) {
 func TestAcknowledgedBack(t *testing.T) {
 	op := row("x", Running, started, version(4))
 	acked := op
-	acked.Projected, acked.Version = true, 5
+	acked.Projected, acked.ProjectedVersion, acked.Version = true, 5, 5
 	moved := acked
 	moved.State = string(Completed)
 	require.Equal(t, landed, acknowledgedBack(acked, op))
@@ -83,6 +83,9 @@ func TestAcknowledgedBack(t *testing.T) {
 	unacked := op
 	unacked.Version = 5
 	require.Equal(t, superseded, acknowledgedBack(unacked, op))
+	stale := acked
+	stale.ProjectedVersion = 4
+	require.Equal(t, superseded, acknowledgedBack(stale, op), "acknowledged for another version")
 }
 
 func TestFlagWrites(t *testing.T) {
