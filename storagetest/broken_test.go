@@ -387,12 +387,13 @@ func (s losesClaims) ListOperations(ctx context.Context, applyID string) ([]stor
 }
 
 // dropsOwnership stores an operation without its Owner, OwnerToken,
-// OwnerUntil and ReleasedAt, as a backend that lacks their columns would,
-// and returns what it was given.
+// OwnerUntil, ReleasedAt and ProjectedVersion, as a backend that lacks
+// their columns would, and returns what it was given.
 type dropsOwnership struct{ *memory.Store }
 
 func dropOwnership(op storage.Operation) storage.Operation {
 	op.Owner, op.OwnerToken, op.OwnerUntil, op.ReleasedAt = "", 0, time.Time{}, time.Time{}
+	op.ProjectedVersion = 0
 	return op
 }
 

@@ -46,7 +46,7 @@ var brokenStores = []struct {
 	{"folds-case", func() storage.Store { return foldsCase{memory.New()} }, "Keys", []string{"BatchIDs"}},
 	{"clamps-times", func() storage.Store { return clampsTimes{memory.New()} }, "Validation", []string{"TimeRange"}},
 	{"repairs-labels", func() storage.Store { return repairsLabels{memory.New()} }, "Validation", []string{"Labels"}},
-	{"drops-ownership", func() storage.Store { return dropsOwnership{memory.New()} }, "RoundTrip", []string{"Ownership"}},
+	{"drops-ownership", func() storage.Store { return dropsOwnership{memory.New()} }, "RoundTrip", []string{"Fields", "Ownership"}},
 	{"aliases-reads", func() storage.Store { return &aliasesReads{Store: memory.New(), cache: map[string][]byte{}} }, "RoundTrip", []string{"ReadsNotAliased"}},
 	{"shares-read-buffer", func() storage.Store { return &sharesReadBuffer{Store: memory.New(), bufs: map[string][]byte{}} }, "RoundTrip", []string{"ReadsNotAliased"}},
 	// Orchestration and explorer areas: rules only a concurrent caller on

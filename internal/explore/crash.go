@@ -368,13 +368,13 @@ func leaseReleased(ctx context.Context, store storage.Store, queue string, m fau
 
 // unacknowledged reports whether a failed UpdateOperation may have been an
 // acknowledgement, which is best-effort (applystate leaves the row for the
-// next poll to project again): a row of the apply is not Projected.
+// next poll to project again): a row of the apply is not acknowledged.
 func unacknowledged(ctx context.Context, store storage.Store, applyID string, m faultstore.Method) bool {
 	if m != faultstore.UpdateOperation {
 		return false
 	}
 	ops, err := store.ListOperations(ctx, applyID)
-	return err == nil && slices.ContainsFunc(ops, func(op storage.Operation) bool { return !op.Projected })
+	return err == nil && slices.ContainsFunc(ops, func(op storage.Operation) bool { return !applystate.Acknowledged(op) })
 }
 
 // crashPoint runs one case with the k-th call failing and reports whether

@@ -45,7 +45,7 @@ type exOpView struct {
 	owner     string    // the drive loop that owns it, and its token
 	token     int64
 	version   int64
-	acked     bool // Projected: acknowledged
+	acked     bool // acknowledged (applystate.Acknowledged)
 }
 
 func (o exOpView) String() string {
@@ -123,7 +123,7 @@ func (s *exSchedule) readApply() (exApplySnap, error) {
 	for _, op := range ops {
 		snap.ops[op.ID] = exOpView{state: op.State, policy: op.OnFailure, msg: op.ErrorMessage, version: op.Version,
 			claimed: applystate.Normalize(op.State) == applystate.Pending && !op.StartedAt.IsZero(),
-			started: op.StartedAt, completed: op.CompletedAt, released: op.ReleasedAt, owner: op.Owner, token: op.OwnerToken, acked: op.Projected}
+			started: op.StartedAt, completed: op.CompletedAt, released: op.ReleasedAt, owner: op.Owner, token: op.OwnerToken, acked: applystate.Acknowledged(op)}
 	}
 	return snap, nil
 }
@@ -138,7 +138,7 @@ func (s *exSetup) setupApply(spec *exApplySpec, id string) error {
 	var ops []storage.Operation
 	for i, o := range spec.ops {
 		op := storage.Operation{ApplyID: id, ID: o.id, Seq: int64(i), Deployment: "dep-" + o.id, State: string(o.state),
-			OnFailure: string(o.policy), Projected: true, CreatedAt: now, UpdatedAt: now}
+			OnFailure: string(o.policy), Projected: true, ProjectedVersion: 1, CreatedAt: now, UpdatedAt: now}
 		if o.state != applystate.Pending {
 			op.StartedAt = now
 		}

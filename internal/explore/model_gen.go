@@ -342,7 +342,7 @@ func (s *exSetup) setupGen(g *genApply, id string) error {
 	snap := exApplySnap{ops: map[string]exOpView{}}
 	for _, o := range g.ops {
 		op := storage.Operation{ApplyID: id, ID: o.id, Seq: o.seq, Deployment: "dep-" + o.id, Group: o.group, Finalizer: o.finalizer,
-			State: string(o.init), OnFailure: string(o.policy), Projected: true, CreatedAt: now, UpdatedAt: now}
+			State: string(o.init), OnFailure: string(o.policy), Projected: true, ProjectedVersion: 1, CreatedAt: now, UpdatedAt: now}
 		if o.init != spPending {
 			op.StartedAt = now
 		}
