@@ -42,15 +42,15 @@ func rollout(ctx context.Context, t *testing.T, p *applystate.Projector, id stri
 
 // TestRollbackRepair is the README's rollback rule.
 //
-// Its repair: after a rollback to v0.1.0 and a roll-forward, Reproject
-// every open apply. This release drives rollouts until their last
-// deployment runs (its row acknowledged); rolled back, v0.1.0 writes one
-// deployment's completion and crashes before its apply write (a v0.1.0
-// UPDATE leaves the acknowledgement it does not know of in place on MySQL
-// and PostgreSQL); rolled forward, the deployment's poll may find the row
-// acknowledged and leave the apply running with every operation
-// completed. The repair settles it with exactly one Terminalized and
-// changes no other apply.
+// This release drives rollouts until their last deployment runs (its row
+// acknowledged); rolled back, v0.1.0 writes one deployment's completion
+// and crashes before its apply write (a v0.1.0 UPDATE keeps the
+// acknowledgement it does not know of on MySQL and PostgreSQL, but bumps
+// the row's version past the one the acknowledgement was written for);
+// rolled forward, the deployment's own poll finds the row unacknowledged
+// and settles the apply completed with exactly one Terminalized — no
+// Reproject needed. A Reproject of every open apply (the sweeper's, or the
+// README's repair) then changes nothing.
 //
 // Why no rollback mid-rollout: v0.1.0 does not see a granted start (a
 // pending row this release told Proceed), so a v0.1.0 drive loop
@@ -89,14 +89,25 @@ func TestRollbackRepair(t *testing.T) {
 				"if it no longer can, the rule and this test change together", failed.Apply.State, failed.Terminalized, d1.State, !d1.StartedAt.IsZero())
 		}
 
-		// Rolled forward: d1's drive loop polls what it sees.
+		row, err := st.GetOperation(ctx, ids[0], "d1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if applystate.Acknowledged(row) {
+			t.Errorf("v0.1.0's write left d1 acknowledged (projected=%v for version %d, row version %d)", row.Projected, row.ProjectedVersion, row.Version)
+		}
+
+		// Rolled forward: d1's drive loop polls what it sees, and the
+		// poll alone settles the apply.
 		res, err := p.Drive(ctx, ids[0], []applystate.Task{{OperationID: "d1", State: applystate.Completed}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		count.add(ids[0], res)
-		before := res.Apply.State
-		// The repair: a Reproject of every open apply.
+		if res.Apply.State != string(applystate.Completed) || count.of(ids[0]) != 1 {
+			t.Errorf("rolled forward, d1's poll left the apply %s with %d Terminalized, want completed with 1", res.Apply.State, count.of(ids[0]))
+		}
+		// A Reproject of every open apply changes nothing.
 		for _, id := range ids {
 			a, err := st.GetApply(ctx, id)
 			if err != nil {
@@ -107,7 +118,7 @@ func TestRollbackRepair(t *testing.T) {
 			}
 			res, err := p.Reproject(ctx, id)
 			if err != nil {
-				t.Fatalf("repair: Reproject %s: %v", id, err)
+				t.Fatalf("Reproject %s: %v", id, err)
 			}
 			count.add(id, res)
 		}
@@ -116,21 +127,21 @@ func TestRollbackRepair(t *testing.T) {
 			t.Fatal(err)
 		}
 		if a.State != string(applystate.Completed) || count.of(ids[0]) != 1 {
-			t.Errorf("after the repair the rolled-back apply is %s with %d Terminalized, want completed with 1", a.State, count.of(ids[0]))
+			t.Errorf("after the Reprojects the rolled-back apply is %s with %d Terminalized, want completed with 1", a.State, count.of(ids[0]))
 		}
 		for _, id := range ids {
 			if err := explore.CheckApplyProjected(ctx, st, id); err != nil {
-				t.Errorf("after the repair: %v", err)
+				t.Errorf("after the Reprojects: %v", err)
 			}
 		}
 		for _, id := range ids[1:] {
 			if a, err := st.GetApply(ctx, id); err != nil || a.State != string(applystate.Running) || count.of(id) != 0 {
-				t.Errorf("the repair changed apply %s that v0.1.0 did not touch: %s (%v), %d Terminalized", id, a.State, err, count.of(id))
+				t.Errorf("Reproject changed apply %s that v0.1.0 did not touch: %s (%v), %d Terminalized", id, a.State, err, count.of(id))
 			}
 		}
 		if !t.Failed() {
-			t.Logf("rollback to v0.1.0 and forward on %s: the deployment's poll left the apply %s; Reproject of every open apply settled it completed with one Terminalized "+
-				"(and v0.1.0 settled an apply failed over a granted start, hence no rollback mid-rollout)", tb.srv.backend, before)
+			t.Logf("rollback to v0.1.0 and forward on %s: v0.1.0's write un-acknowledged d1 (row version %d, acknowledged for %d) and the deployment's own poll settled the apply completed with one Terminalized "+
+				"(and v0.1.0 settled an apply failed over a granted start, hence no rollback mid-rollout)", tb.srv.backend, row.Version, row.ProjectedVersion)
 		}
 	})
 }

@@ -215,7 +215,7 @@ func describe(ctx context.Context, st storage.Store, applyID string) string {
 	s := fmt.Sprintf("%s: %s stop=%v released=%v;", applyID, a.State, a.StopRequested, a.PauseReleased)
 	ops, _ := st.ListOperations(ctx, applyID)
 	for _, op := range ops {
-		s += fmt.Sprintf(" %s=%s/%s v%d started=%v released=%v projected=%v", op.ID, op.State, op.OnFailure, op.Version, !op.StartedAt.IsZero(), !op.ReleasedAt.IsZero(), op.Projected)
+		s += fmt.Sprintf(" %s=%s/%s v%d started=%v released=%v acknowledged=%v", op.ID, op.State, op.OnFailure, op.Version, !op.StartedAt.IsZero(), !op.ReleasedAt.IsZero(), applystate.Acknowledged(op))
 	}
 	return s
 }
