@@ -92,7 +92,7 @@ type operationView struct {
 	StartedAt    *time.Time `json:"started_at"`
 	CompletedAt  *time.Time `json:"completed_at"`
 	ReleasedAt   *time.Time `json:"released_at"`
-	Projected    bool       `json:"projected"`
+	Projected    bool       `json:"projected"` // acknowledged (applystate.Acknowledged)
 	Owner        string     `json:"owner,omitempty"`
 	OwnerToken   int64      `json:"owner_token"`
 	OwnerUntil   *time.Time `json:"owner_until"`
@@ -253,7 +253,7 @@ func viewOperation(op storage.Operation, ch applystate.Child) operationView {
 		OnFailure:    cmp.Or(op.OnFailure, string(applystate.Halt)), Policy: string(ch.OnFailure), Orphaned: ch.Orphaned,
 		ErrorMessage: op.ErrorMessage,
 		StartedAt:    jsonTime(op.StartedAt), CompletedAt: jsonTime(op.CompletedAt), ReleasedAt: jsonTime(op.ReleasedAt),
-		Projected: op.Projected, Owner: op.Owner, OwnerToken: op.OwnerToken, OwnerUntil: jsonTime(op.OwnerUntil),
+		Projected: applystate.Acknowledged(op), Owner: op.Owner, OwnerToken: op.OwnerToken, OwnerUntil: jsonTime(op.OwnerUntil),
 		PayloadBytes: len(op.Payload), Version: op.Version, UpdatedAt: jsonTime(op.UpdatedAt),
 	}
 }
