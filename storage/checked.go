@@ -139,3 +139,24 @@ func (c checked) UpdateOperation(ctx context.Context, op Operation, expectedVers
 	}
 	return c.d.UpdateOperation(ctx, NormalizeOperation(op), expectedVersion)
 }
+
+func (c checked) DeleteBatch(ctx context.Context, queue, id string, expectedVersion int64) error {
+	if err := first(ValidateKeys("queue", queue, "id", id), ValidateVersion("expectedVersion", expectedVersion)); err != nil {
+		return err
+	}
+	return c.d.DeleteBatch(ctx, queue, id, expectedVersion)
+}
+
+func (c checked) DeleteApply(ctx context.Context, id string, expectedVersion int64) error {
+	if err := first(ValidateKey("id", id), ValidateVersion("expectedVersion", expectedVersion)); err != nil {
+		return err
+	}
+	return c.d.DeleteApply(ctx, id, expectedVersion)
+}
+
+func (c checked) DeleteOperation(ctx context.Context, applyID, id string, expectedVersion int64) error {
+	if err := first(ValidateKeys("applyID", applyID, "id", id), ValidateVersion("expectedVersion", expectedVersion)); err != nil {
+		return err
+	}
+	return c.d.DeleteOperation(ctx, applyID, id, expectedVersion)
+}

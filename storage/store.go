@@ -22,6 +22,10 @@ type BatchStore interface {
 	// move a batch only out of the state it read, with no read before the
 	// write.
 	UpdateBatch(ctx context.Context, b Batch, expectedVersion int64, expectedState string) (Batch, error)
+	// DeleteBatch deletes the batch (queue, id) if its stored version is
+	// expectedVersion (see [ApplyStore.DeleteApply] for the answers). It
+	// touches no membership row.
+	DeleteBatch(ctx context.Context, queue, id string, expectedVersion int64) error
 }
 
 // MembershipStore stores the (queue, state, batch_id) membership index.
@@ -49,6 +53,14 @@ type ApplyStore interface {
 	// UpdateApply writes every non-key field of a if the stored version is
 	// expectedVersion: ErrNotFound for a missing row, ErrConflict otherwise.
 	UpdateApply(ctx context.Context, a Apply, expectedVersion int64) (Apply, error)
+	// DeleteApply deletes the apply if its stored version is
+	// expectedVersion: a conditional delete, a row removed only at the
+	// version the caller read. A missing row is ErrNotFound; another
+	// version is ErrConflict, and the stored row is untouched. A delete
+	// whose outcome the store cannot tell (its response was lost, or a
+	// retry of it found no row) matches ErrAmbiguous: read the row again.
+	// It touches no operation of the apply.
+	DeleteApply(ctx context.Context, id string, expectedVersion int64) error
 }
 
 // OperationStore is a pure CRUD / compare-and-swap store of operations.
@@ -64,6 +76,10 @@ type OperationStore interface {
 	// is expectedVersion: ErrNotFound for a missing row, ErrConflict
 	// otherwise.
 	UpdateOperation(ctx context.Context, op Operation, expectedVersion int64) (Operation, error)
+	// DeleteOperation deletes the operation (applyID, id) if its stored
+	// version is expectedVersion (see [ApplyStore.DeleteApply] for the
+	// answers).
+	DeleteOperation(ctx context.Context, applyID, id string, expectedVersion int64) error
 }
 
 // Store is a complete backend.

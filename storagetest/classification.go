@@ -134,6 +134,12 @@ func classificationCall(ctx context.Context, s storage.Store, m Method, queue, a
 		_, err = s.UpdateApply(ctx, storage.Apply{ID: apply, State: "running"}, 1)
 	case UpdateOperation:
 		_, err = s.UpdateOperation(ctx, storage.Operation{ApplyID: apply, ID: "o", State: "running"}, 1)
+	case DeleteBatch:
+		err = s.DeleteBatch(ctx, queue, "b", 1)
+	case DeleteApply:
+		err = s.DeleteApply(ctx, apply, 1)
+	case DeleteOperation:
+		err = s.DeleteOperation(ctx, apply, "o", 1)
 	case AddMember:
 		err = s.AddMember(ctx, storage.Member{Queue: queue, State: "queued", BatchID: "b", Version: 2})
 	case RemoveMember:
@@ -191,6 +197,15 @@ func classificationWritten(t *testing.T, check storage.Store, m Method, queue, a
 		op, err := check.GetOperation(ctx, apply, "o")
 		require.NoError(t, err, "read the cell's operation back")
 		return op.Version == 2
+	case DeleteBatch:
+		_, err := check.GetBatch(ctx, queue, "b")
+		return !found(err)
+	case DeleteApply:
+		_, err := check.GetApply(ctx, apply)
+		return !found(err)
+	case DeleteOperation:
+		_, err := check.GetOperation(ctx, apply, "o")
+		return !found(err)
 	case AddMember, RemoveMember:
 		ms, err := check.ListMembers(ctx, queue, "queued")
 		require.NoError(t, err, "read the cell's member rows back")

@@ -46,6 +46,9 @@ const (
 	GetOperation    = faultstore.GetOperation
 	ListOperations  = faultstore.ListOperations
 	UpdateOperation = faultstore.UpdateOperation
+	DeleteBatch     = faultstore.DeleteBatch
+	DeleteApply     = faultstore.DeleteApply
+	DeleteOperation = faultstore.DeleteOperation
 )
 
 // Methods returns every [Method], reads and writes, in interface order.

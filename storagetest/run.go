@@ -30,6 +30,9 @@ func areas(cfg runConfig) []Area {
 		{"CAS", "update with the stored version (and, for a batch, the stored state) writes every field and bumps the version; a stale version or another batch state is ErrConflict and changes nothing, missing is ErrNotFound, racing writers have one winner in every one of several races", func(t *testing.T, ns func(t *testing.T) storage.Store) {
 			runCAS(t, ns, cfg.n(raceRounds))
 		}},
+		{"Delete", "a conditional delete removes a row only at the stored version: a stale or future version is ErrConflict and deletes nothing, a missing row ErrNotFound; of racing deleters exactly one wins, and of a delete and an update at one version exactly one; a deleted id can be created again at Version 1; DeleteBatch and DeleteApply leave member rows and operations", func(t *testing.T, ns func(t *testing.T) storage.Store) {
+			runDelete(t, ns, cfg.n(raceRounds))
+		}},
 		{"Membership", "AddMember is an upsert that never lowers the version: a lower version is ErrConflict and changes nothing, an equal or higher one succeeds; RemoveMember removes only rows at most maxVersion; buckets and queues are isolated", runMembership},
 		{"Keys", "keys compare byte for byte: case, trailing spaces, separators, NUL and non-ASCII never collide; state prefixes list only their own rows", runKeys},
 		{"Validation", "bad keys (the expected state of a batch update included), versions, payloads, messages, times outside [MinTime, MaxTime] and bad labels are ErrInvalid and write nothing: never clamped, truncated or repaired", runValidation},

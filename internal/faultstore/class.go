@@ -14,7 +14,9 @@ const (
 	// ClassCreates holds CreateBatch, CreateApply and CreateOperation.
 	ClassCreates
 	// ClassCompareAndSwaps holds UpdateBatch, UpdateApply and
-	// UpdateOperation.
+	// UpdateOperation, and the conditional deletes DeleteBatch,
+	// DeleteApply and DeleteOperation (a compare-and-swap whose new row is
+	// none: the same answers).
 	ClassCompareAndSwaps
 	// ClassAddMember holds AddMember, an upsert.
 	ClassAddMember
@@ -45,7 +47,7 @@ func (m Method) Class() MethodClass {
 	switch m {
 	case CreateBatch, CreateApply, CreateOperation:
 		return ClassCreates
-	case UpdateBatch, UpdateApply, UpdateOperation:
+	case UpdateBatch, UpdateApply, UpdateOperation, DeleteBatch, DeleteApply, DeleteOperation:
 		return ClassCompareAndSwaps
 	case AddMember:
 		return ClassAddMember

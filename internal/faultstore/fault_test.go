@@ -131,8 +131,12 @@ func TestFaultStore(t *testing.T) {
 				writes++
 			}
 		}
-		require.Len(t, faultstore.Methods(), 14)
-		require.Equal(t, 8, writes)
+		require.Len(t, faultstore.Methods(), 17)
+		require.Equal(t, 11, writes)
+		for _, m := range []faultstore.Method{faultstore.DeleteBatch, faultstore.DeleteApply, faultstore.DeleteOperation} {
+			require.True(t, m.IsWrite(), m)
+			require.Equal(t, faultstore.ClassCompareAndSwaps, m.Class(), "a conditional delete is a compare-and-swap")
+		}
 	})
 }
 

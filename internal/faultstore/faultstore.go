@@ -43,15 +43,21 @@ const (
 	ListOperations Method = "ListOperations"
 	// UpdateOperation is storage.OperationStore.UpdateOperation.
 	UpdateOperation Method = "UpdateOperation"
+	// DeleteBatch is storage.BatchStore.DeleteBatch.
+	DeleteBatch Method = "DeleteBatch"
+	// DeleteApply is storage.ApplyStore.DeleteApply.
+	DeleteApply Method = "DeleteApply"
+	// DeleteOperation is storage.OperationStore.DeleteOperation.
+	DeleteOperation Method = "DeleteOperation"
 )
 
 // Methods returns every [Method], reads and writes, in interface order.
 func Methods() []Method {
 	return []Method{
-		CreateBatch, GetBatch, GetBatches, UpdateBatch,
+		CreateBatch, GetBatch, GetBatches, UpdateBatch, DeleteBatch,
 		AddMember, RemoveMember, ListMembers,
-		CreateApply, GetApply, UpdateApply,
-		CreateOperation, GetOperation, ListOperations, UpdateOperation,
+		CreateApply, GetApply, UpdateApply, DeleteApply,
+		CreateOperation, GetOperation, ListOperations, UpdateOperation, DeleteOperation,
 	}
 }
 
@@ -59,7 +65,8 @@ func Methods() []Method {
 func (m Method) IsWrite() bool {
 	switch m {
 	case CreateBatch, UpdateBatch, AddMember, RemoveMember,
-		CreateApply, UpdateApply, CreateOperation, UpdateOperation:
+		CreateApply, UpdateApply, CreateOperation, UpdateOperation,
+		DeleteBatch, DeleteApply, DeleteOperation:
 		return true
 	}
 	return false
@@ -441,4 +448,19 @@ func (f *Store) ListOperations(ctx context.Context, applyID string) ([]storage.O
 // UpdateOperation implements [storage.OperationStore].
 func (f *Store) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
 	return call(ctx, f, UpdateOperation, func() (storage.Operation, error) { return f.inner.UpdateOperation(ctx, op, expectedVersion) })
+}
+
+// DeleteBatch implements [storage.BatchStore].
+func (f *Store) DeleteBatch(ctx context.Context, queue, id string, expectedVersion int64) error {
+	return do(ctx, f, DeleteBatch, func() error { return f.inner.DeleteBatch(ctx, queue, id, expectedVersion) })
+}
+
+// DeleteApply implements [storage.ApplyStore].
+func (f *Store) DeleteApply(ctx context.Context, id string, expectedVersion int64) error {
+	return do(ctx, f, DeleteApply, func() error { return f.inner.DeleteApply(ctx, id, expectedVersion) })
+}
+
+// DeleteOperation implements [storage.OperationStore].
+func (f *Store) DeleteOperation(ctx context.Context, applyID, id string, expectedVersion int64) error {
+	return do(ctx, f, DeleteOperation, func() error { return f.inner.DeleteOperation(ctx, applyID, id, expectedVersion) })
 }

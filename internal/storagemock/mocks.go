@@ -56,6 +56,20 @@ func (mr *MockBatchStoreMockRecorder) CreateBatch(ctx, b any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CreateBatch", reflect.TypeOf((*MockBatchStore)(nil).CreateBatch), ctx, b)
 }
 
+// DeleteBatch mocks base method.
+func (m *MockBatchStore) DeleteBatch(ctx context.Context, queue, id string, expectedVersion int64) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "DeleteBatch", ctx, queue, id, expectedVersion)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// DeleteBatch indicates an expected call of DeleteBatch.
+func (mr *MockBatchStoreMockRecorder) DeleteBatch(ctx, queue, id, expectedVersion any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteBatch", reflect.TypeOf((*MockBatchStore)(nil).DeleteBatch), ctx, queue, id, expectedVersion)
+}
+
 // GetBatch mocks base method.
 func (m *MockBatchStore) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
 	m.ctrl.T.Helper()

@@ -1,0 +1,91 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/statefold/statefold/internal/readback"
+	"github.com/statefold/statefold/storage"
+)
+
+// DeleteBatch implements [storage.Driver].
+func (s *driver) DeleteBatch(ctx context.Context, queue, id string, expectedVersion int64) error {
+	return s.del(ctx, fmt.Sprintf("delete batch %q/%q", queue, id), s.cfg.names.Batches,
+		keyOf(attrQueue, queue, attrID, id), expectedVersion)
+}
+
+// DeleteApply implements [storage.Driver].
+func (s *driver) DeleteApply(ctx context.Context, id string, expectedVersion int64) error {
+	return s.del(ctx, fmt.Sprintf("delete apply %q", id), s.cfg.names.Applies, keyOf(attrID, id), expectedVersion)
+}
+
+// DeleteOperation implements [storage.Driver].
+func (s *driver) DeleteOperation(ctx context.Context, applyID, id string, expectedVersion int64) error {
+	return s.del(ctx, fmt.Sprintf("delete operation %q/%q", applyID, id), s.cfg.names.Operations,
+		keyOf(attrApplyID, applyID, attrID, id), expectedVersion)
+}
+
+// del is a conditional DeleteItem (the stored version is expected). A
+// failed condition reads the item back: no item is storage.ErrNotFound,
+// another version storage.ErrConflict, the expected version (created
+// again between the two requests) a reason to send the delete again. When
+// an attempt the SDK retried may have landed, a failed condition may have
+// met this call's own delete: storage.ErrAmbiguous.
+func (s *driver) del(ctx context.Context, what, table string, key map[string]types.AttributeValue, expected int64) error {
+	expr, err := expression.NewBuilder().WithCondition(expression.Name(attrVersion).Equal(expression.Value(expected))).Build()
+	if err != nil {
+		return fmt.Errorf("dynamo: %s: %w", what, err)
+	}
+	in := &dynamodb.DeleteItemInput{
+		TableName: aws.String(table), Key: key, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	var tries attempts
+	for attempt := 1; ; attempt++ {
+		if err := notSent(ctx); err != nil {
+			return fmt.Errorf("dynamo: %s: %w", what, err)
+		}
+		_, err := s.client.DeleteItem(ctx, in, tries.option())
+		var ccf *types.ConditionalCheckFailedException
+		switch {
+		case err == nil:
+			return nil
+		case !errors.As(err, &ccf):
+			return callErr(ctx, what, tries.mayHaveLanded.Load(), err)
+		}
+		if again, err := s.failedDelete(ctx, what, table, key, expected, tries.mayHaveLanded.Load(), ccf, attempt); !again {
+			return err
+		}
+	}
+}
+
+// failedDelete answers a delete whose condition failed: its error, or
+// again when the delete should be sent once more.
+func (s *driver) failedDelete(ctx context.Context, what, table string, key map[string]types.AttributeValue, expected int64, mayHaveLanded bool, ccf *types.ConditionalCheckFailedException, attempt int) (again bool, _ error) {
+	stored := ccf.Item
+	if stored == nil {
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return false, callErr(ctx, what+": read back after a failed condition", mayHaveLanded, err)
+		}
+		stored = out.Item
+	}
+	switch {
+	case mayHaveLanded:
+		return false, fmt.Errorf("dynamo: %s: a retried delete met %s, which may have followed its own landed delete: %w: %w",
+			what, describeStored(stored), storage.ErrAmbiguous, ccf)
+	case stored == nil:
+		return false, fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrNotFound, ccf)
+	}
+	if version, _ := storedVersion(stored); version != expected || attempt >= readback.MaxAttempts {
+		return false, fmt.Errorf("dynamo: %s: %s: %w: %w", what, describeStored(stored), storage.ErrConflict, ccf)
+	}
+	return true, nil
+}
