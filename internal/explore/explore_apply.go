@@ -177,14 +177,17 @@ type exApplyObs struct {
 // newProjector builds the actor's Projector over its scheduled store.
 func (s *exSchedule) newProjector(a *exActor) (*applystate.Projector, error) {
 	skew := a.spec.skew
-	return applystate.NewProjector(a.store, a.store,
-		applystate.WithClock(func() time.Time { return s.clock.read(skew) }),
+	opts := []applystate.Option{applystate.WithClock(func() time.Time { return s.clock.read(skew) }),
 		applystate.WithLogger(s.log.logger().With("actor", a.letter)),
 		applystate.WithObserver(func(_ context.Context, r applystate.Result) {
 			if r.Terminalized {
 				a.env.applyObs.terminalized++
 			}
-		}))
+		})}
+	if s.sc.gen != nil && s.sc.gen.discover {
+		opts = append(opts, genDiscoveryOptions(a.store, s.queue)...)
+	}
+	return applystate.NewProjector(a.store, a.store, opts...)
 }
 
 // exRetries is how often an applystate actor calls again after an error,

@@ -59,8 +59,11 @@ type genApply struct {
 	// owned: every drive loop acquires its operation (a lease) before it
 	// drives it, renews it once started, and drives under it; the
 	// schedule's clock jumps let a lease lapse and another loop take over.
-	owned  bool
-	actors []genActor
+	owned bool
+	// discover: the actors' Projectors keep the open-applies index, and
+	// ListOpen and Sweep actors run (model_discovery.go).
+	discover bool
+	actors   []genActor
 }
 
 func (g *genApply) planIDs() []string {
@@ -184,6 +187,9 @@ func (g *genApply) String() string {
 	if g.owned {
 		b.WriteString(" ; owned")
 	}
+	if g.discover {
+		b.WriteString(" ; discover")
+	}
 	b.WriteString(" ;")
 	for _, a := range g.actors {
 		b.WriteString(" " + a.kind)
@@ -253,6 +259,9 @@ func parseGenApply(s string) (*genApply, error) {
 	if len(rest) > 1 && strings.TrimSpace(rest[0]) == "owned" {
 		g.owned, rest = true, rest[1:]
 	}
+	if len(rest) > 1 && strings.TrimSpace(rest[0]) == "discover" {
+		g.discover, rest = true, rest[1:]
+	}
 	if len(rest) != 1 {
 		return bad("want one list of actors")
 	}
@@ -285,7 +294,7 @@ func parseGenApply(s string) (*genApply, error) {
 			}
 		}
 		switch a.kind {
-		case "loop", "stop", "release", "reproject", "plan":
+		case "loop", "stop", "release", "reproject", "plan", "list", "sweep":
 		default:
 			return bad("actor %q", f)
 		}
@@ -328,6 +337,8 @@ func (a genActor) describe() string {
 			return "CreatePlan of another plan"
 		}
 		return fmt.Sprintf("CreatePlan (crashes before store call %d)", a.crash)
+	case "list", "sweep":
+		return discoveryLabel(a.kind)
 	}
 	return map[string]string{"stop": "Stop", "release": "ReleasePause", "reproject": "Reproject"}[a.kind]
 }
@@ -335,8 +346,8 @@ func (a genActor) describe() string {
 // setupGen writes g's starting apply: its operations in their first
 // states, every row acknowledged, and the apply the specification gives.
 func (s *exSetup) setupGen(g *genApply, id string) error {
-	if g.plan {
-		return nil
+	if err := s.seedDiscovery(g, id); err != nil || g.plan {
+		return err
 	}
 	now := s.clock.read(0).Truncate(time.Microsecond)
 	snap := exApplySnap{ops: map[string]exOpView{}}
@@ -412,6 +423,8 @@ func (g *genApply) runner(a genActor) func(ctx context.Context, e *exEnv) error 
 			return call("release", func() (applystate.Result, error) { return e.p.ReleasePause(ctx, e.queue) })
 		case "reproject":
 			return call("reproject", func() (applystate.Result, error) { return e.p.Reproject(ctx, e.queue) })
+		case "list", "sweep":
+			return e.discoveryCall(ctx, a.kind)
 		case "plan":
 			plan := applystate.Plan{Apply: storage.Apply{ID: e.queue}}
 			var ids []string
@@ -558,6 +571,9 @@ func (s *exSchedule) finalGenChecks(last exApplySnap) error {
 		s.hist = append(s.hist, snap)
 	}
 	s.checkSpecFinal(calls, terminalized, ambiguous)
+	if err := s.checkDiscovery(calls); err != nil {
+		return err
+	}
 	slices.SortFunc(calls, func(a, b genCall) int {
 		return compareFirst(a.steps, b.steps)
 	})

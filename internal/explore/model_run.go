@@ -57,6 +57,9 @@ type ModelCheck struct {
 	// RaceDelays sets Exploration.Delays for the scenarios drawn in the
 	// shape of a known race; 0 leaves it.
 	RaceDelays int
+	// RaceHolds sets Exploration.Holds for the scenarios drawn in the
+	// shape of a known race; 0 leaves it.
+	RaceHolds int
 	// MaxViolations stops the check once that many scenarios broke a
 	// promise; 0 means no limit.
 	MaxViolations int
@@ -65,12 +68,13 @@ type ModelCheck struct {
 // DefaultModelCheck is what [storagetest.Run] checks unless told otherwise
 // ([storagetest.WithModelCheck]): 2,000 scenarios on seed 1, each explored within one
 // preemption or one fault and then with 6 random schedules (one drawn in
-// the shape of a known race: 400 bounded schedules and 24 delay schedules,
-// see [Exploration].Delays), two scenarios at once, within 4 minutes; all of it scaled by [ScaleEnv]. A store over a
+// the shape of a known race: 150 bounded schedules, 24 delay schedules and
+// 200 holds schedules, see [Exploration].Delays and [Exploration].Holds),
+// two scenarios at once, within 4 minutes; all of it scaled by [ScaleEnv]. A store over a
 // network needs smaller numbers (the server backends' tests pass their
 // own). Under -short: 200 scenarios.
 func DefaultModelCheck() ModelCheck {
-	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 4 * time.Minute, Parallel: 2, RaceSchedules: 400, RaceDelays: 24,
+	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 4 * time.Minute, Parallel: 2, RaceSchedules: 150, RaceDelays: 24, RaceHolds: 200,
 		Exploration: Exploration{Preemptions: 1, Faults: 0, ClockAdvances: 1, Events: 1, MaxSchedules: 24, Random: 6, PCT: true, Seed: 1, Parallel: 1}}
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 200
@@ -85,7 +89,7 @@ func DefaultModelCheck() ModelCheck {
 // scaled by [ScaleEnv] too. The server backends' tests run it.
 func RemoteModelCheck() ModelCheck {
 	m := DefaultModelCheck().Scaled(1 / EnvScale())
-	m.Scenarios, m.Budget, m.Parallel, m.RaceSchedules, m.RaceDelays = 120, 2*time.Minute, 4, 12, 0
+	m.Scenarios, m.Budget, m.Parallel, m.RaceSchedules, m.RaceDelays, m.RaceHolds = 120, 2*time.Minute, 4, 12, 0, 0
 	m.Exploration.MaxSchedules, m.Exploration.Random = 1, 3
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 20
@@ -169,6 +173,10 @@ type ModelResult struct {
 //     repairs nothing);
 //   - once the actors stopped and one Reproject ran, the apply is what the
 //     specification gives for the rows;
+//   - with the open-applies index (ListOpen and Sweep actors), a ListOpen
+//     never misses the apply while it is open throughout the call and its
+//     CreatePlan returned before, and never returns a terminal apply or an
+//     id that is no apply; a ListOpen with no fault removes a stale row;
 //   - for batchstate, I–V, a Create that returned success is listed, and
 //     a Reconcile removes rows of live batches only while it holds the
 //     queue's lease.
@@ -188,7 +196,7 @@ func CheckModel(ctx context.Context, newStore func() storage.Store, m ModelCheck
 // replaying a prefix: each scenario runs its first schedule and then m's
 // random ones only (MaxSchedules 1 and no RaceSchedules, whatever m says).
 func CheckModelWith(ctx context.Context, store, actors storage.Store, m ModelCheck) (ModelResult, error) {
-	m.Exploration.MaxSchedules, m.RaceSchedules, m.RaceDelays = 1, 0, 0
+	m.Exploration.MaxSchedules, m.RaceSchedules, m.RaceDelays, m.RaceHolds = 1, 0, 0, 0
 	return checkModel(ctx, func() storage.Store { return exPair{Store: store, actors: actors} }, m)
 }
 
@@ -223,6 +231,9 @@ func checkModel(ctx context.Context, stores func() storage.Store, m ModelCheck) 
 			}
 			if g.raceShaped() && m.RaceDelays > 0 {
 				xi.Delays = m.RaceDelays
+			}
+			if g.raceShaped() && m.RaceHolds > 0 {
+				xi.Holds = m.RaceHolds
 			}
 			r, err := exExplore(ctx, stores, g.scenario(fmt.Sprintf("gen%d", i)), xi, NewBatchOrchestrator, time.Time{})
 			var v *ModelViolation
@@ -334,7 +345,7 @@ func genScenario(seed uint64, i int) genModel {
 	if i%3 == 2 {
 		return genBatchScenario(rng)
 	}
-	return genApplyScenario(rng)
+	return genDiscover(genApplyScenario(rng), rng)
 }
 
 // parseGen reads a scenario as genModel.String prints it.
@@ -365,7 +376,7 @@ func (g *genBatch) simpler() []genModel {
 func (g *genApply) smaller() []*genApply {
 	var out []*genApply
 	clone := func() *genApply {
-		c := &genApply{ops: append([]genOp(nil), g.ops...), plan: g.plan, actors: append([]genActor(nil), g.actors...)}
+		c := &genApply{ops: append([]genOp(nil), g.ops...), plan: g.plan, discover: g.discover, actors: append([]genActor(nil), g.actors...)}
 		return c
 	}
 	for i := range g.actors {

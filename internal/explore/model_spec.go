@@ -240,7 +240,7 @@ func spPauseHolds(plan []genOp, snap exApplySnap, op string) bool {
 // genCall is one applystate call an actor made, as the checks see it.
 type genCall struct {
 	actor  string
-	kind   string // "drive", "stop", "release", "reproject", "plan"
+	kind   string // "drive", "stop", "release", "reproject", "plan", "list", "sweep"
 	op     string
 	report spState
 	steps  []int // the steps of its store calls
@@ -251,6 +251,7 @@ type genCall struct {
 	plan   []string // the plan a CreatePlan call asked for
 	token  int64    // the lease a drive loop's call ran under (0: none)
 	resume bool     // that lease took over work that may be running
+	open   []string // the applies a ListOpen returned
 }
 
 func (c genCall) String() string {
@@ -268,6 +269,8 @@ func (c genCall) String() string {
 		res = "error: " + c.err.Error()
 	case c.kind == "drive":
 		res = c.next.String()
+	case c.kind == "list":
+		res = fmt.Sprintf("open %v", c.open)
 	}
 	return fmt.Sprintf("actor %s's %s over %s → %s", c.actor, what, span, res)
 }

@@ -70,4 +70,10 @@ var applyBugs = []bug{
 		file: "applystate/rollout.go",
 		from: "c.Orphaned = op.Finalizer && failedGroups[op.Group] &&",
 		to:   "c.Orphaned = false && op.Finalizer && failedGroups[op.Group] &&"},
+
+	// applystate: the open-applies index
+	{name: "list-terminal", why: "ListOpen returns every apply its index rows name, terminal ones included, and keeps their rows",
+		file: "applystate/discovery.go",
+		from: "case a != nil && !Normalize(a.State).Terminal():\n\t\treturn rowVerdict{list: true}",
+		to:   "case a != nil:\n\t\treturn rowVerdict{list: true}"},
 }
