@@ -243,7 +243,8 @@ func endToEnd(t *testing.T, store string, vars map[string]string) {
 		t.Errorf("queue list -o json: states %v, batches %v", list.States, ids)
 	}
 	inv = cmd(exitOK, append([]string{"queue", "show", q, "b2"}, machine...)...)
-	if !strings.Contains(inv.stdout, "the batch is in this state") || !strings.Contains(inv.stdout, "stale: the batch moved to running") {
+	if !strings.Contains(inv.stdout, "listed in: running") || !strings.Contains(inv.stdout, "state queued (version 1, added") ||
+		!strings.Contains(inv.stdout, "left by a move out of it") {
 		t.Errorf("queue show: %s", inv.stdout)
 	}
 	cmd(exitNotFound, "queue", "show", q, "no-such-batch")

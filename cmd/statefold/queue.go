@@ -112,9 +112,11 @@ values are the states read.`,
 		{name: "show", args: "<queue> <batch-id>", nargs: 2,
 			summary: "one batch and its index rows",
 			help: `Prints the batch row and, when the machine is given (--machine or --states),
-the index rows that name it in each non-terminal state, each marked current
-or stale (a row in another state than the batch's, which Reconcile removes).
-Writes nothing.`,
+batchstate's Orchestrator.Explain: the state the batch is listed in and
+each of its rows in the non-terminal states with why it is there (live, left
+by a move, a write in flight or stalled past the default grace, final) and
+what Reconcile does with it. Key rows need the application's index
+functions, which the command does not have. Writes nothing.`,
 			flags: m.register,
 			run:   func(ctx context.Context, e *env, args []string) error { return queueShow(ctx, e, args[0], args[1], &m) }},
 		{name: "reconcile", args: "<queue>", nargs: 1,
@@ -225,37 +227,27 @@ type memberView struct {
 	Version int64      `json:"version"`
 	AddedAt *time.Time `json:"added_at"`
 	Current bool       `json:"current"`
+	Reason  string     `json:"reason"`
 	Why     string     `json:"why"`
 }
 
-// indexRows reads the index rows that name batch b in each non-terminal
-// state of m, and says of each why it is there.
-func indexRows(ctx context.Context, s storage.MembershipStore, m batchstate.Machine, b storage.Batch) ([]memberView, error) {
-	rows := []memberView{}
-	for _, st := range m.NonTerminal() {
-		members, err := s.ListMembers(ctx, b.Queue, st)
-		if err != nil {
-			return nil, fmt.Errorf("index rows of queue %q in %s: %w", b.Queue, st, err)
-		}
-		for _, mem := range members {
-			if mem.BatchID != b.ID {
-				continue
-			}
-			r := memberView{State: st, Version: mem.Version, AddedAt: jsonTime(mem.AddedAt)}
-			switch {
-			case st == b.State:
-				r.Current, r.Why = true, "the batch is in this state"
-			case m.IsTerminal(b.State) || b.State == batchstate.Abandoned:
-				r.Why = "stale: the batch is terminal (" + b.State + "); List and Reconcile remove it"
-			case mem.Version > b.Version:
-				r.Why = fmt.Sprintf("a move to this state for version %d has not landed (in flight, or failed; the batch is at %d): Reconcile fences it off after the grace", mem.Version, b.Version)
-			default:
-				r.Why = "stale: the batch moved to " + b.State + "; List filters it, Reconcile removes it"
-			}
-			rows = append(rows, r)
-		}
+// explainRows reads, with batchstate's Orchestrator.Explain, where batch
+// id of queue is listed and each of its state rows with why it is there.
+func explainRows(ctx context.Context, s storage.Store, m batchstate.Machine, queue, id string) (batchstate.BatchExplanation, []memberView, error) {
+	o, err := batchstate.New(s, s, m)
+	if err != nil {
+		return batchstate.BatchExplanation{}, nil, err
 	}
-	return rows, nil
+	x, err := o.Explain(ctx, queue, id)
+	if err != nil {
+		return x, nil, fmt.Errorf("explain batch %q of queue %q: %w", id, queue, err)
+	}
+	rows := []memberView{}
+	for _, r := range x.Rows {
+		rows = append(rows, memberView{State: r.State, Version: r.Row.Version, AddedAt: jsonTime(r.Row.AddedAt),
+			Current: r.Reason == batchstate.RowLive, Reason: string(r.Reason), Why: r.Reason.Describe()})
+	}
+	return x, rows, nil
 }
 
 func queueShow(ctx context.Context, e *env, queue, id string, mf *machineFlags) error {
@@ -275,9 +267,12 @@ func queueShow(ctx context.Context, e *env, queue, id string, mf *machineFlags) 
 	if err != nil {
 		return fmt.Errorf("batch %q of queue %q: %w", id, queue, err)
 	}
-	rows, err := indexRows(ctx, s, m, b)
-	if err != nil {
-		return err
+	var x batchstate.BatchExplanation
+	rows := []memberView{}
+	if mf.given() {
+		if x, rows, err = explainRows(ctx, s, m, queue, id); err != nil {
+			return err
+		}
 	}
 	if e.output == "json" {
 		return e.emitJSON(struct {
@@ -285,7 +280,9 @@ func queueShow(ctx context.Context, e *env, queue, id string, mf *machineFlags) 
 			Batch     batchView    `json:"batch"`
 			IndexRows []memberView `json:"index_rows"`
 			Indexed   bool         `json:"index_read"`
-		}{e.where(), viewBatch(b), rows, mf.given()})
+			ListedIn  string       `json:"listed_in"`
+			Missing   []string     `json:"missing"`
+		}{e.where(), viewBatch(b), rows, mf.given(), x.ListedIn, orEmpty(x.Missing)})
 	}
 	head := newTable()
 	head.row("queue", b.Queue)
@@ -299,14 +296,7 @@ func queueShow(ctx context.Context, e *env, queue, id string, mf *machineFlags) 
 	if !mf.given() {
 		out += "\nindex rows: not read (give the machine, --machine or --states, to read them)\n"
 	} else {
-		t := newTable("INDEX STATE", "VERSION", "ADDED", "")
-		for _, r := range rows {
-			t.row(r.State, fmt.Sprint(r.Version), when(deref(r.AddedAt)), r.Why)
-		}
-		out += "\nindex rows:\n" + t.String()
-		if len(rows) == 0 {
-			out += "  none\n"
-		}
+		out += "\nindex rows (batchstate's Orchestrator.Explain, default grace):\n" + indent(x.String())
 	}
 	_, err = fmt.Fprint(e.stdout, out)
 	return err
@@ -359,4 +349,12 @@ func queueReconcile(ctx context.Context, e *env, queue string, mf *machineFlags,
 	t.row("unresolved", orDash(strings.Join(r.Unresolved, ", ")))
 	_, err = fmt.Fprint(e.stdout, t.String())
 	return err
+}
+
+// orEmpty is ids, or an empty list for JSON when there is none.
+func orEmpty(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
 }
