@@ -89,6 +89,16 @@ type Exploration struct {
 	// calls, then let it go first (a stale compare-and-swap): the actor,
 	// the write and how long it waits are drawn at random.
 	Delays int
+	// Holds is how many schedules run after the delay schedules that
+	// hold two or three actors at writes, one after another: each runs
+	// alone until one of its writes is next and waits there, then they are
+	// let go in the order they were held, each until the call it was in
+	// returns. Switches happen only at writes, so the combinations are
+	// few enough to enumerate; they run in a seeded order, holds at writes
+	// to what another actor writes too first. It includes one schedule per
+	// actor that runs it first, to count its writes. They count as random
+	// schedules.
+	Holds int
 	// MaxSchedules bounds how many schedules the bounded search of one
 	// scenario runs, cheapest first; 0 means no bound. A search it cuts
 	// is not complete ([ExploreResult].Complete).

@@ -221,6 +221,19 @@ func exExplore(ctx context.Context, stores func() storage.Store, sc *exScenario,
 		}
 	}
 	exWorkers(workers, random)
+	if x.Holds > 0 && len(errs) == 0 && len(res.Violations) < maxViolations {
+		exRunHolds(sc, x.Holds, rand.New(rand.NewPCG(x.Seed, ^salt)), func(ch exChooser) bool {
+			r, err := exRunSchedule(ctx, stores(), sc, ch, f, false)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("scenario %s, holds schedule %q: %w", sc.name, r.Schedule, err))
+				return true
+			}
+			res.Random++
+			return record(r) || (!until.IsZero() && time.Now().After(until))
+		})
+	}
 	if len(errs) > 0 {
 		return res, errs[0]
 	}
