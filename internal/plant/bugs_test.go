@@ -6,22 +6,13 @@ package plant_test
 var bugs = append(append([]bug(nil), batchBugs...), applyBugs...)
 
 // hardBugs are planted bugs the generated exploration does not find yet
-// within make test's budget. stale-apply-after-lost-row-cas needs three
-// actors held at three precise writes: two replicas of one drive loop and
-// a third loop's stale apply write (see applystate's
-// TestLostRowCASReReadsTheApplyNonTerminal); the delay schedules of
-// race-shaped scenarios hold one actor, and random priorities rarely hold
-// the other two at the right writes. no-created-row needs a CreatePlan held
+// within make test's budget. no-created-row needs a CreatePlan held
 // between its index row and its apply write while the clock passes the
 // grace and a whole ListOpen runs (applystate's
 // TestCreatePlanPausedPastTheGrace).
 // TestPlantedBugsFound runs them only with STATEFOLD_PLANTED_HARD=1; the
 // deterministic tests of applystate catch each.
 var hardBugs = []bug{
-	{name: "stale-apply-after-lost-row-cas", why: "the fix of the applystate issue's hole 1 reverted: after a lost row compare-and-swap the row is read again but not the apply, so the fence is stale",
-		file: "applystate/drive.go",
-		from: "// read before this round is older than that row.\n\t\treturn false, true, d.reread(ctx)",
-		to:   "// read before this round is older than that row.\n\t\treturn false, true, func() (err error) { d.row, err = d.p.ops.GetOperation(ctx, d.applyID, d.opID); return err }()"},
 	{name: "no-created-row", why: "CreatePlan files the apply only before creating it: a ListOpen past the grace removes that row while the apply does not exist yet, and the apply CreatePlan then creates is never listed",
 		file: "applystate/plan.go",
 		from: "if err := p.list(ctx, id, createdVersion); err != nil {\n\t\treturn storage.Apply{}, nil, err\n\t}\n\tp.cfg.logger",
