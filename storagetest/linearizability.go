@@ -51,7 +51,8 @@ type LinearizabilityResult struct {
 }
 
 // CheckLinearizable records the history of concurrent clients calling
-// store — creates, reads and compare-and-swap updates of three batches,
+// store — creates, reads, compare-and-swap updates and conditional
+// deletes of three batches,
 // upserts, conditional removals and listings of one membership bucket —
 // and checks it, with the porcupine linearizability checker, against a
 // sequential model of the store contract, the way Jepsen checks a
@@ -139,18 +140,19 @@ const (
 	linAdd
 	linRemove
 	linList
+	linDelete
 )
 
 func (o linOp) write() bool { return o != linGet && o != linList }
 
-// linIn is one call: on batch "b<key>" (create, get, update) or on member
+// linIn is one call: on batch "b<key>" (create, get, update, delete) or on member
 // "m<key>" of the bucket (add, remove), or a listing of the bucket.
 type linIn struct {
 	op        linOp
 	key       int
 	state     string // create, update: the new state; update: expected state in expState
 	expState  string
-	version   int64 // update: expected version; add: the version; remove: max version
+	version   int64 // update, delete: expected version; add: the version; remove: max version
 	partition int   // 0..2 batches, 3 the bucket
 }
 
@@ -175,7 +177,7 @@ var linStates = []string{"s0", "s1", "s2"}
 
 func linRandom(rng *rand.Rand) linIn {
 	key := rng.IntN(3)
-	switch op := linOp(rng.IntN(6)); op {
+	switch op := linOp(rng.IntN(7)); op {
 	case linCreate:
 		return linIn{op: op, key: key, state: linStates[rng.IntN(3)], partition: key}
 	case linGet:
@@ -183,6 +185,8 @@ func linRandom(rng *rand.Rand) linIn {
 	case linUpdate:
 		return linIn{op: op, key: key, state: linStates[rng.IntN(3)], expState: linStates[rng.IntN(3)],
 			version: 1 + rng.Int64N(4), partition: key}
+	case linDelete:
+		return linIn{op: op, key: key, version: 1 + rng.Int64N(4), partition: key}
 	case linAdd:
 		return linIn{op: op, key: key, version: 1 + rng.Int64N(4), partition: 3}
 	case linRemove:
@@ -204,6 +208,8 @@ func (in linIn) run(ctx context.Context, s storage.Store, queue string) (linOut,
 	case linUpdate:
 		b, err := s.UpdateBatch(ctx, storage.Batch{Queue: queue, ID: id, State: in.state}, in.version, in.expState)
 		return linOut{version: b.Version}, err
+	case linDelete:
+		return linOut{}, s.DeleteBatch(ctx, queue, id, in.version)
 	case linAdd:
 		return linOut{}, s.AddMember(ctx, storage.Member{Queue: queue, State: "m", BatchID: fmt.Sprintf("m%d", in.key), Version: in.version})
 	case linRemove:
@@ -294,6 +300,27 @@ func linStepBatch(s linBatch, in linIn, out linOut) []interface{} {
 		case out.kind == linNotFound && !s.exists:
 			return []interface{}{s}
 		}
+	case linDelete:
+		return linStepDelete(s, in, out)
+	}
+	return nil
+}
+
+// linStepDelete is a conditional delete: the row goes only at the
+// expected version.
+func linStepDelete(s linBatch, in linIn, out linOut) []interface{} {
+	match := s.exists && s.version == in.version
+	switch {
+	case out.kind == linUnknown && match:
+		return []interface{}{linBatch{}, s}
+	case out.kind == linUnknown:
+		return []interface{}{s}
+	case out.kind == linOK && match:
+		return []interface{}{linBatch{}}
+	case out.kind == linConflict && s.exists && !match:
+		return []interface{}{s}
+	case out.kind == linNotFound && !s.exists:
+		return []interface{}{s}
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ func TestCheckLinearizable(t *testing.T) {
 		{"memory", memory.New(), true},
 		{"lower-overwrites", lowerOverwrites{memory.New()}, false},
 		{"non-atomic-cas", nonAtomicCAS{memory.New()}, false},
+		{"delete-ignores-version", deleteIgnoresVersion{memory.New()}, false},
 		// Every third update fails as unavailable: before it ran, or after
 		// it landed — ambiguous (fine), or claiming it did not (a lie).
 		{"unavailable-before-running", &lostUpdates{Store: memory.New(), landed: false}, true},
@@ -67,4 +68,15 @@ func (s *lostUpdates) UpdateBatch(ctx context.Context, b storage.Batch, expected
 		err = fmt.Errorf("%w: %w", storage.ErrAmbiguous, err)
 	}
 	return storage.Batch{}, err
+}
+
+// deleteIgnoresVersion deletes a batch at whatever version is stored.
+type deleteIgnoresVersion struct{ *memory.Store }
+
+func (s deleteIgnoresVersion) DeleteBatch(ctx context.Context, queue, id string, _ int64) error {
+	b, err := s.GetBatch(ctx, queue, id)
+	if err != nil {
+		return err
+	}
+	return s.Store.DeleteBatch(ctx, queue, id, b.Version)
 }

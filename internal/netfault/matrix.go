@@ -81,6 +81,9 @@ var sent = map[storagetest.Method]struct{ statement, op string }{
 	storagetest.UpdateOperation: {"UPDATE ", "PutItem"},
 	storagetest.AddMember:       {"INSERT INTO ", "PutItem"},
 	storagetest.RemoveMember:    {"DELETE FROM ", "DeleteItem"},
+	storagetest.DeleteBatch:     {"DELETE FROM ", "DeleteItem"},
+	storagetest.DeleteApply:     {"DELETE FROM ", "DeleteItem"},
+	storagetest.DeleteOperation: {"DELETE FROM ", "DeleteItem"},
 }
 
 // Classify names err, returned by a call made with ctx, as the matrix does

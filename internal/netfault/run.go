@@ -83,8 +83,8 @@ func Explore(t *testing.T, backend string, store, actors storage.Store, counts f
 }
 
 // Linearizable records a history of concurrent creates, reads,
-// compare-and-swaps, member upserts, removals and listings on s (whose
-// faults counts reports), checks it against the store contract (a write
+// compare-and-swaps, conditional deletes, member upserts, removals and
+// listings on s (whose faults counts reports), checks it against the store contract (a write
 // that failed ambiguously counts as possibly applied, one that failed
 // unambiguously must not have landed),
 // and logs the line make test prints: "linearizable on <backend>: N
