@@ -61,11 +61,7 @@ func WithObserver(f func(context.Context, Result)) Option {
 
 // configure applies opts to the defaults and checks the result.
 func configure(opts []Option) (config, error) {
-	cfg := defaults()
-	if err := option.Apply(&cfg, opts); err != nil {
-		return config{}, err
-	}
-	return cfg, cfg.check()
+	return option.Configure(defaults(), opts, config.check)
 }
 
 // check reports the first option value c cannot use, naming the option.

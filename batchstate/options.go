@@ -137,15 +137,6 @@ func WithIndex(name string, keys func(storage.Batch) []string) Option {
 // was given are not filed.
 func WithFinishedIndex() Option { return func(c *config) { c.finished = true } }
 
-// configure applies opts to the defaults and checks the result.
-func configure(opts []Option) (config, error) {
-	cfg := defaults()
-	if err := option.Apply(&cfg, opts); err != nil {
-		return config{}, err
-	}
-	return cfg, cfg.check()
-}
-
 // check reports the first option value cfg cannot use, naming the option.
 func (c config) check() error {
 	if err := option.ClockAndLogger(c.clock, c.logger); err != nil {

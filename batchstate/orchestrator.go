@@ -3,6 +3,7 @@ package batchstate
 import (
 	"time"
 
+	"github.com/statefold/statefold/internal/option"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -31,7 +32,7 @@ func New(batches storage.BatchStore, members storage.MembershipStore, m Machine,
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	cfg, err := configure(opts)
+	cfg, err := option.Configure(defaults(), opts, config.check)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,21 @@ func Apply[C any, O ~func(*C)](cfg *C, opts []O) error {
 	return nil
 }
 
+// Configure applies opts to def, the constructor's defaults, as [Apply]
+// does, then checks the result with check: the configuration to use, or
+// the first error of either.
+func Configure[C any, O ~func(*C)](def C, opts []O, check func(C) error) (C, error) {
+	if err := Apply(&def, opts); err != nil {
+		var zero C
+		return zero, err
+	}
+	if err := check(def); err != nil {
+		var zero C
+		return zero, err
+	}
+	return def, nil
+}
+
 // ClockAndLogger checks the two options every constructor takes: a nil
 // clock is an error naming WithClock, a nil logger one naming WithLogger
 // (both matching storage.ErrInvalid).
