@@ -20,6 +20,8 @@ const MaxBatchGetKeys = 100
 // TableNames are the four table names. Empty fields take the prefixed
 // default.
 type TableNames struct {
+	// Batches, Members, Applies and Operations hold the rows of the
+	// storage types of the same names.
 	Batches, Members, Applies, Operations string
 }
 

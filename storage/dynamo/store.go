@@ -44,10 +44,15 @@ type driver struct {
 // implements it, and so can a DAX client, an instrumented wrapper or a
 // fake.
 type Client interface {
+	// GetItem reads one row by its key.
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	// PutItem writes one row, under a condition where the store compares.
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	// DeleteItem removes one row, under a condition where the store compares.
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	// BatchGetItem reads up to [MaxBatchGetKeys] rows by their keys.
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	// Query reads the rows under one partition key.
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 

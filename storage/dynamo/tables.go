@@ -20,7 +20,9 @@ type tableSpec struct{ name, pk, sk string }
 // TableClient is the part of the DynamoDB API [CreateTables] and
 // [DeleteTables] call: *dynamodb.Client implements it.
 type TableClient interface {
+	// CreateTable creates one of the tables.
 	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	// DeleteTable deletes one of the tables.
 	DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
 	// DescribeTable is what the waiter for the new tables polls.
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)

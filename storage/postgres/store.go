@@ -19,8 +19,11 @@ import (
 // implement it (a *pgx.Conn serves one call at a time, so GetBatches then
 // reads its chunks one after another).
 type DB interface {
+	// Exec runs a statement that returns no rows.
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	// Query runs a statement that returns rows.
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	// QueryRow runs a statement that returns at most one row.
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 

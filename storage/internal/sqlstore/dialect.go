@@ -13,14 +13,19 @@ import (
 // Row is one row of a query: [Row.Scan] fails with the dialect's no-rows
 // error when there was none.
 type Row interface {
+	// Scan copies the row's columns into dest.
 	Scan(dest ...any) error
 }
 
 // Rows iterates a query's rows.
 type Rows interface {
+	// Next advances to the next row, false after the last or on an error.
 	Next() bool
+	// Scan copies the current row's columns into dest.
 	Scan(dest ...any) error
+	// Err is the error that ended the iteration, if any.
 	Err() error
+	// Close releases the rows; it may be called more than once.
 	Close()
 }
 

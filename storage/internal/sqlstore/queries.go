@@ -5,19 +5,29 @@ import "strings"
 // Tables are the quoted (and, where the dialect has schemas, qualified)
 // table names: the four of the store and the schema version's.
 type Tables struct {
+	// Batches, Members, Applies and Operations hold the store's rows,
+	// Schema the schema version.
 	Batches, Members, Applies, Operations, Schema string
 }
 
 // Queries holds every statement a [Store] runs, bound to its dialect's
 // placeholders. Each is a primary-key point or prefix access.
 type Queries struct {
+	// InsertBatch, GetBatch, UpdateBatch and BatchVersion write, read,
+	// compare-and-swap and read back the version of a batch row.
 	InsertBatch, GetBatch, UpdateBatch, BatchVersion string
-	AddMember, RemoveMember, ListMembers             string
+	// AddMember, RemoveMember and ListMembers upsert, delete and list
+	// the members of a set.
+	AddMember, RemoveMember, ListMembers string
+	// InsertApply, GetApply, UpdateApply and ApplyVersion do for an
+	// apply row what the batch statements do for a batch row.
 	InsertApply, GetApply, UpdateApply, ApplyVersion string
-	InsertOperation, GetOperation, ListOperations    string
-	UpdateOperation, OperationVersion                string
-	batchSelect                                      string
-	dialect                                          Dialect
+	// InsertOperation, GetOperation, ListOperations, UpdateOperation and
+	// OperationVersion do the same for operation rows, ListOperations
+	// listing those of one apply.
+	InsertOperation, GetOperation, ListOperations, UpdateOperation, OperationVersion string
+	batchSelect                                                                      string
+	dialect                                                                          Dialect
 }
 
 // GetBatches is the statement that reads n ids of one queue.
