@@ -14,13 +14,15 @@ const (
 	// ClassCreates holds CreateBatch, CreateApply and CreateOperation.
 	ClassCreates
 	// ClassCompareAndSwaps holds UpdateBatch, UpdateApply and
-	// UpdateOperation, and the conditional deletes DeleteBatch,
-	// DeleteApply and DeleteOperation (a compare-and-swap whose new row is
-	// none: the same answers).
+	// UpdateOperation.
 	ClassCompareAndSwaps
 	// ClassAddMember holds AddMember, an upsert.
 	ClassAddMember
-	// ClassRemoveMember holds RemoveMember, a conditional delete.
+	// ClassRemoveMember holds the conditional deletes: RemoveMember, and
+	// DeleteBatch, DeleteApply and DeleteOperation, which every backend
+	// sends as it sends RemoveMember (on DynamoDB once, without the SDK's
+	// retries: a resend after a landed delete finds no row and cannot
+	// tell it from another caller's delete).
 	ClassRemoveMember
 )
 
@@ -47,11 +49,11 @@ func (m Method) Class() MethodClass {
 	switch m {
 	case CreateBatch, CreateApply, CreateOperation:
 		return ClassCreates
-	case UpdateBatch, UpdateApply, UpdateOperation, DeleteBatch, DeleteApply, DeleteOperation:
+	case UpdateBatch, UpdateApply, UpdateOperation:
 		return ClassCompareAndSwaps
 	case AddMember:
 		return ClassAddMember
-	case RemoveMember:
+	case RemoveMember, DeleteBatch, DeleteApply, DeleteOperation:
 		return ClassRemoveMember
 	}
 	return ClassReads

@@ -135,7 +135,7 @@ func TestFaultStore(t *testing.T) {
 		require.Equal(t, 11, writes)
 		for _, m := range []faultstore.Method{faultstore.DeleteBatch, faultstore.DeleteApply, faultstore.DeleteOperation} {
 			require.True(t, m.IsWrite(), m)
-			require.Equal(t, faultstore.ClassCompareAndSwaps, m.Class(), "a conditional delete is a compare-and-swap")
+			require.Equal(t, faultstore.ClassRemoveMember, m.Class(), "the conditional deletes' column")
 		}
 	})
 }

@@ -31,12 +31,15 @@ func (s *driver) DeleteOperation(ctx context.Context, applyID, id string, expect
 		keyOf(attrApplyID, applyID, attrID, id), expectedVersion)
 }
 
-// del is a conditional DeleteItem (the stored version is expected). A
-// failed condition reads the item back: no item is storage.ErrNotFound,
-// another version storage.ErrConflict, the expected version (created
-// again between the two requests) a reason to send the delete again. When
-// an attempt the SDK retried may have landed, a failed condition may have
-// met this call's own delete: storage.ErrAmbiguous.
+// del is a conditional DeleteItem (the stored version is expected), sent
+// as RemoveMember's is: once, without the SDK's retries, resent only when
+// it surely did not run (throttled, or its connection could not be
+// opened) — a resend after a landed attempt would find no item and could
+// not tell its own delete from another caller's. A failure that may have
+// landed is storage.ErrAmbiguous. A failed condition (which no landed
+// attempt preceded) reads the item: none is storage.ErrNotFound, another
+// version storage.ErrConflict, the expected version (created again
+// between the two requests) a reason to send the delete again.
 func (s *driver) del(ctx context.Context, what, table string, key map[string]types.AttributeValue, expected int64) error {
 	expr, err := expression.NewBuilder().WithCondition(expression.Name(attrVersion).Equal(expression.Value(expected))).Build()
 	if err != nil {
@@ -47,20 +50,19 @@ func (s *driver) del(ctx context.Context, what, table string, key map[string]typ
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
-	var tries attempts
 	for attempt := 1; ; attempt++ {
-		if err := notSent(ctx); err != nil {
-			return fmt.Errorf("dynamo: %s: %w", what, err)
-		}
-		_, err := s.client.DeleteItem(ctx, in, tries.option())
+		err := s.once(ctx, func(opt func(*dynamodb.Options)) error {
+			_, err := s.client.DeleteItem(ctx, in, opt)
+			return err
+		})
 		var ccf *types.ConditionalCheckFailedException
 		switch {
 		case err == nil:
 			return nil
 		case !errors.As(err, &ccf):
-			return callErr(ctx, what, tries.mayHaveLanded.Load(), err)
+			return callErr(ctx, what, !notApplied(err), err)
 		}
-		if again, err := s.failedDelete(ctx, what, table, key, expected, tries.mayHaveLanded.Load(), ccf, attempt); !again {
+		if again, err := s.failedDelete(ctx, what, table, key, expected, ccf, attempt); !again {
 			return err
 		}
 	}
@@ -68,20 +70,16 @@ func (s *driver) del(ctx context.Context, what, table string, key map[string]typ
 
 // failedDelete answers a delete whose condition failed: its error, or
 // again when the delete should be sent once more.
-func (s *driver) failedDelete(ctx context.Context, what, table string, key map[string]types.AttributeValue, expected int64, mayHaveLanded bool, ccf *types.ConditionalCheckFailedException, attempt int) (again bool, _ error) {
+func (s *driver) failedDelete(ctx context.Context, what, table string, key map[string]types.AttributeValue, expected int64, ccf *types.ConditionalCheckFailedException, attempt int) (again bool, _ error) {
 	stored := ccf.Item
 	if stored == nil {
 		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
 		if err != nil {
-			return false, callErr(ctx, what+": read back after a failed condition", mayHaveLanded, err)
+			return false, callErr(ctx, what+": read back after a failed condition", false, err)
 		}
 		stored = out.Item
 	}
-	switch {
-	case mayHaveLanded:
-		return false, fmt.Errorf("dynamo: %s: a retried delete met %s, which may have followed its own landed delete: %w: %w",
-			what, describeStored(stored), storage.ErrAmbiguous, ccf)
-	case stored == nil:
+	if stored == nil {
 		return false, fmt.Errorf("dynamo: %s: %w: %w", what, storage.ErrNotFound, ccf)
 	}
 	if version, _ := storedVersion(stored); version != expected || attempt >= readback.MaxAttempts {
