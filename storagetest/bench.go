@@ -57,6 +57,9 @@ var listStates = []string{"queued", "running", "merging"}
 //   - OpenApplies/n=10000: [applystate.Projector.ListOpen] of 10,000 open
 //     applies (one ListMembers per shard, one GetApply per apply).
 //
+//   - Prune/n=10000: [batchstate.Orchestrator.Prune] of a queue's 10,000
+//     terminal batches, in calls of 1,000, until none is left.
+//
 // Every benchmark reports store round trips as calls/op; Drive32 also
 // reports conflicts/drive. At the end RunBenchmarks logs (go test -v) the
 // ratios a backend author compares, all from the one run: List against
@@ -78,6 +81,7 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) storage.Store) {
 	b.Run("Ownership", func(b *testing.B) { benchOwnership(b, rec, newStore(b)) })
 	b.Run(fmt.Sprintf("Lookup/n=%d", lookupSize), func(b *testing.B) { benchLookup(b, rec, newStore(b)) })
 	b.Run(fmt.Sprintf("OpenApplies/n=%d", openSize), func(b *testing.B) { benchOpenApplies(b, rec, newStore(b)) })
+	b.Run(fmt.Sprintf("Prune/n=%d", pruneSize), func(b *testing.B) { benchPrune(b, rec, newStore(b)) })
 	rec.ratios(b)
 }
 
@@ -93,6 +97,11 @@ type benchRecord struct {
 func (r *benchRecord) report(b *testing.B, fs *FaultStore) {
 	calls := float64(fs.TotalCalls()) / float64(b.N)
 	b.ReportMetric(calls, "calls/op")
+	r.record(b, calls)
+}
+
+// record records calls per op with the benchmark's ns/op.
+func (r *benchRecord) record(b *testing.B, calls float64) {
 	name := b.Name()
 	if i := strings.Index(name, "/"); i >= 0 {
 		name = name[i+1:]

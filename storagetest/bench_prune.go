@@ -1,0 +1,83 @@
+package storagetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/internal/explore"
+	"github.com/statefold/statefold/storage"
+)
+
+// pruneSize is the number of terminal batches the Prune benchmark prunes.
+const pruneSize = 10000
+
+// prunePage is the limit of each Prune call of the benchmark.
+const prunePage = 1000
+
+// pruneMachine is the benchmark's machine: open batches finish as done.
+var pruneMachine = batchstate.Machine{States: []string{"open", "done"}, Terminal: []string{"done"},
+	Transitions: map[string][]string{"open": {"done"}}}
+
+// seedFinished creates n batches in a new queue and moves each to done,
+// 32 at a time, and returns the queue.
+func seedFinished(ctx context.Context, o *batchstate.Orchestrator, n int) (string, error) {
+	queue := explore.UniqueID("prune")
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for i := range n {
+		g.Go(func() error {
+			b, err := o.Create(gctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("b%05d", i), State: "open"})
+			if err == nil {
+				_, err = o.Transition(gctx, b, "done")
+			}
+			return err
+		})
+	}
+	return queue, g.Wait()
+}
+
+// benchPrune measures [batchstate.Orchestrator.Prune] of pruneSize
+// terminal batches of one queue, in calls of prunePage, until none is left
+// (the seeding of each round is not timed or counted).
+func benchPrune(b *testing.B, rec *benchRecord, store storage.Store) {
+	ctx := context.Background()
+	fs := NewFaultStore(store)
+	o, err := batchstate.New(fs, fs, pruneMachine, batchstate.WithFinishedIndex())
+	if err != nil {
+		b.Fatal(err)
+	}
+	calls := 0
+	for range b.N {
+		b.StopTimer()
+		queue, err := seedFinished(ctx, o, pruneSize)
+		if err != nil {
+			b.Fatal(err)
+		}
+		before := fs.TotalCalls()
+		b.StartTimer()
+		pruned := 0
+		for more := true; more; {
+			now := time.Now()
+			rep, err := o.Prune(ctx, queue, now.Add(-48*time.Hour), now.Add(time.Second), prunePage)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pruned, more = pruned+rep.Pruned, rep.More
+		}
+		b.StopTimer()
+		calls += fs.TotalCalls() - before
+		if pruned != pruneSize {
+			b.Fatalf("pruned %d batches, want %d", pruned, pruneSize)
+		}
+		b.StartTimer()
+	}
+	perOp := float64(calls) / float64(b.N)
+	b.ReportMetric(perOp, "calls/op")
+	rec.record(b, perOp)
+	b.Logf("prune n=%d: %.0f store calls, %v per prune of the queue", pruneSize, perOp, b.Elapsed()/timeDiv(b.N))
+}
