@@ -76,6 +76,7 @@ func projectionWrite(a storage.Apply, d decision, now time.Time) (storage.Apply,
 // terminal apply is never overwritten.
 func (p *Projector) project(ctx context.Context, applyID string, first *storage.Apply, next target) (Result, error) {
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
+		retrying(ctx, attempt)
 		a, err := p.readOr(ctx, applyID, first)
 		if err != nil {
 			return Result{}, err

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/statefold/statefold/observe"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -174,7 +175,9 @@ func (p *Projector) unlist(ctx context.Context, id string) {
 // always returned; a terminal apply never is. A Projector without
 // discovery is an error matching storage.ErrInvalid.
 func (p *Projector) ListOpen(ctx context.Context) ([]storage.Apply, error) {
+	ctx, call := p.start(ctx, "ListOpen", "", "")
 	open, _, err := p.listOpen(ctx)
+	call.End(err, observe.Outcome{Count: len(open)}, errorType)
 	return open, err
 }
 

@@ -40,7 +40,9 @@ import (
 // acquired. A lease whose Resume is set turns the [Proceed] a pending
 // report would get into [Resume]. A lease that names another apply or
 // operation than the tasks is storage.ErrInvalid.
-func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task, opts ...DriveOption) (Result, error) {
+func (p *Projector) Drive(ctx context.Context, applyID string, tasks []Task, opts ...DriveOption) (res Result, err error) {
+	ctx, call := p.start(ctx, "Drive", applyID, taskOperation(tasks))
+	defer func() { ended(call, res, err) }()
 	if err := p.check(ctx, applyID, false); err != nil {
 		return Result{}, err
 	}
@@ -90,6 +92,7 @@ func (p *Projector) driveOperation(ctx context.Context, applyID, opID string, re
 		return Result{}, err
 	}
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
+		retrying(ctx, attempt)
 		res, done, err := d.round(ctx)
 		if err != nil || done {
 			return res, err

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/statefold/statefold/internal/hook"
 	"github.com/statefold/statefold/internal/option"
 	"github.com/statefold/statefold/storage"
 )
@@ -24,6 +25,7 @@ type config struct {
 	logger      *slog.Logger
 	maxAttempts int
 	observer    func(context.Context, Result)
+	hooks       hook.Set
 	// discovery is the open-applies index (WithDiscovery), nil for none;
 	// discoveryGrace its grace (WithDiscoveryGrace).
 	discovery       *discovery

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/statefold/statefold/internal/hook"
+	"github.com/statefold/statefold/observe"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -136,7 +138,9 @@ func checkTTL(ttl time.Duration) error {
 // the previous owner may have started the work. A missing operation is
 // storage.ErrNotFound; bad input (an empty owner, ttl <= 0, bad keys) is
 // storage.ErrInvalid naming the field, and nothing is written.
-func (p *Projector) Acquire(ctx context.Context, applyID, opID, owner string, ttl time.Duration) (Lease, error) {
+func (p *Projector) Acquire(ctx context.Context, applyID, opID, owner string, ttl time.Duration) (_ Lease, err error) {
+	ctx, call := p.start(ctx, "Acquire", applyID, opID)
+	defer func() { call.End(err, observe.Outcome{}, errorType) }()
 	if err := p.checkLease(ctx, applyID, opID); err != nil {
 		return Lease{}, err
 	}
@@ -148,6 +152,7 @@ func (p *Projector) Acquire(ctx context.Context, applyID, opID, owner string, tt
 	}
 	want := Lease{ApplyID: applyID, OperationID: opID, Owner: owner}
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
+		retrying(ctx, attempt)
 		l, done, err := p.acquireOnce(ctx, want, ttl)
 		if err != nil || done {
 			return l, err
@@ -174,6 +179,9 @@ func (p *Projector) acquireOnce(ctx context.Context, want Lease, ttl time.Durati
 	case err == nil:
 		p.cfg.logger.DebugContext(ctx, "applystate: operation acquired", "apply", l.ApplyID, "operation", opID,
 			"owner", l.Owner, "token", l.Token, "resume", l.Resume)
+		if row.Owner != "" && row.Owner != l.Owner {
+			hook.Emit(ctx, observe.Event{Kind: observe.Takeover, Reason: "operation"})
+		}
 		return l, true, nil
 	case errors.Is(err, storage.ErrConflict):
 		return Lease{}, false, nil // another write of the row landed: decide again
@@ -234,7 +242,9 @@ func acquiredBack(b, row storage.Operation, l Lease) outcome {
 // acknowledgement, a stop) reads the row again and retries; after another
 // write error the row is read back as [Projector.Acquire] does. The lease
 // returned carries the new Until; Token and Resume stay.
-func (p *Projector) Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
+func (p *Projector) Renew(ctx context.Context, l Lease, ttl time.Duration) (_ Lease, err error) {
+	ctx, call := p.start(ctx, "Renew", l.ApplyID, l.OperationID)
+	defer func() { call.End(err, observe.Outcome{}, errorType) }()
 	if err := p.checkLease(ctx, l.ApplyID, l.OperationID); err != nil {
 		return Lease{}, err
 	}
@@ -253,14 +263,16 @@ func (p *Projector) Renew(ctx context.Context, l Lease, ttl time.Duration) (Leas
 // acquisition's token is larger), and a Drive under l still writes until
 // another owner acquires the operation. A lease no longer held is an error
 // matching [ErrNotOwner], and nothing is written.
-func (p *Projector) Release(ctx context.Context, l Lease) error {
+func (p *Projector) Release(ctx context.Context, l Lease) (err error) {
+	ctx, call := p.start(ctx, "Release", l.ApplyID, l.OperationID)
+	defer func() { call.End(err, observe.Outcome{}, errorType) }()
 	if err := p.checkLease(ctx, l.ApplyID, l.OperationID); err != nil {
 		return err
 	}
 	if err := storage.ValidateKey("lease.Owner", l.Owner); err != nil {
 		return err
 	}
-	_, err := p.setUntil(ctx, "release", l, func(time.Time) time.Time { return time.Time{} })
+	_, err = p.setUntil(ctx, "release", l, func(time.Time) time.Time { return time.Time{} })
 	return err
 }
 
@@ -269,6 +281,7 @@ func (p *Projector) Release(ctx context.Context, l Lease) error {
 // call in errors.
 func (p *Projector) setUntil(ctx context.Context, verb string, l Lease, until func(time.Time) time.Time) (Lease, error) {
 	for attempt := 0; attempt < p.cfg.maxAttempts; attempt++ {
+		retrying(ctx, attempt)
 		got, done, err := p.setUntilOnce(ctx, verb, l, until)
 		if err != nil || done {
 			return got, err

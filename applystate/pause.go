@@ -22,7 +22,9 @@ import (
 // ReleasePause records the failures on their rows and clears it. A
 // terminal apply is returned unchanged; Changed reports any write. Retry
 // it after an error: it is idempotent.
-func (p *Projector) ReleasePause(ctx context.Context, applyID string) (Result, error) {
+func (p *Projector) ReleasePause(ctx context.Context, applyID string) (res Result, err error) {
+	ctx, call := p.start(ctx, "ReleasePause", applyID, "")
+	defer func() { ended(call, res, err) }()
 	if err := p.check(ctx, applyID, true); err != nil {
 		return Result{}, err
 	}
@@ -54,7 +56,7 @@ func (p *Projector) ReleasePause(ctx context.Context, applyID string) (Result, e
 	if prev := Normalize(before.State); prev.Terminal() {
 		return Result{Apply: before, Previous: prev, Changed: wrote}, nil
 	}
-	res, err := p.reproject(ctx, applyID)
+	res, err = p.reproject(ctx, applyID)
 	res.Changed = res.Changed || wrote || cleared
 	return res, err
 }

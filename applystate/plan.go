@@ -132,7 +132,9 @@ func plannedOperation(i int, op storage.Operation, applyID string, now time.Time
 // between would project over the operations created so far.
 //
 // It returns the apply and the operations as stored.
-func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, []storage.Operation, error) {
+func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (a storage.Apply, ops []storage.Operation, err error) {
+	ctx, call := p.start(ctx, "CreatePlan", plan.Apply.ID, "")
+	defer func() { endApply(call, a, err) }()
 	if err := ctx.Err(); err != nil {
 		return storage.Apply{}, nil, err
 	}
@@ -161,14 +163,14 @@ func (p *Projector) CreatePlan(ctx context.Context, plan Plan) (storage.Apply, [
 	if err := p.lockPlan(ctx, w); err != nil {
 		return storage.Apply{}, nil, err
 	}
-	ops, err := p.createOperations(ctx, w)
+	ops, err = p.createOperations(ctx, w)
 	if err != nil {
 		return storage.Apply{}, nil, err
 	}
 	if err := p.list(ctx, id, plannedVersion); err != nil {
 		return storage.Apply{}, nil, err
 	}
-	a, err := p.applies.CreateApply(ctx, w.Apply)
+	a, err = p.applies.CreateApply(ctx, w.Apply)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		if a, err = p.applies.GetApply(ctx, id); err == nil {
 			return p.existingPlan(ctx, w, a)

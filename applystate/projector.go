@@ -85,6 +85,7 @@ func NewProjector(applies storage.ApplyStore, ops storage.OperationStore, opts .
 	if err != nil {
 		return nil, err
 	}
+	applies, ops = hooked(applies, ops, &cfg)
 	return &Projector{applies: applies, ops: ops, cfg: cfg}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/statefold/statefold/internal/option"
+	"github.com/statefold/statefold/observe"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -155,7 +156,9 @@ func sweepOptions(opts []SweepOption) (sweepConfig, error) {
 // function when given) and the applies stuck past WithStuckAfter. It goes
 // on past an apply's error and returns them all, joined. Several sweeps may
 // run at once: every write is a compare-and-swap or a conditional removal.
-func (p *Projector) Sweep(ctx context.Context, opts ...SweepOption) (SweepReport, error) {
+func (p *Projector) Sweep(ctx context.Context, opts ...SweepOption) (rep SweepReport, err error) {
+	ctx, call := p.start(ctx, "Sweep", "", "")
+	defer func() { call.End(err, observe.Outcome{Count: rep.Open}, errorType) }()
 	c, err := sweepOptions(opts)
 	if err != nil {
 		return SweepReport{}, err
@@ -167,7 +170,7 @@ func (p *Projector) Sweep(ctx context.Context, opts ...SweepOption) (SweepReport
 	if err != nil {
 		return SweepReport{}, err
 	}
-	rep := SweepReport{Open: len(open), Removed: removed}
+	rep = SweepReport{Open: len(open), Removed: removed}
 	var errs []error
 	for _, a := range open {
 		if err := p.sweepOne(ctx, a, c, &rep); err != nil {

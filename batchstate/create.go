@@ -20,7 +20,9 @@ import (
 // with storage.ErrAlreadyExists instead of storing a batch whose row is
 // gone. After an error, read the batch: if it exists in the state asked
 // for, the create landed; if it is Abandoned, create under a new id.
-func (o *Orchestrator) Create(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+func (o *Orchestrator) Create(ctx context.Context, b storage.Batch) (created storage.Batch, err error) {
+	ctx, call := o.start(ctx, "Create", b.Queue, b.ID)
+	defer func() { endBatch(call, created, err) }()
 	if err := ctx.Err(); err != nil {
 		return storage.Batch{}, err
 	}
@@ -40,7 +42,7 @@ func (o *Orchestrator) Create(ctx context.Context, b storage.Batch) (storage.Bat
 	if err := o.addRows(ctx, kp.before); err != nil {
 		return storage.Batch{}, fmt.Errorf("batchstate: create %q: %w", b.ID, err)
 	}
-	created, err := o.batches.CreateBatch(ctx, p.batch)
+	created, err = o.batches.CreateBatch(ctx, p.batch)
 	if err != nil {
 		return storage.Batch{}, fmt.Errorf("batchstate: create %q: %w", b.ID, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/statefold/statefold/observe"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -117,6 +118,7 @@ func (o *Orchestrator) holdLease(ctx context.Context, queue string) (storage.Bat
 	case leaseTakeOver:
 		o.cfg.logger.WarnContext(ctx, "batchstate: reconcile takes over a lease a crashed Reconcile left held",
 			"queue", queue, "held_since", cur.UpdatedAt)
+		emit(ctx, observe.Takeover, "lease")
 		fallthrough
 	case leaseTake:
 		if got, werr = o.batches.UpdateBatch(ctx, want, cur.Version, cur.State); errors.Is(werr, storage.ErrConflict) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/statefold/statefold/observe"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -31,11 +32,13 @@ import (
 // Rows of batches found terminal are removed, best-effort; a row whose
 // batch does not exist is skipped and kept (it may belong to a Create in
 // flight).
-func (o *Orchestrator) List(ctx context.Context, queue string, states ...string) ([]storage.Batch, error) {
+func (o *Orchestrator) List(ctx context.Context, queue string, states ...string) (out []storage.Batch, err error) {
+	ctx, call := o.start(ctx, "List", queue, "")
+	defer func() { endList(call, out, err) }()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	states, err := checkList(o.m, queue, states)
+	states, err = checkList(o.m, queue, states)
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +59,7 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 				queue, attempt, storage.ErrConflict)
 		}
 		o.cfg.logger.DebugContext(ctx, "batchstate: list overlapped a Reconcile; reading again", "queue", queue, "attempt", attempt)
+		emit(ctx, observe.Reread, res.reason())
 		if res == listHeld && backoff > 0 {
 			// A Reconcile is removing rows right now: give it time.
 			if err := pause(ctx, backoff); err != nil {

@@ -19,7 +19,9 @@ import (
 // of the call is returned, even if it is rewritten meanwhile. Lookup costs
 // one ListMembers and one GetBatches call, whatever the size of the queue.
 // Terminal batches keep their keys: Lookup returns them too.
-func (o *Orchestrator) Lookup(ctx context.Context, queue, index, key string) ([]storage.Batch, error) {
+func (o *Orchestrator) Lookup(ctx context.Context, queue, index, key string) (out []storage.Batch, err error) {
+	ctx, call := o.start(ctx, "Lookup", queue, "")
+	defer func() { endList(call, out, err) }()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -90,7 +92,9 @@ func keyed(m Machine, idx []index, ids []string, found map[string]storage.Batch,
 // its UpdatedAt in the interval is returned. The batches are filed by UTC
 // day: the call costs one ListMembers per day of the interval (read at most
 // [WithListConcurrency] at once) and one GetBatches call.
-func (o *Orchestrator) ListFinished(ctx context.Context, queue string, since, until time.Time) ([]storage.Batch, error) {
+func (o *Orchestrator) ListFinished(ctx context.Context, queue string, since, until time.Time) (out []storage.Batch, err error) {
+	ctx, call := o.start(ctx, "ListFinished", queue, "")
+	defer func() { endList(call, out, err) }()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

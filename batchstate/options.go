@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/statefold/statefold/internal/hook"
 	"github.com/statefold/statefold/internal/option"
 	"github.com/statefold/statefold/storage"
 )
@@ -51,6 +52,7 @@ type config struct {
 	indexes      []index
 	finished     bool
 	indexErr     error
+	hooks        hook.Set
 }
 
 // defaults is the configuration of an Orchestrator built without options.

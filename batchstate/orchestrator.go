@@ -36,6 +36,7 @@ func New(batches storage.BatchStore, members storage.MembershipStore, m Machine,
 	if err != nil {
 		return nil, err
 	}
+	batches, members = hooked(batches, members, cfg)
 	return &Orchestrator{batches: batches, members: members, m: m.clone(), cfg: cfg}, nil
 }
 

@@ -53,8 +53,9 @@ type PruneReport struct {
 // a tombstone whose row was left behind is cleaned then. Several Prunes
 // at once are safe. Input errors match storage.ErrInvalid; a store error
 // ends the call with what it did so far.
-func (o *Orchestrator) Prune(ctx context.Context, queue string, since, before time.Time, limit int) (PruneReport, error) {
-	var rep PruneReport
+func (o *Orchestrator) Prune(ctx context.Context, queue string, since, before time.Time, limit int) (rep PruneReport, err error) {
+	ctx, call := o.start(ctx, "Prune", queue, "")
+	defer func() { endPrune(ctx, call, rep, err) }()
 	if !o.cfg.finished {
 		return rep, storage.Invalid("Prune", "finished batches are not filed (see WithFinishedIndex)")
 	}

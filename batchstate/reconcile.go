@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/statefold/statefold/observe"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -82,7 +83,9 @@ type ReconcileReport struct {
 // A failed write (a removal, a fence, a tombstone, the lease) is counted as
 // kept and reported in the returned error, joined; the scan goes on.
 // Reading errors end the call before any write.
-func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (ReconcileReport, error) {
+func (o *Orchestrator) Reconcile(ctx context.Context, queue string) (rep ReconcileReport, err error) {
+	ctx, call := o.start(ctx, "Reconcile", queue, "")
+	defer func() { endReconcile(ctx, call, rep, err) }()
 	if err := ctx.Err(); err != nil {
 		return ReconcileReport{}, err
 	}
@@ -236,6 +239,7 @@ func (run *reconcileRun) fence(ctx context.Context, state string, r storage.Memb
 		run.rep.Kept++
 	default:
 		run.rep.Fenced++
+		emit(ctx, observe.Fenced, "transition")
 		run.found[b.ID] = fenced
 		run.live = append(run.live, leasedRemoval{state, r, maxVersion})
 	}
@@ -253,6 +257,7 @@ func (run *reconcileRun) abandon(ctx context.Context, state string, r storage.Me
 		run.rep.Kept++
 	default:
 		run.rep.Fenced++
+		emit(ctx, observe.Fenced, "create")
 		run.found[r.BatchID] = tomb
 		run.remove(ctx, state, r, maxVersion, &run.rep.RemovedDangling)
 	}

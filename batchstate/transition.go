@@ -31,7 +31,9 @@ import (
 // matches storage.ErrConflict. If the batch turns out to be terminal, the
 // row this call added is removed again, so a refused move leaves nothing
 // behind.
-func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to string) (storage.Batch, error) {
+func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to string) (out storage.Batch, err error) {
+	ctx, call := o.start(ctx, "Transition", b.Queue, b.ID)
+	defer func() { endBatch(call, out, err) }()
 	if err := ctx.Err(); err != nil {
 		return b, err
 	}

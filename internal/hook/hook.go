@@ -1,0 +1,122 @@
+// Package hook calls the [observe.Hooks] of an orchestrator: the start
+// and end of its public calls, the events within them, and the conflicts
+// and ambiguous writes its stores answer.
+package hook
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/statefold/statefold/observe"
+	"github.com/statefold/statefold/storage"
+)
+
+// Set is the hooks an orchestrator was given, in order; the zero Set
+// calls nothing.
+type Set struct{ hooks []observe.Hooks }
+
+// Add appends h.
+func (s *Set) Add(h observe.Hooks) { s.hooks = append(s.hooks, h) }
+
+// On reports whether any hook is set.
+func (s *Set) On() bool { return s != nil && len(s.hooks) > 0 }
+
+type callKey struct{}
+
+// Call is a call in progress, as Start returned it.
+type Call struct {
+	set  *Set
+	ctx  context.Context
+	call observe.Call
+}
+
+// Start starts c: the hooks' OnStart, in order, then c carried in the
+// returned context for the events within the call.
+func (s *Set) Start(ctx context.Context, c observe.Call) (context.Context, Call) {
+	if !s.On() {
+		return ctx, Call{}
+	}
+	c.Start = time.Now()
+	for _, h := range s.hooks {
+		if h.OnStart != nil {
+			if next := h.OnStart(ctx, c); next != nil {
+				ctx = next
+			}
+		}
+	}
+	ctx = context.WithValue(ctx, callKey{}, &Call{set: s, call: c})
+	return ctx, Call{set: s, ctx: ctx, call: c}
+}
+
+// End ends the call with o (Duration and ErrorType are filled in from
+// err and the call's start; classify classifies err, nil: [ErrorType]).
+func (c Call) End(err error, o observe.Outcome, classify func(error) string) {
+	if c.set == nil {
+		return
+	}
+	o.Duration, o.Err = time.Since(c.call.Start), err
+	if err != nil {
+		if classify == nil {
+			classify = ErrorType
+		}
+		o.ErrorType = classify(err)
+	}
+	for _, h := range c.set.hooks {
+		if h.OnEnd != nil {
+			h.OnEnd(c.ctx, c.call, o)
+		}
+	}
+}
+
+// Emit reports e within the call ctx carries; outside a call, nothing.
+// Count defaults to 1.
+func Emit(ctx context.Context, e observe.Event) {
+	c, ok := ctx.Value(callKey{}).(*Call)
+	if !ok {
+		return
+	}
+	e.Call = c.call
+	if e.Count == 0 {
+		e.Count = 1
+	}
+	for _, h := range c.set.hooks {
+		if h.OnEvent != nil {
+			h.OnEvent(ctx, e)
+		}
+	}
+}
+
+// ErrorType classifies err by the storage sentinels and the context's
+// errors (see observe.ErrorTypes); "" for nil.
+func ErrorType(err error) string {
+	for _, s := range []struct {
+		err  error
+		name string
+	}{
+		{storage.ErrAmbiguous, "ambiguous"}, {storage.ErrInvalid, "invalid"}, {storage.ErrNotFound, "not_found"},
+		{storage.ErrAlreadyExists, "already_exists"}, {storage.ErrConflict, "conflict"},
+		{storage.ErrUnavailable, "unavailable"}, {storage.ErrSchema, "schema"},
+		{context.Canceled, "canceled"}, {context.DeadlineExceeded, "deadline_exceeded"},
+	} {
+		if errors.Is(err, s.err) {
+			return s.name
+		}
+	}
+	if err == nil {
+		return ""
+	}
+	return "other"
+}
+
+// written reports a write's error as an event of the call ctx carries:
+// Ambiguous, or Conflict for a lost conditional write.
+func written(ctx context.Context, method string, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, storage.ErrAmbiguous):
+		Emit(ctx, observe.Event{Kind: observe.Ambiguous, Reason: method, Err: err})
+	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrAlreadyExists):
+		Emit(ctx, observe.Event{Kind: observe.Conflict, Reason: method, Err: err})
+	}
+}
