@@ -61,7 +61,7 @@ func TestErrorType(t *testing.T) {
 	for err, want := range map[error]string{
 		nil: "", errors.New("boom"): "other", context.Canceled: "canceled",
 		fmt.Errorf("%w: %w", storage.ErrUnavailable, storage.ErrAmbiguous): "ambiguous",
-		storage.Invalid("f", "bad"): "invalid", storage.ErrNotFound: "not_found",
+		storage.Invalid("f", "bad"):                                        "invalid", storage.ErrNotFound: "not_found",
 		storage.ErrSchema: "schema", context.DeadlineExceeded: "deadline_exceeded",
 	} {
 		require.Equal(t, want, ErrorType(err), "%v", err)
