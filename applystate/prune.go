@@ -1,0 +1,125 @@
+package applystate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/statefold/statefold/storage"
+)
+
+// MaxPruneApplies is the most apply ids one [Projector.Prune] call takes.
+const MaxPruneApplies = 1000
+
+// PruneReport says what one [Projector.Prune] call did.
+type PruneReport struct {
+	// Pruned counts applies pruned by this call: every operation deleted
+	// and the payload dropped.
+	Pruned int
+	// Operations counts the operation rows this call deleted.
+	Operations int
+	// Kept counts applies left as they are: not terminal, completed at or
+	// after the cutoff, or already pruned.
+	Kept int
+	// Missing counts ids with no apply row.
+	Missing int
+}
+
+// Prune prunes the terminal applies among ids (at most
+// [MaxPruneApplies]) that completed before the instant before — pass now
+// minus the retention period. Statefold keeps no index of terminal
+// applies: the caller names them, for example the ids its own records
+// show as finished, or the applies ListOpen listed before they
+// terminalized. For each apply read terminal (a terminal state never
+// changes) with a CompletedAt before before, Prune deletes every
+// operation at the version it read (a row rewritten meanwhile — an
+// acknowledgement by a Reproject — is read again and deleted at its new
+// version) and then drops the apply's payload by compare-and-swap at the
+// version read. The apply row stays, terminal, as the id's tombstone: a
+// later CreatePlan of the id fails with storage.ErrAlreadyExists, and
+// GetApply, Explain and Rollout describe a terminal apply without
+// operations. A non-terminal apply is never touched.
+//
+// Prune keeps no cursor: an apply whose prune stopped (a crash, an error)
+// still has its payload, so calling Prune again with its id resumes it.
+// Several Prunes at once are safe. Input errors match storage.ErrInvalid;
+// a store error ends the call with what it did so far.
+func (p *Projector) Prune(ctx context.Context, ids []string, before time.Time) (PruneReport, error) {
+	var rep PruneReport
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	if p.ops == nil {
+		return rep, storage.Invalid("ops", "nil OperationStore")
+	}
+	if len(ids) > MaxPruneApplies {
+		return rep, storage.Invalid("ids", "%d ids exceed %d", len(ids), MaxPruneApplies)
+	}
+	if err := storage.ValidateIDs("ids", ids); err != nil {
+		return rep, err
+	}
+	for _, id := range ids {
+		if err := p.pruneApply(ctx, id, before, &rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// pruneApply prunes one apply, or counts why not.
+func (p *Projector) pruneApply(ctx context.Context, id string, before time.Time, rep *PruneReport) error {
+	a, err := p.applies.GetApply(ctx, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		rep.Missing++
+		return nil
+	case err != nil:
+		return fmt.Errorf("applystate: prune %q: %w", id, err)
+	case !State(a.State).Terminal() || a.CompletedAt.IsZero() || !a.CompletedAt.Before(before):
+		rep.Kept++
+		return nil
+	}
+	ops, err := p.ops.ListOperations(ctx, id)
+	if err != nil {
+		return fmt.Errorf("applystate: prune %q: list operations: %w", id, err)
+	}
+	if len(ops) == 0 && a.Payload == nil {
+		rep.Kept++ // pruned already
+		return nil
+	}
+	for _, op := range ops {
+		if err := p.deleteOperation(ctx, op); err != nil {
+			return err
+		}
+		rep.Operations++
+	}
+	a.Payload, a.UpdatedAt = nil, p.stamp(p.now())
+	if _, err := p.applies.UpdateApply(ctx, a, a.Version); err != nil && !errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("applystate: prune %q: drop the payload: %w", id, err)
+	}
+	rep.Pruned++
+	return nil
+}
+
+// deleteOperation deletes op at its version, reading it again when a
+// write moved it on meanwhile; a row already gone is no error.
+func (p *Projector) deleteOperation(ctx context.Context, op storage.Operation) error {
+	for attempt := 1; ; attempt++ {
+		err := p.ops.DeleteOperation(ctx, op.ApplyID, op.ID, op.Version)
+		if err == nil || errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if !errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrAmbiguous) || attempt >= 3 {
+			return fmt.Errorf("applystate: prune %q: delete operation %q at version %d: %w", op.ApplyID, op.ID, op.Version, err)
+		}
+		cur, err := p.ops.GetOperation(ctx, op.ApplyID, op.ID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("applystate: prune %q: read operation %q: %w", op.ApplyID, op.ID, err)
+		}
+		op = cur
+	}
+}
