@@ -121,23 +121,6 @@ func TestPruneResumesAfterACrash(t *testing.T) {
 	require.Zero(t, rep.Scanned)
 }
 
-// pauseAt holds the first call of method m until release is closed, and
-// closes reached when it is held.
-func pauseAt(b *bundle, m storagetest.Method) (reached, release chan struct{}) {
-	reached, release = make(chan struct{}), make(chan struct{})
-	held := false
-	b.spy.setHook(func(ctx context.Context, got storagetest.Method) error {
-		if got != m || held {
-			return nil
-		}
-		held = true
-		close(reached)
-		<-release
-		return nil
-	})
-	return reached, release
-}
-
 // A Transition into done has added the finished row and is held before
 // its compare-and-swap when Prune reads the batch: still open, it is kept;
 // the Transition lands and the batch is listed as finished.
@@ -145,7 +128,7 @@ func TestPruneKeepsABatchMovingIntoDone(t *testing.T) {
 	t.Parallel()
 	b := setupPrune(t)
 	x := b.createWith(t, "x", "r1")
-	reached, release := pauseAt(b, mUpdateBatch)
+	reached, release := pauseFirst(b, mUpdateBatch)
 	moved := make(chan error, 1)
 	go func() { _, err := b.o.Transition(context.Background(), x, "done"); moved <- err }()
 	<-reached
@@ -167,7 +150,7 @@ func TestRacingPrunesPruneOnce(t *testing.T) {
 	t.Parallel()
 	b := setupPrune(t)
 	b.finish(t, "x", "r1")
-	reached, release := pauseAt(b, mUpdateBatch)
+	reached, release := pauseFirst(b, mUpdateBatch)
 	type result struct {
 		rep batchstate.PruneReport
 		err error
