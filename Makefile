@@ -2,12 +2,12 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: test bench vet test-unit crashpoints interleavings modelcheck planted explore netfaults classification upgrade consumer-deps statefold-cmd go-newest generate
+.PHONY: test bench vet test-unit crashpoints interleavings modelcheck planted explore netfaults classification upgrade consumer-deps statefold-cmd otel go-newest generate
 
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
 test:
-	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings modelcheck planted netfaults classification upgrade consumer-deps statefold-cmd go-newest
+	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings modelcheck planted netfaults classification upgrade consumer-deps statefold-cmd otel go-newest
 
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -136,6 +136,13 @@ consumer-deps:
 statefold-cmd:
 	cd cmd/statefold && $(GO) vet ./...
 	cd cmd/statefold && $(GO) test -race -count=1 -timeout 300s ./...
+
+## otel: the OpenTelemetry hooks (otel, its own module): vet, then its
+## tests under -race — the metrics and spans of a rollout and a queue cycle,
+## read with OpenTelemetry's in-memory reader and span recorder.
+otel:
+	cd otel && $(GO) vet ./...
+	cd otel && $(GO) test -race -count=1 -timeout 120s ./...
 
 ## go-newest: make test runs on the release the go directive names (the
 ## oldest supported); this vets the module and runs the tests that need no
