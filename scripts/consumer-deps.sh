@@ -5,13 +5,13 @@
 # and one that imports only applystate and storage/postgres) runs `go mod
 # tidy`, and its go.sum must name no testcontainers, Docker, moby,
 # OpenTelemetry or command-line library module, nor the statefold command's
-# module. Prints the go.sum size of each.
+# or the OpenTelemetry hooks' (otel) module. Prints the go.sum size of each.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-unwanted='testcontainers|docker|moby|opentelemetry|spf13/cobra|spf13/pflag|urfave/cli|alecthomas/kong|kingpin|statefold/statefold/cmd'
+unwanted='testcontainers|docker|moby|opentelemetry|spf13/cobra|spf13/pflag|urfave/cli|alecthomas/kong|kingpin|statefold/statefold/cmd|statefold/statefold/otel'
 
 check() { # name imports...
 	local name="$1"; shift
