@@ -38,7 +38,9 @@
 // [Run] runs one subtest per [Area] ([Areas] lists them with what each
 // proves): CRUD; compare-and-swap (a stale version, or another expected
 // batch state, is exactly ErrConflict and changes nothing; exactly one of
-// 16 racing writers wins, in each of 8 races per entity); membership (an
+// 16 racing writers wins, in each of 8 races per entity); conditional
+// deletes (only at the stored version; one of racing deleters wins, and
+// one of a delete and an update); membership (an
 // upsert never lowers a version; conditional removal; isolation); keys
 // compared byte for byte; validation; round trips; and three areas that run
 // batchstate and applystate on your store:
