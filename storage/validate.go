@@ -2,6 +2,7 @@ package storage
 
 import (
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -130,21 +131,16 @@ func validateToken(field string, v int64) error {
 // ValidateBatch checks every field of b that a store writes.
 func ValidateBatch(b Batch) error {
 	return first(
-		ValidateKey("batch.Queue", b.Queue),
-		ValidateKey("batch.ID", b.ID),
-		ValidateKey("batch.State", b.State),
+		each(ValidateKey, "batch", "Queue ID State", b.Queue, b.ID, b.State),
 		ValidatePayload("batch.Payload", b.Payload),
-		ValidateTime("batch.CreatedAt", b.CreatedAt),
-		ValidateTime("batch.UpdatedAt", b.UpdatedAt),
+		each(ValidateTime, "batch", "CreatedAt UpdatedAt", b.CreatedAt, b.UpdatedAt),
 	)
 }
 
 // ValidateMember checks every field of m.
 func ValidateMember(m Member) error {
 	return first(
-		ValidateKey("member.Queue", m.Queue),
-		ValidateKey("member.State", m.State),
-		ValidateKey("member.BatchID", m.BatchID),
+		each(ValidateKey, "member", "Queue State BatchID", m.Queue, m.State, m.BatchID),
 		ValidateVersion("member.Version", m.Version),
 		ValidateTime("member.AddedAt", m.AddedAt),
 	)
@@ -153,38 +149,42 @@ func ValidateMember(m Member) error {
 // ValidateApply checks every field of a that a store writes.
 func ValidateApply(a Apply) error {
 	return first(
-		ValidateKey("apply.ID", a.ID),
-		ValidateKey("apply.State", a.State),
+		each(ValidateKey, "apply", "ID State", a.ID, a.State),
 		ValidateMessage("apply.ErrorMessage", a.ErrorMessage),
-		ValidateTime("apply.StartedAt", a.StartedAt),
-		ValidateTime("apply.CompletedAt", a.CompletedAt),
+		each(ValidateTime, "apply", "StartedAt CompletedAt", a.StartedAt, a.CompletedAt),
 		ValidatePayload("apply.Payload", a.Payload),
-		ValidateTime("apply.CreatedAt", a.CreatedAt),
-		ValidateTime("apply.UpdatedAt", a.UpdatedAt),
+		each(ValidateTime, "apply", "CreatedAt UpdatedAt", a.CreatedAt, a.UpdatedAt),
 	)
 }
 
 // ValidateOperation checks every field of op that a store writes.
 func ValidateOperation(op Operation) error {
 	return first(
-		ValidateKey("operation.ApplyID", op.ApplyID),
-		ValidateKey("operation.ID", op.ID),
-		ValidateLabel("operation.Deployment", op.Deployment),
-		ValidateLabel("operation.Group", op.Group),
+		each(ValidateKey, "operation", "ApplyID ID", op.ApplyID, op.ID),
+		each(ValidateLabel, "operation", "Deployment Group", op.Deployment, op.Group),
 		ValidateKey("operation.State", op.State),
 		ValidateLabel("operation.OnFailure", op.OnFailure),
 		ValidateMessage("operation.ErrorMessage", op.ErrorMessage),
-		ValidateTime("operation.StartedAt", op.StartedAt),
-		ValidateTime("operation.CompletedAt", op.CompletedAt),
+		each(ValidateTime, "operation", "StartedAt CompletedAt", op.StartedAt, op.CompletedAt),
 		ValidatePayload("operation.Payload", op.Payload),
-		ValidateTime("operation.CreatedAt", op.CreatedAt),
-		ValidateTime("operation.UpdatedAt", op.UpdatedAt),
+		each(ValidateTime, "operation", "CreatedAt UpdatedAt", op.CreatedAt, op.UpdatedAt),
 		ValidateLabel("operation.Owner", op.Owner),
 		validateToken("operation.OwnerToken", op.OwnerToken),
 		ValidateMaxVersion("operation.ProjectedVersion", op.ProjectedVersion),
-		ValidateTime("operation.OwnerUntil", op.OwnerUntil),
-		ValidateTime("operation.ReleasedAt", op.ReleasedAt),
+		each(ValidateTime, "operation", "OwnerUntil ReleasedAt", op.OwnerUntil, op.ReleasedAt),
 	)
+}
+
+// each checks the fields of one record that take the same rule, in order:
+// names holds their names, space-separated, one for each of vs; the error
+// names a field record.name. It returns the first error.
+func each[T any](rule func(field string, v T) error, record, names string, vs ...T) error {
+	for i, name := range strings.Fields(names) {
+		if err := rule(record+"."+name, vs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ValidateKeys checks keys given as (field, key) pairs with [ValidateKey],
@@ -215,8 +215,7 @@ func ValidateIDs(field string, ids []string) error {
 // copied (nil when empty).
 func NormalizeBatch(b Batch) Batch {
 	b.Payload = ClonePayload(b.Payload)
-	b.CreatedAt = NormalizeTime(b.CreatedAt)
-	b.UpdatedAt = NormalizeTime(b.UpdatedAt)
+	normalizeTimes(&b.CreatedAt, &b.UpdatedAt)
 	return b
 }
 
@@ -229,23 +228,22 @@ func NormalizeMember(m Member) Member {
 // NormalizeApply returns a as a store keeps it.
 func NormalizeApply(a Apply) Apply {
 	a.Payload = ClonePayload(a.Payload)
-	a.StartedAt = NormalizeTime(a.StartedAt)
-	a.CompletedAt = NormalizeTime(a.CompletedAt)
-	a.CreatedAt = NormalizeTime(a.CreatedAt)
-	a.UpdatedAt = NormalizeTime(a.UpdatedAt)
+	normalizeTimes(&a.StartedAt, &a.CompletedAt, &a.CreatedAt, &a.UpdatedAt)
 	return a
 }
 
 // NormalizeOperation returns op as a store keeps it.
 func NormalizeOperation(op Operation) Operation {
 	op.Payload = ClonePayload(op.Payload)
-	op.StartedAt = NormalizeTime(op.StartedAt)
-	op.CompletedAt = NormalizeTime(op.CompletedAt)
-	op.CreatedAt = NormalizeTime(op.CreatedAt)
-	op.UpdatedAt = NormalizeTime(op.UpdatedAt)
-	op.OwnerUntil = NormalizeTime(op.OwnerUntil)
-	op.ReleasedAt = NormalizeTime(op.ReleasedAt)
+	normalizeTimes(&op.StartedAt, &op.CompletedAt, &op.CreatedAt, &op.UpdatedAt, &op.OwnerUntil, &op.ReleasedAt)
 	return op
+}
+
+// normalizeTimes normalizes each of ts in place with [NormalizeTime].
+func normalizeTimes(ts ...*time.Time) {
+	for _, t := range ts {
+		*t = NormalizeTime(*t)
+	}
 }
 
 func first(errs ...error) error {
