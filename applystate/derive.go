@@ -61,49 +61,61 @@ func Derive(states ...State) State {
 	return k.derive()
 }
 
+// dominant are the states of rules 1 to 6b, in their order: the first any
+// task holds is the operation's.
+var dominant = [...]State{Failed, FailedRetryable, Cancelled, Stopped, Reverting, Reverted, Paused, RunningDegraded}
+
+// postCopy are the post-copy phases of rules 15 to 17, in their order.
+var postCopy = [...]State{CatchingUp, Checksumming, PostChecksum}
+
 func (k *counts) derive() State {
-	postCopy := k.of(CatchingUp) + k.of(Checksumming) + k.of(PostChecksum)
-	switch {
-	case k.n == 0:
+	if k.n == 0 {
 		return Pending
-	case k.has(Failed):
-		return Failed
-	case k.has(FailedRetryable):
-		return FailedRetryable
-	case k.has(Cancelled):
-		return Cancelled
-	case k.has(Stopped):
-		return Stopped
-	case k.has(Reverting):
-		return Reverting
-	case k.has(Reverted):
-		return Reverted
-	case k.has(Paused):
-		return Paused
-	case k.has(RunningDegraded):
-		return RunningDegraded
+	}
+	if s, ok := k.firstHeld(dominant[:]); ok {
+		return s
+	}
+	copying := k.held(postCopy[:])
+	switch {
 	case k.of(Completed) == k.n:
 		return Completed
 	case k.has(Recovering):
 		return Recovering
-	case k.has(CuttingOver) && !k.has(Pending) && !k.has(Running) && postCopy == 0:
+	case k.has(CuttingOver) && !k.has(Pending) && !k.has(Running) && !copying:
 		return CuttingOver
-	case k.has(WaitingForCutover) && k.of(WaitingForCutover)+k.of(Completed) == k.n:
+	case k.onlyWithCompleted(WaitingForCutover):
 		return WaitingForCutover
-	case k.has(WaitingForDeploy) && k.of(WaitingForDeploy)+k.of(Completed) == k.n:
+	case k.onlyWithCompleted(WaitingForDeploy):
 		return WaitingForDeploy
 	case k.has(RevertWindow):
 		return RevertWindow
-	case k.has(Running):
+	case k.has(Running), k.has(Pending) && (copying || k.has(CuttingOver)):
 		return Running
-	case k.has(Pending) && (postCopy > 0 || k.has(CuttingOver)):
-		return Running
-	case k.has(CatchingUp):
-		return CatchingUp
-	case k.has(Checksumming):
-		return Checksumming
-	case k.has(PostChecksum):
-		return PostChecksum
+	}
+	if s, ok := k.firstHeld(postCopy[:]); ok {
+		return s
 	}
 	return Pending
+}
+
+// firstHeld returns the first of states that a task holds.
+func (k *counts) firstHeld(states []State) (State, bool) {
+	for _, s := range states {
+		if k.has(s) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// held reports whether a task holds any of states.
+func (k *counts) held(states []State) bool {
+	_, ok := k.firstHeld(states)
+	return ok
+}
+
+// onlyWithCompleted reports whether a task holds s and every other task is
+// completed.
+func (k *counts) onlyWithCompleted(s State) bool {
+	return k.has(s) && k.of(s)+k.of(Completed) == k.n
 }
