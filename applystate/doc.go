@@ -1,6 +1,5 @@
-// Package applystate keeps a rollout's state — an apply over one operation
-// per deployment — the projection of all its operation rows, without
-// transactions.
+// Package applystate keeps a rollout's state — an apply over one operation per
+// deployment — the projection of all its operation rows, without transactions.
 //
 // Create a rollout with [Projector.CreatePlan]: it validates the whole plan
 // before it writes anything, creates the operations and then the apply, is
@@ -77,12 +76,13 @@
 //     previous one, which tells its writes apart. Share one Projector per
 //     process; Projectors racing on one apply need clocks that move.
 //
-// # Finding and sweeping open applies
+// # Finding, sweeping and observing applies
 //
 // Under [WithDiscovery], [Projector.ListOpen] returns every open apply and
 // never a terminal one; [Projector.RunSweeper] ([Projector.Sweep] once)
 // reprojects idle applies, reports stuck ones and hands over (or reports)
-// operations whose owner lapsed.
+// operations whose owner lapsed. [WithHooks] hears of every call and of the
+// conflicts, retries and takeovers in it (metrics and spans: module otel).
 //
 // # Several drive loops per deployment
 //

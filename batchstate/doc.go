@@ -1,8 +1,7 @@
-// Package batchstate keeps a membership index of batches by state beside a
-// pure CRUD / compare-and-swap batch store, so that "which batches of queue
-// Q are in states S…" is a primary-key range read on any store — DynamoDB
-// included — with no secondary index over a mutable column and no
-// transactions.
+// Package batchstate keeps a membership index of batches by state beside a pure
+// CRUD / compare-and-swap batch store, so that "which batches of queue Q are in
+// states S…" is a primary-key range read on any store — DynamoDB included —
+// with no secondary index over a mutable column and no transactions.
 //
 // A batch lives in a queue and moves through the states of a [Machine]. The
 // index holds rows (queue, state, batch id, version); terminal states are
@@ -94,7 +93,8 @@
 //   - Watch the Warn logs (failed best-effort removals, a lease taken over
 //     from a crashed Reconcile) and the report's Kept, Fenced and
 //     Unresolved; [Orchestrator.Explain] says why a batch's rows are where
-//     they are and which are stale.
+//     they are and which are stale. [WithHooks] hears of every call and of
+//     its conflicts, re-reads, removals and fences (module otel: metrics).
 //
 // # Behaviour worth knowing
 //
