@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 
 	"github.com/statefold/statefold/storage"
@@ -230,35 +231,21 @@ func (f *Store) Calls(m Method) int {
 func (f *Store) TotalCalls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := 0
-	for _, c := range f.calls {
-		n += c
-	}
-	return n
+	return sum(f.calls, nil)
 }
 
 // Writes returns the number of calls of write methods.
 func (f *Store) Writes() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := 0
-	for m, c := range f.calls {
-		if m.IsWrite() {
-			n += c
-		}
-	}
-	return n
+	return sum(f.calls, Method.IsWrite)
 }
 
 // Counts returns a copy of the per-method call counts.
 func (f *Store) Counts() map[Method]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[Method]int, len(f.calls))
-	for m, c := range f.calls {
-		out[m] = c
-	}
-	return out
+	return maps.Clone(f.calls)
 }
 
 // Conflicts returns how many calls returned [storage.ErrConflict] from the
@@ -267,9 +254,17 @@ func (f *Store) Counts() map[Method]int {
 func (f *Store) Conflicts() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return sum(f.conflicts, nil)
+}
+
+// sum adds up the counts of the methods keep reports (of all of them when
+// keep is nil).
+func sum(counts map[Method]int, keep func(Method) bool) int {
 	n := 0
-	for _, c := range f.conflicts {
-		n += c
+	for m, c := range counts {
+		if keep == nil || keep(m) {
+			n += c
+		}
 	}
 	return n
 }
