@@ -1,0 +1,85 @@
+package applystate_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/observe"
+	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/memory"
+)
+
+// heard records the calls and events hooks hear, one line each.
+type heard struct{ lines []string }
+
+func (h *heard) hooks() observe.Hooks {
+	return observe.Hooks{
+		OnEnd: func(_ context.Context, c observe.Call, o observe.Outcome) {
+			h.lines = append(h.lines, fmt.Sprintf("%s %s/%s %s %q", c.Method, c.ApplyID, c.OperationID, o.State, o.ErrorType))
+		},
+		OnEvent: func(_ context.Context, e observe.Event) {
+			h.lines = append(h.lines, fmt.Sprintf("  %s %s attempt %d in %s", e.Kind, e.Reason, e.Attempt, e.Call.Method))
+		},
+	}
+}
+
+// racedOnce makes the first apply write lose to another write of the
+// apply, landed just before it.
+type racedOnce struct {
+	storage.Store
+	raced bool
+}
+
+func (s *racedOnce) UpdateApply(ctx context.Context, a storage.Apply, expected int64) (storage.Apply, error) {
+	if !s.raced {
+		s.raced = true
+		cur, err := s.Store.GetApply(ctx, a.ID)
+		if err != nil {
+			return storage.Apply{}, err
+		}
+		cur.UpdatedAt = cur.UpdatedAt.Add(time.Microsecond)
+		if _, err := s.Store.UpdateApply(ctx, cur, cur.Version); err != nil {
+			return storage.Apply{}, err
+		}
+	}
+	return s.Store.UpdateApply(ctx, a, expected)
+}
+
+func TestHooksConflictRetryTakeover(t *testing.T) {
+	ctx := context.Background()
+	var h heard
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	store := &racedOnce{Store: memory.New()}
+	p, err := applystate.NewProjector(store, store, applystate.WithHooks(h.hooks()),
+		applystate.WithClock(func() time.Time { return now }))
+	require.NoError(t, err)
+	store.raced = true // not CreatePlan's writes
+	_, _, err = p.CreatePlan(ctx, applystate.Plan{Apply: storage.Apply{ID: "r1"}, Operations: []storage.Operation{{ID: "a"}}})
+	require.NoError(t, err)
+	l, err := p.Acquire(ctx, "r1", "a", "loop-1", time.Minute)
+	require.NoError(t, err)
+	now = now.Add(time.Hour) // loop-1's lease lapses
+	l2, err := p.Acquire(ctx, "r1", "a", "loop-2", time.Minute)
+	require.NoError(t, err)
+	_, err = p.Renew(ctx, l, time.Minute)
+	require.ErrorIs(t, err, applystate.ErrNotOwner)
+	store.raced = false
+	res, err := p.Drive(ctx, "r1", []applystate.Task{{OperationID: "a", State: applystate.Running}}, applystate.WithLease(l2))
+	require.NoError(t, err)
+	require.Equal(t, "running", res.Apply.State)
+	require.Equal(t, []string{
+		`CreatePlan r1/ pending ""`,
+		`Acquire r1/a  ""`,
+		`  takeover operation attempt 0 in Acquire`,
+		`Acquire r1/a  ""`,
+		`Renew r1/a  "not_owner"`,
+		`  conflict UpdateApply attempt 0 in Drive`,
+		`  retry  attempt 2 in Drive`,
+		`Drive r1/a running ""`,
+	}, h.lines)
+}
