@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/statefold/statefold/storage"
@@ -51,8 +52,9 @@ type PruneReport struct {
 // everything it has not finished is still in the finished index, so a
 // call after a crash or at the limit resumes where the last stopped, and
 // a tombstone whose row was left behind is cleaned then. Several Prunes
-// at once are safe. Input errors match storage.ErrInvalid; a store error
-// ends the call with what it did so far.
+// at once are safe. Prune works on up to [WithListConcurrency] batches
+// at once (1: one at a time). Input errors match storage.ErrInvalid; a
+// store error ends the call with what it did so far.
 func (o *Orchestrator) Prune(ctx context.Context, queue string, since, before time.Time, limit int) (rep PruneReport, err error) {
 	ctx, call := o.start(ctx, "Prune", queue, "")
 	defer func() { endPrune(ctx, call, rep, err) }()
@@ -75,7 +77,7 @@ func (o *Orchestrator) Prune(ctx context.Context, queue string, since, before ti
 }
 
 // pruneDay prunes the batches filed under the day bucket, up to the
-// report's limit.
+// report's limit, up to the orchestrator's list concurrency at once.
 func (o *Orchestrator) pruneDay(ctx context.Context, queue, day string, before time.Time, limit int, rep *PruneReport) error {
 	rows, err := o.members.ListMembers(ctx, queue, day)
 	if err != nil {
@@ -87,18 +89,54 @@ func (o *Orchestrator) pruneDay(ctx context.Context, queue, day string, before t
 		if err != nil {
 			return fmt.Errorf("batchstate: prune: %w", err)
 		}
-		for _, r := range page {
-			if rep.Pruned+rep.Cleaned >= limit {
+		for len(page) > 0 {
+			left := limit - rep.Pruned - rep.Cleaned
+			if left <= 0 {
 				rep.More = true
 				return nil
 			}
-			rep.Scanned++
-			if err := o.pruneRow(ctx, r, found, before, rep); err != nil {
+			// A window never holds more rows than the limit has left, so
+			// the limit holds whatever each row turns out to be.
+			n := min(left, o.cfg.concurrency, len(page))
+			if err := o.pruneWindow(ctx, page[:n], found, before, rep); err != nil {
 				return err
 			}
+			page = page[n:]
 		}
 	}
 	return nil
+}
+
+// pruneOutcome is what pruneRow did with one row.
+type pruneOutcome int
+
+const (
+	pruneKept pruneOutcome = iota
+	prunePruned
+	pruneCleaned
+)
+
+// pruneWindow runs pruneRow for rows at once and adds up the outcomes.
+func (o *Orchestrator) pruneWindow(ctx context.Context, rows []storage.Member, found map[string]storage.Batch, before time.Time, rep *PruneReport) error {
+	outcomes := make([]pruneOutcome, len(rows))
+	errs := make([]error, len(rows))
+	var wg sync.WaitGroup
+	for i, r := range rows {
+		wg.Go(func() { outcomes[i], errs[i] = o.pruneRow(ctx, r, found, before) })
+	}
+	wg.Wait()
+	for _, out := range outcomes {
+		rep.Scanned++
+		switch out {
+		case prunePruned:
+			rep.Pruned++
+		case pruneCleaned:
+			rep.Cleaned++
+		default:
+			rep.Kept++
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // pruneReadChunk is how many batches pruneDay reads with one GetBatches.
@@ -106,29 +144,26 @@ const pruneReadChunk = 500
 
 // pruneRow prunes the batch of the finished-index row r, or cleans r, or
 // keeps it.
-func (o *Orchestrator) pruneRow(ctx context.Context, r storage.Member, found map[string]storage.Batch, before time.Time, rep *PruneReport) error {
+func (o *Orchestrator) pruneRow(ctx context.Context, r storage.Member, found map[string]storage.Batch, before time.Time) (pruneOutcome, error) {
 	b, ok := found[r.BatchID]
 	switch {
 	case ok && b.State == Abandoned:
 		// An earlier Prune wrote the tombstone and stopped before this row.
 		if err := o.members.RemoveMember(ctx, r.Queue, r.State, r.BatchID, b.Version); err != nil {
-			return fmt.Errorf("batchstate: prune %q: remove its finished row: %w", r.BatchID, err)
+			return pruneKept, fmt.Errorf("batchstate: prune %q: remove its finished row: %w", r.BatchID, err)
 		}
-		rep.Cleaned++
-		return nil
+		return pruneCleaned, nil
 	case !ok || !finished(o.m, b) || !b.UpdatedAt.Before(before) || doneBucket(b.UpdatedAt) != r.State:
-		rep.Kept++
-		return nil
+		return pruneKept, nil
 	}
 	pruned, err := o.pruneBatch(ctx, b)
-	if pruned {
-		rep.Pruned++
-	}
 	if errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrAmbiguous) {
-		rep.Kept++ // moved or reopened: not ours to prune
-		return nil
+		return pruneKept, nil // moved or fenced meanwhile: not ours to prune
 	}
-	return err
+	if pruned {
+		return prunePruned, err
+	}
+	return pruneKept, err
 }
 
 // pruneBatch turns the terminal batch b into a tombstone and removes its
