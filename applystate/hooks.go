@@ -40,6 +40,9 @@ func (p *Projector) start(ctx context.Context, method, applyID, opID string) (co
 
 // ended ends c, a call that returned res and err.
 func ended(c hook.Call, res Result, err error) {
+	if !c.On() {
+		return
+	}
 	o := observe.Outcome{Changed: res.Changed, Terminalized: res.Terminalized}
 	if err == nil {
 		o.State, o.Previous, o.Directive = string(Normalize(res.Apply.State)), string(res.Previous), res.Next.String()
@@ -49,6 +52,9 @@ func ended(c hook.Call, res Result, err error) {
 
 // endApply ends c, a call that returned a and err.
 func endApply(c hook.Call, a storage.Apply, err error) {
+	if !c.On() {
+		return
+	}
 	o := observe.Outcome{}
 	if err == nil {
 		o.State = string(Normalize(a.State))

@@ -83,3 +83,32 @@ func TestHooksConflictRetryTakeover(t *testing.T) {
 		`Drive r1/a running ""`,
 	}, h.lines)
 }
+
+// BenchmarkDriveHooks measures a poll that changes nothing (two point
+// reads on the memory store) without hooks and with hooks that count.
+func BenchmarkDriveHooks(b *testing.B) {
+	var calls int
+	counting := observe.Hooks{OnEnd: func(context.Context, observe.Call, observe.Outcome) { calls++ }}
+	for _, bc := range []struct {
+		name string
+		opts []applystate.Option
+	}{{"none", nil}, {"counting", []applystate.Option{applystate.WithHooks(counting)}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			store := memory.New()
+			p, err := applystate.NewProjector(store, store, bc.opts...)
+			require.NoError(b, err)
+			_, _, err = p.CreatePlan(ctx, applystate.Plan{Apply: storage.Apply{ID: "r1"}, Operations: []storage.Operation{{ID: "a"}, {ID: "b"}}})
+			require.NoError(b, err)
+			tasks := []applystate.Task{{OperationID: "a", State: applystate.Running}}
+			_, err = p.Drive(ctx, "r1", tasks)
+			require.NoError(b, err)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Drive(ctx, "r1", tasks); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

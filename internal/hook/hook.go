@@ -49,6 +49,9 @@ func (s *Set) Start(ctx context.Context, c observe.Call) (context.Context, Call)
 	return ctx, Call{set: s, ctx: ctx, call: c}
 }
 
+// On reports whether the call has hooks to tell.
+func (c Call) On() bool { return c.set != nil }
+
 // End ends the call with o (Duration and ErrorType are filled in from
 // err and the call's start; classify classifies err, nil: [ErrorType]).
 func (c Call) End(err error, o observe.Outcome, classify func(error) string) {
