@@ -48,6 +48,9 @@ func endList(c hook.Call, bs []storage.Batch, err error) {
 
 // endReconcile reports what rep removed and fenced, then ends c.
 func endReconcile(ctx context.Context, c hook.Call, rep ReconcileReport, err error) {
+	if !c.On() {
+		return
+	}
 	for _, n := range []struct {
 		reason string
 		count  int
@@ -64,6 +67,9 @@ func endReconcile(ctx context.Context, c hook.Call, rep ReconcileReport, err err
 
 // endPrune reports the batches rep pruned, then ends c.
 func endPrune(ctx context.Context, c hook.Call, rep PruneReport, err error) {
+	if !c.On() {
+		return
+	}
 	if rep.Pruned > 0 {
 		hook.Emit(ctx, observe.Event{Kind: observe.Pruned, Count: rep.Pruned})
 	}
