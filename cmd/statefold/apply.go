@@ -147,31 +147,28 @@ type applyShowView struct {
 
 func applyShow(ctx context.Context, e *env, args []string) error {
 	id := args[0]
-	s, closeFn, err := e.openStore(ctx, "apply id", id)
-	if err != nil {
+	return e.withStore(ctx, []string{"apply id", id}, func(s storage.Store) error {
+		a, err := s.GetApply(ctx, id)
+		if err != nil {
+			return fmt.Errorf("apply %q: %w", id, err)
+		}
+		ops, err := s.ListOperations(ctx, id)
+		if err != nil {
+			return fmt.Errorf("operations of apply %q: %w", id, err)
+		}
+		slices.SortFunc(ops, func(x, y storage.Operation) int { return cmp.Or(cmp.Compare(x.Seq, y.Seq), cmp.Compare(x.ID, y.ID)) })
+		children := applystate.Children(ops) // in the same (Seq, ID) order
+		x := applystate.Explain(a, ops)
+		v := applyShowView{Store: e.where(), Apply: viewApply(a), Explanation: viewExplanation(x)}
+		for i, op := range ops {
+			v.Operations = append(v.Operations, viewOperation(op, children[i]))
+		}
+		if e.output == "json" {
+			return e.emitJSON(v)
+		}
+		_, err = fmt.Fprint(e.stdout, renderApply(v, a)+"\nexplanation:\n"+indent(x.String()))
 		return err
-	}
-	defer closeFn()
-	a, err := s.GetApply(ctx, id)
-	if err != nil {
-		return fmt.Errorf("apply %q: %w", id, err)
-	}
-	ops, err := s.ListOperations(ctx, id)
-	if err != nil {
-		return fmt.Errorf("operations of apply %q: %w", id, err)
-	}
-	slices.SortFunc(ops, func(x, y storage.Operation) int { return cmp.Or(cmp.Compare(x.Seq, y.Seq), cmp.Compare(x.ID, y.ID)) })
-	children := applystate.Children(ops) // in the same (Seq, ID) order
-	x := applystate.Explain(a, ops)
-	v := applyShowView{Store: e.where(), Apply: viewApply(a), Explanation: viewExplanation(x)}
-	for i, op := range ops {
-		v.Operations = append(v.Operations, viewOperation(op, children[i]))
-	}
-	if e.output == "json" {
-		return e.emitJSON(v)
-	}
-	_, err = fmt.Fprint(e.stdout, renderApply(v, a)+"\nexplanation:\n"+indent(x.String()))
-	return err
+	})
 }
 
 // renderApply is apply show's table output but for the explanation.
@@ -262,51 +259,48 @@ func viewOperation(op storage.Operation, ch applystate.Child) operationView {
 func applyAction(which string) func(context.Context, *env, []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
 		id := args[0]
-		s, closeFn, err := e.openStore(ctx, "apply id", id)
-		if err != nil {
+		return e.withStore(ctx, []string{"apply id", id}, func(s storage.Store) error {
+			p, err := applystate.NewProjector(s, s, applystate.WithLogger(e.log))
+			if err != nil {
+				return err
+			}
+			var res applystate.Result
+			switch which {
+			case "stop":
+				res, err = p.Stop(ctx, id)
+			case "release":
+				res, err = p.ReleasePause(ctx, id)
+			default:
+				res, err = p.Reproject(ctx, id)
+			}
+			if err != nil {
+				return fmt.Errorf("%s apply %q: %w", which, id, err)
+			}
+			if e.output == "json" {
+				return e.emitJSON(struct {
+					Store        string    `json:"store"`
+					Action       string    `json:"action"`
+					Apply        applyView `json:"apply"`
+					Previous     string    `json:"previous"`
+					Changed      bool      `json:"changed"`
+					Terminalized bool      `json:"terminalized"`
+					Undetermined bool      `json:"undetermined"`
+				}{e.where(), which, viewApply(res.Apply), string(res.Previous), res.Changed, res.Terminalized, res.Undetermined})
+			}
+			t := newTable()
+			t.row("apply", res.Apply.ID)
+			t.row("state", fmt.Sprintf("%s (was %s)", res.Apply.State, res.Previous))
+			t.row("written", yesNo(res.Changed))
+			if res.Terminalized {
+				t.row("terminalized", "yes, by this call")
+			}
+			if res.Undetermined {
+				t.row("undetermined", "yes: the rows do not decide the state yet")
+			}
+			t.row("stop requested", yesNo(res.Apply.StopRequested))
+			_, err = fmt.Fprint(e.stdout, t.String())
 			return err
-		}
-		defer closeFn()
-		p, err := applystate.NewProjector(s, s, applystate.WithLogger(e.log))
-		if err != nil {
-			return err
-		}
-		var res applystate.Result
-		switch which {
-		case "stop":
-			res, err = p.Stop(ctx, id)
-		case "release":
-			res, err = p.ReleasePause(ctx, id)
-		default:
-			res, err = p.Reproject(ctx, id)
-		}
-		if err != nil {
-			return fmt.Errorf("%s apply %q: %w", which, id, err)
-		}
-		if e.output == "json" {
-			return e.emitJSON(struct {
-				Store        string    `json:"store"`
-				Action       string    `json:"action"`
-				Apply        applyView `json:"apply"`
-				Previous     string    `json:"previous"`
-				Changed      bool      `json:"changed"`
-				Terminalized bool      `json:"terminalized"`
-				Undetermined bool      `json:"undetermined"`
-			}{e.where(), which, viewApply(res.Apply), string(res.Previous), res.Changed, res.Terminalized, res.Undetermined})
-		}
-		t := newTable()
-		t.row("apply", res.Apply.ID)
-		t.row("state", fmt.Sprintf("%s (was %s)", res.Apply.State, res.Previous))
-		t.row("written", yesNo(res.Changed))
-		if res.Terminalized {
-			t.row("terminalized", "yes, by this call")
-		}
-		if res.Undetermined {
-			t.row("undetermined", "yes: the rows do not decide the state yet")
-		}
-		t.row("stop requested", yesNo(res.Apply.StopRequested))
-		_, err = fmt.Fprint(e.stdout, t.String())
-		return err
+		})
 	}
 }
 
@@ -330,34 +324,31 @@ func applyList(ctx context.Context, e *env, l *listFlags) error {
 	if l.namespace == "" {
 		return usagef("apply list --open needs --namespace, the one the application gives WithDiscovery")
 	}
-	s, closeFn, err := e.openStore(ctx, "namespace", l.namespace)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	p, err := applystate.NewProjector(s, s, applystate.WithLogger(e.log), applystate.WithDiscovery(s, l.namespace, l.shards))
-	if err != nil {
-		return usagef("%v", err)
-	}
-	open, err := p.ListOpen(ctx)
-	if err != nil {
-		return fmt.Errorf("list open applies: %w", err)
-	}
-	slices.SortFunc(open, func(a, b storage.Apply) int { return strings.Compare(a.ID, b.ID) })
-	if e.output == "json" {
-		out := struct {
-			Store   string      `json:"store"`
-			Applies []applyView `json:"applies"`
-		}{e.where(), []applyView{}}
-		for _, a := range open {
-			out.Applies = append(out.Applies, viewApply(a))
+	return e.withStore(ctx, []string{"namespace", l.namespace}, func(s storage.Store) error {
+		p, err := applystate.NewProjector(s, s, applystate.WithLogger(e.log), applystate.WithDiscovery(s, l.namespace, l.shards))
+		if err != nil {
+			return usagef("%v", err)
 		}
-		return e.emitJSON(out)
-	}
-	t := newTable("APPLY", "STATE", "STOP", "STARTED", "UPDATED", "ERROR")
-	for _, a := range open {
-		t.row(a.ID, a.State, yesNo(a.StopRequested), when(a.StartedAt), when(a.UpdatedAt), orDash(a.ErrorMessage))
-	}
-	_, err = fmt.Fprintf(e.stdout, "%s\n%d open apply(s)\n", t.String(), len(open))
-	return err
+		open, err := p.ListOpen(ctx)
+		if err != nil {
+			return fmt.Errorf("list open applies: %w", err)
+		}
+		slices.SortFunc(open, func(a, b storage.Apply) int { return strings.Compare(a.ID, b.ID) })
+		if e.output == "json" {
+			out := struct {
+				Store   string      `json:"store"`
+				Applies []applyView `json:"applies"`
+			}{e.where(), []applyView{}}
+			for _, a := range open {
+				out.Applies = append(out.Applies, viewApply(a))
+			}
+			return e.emitJSON(out)
+		}
+		t := newTable("APPLY", "STATE", "STOP", "STARTED", "UPDATED", "ERROR")
+		for _, a := range open {
+			t.row(a.ID, a.State, yesNo(a.StopRequested), when(a.StartedAt), when(a.UpdatedAt), orDash(a.ErrorMessage))
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s\n%d open apply(s)\n", t.String(), len(open))
+		return err
+	})
 }

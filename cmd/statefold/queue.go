@@ -153,18 +153,18 @@ func viewBatch(b storage.Batch) batchView {
 		CreatedAt: jsonTime(b.CreatedAt), UpdatedAt: jsonTime(b.UpdatedAt)}
 }
 
-// orchestrator opens the store and a batchstate Orchestrator over it.
-func (e *env) orchestrator(ctx context.Context, queue string, m batchstate.Machine, opts ...batchstate.Option) (*batchstate.Orchestrator, storage.Store, func(), error) {
-	s, closeFn, err := e.openStore(ctx, "queue", queue)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	o, err := batchstate.New(s, s, m, append([]batchstate.Option{batchstate.WithLogger(e.log)}, opts...)...)
-	if err != nil {
-		closeFn()
-		return nil, nil, nil, err
-	}
-	return o, s, closeFn, nil
+// withOrchestrator opens the store of queue, runs f with an Orchestrator of
+// m over it (the CLI's logger, then opts) and releases the store.
+func (e *env) withOrchestrator(ctx context.Context, queue string, m batchstate.Machine, opts []batchstate.Option,
+	f func(*batchstate.Orchestrator) error,
+) error {
+	return e.withStore(ctx, []string{"queue", queue}, func(s storage.Store) error {
+		o, err := batchstate.New(s, s, m, append([]batchstate.Option{batchstate.WithLogger(e.log)}, opts...)...)
+		if err != nil {
+			return err
+		}
+		return f(o)
+	})
 }
 
 func queueList(ctx context.Context, e *env, queue string, mf *machineFlags, states []string) error {
@@ -191,34 +191,31 @@ func queueList(ctx context.Context, e *env, queue string, mf *machineFlags, stat
 			return usagef("--state %q: not a non-terminal state of the machine", s)
 		}
 	}
-	o, _, closeFn, err := e.orchestrator(ctx, queue, m)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	batches, err := o.List(ctx, queue, states...)
-	if err != nil {
-		return fmt.Errorf("list queue %q: %w", queue, err)
-	}
-	slices.SortFunc(batches, func(a, b storage.Batch) int { return strings.Compare(a.ID, b.ID) })
-	if e.output == "json" {
-		out := struct {
-			Store   string      `json:"store"`
-			Queue   string      `json:"queue"`
-			States  []string    `json:"states"`
-			Batches []batchView `json:"batches"`
-		}{e.where(), queue, states, []batchView{}}
-		for _, b := range batches {
-			out.Batches = append(out.Batches, viewBatch(b))
+	return e.withOrchestrator(ctx, queue, m, nil, func(o *batchstate.Orchestrator) error {
+		batches, err := o.List(ctx, queue, states...)
+		if err != nil {
+			return fmt.Errorf("list queue %q: %w", queue, err)
 		}
-		return e.emitJSON(out)
-	}
-	t := newTable("BATCH", "STATE", "VERSION", "UPDATED", "PAYLOAD")
-	for _, b := range batches {
-		t.row(b.ID, b.State, fmt.Sprint(b.Version), when(b.UpdatedAt), fmt.Sprintf("%d bytes", len(b.Payload)))
-	}
-	_, err = fmt.Fprintf(e.stdout, "%s\n%d batch(es) of queue %s in %s\n", t.String(), len(batches), queue, strings.Join(states, ", "))
-	return err
+		slices.SortFunc(batches, func(a, b storage.Batch) int { return strings.Compare(a.ID, b.ID) })
+		if e.output == "json" {
+			out := struct {
+				Store   string      `json:"store"`
+				Queue   string      `json:"queue"`
+				States  []string    `json:"states"`
+				Batches []batchView `json:"batches"`
+			}{e.where(), queue, states, []batchView{}}
+			for _, b := range batches {
+				out.Batches = append(out.Batches, viewBatch(b))
+			}
+			return e.emitJSON(out)
+		}
+		t := newTable("BATCH", "STATE", "VERSION", "UPDATED", "PAYLOAD")
+		for _, b := range batches {
+			t.row(b.ID, b.State, fmt.Sprint(b.Version), when(b.UpdatedAt), fmt.Sprintf("%d bytes", len(b.Payload)))
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s\n%d batch(es) of queue %s in %s\n", t.String(), len(batches), queue, strings.Join(states, ", "))
+		return err
+	})
 }
 
 // memberView is an index row in -o json.
@@ -258,48 +255,45 @@ func queueShow(ctx context.Context, e *env, queue, id string, mf *machineFlags) 
 			return err
 		}
 	}
-	s, closeFn, err := e.openStore(ctx, "queue", queue, "batch id", id)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	b, err := s.GetBatch(ctx, queue, id)
-	if err != nil {
-		return fmt.Errorf("batch %q of queue %q: %w", id, queue, err)
-	}
-	var x batchstate.BatchExplanation
-	rows := []memberView{}
-	if mf.given() {
-		if x, rows, err = explainRows(ctx, s, m, queue, id); err != nil {
-			return err
+	return e.withStore(ctx, []string{"queue", queue, "batch id", id}, func(s storage.Store) error {
+		b, err := s.GetBatch(ctx, queue, id)
+		if err != nil {
+			return fmt.Errorf("batch %q of queue %q: %w", id, queue, err)
 		}
-	}
-	if e.output == "json" {
-		return e.emitJSON(struct {
-			Store     string       `json:"store"`
-			Batch     batchView    `json:"batch"`
-			IndexRows []memberView `json:"index_rows"`
-			Indexed   bool         `json:"index_read"`
-			ListedIn  string       `json:"listed_in"`
-			Missing   []string     `json:"missing"`
-		}{e.where(), viewBatch(b), rows, mf.given(), x.ListedIn, orEmpty(x.Missing)})
-	}
-	head := newTable()
-	head.row("queue", b.Queue)
-	head.row("batch", b.ID)
-	head.row("state", b.State)
-	head.row("version", fmt.Sprint(b.Version))
-	head.row("created", when(b.CreatedAt))
-	head.row("updated", when(b.UpdatedAt))
-	head.row("payload", fmt.Sprintf("%d bytes", len(b.Payload)))
-	out := head.String()
-	if !mf.given() {
-		out += "\nindex rows: not read (give the machine, --machine or --states, to read them)\n"
-	} else {
-		out += "\nindex rows (batchstate's Orchestrator.Explain, default grace):\n" + indent(x.String())
-	}
-	_, err = fmt.Fprint(e.stdout, out)
-	return err
+		var x batchstate.BatchExplanation
+		rows := []memberView{}
+		if mf.given() {
+			if x, rows, err = explainRows(ctx, s, m, queue, id); err != nil {
+				return err
+			}
+		}
+		if e.output == "json" {
+			return e.emitJSON(struct {
+				Store     string       `json:"store"`
+				Batch     batchView    `json:"batch"`
+				IndexRows []memberView `json:"index_rows"`
+				Indexed   bool         `json:"index_read"`
+				ListedIn  string       `json:"listed_in"`
+				Missing   []string     `json:"missing"`
+			}{e.where(), viewBatch(b), rows, mf.given(), x.ListedIn, orEmpty(x.Missing)})
+		}
+		head := newTable()
+		head.row("queue", b.Queue)
+		head.row("batch", b.ID)
+		head.row("state", b.State)
+		head.row("version", fmt.Sprint(b.Version))
+		head.row("created", when(b.CreatedAt))
+		head.row("updated", when(b.UpdatedAt))
+		head.row("payload", fmt.Sprintf("%d bytes", len(b.Payload)))
+		out := head.String()
+		if !mf.given() {
+			out += "\nindex rows: not read (give the machine, --machine or --states, to read them)\n"
+		} else {
+			out += "\nindex rows (batchstate's Orchestrator.Explain, default grace):\n" + indent(x.String())
+		}
+		_, err = fmt.Fprint(e.stdout, out)
+		return err
+	})
 }
 
 func queueReconcile(ctx context.Context, e *env, queue string, mf *machineFlags, grace time.Duration) error {
@@ -313,42 +307,39 @@ func queueReconcile(ctx context.Context, e *env, queue string, mf *machineFlags,
 	if grace <= 0 {
 		return usagef("--grace %v: must be positive", grace)
 	}
-	o, _, closeFn, err := e.orchestrator(ctx, queue, m, batchstate.WithDanglingGrace(grace))
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	r, err := o.Reconcile(ctx, queue)
-	if err != nil {
-		return fmt.Errorf("reconcile queue %q: %w", queue, err)
-	}
-	if e.output == "json" {
-		if r.Unresolved == nil {
-			r.Unresolved = []string{}
+	return e.withOrchestrator(ctx, queue, m, []batchstate.Option{batchstate.WithDanglingGrace(grace)}, func(o *batchstate.Orchestrator) error {
+		r, err := o.Reconcile(ctx, queue)
+		if err != nil {
+			return fmt.Errorf("reconcile queue %q: %w", queue, err)
 		}
-		return e.emitJSON(struct {
-			Store           string   `json:"store"`
-			Queue           string   `json:"queue"`
-			Scanned         int      `json:"scanned"`
-			RemovedTerminal int      `json:"removed_terminal"`
-			RemovedStale    int      `json:"removed_stale"`
-			RemovedDangling int      `json:"removed_dangling"`
-			Fenced          int      `json:"fenced"`
-			Kept            int      `json:"kept"`
-			Unresolved      []string `json:"unresolved"`
-		}{e.where(), queue, r.Scanned, r.RemovedTerminal, r.RemovedStale, r.RemovedDangling, r.Fenced, r.Kept, r.Unresolved})
-	}
-	t := newTable()
-	t.row("queue", queue)
-	t.row("rows scanned", fmt.Sprint(r.Scanned))
-	t.row("removed: terminal", fmt.Sprint(r.RemovedTerminal))
-	t.row("removed: stale", fmt.Sprint(r.RemovedStale))
-	t.row("removed: dangling", fmt.Sprint(r.RemovedDangling))
-	t.row("fenced", fmt.Sprint(r.Fenced))
-	t.row("kept", fmt.Sprint(r.Kept))
-	t.row("unresolved", orDash(strings.Join(r.Unresolved, ", ")))
-	_, err = fmt.Fprint(e.stdout, t.String())
-	return err
+		if e.output == "json" {
+			if r.Unresolved == nil {
+				r.Unresolved = []string{}
+			}
+			return e.emitJSON(struct {
+				Store           string   `json:"store"`
+				Queue           string   `json:"queue"`
+				Scanned         int      `json:"scanned"`
+				RemovedTerminal int      `json:"removed_terminal"`
+				RemovedStale    int      `json:"removed_stale"`
+				RemovedDangling int      `json:"removed_dangling"`
+				Fenced          int      `json:"fenced"`
+				Kept            int      `json:"kept"`
+				Unresolved      []string `json:"unresolved"`
+			}{e.where(), queue, r.Scanned, r.RemovedTerminal, r.RemovedStale, r.RemovedDangling, r.Fenced, r.Kept, r.Unresolved})
+		}
+		t := newTable()
+		t.row("queue", queue)
+		t.row("rows scanned", fmt.Sprint(r.Scanned))
+		t.row("removed: terminal", fmt.Sprint(r.RemovedTerminal))
+		t.row("removed: stale", fmt.Sprint(r.RemovedStale))
+		t.row("removed: dangling", fmt.Sprint(r.RemovedDangling))
+		t.row("fenced", fmt.Sprint(r.Fenced))
+		t.row("kept", fmt.Sprint(r.Kept))
+		t.row("unresolved", orDash(strings.Join(r.Unresolved, ", ")))
+		_, err = fmt.Fprint(e.stdout, t.String())
+		return err
+	})
 }
 
 // orEmpty is ids, or an empty list for JSON when there is none.

@@ -113,6 +113,17 @@ func (e *env) openStore(ctx context.Context, keys ...string) (storage.Store, fun
 	return s, c.close, nil
 }
 
+// withStore opens the store as openStore does, runs f over it and
+// releases it.
+func (e *env) withStore(ctx context.Context, keys []string, f func(storage.Store) error) error {
+	s, closeFn, err := e.openStore(ctx, keys...)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return f(s)
+}
+
 func (c *conn) close() {
 	if c.db != nil {
 		_ = c.db.Close()
