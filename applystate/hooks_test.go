@@ -2,31 +2,17 @@ package applystate_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/internal/hook/hooktest"
 	"github.com/statefold/statefold/observe"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
 )
-
-// heard records the calls and events hooks hear, one line each.
-type heard struct{ lines []string }
-
-func (h *heard) hooks() observe.Hooks {
-	return observe.Hooks{
-		OnEnd: func(_ context.Context, c observe.Call, o observe.Outcome) {
-			h.lines = append(h.lines, fmt.Sprintf("%s %s/%s %s %q", c.Method, c.ApplyID, c.OperationID, o.State, o.ErrorType))
-		},
-		OnEvent: func(_ context.Context, e observe.Event) {
-			h.lines = append(h.lines, fmt.Sprintf("  %s %s attempt %d in %s", e.Kind, e.Reason, e.Attempt, e.Call.Method))
-		},
-	}
-}
 
 // racedOnce makes the first apply write lose to another write of the
 // apply, landed just before it.
@@ -52,10 +38,10 @@ func (s *racedOnce) UpdateApply(ctx context.Context, a storage.Apply, expected i
 
 func TestHooksConflictRetryTakeover(t *testing.T) {
 	ctx := context.Background()
-	var h heard
+	var h hooktest.Heard
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	store := &racedOnce{Store: memory.New()}
-	p, err := applystate.NewProjector(store, store, applystate.WithHooks(h.hooks()),
+	p, err := applystate.NewProjector(store, store, applystate.WithHooks(h.Hooks()),
 		applystate.WithClock(func() time.Time { return now }))
 	require.NoError(t, err)
 	store.raced = true // not CreatePlan's writes
@@ -73,15 +59,15 @@ func TestHooksConflictRetryTakeover(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "running", res.Apply.State)
 	require.Equal(t, []string{
-		`CreatePlan r1/ pending ""`,
-		`Acquire r1/a  ""`,
-		`  takeover operation attempt 0 in Acquire`,
-		`Acquire r1/a  ""`,
-		`Renew r1/a  "not_owner"`,
-		`  conflict UpdateApply attempt 0 in Drive`,
-		`  retry  attempt 2 in Drive`,
-		`Drive r1/a running ""`,
-	}, h.lines)
+		`CreatePlan r1/ pending "" 0`,
+		`Acquire r1/a  "" 0`,
+		`  takeover operation 1 attempt 0 in Acquire`,
+		`Acquire r1/a  "" 0`,
+		`Renew r1/a  "not_owner" 0`,
+		`  conflict UpdateApply 1 attempt 0 in Drive`,
+		`  retry  1 attempt 2 in Drive`,
+		`Drive r1/a running "" 0`,
+	}, h.Lines)
 }
 
 // BenchmarkDriveHooks measures a poll that changes nothing (two point

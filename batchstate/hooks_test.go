@@ -2,31 +2,16 @@ package batchstate_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/batchstate"
-	"github.com/statefold/statefold/observe"
+	"github.com/statefold/statefold/internal/hook/hooktest"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
 )
-
-// heard records the calls and events hooks hear, one line each.
-type heard struct{ lines []string }
-
-func (h *heard) hooks() observe.Hooks {
-	return observe.Hooks{
-		OnEnd: func(_ context.Context, c observe.Call, o observe.Outcome) {
-			h.lines = append(h.lines, fmt.Sprintf("%s %s %s %q %d", c.Method, c.Queue, o.State, o.ErrorType, o.Count))
-		},
-		OnEvent: func(_ context.Context, e observe.Event) {
-			h.lines = append(h.lines, fmt.Sprintf("  %s %s %d in %s", e.Kind, e.Reason, e.Count, e.Call.Method))
-		},
-	}
-}
 
 var hookMachine = batchstate.Machine{States: []string{"queued", "running", "done"}, Terminal: []string{"done"},
 	Transitions: map[string][]string{"queued": {"running", "done"}, "running": {"done"}}}
@@ -50,10 +35,10 @@ func (s *reconcileFirst) GetBatches(ctx context.Context, queue string, ids []str
 
 func TestHooksListReread(t *testing.T) {
 	ctx := context.Background()
-	var h heard
+	var h hooktest.Heard
 	var o *batchstate.Orchestrator
 	store := &reconcileFirst{Store: memory.New(), o: &o}
-	o, err := batchstate.New(store, store, hookMachine, batchstate.WithHooks(h.hooks()), batchstate.WithListRetry(3, 0))
+	o, err := batchstate.New(store, store, hookMachine, batchstate.WithHooks(h.Hooks()), batchstate.WithListRetry(3, 0))
 	require.NoError(t, err)
 	b, err := o.Create(ctx, storage.Batch{Queue: "q", ID: "b1", State: "queued"})
 	require.NoError(t, err)
@@ -65,19 +50,19 @@ func TestHooksListReread(t *testing.T) {
 	require.Equal(t, []string{
 		`Create q queued "" 0`,
 		`Transition q running "" 0`,
-		`  removed stale 1 in Reconcile`,
+		`  removed stale 1 attempt 0 in Reconcile`,
 		`Reconcile q  "" 2`,
-		`  reread changed 1 in List`,
+		`  reread changed 1 attempt 0 in List`,
 		`List q  "" 1`,
-	}, h.lines)
+	}, h.Lines)
 }
 
 func TestHooksReconcileFences(t *testing.T) {
 	ctx := context.Background()
-	var h heard
+	var h hooktest.Heard
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	store := memory.New()
-	o, err := batchstate.New(store, store, hookMachine, batchstate.WithHooks(h.hooks()),
+	o, err := batchstate.New(store, store, hookMachine, batchstate.WithHooks(h.Hooks()),
 		batchstate.WithClock(func() time.Time { return now }), batchstate.WithDanglingGrace(time.Minute))
 	require.NoError(t, err)
 	_, err = o.Create(ctx, storage.Batch{Queue: "q", ID: "b1", State: "queued"})
@@ -91,14 +76,14 @@ func TestHooksReconcileFences(t *testing.T) {
 	require.Equal(t, 2, rep.Fenced)
 	require.Equal(t, []string{
 		`Create q queued "" 0`,
-		`  fenced create 1 in Reconcile`,
-		`  fenced transition 1 in Reconcile`,
-		`  removed stale 1 in Reconcile`,
-		`  removed dangling 1 in Reconcile`,
+		`  fenced create 1 attempt 0 in Reconcile`,
+		`  fenced transition 1 attempt 0 in Reconcile`,
+		`  removed stale 1 attempt 0 in Reconcile`,
+		`  removed dangling 1 attempt 0 in Reconcile`,
 		`Reconcile q  "" 3`,
-	}, h.lines)
+	}, h.Lines)
 	_, err = o.Transition(ctx, storage.Batch{Queue: "q", ID: "b1", State: "queued", Version: 1}, "done")
 	require.ErrorIs(t, err, storage.ErrConflict, "fenced off")
-	require.Equal(t, `Transition q  "conflict" 0`, h.lines[len(h.lines)-1])
-	require.Equal(t, `  conflict UpdateBatch 1 in Transition`, h.lines[len(h.lines)-2])
+	require.Equal(t, `Transition q  "conflict" 0`, h.Lines[len(h.Lines)-1])
+	require.Equal(t, `  conflict UpdateBatch 1 attempt 0 in Transition`, h.Lines[len(h.Lines)-2])
 }

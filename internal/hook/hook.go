@@ -112,9 +112,9 @@ func ErrorType(err error) string {
 	return "other"
 }
 
-// written reports a write's error as an event of the call ctx carries:
-// Ambiguous, or Conflict for a lost conditional write.
-func written(ctx context.Context, method string, err error) {
+// written reports a write's error as an event of the call ctx carries —
+// Ambiguous, or Conflict for a lost conditional write — and returns it.
+func written(ctx context.Context, method string, err error) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, storage.ErrAmbiguous):
@@ -122,4 +122,5 @@ func written(ctx context.Context, method string, err error) {
 	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrAlreadyExists):
 		Emit(ctx, observe.Event{Kind: observe.Conflict, Reason: method, Err: err})
 	}
+	return err
 }

@@ -16,14 +16,12 @@ type applies struct{ storage.ApplyStore }
 
 func (s applies) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
 	got, err := s.ApplyStore.CreateApply(ctx, a)
-	written(ctx, "CreateApply", err)
-	return got, err
+	return got, written(ctx, "CreateApply", err)
 }
 
 func (s applies) UpdateApply(ctx context.Context, a storage.Apply, expected int64) (storage.Apply, error) {
 	got, err := s.ApplyStore.UpdateApply(ctx, a, expected)
-	written(ctx, "UpdateApply", err)
-	return got, err
+	return got, written(ctx, "UpdateApply", err)
 }
 
 // Operations returns s reporting its writes; nil stays nil.
@@ -38,14 +36,12 @@ type operations struct{ storage.OperationStore }
 
 func (s operations) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
 	got, err := s.OperationStore.CreateOperation(ctx, op)
-	written(ctx, "CreateOperation", err)
-	return got, err
+	return got, written(ctx, "CreateOperation", err)
 }
 
 func (s operations) UpdateOperation(ctx context.Context, op storage.Operation, expected int64) (storage.Operation, error) {
 	got, err := s.OperationStore.UpdateOperation(ctx, op, expected)
-	written(ctx, "UpdateOperation", err)
-	return got, err
+	return got, written(ctx, "UpdateOperation", err)
 }
 
 // Batches returns s reporting its writes.
@@ -55,14 +51,12 @@ type batches struct{ storage.BatchStore }
 
 func (s batches) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
 	got, err := s.BatchStore.CreateBatch(ctx, b)
-	written(ctx, "CreateBatch", err)
-	return got, err
+	return got, written(ctx, "CreateBatch", err)
 }
 
 func (s batches) UpdateBatch(ctx context.Context, b storage.Batch, version int64, state string) (storage.Batch, error) {
 	got, err := s.BatchStore.UpdateBatch(ctx, b, version, state)
-	written(ctx, "UpdateBatch", err)
-	return got, err
+	return got, written(ctx, "UpdateBatch", err)
 }
 
 // Members returns s reporting its writes.
@@ -71,13 +65,9 @@ func Members(s storage.MembershipStore) storage.MembershipStore { return members
 type members struct{ storage.MembershipStore }
 
 func (s members) AddMember(ctx context.Context, m storage.Member) error {
-	err := s.MembershipStore.AddMember(ctx, m)
-	written(ctx, "AddMember", err)
-	return err
+	return written(ctx, "AddMember", s.MembershipStore.AddMember(ctx, m))
 }
 
 func (s members) RemoveMember(ctx context.Context, queue, state, id string, maxVersion int64) error {
-	err := s.MembershipStore.RemoveMember(ctx, queue, state, id, maxVersion)
-	written(ctx, "RemoveMember", err)
-	return err
+	return written(ctx, "RemoveMember", s.MembershipStore.RemoveMember(ctx, queue, state, id, maxVersion))
 }
