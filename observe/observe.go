@@ -7,7 +7,8 @@
 //
 // Every func of a Hooks is optional. OnStart may return a context derived
 // from the one it gets (a span, say): the call runs under it, and the
-// events of the call and its OnEnd get it. The hooks run on the caller's
+// events of the call and its OnEnd get it. Given several Hooks, an
+// orchestrator calls each in order. The hooks run on the caller's
 // goroutine, inside the call: keep them quick and never let them fail.
 // They observe: nothing they do changes what a call writes or returns.
 //
@@ -28,8 +29,8 @@ type Hooks struct {
 	// input is known but before any store call. The context it returns
 	// (nil: ctx) is the call's from then on.
 	OnStart func(ctx context.Context, c Call) context.Context
-	// OnEnd is called when the call returns, with the context OnStart
-	// returned.
+	// OnEnd is called when the call returns, with the call's context (as
+	// every hook's OnStart left it).
 	OnEnd func(ctx context.Context, c Call, o Outcome)
 	// OnEvent is called for each event within a call, with the call's
 	// context.
