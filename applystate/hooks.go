@@ -11,7 +11,7 @@ import (
 
 // WithHooks registers h to hear of every call of the Projector's public
 // methods (Drive, CreatePlan, Stop, ReleasePause, Reproject, Acquire,
-// Renew, Release, ListOpen, Sweep: start, end, latency and outcome — the
+// Renew, Release, ListOpen, Sweep, Prune: start, end, latency and outcome — the
 // Result's state, directive, Changed and Terminalized) and of what
 // happens within them: conflicts and ambiguous writes at the store,
 // retries, takeovers of an operation (see the observe package). Given
@@ -60,6 +60,17 @@ func endApply(c hook.Call, a storage.Apply, err error) {
 		o.State = string(Normalize(a.State))
 	}
 	c.End(err, o, errorType)
+}
+
+// endPrune reports the applies rep pruned, then ends c.
+func endPrune(ctx context.Context, c hook.Call, rep PruneReport, err error) {
+	if !c.On() {
+		return
+	}
+	if rep.Pruned > 0 {
+		hook.Emit(ctx, observe.Event{Kind: observe.Pruned, Count: rep.Pruned})
+	}
+	c.End(err, observe.Outcome{Count: rep.Pruned}, errorType)
 }
 
 // errorType classifies err for the hooks: this package's sentinels, then

@@ -98,3 +98,19 @@ func BenchmarkDriveHooks(b *testing.B) {
 		})
 	}
 }
+
+func TestHooksPrune(t *testing.T) {
+	ctx := context.Background()
+	var h hooktest.Heard
+	store := memory.New()
+	p, err := applystate.NewProjector(store, store, applystate.WithHooks(h.Hooks()))
+	require.NoError(t, err)
+	_, _, err = p.CreatePlan(ctx, applystate.Plan{Apply: storage.Apply{ID: "r1"}, Operations: []storage.Operation{{ID: "a"}}})
+	require.NoError(t, err)
+	_, err = p.Drive(ctx, "r1", []applystate.Task{{OperationID: "a", State: applystate.Completed}})
+	require.NoError(t, err)
+	rep, err := p.Prune(ctx, []string{"r1"}, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Pruned)
+	require.Equal(t, []string{`  pruned  1 attempt 0 in Prune`, `Prune /  "" 1`}, h.Lines[len(h.Lines)-2:])
+}

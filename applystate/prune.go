@@ -45,8 +45,9 @@ type PruneReport struct {
 // still has its payload, so calling Prune again with its id resumes it.
 // Several Prunes at once are safe. Input errors match storage.ErrInvalid;
 // a store error ends the call with what it did so far.
-func (p *Projector) Prune(ctx context.Context, ids []string, before time.Time) (PruneReport, error) {
-	var rep PruneReport
+func (p *Projector) Prune(ctx context.Context, ids []string, before time.Time) (rep PruneReport, err error) {
+	ctx, call := p.start(ctx, "Prune", "", "")
+	defer func() { endPrune(ctx, call, rep, err) }()
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}

@@ -119,7 +119,9 @@ const (
 	// grace: a transition (Reason "transition") or, with a tombstone, a
 	// create (Reason "create").
 	Fenced Kind = "fenced"
-	// Pruned: Prune turned Count finished batches into tombstones.
+	// Pruned: Prune turned Count finished batches into tombstones
+	// (batchstate), or deleted the operations of Count applies
+	// (applystate).
 	Pruned Kind = "pruned"
 )
 
