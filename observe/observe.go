@@ -61,7 +61,12 @@ type Outcome struct {
 	Duration time.Duration
 	// Err is the error the call returned, nil on success.
 	Err error
-	// ErrorType classifies Err ([ErrorTypes]), "" on success.
+	// ErrorType classifies Err, "" on success: the first that matches, in
+	// this order — "ambiguous" (a write whose outcome is unknown:
+	// storage.ErrAmbiguous, applystate.ErrAmbiguous), "not_owner",
+	// "owned", "invalid", "not_found", "already_exists", "conflict",
+	// "unavailable", "schema", "canceled", "deadline_exceeded" — or
+	// "other".
 	ErrorType string
 	// State is the state the call left the apply or the batch in, as it
 	// returned it; "" when it returns none (List, Reconcile) or failed.
@@ -79,14 +84,6 @@ type Outcome struct {
 	// ListFinished), or the index rows a Reconcile scanned.
 	Count int
 }
-
-// ErrorTypes are the values of Outcome.ErrorType, the first that matches
-// the error in this order: "ambiguous" (a write whose outcome is unknown:
-// storage.ErrAmbiguous, applystate.ErrAmbiguous), "not_owner", "owned",
-// "invalid", "not_found", "already_exists", "conflict", "unavailable",
-// "schema", "canceled", "deadline_exceeded", and "other".
-var ErrorTypes = []string{"ambiguous", "not_owner", "owned", "invalid", "not_found",
-	"already_exists", "conflict", "unavailable", "schema", "canceled", "deadline_exceeded", "other"}
 
 // Kind is the kind of an [Event].
 type Kind string

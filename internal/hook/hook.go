@@ -91,7 +91,7 @@ func Emit(ctx context.Context, e observe.Event) {
 }
 
 // ErrorType classifies err by the storage sentinels and the context's
-// errors (see observe.ErrorTypes); "" for nil.
+// errors (see observe.Outcome.ErrorType); "" for nil.
 func ErrorType(err error) string {
 	for _, s := range []struct {
 		err  error
