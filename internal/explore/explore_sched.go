@@ -819,15 +819,19 @@ func (s *exSchedule) violation(format string, args ...any) {
 
 func (s *exSchedule) run() error {
 	setup := &exSetup{ctx: s.ctx, store: s.raw, queue: s.queue, clock: s.clock, batches: make(map[string]storage.Batch)}
-	if s.sc.gen != nil {
-		if err := setup.setupGen(s.sc.gen, s.queue); err != nil {
-			return fmt.Errorf("setup: %w", err)
-		}
-	} else if s.sc.apply != nil {
-		if err := setup.setupApply(s.sc.apply, s.queue); err != nil {
-			return fmt.Errorf("setup: %w", err)
-		}
-	} else if err := s.sc.setup(setup); err != nil {
+	var err error
+	switch {
+	case s.sc.gen != nil:
+		err = setup.setupGen(s.sc.gen, s.queue)
+	case s.sc.apply != nil:
+		err = setup.setupApply(s.sc.apply, s.queue)
+	default:
+		err = s.sc.setup(setup)
+	}
+	if v := (*seedViolation)(nil); errors.As(err, &v) {
+		s.violation("%v", v)
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 	snap, err := s.snapshot()

@@ -69,7 +69,7 @@ var applyBugs = []bug{
 	{name: "pause-holds-earlier", why: "an unreleased pause failure holds the rollout even when no later operation is unfinished",
 		file: "applystate/rollout.go",
 		from: "if !f.PauseReleased && i < lastUnfinished {",
-		to:   "if !f.PauseReleased && anyUnfinished && i >= 0 {"},
+		to:   "if !f.PauseReleased && lastUnfinished >= 0 {"},
 	{name: "orphans-run", why: "a finalizer whose group's work failed is not orphaned and may start",
 		file: "applystate/rollout.go",
 		from: "c.Orphaned = op.Finalizer && failedGroups[op.Group] &&",
