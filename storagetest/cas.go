@@ -31,15 +31,12 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			require.NoError(t, err)
 			next.Version = 2
 			require.Equal(t, next, got, "every non-key field written, Version = expected+1")
-			read, err := s.GetBatch(ctx, q, "b")
-			require.NoError(t, err)
-			require.Equal(t, got, read)
+			read := requireBatchStored(t, ctx, s, got)
 
 			stale := read
 			stale.State = "stale"
 			_, err = s.UpdateBatch(ctx, stale, 1, read.State)
-			require.ErrorIs(t, err, storage.ErrConflict)
-			require.NotErrorIs(t, err, storage.ErrNotFound)
+			requireConflict(t, err)
 			_, err = s.UpdateBatch(ctx, stale, 3, read.State)
 			require.ErrorIs(t, err, storage.ErrConflict, "a future version is a conflict too")
 			read, err = s.GetBatch(ctx, q, "b")
@@ -48,8 +45,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 
 			missing := newBatch(q, "missing")
 			_, err = s.UpdateBatch(ctx, missing, 1, missing.State)
-			require.ErrorIs(t, err, storage.ErrNotFound)
-			require.NotErrorIs(t, err, storage.ErrConflict)
+			requireNotFound(t, err)
 			_, err = s.GetBatch(ctx, q, "missing")
 			require.ErrorIs(t, err, storage.ErrNotFound, "an update never creates")
 
@@ -73,8 +69,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			stale.State, stale.Payload, stale.UpdatedAt = "done", []byte("stale"), ts(8)
 			for _, st := range []string{b.State, "done", "Running", "RUNNING", "running ", " running", "runnin", "runningx", "running\x00"} {
 				_, err = s.UpdateBatch(ctx, stale, moved.Version, st)
-				require.ErrorIs(t, err, storage.ErrConflict, "expected state %q, stored %q", st, moved.State)
-				require.NotErrorIs(t, err, storage.ErrNotFound)
+				requireConflict(t, err, "expected state %q, stored %q", st, moved.State)
 				require.NotErrorIs(t, err, storage.ErrInvalid)
 			}
 			_, err = s.UpdateBatch(ctx, stale, moved.Version+1, moved.State)
@@ -84,8 +79,7 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			require.Equal(t, moved, read, "a lost CAS changes nothing: version, state, payload")
 
 			_, err = s.UpdateBatch(ctx, newBatch(q, "missing"), 1, "running")
-			require.ErrorIs(t, err, storage.ErrNotFound, "a missing row is ErrNotFound whatever the state")
-			require.NotErrorIs(t, err, storage.ErrConflict)
+			requireNotFound(t, err, "a missing row is ErrNotFound whatever the state")
 
 			done, err := s.UpdateBatch(ctx, stale, moved.Version, moved.State)
 			require.NoError(t, err, "the stored version and state win")
@@ -104,23 +98,15 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			next := a
 			next.State, next.ErrorMessage, next.StopRequested, next.PauseReleased = "running", "msg", true, true
 			next.StartedAt, next.CompletedAt, next.Payload, next.UpdatedAt = ts(3), ts(4), []byte{0, 1}, ts(5)
-			got, err := s.UpdateApply(ctx, next, 1)
-			require.NoError(t, err)
-			next.Version = 2
-			require.Equal(t, next, got)
+			got := requireUpdated(t, ctx, s.UpdateApply, next, 1, applyVersion)
 			back := got
 			back.StopRequested, back.PauseReleased, back.ErrorMessage = false, false, ""
 			back.StartedAt, back.CompletedAt, back.Payload = time.Time{}, time.Time{}, nil
-			got2, err := s.UpdateApply(ctx, back, 2)
-			require.NoError(t, err)
-			back.Version = 3
-			require.Equal(t, back, got2, "fields are cleared too")
+			got2 := requireUpdated(t, ctx, s.UpdateApply, back, 2, applyVersion, "fields are cleared too")
 			_, err = s.UpdateApply(ctx, back, 2)
-			require.ErrorIs(t, err, storage.ErrConflict)
-			require.NotErrorIs(t, err, storage.ErrNotFound)
+			requireConflict(t, err)
 			_, err = s.UpdateApply(ctx, newApply(UniqueID("missing")), 1)
-			require.ErrorIs(t, err, storage.ErrNotFound)
-			require.NotErrorIs(t, err, storage.ErrConflict)
+			requireNotFound(t, err)
 			read, err := s.GetApply(ctx, id)
 			require.NoError(t, err)
 			require.Equal(t, got2, read)
@@ -134,24 +120,16 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			next.ProjectedVersion = 2
 			next.State, next.OnFailure, next.ErrorMessage = "failed", "continue", "boom"
 			next.StartedAt, next.CompletedAt, next.Payload, next.UpdatedAt = ts(3), ts(4), []byte("x"), ts(5)
-			got, err := s.UpdateOperation(ctx, next, 1)
-			require.NoError(t, err)
-			next.Version = 2
-			require.Equal(t, next, got)
+			got := requireUpdated(t, ctx, s.UpdateOperation, next, 1, operationVersion)
 			back := got
 			back.Group, back.Finalizer, back.OnFailure, back.ErrorMessage, back.Deployment = "", false, "", "", ""
 			back.Projected, back.ProjectedVersion = false, 0
 			back.StartedAt, back.CompletedAt, back.Payload = time.Time{}, time.Time{}, nil
-			got2, err := s.UpdateOperation(ctx, back, 2)
-			require.NoError(t, err)
-			back.Version = 3
-			require.Equal(t, back, got2, "fields are cleared too")
+			got2 := requireUpdated(t, ctx, s.UpdateOperation, back, 2, operationVersion, "fields are cleared too")
 			_, err = s.UpdateOperation(ctx, next, 1)
-			require.ErrorIs(t, err, storage.ErrConflict)
-			require.NotErrorIs(t, err, storage.ErrNotFound)
+			requireConflict(t, err)
 			_, err = s.UpdateOperation(ctx, newOperation(a, "missing", 1), 1)
-			require.ErrorIs(t, err, storage.ErrNotFound)
-			require.NotErrorIs(t, err, storage.ErrConflict)
+			requireNotFound(t, err)
 			_, err = s.GetOperation(ctx, a, "missing")
 			require.ErrorIs(t, err, storage.ErrNotFound, "an update never creates")
 			read, err := s.GetOperation(ctx, a, "op")
@@ -212,4 +190,46 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 			}
 		},
 	})
+}
+
+// requireConflict asserts that err is a lost compare-and-swap:
+// storage.ErrConflict, not storage.ErrNotFound.
+func requireConflict(t *testing.T, err error, msgAndArgs ...any) {
+	t.Helper()
+	require.ErrorIs(t, err, storage.ErrConflict, msgAndArgs...)
+	require.NotErrorIs(t, err, storage.ErrNotFound, msgAndArgs...)
+}
+
+// requireNotFound asserts that err is a missing row: storage.ErrNotFound,
+// not storage.ErrConflict.
+func requireNotFound(t *testing.T, err error, msgAndArgs ...any) {
+	t.Helper()
+	require.ErrorIs(t, err, storage.ErrNotFound, msgAndArgs...)
+	require.NotErrorIs(t, err, storage.ErrConflict, msgAndArgs...)
+}
+
+// requireUpdated calls update with row and the expected version and
+// requires the row it returns to be row at the version after it.
+func requireUpdated[T any](t *testing.T, ctx context.Context, update func(context.Context, T, int64) (T, error),
+	row T, expected int64, version func(*T) *int64, msgAndArgs ...any,
+) T {
+	t.Helper()
+	got, err := update(ctx, row, expected)
+	require.NoError(t, err, msgAndArgs...)
+	*version(&row) = expected + 1
+	require.Equal(t, row, got, msgAndArgs...)
+	return got
+}
+
+func applyVersion(a *storage.Apply) *int64          { return &a.Version }
+func operationVersion(op *storage.Operation) *int64 { return &op.Version }
+
+// requireBatchStored reads the batch of want's queue and id and requires
+// it to be want.
+func requireBatchStored(t *testing.T, ctx context.Context, s storage.Store, want storage.Batch, msgAndArgs ...any) storage.Batch {
+	t.Helper()
+	read, err := s.GetBatch(ctx, want.Queue, want.ID)
+	require.NoError(t, err, msgAndArgs...)
+	require.Equal(t, want, read, msgAndArgs...)
+	return read
 }

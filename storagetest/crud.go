@@ -36,17 +36,13 @@ func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.NoError(t, err)
 			in.Version = 1
 			require.Equal(t, in, got, "create returns the stored row with Version 1")
-			read, err := s.GetBatch(ctx, q, "b1")
-			require.NoError(t, err)
-			require.Equal(t, got, read)
+			requireBatchStored(t, ctx, s, got)
 
 			dup := newBatch(q, "b1")
 			dup.State, dup.Payload = "other", []byte("other")
 			_, err = s.CreateBatch(ctx, dup)
 			require.ErrorIs(t, err, storage.ErrAlreadyExists)
-			read, err = s.GetBatch(ctx, q, "b1")
-			require.NoError(t, err)
-			require.Equal(t, got, read, "a duplicate create leaves the row untouched")
+			requireBatchStored(t, ctx, s, got, "a duplicate create leaves the row untouched")
 
 			_, err = s.GetBatch(ctx, q, "missing")
 			require.ErrorIs(t, err, storage.ErrNotFound)

@@ -276,10 +276,7 @@ func roundTripOwnership(t *testing.T, ctx context.Context, s storage.Store) {
 	// Zero on create.
 	plain, err := s.CreateOperation(ctx, newOperation(a, "plain", 2))
 	require.NoError(t, err)
-	require.Empty(t, plain.Owner)
-	require.Zero(t, plain.OwnerToken)
-	require.True(t, plain.OwnerUntil.IsZero())
-	require.True(t, plain.ReleasedAt.IsZero())
+	requireUnowned(t, plain)
 	requireStored(plain, "a create with every ownership field zero")
 
 	// Set on update, then changed, then cleared.
@@ -296,10 +293,7 @@ func roundTripOwnership(t *testing.T, ctx context.Context, s storage.Store) {
 	up.Owner, up.OwnerToken, up.OwnerUntil, up.ReleasedAt = "", 0, time.Time{}, time.Time{}
 	up, err = s.UpdateOperation(ctx, up, up.Version)
 	require.NoError(t, err)
-	require.Empty(t, up.Owner)
-	require.Zero(t, up.OwnerToken)
-	require.True(t, up.OwnerUntil.IsZero())
-	require.True(t, up.ReleasedAt.IsZero())
+	requireUnowned(t, up)
 	requireStored(up, "an update clearing every ownership field")
 
 	// Clearing the fields of the row created with them set.
@@ -309,4 +303,13 @@ func roundTripOwnership(t *testing.T, ctx context.Context, s storage.Store) {
 	require.NoError(t, err)
 	requireStored(cl, "an update clearing the fields set on create")
 	require.Equal(t, "pause", cl.OnFailure, "the declared policy is kept")
+}
+
+// requireUnowned requires op to carry none of the ownership fields.
+func requireUnowned(t *testing.T, op storage.Operation) {
+	t.Helper()
+	require.Empty(t, op.Owner)
+	require.Zero(t, op.OwnerToken)
+	require.True(t, op.OwnerUntil.IsZero())
+	require.True(t, op.ReleasedAt.IsZero())
 }

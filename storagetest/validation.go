@@ -56,69 +56,14 @@ func runValidation(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			requireInvalid(t, err, "Payload")
 			requireBatchUnchanged(t, ctx, s, q, "b", 1)
 
-			ap := newApply(a)
-			ap.Payload = big
-			_, err = s.CreateApply(ctx, ap)
-			requireInvalid(t, err, "Payload")
-			op := newOperation(a, "op", 0)
-			op.Payload = big
-			_, err = s.CreateOperation(ctx, op)
-			requireInvalid(t, err, "Payload")
-			_, err = s.GetApply(ctx, a)
-			require.ErrorIs(t, err, storage.ErrNotFound)
-			_, err = s.GetOperation(ctx, a, "op")
-			require.ErrorIs(t, err, storage.ErrNotFound)
-
-			okA, err := s.CreateApply(ctx, newApply(a))
-			require.NoError(t, err)
-			okA.Payload = big
-			_, err = s.UpdateApply(ctx, okA, 1)
-			requireInvalid(t, err, "Payload")
-			okOp, err := s.CreateOperation(ctx, newOperation(a, "op", 0))
-			require.NoError(t, err)
-			okOp.Payload = big
-			_, err = s.UpdateOperation(ctx, okOp, 1)
-			requireInvalid(t, err, "Payload")
-			gotA, err := s.GetApply(ctx, a)
-			require.NoError(t, err)
-			require.Equal(t, int64(1), gotA.Version, "nothing written")
-			require.Equal(t, []byte("a"), gotA.Payload)
-			gotOp, err := s.GetOperation(ctx, a, "op")
-			require.NoError(t, err)
-			require.Equal(t, int64(1), gotOp.Version, "nothing written")
-			require.Empty(t, gotOp.Payload)
+			requireApplyAndOperationRejected(t, ctx, s, a, "Payload",
+				func(ap *storage.Apply) { ap.Payload = big }, func(op *storage.Operation) { op.Payload = big })
 		},
 		"Message": func(t *testing.T, ctx context.Context, s storage.Store) {
-			a := UniqueID("apply")
-			long := strings.Repeat("m", storage.MaxMessageBytes+1)
-			badA := newApply(a)
-			badA.ErrorMessage = long
-			_, err := s.CreateApply(ctx, badA)
-			requireInvalid(t, err, "ErrorMessage")
-			_, err = s.GetApply(ctx, a)
-			require.ErrorIs(t, err, storage.ErrNotFound, "nothing written")
-			badOp := newOperation(a, "op", 0)
-			badOp.ErrorMessage = long
-			_, err = s.CreateOperation(ctx, badOp)
-			requireInvalid(t, err, "ErrorMessage")
-			_, err = s.GetOperation(ctx, a, "op")
-			require.ErrorIs(t, err, storage.ErrNotFound, "nothing written")
-			ap, err := s.CreateApply(ctx, newApply(a))
-			require.NoError(t, err)
-			ap.ErrorMessage = long
-			_, err = s.UpdateApply(ctx, ap, 1)
-			requireInvalid(t, err, "ErrorMessage")
-			op, err := s.CreateOperation(ctx, newOperation(a, "op", 0))
-			require.NoError(t, err)
-			op.ErrorMessage = "bad\xff"
-			_, err = s.UpdateOperation(ctx, op, 1)
-			requireInvalid(t, err, "ErrorMessage")
-			got, err := s.GetApply(ctx, a)
-			require.NoError(t, err)
-			require.Equal(t, int64(1), got.Version)
-			gotOp, err := s.GetOperation(ctx, a, "op")
-			require.NoError(t, err)
-			require.Equal(t, int64(1), gotOp.Version)
+			for _, bad := range []string{strings.Repeat("m", storage.MaxMessageBytes+1), "bad\xff"} {
+				requireApplyAndOperationRejected(t, ctx, s, UniqueID("apply"), "ErrorMessage",
+					func(ap *storage.Apply) { ap.ErrorMessage = bad }, func(op *storage.Operation) { op.ErrorMessage = bad })
+			}
 		},
 		"TimeRange": func(t *testing.T, ctx context.Context, s storage.Store) {
 			validationTimeRange(t, ctx, s)
@@ -162,6 +107,45 @@ func requireInvalid(t *testing.T, err error, field string, msgAndArgs ...any) {
 	if field != "" {
 		require.ErrorContains(t, err, field, "the error names the field")
 	}
+}
+
+// requireApplyAndOperationRejected writes apply a and its operation "op"
+// changed by mutateApply and mutateOp, on create and then (over rows created
+// valid) on update, and requires each write to be an input error naming
+// field that writes nothing.
+func requireApplyAndOperationRejected(t *testing.T, ctx context.Context, s storage.Store, a, field string,
+	mutateApply func(*storage.Apply), mutateOp func(*storage.Operation),
+) {
+	t.Helper()
+	ap, op := newApply(a), newOperation(a, "op", 0)
+	mutateApply(&ap)
+	mutateOp(&op)
+	_, err := s.CreateApply(ctx, ap)
+	requireInvalid(t, err, field, "CreateApply")
+	_, err = s.GetApply(ctx, a)
+	require.ErrorIs(t, err, storage.ErrNotFound, "CreateApply wrote nothing")
+	_, err = s.CreateOperation(ctx, op)
+	requireInvalid(t, err, field, "CreateOperation")
+	_, err = s.GetOperation(ctx, a, "op")
+	require.ErrorIs(t, err, storage.ErrNotFound, "CreateOperation wrote nothing")
+
+	okA, err := s.CreateApply(ctx, newApply(a))
+	require.NoError(t, err)
+	okOp, err := s.CreateOperation(ctx, newOperation(a, "op", 0))
+	require.NoError(t, err)
+	ap, op = okA, okOp
+	mutateApply(&ap)
+	mutateOp(&op)
+	_, err = s.UpdateApply(ctx, ap, okA.Version)
+	requireInvalid(t, err, field, "UpdateApply")
+	_, err = s.UpdateOperation(ctx, op, okOp.Version)
+	requireInvalid(t, err, field, "UpdateOperation")
+	gotA, err := s.GetApply(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, okA, gotA, "UpdateApply wrote nothing")
+	gotOp, err := s.GetOperation(ctx, a, "op")
+	require.NoError(t, err)
+	require.Equal(t, okOp, gotOp, "UpdateOperation wrote nothing")
 }
 
 func requireBatchUnchanged(t *testing.T, ctx context.Context, s storage.Store, q, id string, version int64) {
