@@ -33,33 +33,28 @@ var cyclicMachine = batchstate.Machine{
 // continuous reader, concurrent sibling drives, and racing membership
 // writes. Sizes shrink under -short.
 func runConcurrency(t *testing.T, newStore func(t *testing.T) storage.Store, scale func(int) int) {
+	// size is full, or short under -short.
+	size := func(full, short int) int {
+		if testing.Short() {
+			return short
+		}
+		return full
+	}
 	t.Run("CyclicStress", func(t *testing.T) {
 		t.Parallel()
-		workers, moves, batches := 8, 60, 12
-		if testing.Short() {
-			workers, moves, batches = 4, 15, 6
-		}
-		cyclicStress(t, newStore(t), workers, scale(moves), batches)
+		cyclicStress(t, newStore(t), size(8, 4), scale(size(60, 15)), size(12, 6))
 	})
 	t.Run("SiblingDrives", func(t *testing.T) {
 		t.Parallel()
-		rounds := 50
-		if testing.Short() {
-			rounds = 5
-		}
 		store := newStore(t)
-		for r := range scale(rounds) {
+		for r := range scale(size(50, 5)) {
 			siblingDrives(t, store, r, 16)
 		}
 	})
 	t.Run("MemberVersions", func(t *testing.T) {
 		t.Parallel()
-		rounds := 10
-		if testing.Short() {
-			rounds = 3
-		}
 		store := newStore(t)
-		for range scale(rounds) {
+		for range scale(size(10, 3)) {
 			memberVersions(t, store, 16)
 		}
 	})

@@ -188,13 +188,10 @@ func (o *ownLoop) run(ctx context.Context) error {
 			lease = &l
 		} else {
 			l, err := p.Renew(ctx, *lease, ownLease)
-			switch {
-			case errors.Is(err, applystate.ErrNotOwner):
-				lease = nil
+			if retryUnderLease(err, &lease) {
 				continue
-			case errors.Is(err, storage.ErrConflict):
-				continue
-			case err != nil:
+			}
+			if err != nil {
 				return fmt.Errorf("renew: %w", err)
 			}
 			lease = &l
@@ -205,13 +202,10 @@ func (o *ownLoop) run(ctx context.Context) error {
 			continue
 		}
 		res, err := p.Drive(ctx, o.applyID, []applystate.Task{{OperationID: o.d.id, State: seen}}, applystate.WithLease(*lease))
-		switch {
-		case errors.Is(err, applystate.ErrNotOwner):
-			lease = nil
+		if retryUnderLease(err, &lease) {
 			continue
-		case errors.Is(err, storage.ErrConflict):
-			continue
-		case err != nil:
+		}
+		if err != nil {
 			return fmt.Errorf("drive %s: %w", seen, err)
 		}
 		if res.Terminalized {
@@ -309,4 +303,18 @@ func (o *ownLoop) staleWrites(ctx context.Context, p *applystate.Projector, l ap
 		return fmt.Errorf("the dead owner's refused writes changed the row: %+v, then %+v", before, after)
 	}
 	return nil
+}
+
+// retryUnderLease reports whether err, from a call made under *lease,
+// calls for another round: the lease is gone (ErrNotOwner, which clears
+// *lease) or the call lost a race (ErrConflict).
+func retryUnderLease(err error, lease **applystate.Lease) bool {
+	switch {
+	case errors.Is(err, applystate.ErrNotOwner):
+		*lease = nil
+		return true
+	case errors.Is(err, storage.ErrConflict):
+		return true
+	}
+	return false
 }
