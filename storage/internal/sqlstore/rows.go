@@ -70,10 +70,17 @@ func (s *Store) batchArgs(b storage.Batch) []any {
 // CreateBatch implements [storage.Driver].
 func (s *Store) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
 	b.Version = 1
-	if _, err := s.exec(ctx, s.Q.InsertBatch, append(s.keys(b.Queue, b.ID), s.batchArgs(b)...)...); err != nil {
-		return storage.Batch{}, s.insertErr(ctx, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), err)
+	return create(ctx, s, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), s.Q.InsertBatch, append(s.keys(b.Queue, b.ID), s.batchArgs(b)...), b)
+}
+
+// create runs the insert q with args and returns row, the row as stored,
+// or the insert's error (what names the call).
+func create[T any](ctx context.Context, s *Store, what, q string, args []any, row T) (T, error) {
+	if _, err := s.exec(ctx, q, args...); err != nil {
+		var zero T
+		return zero, s.insertErr(ctx, what, err)
 	}
-	return b, nil
+	return row, nil
 }
 
 // GetBatch implements [storage.Driver].
@@ -155,10 +162,7 @@ func (s *Store) applyArgs(a storage.Apply) []any {
 // CreateApply implements [storage.Driver].
 func (s *Store) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
 	a.Version = 1
-	if _, err := s.exec(ctx, s.Q.InsertApply, append(s.keys(a.ID), s.applyArgs(a)...)...); err != nil {
-		return storage.Apply{}, s.insertErr(ctx, fmt.Sprintf("create apply %q", a.ID), err)
-	}
-	return a, nil
+	return create(ctx, s, fmt.Sprintf("create apply %q", a.ID), s.Q.InsertApply, append(s.keys(a.ID), s.applyArgs(a)...), a)
 }
 
 // GetApply implements [storage.Driver].
@@ -201,10 +205,7 @@ func (s *Store) operationArgs(op storage.Operation) []any {
 // CreateOperation implements [storage.Driver].
 func (s *Store) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
 	op.Version = 1
-	if _, err := s.exec(ctx, s.Q.InsertOperation, append(s.keys(op.ApplyID, op.ID), s.operationArgs(op)...)...); err != nil {
-		return storage.Operation{}, s.insertErr(ctx, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), err)
-	}
-	return op, nil
+	return create(ctx, s, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), s.Q.InsertOperation, append(s.keys(op.ApplyID, op.ID), s.operationArgs(op)...), op)
 }
 
 // GetOperation implements [storage.Driver].
