@@ -62,17 +62,6 @@ func endApply(c hook.Call, a storage.Apply, err error) {
 	c.End(err, o, errorType)
 }
 
-// endPrune reports the applies rep pruned, then ends c.
-func endPrune(ctx context.Context, c hook.Call, rep PruneReport, err error) {
-	if !c.On() {
-		return
-	}
-	if rep.Pruned > 0 {
-		hook.Emit(ctx, observe.Event{Kind: observe.Pruned, Count: rep.Pruned})
-	}
-	c.End(err, observe.Outcome{Count: rep.Pruned}, errorType)
-}
-
 // errorType classifies err for the hooks: this package's sentinels, then
 // the storage ones.
 func errorType(err error) string {

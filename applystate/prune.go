@@ -47,7 +47,7 @@ type PruneReport struct {
 // a store error ends the call with what it did so far.
 func (p *Projector) Prune(ctx context.Context, ids []string, before time.Time) (rep PruneReport, err error) {
 	ctx, call := p.start(ctx, "Prune", "", "")
-	defer func() { endPrune(ctx, call, rep, err) }()
+	defer func() { call.EndPruned(rep.Pruned, err, errorType) }()
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}

@@ -65,17 +65,6 @@ func endReconcile(ctx context.Context, c hook.Call, rep ReconcileReport, err err
 	c.End(err, observe.Outcome{Count: rep.Scanned}, nil)
 }
 
-// endPrune reports the batches rep pruned, then ends c.
-func endPrune(ctx context.Context, c hook.Call, rep PruneReport, err error) {
-	if !c.On() {
-		return
-	}
-	if rep.Pruned > 0 {
-		hook.Emit(ctx, observe.Event{Kind: observe.Pruned, Count: rep.Pruned})
-	}
-	c.End(err, observe.Outcome{Count: rep.Pruned}, nil)
-}
-
 // emit reports an event of kind for reason within the call ctx carries.
 func emit(ctx context.Context, kind observe.Kind, reason string) {
 	hook.Emit(ctx, observe.Event{Kind: kind, Reason: reason})

@@ -57,7 +57,7 @@ type PruneReport struct {
 // store error ends the call with what it did so far.
 func (o *Orchestrator) Prune(ctx context.Context, queue string, since, before time.Time, limit int) (rep PruneReport, err error) {
 	ctx, call := o.start(ctx, "Prune", queue, "")
-	defer func() { endPrune(ctx, call, rep, err) }()
+	defer func() { call.EndPruned(rep.Pruned, err, nil) }()
 	if !o.cfg.finished {
 		return rep, storage.Invalid("Prune", "finished batches are not filed (see WithFinishedIndex)")
 	}

@@ -72,6 +72,18 @@ func (c Call) End(err error, o observe.Outcome, classify func(error) string) {
 	}
 }
 
+// EndPruned reports that the call pruned n (a Pruned event, when n > 0),
+// then ends it with Count n.
+func (c Call) EndPruned(n int, err error, classify func(error) string) {
+	if c.set == nil {
+		return
+	}
+	if n > 0 {
+		Emit(c.ctx, observe.Event{Kind: observe.Pruned, Count: n})
+	}
+	c.End(err, observe.Outcome{Count: n}, classify)
+}
+
 // Emit reports e within the call ctx carries; outside a call, nothing.
 // Count defaults to 1.
 func Emit(ctx context.Context, e observe.Event) {
