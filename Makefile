@@ -7,7 +7,9 @@ GO ?= go
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
 test:
-	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings modelcheck planted netfaults classification upgrade consumer-deps statefold-cmd otel go-newest
+	@start=$$(date +%s); \
+	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings modelcheck planted netfaults classification upgrade consumer-deps statefold-cmd otel go-newest; \
+	rc=$$?; t=$$(( $$(date +%s) - start )); echo "make test took $$((t / 60)) min $$((t % 60)) s (exit $$rc)"; exit $$rc
 
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
