@@ -48,43 +48,19 @@ func (f *Flags) Open(ctx context.Context) (s storage.Store, closeFn func(), err 
 	case "", "memory":
 		return memory.New(), func() {}, nil
 	case "mysql":
-		dsn := cmp.Or(f.DSN, os.Getenv("STATEFOLD_MYSQL_DSN"))
-		if dsn == "" {
-			return nil, nil, fmt.Errorf("-store mysql needs -dsn or STATEFOLD_MYSQL_DSN")
-		}
-		db, err := sql.Open("mysql", dsn)
-		if err != nil {
-			return nil, nil, fmt.Errorf("open mysql: %w", err)
-		}
-		if err := mysql.Migrate(ctx, db, mysql.WithTablePrefix(f.Prefix)); err != nil {
-			db.Close()
-			return nil, nil, fmt.Errorf("migrate mysql: %w", err)
-		}
-		st, err := mysql.New(db, mysql.WithTablePrefix(f.Prefix))
-		if err != nil {
-			db.Close()
-			return nil, nil, err
-		}
-		return st, func() { db.Close() }, nil
+		return openSQL(f.DSN, "mysql", "STATEFOLD_MYSQL_DSN",
+			func(dsn string) (*sql.DB, error) { return sql.Open("mysql", dsn) },
+			func(db *sql.DB) { db.Close() },
+			func(db *sql.DB) error { return mysql.Migrate(ctx, db, mysql.WithTablePrefix(f.Prefix)) },
+			func(db *sql.DB) (storage.Store, error) { return mysql.New(db, mysql.WithTablePrefix(f.Prefix)) })
 	case "postgres":
-		dsn := cmp.Or(f.DSN, os.Getenv("STATEFOLD_POSTGRES_DSN"))
-		if dsn == "" {
-			return nil, nil, fmt.Errorf("-store postgres needs -dsn or STATEFOLD_POSTGRES_DSN")
-		}
-		pool, err := pgxpool.New(ctx, dsn)
-		if err != nil {
-			return nil, nil, fmt.Errorf("open postgres: %w", err)
-		}
-		if err := postgres.Migrate(ctx, pool, postgres.WithTablePrefix(f.Prefix)); err != nil {
-			pool.Close()
-			return nil, nil, fmt.Errorf("migrate postgres: %w", err)
-		}
-		st, err := postgres.New(pool, postgres.WithTablePrefix(f.Prefix))
-		if err != nil {
-			pool.Close()
-			return nil, nil, err
-		}
-		return st, pool.Close, nil
+		return openSQL(f.DSN, "postgres", "STATEFOLD_POSTGRES_DSN",
+			func(dsn string) (*pgxpool.Pool, error) { return pgxpool.New(ctx, dsn) },
+			(*pgxpool.Pool).Close,
+			func(pool *pgxpool.Pool) error { return postgres.Migrate(ctx, pool, postgres.WithTablePrefix(f.Prefix)) },
+			func(pool *pgxpool.Pool) (storage.Store, error) {
+				return postgres.New(pool, postgres.WithTablePrefix(f.Prefix))
+			})
 	case "dynamo":
 		if f.Endpoint == "" {
 			return nil, nil, fmt.Errorf("-store dynamo needs -endpoint or STATEFOLD_DYNAMO_ENDPOINT")
@@ -105,4 +81,30 @@ func (f *Flags) Open(ctx context.Context) (s storage.Store, closeFn func(), err 
 	default:
 		return nil, nil, fmt.Errorf("unknown -store %q (memory, mysql, postgres or dynamo)", f.Store)
 	}
+}
+
+// openSQL opens the store of a SQL server: it connects to dsn (or, when
+// dsn is empty, the one in the environment variable env), migrates the
+// schema and returns the store with what closes the connection.
+func openSQL[C any](dsn, name, env string, connect func(dsn string) (C, error), closeConn func(C),
+	migrate func(C) error, open func(C) (storage.Store, error),
+) (storage.Store, func(), error) {
+	dsn = cmp.Or(dsn, os.Getenv(env))
+	if dsn == "" {
+		return nil, nil, fmt.Errorf("-store %s needs -dsn or %s", name, env)
+	}
+	conn, err := connect(dsn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	if err := migrate(conn); err != nil {
+		closeConn(conn)
+		return nil, nil, fmt.Errorf("migrate %s: %w", name, err)
+	}
+	st, err := open(conn)
+	if err != nil {
+		closeConn(conn)
+		return nil, nil, err
+	}
+	return st, func() { closeConn(conn) }, nil
 }
