@@ -170,28 +170,14 @@ func crashCases() []crashCase {
 				e.create(ctx, t, "b", "queued")
 				e.create(ctx, t, "other", "running")
 			},
-			run: func(ctx context.Context, e *orchEnv) error {
-				b, err := e.store.GetBatch(ctx, e.queue, "b")
-				if err != nil {
-					return err
-				}
-				_, err = e.faulty.Transition(ctx, b, "running")
-				return err
-			},
+			run: transitionB("running"),
 		},
 		{
 			name: "TransitionTerminal",
 			setup: func(ctx context.Context, t testing.TB, e *orchEnv) {
 				e.create(ctx, t, "b", "merging")
 			},
-			run: func(ctx context.Context, e *orchEnv) error {
-				b, err := e.store.GetBatch(ctx, e.queue, "b")
-				if err != nil {
-					return err
-				}
-				_, err = e.faulty.Transition(ctx, b, "done")
-				return err
-			},
+			run: transitionB("done"),
 		},
 		{
 			name: "List",
@@ -441,4 +427,17 @@ func crashPoint(ctx context.Context, t *testing.T, store, actors storage.Store, 
 	require.NoError(t, CheckIndexExact(ctx, store, CrashMachine, e.queue, e.ids), "after reconcile, %s", where)
 	require.NoError(t, CheckListed(ctx, store, list, CrashMachine, e.queue, e.ids), "after reconcile, %s", where)
 	return hit
+}
+
+// transitionB is the run of a scenario that moves batch "b", as read from
+// the store, to the state to through the faulty orchestrator.
+func transitionB(to string) func(context.Context, *orchEnv) error {
+	return func(ctx context.Context, e *orchEnv) error {
+		b, err := e.store.GetBatch(ctx, e.queue, "b")
+		if err != nil {
+			return err
+		}
+		_, err = e.faulty.Transition(ctx, b, to)
+		return err
+	}
 }
