@@ -49,12 +49,9 @@ func specs(n TableNames) []tableSpec {
 // Older items need no change: attributes added after v0.1.0 read as zero
 // when absent.
 func CreateTables(ctx context.Context, client TableClient, opts ...Option) error {
-	c, err := newConfig(opts)
+	c, err := tableConfig(client, opts)
 	if err != nil {
 		return err
-	}
-	if client == nil {
-		return storage.Invalid("client", "nil TableClient")
 	}
 	for _, t := range specs(c.names) {
 		in := &dynamodb.CreateTableInput{
@@ -122,15 +119,25 @@ func (t tableSpec) check(d *types.TableDescription) error {
 	return nil
 }
 
+// tableConfig checks the arguments of CreateTables and DeleteTables: the
+// options, then the client.
+func tableConfig(client TableClient, opts []Option) (config, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return config{}, err
+	}
+	if client == nil {
+		return config{}, storage.Invalid("client", "nil TableClient")
+	}
+	return c, nil
+}
+
 // DeleteTables deletes the four tables; tables that do not exist are
 // skipped. It does not wait for the deletion to finish.
 func DeleteTables(ctx context.Context, client TableClient, opts ...Option) error {
-	c, err := newConfig(opts)
+	c, err := tableConfig(client, opts)
 	if err != nil {
 		return err
-	}
-	if client == nil {
-		return storage.Invalid("client", "nil TableClient")
 	}
 	var errs []error
 	for _, t := range specs(c.names) {
