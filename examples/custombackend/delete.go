@@ -24,9 +24,6 @@ func remove[V any](t *table[V], k key, expected int64, version func(V) int64) er
 
 // DeleteBatch implements storage.Driver.
 func (s *driver) DeleteBatch(ctx context.Context, queue, id string, expectedVersion int64) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	return s.do(ctx, true, "delete batch", func(tx *Tables) error {
 		return remove(tx.batches, key{queue, id, ""}, expectedVersion, batchVersion)
 	})
@@ -34,9 +31,6 @@ func (s *driver) DeleteBatch(ctx context.Context, queue, id string, expectedVers
 
 // DeleteApply implements storage.Driver.
 func (s *driver) DeleteApply(ctx context.Context, id string, expectedVersion int64) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	return s.do(ctx, true, "delete apply", func(tx *Tables) error {
 		return remove(tx.applies, key{id, "", ""}, expectedVersion, applyVersion)
 	})
@@ -44,9 +38,6 @@ func (s *driver) DeleteApply(ctx context.Context, id string, expectedVersion int
 
 // DeleteOperation implements storage.Driver.
 func (s *driver) DeleteOperation(ctx context.Context, applyID, id string, expectedVersion int64) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	return s.do(ctx, true, "delete operation", func(tx *Tables) error {
 		return remove(tx.ops, key{applyID, id, ""}, expectedVersion, opVersion)
 	})

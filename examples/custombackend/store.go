@@ -54,6 +54,9 @@ type driver struct {
 // req's own answers (storage.ErrNotFound, ErrConflict, …) pass through.
 // The native error stays reachable.
 func (s *driver) do(ctx context.Context, write bool, what string, req Request) error {
+	if err := ctx.Err(); err != nil {
+		return err // ended before the call: nothing is sent
+	}
 	err := s.conn.Do(ctx, req)
 	if err == nil {
 		return nil
@@ -150,9 +153,6 @@ func anyRow[V any](V) bool                       { return true }
 
 // CreateBatch implements storage.Driver.
 func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Batch{}, err
-	}
 	return call(ctx, s, true, "create batch", func(tx *Tables) (storage.Batch, error) {
 		return create(tx.batches, key{b.Queue, b.ID, ""}, b, setBatchVersion)
 	})
@@ -160,9 +160,6 @@ func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batc
 
 // GetBatch implements storage.Driver.
 func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Batch{}, err
-	}
 	return call(ctx, s, false, "get batch", func(tx *Tables) (storage.Batch, error) {
 		return get(tx.batches, key{queue, id, ""})
 	})
@@ -170,9 +167,6 @@ func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch,
 
 // GetBatches implements storage.Driver.
 func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	return call(ctx, s, false, "get batches", func(tx *Tables) ([]storage.Batch, error) {
 		var out []storage.Batch
 		for _, id := range ids {
@@ -187,9 +181,6 @@ func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]
 // UpdateBatch implements storage.Driver: the stored row must have
 // expectedVersion and, byte for byte, expectedState.
 func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Batch{}, err
-	}
 	inState := func(cur storage.Batch) bool { return cur.State == expectedState }
 	return call(ctx, s, true, "update batch", func(tx *Tables) (storage.Batch, error) {
 		return update(tx.batches, key{b.Queue, b.ID, ""}, b, expectedVersion, batchVersion, inState, setBatchVersion)
@@ -199,9 +190,6 @@ func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersi
 // AddMember implements storage.Driver: an upsert that never lowers
 // the version; a higher stored version is storage.ErrConflict.
 func (s *driver) AddMember(ctx context.Context, m storage.Member) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	k := key{m.Queue, m.State, m.BatchID}
 	return s.do(ctx, true, "add member", func(tx *Tables) error {
 		if cur, ok := tx.members.rows[k]; ok && m.Version < cur.Version {
@@ -215,9 +203,6 @@ func (s *driver) AddMember(ctx context.Context, m storage.Member) error {
 // RemoveMember implements storage.Driver: delete only if the row is
 // not newer than maxVersion.
 func (s *driver) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	k := key{queue, state, batchID}
 	return s.do(ctx, true, "remove member", func(tx *Tables) error {
 		if cur, ok := tx.members.rows[k]; ok && cur.Version <= maxVersion {
@@ -229,9 +214,6 @@ func (s *driver) RemoveMember(ctx context.Context, queue, state, batchID string,
 
 // ListMembers implements storage.Driver.
 func (s *driver) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	return call(ctx, s, false, "list members", func(tx *Tables) ([]storage.Member, error) {
 		return scan(tx.members, queue, state), nil
 	})
@@ -239,9 +221,6 @@ func (s *driver) ListMembers(ctx context.Context, queue, state string) ([]storag
 
 // CreateApply implements storage.Driver.
 func (s *driver) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Apply{}, err
-	}
 	return call(ctx, s, true, "create apply", func(tx *Tables) (storage.Apply, error) {
 		return create(tx.applies, key{a.ID, "", ""}, a, setApplyVersion)
 	})
@@ -249,9 +228,6 @@ func (s *driver) CreateApply(ctx context.Context, a storage.Apply) (storage.Appl
 
 // GetApply implements storage.Driver.
 func (s *driver) GetApply(ctx context.Context, id string) (storage.Apply, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Apply{}, err
-	}
 	return call(ctx, s, false, "get apply", func(tx *Tables) (storage.Apply, error) {
 		return get(tx.applies, key{id, "", ""})
 	})
@@ -259,9 +235,6 @@ func (s *driver) GetApply(ctx context.Context, id string) (storage.Apply, error)
 
 // UpdateApply implements storage.Driver.
 func (s *driver) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Apply{}, err
-	}
 	return call(ctx, s, true, "update apply", func(tx *Tables) (storage.Apply, error) {
 		return update(tx.applies, key{a.ID, "", ""}, a, expectedVersion, applyVersion, anyRow, setApplyVersion)
 	})
@@ -269,9 +242,6 @@ func (s *driver) UpdateApply(ctx context.Context, a storage.Apply, expectedVersi
 
 // CreateOperation implements storage.Driver.
 func (s *driver) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Operation{}, err
-	}
 	return call(ctx, s, true, "create operation", func(tx *Tables) (storage.Operation, error) {
 		return create(tx.ops, key{op.ApplyID, op.ID, ""}, op, setOpVersion)
 	})
@@ -279,9 +249,6 @@ func (s *driver) CreateOperation(ctx context.Context, op storage.Operation) (sto
 
 // GetOperation implements storage.Driver.
 func (s *driver) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Operation{}, err
-	}
 	return call(ctx, s, false, "get operation", func(tx *Tables) (storage.Operation, error) {
 		return get(tx.ops, key{applyID, id, ""})
 	})
@@ -289,9 +256,6 @@ func (s *driver) GetOperation(ctx context.Context, applyID, id string) (storage.
 
 // ListOperations implements storage.Driver.
 func (s *driver) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	return call(ctx, s, false, "list operations", func(tx *Tables) ([]storage.Operation, error) {
 		return scan(tx.ops, applyID, ""), nil
 	})
@@ -299,9 +263,6 @@ func (s *driver) ListOperations(ctx context.Context, applyID string) ([]storage.
 
 // UpdateOperation implements storage.Driver.
 func (s *driver) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Operation{}, err
-	}
 	return call(ctx, s, true, "update operation", func(tx *Tables) (storage.Operation, error) {
 		return update(tx.ops, key{op.ApplyID, op.ID, ""}, op, expectedVersion, opVersion, anyRow, setOpVersion)
 	})
