@@ -368,11 +368,22 @@ func (s *exSchedule) checkApplyStep(n int, desc string, prev, next exApplySnap) 
 	}
 }
 
-// finalApplyChecks runs after the actors returned: the store as the last
-// step left it must already be the projection of its operations when every
-// actor's last call succeeded; every Proceed led to a settled operation or
-// a live apply; Terminalized was seen exactly once per terminal apply (or
-// the caller got ErrAmbiguous); and one Reproject leaves the projection.
+// checkTerminalized reports a violation unless the callers saw the apply
+// terminalized exactly once if it is terminal (or ambiguously) and never
+// if it is not; apply is the apply at the end, nil if there is none.
+func (s *exSchedule) checkTerminalized(terminal bool, terminalized int, ambiguous bool, apply *exApplyView) {
+	switch {
+	case terminalized > 1:
+		s.violation("terminalized: the apply was terminalized %d times", terminalized)
+	case terminal && terminalized == 0 && !ambiguous:
+		s.violation("terminalized: the apply is %s, but no caller saw Terminalized or ErrAmbiguous", apply.state)
+	case !terminal && terminalized > 0 && apply == nil:
+		s.violation("terminalized: a caller saw Terminalized, but there is no apply")
+	case !terminal && terminalized > 0:
+		s.violation("terminalized: a caller saw Terminalized, but the apply is %s", apply.state)
+	}
+}
+
 func (s *exSchedule) finalApplyChecks(last exApplySnap) error {
 	if last.apply == nil {
 		for _, a := range s.actors {
@@ -404,14 +415,7 @@ func (s *exSchedule) finalApplyChecks(last exApplySnap) error {
 		}
 	}
 	terminal := applystate.Normalize(last.apply.state).Terminal()
-	switch {
-	case terminalized > 1:
-		s.violation("terminalized: the apply was terminalized %d times", terminalized)
-	case terminal && terminalized == 0 && !ambiguous:
-		s.violation("terminalized: the apply is %s, but no caller saw Terminalized or ErrAmbiguous", last.apply.state)
-	case !terminal && terminalized > 0:
-		s.violation("terminalized: a caller saw Terminalized, but the apply is %s", last.apply.state)
-	}
+	s.checkTerminalized(terminal, terminalized, ambiguous, last.apply)
 	for _, a := range s.actors {
 		for _, id := range a.env.applyObs.proceeded {
 			op := last.ops[id]

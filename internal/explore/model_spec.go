@@ -566,14 +566,7 @@ func (s *exSchedule) checkSpecFinal(calls []genCall, terminalized int, ambiguous
 		terminal = false
 		terminalized = 0
 	}
-	switch {
-	case terminalized > 1:
-		s.violation("terminalized: the apply was terminalized %d times", terminalized)
-	case terminal && terminalized == 0 && !ambiguous:
-		s.violation("terminalized: the apply is %s, but no caller saw Terminalized or ErrAmbiguous", last.apply.state)
-	case !terminal && terminalized > 0:
-		s.violation("terminalized: a caller saw Terminalized, but the apply is %v", last.apply)
-	}
+	s.checkTerminalized(terminal, terminalized, ambiguous, last.apply)
 	if last.apply != nil {
 		if want := spApplyOf(g.ops, last); applystate.Normalize(last.apply.state) != want {
 			s.violation("reproject: once the actors stopped and one Reproject ran, the apply is %s, but the rows give %s (%s)", last.apply.state, want, last)
