@@ -280,11 +280,7 @@ func benchCreate(b *testing.B, rec *benchRecord, store storage.Store) {
 
 func benchDrive(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 	ctx := context.Background()
-	fs := NewFaultStore(store)
-	p, err := applystate.NewProjector(fs, fs)
-	if err != nil {
-		b.Fatal(err)
-	}
+	fs, p := benchProjector(b, store)
 	drives := 0
 	fs.ResetCounts()
 	for i := 0; b.Loop(); i++ {
@@ -340,11 +336,7 @@ func benchDrive(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 
 func benchDrivePoll(b *testing.B, rec *benchRecord, store storage.Store, n int) {
 	ctx := context.Background()
-	fs := NewFaultStore(store)
-	p, err := applystate.NewProjector(fs, fs)
-	if err != nil {
-		b.Fatal(err)
-	}
+	fs, p := benchProjector(b, store)
 	plan := applystate.Plan{Apply: storage.Apply{ID: UniqueID("poll")}}
 	for j := range n {
 		plan.Operations = append(plan.Operations, storage.Operation{ID: fmt.Sprintf("op%04d", j), Seq: int64(j)})
@@ -374,11 +366,7 @@ func benchDrivePoll(b *testing.B, rec *benchRecord, store storage.Store, n int) 
 // of an apply with 1,000 operations under its lease.
 func benchOwnership(b *testing.B, rec *benchRecord, store storage.Store) {
 	ctx := context.Background()
-	fs := NewFaultStore(store)
-	p, err := applystate.NewProjector(fs, fs)
-	if err != nil {
-		b.Fatal(err)
-	}
+	fs, p := benchProjector(b, store)
 	plan := applystate.Plan{Apply: storage.Apply{ID: UniqueID("owner")}}
 	for j := range 1000 {
 		plan.Operations = append(plan.Operations, storage.Operation{ID: fmt.Sprintf("op%04d", j), Seq: int64(j)})
@@ -441,4 +429,16 @@ func benchOwnership(b *testing.B, rec *benchRecord, store storage.Store) {
 		}
 		rec.report(b, fs)
 	})
+}
+
+// benchProjector wraps store in a fault store that counts the calls and
+// returns it with a Projector over it.
+func benchProjector(b *testing.B, store storage.Store) (*FaultStore, *applystate.Projector) {
+	b.Helper()
+	fs := NewFaultStore(store)
+	p, err := applystate.NewProjector(fs, fs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fs, p
 }
