@@ -76,18 +76,28 @@ func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batc
 	return copyBatch(b), nil
 }
 
-// GetBatch implements [storage.Driver].
-func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+// get reads one row with look under the read lock, after checking ctx:
+// a copy of it (clone), or missing's error, which matches
+// storage.ErrNotFound, when look finds none.
+func get[T any](ctx context.Context, s *driver, clone func(T) T, look func() (T, bool), missing func() error) (T, error) {
+	var zero T
 	if err := ctx.Err(); err != nil {
-		return storage.Batch{}, err
+		return zero, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	b, ok := s.batches[batchKey{queue, id}]
+	v, ok := look()
 	if !ok {
-		return storage.Batch{}, fmt.Errorf("memory: get batch %q/%q: %w", queue, id, storage.ErrNotFound)
+		return zero, missing()
 	}
-	return copyBatch(b), nil
+	return clone(v), nil
+}
+
+// GetBatch implements [storage.Driver].
+func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
+	return get(ctx, s, copyBatch,
+		func() (storage.Batch, bool) { b, ok := s.batches[batchKey{queue, id}]; return b, ok },
+		func() error { return fmt.Errorf("memory: get batch %q/%q: %w", queue, id, storage.ErrNotFound) })
 }
 
 // GetBatches implements [storage.Driver].
@@ -202,16 +212,9 @@ func (s *driver) CreateApply(ctx context.Context, a storage.Apply) (storage.Appl
 
 // GetApply implements [storage.Driver].
 func (s *driver) GetApply(ctx context.Context, id string) (storage.Apply, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Apply{}, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	a, ok := s.applies[id]
-	if !ok {
-		return storage.Apply{}, fmt.Errorf("memory: get apply %q: %w", id, storage.ErrNotFound)
-	}
-	return copyApply(a), nil
+	return get(ctx, s, copyApply,
+		func() (storage.Apply, bool) { a, ok := s.applies[id]; return a, ok },
+		func() error { return fmt.Errorf("memory: get apply %q: %w", id, storage.ErrNotFound) })
 }
 
 // UpdateApply implements [storage.Driver].
@@ -256,16 +259,9 @@ func (s *driver) CreateOperation(ctx context.Context, op storage.Operation) (sto
 
 // GetOperation implements [storage.Driver].
 func (s *driver) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Operation{}, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	op, ok := s.operations[applyID][id]
-	if !ok {
-		return storage.Operation{}, fmt.Errorf("memory: get operation %q/%q: %w", applyID, id, storage.ErrNotFound)
-	}
-	return copyOp(op), nil
+	return get(ctx, s, copyOp,
+		func() (storage.Operation, bool) { op, ok := s.operations[applyID][id]; return op, ok },
+		func() error { return fmt.Errorf("memory: get operation %q/%q: %w", applyID, id, storage.ErrNotFound) })
 }
 
 // ListOperations implements [storage.Driver].
