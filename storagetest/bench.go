@@ -259,22 +259,16 @@ func benchCreate(b *testing.B, rec *benchRecord, store storage.Store) {
 	queue := UniqueID("benchcr")
 	var seq atomic.Int64
 	b.Run("ours", func(b *testing.B) {
-		fs.ResetCounts()
-		for b.Loop() {
-			if _, err := o.Create(ctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("o%d", seq.Add(1)), State: "queued"}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		rec.report(b, fs)
+		runCounted(b, rec, fs, func() error {
+			_, err := o.Create(ctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("o%d", seq.Add(1)), State: "queued"})
+			return err
+		})
 	})
 	b.Run("create", func(b *testing.B) {
-		fs.ResetCounts()
-		for b.Loop() {
-			if _, err := fs.CreateBatch(ctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("c%d", seq.Add(1)), State: "queued"}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		rec.report(b, fs)
+		runCounted(b, rec, fs, func() error {
+			_, err := fs.CreateBatch(ctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("c%d", seq.Add(1)), State: "queued"})
+			return err
+		})
 	})
 }
 
@@ -376,13 +370,10 @@ func benchOwnership(b *testing.B, rec *benchRecord, store storage.Store) {
 	}
 	applyID := plan.Apply.ID
 	b.Run("acquire", func(b *testing.B) {
-		fs.ResetCounts()
-		for b.Loop() {
-			if _, err := p.Acquire(ctx, applyID, "op0001", "bench", time.Minute); err != nil {
-				b.Fatal(err)
-			}
-		}
-		rec.report(b, fs)
+		runCounted(b, rec, fs, func() error {
+			_, err := p.Acquire(ctx, applyID, "op0001", "bench", time.Minute)
+			return err
+		})
 	})
 	lease, err := p.Acquire(ctx, applyID, "op0000", "bench", time.Minute)
 	if err != nil {
@@ -441,4 +432,17 @@ func benchProjector(b *testing.B, store storage.Store) (*FaultStore, *applystate
 		b.Fatal(err)
 	}
 	return fs, p
+}
+
+// runCounted runs step in b's loop, failing b on its first error, with
+// fs's counts reset before and reported after.
+func runCounted(b *testing.B, rec *benchRecord, fs *FaultStore, step func() error) {
+	b.Helper()
+	fs.ResetCounts()
+	for b.Loop() {
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rec.report(b, fs)
 }
