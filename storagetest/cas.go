@@ -142,16 +142,9 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 				id := fmt.Sprintf("b%d", r)
 				b, err := s.CreateBatch(ctx, newBatch(q, id))
 				require.NoError(t, err)
-				explore.Race(t, r, func(i int) (string, error) {
-					next := b
-					next.State = fmt.Sprintf("w%02d", i)
-					got, err := s.UpdateBatch(ctx, next, b.Version, b.State)
-					return got.State, err
-				}, func() (string, int64) {
-					got, err := s.GetBatch(ctx, q, id)
-					require.NoError(t, err)
-					return got.State, got.Version
-				})
+				raceRow(t, r, b, batchState, batchVersion,
+					func(next storage.Batch) (storage.Batch, error) { return s.UpdateBatch(ctx, next, b.Version, b.State) },
+					func() (storage.Batch, error) { return s.GetBatch(ctx, q, id) })
 			}
 		},
 		"RaceApply": func(t *testing.T, ctx context.Context, s storage.Store) {
@@ -159,16 +152,9 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 				id := UniqueID("apply")
 				a, err := s.CreateApply(ctx, newApply(id))
 				require.NoError(t, err)
-				explore.Race(t, r, func(i int) (string, error) {
-					next := a
-					next.State = fmt.Sprintf("w%02d", i)
-					got, err := s.UpdateApply(ctx, next, a.Version)
-					return got.State, err
-				}, func() (string, int64) {
-					got, err := s.GetApply(ctx, id)
-					require.NoError(t, err)
-					return got.State, got.Version
-				})
+				raceRow(t, r, a, applyState, applyVersion,
+					func(next storage.Apply) (storage.Apply, error) { return s.UpdateApply(ctx, next, a.Version) },
+					func() (storage.Apply, error) { return s.GetApply(ctx, id) })
 			}
 		},
 		"RaceOperation": func(t *testing.T, ctx context.Context, s storage.Store) {
@@ -177,16 +163,11 @@ func runCAS(t *testing.T, newStore func(t *testing.T) storage.Store, raceRounds 
 				id := fmt.Sprintf("op%d", r)
 				op, err := s.CreateOperation(ctx, newOperation(a, id, 1))
 				require.NoError(t, err)
-				explore.Race(t, r, func(i int) (string, error) {
-					next := op
-					next.State = fmt.Sprintf("w%02d", i)
-					got, err := s.UpdateOperation(ctx, next, op.Version)
-					return got.State, err
-				}, func() (string, int64) {
-					got, err := s.GetOperation(ctx, a, id)
-					require.NoError(t, err)
-					return got.State, got.Version
-				})
+				raceRow(t, r, op, operationState, operationVersion,
+					func(next storage.Operation) (storage.Operation, error) {
+						return s.UpdateOperation(ctx, next, op.Version)
+					},
+					func() (storage.Operation, error) { return s.GetOperation(ctx, a, id) })
 			}
 		},
 	})
@@ -221,7 +202,29 @@ func requireUpdated[T any](t *testing.T, ctx context.Context, update func(contex
 	return got
 }
 
+// raceRow runs [explore.Race] over row: writer i sets the row's state to
+// w<i> and writes it with write; read reads the row back.
+func raceRow[T any](t *testing.T, round int, row T, state func(*T) *string, version func(*T) *int64,
+	write func(T) (T, error), read func() (T, error),
+) {
+	t.Helper()
+	explore.Race(t, round, func(i int) (string, error) {
+		next := row
+		*state(&next) = fmt.Sprintf("w%02d", i)
+		got, err := write(next)
+		return *state(&got), err
+	}, func() (string, int64) {
+		got, err := read()
+		require.NoError(t, err)
+		return *state(&got), *version(&got)
+	})
+}
+
+func batchState(b *storage.Batch) *string           { return &b.State }
+func batchVersion(b *storage.Batch) *int64          { return &b.Version }
+func applyState(a *storage.Apply) *string           { return &a.State }
 func applyVersion(a *storage.Apply) *int64          { return &a.Version }
+func operationState(op *storage.Operation) *string  { return &op.State }
 func operationVersion(op *storage.Operation) *int64 { return &op.Version }
 
 // requireBatchStored reads the batch of want's queue and id and requires
