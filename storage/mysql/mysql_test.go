@@ -93,7 +93,7 @@ func TestEveryAccessUsesThePrimaryKey(t *testing.T) {
 		"GetOperation":    {q.GetOperation, []any{"a03", "o04"}},
 		"ListOperations":  {q.ListOperations, []any{"a03"}},
 		"op read-back":    {q.OperationVersion, []any{"a03", "o04"}},
-		"UpdateOperation": {q.UpdateOperation, []any{0, "", "", false, "s", "", "", nil, nil, []byte{}, now, now, false, "", 0, nil, nil, "a03", "o04", 1}},
+		"UpdateOperation": {q.UpdateOperation, []any{0, "", "", false, "s", "", "", nil, nil, []byte{}, now, now, false, "", 0, nil, nil, 0, "a03", "o04", 1}},
 	} {
 		plan := explain(t, f.db, c.query, c.args...)
 		require.Len(t, plan, 1, name)

@@ -55,7 +55,7 @@ func TestEveryAccessUsesThePrimaryKey(t *testing.T) {
 		"GetOperation":    {q.GetOperation, []any{b("a03"), b("o04")}, "operations_pkey"},
 		"ListOperations":  {q.ListOperations, []any{b("a03")}, "operations_pkey"},
 		"op read-back":    {q.OperationVersion, []any{b("a03"), b("o04")}, "operations_pkey"},
-		"UpdateOperation": {q.UpdateOperation, []any{0, []byte{}, []byte{}, false, b("s"), []byte{}, []byte{}, nil, nil, []byte{}, now, now, false, []byte{}, 0, nil, nil, b("a03"), b("o04"), 1}, "operations_pkey"},
+		"UpdateOperation": {q.UpdateOperation, []any{0, []byte{}, []byte{}, false, b("s"), []byte{}, []byte{}, nil, nil, []byte{}, now, now, false, []byte{}, 0, nil, nil, 0, b("a03"), b("o04"), 1}, "operations_pkey"},
 	}
 	for name, c := range cases {
 		tx, err := f.pool.Begin(ctx)
