@@ -186,7 +186,7 @@ func (s *exSchedule) checkStep(n int, desc string, prev, next exSnap) {
 		switch {
 		case had && !has:
 			s.violation("IV: step %d (%s) deleted batch %q (was %s)", n, desc, id, p)
-		case !had || p == b:
+		case !had || p == b, s.exPruneStep(p, b):
 		case exFinal(s.sc.mach(), p.state):
 			s.violation("IV: step %d (%s) changed batch %q, stored in the final state %q, from %s to %s", n, desc, id, p.state, p, b)
 		case b.state == exAbandoned():
@@ -238,8 +238,11 @@ func (s *exSchedule) finalChecks() error {
 			s.checkList(a, l)
 		}
 		s.checkLookups(a)
+		if err := s.checkPrunes(a); err != nil {
+			return err
+		}
 		for _, c := range a.env.creates {
-			if c.err != nil {
+			if c.err != nil || s.exPruned(c.id) {
 				continue
 			}
 			if b, ok := last.batches[c.id]; !ok || b.state == exAbandoned() {

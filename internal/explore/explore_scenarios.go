@@ -44,6 +44,8 @@ type exScenario struct {
 	// indexed gives the orchestrators the indexes of the lookups (see
 	// IndexOptions).
 	indexed bool
+	// prunes: an actor calls Prune (see model_prune.go).
+	prunes bool
 }
 
 // mach returns the scenario's machine.
@@ -131,6 +133,7 @@ type exEnv struct {
 	setup    map[string]storage.Batch
 	lists    []exListObs
 	lookups  []exLookupObs
+	prunes   []exPruneObs
 	creates  []exCreateObs
 	// letter names the actor; gen records its applystate calls in a
 	// generated scenario.

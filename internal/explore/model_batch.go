@@ -153,6 +153,7 @@ func genBatchScenario(rng *rand.Rand) *genBatch {
 		}
 	}
 	g.drawLookup(rng.IntN)
+	g.drawPrune(rng.IntN)
 	return g
 }
 
@@ -240,7 +241,7 @@ func parseGenBatch(s string) (*genBatch, error) {
 			a.id, a.states = p[1], p[2:]
 		case "list", "lookup":
 			a.states = p[1:]
-		case "reconcile", "finished":
+		case "reconcile", "finished", "prune":
 		default:
 			return bad("actor %q", f)
 		}
@@ -252,7 +253,7 @@ func parseGenBatch(s string) (*genBatch, error) {
 // scenario turns g into a scenario the explorer runs.
 func (g *genBatch) scenario(name string) *exScenario {
 	m := g.machine()
-	sc := &exScenario{name: name, doc: g.String(), clock: true, machine: &m, indexed: g.looksUp()}
+	sc := &exScenario{name: name, doc: g.String(), clock: true, machine: &m, indexed: g.looksUp() || g.prunes(), prunes: g.prunes()}
 	for _, s := range g.seeded {
 		sc.ids = append(sc.ids, s.id)
 	}
@@ -292,6 +293,8 @@ func (a genBatchActor) describe() string {
 		s = fmt.Sprintf("List(%s)", strings.Join(a.states, ", "))
 	case "reconcile":
 		s = "Reconcile"
+	case "prune":
+		s = fmt.Sprintf("Prune(%s, %s)", exPruneSince.Format(time.DateOnly), exPruneBefore.Format(time.DateOnly))
 	}
 	if a.skewMin != 0 {
 		s += fmt.Sprintf(", clock %+dm", a.skewMin)
@@ -311,6 +314,8 @@ func (a genBatchActor) runner() func(ctx context.Context, e *exEnv) error {
 			return e.reconcile(ctx)
 		case "lookup", "finished":
 			return a.runLookup(ctx, e)
+		case "prune":
+			return e.prune(ctx)
 		}
 		for _, to := range a.states {
 			b, err := e.store.GetBatch(ctx, e.queue, a.id)

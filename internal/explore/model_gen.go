@@ -294,7 +294,7 @@ func parseGenApply(s string) (*genApply, error) {
 			}
 		}
 		switch a.kind {
-		case "loop", "stop", "release", "reproject", "plan", "list", "sweep":
+		case "loop", "stop", "release", "reproject", "plan", "list", "sweep", "prune":
 		default:
 			return bad("actor %q", f)
 		}
@@ -340,7 +340,7 @@ func (a genActor) describe() string {
 	case "list", "sweep":
 		return discoveryLabel(a.kind)
 	}
-	return map[string]string{"stop": "Stop", "release": "ReleasePause", "reproject": "Reproject"}[a.kind]
+	return map[string]string{"stop": "Stop", "release": "ReleasePause", "reproject": "Reproject", "prune": "Prune"}[a.kind]
 }
 
 // setupGen writes g's starting apply: its operations in their first
@@ -425,6 +425,8 @@ func (g *genApply) runner(a genActor) func(ctx context.Context, e *exEnv) error 
 			return call("reproject", func() (applystate.Result, error) { return e.p.Reproject(ctx, e.queue) })
 		case "list", "sweep":
 			return e.discoveryCall(ctx, a.kind)
+		case "prune":
+			return e.pruneCall(ctx)
 		case "plan":
 			plan := applystate.Plan{Apply: storage.Apply{ID: e.queue}}
 			var ids []string
@@ -572,6 +574,9 @@ func (s *exSchedule) finalGenChecks(last exApplySnap) error {
 	}
 	s.checkSpecFinal(calls, terminalized, ambiguous)
 	if err := s.checkDiscovery(calls); err != nil {
+		return err
+	}
+	if err := s.checkApplyPrunes(calls, s.hist[len(s.hist)-1].ap); err != nil {
 		return err
 	}
 	slices.SortFunc(calls, func(a, b genCall) int {

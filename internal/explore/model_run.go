@@ -345,7 +345,7 @@ func genScenario(seed uint64, i int) genModel {
 	if i%3 == 2 {
 		return genBatchScenario(rng)
 	}
-	return genDiscover(genApplyScenario(rng), rng)
+	return genPrune(genDiscover(genApplyScenario(rng), rng), rng)
 }
 
 // parseGen reads a scenario as genModel.String prints it.

@@ -240,7 +240,7 @@ func spPauseHolds(plan []genOp, snap exApplySnap, op string) bool {
 // genCall is one applystate call an actor made, as the checks see it.
 type genCall struct {
 	actor  string
-	kind   string // "drive", "stop", "release", "reproject", "plan", "list", "sweep"
+	kind   string // "drive", "stop", "release", "reproject", "plan", "list", "sweep", "prune"
 	op     string
 	report spState
 	steps  []int // the steps of its store calls
@@ -304,6 +304,7 @@ func spTerminalApply(snap exApplySnap) bool {
 // work or in another state than the rows give.
 func (s *exSchedule) checkSpecStep(n int, desc string, prev, next exApplySnap) {
 	g := s.sc.gen
+	next = s.spPrunedView(prev, next)
 	if next.apply != nil {
 		for _, id := range g.planIDs() {
 			if _, ok := next.ops[id]; !ok && !g.plan {
@@ -372,6 +373,7 @@ func (s *exSchedule) checkSpecFinal(calls []genCall, terminalized int, ambiguous
 	for i, h := range s.hist {
 		hist[i] = h.ap
 	}
+	s.spPrunedHistory(hist)
 	var proceeds []genProceed
 	for _, c := range calls {
 		if c.kind != "drive" || c.err != nil || c.next != applystate.Proceed || len(c.steps) == 0 {

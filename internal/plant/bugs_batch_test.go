@@ -46,4 +46,8 @@ var batchBugs = []bug{
 		file: "batchstate/lease.go",
 		from: "held := b.State == leaseHeld && now.Sub(b.UpdatedAt) <= lease",
 		to:   "held := b.State == leaseHeld && false"},
+	{name: "prune-without-terminal-recheck", why: "Prune does not check that the batch it read is terminal: it tombstones a batch whose move into a terminal state is in flight (IV: Prune changes a row that is not terminal)",
+		file: "batchstate/prune.go",
+		from: "case !ok || !finished(o.m, b) || !b.UpdatedAt.Before(before)",
+		to:   "case !ok || !b.UpdatedAt.Before(before)"},
 }
