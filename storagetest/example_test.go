@@ -37,6 +37,7 @@ func ExampleAreas() {
 	// Output:
 	// CRUD
 	// CAS
+	// Delete
 	// Membership
 	// Keys
 	// Validation
