@@ -93,7 +93,7 @@ netfaults:
 		awk '/: network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); nf = $$0; print } \
 			/linearizable on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); lin = $$0; print } \
 			/model check through network faults on / { sub(/^[ \t]*[a-z_]+\.go:[0-9]+: /, ""); print } \
-			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: (scenario |storagetest: exploring )|^[ \t]+(Error|Test|Messages):/ { print } \
+			/^--- FAIL|^FAIL|^[ \t]+[a-z_]+\.go:[0-9]+: (scenario |generated scenario |storagetest: exploring )|replay it alone|^[ \t]+(Error|Test|Messages):/ { print } \
 			/^(ok|FAIL)[ \t]/ { if (nf !~ /: [1-9][0-9]* injected .*, 0 violations/ || lin !~ /operations, [1-9][0-9]* faults, ok/) { print "network faults: bad run on " $$2; bad = 1 }; nf = ""; lin = "" } \
 			END { exit bad }'
 
