@@ -23,14 +23,12 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -80,7 +78,10 @@ type timeline struct {
 func (tl *timeline) row(ctx context.Context, who string, policy applystate.Policy, reported string, res applystate.Result) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
-	why := explain(ctx, tl.store, res.Apply)
+	why := "?"
+	if ops, err := tl.store.ListOperations(ctx, res.Apply.ID); err == nil {
+		why = oneLine(applystate.Explain(res.Apply, ops))
+	}
 	if res.Terminalized {
 		why += "; terminalized by " + who
 		tl.rep.Terminalizer = who
@@ -94,46 +95,19 @@ func (tl *timeline) row(ctx context.Context, who string, policy applystate.Polic
 		float64(time.Since(tl.start).Microseconds())/1000, who, policy, reported, next, res.Apply.State, why)
 }
 
-// explain says in words why the apply is in its state, from its operations.
-func explain(ctx context.Context, store storage.Store, a storage.Apply) string {
-	ops, err := store.ListOperations(ctx, a.ID)
-	if err != nil {
-		return "?"
-	}
-	slices.SortFunc(ops, func(x, y storage.Operation) int { return cmp.Compare(x.Seq, y.Seq) })
-	var running, failed, pending []string
-	for _, op := range ops {
-		switch s := applystate.Normalize(op.State); {
-		case s == applystate.Failed:
-			policy := op.OnFailure
-			if !op.ReleasedAt.IsZero() {
-				policy += ", released"
-			}
-			failed = append(failed, op.ID+" ("+policy+")")
-		case s == applystate.Pending && op.StartedAt.IsZero():
-			pending = append(pending, op.ID)
-		case !s.Terminal():
-			running = append(running, op.ID)
+// oneLine is applystate.Explain's explanation in one line of the
+// timeline: the rule that decided the state and the failures that matter.
+func oneLine(e applystate.Explanation) string {
+	parts := []string{e.Rule.Describe()}
+	for _, l := range []struct {
+		name string
+		ids  []string
+	}{{"halted by", e.Halting}, {"paused by", e.Pausing}, {"failed", e.Failed}, {"released", e.Released}} {
+		if len(l.ids) > 0 {
+			parts = append(parts, l.name+" "+strings.Join(l.ids, ", "))
 		}
 	}
-	list := func(xs []string) string { return strings.Join(xs, ", ") }
-	switch applystate.State(a.State) {
-	case applystate.Pending:
-		return "nothing started yet"
-	case applystate.Running:
-		return "in flight: " + list(running)
-	case applystate.RunningDegraded:
-		return "failed: " + list(failed) + "; going on with " + list(append(running, pending...))
-	case applystate.Paused:
-		return "failed under pause: " + list(failed) + "; holding " + list(pending)
-	case applystate.Completed:
-		return "every deployment completed"
-	case applystate.Failed:
-		return "over, with failures: " + list(failed)
-	case applystate.Stopped:
-		return "stopped by the operator"
-	}
-	return a.State
+	return strings.Join(parts, "; ")
 }
 
 func run(ctx context.Context, w io.Writer, args []string) error {
