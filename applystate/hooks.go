@@ -38,6 +38,19 @@ func (p *Projector) start(ctx context.Context, method, applyID, opID string) (co
 	return p.cfg.hooks.Start(ctx, observe.Call{Orchestrator: "applystate", Method: method, ApplyID: applyID, OperationID: opID})
 }
 
+// onApply runs do as the call of method on apply applyID: the hooks hear
+// of its start and end, and do runs (under the call's context) only once
+// ctx is live, the store of operations is set and applyID is a valid key.
+// Stop, ReleasePause and Reproject are such calls.
+func (p *Projector) onApply(ctx context.Context, method, applyID string, do func(context.Context, string) (Result, error)) (res Result, err error) {
+	ctx, call := p.start(ctx, method, applyID, "")
+	defer func() { ended(call, res, err) }()
+	if err := p.check(ctx, applyID, true); err != nil {
+		return Result{}, err
+	}
+	return do(ctx, applyID)
+}
+
 // ended ends c, a call that returned res and err.
 func ended(c hook.Call, res Result, err error) {
 	if !c.On() {

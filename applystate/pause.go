@@ -22,12 +22,12 @@ import (
 // ReleasePause records the failures on their rows and clears it. A
 // terminal apply is returned unchanged; Changed reports any write. Retry
 // it after an error: it is idempotent.
-func (p *Projector) ReleasePause(ctx context.Context, applyID string) (res Result, err error) {
-	ctx, call := p.start(ctx, "ReleasePause", applyID, "")
-	defer func() { ended(call, res, err) }()
-	if err := p.check(ctx, applyID, true); err != nil {
-		return Result{}, err
-	}
+func (p *Projector) ReleasePause(ctx context.Context, applyID string) (Result, error) {
+	return p.onApply(ctx, "ReleasePause", applyID, p.releasePause)
+}
+
+// releasePause is ReleasePause once its input is checked.
+func (p *Projector) releasePause(ctx context.Context, applyID string) (Result, error) {
 	a, err := p.applies.GetApply(ctx, applyID)
 	if err != nil {
 		return Result{}, fmt.Errorf("applystate: get apply %q: %w", applyID, err)
@@ -56,7 +56,7 @@ func (p *Projector) ReleasePause(ctx context.Context, applyID string) (res Resul
 	if prev := Normalize(before.State); prev.Terminal() {
 		return Result{Apply: before, Previous: prev, Changed: wrote}, nil
 	}
-	res, err = p.reproject(ctx, applyID)
+	res, err := p.reproject(ctx, applyID)
 	res.Changed = res.Changed || wrote || cleared
 	return res, err
 }

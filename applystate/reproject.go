@@ -14,13 +14,8 @@ import (
 // StopRequested (operations still pending are moved to stopped first). An
 // apply without operations is Undetermined. Rows not yet acknowledged
 // ([Acknowledged] false) are acknowledged once its apply write has landed.
-func (p *Projector) Reproject(ctx context.Context, applyID string) (res Result, err error) {
-	ctx, call := p.start(ctx, "Reproject", applyID, "")
-	defer func() { ended(call, res, err) }()
-	if err := p.check(ctx, applyID, true); err != nil {
-		return Result{}, err
-	}
-	return p.reproject(ctx, applyID)
+func (p *Projector) Reproject(ctx context.Context, applyID string) (Result, error) {
+	return p.onApply(ctx, "Reproject", applyID, p.reproject)
 }
 
 // reproject projects the apply over its stored operations only; once a

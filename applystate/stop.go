@@ -18,12 +18,12 @@ import (
 // stopped, or failed when an operation failed. A terminal apply is returned
 // unchanged. Stop is idempotent: retry it after an error (Reproject finishes
 // an interrupted Stop too).
-func (p *Projector) Stop(ctx context.Context, applyID string) (res Result, err error) {
-	ctx, call := p.start(ctx, "Stop", applyID, "")
-	defer func() { ended(call, res, err) }()
-	if err := p.check(ctx, applyID, true); err != nil {
-		return Result{}, err
-	}
+func (p *Projector) Stop(ctx context.Context, applyID string) (Result, error) {
+	return p.onApply(ctx, "Stop", applyID, p.stop)
+}
+
+// stop is Stop once its input is checked.
+func (p *Projector) stop(ctx context.Context, applyID string) (Result, error) {
 	before, wrote, err := p.setFlag(ctx, applyID, requestStop)
 	if err != nil {
 		return Result{}, err
@@ -31,7 +31,7 @@ func (p *Projector) Stop(ctx context.Context, applyID string) (res Result, err e
 	if prev := Normalize(before.State); prev.Terminal() {
 		return Result{Apply: before, Previous: prev}, nil
 	}
-	res, err = p.reproject(ctx, applyID)
+	res, err := p.reproject(ctx, applyID)
 	res.Changed = res.Changed || wrote
 	return res, err
 }
