@@ -117,7 +117,7 @@ func (p *Projector) project(ctx context.Context, applyID string, first *storage.
 			p.cfg.observer(ctx, res)
 		}
 		if res.Terminalized {
-			p.unlist(ctx, applyID)
+			p.unlist(ctx, written)
 		}
 		return res, nil
 	}

@@ -60,8 +60,10 @@ type discovery struct {
 // (one index per namespace; pick one no queue of yours uses, though rows
 // never mix), spread over shards partitions (0 means [DefaultShards], at
 // most [MaxShards]): [Projector.CreatePlan] lists every apply it creates
-// and [Projector.ListOpen] returns the non-terminal ones. Keep shards fixed
-// for a namespace: an apply's shard is a hash of its id modulo shards.
+// and [Projector.ListOpen] returns the non-terminal ones. A terminal apply
+// moves to the finished-applies index, by day of completion, which
+// [Projector.PruneFinished] reads. Keep shards fixed for a namespace: an
+// apply's shard is a hash of its id modulo shards.
 func WithDiscovery(members storage.MembershipStore, namespace string, shards int) Option {
 	return func(c *config) {
 		if shards == 0 {
@@ -154,23 +156,29 @@ func (p *Projector) list(ctx context.Context, id string, version int64) error {
 	return nil
 }
 
-// unlist removes a terminal apply's index row, best effort: a row left
-// behind is removed by a later ListOpen.
-func (p *Projector) unlist(ctx context.Context, id string) {
+// unlist files the terminal apply a in the finished-applies index and
+// then removes its open-index row, best effort: a row left behind (the
+// filing or the removal failed) is filed and removed by a later ListOpen.
+// The filing comes first, so the apply is never in neither index.
+func (p *Projector) unlist(ctx context.Context, a storage.Apply) {
 	d := p.cfg.discovery
 	if d == nil {
 		return
 	}
-	r := d.indexRow(id, createdVersion, time.Time{})
+	if err := p.file(ctx, a); err != nil {
+		p.cfg.logger.WarnContext(ctx, "applystate: terminal apply left in the open-applies index", "apply", a.ID, "err", err)
+		return
+	}
+	r := d.indexRow(a.ID, createdVersion, time.Time{})
 	if err := d.members.RemoveMember(ctx, r.Queue, r.State, r.BatchID, createdVersion); err != nil {
-		p.cfg.logger.WarnContext(ctx, "applystate: terminal apply left in the open-applies index", "apply", id, "err", err)
+		p.cfg.logger.WarnContext(ctx, "applystate: terminal apply left in the open-applies index", "apply", a.ID, "err", err)
 	}
 }
 
 // ListOpen returns every apply of the open-applies index ([WithDiscovery])
 // that is not terminal when read, by id. It reads every shard, then each
-// listed apply, and removes the stale rows it meets (terminal applies;
-// applies that do not exist, past the grace). An apply whose CreatePlan
+// listed apply, and removes the stale rows it meets (terminal applies,
+// filed as finished first; applies that do not exist, past the grace). An apply whose CreatePlan
 // returned before the call and that stays non-terminal through it is
 // always returned; a terminal apply never is. A Projector without
 // discovery is an error matching storage.ErrInvalid.
@@ -255,6 +263,12 @@ func (p *Projector) readRow(ctx context.Context, r storage.Member) (open *storag
 	}
 	if !v.remove {
 		return nil, false, nil
+	}
+	if read != nil { // terminal: filed as finished before it leaves the open index
+		if err := p.file(ctx, *read); err != nil {
+			p.cfg.logger.WarnContext(ctx, "applystate: terminal apply kept in the open-applies index", "apply", r.BatchID, "err", err)
+			return nil, false, nil
+		}
 	}
 	if err := p.cfg.discovery.members.RemoveMember(ctx, r.Queue, r.State, r.BatchID, v.maxVersion); err != nil {
 		p.cfg.logger.WarnContext(ctx, "applystate: stale row of the open-applies index kept", "apply", r.BatchID, "err", err)

@@ -12,7 +12,8 @@ import (
 // MaxPruneApplies is the most apply ids one [Projector.Prune] call takes.
 const MaxPruneApplies = 1000
 
-// PruneReport says what one [Projector.Prune] call did.
+// PruneReport says what one [Projector.Prune] or [Projector.PruneFinished]
+// call did.
 type PruneReport struct {
 	// Pruned counts applies pruned by this call: every operation deleted
 	// and the payload dropped.
@@ -20,19 +21,31 @@ type PruneReport struct {
 	// Operations counts the operation rows this call deleted.
 	Operations int
 	// Kept counts applies left as they are: not terminal, completed at or
-	// after the cutoff, or already pruned.
+	// after the cutoff, or (Prune) already pruned.
 	Kept int
-	// Missing counts ids with no apply row.
+	// Missing counts ids with no apply row (Prune).
 	Missing int
+	// Scanned counts the finished-index rows read (PruneFinished).
+	Scanned int
+	// Cleaned counts finished-index rows removed whose apply was missing
+	// or pruned already — by an interrupted call, or by Prune (PruneFinished).
+	Cleaned int
+	// More reports that PruneFinished stopped at its limit: call again.
+	More bool
+	// Next is where PruneFinished stopped: the first instant of the UTC
+	// day it was reading, or of before's day once it read every day.
+	// Pass it as the next call's since.
+	Next time.Time
 }
 
 // Prune prunes the terminal applies among ids (at most
 // [MaxPruneApplies]) that completed before the instant before — pass now
-// minus the retention period. Statefold keeps no index of terminal
-// applies: the caller names them, for example the ids its own records
-// show as finished, or the applies ListOpen listed before they
-// terminalized. For each apply read terminal (a terminal state never
-// changes) with a CompletedAt before before, Prune deletes every
+// minus the retention period. The caller names them: applies filed in the
+// finished-applies index are found by [Projector.PruneFinished]; Prune is
+// for the others (those that finished before the index was kept). For
+// each apply read terminal (a terminal state never changes) that
+// completed before before (its CompletedAt; a stopped apply's
+// UpdatedAt), Prune deletes every
 // operation at the version it read (a row rewritten meanwhile — an
 // acknowledgement by a Reproject — is read again and deleted at its new
 // version) and then drops the apply's payload by compare-and-swap at the
@@ -61,46 +74,62 @@ func (p *Projector) Prune(ctx context.Context, ids []string, before time.Time) (
 		return rep, err
 	}
 	for _, id := range ids {
-		if err := p.pruneApply(ctx, id, before, &rep); err != nil {
+		out, ops, err := p.pruneApply(ctx, id, before)
+		rep.Operations += ops
+		switch out {
+		case prunePruned:
+			rep.Pruned++
+		case pruneMissing:
+			rep.Missing++
+		default:
+			rep.Kept++
+		}
+		if err != nil {
 			return rep, err
 		}
 	}
 	return rep, nil
 }
 
-// pruneApply prunes one apply, or counts why not.
-func (p *Projector) pruneApply(ctx context.Context, id string, before time.Time, rep *PruneReport) error {
+// pruneOutcome is what pruneApply did with one apply.
+type pruneOutcome int
+
+const (
+	pruneKept    pruneOutcome = iota // not terminal, or not due
+	prunePruned                      // pruned by this call
+	pruneDone                        // pruned already
+	pruneMissing                     // no apply row
+)
+
+// pruneApply prunes one apply, or says why not, with the number of
+// operations it deleted.
+func (p *Projector) pruneApply(ctx context.Context, id string, before time.Time) (pruneOutcome, int, error) {
 	a, err := p.applies.GetApply(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		rep.Missing++
-		return nil
+		return pruneMissing, 0, nil
 	case err != nil:
-		return fmt.Errorf("applystate: prune %q: %w", id, err)
-	case !State(a.State).Terminal() || a.CompletedAt.IsZero() || !a.CompletedAt.Before(before):
-		rep.Kept++
-		return nil
+		return pruneKept, 0, fmt.Errorf("applystate: prune %q: %w", id, err)
+	case !State(a.State).Terminal() || !completion(a).Before(before):
+		return pruneKept, 0, nil
 	}
 	ops, err := p.ops.ListOperations(ctx, id)
 	if err != nil {
-		return fmt.Errorf("applystate: prune %q: list operations: %w", id, err)
+		return pruneKept, 0, fmt.Errorf("applystate: prune %q: list operations: %w", id, err)
 	}
 	if len(ops) == 0 && a.Payload == nil {
-		rep.Kept++ // pruned already
-		return nil
+		return pruneDone, 0, nil
 	}
-	for _, op := range ops {
+	for i, op := range ops {
 		if err := p.deleteOperation(ctx, op); err != nil {
-			return err
+			return pruneKept, i, err
 		}
-		rep.Operations++
 	}
 	a.Payload, a.UpdatedAt = nil, p.stamp(p.now())
 	if _, err := p.applies.UpdateApply(ctx, a, a.Version); err != nil && !errors.Is(err, storage.ErrConflict) {
-		return fmt.Errorf("applystate: prune %q: drop the payload: %w", id, err)
+		return pruneKept, len(ops), fmt.Errorf("applystate: prune %q: drop the payload: %w", id, err)
 	}
-	rep.Pruned++
-	return nil
+	return prunePruned, len(ops), nil
 }
 
 // deleteOperation deletes op at its version, reading it again when a
