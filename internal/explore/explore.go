@@ -311,7 +311,9 @@ func (r ExploreResult) Schedules() int { return r.Bounded + r.Random }
 // at the end, for Terminalized seen once per terminal apply (or
 // applystate.ErrAmbiguous returned), the stored apply being the projection
 // of its operations when every actor succeeded, no open apply keeping a
-// claimed start nobody runs, and the projection after one Reproject.
+// claimed start nobody runs when no call of any actor failed (a failed
+// call's grant may have landed unknown to it), and the projection after
+// one Reproject.
 //
 // batchstate's List and Reconcile read buckets one at a time
 // ([OrchestratorConfig].Options), so every actor has at most one call

@@ -170,6 +170,11 @@ type exApplyObs struct {
 	// undetermined: its last call was refused on incomplete information
 	// (a listing that failed) every time it polled.
 	undetermined bool
+	// failed: a call returned an error, retried or not. A write of it may
+	// have landed without its caller knowing (the grant of a claim whose
+	// response and read-back were lost), so the caller cannot be expected
+	// to run or give back what that write did.
+	failed bool
 	// proceeded are the operations this actor was told to start.
 	proceeded []string
 }
@@ -206,6 +211,9 @@ func (e *exEnv) retry(call func() error) error {
 		if err = call(); err == nil {
 			e.applyObs.undetermined = false
 			return nil
+		}
+		if !errors.Is(err, errUndetermined) {
+			e.applyObs.failed = true
 		}
 		if errors.Is(err, applystate.ErrAmbiguous) {
 			e.applyObs.ambiguous = true
@@ -384,6 +392,24 @@ func (s *exSchedule) checkTerminalized(terminal bool, terminalized int, ambiguou
 	}
 }
 
+// checkClaims reports a claimed start that the open apply last keeps when
+// every call of every actor succeeded (failed false): a claim is either
+// started by the caller told to proceed or given back; only a terminal
+// apply may keep one, inert. Once a call failed, its claim, or the grant
+// of its claim, may have landed unknown to its caller, which was then
+// answered no Proceed: its deployment, told DoNotStart after a stop (or
+// polling on), reports stopped, and the explorer's actors do not poll on.
+func (s *exSchedule) checkClaims(last exApplySnap, failed bool) {
+	if failed || last.apply == nil || applystate.Normalize(last.apply.state).Terminal() {
+		return
+	}
+	for _, id := range slices.Sorted(maps.Keys(last.ops)) {
+		if op := last.ops[id]; op.claimed {
+			s.violation("claim: every call of every actor succeeded, yet the %s apply keeps %s's claimed start, which nobody runs (%s)", last.apply.state, id, op)
+		}
+	}
+}
+
 func (s *exSchedule) finalApplyChecks(last exApplySnap) error {
 	if last.apply == nil {
 		for _, a := range s.actors {
@@ -393,10 +419,11 @@ func (s *exSchedule) finalApplyChecks(last exApplySnap) error {
 		}
 		return nil
 	}
-	allOK := true
+	allOK, failed := true, false
 	terminalized, ambiguous := 0, false
 	for _, a := range s.actors {
 		allOK = allOK && a.err == nil && !a.env.applyObs.undetermined
+		failed = failed || a.env.applyObs.failed
 		terminalized += a.env.applyObs.terminalized
 		ambiguous = ambiguous || a.env.applyObs.ambiguous
 	}
@@ -404,15 +431,7 @@ func (s *exSchedule) finalApplyChecks(last exApplySnap) error {
 		if err := CheckApplyProjected(s.ctx, s.raw, s.queue); err != nil {
 			s.violation("projection: every actor succeeded, yet before any Reproject %v", err)
 		}
-		// A claim is either started by the caller told to proceed or
-		// given back; only a terminal apply may keep one, inert.
-		if !applystate.Normalize(last.apply.state).Terminal() {
-			for _, id := range slices.Sorted(maps.Keys(last.ops)) {
-				if op := last.ops[id]; op.claimed {
-					s.violation("claim: every actor succeeded, yet the %s apply keeps %s's claimed start, which nobody runs (%s)", last.apply.state, id, op)
-				}
-			}
-		}
+		s.checkClaims(last, failed)
 	}
 	terminal := applystate.Normalize(last.apply.state).Terminal()
 	s.checkTerminalized(terminal, terminalized, ambiguous, last.apply)
