@@ -52,11 +52,10 @@
 //     instead. Reporting pending again after Proceed is answered Proceed
 //     (DoNotStart once a stop was requested), so a loop told DoNotStart
 //     after a stop reports stopped, whether or not it started.
-//   - [Projector.Stop] is final and idempotent: operations that did not
-//     start are stopped, started ones are told DoNotStart and report
-//     stopped or settle in their own time. [Projector.ReleasePause]
-//     releases the failures that hold the rollout now (a later pause
-//     failure holds again). [Projector.Reproject] repairs a crash between
+//   - [Projector.Stop] is final and idempotent: operations that did not start
+//     are stopped, started ones are told DoNotStart and report stopped or
+//     settle in their own time. [Projector.ReleasePause] releases the failures
+//     that hold the rollout now. [Projector.Reproject] repairs a crash between
 //     an operation write and the apply write, and finishes an interrupted
 //     Stop: run it after a restart, or sweep (below).
 //   - A poll that changes nothing costs two point reads, however many rows.
@@ -78,11 +77,12 @@
 //
 // # Finding, sweeping and observing applies
 //
-// Under [WithDiscovery], [Projector.ListOpen] returns every open apply and
-// never a terminal one; [Projector.RunSweeper] ([Projector.Sweep] once)
-// reprojects idle applies, reports stuck ones and hands over (or reports)
-// operations whose owner lapsed. [WithHooks] hears of every call and of the
-// conflicts, retries and takeovers in it (metrics and spans: module otel).
+// Under [WithDiscovery], [Projector.ListOpen] returns every open apply, never
+// a terminal one; [Projector.RunSweeper] ([Projector.Sweep] once) reprojects
+// idle applies, reports stuck ones and hands over or reports operations whose
+// owner lapsed; [Projector.PruneFinished] prunes terminal applies past a
+// retention ([Projector.Prune] by id those finished before v0.2.0).
+// [WithHooks] hears of every call, retry and takeover (module otel).
 //
 // # Several drive loops per deployment
 //

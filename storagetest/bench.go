@@ -60,6 +60,9 @@ var listStates = []string{"queued", "running", "merging"}
 //   - Prune/n=10000: [batchstate.Orchestrator.Prune] of a queue's 10,000
 //     terminal batches, in calls of 1,000, until none is left.
 //
+//   - PruneApplies/n=10000: [applystate.Projector.PruneFinished] of 10,000
+//     terminal applies, in calls of 1,000, until none is left.
+//
 // Every benchmark reports store round trips as calls/op; Drive32 also
 // reports conflicts/drive. At the end RunBenchmarks logs (go test -v) the
 // ratios a backend author compares, all from the one run: List against
@@ -82,6 +85,7 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) storage.Store) {
 	b.Run(fmt.Sprintf("Lookup/n=%d", lookupSize), func(b *testing.B) { benchLookup(b, rec, newStore(b)) })
 	b.Run(fmt.Sprintf("OpenApplies/n=%d", openSize), func(b *testing.B) { benchOpenApplies(b, rec, newStore(b)) })
 	b.Run(fmt.Sprintf("Prune/n=%d", pruneSize), func(b *testing.B) { benchPrune(b, rec, newStore(b)) })
+	b.Run(fmt.Sprintf("PruneApplies/n=%d", pruneAppliesSize), func(b *testing.B) { benchPruneApplies(b, rec, newStore(b)) })
 	rec.ratios(b)
 }
 
