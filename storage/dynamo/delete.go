@@ -16,19 +16,17 @@ import (
 
 // DeleteBatch implements [storage.Driver].
 func (s *driver) DeleteBatch(ctx context.Context, queue, id string, expectedVersion int64) error {
-	return s.del(ctx, fmt.Sprintf("delete batch %q/%q", queue, id), s.cfg.names.Batches,
-		keyOf(attrQueue, queue, attrID, id), expectedVersion)
+	return deleteRow(ctx, s, batchRows, expectedVersion, queue, id)
 }
 
 // DeleteApply implements [storage.Driver].
 func (s *driver) DeleteApply(ctx context.Context, id string, expectedVersion int64) error {
-	return s.del(ctx, fmt.Sprintf("delete apply %q", id), s.cfg.names.Applies, keyOf(attrID, id), expectedVersion)
+	return deleteRow(ctx, s, applyRows, expectedVersion, id)
 }
 
 // DeleteOperation implements [storage.Driver].
 func (s *driver) DeleteOperation(ctx context.Context, applyID, id string, expectedVersion int64) error {
-	return s.del(ctx, fmt.Sprintf("delete operation %q/%q", applyID, id), s.cfg.names.Operations,
-		keyOf(attrApplyID, applyID, attrID, id), expectedVersion)
+	return deleteRow(ctx, s, operationRows, expectedVersion, applyID, id)
 }
 
 // del is a conditional DeleteItem (the stored version is expected), sent

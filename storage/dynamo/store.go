@@ -279,22 +279,12 @@ func (s *driver) query(ctx context.Context, what, table string, kc expression.Ke
 
 // CreateBatch implements [storage.Driver].
 func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	b.Version = 1
-	err := s.put(ctx, fmt.Sprintf("create batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b),
-		keyOf(attrQueue, b.Queue, attrID, b.ID), 0, nil)
-	if err != nil {
-		return storage.Batch{}, err
-	}
-	return b, nil
+	return putRow(ctx, s, batchRows, "create", b, 0, nil)
 }
 
 // GetBatch implements [storage.Driver].
 func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	var it batchItem
-	if err := s.get(ctx, fmt.Sprintf("get batch %q/%q", queue, id), s.cfg.names.Batches, keyOf(attrQueue, queue, attrID, id), &it); err != nil {
-		return storage.Batch{}, err
-	}
-	return it.batch(), nil
+	return getRow(ctx, s, batchRows, queue, id)
 }
 
 // GetBatches implements [storage.Driver]: the ids are deduplicated and
@@ -320,12 +310,11 @@ func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]
 				return err
 			}
 			rows := make([]storage.Batch, 0, len(items))
+			add := collect(&rows, batchItem.batch)
 			for _, item := range items {
-				var it batchItem
-				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				if err := add(item); err != nil {
 					return fmt.Errorf("unmarshal: %w", err)
 				}
-				rows = append(rows, it.batch())
 			}
 			chunks[i] = rows
 			return nil
@@ -408,13 +397,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // UpdateBatch implements [storage.Driver].
 func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
-	b.Version = expectedVersion + 1
-	err := s.put(ctx, fmt.Sprintf("update batch %q/%q", b.Queue, b.ID), s.cfg.names.Batches, attrQueue, toBatchItem(b),
-		keyOf(attrQueue, b.Queue, attrID, b.ID), expectedVersion, &expectedState)
-	if err != nil {
-		return storage.Batch{}, err
-	}
-	return b, nil
+	return putRow(ctx, s, batchRows, "update", b, expectedVersion, &expectedState)
 }
 
 // AddMember implements [storage.Driver] with one conditional
@@ -478,15 +461,7 @@ func (s *driver) RemoveMember(ctx context.Context, queue, state, batchID string,
 func (s *driver) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
 	var out []storage.Member
 	kc := expression.Key(attrQueue).Equal(expression.Value(queue)).And(expression.Key(attrSort).BeginsWith(statePrefix(state)))
-	err := s.query(ctx, fmt.Sprintf("list members %q/%q", queue, state), s.cfg.names.Members, kc, func(item map[string]types.AttributeValue) error {
-		var it memberItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return err
-		}
-		out = append(out, it.member())
-		return nil
-	})
-	if err != nil {
+	if err := s.query(ctx, fmt.Sprintf("list members %q/%q", queue, state), s.cfg.names.Members, kc, collect(&out, memberItem.member)); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -494,48 +469,27 @@ func (s *driver) ListMembers(ctx context.Context, queue, state string) ([]storag
 
 // CreateApply implements [storage.Driver].
 func (s *driver) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
-	a.Version = 1
-	if err := s.put(ctx, fmt.Sprintf("create apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), keyOf(attrID, a.ID), 0, nil); err != nil {
-		return storage.Apply{}, err
-	}
-	return a, nil
+	return putRow(ctx, s, applyRows, "create", a, 0, nil)
 }
 
 // GetApply implements [storage.Driver].
 func (s *driver) GetApply(ctx context.Context, id string) (storage.Apply, error) {
-	var it applyItem
-	if err := s.get(ctx, fmt.Sprintf("get apply %q", id), s.cfg.names.Applies, keyOf(attrID, id), &it); err != nil {
-		return storage.Apply{}, err
-	}
-	return it.apply(), nil
+	return getRow(ctx, s, applyRows, id)
 }
 
 // UpdateApply implements [storage.Driver].
 func (s *driver) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
-	a.Version = expectedVersion + 1
-	if err := s.put(ctx, fmt.Sprintf("update apply %q", a.ID), s.cfg.names.Applies, attrID, toApplyItem(a), keyOf(attrID, a.ID), expectedVersion, nil); err != nil {
-		return storage.Apply{}, err
-	}
-	return a, nil
+	return putRow(ctx, s, applyRows, "update", a, expectedVersion, nil)
 }
 
 // CreateOperation implements [storage.Driver].
 func (s *driver) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	op.Version = 1
-	if err := s.put(ctx, fmt.Sprintf("create operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID, toOperationItem(op),
-		keyOf(attrApplyID, op.ApplyID, attrID, op.ID), 0, nil); err != nil {
-		return storage.Operation{}, err
-	}
-	return op, nil
+	return putRow(ctx, s, operationRows, "create", op, 0, nil)
 }
 
 // GetOperation implements [storage.Driver].
 func (s *driver) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	var it operationItem
-	if err := s.get(ctx, fmt.Sprintf("get operation %q/%q", applyID, id), s.cfg.names.Operations, keyOf(attrApplyID, applyID, attrID, id), &it); err != nil {
-		return storage.Operation{}, err
-	}
-	return it.operation(), nil
+	return getRow(ctx, s, operationRows, applyID, id)
 }
 
 // ListOperations implements [storage.Driver] with one Query of the
@@ -543,14 +497,7 @@ func (s *driver) GetOperation(ctx context.Context, applyID, id string) (storage.
 func (s *driver) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
 	var out []storage.Operation
 	err := s.query(ctx, fmt.Sprintf("list operations %q", applyID), s.cfg.names.Operations,
-		expression.Key(attrApplyID).Equal(expression.Value(applyID)), func(item map[string]types.AttributeValue) error {
-			var it operationItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return err
-			}
-			out = append(out, it.operation())
-			return nil
-		})
+		expression.Key(attrApplyID).Equal(expression.Value(applyID)), collect(&out, operationItem.operation))
 	if err != nil {
 		return nil, err
 	}
@@ -559,10 +506,5 @@ func (s *driver) ListOperations(ctx context.Context, applyID string) ([]storage.
 
 // UpdateOperation implements [storage.Driver].
 func (s *driver) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
-	op.Version = expectedVersion + 1
-	if err := s.put(ctx, fmt.Sprintf("update operation %q/%q", op.ApplyID, op.ID), s.cfg.names.Operations, attrApplyID,
-		toOperationItem(op), keyOf(attrApplyID, op.ApplyID, attrID, op.ID), expectedVersion, nil); err != nil {
-		return storage.Operation{}, err
-	}
-	return op, nil
+	return putRow(ctx, s, operationRows, "update", op, expectedVersion, nil)
 }
