@@ -48,6 +48,7 @@ holds the rollout again.`},
 			help: `Projects the apply over its stored operation rows and writes it when it
 changed: the repair after a crash between an operation write and the apply
 write; it also finishes a stop that was interrupted.`},
+		applyPruneCommand(),
 	}
 }
 

@@ -114,7 +114,7 @@ type group struct {
 func groups() []group {
 	return []group{
 		{"apply", "show and operate one rollout (applystate)", applyCommands()},
-		{"queue", "list, show and reconcile a queue's batches (batchstate)", queueCommands()},
+		{"queue", "list, show, reconcile and prune a queue's batches (batchstate)", queueCommands()},
 		{"store", "migrate, check and print the schema of a store", storeCommands()},
 	}
 }

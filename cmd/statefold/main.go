@@ -1,7 +1,8 @@
 // Command statefold inspects and operates statefold's stores: it shows an
 // apply and its operation rows, stops a rollout, releases its pause or
-// reprojects it; lists, shows and reconciles the batches of a queue; and
-// migrates, checks and prints the schema of a store.
+// reprojects it; prunes old terminal applies; lists, shows, reconciles and
+// prunes the batches of a queue; and migrates, checks and prints the schema
+// of a store.
 //
 // Usage:
 //
@@ -12,9 +13,11 @@
 //	statefold apply stop <apply-id>        request a stop (Projector.Stop)
 //	statefold apply release <apply-id>     release the failures holding a pause (Projector.ReleasePause)
 //	statefold apply reproject <apply-id>   project the apply over its stored rows (Projector.Reproject)
+//	statefold apply prune --namespace NS --retention D   prune old terminal applies (Projector.PruneFinished)
 //	statefold queue list <queue> [--state S]...   batches in the given (default: every non-terminal) states
 //	statefold queue show <queue> <batch-id>        one batch and its index rows
 //	statefold queue reconcile <queue>              one Reconcile of the queue's index
+//	statefold queue prune <queue> --retention D    prune the old terminal batches (batchstate Prune)
 //	statefold store migrate                create or upgrade the tables
 //	statefold store check                  check that the tables are present and migrated
 //	statefold store schema                 print the DDL that migrate runs

@@ -134,6 +134,7 @@ Transition of the application.`,
 			run: func(ctx context.Context, e *env, args []string) error {
 				return queueReconcile(ctx, e, args[0], &m, grace)
 			}},
+		queuePruneCommand(),
 	}
 }
 
