@@ -59,9 +59,12 @@ type spy struct {
 	inner *memory.Store
 }
 
+// newSpy returns a spy over a new memory store seen through its
+// storage.Store methods only: these tests check the protocols every store
+// runs, not the shortcuts of the store's optional capabilities.
 func newSpy() *spy {
 	inner := memory.New()
-	return &spy{FaultStore: storagetest.NewFaultStore(inner), inner: inner}
+	return &spy{FaultStore: storagetest.NewFaultStore(struct{ storage.Store }{inner}), inner: inner}
 }
 
 func (s *spy) setHook(h func(ctx context.Context, m storagetest.Method) error) { s.SetHook(h) }

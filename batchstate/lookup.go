@@ -76,9 +76,7 @@ func keyed(m Machine, idx []index, ids []string, found map[string]storage.Batch,
 			out = append(out, b)
 		}
 	}
-	slices.SortFunc(out, func(a, b storage.Batch) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
-	})
+	sortBatches(out)
 	return out
 }
 
