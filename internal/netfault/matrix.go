@@ -17,17 +17,9 @@ import (
 )
 
 // Class is a class of store methods that answer a failure alike: one
-// column of the classification matrix (faultstore.MethodClass).
+// column of the classification matrix (faultstore.MethodClass, whose
+// constants name the classes).
 type Class = faultstore.MethodClass
-
-// The method classes, in the matrix's column order.
-const (
-	Reads           = faultstore.ClassReads
-	Creates         = faultstore.ClassCreates
-	CompareAndSwaps = faultstore.ClassCompareAndSwaps
-	AddMembers      = faultstore.ClassAddMember
-	RemoveMembers   = faultstore.ClassRemoveMember
-)
 
 // Call is one store call of the matrix: a method, on the rows seeded for
 // its cell (see storagetest.ClassificationCell).
