@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,14 +40,10 @@ import (
 )
 
 func main() {
-	_, err := run(context.Background(), os.Stdout, os.Args[1:])
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return // -h printed the usage
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "mergequeue:", err)
-		os.Exit(1)
-	}
+	exstore.Main("mergequeue", func(ctx context.Context, w io.Writer, args []string) error {
+		_, err := run(ctx, w, args)
+		return err
+	})
 }
 
 // The machine of the queue.

@@ -24,11 +24,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -39,16 +37,7 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-func main() {
-	err := run(context.Background(), os.Stdout, os.Args[1:])
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return // -h printed the usage
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "rollout:", err)
-		os.Exit(1)
-	}
-}
+func main() { exstore.Main("rollout", run) }
 
 // deployment is one deployment of the plan and what its work will end in.
 type deployment struct {

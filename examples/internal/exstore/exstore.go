@@ -1,13 +1,16 @@
-// Package exstore opens the store an example program runs on, chosen by the
-// -store flag: the in-memory default, MySQL / MariaDB, PostgreSQL or DynamoDB.
+// Package exstore is what the example programs share: the store they run
+// on, chosen by the -store flag (the in-memory default, MySQL / MariaDB,
+// PostgreSQL or DynamoDB), and their main.
 package exstore
 
 import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -107,4 +110,19 @@ func openSQL[C any](dsn, name, env string, connect func(dsn string) (C, error), 
 		return nil, nil, err
 	}
 	return st, func() { closeConn(conn) }, nil
+}
+
+// Main runs run over the program's arguments, writing to standard output,
+// and exits: quietly after -h (run returned flag.ErrHelp: the usage is
+// printed), with status 1 after printing the error, prefixed by the
+// program's name, when run failed.
+func Main(name string, run func(ctx context.Context, w io.Writer, args []string) error) {
+	err := run(context.Background(), os.Stdout, os.Args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return // -h printed the usage
+	case err != nil:
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
 }
