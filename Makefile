@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: test bench vet test-unit crashpoints interleavings modelcheck planted explore netfaults classification upgrade consumer-deps statefold-cmd otel go-newest generate
+.PHONY: test bench release-check vet test-unit crashpoints interleavings modelcheck planted explore netfaults classification upgrade consumer-deps statefold-cmd otel go-newest generate
 
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
@@ -155,6 +155,17 @@ go-newest:
 	GOTOOLCHAIN=$(GO_NEWEST) $(GO) version
 	GOTOOLCHAIN=$(GO_NEWEST) $(GO) vet ./...
 	GOTOOLCHAIN=$(GO_NEWEST) $(GO) test -short -count=1 -timeout 900s -skip '^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$|^TestPlantedBugsFound$$' ./applystate ./batchstate ./storage ./storage/memory ./storagetest ./internal/explore ./internal/faultstore ./examples/...
+
+## release-check: fail unless the newest version of CHANGELOG.md has its git
+## tag (vX.Y.Z) on this branch's history. Not part of make test: CI never
+## depends on a tag; internal/release's test checks the changelog's form.
+release-check:
+	@v=$$(awk -F'[][]' '/^## \[[0-9]/ { print $$2; exit }' CHANGELOG.md); \
+	if [ -z "$$v" ]; then echo "release-check: no version section in CHANGELOG.md"; exit 1; fi; \
+	if [ -z "$$(git tag --list "v$$v")" ]; then \
+		echo "release-check: CHANGELOG.md's newest version v$$v has no tag: git tag -a v$$v -m 'statefold v$$v' <commit>"; exit 1; fi; \
+	if ! git merge-base --is-ancestor "v$$v" HEAD; then echo "release-check: tag v$$v is not in HEAD's history"; exit 1; fi; \
+	echo "release-check: v$$v is tagged at $$(git rev-list -n 1 "v$$v")"
 
 ## bench: the benchmarks against memory, MariaDB, PostgreSQL and dynalite.
 bench:
