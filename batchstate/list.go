@@ -1,7 +1,6 @@
 package batchstate
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,12 +43,12 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 	}
 	backoff := o.cfg.listBackoff
 	for attempt := 1; ; attempt++ {
-		read, res, err := o.listOnce(ctx, queue, states)
+		read, res, err := o.listAttempt(ctx, queue, states)
 		if err != nil {
 			return nil, err
 		}
 		if res == listDone {
-			for _, r := range finalRows(o.m, states, read.rows, read.found) {
+			for _, r := range read.final {
 				o.removeBestEffort(ctx, queue, r.state, r.id, math.MaxInt64, "list")
 			}
 			return read.out, nil
@@ -102,11 +101,23 @@ const (
 	listChanged                   // a Reconcile came and went: read again at once
 )
 
-// listRead is what one attempt of List read and returns.
+// listRead is what one attempt of List read and returns: the batches
+// listed and the rows of batches found final.
 type listRead struct {
 	out   []storage.Batch
-	rows  [][]storage.Member
-	found map[string]storage.Batch
+	final []rowRef
+}
+
+// listAttempt is one attempt of List: one snapshot read if the stores
+// offer it (see listSnapshot), the generic reads otherwise.
+func (o *Orchestrator) listAttempt(ctx context.Context, queue string, states []string) (listRead, listResult, error) {
+	if o.snap != nil {
+		read, res, err := o.listSnapshot(ctx, queue, states)
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return read, res, err
+		}
+	}
+	return o.listOnce(ctx, queue, states)
 }
 
 // listOnce is one attempt of List.
@@ -131,7 +142,7 @@ func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []stri
 	if res := overlap(before, viewLease(lease, present, o.now(), o.cfg.lease)); res != listDone {
 		return listRead{}, res, nil
 	}
-	return listRead{out: listed(ids, found, states), rows: rows, found: found}, listDone, nil
+	return listRead{out: listed(ids, found, states), final: finalRows(o.m, states, rows, found)}, listDone, nil
 }
 
 // overlap decides, from the lease as a List saw it before its first bucket
@@ -157,9 +168,7 @@ func listed(ids []string, found map[string]storage.Batch, states []string) []sto
 			out = append(out, b)
 		}
 	}
-	slices.SortFunc(out, func(a, b storage.Batch) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
-	})
+	sortBatches(out)
 	return out
 }
 

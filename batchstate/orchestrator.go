@@ -12,6 +12,7 @@ import (
 type Orchestrator struct {
 	batches storage.BatchStore
 	members storage.MembershipStore
+	snap    storage.Snapshotter // the stores' one-snapshot read, if they offer it (see snapshotter)
 	m       Machine
 	cfg     config
 }
@@ -36,8 +37,9 @@ func New(batches storage.BatchStore, members storage.MembershipStore, m Machine,
 	if err != nil {
 		return nil, err
 	}
+	snap := snapshotter(batches, members)
 	batches, members = hooked(batches, members, cfg)
-	return &Orchestrator{batches: batches, members: members, m: m.clone(), cfg: cfg}, nil
+	return &Orchestrator{batches: batches, members: members, snap: snap, m: m.clone(), cfg: cfg}, nil
 }
 
 // Machine returns a copy of the orchestrator's machine.

@@ -51,6 +51,13 @@ const (
 	DeleteOperation = faultstore.DeleteOperation
 )
 
+// The optional capabilities of a store, counted and faulted when the
+// wrapped store offers them; they are not among [Methods].
+const (
+	ListSnapshot    = faultstore.ListSnapshot
+	ListMembersPage = faultstore.ListMembersPage
+)
+
 // Methods returns every [Method], reads and writes, in interface order.
 func Methods() []Method { return faultstore.Methods() }
 
