@@ -51,6 +51,16 @@ func requirePruned(t *testing.T, store *memory.Store, id string, pruned bool) {
 	require.NotEmpty(t, ops, id)
 }
 
+// createFinished creates each apply of ids with one operation, x, and
+// drives it to completed.
+func createFinished(t *testing.T, p *applystate.Projector, ids ...string) {
+	for _, id := range ids {
+		_, _, err := p.CreatePlan(context.Background(), payloadPlan(id, "x"))
+		require.NoError(t, err)
+		finish(t, p, id, "x")
+	}
+}
+
 func payloadPlan(id string, ops ...string) applystate.Plan {
 	p := plan(id, ops...)
 	p.Apply.Payload = []byte(`{"image":"v2"}`)
@@ -101,9 +111,7 @@ func TestPruneFinished(t *testing.T) {
 func TestPruneFinishedKeepsRecentApplies(t *testing.T) {
 	ctx, store := context.Background(), memory.New()
 	l := newLister(t, store)
-	_, _, err := l.p.CreatePlan(ctx, payloadPlan("a1", "x"))
-	require.NoError(t, err)
-	finish(t, l.p, "a1", "x")
+	createFinished(t, l.p, "a1")
 	a, err := store.GetApply(ctx, "a1")
 	require.NoError(t, err)
 
@@ -123,11 +131,7 @@ func TestPruneFinishedKeepsRecentApplies(t *testing.T) {
 func TestPruneFinishedResumesAfterACrash(t *testing.T) {
 	ctx, store := context.Background(), memory.New()
 	l := newLister(t, store)
-	for _, id := range []string{"a1", "a2"} {
-		_, _, err := l.p.CreatePlan(ctx, payloadPlan(id, "x"))
-		require.NoError(t, err)
-		finish(t, l.p, id, "x")
-	}
+	createFinished(t, l.p, "a1", "a2")
 	paused, resume := make(chan struct{}), make(chan struct{})
 	l.fs.SetHook(func(_ context.Context, m storagetest.Method) error {
 		if m != storagetest.RemoveMember {
@@ -193,11 +197,7 @@ func TestListOpenFilesTerminalApplies(t *testing.T) {
 func TestPruneFinishedCleansStaleRows(t *testing.T) {
 	ctx, store := context.Background(), memory.New()
 	l := newLister(t, store)
-	for _, id := range []string{"a1", "a2"} {
-		_, _, err := l.p.CreatePlan(ctx, payloadPlan(id, "x"))
-		require.NoError(t, err)
-		finish(t, l.p, id, "x")
-	}
+	createFinished(t, l.p, "a1", "a2")
 	rep, err := l.p.Prune(ctx, []string{"a1"}, l.c.Now().Add(time.Second))
 	require.NoError(t, err)
 	require.Equal(t, 1, rep.Pruned)

@@ -170,16 +170,7 @@ func queuePrune(ctx context.Context, e *env, queue string, mf *machineFlags, r *
 				More    bool      `json:"more"`
 			}{e.where(), queue, since.UTC(), before.UTC(), calls, sum.Scanned, sum.Pruned, sum.Cleaned, sum.Kept, sum.More})
 		}
-		t := newTable()
-		t.row("queue", queue)
-		t.row("finished", fmt.Sprintf("from %s, before %s", since.UTC().Format(time.DateOnly), when(before)))
-		t.row("rows scanned", fmt.Sprint(sum.Scanned))
-		t.row("pruned", fmt.Sprint(sum.Pruned))
-		t.row("cleaned", fmt.Sprint(sum.Cleaned))
-		t.row("kept", fmt.Sprint(sum.Kept))
-		t.row("more", yesNo(sum.More))
-		_, err := fmt.Fprint(e.stdout, t.String())
-		return err
+		return e.printPrune([2]string{"queue", queue}, since, before, sum.Scanned, sum.Pruned, sum.Cleaned, sum.Kept, sum.More)
 	})
 }
 
@@ -252,16 +243,24 @@ func (e *env) printApplyPrune(namespace string, since, before time.Time, calls i
 			Next       time.Time `json:"next"`
 		}{e.where(), namespace, since.UTC(), before.UTC(), calls, sum.Scanned, sum.Pruned, sum.Operations, sum.Cleaned, sum.Kept, sum.More, sum.Next.UTC()})
 	}
+	return e.printPrune([2]string{"namespace", namespace}, since, before, sum.Scanned, sum.Pruned, sum.Cleaned, sum.Kept, sum.More,
+		[2]string{"operations deleted", fmt.Sprint(sum.Operations)}, [2]string{"next --since", sum.Next.UTC().Format(time.DateOnly)})
+}
+
+// printPrune prints a prune's report as a table: what was pruned (head),
+// the window, the counts, and the extra rows.
+func (e *env) printPrune(head [2]string, since, before time.Time, scanned, pruned, cleaned, kept int, more bool, extra ...[2]string) error {
 	t := newTable()
-	t.row("namespace", namespace)
+	t.row(head[0], head[1])
 	t.row("finished", fmt.Sprintf("from %s, before %s", since.UTC().Format(time.DateOnly), when(before)))
-	t.row("rows scanned", fmt.Sprint(sum.Scanned))
-	t.row("pruned", fmt.Sprint(sum.Pruned))
-	t.row("operations deleted", fmt.Sprint(sum.Operations))
-	t.row("cleaned", fmt.Sprint(sum.Cleaned))
-	t.row("kept", fmt.Sprint(sum.Kept))
-	t.row("more", yesNo(sum.More))
-	t.row("next --since", sum.Next.UTC().Format(time.DateOnly))
+	t.row("rows scanned", fmt.Sprint(scanned))
+	t.row("pruned", fmt.Sprint(pruned))
+	t.row("cleaned", fmt.Sprint(cleaned))
+	t.row("kept", fmt.Sprint(kept))
+	t.row("more", yesNo(more))
+	for _, r := range extra {
+		t.row(r[0], r[1])
+	}
 	_, err := fmt.Fprint(e.stdout, t.String())
 	return err
 }
