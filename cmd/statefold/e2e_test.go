@@ -323,11 +323,11 @@ func dropTables(t *testing.T, store, prefix string, vars map[string]string) {
 	var err error
 	switch store {
 	case "mysql":
-		_, err = c.db.ExecContext(ctx, fmt.Sprintf("DROP TABLE IF EXISTS `%[1]sbatches`, `%[1]smembers`, `%[1]sapplies`, `%[1]soperations`", prefix))
+		_, err = c.DB.ExecContext(ctx, fmt.Sprintf("DROP TABLE IF EXISTS `%[1]sbatches`, `%[1]smembers`, `%[1]sapplies`, `%[1]soperations`", prefix))
 	case "postgres":
-		_, err = c.pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS "%[1]sbatches", "%[1]smembers", "%[1]sapplies", "%[1]soperations"`, prefix))
+		_, err = c.Pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS "%[1]sbatches", "%[1]smembers", "%[1]sapplies", "%[1]soperations"`, prefix))
 	case "dynamo":
-		err = dynamo.DeleteTables(ctx, c.client, dynamo.WithTablePrefix(prefix))
+		err = dynamo.DeleteTables(ctx, c.Client, dynamo.WithTablePrefix(prefix))
 	}
 	if err != nil {
 		t.Errorf("drop the tables %s*: %v", prefix, err)

@@ -3,21 +3,15 @@ package main
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	_ "github.com/go-sql-driver/mysql" // the driver of --store mysql
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/statefold/statefold/internal/storeconn"
 	"github.com/statefold/statefold/storage"
-	"github.com/statefold/statefold/storage/dynamo"
-	"github.com/statefold/statefold/storage/memory"
-	"github.com/statefold/statefold/storage/mysql"
-	"github.com/statefold/statefold/storage/postgres"
 )
 
 // resolvedDSN is --dsn, else the variable the tests use for the store.
@@ -48,34 +42,20 @@ func (e *env) awsRegion() string {
 
 // conn is an open connection to the selected backend.
 type conn struct {
-	e      *env
-	db     *sql.DB          // mysql
-	pool   *pgxpool.Pool    // postgres
-	client *dynamodb.Client // dynamo
-	mem    storage.Store    // memory
+	e *env
+	*storeconn.Conn
 }
 
 // connect opens the selected backend. The drivers connect lazily: a
 // wrong address shows at the first call.
 func (e *env) connect(ctx context.Context) (*conn, error) {
-	c := &conn{e: e}
+	cfg := storeconn.Config{Backend: e.store, Prefix: e.prefix}
 	switch e.store {
-	case "memory":
-		c.mem = memory.New()
 	case "mysql", "postgres":
-		dsn := e.resolvedDSN()
-		if dsn == "" {
+		cfg.DSN = e.resolvedDSN()
+		if cfg.DSN == "" {
 			env := map[string]string{"mysql": "STATEFOLD_MYSQL_DSN", "postgres": "STATEFOLD_POSTGRES_DSN"}[e.store]
 			return nil, usagef("--store %s needs --dsn or %s", e.store, env)
-		}
-		var err error
-		if e.store == "mysql" {
-			c.db, err = sql.Open("mysql", dsn)
-		} else {
-			c.pool, err = pgxpool.New(ctx, dsn)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", e.where(), err)
 		}
 	case "dynamo":
 		creds := credentials.NewStaticCredentialsProvider(e.getenv("AWS_ACCESS_KEY_ID"), e.getenv("AWS_SECRET_ACCESS_KEY"), e.getenv("AWS_SESSION_TOKEN"))
@@ -85,13 +65,16 @@ func (e *env) connect(ctx context.Context) (*conn, error) {
 			}
 			creds = credentials.NewStaticCredentialsProvider("statefold", "statefold", "")
 		}
-		opts := dynamodb.Options{Region: e.awsRegion(), Credentials: creds}
+		cfg.Dynamo = dynamodb.Options{Region: e.awsRegion(), Credentials: creds}
 		if e.endpoint != "" {
-			opts.BaseEndpoint = aws.String(e.endpoint)
+			cfg.Dynamo.BaseEndpoint = aws.String(e.endpoint)
 		}
-		c.client = dynamodb.New(opts)
 	}
-	return c, nil
+	c, err := storeconn.Connect(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", e.where(), err)
+	}
+	return &conn{e: e, Conn: c}, nil
 }
 
 // openStore checks the keys the command was given (pairs of field name
@@ -124,51 +107,20 @@ func (e *env) withStore(ctx context.Context, keys []string, f func(storage.Store
 	return f(s)
 }
 
-func (c *conn) close() {
-	if c.db != nil {
-		_ = c.db.Close()
-	}
-	if c.pool != nil {
-		c.pool.Close()
-	}
-}
+func (c *conn) close() { c.Close() }
 
 // storage returns the backend's Store over the connection; a table
 // prefix the backend refuses is a usage error.
 func (c *conn) storage() (storage.Store, error) {
-	s, err := c.newStore()
+	s, err := c.Store()
 	if errors.Is(err, storage.ErrInvalid) {
 		return nil, usagef("--table-prefix %q: %v", c.e.prefix, err)
 	}
 	return s, err
 }
 
-func (c *conn) newStore() (storage.Store, error) {
-	p := c.e.prefix
-	switch {
-	case c.db != nil:
-		return mysql.New(c.db, mysql.WithTablePrefix(p))
-	case c.pool != nil:
-		return postgres.New(c.pool, postgres.WithTablePrefix(p))
-	case c.client != nil:
-		return dynamo.New(c.client, dynamo.WithTablePrefix(p))
-	}
-	return c.mem, nil
-}
-
 // migrate creates the tables or adds what this release reads.
-func (c *conn) migrate(ctx context.Context) error {
-	p := c.e.prefix
-	switch {
-	case c.db != nil:
-		return mysql.Migrate(ctx, c.db, mysql.WithTablePrefix(p))
-	case c.pool != nil:
-		return postgres.Migrate(ctx, c.pool, postgres.WithTablePrefix(p))
-	case c.client != nil:
-		return dynamo.CreateTables(ctx, c.client, dynamo.WithTablePrefix(p))
-	}
-	return nil
-}
+func (c *conn) migrate(ctx context.Context) error { return c.Migrate(ctx) }
 
 // checker is a store that checks its tables itself (mysql.Store today).
 type checker interface {

@@ -6,7 +6,6 @@ package exstore
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,14 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	_ "github.com/go-sql-driver/mysql" // the MySQL driver for -store mysql
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/statefold/statefold/internal/storeconn"
 	"github.com/statefold/statefold/storage"
-	"github.com/statefold/statefold/storage/dynamo"
-	"github.com/statefold/statefold/storage/memory"
-	"github.com/statefold/statefold/storage/mysql"
-	"github.com/statefold/statefold/storage/postgres"
 )
 
 // Flags are the store-selection flags every example accepts.
@@ -47,69 +41,39 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 // Open opens the selected store, creating its tables if needed. close releases
 // what Open acquired.
 func (f *Flags) Open(ctx context.Context) (s storage.Store, closeFn func(), err error) {
-	switch f.Store {
-	case "", "memory":
-		return memory.New(), func() {}, nil
-	case "mysql":
-		return openSQL(f.DSN, "mysql", "STATEFOLD_MYSQL_DSN",
-			func(dsn string) (*sql.DB, error) { return sql.Open("mysql", dsn) },
-			func(db *sql.DB) { db.Close() },
-			func(db *sql.DB) error { return mysql.Migrate(ctx, db, mysql.WithTablePrefix(f.Prefix)) },
-			func(db *sql.DB) (storage.Store, error) { return mysql.New(db, mysql.WithTablePrefix(f.Prefix)) })
-	case "postgres":
-		return openSQL(f.DSN, "postgres", "STATEFOLD_POSTGRES_DSN",
-			func(dsn string) (*pgxpool.Pool, error) { return pgxpool.New(ctx, dsn) },
-			(*pgxpool.Pool).Close,
-			func(pool *pgxpool.Pool) error { return postgres.Migrate(ctx, pool, postgres.WithTablePrefix(f.Prefix)) },
-			func(pool *pgxpool.Pool) (storage.Store, error) {
-				return postgres.New(pool, postgres.WithTablePrefix(f.Prefix))
-			})
+	cfg := storeconn.Config{Backend: cmp.Or(f.Store, "memory"), Prefix: f.Prefix}
+	switch cfg.Backend {
+	case "memory":
+	case "mysql", "postgres":
+		env := map[string]string{"mysql": "STATEFOLD_MYSQL_DSN", "postgres": "STATEFOLD_POSTGRES_DSN"}[f.Store]
+		if cfg.DSN = cmp.Or(f.DSN, os.Getenv(env)); cfg.DSN == "" {
+			return nil, nil, fmt.Errorf("-store %s needs -dsn or %s", f.Store, env)
+		}
 	case "dynamo":
 		if f.Endpoint == "" {
 			return nil, nil, fmt.Errorf("-store dynamo needs -endpoint or STATEFOLD_DYNAMO_ENDPOINT")
 		}
-		client := dynamodb.New(dynamodb.Options{
+		cfg.Dynamo = dynamodb.Options{
 			Region:       "us-east-1",
 			BaseEndpoint: aws.String(f.Endpoint),
 			Credentials:  credentials.NewStaticCredentialsProvider("example", "example", ""),
-		})
-		if err := dynamo.CreateTables(ctx, client, dynamo.WithTablePrefix(f.Prefix)); err != nil {
-			return nil, nil, fmt.Errorf("create dynamo tables: %w", err)
 		}
-		s, err := dynamo.New(client, dynamo.WithTablePrefix(f.Prefix))
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, func() {}, nil
 	default:
 		return nil, nil, fmt.Errorf("unknown -store %q (memory, mysql, postgres or dynamo)", f.Store)
 	}
-}
-
-// openSQL opens the store of a SQL server: it connects to dsn (or, when
-// dsn is empty, the one in the environment variable env), migrates the
-// schema and returns the store with what closes the connection.
-func openSQL[C any](dsn, name, env string, connect func(dsn string) (C, error), closeConn func(C),
-	migrate func(C) error, open func(C) (storage.Store, error),
-) (storage.Store, func(), error) {
-	dsn = cmp.Or(dsn, os.Getenv(env))
-	if dsn == "" {
-		return nil, nil, fmt.Errorf("-store %s needs -dsn or %s", name, env)
-	}
-	conn, err := connect(dsn)
+	c, err := storeconn.Connect(ctx, cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", name, err)
+		return nil, nil, fmt.Errorf("open %s: %w", cfg.Backend, err)
 	}
-	if err := migrate(conn); err != nil {
-		closeConn(conn)
-		return nil, nil, fmt.Errorf("migrate %s: %w", name, err)
+	if err := c.Migrate(ctx); err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("migrate %s: %w", cfg.Backend, err)
 	}
-	st, err := open(conn)
-	if err != nil {
-		closeConn(conn)
+	if s, err = c.Store(); err != nil {
+		c.Close()
 		return nil, nil, err
 	}
-	return st, func() { closeConn(conn) }, nil
+	return s, c.Close, nil
 }
 
 // Main runs run over the program's arguments, writing to standard output,
