@@ -30,7 +30,9 @@ func snapshotter(batches storage.BatchStore, members storage.MembershipStore) st
 // reads again. (It cannot have changed hands between two reads: there is
 // one.)
 func (o *Orchestrator) listSnapshot(ctx context.Context, queue string, states []string) (listRead, listResult, error) {
-	snap, err := o.snap.ListSnapshot(ctx, storage.SnapshotRequest{Queue: queue, States: states, Also: []string{LeaseID}})
+	snap, err := o.snap.ListSnapshot(ctx, storage.SnapshotRequest{
+		Queue: queue, States: states, Also: []string{LeaseID}, OthersIn: finalStates(o.m),
+	})
 	if err != nil {
 		return listRead{}, 0, fmt.Errorf("batchstate: list %q: %w", queue, err)
 	}
@@ -54,10 +56,17 @@ func findBatch(bs []storage.Batch, queue, id string) (storage.Batch, bool) {
 // snapshotListed returns the batches of snap stored in one of states,
 // each once, ordered by (CreatedAt, ID).
 func snapshotListed(snap storage.Snapshot, queue string, states []string) []storage.Batch {
-	out := snap.Batches[:0] // filtered in place: the snapshot is the caller's
-	for _, b := range snap.Batches {
+	// Filtered in place (the snapshot is the caller's), a batch moved only
+	// once one before it was dropped.
+	out := snap.Batches[:0]
+	for i := range snap.Batches {
+		b := &snap.Batches[i]
 		if b.Queue == queue && b.ID != LeaseID && slices.Contains(states, b.State) {
-			out = append(out, b)
+			if len(out) != i {
+				out = append(out, *b)
+			} else {
+				out = out[:i+1]
+			}
 		}
 	}
 	sortBatches(out)
@@ -73,4 +82,12 @@ func snapshotFinal(m Machine, snap storage.Snapshot) []rowRef {
 		}
 	}
 	return out
+}
+
+// finalStates returns the states of m a batch never leaves, and
+// [Abandoned], each once.
+func finalStates(m Machine) []string {
+	out := append(slices.Clone(m.Terminal), Abandoned)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -33,6 +33,12 @@ type SnapshotRequest struct {
 	States []string
 	// Also are batch ids read besides (a lease row, say): no repeats.
 	Also []string
+	// OthersIn, if not nil, is a hint: the reader needs of
+	// [Snapshot.Others] only the rows whose batch is stored in one of
+	// these states (List removes the rows of final batches), and a store
+	// may leave the others out. Every row whose batch is stored in one of
+	// them is reported all the same.
+	OthersIn []string
 	// After, with Limit > 0, reads only batch ids greater than After
 	// ("" reads from the first).
 	After string
@@ -88,8 +94,8 @@ func ValidateSnapshotRequest(r SnapshotRequest) error {
 	if len(r.States) == 0 {
 		return Invalid("States", "no state to read")
 	}
-	if err := first(ValidateIDs("States", r.States), ValidateIDs("Also", r.Also), noRepeats("States", r.States),
-		noRepeats("Also", r.Also)); err != nil {
+	if err := first(ValidateIDs("States", r.States), ValidateIDs("Also", r.Also), ValidateIDs("OthersIn", r.OthersIn),
+		noRepeats("States", r.States), noRepeats("Also", r.Also), noRepeats("OthersIn", r.OthersIn)); err != nil {
 		return err
 	}
 	return validatePage(r.After, r.Limit)
