@@ -66,8 +66,10 @@ type SnapshotRow struct {
 	// Member is the row: its Queue, State and BatchID (a store may leave
 	// Version and AddedAt zero, unread).
 	Member Member
-	// Found reports that the row's batch exists, BatchState its state.
-	Found      bool
+	// Found reports that the row's batch exists.
+	Found bool
+	// BatchState is the state the row's batch is stored in ("" if it
+	// does not exist).
 	BatchState string
 }
 

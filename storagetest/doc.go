@@ -41,7 +41,9 @@
 // 16 racing writers wins, in each of 8 races per entity); conditional
 // deletes (only at the stored version; one of racing deleters wins, and
 // one of a delete and an update); membership (an
-// upsert never lowers a version; conditional removal; isolation); keys
+// upsert never lowers a version; conditional removal; isolation); the
+// optional capabilities storage.Snapshotter and storage.MemberPager checked
+// against the Store methods when the store offers them; keys
 // compared byte for byte; validation; round trips; and three areas that run
 // batchstate and applystate on your store:
 //

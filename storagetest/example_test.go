@@ -39,6 +39,7 @@ func ExampleAreas() {
 	// CAS
 	// Delete
 	// Membership
+	// Snapshot
 	// Keys
 	// Validation
 	// RoundTrip

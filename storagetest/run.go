@@ -34,6 +34,7 @@ func areas(cfg runConfig) []Area {
 			runDelete(t, ns, cfg.n(raceRounds))
 		}},
 		{"Membership", "AddMember is an upsert that never lowers the version: a lower version is ErrConflict and changes nothing, an equal or higher one succeeds; RemoveMember removes only rows at most maxVersion; buckets and queues are isolated", runMembership},
+		{"Snapshot", "a store's optional capabilities answer as the Store methods do: ListSnapshot's batches, stale rows and extra batches (whole, by page, under OthersIn) match the buckets read and resolved, one snapshot finds a batch that moves with its rows, bad input is ErrInvalid; ListMembersPage walks a bucket in batch id order; a store without them answers errors.ErrUnsupported", runSnapshot},
 		{"Keys", "keys compare byte for byte: case, trailing spaces, separators, NUL and non-ASCII never collide; state prefixes list only their own rows", runKeys},
 		{"Validation", "bad keys (the expected state of a batch update included), versions, payloads, messages, times outside [MinTime, MaxTime] and bad labels are ErrInvalid and write nothing: never clamped, truncated or repaired", runValidation},
 		{"RoundTrip", "payload bytes, UTC microsecond times, zero times, booleans and strings come back exactly; no read hands out a payload the store keeps", runRoundTrip},
