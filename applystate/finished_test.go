@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/applystate"
+	"github.com/statefold/statefold/internal/hook/hooktest"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
 	"github.com/statefold/statefold/storagetest"
@@ -230,4 +231,16 @@ func TestPruneFinishedInvalid(t *testing.T) {
 	} {
 		require.ErrorIs(t, call(), storage.ErrInvalid, name)
 	}
+}
+
+// PruneFinished is one call to the hooks, with the number it pruned.
+func TestHooksPruneFinished(t *testing.T) {
+	ctx, store := context.Background(), memory.New()
+	var h hooktest.Heard
+	l := newLister(t, store, applystate.WithHooks(h.Hooks()))
+	createFinished(t, l.p, "a1")
+	rep, err := l.p.PruneFinished(ctx, discoveryStart, l.c.Now().Add(time.Second), 10)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Pruned)
+	require.Equal(t, []string{`  pruned  1 attempt 0 in PruneFinished`, `PruneFinished /  "" 1`}, h.Lines[len(h.Lines)-2:])
 }
