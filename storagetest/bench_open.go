@@ -19,13 +19,24 @@ const openSize = 10000
 // seedOpenApplies creates n open applies of one operation each through a
 // Projector with the open-applies index, 32 at a time.
 func seedOpenApplies(ctx context.Context, p *applystate.Projector, n int) error {
-	prefix := explore.UniqueID("open")
+	return seedApplies(ctx, p, "open", n, nil)
+}
+
+// seedApplies creates n applies of one operation each ("op") through p,
+// with ids starting with a unique id made of prefix, 32 at a time, and
+// runs then (when not nil) over each one created.
+func seedApplies(ctx context.Context, p *applystate.Projector, prefix string, n int, then func(ctx context.Context, id string) error) error {
+	prefix = explore.UniqueID(prefix)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
 	for i := range n {
 		g.Go(func() error {
-			_, _, err := p.CreatePlan(gctx, applystate.Plan{Apply: storage.Apply{ID: fmt.Sprintf("%s-%05d", prefix, i)},
+			id := fmt.Sprintf("%s-%05d", prefix, i)
+			_, _, err := p.CreatePlan(gctx, applystate.Plan{Apply: storage.Apply{ID: id},
 				Operations: []storage.Operation{{ID: "op", Deployment: "dep"}}})
+			if err == nil && then != nil {
+				err = then(gctx, id)
+			}
 			return err
 		})
 	}

@@ -2,11 +2,8 @@ package storagetest
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/statefold/statefold/applystate"
 	"github.com/statefold/statefold/internal/explore"
@@ -21,21 +18,10 @@ const pruneAppliesSize = 10000
 // (which keeps the open- and finished-applies indexes) and completes each,
 // 32 at a time.
 func seedFinishedApplies(ctx context.Context, p *applystate.Projector, n int) error {
-	prefix := explore.UniqueID("done")
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(32)
-	for i := range n {
-		g.Go(func() error {
-			id := fmt.Sprintf("%s-%05d", prefix, i)
-			_, _, err := p.CreatePlan(gctx, applystate.Plan{Apply: storage.Apply{ID: id, Payload: []byte(`{}`)},
-				Operations: []storage.Operation{{ID: "op", Deployment: "dep"}}})
-			if err == nil {
-				_, err = p.Drive(gctx, id, []applystate.Task{{OperationID: "op", State: applystate.Completed}})
-			}
-			return err
-		})
-	}
-	return g.Wait()
+	return seedApplies(ctx, p, "done", n, func(ctx context.Context, id string) error {
+		_, err := p.Drive(ctx, id, []applystate.Task{{OperationID: "op", State: applystate.Completed}})
+		return err
+	})
 }
 
 // benchPruneApplies measures [applystate.Projector.PruneFinished] of

@@ -156,21 +156,8 @@ func queuePrune(ctx context.Context, e *env, queue string, mf *machineFlags, r *
 				return fmt.Errorf("prune queue %q (%d batch(es) pruned so far): %w", queue, sum.Pruned, err)
 			}
 		}
-		if e.output == "json" {
-			return e.emitJSON(struct {
-				Store   string    `json:"store"`
-				Queue   string    `json:"queue"`
-				Since   time.Time `json:"since"`
-				Before  time.Time `json:"before"`
-				Calls   int       `json:"calls"`
-				Scanned int       `json:"scanned"`
-				Pruned  int       `json:"pruned"`
-				Cleaned int       `json:"cleaned"`
-				Kept    int       `json:"kept"`
-				More    bool      `json:"more"`
-			}{e.where(), queue, since.UTC(), before.UTC(), calls, sum.Scanned, sum.Pruned, sum.Cleaned, sum.Kept, sum.More})
-		}
-		return e.printPrune([2]string{"queue", queue}, since, before, sum.Scanned, sum.Pruned, sum.Cleaned, sum.Kept, sum.More)
+		return e.printPrune(pruneView{Store: e.where(), Queue: queue, Since: since.UTC(), Before: before.UTC(), Calls: calls,
+			Scanned: sum.Scanned, Pruned: sum.Pruned, Cleaned: sum.Cleaned, Kept: sum.Kept, More: sum.More})
 	})
 }
 
@@ -222,44 +209,52 @@ func applyPrune(ctx context.Context, e *env, l *listFlags, r *retentionFlags) er
 			}
 			from, more = rep.Next, rep.More && r.all
 		}
-		return e.printApplyPrune(l.namespace, since, before, calls, sum)
+		ops, next := sum.Operations, sum.Next.UTC()
+		return e.printPrune(pruneView{Store: e.where(), Namespace: l.namespace, Since: since.UTC(), Before: before.UTC(), Calls: calls,
+			Scanned: sum.Scanned, Pruned: sum.Pruned, Operations: &ops, Cleaned: sum.Cleaned, Kept: sum.Kept, More: sum.More, Next: &next})
 	})
 }
 
-func (e *env) printApplyPrune(namespace string, since, before time.Time, calls int, sum applystate.PruneReport) error {
-	if e.output == "json" {
-		return e.emitJSON(struct {
-			Store      string    `json:"store"`
-			Namespace  string    `json:"namespace"`
-			Since      time.Time `json:"since"`
-			Before     time.Time `json:"before"`
-			Calls      int       `json:"calls"`
-			Scanned    int       `json:"scanned"`
-			Pruned     int       `json:"pruned"`
-			Operations int       `json:"operations"`
-			Cleaned    int       `json:"cleaned"`
-			Kept       int       `json:"kept"`
-			More       bool      `json:"more"`
-			Next       time.Time `json:"next"`
-		}{e.where(), namespace, since.UTC(), before.UTC(), calls, sum.Scanned, sum.Pruned, sum.Operations, sum.Cleaned, sum.Kept, sum.More, sum.Next.UTC()})
-	}
-	return e.printPrune([2]string{"namespace", namespace}, since, before, sum.Scanned, sum.Pruned, sum.Cleaned, sum.Kept, sum.More,
-		[2]string{"operations deleted", fmt.Sprint(sum.Operations)}, [2]string{"next --since", sum.Next.UTC().Format(time.DateOnly)})
+// pruneView is the report of queue prune (Queue) or apply prune
+// (Namespace, Operations, Next) in -o json.
+type pruneView struct {
+	Store      string     `json:"store"`
+	Queue      string     `json:"queue,omitempty"`
+	Namespace  string     `json:"namespace,omitempty"`
+	Since      time.Time  `json:"since"`
+	Before     time.Time  `json:"before"`
+	Calls      int        `json:"calls"`
+	Scanned    int        `json:"scanned"`
+	Pruned     int        `json:"pruned"`
+	Operations *int       `json:"operations,omitempty"`
+	Cleaned    int        `json:"cleaned"`
+	Kept       int        `json:"kept"`
+	More       bool       `json:"more"`
+	Next       *time.Time `json:"next,omitempty"`
 }
 
-// printPrune prints a prune's report as a table: what was pruned (head),
-// the window, the counts, and the extra rows.
-func (e *env) printPrune(head [2]string, since, before time.Time, scanned, pruned, cleaned, kept int, more bool, extra ...[2]string) error {
+// printPrune prints a prune's report: one JSON value, or a table.
+func (e *env) printPrune(v pruneView) error {
+	if e.output == "json" {
+		return e.emitJSON(v)
+	}
 	t := newTable()
-	t.row(head[0], head[1])
-	t.row("finished", fmt.Sprintf("from %s, before %s", since.UTC().Format(time.DateOnly), when(before)))
-	t.row("rows scanned", fmt.Sprint(scanned))
-	t.row("pruned", fmt.Sprint(pruned))
-	t.row("cleaned", fmt.Sprint(cleaned))
-	t.row("kept", fmt.Sprint(kept))
-	t.row("more", yesNo(more))
-	for _, r := range extra {
-		t.row(r[0], r[1])
+	if v.Queue != "" {
+		t.row("queue", v.Queue)
+	} else {
+		t.row("namespace", v.Namespace)
+	}
+	t.row("finished", fmt.Sprintf("from %s, before %s", v.Since.Format(time.DateOnly), when(v.Before)))
+	t.row("rows scanned", fmt.Sprint(v.Scanned))
+	t.row("pruned", fmt.Sprint(v.Pruned))
+	if v.Operations != nil {
+		t.row("operations deleted", fmt.Sprint(*v.Operations))
+	}
+	t.row("cleaned", fmt.Sprint(v.Cleaned))
+	t.row("kept", fmt.Sprint(v.Kept))
+	t.row("more", yesNo(v.More))
+	if v.Next != nil {
+		t.row("next --since", v.Next.Format(time.DateOnly))
 	}
 	_, err := fmt.Fprint(e.stdout, t.String())
 	return err
