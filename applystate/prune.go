@@ -110,7 +110,7 @@ func (p *Projector) pruneApply(ctx context.Context, id string, before time.Time)
 		return pruneMissing, 0, nil
 	case err != nil:
 		return pruneKept, 0, fmt.Errorf("applystate: prune %q: %w", id, err)
-	case !State(a.State).Terminal() || !completion(a).Before(before):
+	case !prunable(a, before):
 		return pruneKept, 0, nil
 	}
 	ops, err := p.ops.ListOperations(ctx, id)
@@ -130,6 +130,13 @@ func (p *Projector) pruneApply(ctx context.Context, id string, before time.Time)
 		return pruneKept, len(ops), fmt.Errorf("applystate: prune %q: drop the payload: %w", id, err)
 	}
 	return prunePruned, len(ops), nil
+}
+
+// prunable reports whether the apply a, as read, may be pruned with the
+// cutoff before: it is terminal (so it never changes) and it completed
+// before the cutoff.
+func prunable(a storage.Apply, before time.Time) bool {
+	return State(a.State).Terminal() && completion(a).Before(before)
 }
 
 // deleteOperation deletes op at its version, reading it again when a
