@@ -183,7 +183,15 @@ func TestListOpenFilesTerminalApplies(t *testing.T) {
 	require.Len(t, indexRows(t, store), 1, "not filed: kept in the open index")
 	require.Empty(t, finishedRows(t, store, discoveryStart))
 
+	_, err = l.fs.Inject(storagetest.Fault{Mode: storagetest.FailBefore, Call: 1, Methods: []storagetest.Method{storagetest.AddMember}})
+	require.NoError(t, err)
 	open, err := l.p.ListOpen(ctx)
+	require.NoError(t, err)
+	require.Empty(t, open)
+	require.Len(t, indexRows(t, store), 1, "ListOpen could not file it: its open row is kept")
+	require.Empty(t, finishedRows(t, store, discoveryStart))
+
+	open, err = l.p.ListOpen(ctx)
 	require.NoError(t, err)
 	require.Empty(t, open)
 	require.Empty(t, indexRows(t, store))
