@@ -6,9 +6,11 @@ GO ?= go
 
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
+## Every target runs even after one failed (scripts/maketest.sh); each
+## prints how long it took, and the whole prints its duration last.
 test:
 	@start=$$(date +%s); \
-	bash scripts/backends.sh $(MAKE) --no-print-directory vet test-unit crashpoints interleavings modelcheck planted netfaults classification upgrade consumer-deps statefold-cmd otel go-newest; \
+	bash scripts/backends.sh bash scripts/maketest.sh $(MAKE) vet test-unit crashpoints interleavings modelcheck planted netfaults classification upgrade consumer-deps statefold-cmd otel go-newest; \
 	rc=$$?; t=$$(( $$(date +%s) - start )); echo "make test took $$((t / 60)) min $$((t % 60)) s (exit $$rc)"; exit $$rc
 
 vet:
