@@ -41,28 +41,37 @@ func (o *Orchestrator) List(ctx context.Context, queue string, states ...string)
 	if err != nil {
 		return nil, err
 	}
+	read, err := o.readIndex(ctx, queue, func() (listRead, listResult, error) { return o.listAttempt(ctx, queue, states) })
+	return read.out, err
+}
+
+// readIndex runs attempt, one read of the index of queue, until no
+// Reconcile overlapped it (at most WithListRetry's attempts, pausing while
+// a Reconcile holds the lease), then removes the rows of final batches it
+// found, best-effort.
+func (o *Orchestrator) readIndex(ctx context.Context, queue string, attempt func() (listRead, listResult, error)) (listRead, error) {
 	backoff := o.cfg.listBackoff
-	for attempt := 1; ; attempt++ {
-		read, res, err := o.listAttempt(ctx, queue, states)
+	for n := 1; ; n++ {
+		read, res, err := attempt()
 		if err != nil {
-			return nil, err
+			return listRead{}, err
 		}
 		if res == listDone {
 			for _, r := range read.final {
 				o.removeBestEffort(ctx, queue, r.state, r.id, math.MaxInt64, "list")
 			}
-			return read.out, nil
+			return read, nil
 		}
-		if attempt >= o.cfg.listAttempts {
-			return nil, fmt.Errorf("batchstate: list %q: a Reconcile removed index rows during each of %d attempts: %w",
-				queue, attempt, storage.ErrConflict)
+		if n >= o.cfg.listAttempts {
+			return listRead{}, fmt.Errorf("batchstate: list %q: a Reconcile removed index rows during each of %d attempts: %w",
+				queue, n, storage.ErrConflict)
 		}
-		o.cfg.logger.DebugContext(ctx, "batchstate: list overlapped a Reconcile; reading again", "queue", queue, "attempt", attempt)
+		o.cfg.logger.DebugContext(ctx, "batchstate: list overlapped a Reconcile; reading again", "queue", queue, "attempt", n)
 		emit(ctx, observe.Reread, res.reason())
 		if res == listHeld && backoff > 0 {
 			// A Reconcile is removing rows right now: give it time.
 			if err := pause(ctx, backoff); err != nil {
-				return nil, err
+				return listRead{}, err
 			}
 			backoff = nextBackoff(backoff)
 		}
@@ -106,6 +115,7 @@ const (
 type listRead struct {
 	out   []storage.Batch
 	final []rowRef
+	next  string // ListPage's cursor
 }
 
 // listAttempt is one attempt of List: one snapshot read if the stores
@@ -117,11 +127,16 @@ func (o *Orchestrator) listAttempt(ctx context.Context, queue string, states []s
 			return read, res, err
 		}
 	}
-	return o.listOnce(ctx, queue, states)
+	return o.listOnce(ctx, queue, states, func() ([][]storage.Member, string, error) {
+		rows, err := o.bucketRows(ctx, queue, states)
+		return rows, "", err
+	})
 }
 
-// listOnce is one attempt of List.
-func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []string) (listRead, listResult, error) {
+// listOnce is one generic attempt of List (or of ListPage): the lease,
+// the rows readRows reads (rows[i] of states[i], and the page's cursor),
+// then their batches with the lease again.
+func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []string, readRows func() ([][]storage.Member, string, error)) (listRead, listResult, error) {
 	lease, lerr := o.batches.GetBatch(ctx, queue, LeaseID)
 	if lerr != nil && !errors.Is(lerr, storage.ErrNotFound) {
 		return listRead{}, 0, fmt.Errorf("batchstate: list %q: read lease: %w", queue, lerr)
@@ -130,7 +145,7 @@ func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []stri
 	if before.held {
 		return listRead{}, listHeld, nil
 	}
-	rows, err := o.bucketRows(ctx, queue, states)
+	rows, next, err := readRows()
 	if err != nil {
 		return listRead{}, 0, err
 	}
@@ -142,7 +157,7 @@ func (o *Orchestrator) listOnce(ctx context.Context, queue string, states []stri
 	if res := overlap(before, viewLease(lease, present, o.now(), o.cfg.lease)); res != listDone {
 		return listRead{}, res, nil
 	}
-	return listRead{out: listed(ids, found, states), final: finalRows(o.m, states, rows, found)}, listDone, nil
+	return listRead{out: listed(ids, found, states), final: finalRows(o.m, states, rows, found), next: next}, listDone, nil
 }
 
 // overlap decides, from the lease as a List saw it before its first bucket

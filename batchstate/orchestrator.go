@@ -13,6 +13,7 @@ type Orchestrator struct {
 	batches storage.BatchStore
 	members storage.MembershipStore
 	snap    storage.Snapshotter // the stores' one-snapshot read, if they offer it (see snapshotter)
+	pager   storage.MemberPager // the members store's page read, if it offers it
 	m       Machine
 	cfg     config
 }
@@ -38,8 +39,9 @@ func New(batches storage.BatchStore, members storage.MembershipStore, m Machine,
 		return nil, err
 	}
 	snap := snapshotter(batches, members)
+	pager, _ := members.(storage.MemberPager)
 	batches, members = hooked(batches, members, cfg)
-	return &Orchestrator{batches: batches, members: members, snap: snap, m: m.clone(), cfg: cfg}, nil
+	return &Orchestrator{batches: batches, members: members, snap: snap, pager: pager, m: m.clone(), cfg: cfg}, nil
 }
 
 // Machine returns a copy of the orchestrator's machine.
