@@ -22,12 +22,12 @@ var (
 // batch's state — then (kind 1) the batches of r.Also. One statement reads
 // one snapshot on InnoDB and PostgreSQL.
 func (s *Store) snapshotSQL(r storage.SnapshotRequest) (string, []any) {
-	from, args := s.snapshotRows(r, nil)
+	with, from, args := s.snapshotRows(r)
 	listed := func(col string) string { return "CASE WHEN b.state = m.state THEN " + col + " END" }
 	// The time columns are read raw: the dialect's ScanTime takes the
 	// driver's own encoding too, and MySQL's DATE_FORMAT cost a third of
 	// the statement's time at 1,000 rows.
-	q := "SELECT 0, m.state, m.batch_id, b.state, b.version, " + listed("b.payload") + ", " +
+	q := with + "SELECT 0, m.state, m.batch_id, b.state, b.version, " + listed("b.payload") + ", " +
 		listed("b.created_at") + ", " + listed("b.updated_at") + from
 	if len(r.Also) > 0 {
 		q += " UNION ALL SELECT 1, b.state, b.id, b.state, b.version, b.payload, b.created_at, b.updated_at FROM " + s.t.Batches +
@@ -37,27 +37,28 @@ func (s *Store) snapshotSQL(r storage.SnapshotRequest) (string, []any) {
 	return s.d.Bind(q), args
 }
 
-// snapshotRows is the FROM and WHERE clauses of the bucket rows of r,
-// with its arguments appended to args: the whole buckets, or with r.Limit
-// the rows of the r.Limit smallest batch ids after r.After, found by
-// reading at most r.Limit ids of each bucket in primary-key order. With
+// snapshotRows is the WITH clause (if any), the FROM and WHERE clauses of
+// the bucket rows of r, and their arguments: the whole buckets, or with
+// r.Limit the rows of the r.Limit smallest batch ids after r.After, found
+// by reading at most r.Limit rows of each bucket in primary-key order (u)
+// and keeping those of the r.Limit smallest ids among them (p). With
 // r.OthersIn, a row whose batch is in none of those states and not in the
 // row's own is left out on the server.
-func (s *Store) snapshotRows(r storage.SnapshotRequest, args []any) (string, []any) {
-	from := " FROM " + s.t.Members + " m"
+func (s *Store) snapshotRows(r storage.SnapshotRequest) (with, from string, args []any) {
+	from = " FROM " + s.t.Members + " m LEFT JOIN " + s.t.Batches + " b ON b.queue = m.queue AND b.id = m.batch_id" +
+		" WHERE m.queue = ? AND m.state IN (" + Marks(len(r.States)) + ")"
 	if r.Limit > 0 {
 		parts := make([]string, len(r.States))
 		for i, st := range r.States {
-			parts[i] = "(SELECT batch_id FROM " + s.t.Members + " WHERE queue = ? AND state = ? AND batch_id > ? ORDER BY batch_id LIMIT ?)"
+			parts[i] = "(SELECT state, batch_id FROM " + s.t.Members + " WHERE queue = ? AND state = ? AND batch_id > ? ORDER BY batch_id LIMIT ?)"
 			args = append(args, s.d.KeyArg(r.Queue), s.d.KeyArg(st), s.d.KeyArg(r.After), r.Limit)
 		}
-		from = " FROM (SELECT DISTINCT batch_id FROM (" + strings.Join(parts, " UNION ALL ") +
-			") u ORDER BY batch_id LIMIT ?) p JOIN " + s.t.Members + " m ON m.batch_id = p.batch_id"
-		args = append(args, r.Limit)
+		with = "WITH u AS (" + strings.Join(parts, " UNION ALL ") + "), p AS (SELECT DISTINCT batch_id FROM u ORDER BY batch_id LIMIT ?) "
+		args = append(args, r.Limit, s.d.KeyArg(r.Queue))
+		from = " FROM u m JOIN p ON p.batch_id = m.batch_id LEFT JOIN " + s.t.Batches + " b ON b.queue = ? AND b.id = m.batch_id WHERE 1 = 1"
+	} else {
+		args = append(append(args, s.d.KeyArg(r.Queue)), s.keys(r.States...)...)
 	}
-	from += " LEFT JOIN " + s.t.Batches + " b ON b.queue = m.queue AND b.id = m.batch_id" +
-		" WHERE m.queue = ? AND m.state IN (" + Marks(len(r.States)) + ")"
-	args = append(append(args, s.d.KeyArg(r.Queue)), s.keys(r.States...)...)
 	switch {
 	case len(r.OthersIn) > 0:
 		from += " AND (b.state = m.state OR b.state IN (" + Marks(len(r.OthersIn)) + "))"
@@ -65,7 +66,7 @@ func (s *Store) snapshotRows(r storage.SnapshotRequest, args []any) (string, []a
 	case r.OthersIn != nil:
 		from += " AND b.state = m.state"
 	}
-	return from, args
+	return with, from, args
 }
 
 // ListSnapshot implements [storage.Snapshotter] with one statement.
