@@ -38,12 +38,28 @@ function name(line,   f) { split(line, f, /[ \t]+/); sub(/-[0-9]+$/, "", f[1]); 
 	b = $1; line = $0; sub(/^[^ ]+ /, "", line); n = name(line)
 	ns[b, n] = metric(line, "ns/op"); calls[b, n] = metric(line, "calls/op")
 	allocs[b, n] = metric(line, "allocs/op"); conf[b, n] = metric(line, "conflicts/drive")
+	bytes[b, n] = metric(line, "B/op")
 	backends[b] = 1
 }
 function ratio(x, y) { return (x == "" || y == "" || y + 0 == 0) ? "n/a" : sprintf("%.2f", x / y) }
+function ms(x) { return x == "" ? "n/a" : sprintf("%.1fms", x / 1000000) }
+# large prints the BenchmarkLarge lines of backend b: List, the first
+# ListPage of 100 and Reconcile at 10,000 and 100,000 batches, and whether
+# the page'"'"'s bytes stay flat in N (100k vs 10k at most 1.5).
+function large(b,   n, p, r) {
+	if (ns[b, "BenchmarkLarge/n=10000/List"] == "") return
+	for (n = 10000; n <= 100000; n *= 10) {
+		p = "BenchmarkLarge/n=" n "/"
+		printf "BENCH large/%s/n=%d list=%s paged_list=%s reconcile=%s list_bytes=%s paged_bytes=%s\n", b, n,
+			ms(ns[b, p "List"]), ms(ns[b, p "ListPage"]), ms(ns[b, p "Reconcile"]), bytes[b, p "List"], bytes[b, p "ListPage"]
+	}
+	r = ratio(bytes[b, "BenchmarkLarge/n=100000/ListPage"], bytes[b, "BenchmarkLarge/n=10000/ListPage"])
+	printf "BENCH large_paged_bytes_ratio/%s/100k_vs_10k %s %s\n", b, r, (r != "n/a" && r + 0 <= 1.5) ? "ok" : "FAIL (want <= 1.5)"
+}
 END {
 	for (b in backends) {
 		if (b == "pure") continue
+		large(b)
 		p = "BenchmarkStore/"
 		printf "BENCH list_calls/%s/n=1000 %s\n", b, calls[b, p "List/n=1000/ours"]
 		printf "BENCH list_naive_calls/%s/n=1000 %s\n", b, calls[b, p "List/n=1000/naive"]
