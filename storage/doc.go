@@ -16,6 +16,19 @@
 // needs no Validate* call. Prove it with the contract suite in
 // storagetest, through the store the constructor returns.
 //
+// # Optional capabilities
+//
+// A store may also offer [Snapshotter] (the rows of a queue's buckets
+// joined with their batches, read at one instant, whole or by page) and
+// [MemberPager] (a bucket read by page, in batch id order). batchstate's
+// List and ListPage use them when the store offers them: the SQL backends
+// answer a List in one statement instead of three round trips, and a page
+// reads no more than its rows. A caller falls back to the Store methods
+// when a store lacks one or answers [errors.ErrUnsupported] (Checked
+// forwards both, checking their input, and answers that when its driver
+// lacks them). storagetest's Snapshot area checks them against the Store
+// methods.
+//
 // The backends of this module share one convention: New takes functional
 // options and returns an error, before any I/O, for a bad argument, a nil
 // option (a caller's bug, never a default) or an option out of range, each
