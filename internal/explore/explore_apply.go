@@ -181,8 +181,7 @@ type exApplyObs struct {
 
 // newProjector builds the actor's Projector over its scheduled store.
 func (s *exSchedule) newProjector(a *exActor) (*applystate.Projector, error) {
-	skew := a.spec.skew
-	opts := []applystate.Option{applystate.WithClock(func() time.Time { return s.clock.read(skew) }),
+	opts := []applystate.Option{applystate.WithClock(s.clock.reader(a.spec.skew, a.spec.still)),
 		applystate.WithLogger(s.log.logger().With("actor", a.letter)),
 		applystate.WithObserver(func(_ context.Context, r applystate.Result) {
 			if r.Terminalized {

@@ -39,10 +39,26 @@ type exHolds struct {
 	writes  map[string]int   // the writes announced, by actor
 	rel     int              // the hold being let go
 	relBase int              // its actor's calls when it was let go; -1 before
+	// jump: the clock jumps past the grace once, as the first actor is
+	// held; jumped once it did.
+	jump, jumped bool
 }
 
 func newHolds(holds []exHold) *exHolds {
 	return &exHolds{holds: holds, counted: map[*exCall]bool{}, writes: map[string]int{}, relBase: -1}
+}
+
+// exJump marks a holds plan whose clock jumps as its first actor is held.
+var exJump = exHold{actor: "+t"}
+
+// newHoldsPlan is newHolds over a plan that may end with exJump.
+func newHoldsPlan(plan []exHold) *exHolds {
+	if n := len(plan); n > 0 && plan[n-1] == exJump {
+		h := newHolds(plan[:n-1])
+		h.jump = true
+		return h
+	}
+	return newHolds(plan)
 }
 
 func (h *exHolds) bind(s *exSchedule) { h.s = s }
@@ -60,6 +76,12 @@ func (h *exHolds) count(a *exActor) int {
 }
 
 func (h *exHolds) pick(kind exPointKind, opts []exOpt, _ exCost) (int, error) {
+	if kind == exPointClock && h.jump && !h.jumped && h.placed == 0 && len(opts) > 1 {
+		if a := h.s.actors[h.holds[0].actor[0]-'a']; a.pending != nil && a.pending.method.IsWrite() && h.count(a) >= h.holds[0].k {
+			h.jumped = true
+			return 1, nil
+		}
+	}
 	if kind != exPointActor {
 		return 0, nil
 	}
@@ -185,7 +207,43 @@ func exHoldPlans(sc *exScenario, rng *rand.Rand, run func(exChooser) bool) (plan
 	walk(nil, true)
 	rng.Shuffle(len(shared), func(i, j int) { shared[i], shared[j] = shared[j], shared[i] })
 	rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
-	return append(shared, rest...), false
+	ends := exEndPlans(letters, objects)
+	if sc.clock {
+		// Where time decides, each also with a clock jump as its first
+		// actor is held.
+		for _, p := range slices.Clone(ends) {
+			ends = append(ends, append(slices.Clone(p), exJump))
+		}
+	}
+	rng.Shuffle(len(ends), func(i, j int) { ends[i], ends[j] = ends[j], ends[i] })
+	return append(append(shared, rest...), ends...), false
+}
+
+// exEndPlans are the holds schedules with at least one hold past its
+// actor's last write — that actor runs alone until it returns, as a call
+// that crashed or wrote nothing does — over the writes objects lists per
+// actor of letters. They come after every other plan.
+func exEndPlans(letters []string, objects map[string][]string) [][]exHold {
+	var ends [][]exHold
+	var walk func(prefix []exHold, end bool)
+	walk = func(prefix []exHold, end bool) {
+		if len(prefix) >= 2 && end {
+			ends = append(ends, slices.Clone(prefix))
+		}
+		if len(prefix) == 3 {
+			return
+		}
+		for _, l := range letters {
+			if slices.ContainsFunc(prefix, func(h exHold) bool { return h.actor == l }) {
+				continue
+			}
+			for k := range len(objects[l]) + 1 {
+				walk(append(prefix, exHold{actor: l, k: k + 1}), end || k == len(objects[l]))
+			}
+		}
+	}
+	walk(nil, false)
+	return ends
 }
 
 // exRunHolds runs n schedules of sc through run (see exHoldPlans): the
@@ -193,7 +251,7 @@ func exHoldPlans(sc *exScenario, rng *rand.Rand, run func(exChooser) bool) (plan
 func exRunHolds(sc *exScenario, n int, rng *rand.Rand, run func(exChooser) bool) {
 	plans, stop := exHoldPlans(sc, rng, run)
 	for _, p := range plans[:min(len(plans), max(0, n-len(sc.actors)))] {
-		if stop || run(newHolds(p)) {
+		if stop || run(newHoldsPlan(p)) {
 			return
 		}
 	}

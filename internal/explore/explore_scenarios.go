@@ -60,6 +60,9 @@ func (sc *exScenario) mach() batchstate.Machine {
 type exActorSpec struct {
 	name string
 	skew time.Duration
+	// still: the actor's clock stands still between the schedule's clock
+	// jumps.
+	still bool
 	// crash ends the actor before its crash-th store call, as a process
 	// that dies between two writes (0: never).
 	crash int

@@ -382,8 +382,9 @@ func (r *exReplay) finish() error {
 // exClock is the virtual clock of one schedule: every reading advances it
 // by a millisecond, so readings are distinct and increasing.
 type exClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu    sync.Mutex
+	now   time.Time
+	jumps int // the advances so far
 }
 
 func (c *exClock) read(skew time.Duration) time.Time {
@@ -396,7 +397,34 @@ func (c *exClock) read(skew time.Duration) time.Time {
 func (c *exClock) advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
+	c.jumps++
 	c.mu.Unlock()
+}
+
+// reader returns an actor's clock: the schedule's, skewed by skew; with
+// still, one that stands still between the schedule's clock jumps (it
+// reads the schedule's clock again only after an advance), as a coarse
+// clock does.
+func (c *exClock) reader(skew time.Duration, still bool) func() time.Time {
+	if !still {
+		return func() time.Time { return c.read(skew) }
+	}
+	var (
+		mu   sync.Mutex
+		at   time.Time
+		seen = -1
+	)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		c.mu.Lock()
+		jumps := c.jumps
+		c.mu.Unlock()
+		if jumps != seen {
+			at, seen = c.read(skew), jumps
+		}
+		return at
+	}
 }
 
 // exCall is one store call an actor announced and waits to have run.
@@ -455,6 +483,9 @@ type exStore struct {
 
 	mu    sync.Mutex
 	steps []int // the step number of every call, in order
+	// stamps are the UpdatedAt of every apply write the actor made, in
+	// order (failed and crashed ones included).
+	stamps []time.Time
 }
 
 var _ storage.Store = (*exStore)(nil)
@@ -645,6 +676,9 @@ func (x *exStore) GetApply(ctx context.Context, id string) (storage.Apply, error
 func (x *exStore) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
 	var out storage.Apply
 	var err error
+	x.mu.Lock()
+	x.stamps = append(x.stamps, a.UpdatedAt)
+	x.mu.Unlock()
 	c := &exCall{method: faultstore.UpdateApply, desc: fmt.Sprintf("UpdateApply(%s v%d → %s)", a.ID, expectedVersion, a.State),
 		run: func() (string, error) {
 			out, err = x.inner.UpdateApply(ctx, a, expectedVersion)
@@ -929,10 +963,9 @@ func (s *exSchedule) start(a *exActor) {
 					err = fmt.Errorf("%w: panic: %v\n%s", errExActor, p, debug.Stack())
 				}
 			}()
-			skew := a.spec.skew
 			o, ferr := s.factory(OrchestratorConfig{
 				Store: a.store, Machine: s.sc.mach(), Grace: exGrace, Logger: s.log.logger().With("actor", a.letter),
-				Clock: func() time.Time { return s.clock.read(skew) }, Indexed: s.sc.indexed,
+				Clock: s.clock.reader(a.spec.skew, a.spec.still), Indexed: s.sc.indexed,
 			})
 			if ferr != nil {
 				err = fmt.Errorf("%w: build the orchestrator: %v", errExActor, ferr)

@@ -195,3 +195,27 @@ func (s *exSchedule) checkListed(c genCall, first, last, created int) {
 func discoveryLabel(kind string) string {
 	return map[string]string{"list": "ListOpen", "sweep": fmt.Sprintf("Sweep (idle after %s)", time.Microsecond)}[kind]
 }
+
+// genDiscoverRace replaces, in one scenario of forty not race-shaped
+// (after every other draw of it), the scenario drawn with one in the
+// shape of the discovery race: a CreatePlan held between filing the apply
+// and creating it while the clock passes the grace and a whole ListOpen
+// runs, which removes the row of what is no apply yet; the CreatePlan then
+// returns, and the apply must be listed from then on. A plan of two or
+// three operations; a CreatePlan, a ListOpen and, half the time, a drive
+// loop, in a random order.
+func genDiscoverRace(g *genApply, rng *rand.Rand) *genApply {
+	if g.race || rng.IntN(40) != 0 {
+		return g
+	}
+	r := &genApply{race: true, plan: true, discover: true}
+	for i := range 2 + rng.IntN(2) {
+		r.ops = append(r.ops, genOp{id: string(rune('A' + i)), seq: int64(i), policy: genPolicies[rng.IntN(len(genPolicies))], init: spPending})
+	}
+	r.actors = []genActor{{kind: "plan"}, {kind: "list"}}
+	if rng.IntN(2) == 0 {
+		r.actors = append(r.actors, genActor{kind: "loop", op: "A", final: spCompleted, waits: 1})
+	}
+	rng.Shuffle(len(r.actors), func(i, j int) { r.actors[i], r.actors[j] = r.actors[j], r.actors[i] })
+	return r
+}

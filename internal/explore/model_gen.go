@@ -42,6 +42,7 @@ type genActor struct {
 	waits int  // how often a loop polls again on Wait
 	crash int  // the actor crashes before its crash-th store call (0: never)
 	other bool // a CreatePlan of another plan (the first operation left out)
+	still bool // the actor's clock stands still between the schedule's clock jumps
 }
 
 // genTTL is how long a drive loop's lease lasts: a clock jump of the
@@ -214,6 +215,9 @@ func (g *genApply) String() string {
 		if a.other {
 			b.WriteString(".other")
 		}
+		if a.still {
+			b.WriteString(".still")
+		}
 	}
 	return b.String()
 }
@@ -285,6 +289,8 @@ func parseGenApply(s string) (*genApply, error) {
 				a.back = true
 			case m == "other":
 				a.other = true
+			case m == "still":
+				a.still = true
 			case strings.HasPrefix(m, "w"):
 				a.waits, _ = strconv.Atoi(m[1:])
 			case strings.HasPrefix(m, "x"):
@@ -305,12 +311,16 @@ func parseGenApply(s string) (*genApply, error) {
 
 // scenario turns g into a scenario the explorer runs.
 func (g *genApply) scenario(name string) *exScenario {
-	sc := &exScenario{name: name, doc: g.String(), gen: g, apply: &exApplySpec{plan: g.plan}, clock: g.owned}
+	sc := &exScenario{name: name, doc: g.String(), gen: g, apply: &exApplySpec{plan: g.plan}, clock: g.owned || g.discover}
 	for _, o := range g.ops {
 		sc.apply.ops = append(sc.apply.ops, exOpSpec{id: o.id, policy: o.policy, state: o.init})
 	}
 	for _, a := range g.actors {
-		sc.actors = append(sc.actors, &exActorSpec{name: a.describe(), crash: a.crash, run: g.runner(a)})
+		name := a.describe()
+		if a.still {
+			name += " (its clock stands still between jumps)"
+		}
+		sc.actors = append(sc.actors, &exActorSpec{name: name, crash: a.crash, still: a.still, run: g.runner(a)})
 	}
 	return sc
 }
@@ -573,6 +583,7 @@ func (s *exSchedule) finalGenChecks(last exApplySnap) error {
 		s.hist = append(s.hist, snap)
 	}
 	s.checkSpecFinal(calls, terminalized, ambiguous)
+	s.checkStamps()
 	if err := s.checkDiscovery(calls); err != nil {
 		return err
 	}

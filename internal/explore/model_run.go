@@ -345,7 +345,7 @@ func genScenario(seed uint64, i int) genModel {
 	if i%3 == 2 {
 		return genBatchScenario(rng)
 	}
-	return genPrune(genDiscover(genApplyScenario(rng), rng), rng)
+	return genDiscoverRace(genReprojectRace(genStill(genPrune(genDiscover(genApplyScenario(rng), rng), rng), rng), rng), rng)
 }
 
 // parseGen reads a scenario as genModel.String prints it.
@@ -423,6 +423,7 @@ func (g *genApply) smaller() []*genApply {
 			func(a *genActor) bool { r := a.waits > 0; a.waits = 0; return r },
 			func(a *genActor) bool { r := a.crash > 0; a.crash = 0; return r },
 			func(a *genActor) bool { r := a.other; a.other = false; return r },
+			func(a *genActor) bool { r := a.still; a.still = false; return r },
 			func(a *genActor) bool {
 				r := a.kind == "loop" && a.final != spCompleted
 				a.final = spCompleted

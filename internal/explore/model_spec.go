@@ -374,6 +374,7 @@ func (s *exSchedule) checkSpecFinal(calls []genCall, terminalized int, ambiguous
 		hist[i] = h.ap
 	}
 	s.spPrunedHistory(hist)
+	s.checkReprojectRepairs(g, calls, hist)
 	var proceeds []genProceed
 	for _, c := range calls {
 		if c.kind != "drive" || c.err != nil || c.next != applystate.Proceed || len(c.steps) == 0 {

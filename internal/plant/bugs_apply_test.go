@@ -84,4 +84,22 @@ var applyBugs = []bug{
 		file: "applystate/drive.go",
 		from: "if !active(d.row) {\n\t\tbumped, lost, err := d.p.bump(ctx, d.a)",
 		to:   "if false && !active(d.row) {\n\t\tbumped, lost, err := d.p.bump(ctx, d.a)"},
+
+	// Found once the model check drew their races: a CreatePlan held
+	// between filing and creating its apply while the clock jumps and a
+	// ListOpen runs (issue 26); a Reproject run wholly between a drive
+	// loop held at its apply write and another's crash after its row write
+	// (hole 2); an operator whose clock stands still (hole 8).
+	{name: "no-created-row", why: "CreatePlan files the apply only before creating it: a ListOpen past the grace removes that row while the apply does not exist yet, and the apply CreatePlan then creates is never listed",
+		file: "applystate/plan.go",
+		from: "if err := p.list(ctx, id, createdVersion); err != nil {\n\t\treturn storage.Apply{}, nil, err\n\t}\n\tp.cfg.logger",
+		to:   "if err := error(nil); err != nil {\n\t\treturn storage.Apply{}, nil, err\n\t}\n\tp.cfg.logger"},
+	{name: "reproject-not-forced", why: "the fix of the applystate issue's hole 2 reverted: Reproject does not force its write over unacknowledged rows, so an older listing's write can land over the rows it acknowledges",
+		file: "applystate/reproject.go",
+		from: "force: unacked}}",
+		to:   "force: false && unacked}}"},
+	{name: "flag-write-plain-clock", why: "the fix of the applystate issue's hole 8 reverted: Stop and ReleasePause stamp their apply writes with the plain clock, so a lost response is not recognized as the caller's own write",
+		file: "applystate/apply_write.go",
+		from: "w.UpdatedAt = p.stamp(p.now())\n\t\twritten, again, err := p.casApply(ctx, w, a.Version)",
+		to:   "w.UpdatedAt = p.now()\n\t\twritten, again, err := p.casApply(ctx, w, a.Version)"},
 }
