@@ -182,53 +182,41 @@ func exHoldPlans(sc *exScenario, rng *rand.Rand, run func(exChooser) bool) (plan
 		}
 		objects[letters[i]] = solo.objects
 	}
-	var shared, rest [][]exHold
-	var walk func(prefix []exHold, contended bool)
-	walk = func(prefix []exHold, contended bool) {
-		if len(prefix) >= 2 {
-			if contended {
-				shared = append(shared, slices.Clone(prefix))
-			} else {
-				rest = append(rest, slices.Clone(prefix))
-			}
+	var shared, rest, ends [][]exHold
+	exWalkHolds(letters, func(l string) int { return len(objects[l]) }, func(p []exHold) {
+		contended := !slices.ContainsFunc(p, func(h exHold) bool { return len(writers[objects[h.actor][h.k-1]]) <= 1 })
+		if contended {
+			shared = append(shared, p)
+		} else {
+			rest = append(rest, p)
 		}
-		if len(prefix) == 3 {
-			return
-		}
-		for _, l := range letters {
-			if slices.ContainsFunc(prefix, func(h exHold) bool { return h.actor == l }) {
-				continue
-			}
-			for k, o := range objects[l] {
-				walk(append(prefix, exHold{actor: l, k: k + 1}), contended && len(writers[o]) > 1)
-			}
-		}
-	}
-	walk(nil, true)
+	})
 	rng.Shuffle(len(shared), func(i, j int) { shared[i], shared[j] = shared[j], shared[i] })
 	rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
-	ends := exEndPlans(letters, objects)
-	if sc.clock {
-		// Where time decides, each also with a clock jump as its first
-		// actor is held.
-		for _, p := range slices.Clone(ends) {
-			ends = append(ends, append(slices.Clone(p), exJump))
+	// Then the plans that let an actor run alone until it returns (a hold
+	// past its last write), as a call that crashes or writes nothing does;
+	// where time decides, each also with a clock jump as its first actor
+	// is held.
+	exWalkHolds(letters, func(l string) int { return len(objects[l]) + 1 }, func(p []exHold) {
+		if slices.ContainsFunc(p, func(h exHold) bool { return h.k > len(objects[h.actor]) }) {
+			ends = append(ends, p)
+			if sc.clock {
+				ends = append(ends, append(slices.Clone(p), exJump))
+			}
 		}
-	}
+	})
 	rng.Shuffle(len(ends), func(i, j int) { ends[i], ends[j] = ends[j], ends[i] })
 	return append(append(shared, rest...), ends...), false
 }
 
-// exEndPlans are the holds schedules with at least one hold past its
-// actor's last write — that actor runs alone until it returns, as a call
-// that crashed or wrote nothing does — over the writes objects lists per
-// actor of letters. They come after every other plan.
-func exEndPlans(letters []string, objects map[string][]string) [][]exHold {
-	var ends [][]exHold
-	var walk func(prefix []exHold, end bool)
-	walk = func(prefix []exHold, end bool) {
-		if len(prefix) >= 2 && end {
-			ends = append(ends, slices.Clone(prefix))
+// exWalkHolds calls visit with every plan of two or three distinct actors
+// of letters, each held at one of its first holds(actor) writes, depth
+// first.
+func exWalkHolds(letters []string, holds func(string) int, visit func([]exHold)) {
+	var walk func(prefix []exHold)
+	walk = func(prefix []exHold) {
+		if len(prefix) >= 2 {
+			visit(slices.Clone(prefix))
 		}
 		if len(prefix) == 3 {
 			return
@@ -237,13 +225,12 @@ func exEndPlans(letters []string, objects map[string][]string) [][]exHold {
 			if slices.ContainsFunc(prefix, func(h exHold) bool { return h.actor == l }) {
 				continue
 			}
-			for k := range len(objects[l]) + 1 {
-				walk(append(prefix, exHold{actor: l, k: k + 1}), end || k == len(objects[l]))
+			for k := range holds(l) {
+				walk(append(prefix, exHold{actor: l, k: k + 1}))
 			}
 		}
 	}
-	walk(nil, false)
-	return ends
+	walk(nil)
 }
 
 // exRunHolds runs n schedules of sc through run (see exHoldPlans): the
