@@ -25,11 +25,21 @@ type Store struct {
 	db *sql.DB
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store       = (*Store)(nil)
+	_ storage.Snapshotter = (*Store)(nil)
+	_ storage.MemberPager = (*Store)(nil)
+)
 
 // checkedStore is the portable layer [storage.Checked] puts around the
-// driver: its methods are Store's.
-type checkedStore = storage.Store
+// driver, with the optional capabilities the driver offers
+// ([storage.Snapshotter]: a List in one statement, one snapshot;
+// [storage.MemberPager]): its methods are Store's, every input checked.
+type checkedStore interface {
+	storage.Store
+	storage.Snapshotter
+	storage.MemberPager
+}
 
 // New returns a Store over db. It does no I/O: run [Migrate] with the same
 // options first. A nil db, a nil option or an invalid one is an error
@@ -49,7 +59,7 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	d := sqlstore.New(dialect{db}, tables(c), c.ChunkSize, c.Concurrency)
-	return &Store{storage.Checked(d), d, db}, nil
+	return &Store{storage.Checked(d).(checkedStore), d, db}, nil
 }
 
 // dialect is MySQL's [sqlstore.Dialect] over a *sql.DB.
