@@ -71,10 +71,11 @@ type exApplyView struct {
 type exApplySnap struct {
 	apply *exApplyView
 	ops   map[string]exOpView
+	fin   exFinView // the index rows and their applies (model_finished.go)
 }
 
 func (s exApplySnap) clone() exApplySnap {
-	out := exApplySnap{ops: maps.Clone(s.ops)}
+	out := exApplySnap{ops: maps.Clone(s.ops), fin: s.fin}
 	if s.apply != nil {
 		a := *s.apply
 		out.apply = &a
@@ -83,7 +84,7 @@ func (s exApplySnap) clone() exApplySnap {
 }
 
 func (s exApplySnap) equal(o exApplySnap) bool {
-	if (s.apply == nil) != (o.apply == nil) || (s.apply != nil && *s.apply != *o.apply) {
+	if (s.apply == nil) != (o.apply == nil) || (s.apply != nil && *s.apply != *o.apply) || !equalFin(s.fin, o.fin) {
 		return false
 	}
 	return maps.EqualFunc(s.ops, o.ops, func(a, b exOpView) bool {
@@ -125,7 +126,7 @@ func (s *exSchedule) readApply() (exApplySnap, error) {
 			claimed: applystate.Normalize(op.State) == applystate.Pending && !op.StartedAt.IsZero(),
 			started: op.StartedAt, completed: op.CompletedAt, released: op.ReleasedAt, owner: op.Owner, token: op.OwnerToken, acked: applystate.Acknowledged(op)}
 	}
-	return snap, nil
+	return snap, s.readFinished(&snap)
 }
 
 // setupApply writes the scenario's starting apply: the operations in their

@@ -52,7 +52,7 @@ func genDiscover(g *genApply, rng *rand.Rand) *genApply {
 	default:
 		g.actors = append(g.actors, genActor{kind: "list"})
 	}
-	return g
+	return genFinished(g)
 }
 
 // genDiscoveryOptions are the options of an actor's Projector in a
@@ -86,7 +86,10 @@ func (s *exSetup) seedDiscovery(g *genApply, id string) error {
 	if _, err := s.store.CreateApply(s.ctx, done); err != nil {
 		return err
 	}
-	return s.store.AddMember(s.ctx, genIndexRow(id, done.ID, 2, now))
+	if err := s.store.AddMember(s.ctx, genIndexRow(id, done.ID, 2, now)); err != nil {
+		return err
+	}
+	return s.seedFinished(g, id)
 }
 
 // discoveryCall runs a ListOpen or a Sweep actor and records the call.

@@ -300,7 +300,7 @@ func parseGenApply(s string) (*genApply, error) {
 			}
 		}
 		switch a.kind {
-		case "loop", "stop", "release", "reproject", "plan", "list", "sweep", "prune":
+		case "loop", "stop", "release", "reproject", "plan", "list", "sweep", "prune", "finished":
 		default:
 			return bad("actor %q", f)
 		}
@@ -350,7 +350,8 @@ func (a genActor) describe() string {
 	case "list", "sweep":
 		return discoveryLabel(a.kind)
 	}
-	return map[string]string{"stop": "Stop", "release": "ReleasePause", "reproject": "Reproject", "prune": "Prune"}[a.kind]
+	return map[string]string{"stop": "Stop", "release": "ReleasePause", "reproject": "Reproject", "prune": "Prune",
+		"finished": fmt.Sprintf("PruneFinished (limit %d, again from Next while More)", genFinishedLimit)}[a.kind]
 }
 
 // setupGen writes g's starting apply: its operations in their first
@@ -437,6 +438,8 @@ func (g *genApply) runner(a genActor) func(ctx context.Context, e *exEnv) error 
 			return e.discoveryCall(ctx, a.kind)
 		case "prune":
 			return e.pruneCall(ctx)
+		case "finished":
+			return e.pruneFinishedCall(ctx)
 		case "plan":
 			plan := applystate.Plan{Apply: storage.Apply{ID: e.queue}}
 			var ids []string
@@ -588,6 +591,9 @@ func (s *exSchedule) finalGenChecks(last exApplySnap) error {
 		return err
 	}
 	if err := s.checkApplyPrunes(calls, s.hist[len(s.hist)-1].ap); err != nil {
+		return err
+	}
+	if err := s.checkFinished(calls); err != nil {
 		return err
 	}
 	slices.SortFunc(calls, func(a, b genCall) int {

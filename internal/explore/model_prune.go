@@ -169,9 +169,9 @@ func genPrune(g *genApply, rng *rand.Rand) *genApply {
 	return g
 }
 
-// prunes reports whether an actor of g calls Prune.
+// prunes reports whether an actor of g calls Prune or PruneFinished.
 func (g *genApply) prunes() bool {
-	return slices.ContainsFunc(g.actors, func(a genActor) bool { return a.kind == "prune" })
+	return slices.ContainsFunc(g.actors, func(a genActor) bool { return a.kind == "prune" || a.kind == "finished" })
 }
 
 // pruneCall runs a prune actor's Prune of the apply and records the call.

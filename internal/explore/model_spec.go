@@ -240,7 +240,7 @@ func spPauseHolds(plan []genOp, snap exApplySnap, op string) bool {
 // genCall is one applystate call an actor made, as the checks see it.
 type genCall struct {
 	actor  string
-	kind   string // "drive", "stop", "release", "reproject", "plan", "list", "sweep", "prune"
+	kind   string // "drive", "stop", "release", "reproject", "plan", "list", "sweep", "prune", "finished"
 	op     string
 	report spState
 	steps  []int // the steps of its store calls
@@ -252,6 +252,7 @@ type genCall struct {
 	token  int64    // the lease a drive loop's call ran under (0: none)
 	resume bool     // that lease took over work that may be running
 	open   []string // the applies a ListOpen returned
+	more   bool     // a PruneFinished stopped at its limit
 }
 
 func (c genCall) String() string {
