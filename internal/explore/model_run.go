@@ -177,6 +177,10 @@ type ModelResult struct {
 //     never misses the apply while it is open throughout the call and its
 //     CreatePlan returned before, and never returns a terminal apply or an
 //     id that is no apply; a ListOpen with no fault removes a stale row;
+//   - with PruneFinished actors too, an apply is in the open or the
+//     finished index or pruned after every step, and a PruneFinished that
+//     returned without More pruned every due apply it read and left no
+//     finished row of one (model_finished.go);
 //   - for batchstate, I–V, a Create that returned success is listed, and
 //     a Reconcile removes rows of live batches only while it holds the
 //     queue's lease.
