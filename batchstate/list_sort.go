@@ -3,6 +3,7 @@ package batchstate
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/statefold/statefold/storage"
 )
@@ -12,23 +13,92 @@ import (
 // sorting the batches themselves (a swap of a Batch moves 128 bytes
 // through the garbage collector's write barrier).
 type sortKey struct {
-	sec  int64
-	nsec int32
-	i    int32 // the batch's index in the slice being sorted
+	k uint64 // CreatedAt in microseconds, its order as unsigned numbers
+	i int32  // the batch's index in the slice being sorted
 }
 
 // sortBatches orders bs by (CreatedAt, ID), as time.Compare and
-// cmp.Compare order them, in place.
+// cmp.Compare order them, in place. Times in whole microseconds (every
+// time a store returns: see storage.NormalizeBatch) are sorted by radix,
+// others by comparison.
 func sortBatches(bs []storage.Batch) {
 	keys := make([]sortKey, len(bs))
+	exact := true
 	for i, b := range bs {
-		keys[i] = sortKey{sec: b.CreatedAt.Unix(), nsec: int32(b.CreatedAt.Nanosecond()), i: int32(i)}
+		k, ok := microKey(b.CreatedAt)
+		exact = exact && ok
+		keys[i] = sortKey{k: k, i: int32(i)}
 	}
-	slices.SortFunc(keys, func(x, y sortKey) int {
-		return cmp.Or(cmp.Compare(x.sec, y.sec), cmp.Compare(x.nsec, y.nsec), cmp.Compare(bs[x.i].ID, bs[y.i].ID))
-	})
-	// Apply the permutation cycle by cycle: position p receives the batch
-	// at keys[p].i; each batch moves once.
+	byID := func(x, y sortKey) int { return cmp.Compare(bs[x.i].ID, bs[y.i].ID) }
+	if exact {
+		radixSort(keys)
+		for lo := 0; lo < len(keys); {
+			hi := lo + 1
+			for hi < len(keys) && keys[hi].k == keys[lo].k {
+				hi++
+			}
+			if hi-lo > 1 {
+				slices.SortFunc(keys[lo:hi], byID)
+			}
+			lo = hi
+		}
+	} else {
+		slices.SortFunc(keys, func(x, y sortKey) int {
+			return cmp.Or(bs[x.i].CreatedAt.Compare(bs[y.i].CreatedAt), byID(x, y))
+		})
+	}
+	permute(bs, keys)
+}
+
+// microKey is t as a number of microseconds whose unsigned order is
+// t's order; ok is false when t is not a whole number of microseconds.
+// Every time.Time whose Unix seconds lie within ±9.2e12 fits, which
+// includes the zero time and [storage.MinTime, storage.MaxTime].
+func microKey(t time.Time) (uint64, bool) {
+	sec, nsec := t.Unix(), int64(t.Nanosecond())
+	const limit = 9_000_000_000_000 // seconds: limit*1e6 fits in an int64
+	if nsec%1000 != 0 || sec > limit || sec < -limit {
+		return 0, false
+	}
+	return uint64(sec*1_000_000+nsec/1000) ^ (1 << 63), true
+}
+
+// radixSort sorts keys by k, stably, one byte at a time from the lowest,
+// skipping the bytes every key shares.
+func radixSort(keys []sortKey) {
+	if len(keys) < 2 {
+		return
+	}
+	buf := make([]sortKey, len(keys))
+	src, dst := keys, buf
+	for shift := uint(0); shift < 64; shift += 8 {
+		var count [256]int
+		for _, x := range src {
+			count[byte(x.k>>shift)]++
+		}
+		if count[byte(src[0].k>>shift)] == len(src) {
+			continue // every key has this byte: the pass would change nothing
+		}
+		pos := 0
+		for b, c := range count {
+			count[b] = pos
+			pos += c
+		}
+		for _, x := range src {
+			b := byte(x.k >> shift)
+			dst[count[b]] = x
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
+}
+
+// permute moves each batch of bs once so that position p holds the batch
+// that was at keys[p].i (keys is used up).
+func permute(bs []storage.Batch, keys []sortKey) {
 	for start := range keys {
 		if keys[start].i < 0 {
 			continue

@@ -12,13 +12,21 @@ import (
 )
 
 // TestSortBatches checks sortBatches against a plain sort by (CreatedAt,
-// ID) on random batches with repeated times, the zero time and times
-// before 1970.
+// ID) on random batches with repeated times and ids, the zero time, times
+// before 1970 and the bounds of a store's times, by radix and by
+// comparison.
 func TestSortBatches(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	times := []time.Time{{}, base, base.Add(time.Microsecond), base.Add(-time.Hour), time.Date(1900, 1, 1, 0, 0, 0, 999_999_000, time.UTC), storage.MaxTime}
-	for n := range 200 {
+	micro := []time.Time{{}, base, base.Add(time.Microsecond), base.Add(-time.Hour), base.Add(time.Hour),
+		time.Date(1900, 1, 1, 0, 0, 0, 999_999_000, time.UTC), storage.MinTime, storage.MaxTime}
+	// A time that is not a whole number of microseconds sorts by comparison.
+	other := append(slices.Clone(micro), base.Add(time.Nanosecond))
+	for n := range 400 {
+		times := micro
+		if n%2 == 1 {
+			times = other
+		}
 		bs := make([]storage.Batch, n)
 		for i := range bs {
 			bs[i] = storage.Batch{Queue: "q", ID: fmt.Sprintf("b%03d", r.IntN(n+1)), CreatedAt: times[r.IntN(len(times))], Version: int64(i)}

@@ -26,12 +26,15 @@ func (s *driver) DeleteBatch(ctx context.Context, queue, id string, expectedVers
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := batchKey{queue, id}
-	cur, ok := s.batches[k]
+	stored := s.batches[queue]
+	cur, ok := stored[id]
 	if err := casDelete(fmt.Sprintf("delete batch %q/%q", queue, id), ok, cur.Version, expectedVersion); err != nil {
 		return err
 	}
-	delete(s.batches, k)
+	delete(stored, id)
+	if len(stored) == 0 {
+		delete(s.batches, queue)
+	}
 	return nil
 }
 

@@ -8,8 +8,6 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-type batchKey struct{ queue, id string }
-
 type bucketKey struct{ queue, state string }
 
 type opKey struct{ applyID, id string }
@@ -28,7 +26,7 @@ var _ storage.Store = (*Store)(nil)
 // New returns an empty Store.
 func New() *Store {
 	return &Store{storage.Checked(&driver{
-		batches:    make(map[batchKey]storage.Batch),
+		batches:    make(map[string]map[string]storage.Batch),
 		members:    make(map[bucketKey]map[string]storage.Member),
 		applies:    make(map[string]storage.Apply),
 		operations: make(map[string]map[string]storage.Operation),
@@ -39,7 +37,7 @@ func New() *Store {
 // normalized.
 type driver struct {
 	mu         sync.RWMutex
-	batches    map[batchKey]storage.Batch
+	batches    map[string]map[string]storage.Batch     // queue -> id -> batch
 	members    map[bucketKey]map[string]storage.Member // bucket -> batch id -> row
 	applies    map[string]storage.Apply
 	operations map[string]map[string]storage.Operation // applyID -> id -> op
@@ -66,14 +64,23 @@ func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batc
 		return storage.Batch{}, err
 	}
 	b.Version = 1
-	k := batchKey{b.Queue, b.ID}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.batches[k]; ok {
+	if _, ok := s.batches[b.Queue][b.ID]; ok {
 		return storage.Batch{}, fmt.Errorf("memory: create batch %q/%q: %w", b.Queue, b.ID, storage.ErrAlreadyExists)
 	}
-	s.batches[k] = b
+	s.putBatch(b)
 	return copyBatch(b), nil
+}
+
+// putBatch stores b under its key; the caller holds the write lock.
+func (s *driver) putBatch(b storage.Batch) {
+	stored := s.batches[b.Queue]
+	if stored == nil {
+		stored = make(map[string]storage.Batch)
+		s.batches[b.Queue] = stored
+	}
+	stored[b.ID] = b
 }
 
 // get reads one row with look under the read lock, after checking ctx:
@@ -96,7 +103,7 @@ func get[T any](ctx context.Context, s *driver, clone func(T) T, look func() (T,
 // GetBatch implements [storage.Driver].
 func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
 	return get(ctx, s, copyBatch,
-		func() (storage.Batch, bool) { b, ok := s.batches[batchKey{queue, id}]; return b, ok },
+		func() (storage.Batch, bool) { b, ok := s.batches[queue][id]; return b, ok },
 		func() error { return fmt.Errorf("memory: get batch %q/%q: %w", queue, id, storage.ErrNotFound) })
 }
 
@@ -108,8 +115,9 @@ func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]storage.Batch, 0, len(ids))
+	stored := s.batches[queue]
 	for _, id := range ids {
-		if b, ok := s.batches[batchKey{queue, id}]; ok {
+		if b, ok := stored[id]; ok {
 			out = append(out, copyBatch(b))
 		}
 	}
@@ -121,10 +129,9 @@ func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersi
 	if err := ctx.Err(); err != nil {
 		return storage.Batch{}, err
 	}
-	k := batchKey{b.Queue, b.ID}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.batches[k]
+	cur, ok := s.batches[b.Queue][b.ID]
 	if !ok {
 		return storage.Batch{}, fmt.Errorf("memory: update batch %q/%q: %w", b.Queue, b.ID, storage.ErrNotFound)
 	}
@@ -137,7 +144,7 @@ func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersi
 			b.Queue, b.ID, cur.State, expectedState, storage.ErrConflict)
 	}
 	b.Version = expectedVersion + 1
-	s.batches[k] = b
+	s.putBatch(b)
 	return copyBatch(b), nil
 }
 
