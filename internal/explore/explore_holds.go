@@ -182,7 +182,7 @@ func exHoldPlans(sc *exScenario, rng *rand.Rand, run func(exChooser) bool) (plan
 		}
 		objects[letters[i]] = solo.objects
 	}
-	var shared, rest, ends [][]exHold
+	var shared, rest, ends, solos [][]exHold
 	exWalkHolds(letters, func(l string) int { return len(objects[l]) }, func(p []exHold) {
 		contended := !slices.ContainsFunc(p, func(h exHold) bool { return len(writers[objects[h.actor][h.k-1]]) <= 1 })
 		if contended {
@@ -196,17 +196,25 @@ func exHoldPlans(sc *exScenario, rng *rand.Rand, run func(exChooser) bool) (plan
 	// Then the plans that let an actor run alone until it returns (a hold
 	// past its last write), as a call that crashes or writes nothing does;
 	// where time decides, each also with a clock jump as its first actor
-	// is held.
+	// is held. Those whose first actor runs to its end (much as in its solo
+	// run) come last.
 	exWalkHolds(letters, func(l string) int { return len(objects[l]) + 1 }, func(p []exHold) {
-		if slices.ContainsFunc(p, func(h exHold) bool { return h.k > len(objects[h.actor]) }) {
-			ends = append(ends, p)
-			if sc.clock {
-				ends = append(ends, append(slices.Clone(p), exJump))
-			}
+		if !slices.ContainsFunc(p, func(h exHold) bool { return h.k > len(objects[h.actor]) }) {
+			return
+		}
+		group := &ends
+		if p[0].k > len(objects[p[0].actor]) {
+			group = &solos
+		}
+		*group = append(*group, p)
+		if sc.clock {
+			*group = append(*group, append(slices.Clone(p), exJump))
 		}
 	})
-	rng.Shuffle(len(ends), func(i, j int) { ends[i], ends[j] = ends[j], ends[i] })
-	return append(append(shared, rest...), ends...), false
+	for _, g := range [][][]exHold{ends, solos} {
+		rng.Shuffle(len(g), func(i, j int) { g[i], g[j] = g[j], g[i] })
+	}
+	return slices.Concat(shared, rest, ends, solos), false
 }
 
 // exWalkHolds calls visit with every plan of two or three distinct actors

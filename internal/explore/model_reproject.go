@@ -21,7 +21,7 @@ import (
 // loop of A that reports waiting_for_cutover, a loop of B, whose work was
 // waiting for its cutover, that reports running and crashes between its
 // row write and its apply write, and a Reproject, in a random order, over
-// a plan of two or three operations.
+// a plan of two operations and perhaps a third one completed.
 func genReprojectRace(g *genApply, rng *rand.Rand) *genApply {
 	if g.race || rng.IntN(40) != 0 {
 		return g
@@ -29,6 +29,11 @@ func genReprojectRace(g *genApply, rng *rand.Rand) *genApply {
 	r := &genApply{race: true}
 	for i := range 2 + rng.IntN(2) {
 		r.ops = append(r.ops, genOp{id: string(rune('A' + i)), seq: int64(i), policy: genPolicies[rng.IntN(len(genPolicies))], init: spPending})
+	}
+	// A third operation is done already: one still to start would keep
+	// the rollout running whatever A and B report.
+	if len(r.ops) == 3 {
+		r.ops[2].init = spCompleted
 	}
 	r.ops[1].init = spReady
 	r.actors = []genActor{
