@@ -13,6 +13,7 @@ type Orchestrator struct {
 	batches storage.BatchStore
 	members storage.MembershipStore
 	snap    storage.Snapshotter // the stores' one-snapshot read, if they offer it (see snapshotter)
+	mover   storage.Mover       // the stores' one-statement move, if they offer it (see moverOf)
 	pager   storage.MemberPager // the members store's page read, if it offers it
 	m       Machine
 	cfg     config
@@ -38,10 +39,10 @@ func New(batches storage.BatchStore, members storage.MembershipStore, m Machine,
 	if err != nil {
 		return nil, err
 	}
-	snap := snapshotter(batches, members)
+	snap, mover := snapshotter(batches, members), moverOf(batches, members, cfg)
 	pager, _ := members.(storage.MemberPager)
 	batches, members = hooked(batches, members, cfg)
-	return &Orchestrator{batches: batches, members: members, snap: snap, pager: pager, m: m.clone(), cfg: cfg}, nil
+	return &Orchestrator{batches: batches, members: members, snap: snap, pager: pager, mover: mover, m: m.clone(), cfg: cfg}, nil
 }
 
 // Machine returns a copy of the orchestrator's machine.

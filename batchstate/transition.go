@@ -22,6 +22,10 @@ import (
 // removes it later. A move into a terminal state writes no row and removes
 // the rows of the batch's last state, which no reader needs any more.
 //
+// On a store that offers storage.Mover (PostgreSQL, MariaDB and MySQL)
+// the row and the write of a move into a non-terminal state, without
+// indexes, go as one statement, with the same outcome.
+//
 // With indexes ([WithIndex]), Transition first reads the stored batch,
 // whose keys are the ones b's may replace (a version or state other than
 // b's is storage.ErrConflict at once); it adds the rows of the keys b
@@ -45,6 +49,12 @@ func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to strin
 	if err != nil {
 		return b, err
 	}
+	if updated, done, err := o.moveInOne(ctx, b, p); done {
+		if err != nil {
+			return b, o.transitionFailed(ctx, prev, p.next, b, err)
+		}
+		return updated, nil
+	}
 	if p.row != nil {
 		if err := o.members.AddMember(ctx, *p.row); err != nil {
 			return b, fmt.Errorf("batchstate: transition %q %q → %q: add member: %w", b.ID, b.State, to, err)
@@ -55,11 +65,7 @@ func (o *Orchestrator) Transition(ctx context.Context, b storage.Batch, to strin
 	}
 	updated, err := o.batches.UpdateBatch(ctx, p.next, b.Version, b.State)
 	if err != nil {
-		err = fmt.Errorf("batchstate: transition %q %q → %q at version %d: %w", b.ID, b.State, to, b.Version, err)
-		if errors.Is(err, storage.ErrConflict) {
-			err = o.lostTransition(ctx, prev, p.next, err)
-		}
-		return b, err
+		return b, o.transitionFailed(ctx, prev, p.next, b, err)
 	}
 	o.dropKeys(ctx, b.Queue, b.ID, kp.drop, updated.Version)
 	if p.removeLeft {
@@ -142,6 +148,17 @@ func (o *Orchestrator) lostTransition(ctx context.Context, b, next storage.Batch
 		"queue", b.Queue, "batch", b.ID, "from", b.State, "to", to, "version", b.Version,
 		"stored_state", cur.State, "stored_version", cur.Version)
 	return fmt.Errorf("%w (stored: %q at version %d)", err, cur.State, cur.Version)
+}
+
+// transitionFailed is the error of a transition of b whose write of next
+// failed with err: a lost compare-and-swap says what is stored and cleans
+// up (see [Orchestrator.lostTransition]).
+func (o *Orchestrator) transitionFailed(ctx context.Context, prev, next, b storage.Batch, err error) error {
+	err = fmt.Errorf("batchstate: transition %q %q → %q at version %d: %w", b.ID, b.State, next.State, b.Version, err)
+	if errors.Is(err, storage.ErrConflict) {
+		err = o.lostTransition(ctx, prev, next, err)
+	}
+	return err
 }
 
 // checkTransition reports why m refuses to move b to to, if it does.

@@ -49,7 +49,7 @@ func (m Method) Class() MethodClass {
 	switch m {
 	case CreateBatch, CreateApply, CreateOperation:
 		return ClassCreates
-	case UpdateBatch, UpdateApply, UpdateOperation:
+	case UpdateBatch, UpdateApply, UpdateOperation, MoveBatch:
 		return ClassCompareAndSwaps
 	case AddMember:
 		return ClassAddMember

@@ -67,7 +67,7 @@ func (m Method) IsWrite() bool {
 	switch m {
 	case CreateBatch, UpdateBatch, AddMember, RemoveMember,
 		CreateApply, UpdateApply, CreateOperation, UpdateOperation,
-		DeleteBatch, DeleteApply, DeleteOperation:
+		DeleteBatch, DeleteApply, DeleteOperation, MoveBatch:
 		return true
 	}
 	return false

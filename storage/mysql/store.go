@@ -34,11 +34,13 @@ var (
 // checkedStore is the portable layer [storage.Checked] puts around the
 // driver, with the optional capabilities the driver offers
 // ([storage.Snapshotter]: a List in one statement, one snapshot;
-// [storage.MemberPager]): its methods are Store's, every input checked.
+// [storage.MemberPager]; [storage.Mover]: a batch's move and its index
+// row in one statement): its methods are Store's, every input checked.
 type checkedStore interface {
 	storage.Store
 	storage.Snapshotter
 	storage.MemberPager
+	storage.Mover
 }
 
 // New returns a Store over db. It does no I/O: run [Migrate] with the same
