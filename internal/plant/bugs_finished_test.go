@@ -1,8 +1,10 @@
 package plant_test
 
 // finishedBugs are the planted bugs in applystate's finished-applies index
-// and PruneFinished (issue 26): each breaks "an apply is in the open index
-// or the finished index until it is pruned" at a step between two writes.
+// and PruneFinished (issue 26): the first two break "an apply is in the
+// open index or the finished index until it is pruned" at a step between
+// two writes; the last leaves a due stopped apply unpruned after a
+// PruneFinished returned without More.
 var finishedBugs = []bug{
 	{name: "unfiled-open-row-removal", why: "the terminalizer removes the apply's open row before it files the apply as finished: in between (or after a crash there) the terminal apply is in neither index, and PruneFinished never finds it",
 		file: "applystate/discovery.go",
@@ -12,6 +14,10 @@ var finishedBugs = []bug{
 		file: "applystate/finished.go",
 		from: "out, ops, err := p.pruneApply(ctx, r.BatchID, before)\n\tif err != nil || out == pruneKept {\n\t\treturn out, ops, err\n\t}\n\tif err := p.cfg.discovery.members.RemoveMember(ctx, r.Queue, r.State, r.BatchID, r.Version); err != nil {",
 		to:   "if err := p.cfg.discovery.members.RemoveMember(ctx, r.Queue, r.State, r.BatchID, r.Version); err != nil {\n\t\treturn pruneKept, 0, err\n\t}\n\tout, ops, err := p.pruneApply(ctx, r.BatchID, before)\n\tif err != nil || out == pruneKept {\n\t\treturn out, ops, err\n\t}\n\tif err := error(nil); err != nil {"},
+	{name: "stopped-never-pruned", why: "a fix of issue 26 reverted: a stopped apply, which never sets CompletedAt, is never due, so PruneFinished keeps it for good (it completes at its terminal write's UpdatedAt)",
+		file: "applystate/prune.go",
+		from: "return State(a.State).Terminal() && completion(a).Before(before)",
+		to:   "return State(a.State).Terminal() && !a.CompletedAt.IsZero() && completion(a).Before(before)"},
 }
 
 // init registers finishedBugs with the others (kept in a file of their
