@@ -9,9 +9,10 @@ import (
 )
 
 // WithHooks registers h to hear of every call of the Orchestrator's public
-// methods (Create, Transition, List, Reconcile, Lookup, ListFinished,
-// Prune: start, end, latency and outcome) and of what happens within
-// them: conflicts and ambiguous writes at the store, List re-reads, a
+// methods (Create, Transition, List, ListPage, Reconcile, Lookup,
+// ListFinished, Prune: start, end, latency and outcome) and of what
+// happens within them: conflicts and ambiguous writes at the store, List
+// and ListPage re-reads, a
 // Reconcile's removals, fences and lease takeovers, a Prune's tombstones
 // (see the observe package). Given several times, every h is called, in
 // order. The hooks observe only: what a call writes and returns is the

@@ -80,8 +80,9 @@ type Outcome struct {
 	// Directive is the Result's Next ("proceed", "wait", "do_not_start",
 	// "resume"), for applystate calls that return a Result.
 	Directive string
-	// Count is how many items the call returned (List, ListOpen, Lookup,
-	// ListFinished), or the index rows a Reconcile scanned.
+	// Count is how many items the call returned (List, ListPage,
+	// ListOpen, Lookup, ListFinished), or the index rows a Reconcile
+	// scanned.
 	Count int
 }
 
