@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/batchstate"
+	"github.com/statefold/statefold/internal/hook/hooktest"
 	"github.com/statefold/statefold/storage"
 	"github.com/statefold/statefold/storage/memory"
 	"github.com/statefold/statefold/storagetest"
@@ -235,4 +236,33 @@ func TestListPageWaitsForAHeldLease(t *testing.T) {
 			require.Equal(t, []string{"b"}, batchIDs(p.Batches))
 		})
 	}
+}
+
+// The hooks hear a ListPage as a call of its own, with the page's count,
+// and its re-reads as List's.
+func TestHooksListPage(t *testing.T) {
+	ctx := context.Background()
+	var h hooktest.Heard
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := struct{ storage.Store }{memory.New()}
+	o, err := batchstate.New(s, s, mq, batchstate.WithHooks(h.Hooks()), batchstate.WithListRetry(2, 0),
+		batchstate.WithClock(func() time.Time { return now }))
+	require.NoError(t, err)
+	for _, id := range []string{"a", "b", "c"} {
+		_, err = o.Create(ctx, storage.Batch{Queue: "q", ID: id, State: "created"})
+		require.NoError(t, err)
+	}
+	p, err := o.ListPage(ctx, "q", "", 2, "created")
+	require.NoError(t, err)
+	require.Equal(t, "b", p.Next)
+	_, err = s.CreateBatch(ctx, storage.Batch{Queue: "q", ID: batchstate.LeaseID, State: "held", UpdatedAt: now})
+	require.NoError(t, err)
+	_, err = o.ListPage(ctx, "q", "b", 2, "created")
+	require.ErrorIs(t, err, storage.ErrConflict)
+	require.Equal(t, []string{
+		`Create q created "" 0`, `Create q created "" 0`, `Create q created "" 0`,
+		`ListPage q  "" 2`,
+		`  reread held 1 attempt 0 in ListPage`,
+		`ListPage q  "conflict" 0`,
+	}, h.Lines)
 }
