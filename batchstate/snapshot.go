@@ -3,7 +3,6 @@ package batchstate
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"slices"
 
 	"github.com/statefold/statefold/storage"
@@ -14,10 +13,21 @@ import (
 // otherwise (two stores cannot be read in one snapshot).
 func snapshotter(batches storage.BatchStore, members storage.MembershipStore) storage.Snapshotter {
 	s, ok := batches.(storage.Snapshotter)
-	if !ok || !reflect.TypeOf(batches).Comparable() || any(batches) != any(members) {
+	if !ok || !sameStore(batches, members) {
 		return nil
 	}
 	return s
+}
+
+// sameStore reports whether a and b are one value: false, not a panic,
+// for values Go cannot compare.
+func sameStore(a, b any) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }
 
 // listSnapshot is one attempt of List through the store's one-snapshot
