@@ -272,6 +272,8 @@ func (c genCall) String() string {
 		res = c.next.String()
 	case c.kind == "list":
 		res = fmt.Sprintf("open %v", c.open)
+	case c.kind == "finished" && c.more:
+		res = "ok, More"
 	}
 	return fmt.Sprintf("actor %s's %s over %s → %s", c.actor, what, span, res)
 }
