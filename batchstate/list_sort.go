@@ -3,6 +3,7 @@ package batchstate
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/statefold/statefold/storage"
@@ -17,12 +18,22 @@ type sortKey struct {
 	i int32  // the batch's index in the slice being sorted
 }
 
+// sortScratch holds the keys and the radix buffer of a sortBatches call
+// (pointer-free, so a pooled one keeps nothing alive), so that a List
+// allocates its answer and not its sort.
+var sortScratch = sync.Pool{New: func() any { return new([]sortKey) }}
+
 // sortBatches orders bs by (CreatedAt, ID), as time.Compare and
 // cmp.Compare order them, in place. Times in whole microseconds (every
 // time a store returns: see storage.NormalizeBatch) are sorted by radix,
 // others by comparison.
 func sortBatches(bs []storage.Batch) {
-	keys := make([]sortKey, len(bs))
+	scratch := sortScratch.Get().(*[]sortKey)
+	defer sortScratch.Put(scratch)
+	if cap(*scratch) < 2*len(bs) {
+		*scratch = make([]sortKey, 2*len(bs))
+	}
+	keys, buf := (*scratch)[:len(bs)], (*scratch)[len(bs):2*len(bs)]
 	exact := true
 	for i, b := range bs {
 		k, ok := microKey(b.CreatedAt)
@@ -31,7 +42,7 @@ func sortBatches(bs []storage.Batch) {
 	}
 	byID := func(x, y sortKey) int { return cmp.Compare(bs[x.i].ID, bs[y.i].ID) }
 	if exact {
-		radixSort(keys)
+		radixSort(keys, buf)
 		for lo := 0; lo < len(keys); {
 			hi := lo + 1
 			for hi < len(keys) && keys[hi].k == keys[lo].k {
@@ -64,12 +75,11 @@ func microKey(t time.Time) (uint64, bool) {
 }
 
 // radixSort sorts keys by k, stably, one byte at a time from the lowest,
-// skipping the bytes every key shares.
-func radixSort(keys []sortKey) {
+// skipping the bytes every key shares; buf (as long as keys) is scratch.
+func radixSort(keys, buf []sortKey) {
 	if len(keys) < 2 {
 		return
 	}
-	buf := make([]sortKey, len(keys))
 	src, dst := keys, buf
 	for shift := uint(0); shift < 64; shift += 8 {
 		var count [256]int
