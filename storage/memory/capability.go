@@ -48,7 +48,9 @@ func (s *driver) ListSnapshot(ctx context.Context, r storage.SnapshotRequest) (s
 		rows = min(rows, len(page)*len(r.States))
 	}
 	stored := s.batches[r.Queue]
-	snap := storage.Snapshot{Batches: make([]storage.Batch, 0, rows)}
+	// A batch is listed once, so the queue's batches bound the answer as
+	// well as the rows do (stale rows are rows too).
+	snap := storage.Snapshot{Batches: make([]storage.Batch, 0, min(rows, len(stored)))}
 	for i, bucket := range buckets {
 		for id, m := range bucket {
 			if _, in := page[id]; page != nil && !in {
