@@ -3,7 +3,6 @@ package batchstate
 import (
 	"context"
 	"errors"
-	"reflect"
 
 	"github.com/statefold/statefold/internal/hook"
 	"github.com/statefold/statefold/storage"
@@ -16,7 +15,7 @@ import (
 // writes'.
 func moverOf(batches storage.BatchStore, members storage.MembershipStore, cfg config) storage.Mover {
 	mv, ok := batches.(storage.Mover)
-	if !ok || !reflect.TypeOf(batches).Comparable() || any(batches) != any(members) {
+	if !ok || !sameStore(batches, members) {
 		return nil
 	}
 	if cfg.hooks.On() {
