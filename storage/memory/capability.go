@@ -51,16 +51,18 @@ func (s *driver) ListSnapshot(ctx context.Context, r storage.SnapshotRequest) (s
 	// A batch is listed once, so the queue's batches bound the answer as
 	// well as the rows do (stale rows are rows too).
 	snap := storage.Snapshot{Batches: make([]storage.Batch, 0, min(rows, len(stored)))}
+	var payloads arena
 	for i, bucket := range buckets {
-		for id, m := range bucket {
+		for id := range bucket {
 			if _, in := page[id]; page != nil && !in {
 				continue
 			}
 			switch b, ok := stored[id]; {
 			case ok && b.State == r.States[i]:
-				snap.Batches = append(snap.Batches, b) // its payload is the store's until ownPayloads
+				b.Payload = payloads.clone(b.Payload)
+				snap.Batches = append(snap.Batches, b)
 			case r.OthersIn == nil || ok && slices.Contains(r.OthersIn, b.State):
-				snap.Others = append(snap.Others, storage.SnapshotRow{Member: m, Found: ok, BatchState: b.State})
+				snap.Others = append(snap.Others, storage.SnapshotRow{Member: bucket[id], Found: ok, BatchState: b.State})
 			}
 		}
 	}
@@ -69,28 +71,31 @@ func (s *driver) ListSnapshot(ctx context.Context, r storage.SnapshotRequest) (s
 			snap.Also = append(snap.Also, copyBatch(b))
 		}
 	}
-	ownPayloads(snap.Batches)
 	return snap, nil
 }
 
-// ownPayloads gives the batches of bs payloads of their own, copied into
-// one new array (one allocation, not one per batch): each is capped at
-// its length, so an append by the caller reallocates rather than writing
-// into the next one, and no byte is shared with the store.
-func ownPayloads(bs []storage.Batch) {
-	total := 0
-	for _, b := range bs {
-		total += len(b.Payload)
+// arena hands out copies of payloads from arrays of its own, a few
+// kilobytes each (one allocation for many payloads, not one each).
+type arena []byte
+
+// arenaChunk is the size of an arena's arrays; a larger payload gets one
+// of its own size.
+const arenaChunk = 8 << 10
+
+// clone returns a copy of p that shares no byte with p or with another
+// copy: capped at its length, so an append by the caller reallocates
+// rather than writing into the next one. Empty is nil, as ClonePayload.
+func (a *arena) clone(p []byte) []byte {
+	if len(p) == 0 {
+		return nil
 	}
-	arena := make([]byte, total)
-	for i, b := range bs {
-		if len(b.Payload) == 0 {
-			bs[i].Payload = nil
-			continue
-		}
-		n := copy(arena, b.Payload)
-		bs[i].Payload, arena = arena[:n:n], arena[n:]
+	if len(*a) < len(p) {
+		*a = make([]byte, max(arenaChunk, len(p)))
 	}
+	n := copy(*a, p)
+	out := (*a)[:n:n]
+	*a = (*a)[n:]
+	return out
 }
 
 // ListMembersPage implements [storage.MemberPager].
