@@ -40,6 +40,7 @@ func ExampleAreas() {
 	// Delete
 	// Membership
 	// Snapshot
+	// Move
 	// Keys
 	// Validation
 	// RoundTrip
