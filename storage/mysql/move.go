@@ -7,10 +7,7 @@ import (
 	"github.com/statefold/statefold/storage/internal/sqlstore"
 )
 
-var (
-	_ storage.Mover        = (*Store)(nil)
-	_ sqlstore.MoveDialect = dialect{}
-)
+var _ sqlstore.MoveDialect = dialect{}
 
 // Move writes the row and the batch with one two-table UPDATE, one
 // statement and one commit, when the row of the new state is already

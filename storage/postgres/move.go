@@ -7,10 +7,7 @@ import (
 	"github.com/statefold/statefold/storage/internal/sqlstore"
 )
 
-var (
-	_ storage.Mover        = (*Store)(nil)
-	_ sqlstore.MoveDialect = dialect{}
-)
+var _ sqlstore.MoveDialect = dialect{}
 
 // Move runs the upsert of the row and the compare-and-swap of the batch
 // as one statement with two data-modifying WITH queries: one statement,

@@ -42,6 +42,7 @@ var (
 	_ storage.Store       = (*Store)(nil)
 	_ storage.Snapshotter = (*Store)(nil)
 	_ storage.MemberPager = (*Store)(nil)
+	_ storage.Mover       = (*Store)(nil)
 )
 
 // checkedStore is the portable layer [storage.Checked] puts around the
