@@ -110,15 +110,19 @@ func (p *Projector) pruneApply(ctx context.Context, id string, before time.Time)
 		return pruneMissing, 0, nil
 	case err != nil:
 		return pruneKept, 0, fmt.Errorf("applystate: prune %q: %w", id, err)
-	case !prunable(a, before):
+	case !State(a.State).Terminal():
 		return pruneKept, 0, nil
 	}
 	ops, err := p.ops.ListOperations(ctx, id)
-	if err != nil {
+	switch {
+	case err != nil:
 		return pruneKept, 0, fmt.Errorf("applystate: prune %q: list operations: %w", id, err)
-	}
-	if len(ops) == 0 && a.Payload == nil {
+	case len(ops) == 0 && a.Payload == nil:
+		// Pruned already, whatever the cutoff: the payload drop stamped a
+		// later UpdatedAt, which is a stopped apply's completion.
 		return pruneDone, 0, nil
+	case !prunable(a, before):
+		return pruneKept, 0, nil
 	}
 	for i, op := range ops {
 		if err := p.deleteOperation(ctx, op); err != nil {
