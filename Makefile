@@ -6,11 +6,15 @@ GO ?= go
 
 ## test: vet, then every test under -race with every server backend required
 ## (starts MariaDB, PostgreSQL and dynalite when needed; see scripts/backends.sh).
-## Every target runs even after one failed (scripts/maketest.sh); each
-## prints how long it took, and the whole prints its duration last.
+## Two lanes at once (scripts/maketest.sh): the parts that keep the cores
+## busy in one, those that mostly wait on servers, timeouts and injected
+## stalls in the other. Every target runs even after one failed; each
+## prints its output whole when it ends, with how long it took, and the
+## whole prints its duration last.
 test:
 	@start=$$(date +%s); \
-	bash scripts/backends.sh bash scripts/maketest.sh $(MAKE) vet test-unit crashpoints interleavings modelcheck planted netfaults classification upgrade consumer-deps statefold-cmd otel go-newest; \
+	bash scripts/backends.sh bash scripts/maketest.sh $(MAKE) vet test-unit crashpoints interleavings modelcheck planted go-newest \
+		-- classification netfaults upgrade consumer-deps statefold-cmd otel; \
 	rc=$$?; t=$$(( $$(date +%s) - start )); echo "make test took $$((t / 60)) min $$((t % 60)) s (exit $$rc)"; exit $$rc
 
 vet:
@@ -18,12 +22,13 @@ vet:
 	$(GO) vet ./...
 	cd tools/testservers && $(GO) vet ./...
 
-## test-unit: every test under -race, except the explorations (the
+## test-unit: every test under -race (four packages at once: the backends'
+## mostly wait on their servers), except the explorations (the
 ## crashpoints, interleavings, modelcheck, planted, netfaults and
 ## classification targets run them once,
 ## without -race: they are about orders of store calls, not memory races).
 test-unit:
-	$(GO) test -race -count=1 -timeout 900s -skip '^(TestNetworkFaults|TestLinearizable|TestPlantedBugsFound|TestClassification|TestUpgrade|TestRollingDeploy|TestRollbackRepair)$$|^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$|^TestContract$$/^Orchestration$$/^CrashPoints$$' ./...
+	$(GO) test -race -p 4 -count=1 -timeout 900s -skip '^(TestNetworkFaults|TestLinearizable|TestPlantedBugsFound|TestClassification|TestUpgrade|TestRollingDeploy|TestRollbackRepair)$$|^TestContract(SharedStore)?$$/^(Interleavings|ModelCheck)$$|^TestContract$$/^Orchestration$$/^CrashPoints$$' ./...
 
 ## crashpoints: re-run the crash-point exploration of the contract suite on
 ## every backend and print how many crash points each explored (any
