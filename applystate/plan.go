@@ -299,7 +299,9 @@ func storedWithin(w Plan, stored []storage.Operation) error {
 }
 
 // existingPlan returns the stored plan when the stored apply a and its
-// operations hold what w says.
+// operations hold what w says and no plan lock of another plan holds the
+// id: a prune deletes a terminal apply's operations, so what is left of
+// them may look like another plan, complete.
 func (p *Projector) existingPlan(ctx context.Context, w Plan, a storage.Apply) (storage.Apply, []storage.Operation, error) {
 	id := w.Apply.ID
 	if !bytes.Equal(a.Payload, w.Apply.Payload) {
@@ -312,6 +314,16 @@ func (p *Projector) existingPlan(ctx context.Context, w Plan, a storage.Apply) (
 	out, err := storedAsPlanned(w, stored)
 	if err != nil {
 		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: %w", id, err)
+	}
+	lock := planLock(w)
+	got, err := p.applies.GetApply(ctx, lock.ID)
+	if err == nil {
+		err = lockedFor(got, lock)
+	} else if errors.Is(err, storage.ErrNotFound) {
+		err = nil // an apply created before plan locks were taken
+	}
+	if err != nil {
+		return storage.Apply{}, nil, fmt.Errorf("applystate: create plan %q: plan lock: %w", id, err)
 	}
 	if !Normalize(a.State).Terminal() {
 		if err := p.list(ctx, id, createdVersion); err != nil { // a retry lists it again
