@@ -23,8 +23,9 @@ import (
 // behind (a crash between its terminal write and its filing), which a
 // ListOpen or a Sweep files. Half of those PruneFinished actors crash
 // before a store call of theirs (between an apply's prune and its row's
-// removal among them) and a second one runs; one in three scenarios gets
-// a Stop too.
+// removal among them) and a second one runs, half the time with its
+// cutoff just after the seeded stop (before every other completion and
+// every prune's payload drop); one in three scenarios gets a Stop too.
 //
 // The specification, from docs/design.md ("Discovery of open applies and
 // the sweeper", "Pruning terminal applies"):
@@ -36,10 +37,11 @@ import (
 //   - only a terminal apply loses operations (the step check's "forward"
 //     for the scenario's apply, prunes counting this actor);
 //   - once a PruneFinished returns without error and without More, no
-//     finished row of the day remains for an apply pruned then, unless a
-//     filing wrote it after the call read the day;
+//     finished row of the day remains for an apply pruned already when
+//     it read the day (whatever the cutoff), unless a filing wrote it
+//     after that read;
 //   - every apply filed in the day when the call read it, terminal and
-//     completed before the cutoff (a stopped apply: its terminal write's
+//     completed before the call's cutoff (a stopped apply: its terminal write's
 //     UpdatedAt), is pruned when the call returns;
 //   - a CreatePlan of an apply pruned in the schedule fails with
 //     storage.ErrAlreadyExists.
@@ -47,6 +49,15 @@ import (
 // genStoppedSuffix names the stopped apply a scenario with a PruneFinished
 // actor seeds.
 const genStoppedSuffix = "-stopped"
+
+// genStoppedAt is when the seeded stopped apply stopped: the instant the
+// schedule's clock starts at (every reading of it is later), so that a
+// PruneFinished with the cutoff genEarlyCutoff finds it due and every
+// apply stopped, completed or pruned by the scenario's calls not.
+var (
+	genStoppedAt   = time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	genEarlyCutoff = genStoppedAt.Add(time.Microsecond)
+)
 
 // genFinishedLimit is the limit of every PruneFinished of the scenarios:
 // less than the applies a scenario files, so that More comes up.
@@ -75,7 +86,11 @@ func genFinished(g *genApply) *genApply {
 	}
 	g.actors = slices.Insert(g.actors, rng.IntN(len(g.actors)+1), a)
 	if a.crash > 0 {
-		g.actors = append(g.actors, genActor{kind: "finished"})
+		// The second call; half the time with the cutoff just after the
+		// seeded stop, before any prune of the scenario: a stopped apply
+		// the first one pruned (its UpdatedAt moved past that cutoff) is
+		// pruned already, and its row is cleaned all the same.
+		g.actors = append(g.actors, genActor{kind: "finished", other: rng.IntN(2) == 0})
 	}
 	if rng.IntN(3) == 0 {
 		g.actors = slices.Insert(g.actors, rng.IntN(len(g.actors)+1), genActor{kind: "stop"})
@@ -95,7 +110,7 @@ func (s *exSetup) seedFinished(g *genApply, id string) error {
 	if !g.prunesFinished() {
 		return nil
 	}
-	now := s.clock.read(0).Truncate(time.Microsecond)
+	now := genStoppedAt
 	sid := id + genStoppedSuffix
 	op := storage.Operation{ApplyID: sid, ID: "S", Deployment: "dep-S", State: string(spStopped), OnFailure: string(applystate.Halt),
 		Projected: true, ProjectedVersion: 1, CreatedAt: now, UpdatedAt: now}
@@ -110,14 +125,17 @@ func (s *exSetup) seedFinished(g *genApply, id string) error {
 }
 
 // pruneFinishedCall runs a PruneFinished actor: PruneFinished over the
-// scenario's day, again from the report's Next while it says More (at
-// most four calls), each recorded.
-func (e *exEnv) pruneFinishedCall(ctx context.Context) error {
-	since := exPruneSince
+// scenario's day (with early, up to genEarlyCutoff), again from the
+// report's Next while it says More (at most four calls), each recorded.
+func (e *exEnv) pruneFinishedCall(ctx context.Context, early bool) error {
+	since, before := exPruneSince, exPruneBefore
+	if early {
+		before = genEarlyCutoff
+	}
 	for range 4 {
 		n := len(e.store.calls())
-		rep, err := e.p.PruneFinished(ctx, since, exPruneBefore, genFinishedLimit)
-		e.gen = append(e.gen, genCall{actor: e.letter, kind: "finished", err: err, more: rep.More, steps: e.store.calls()[n:]})
+		rep, err := e.p.PruneFinished(ctx, since, before, genFinishedLimit)
+		e.gen = append(e.gen, genCall{actor: e.letter, kind: "finished", err: err, more: rep.More, before: before, steps: e.store.calls()[n:]})
 		if err != nil || !rep.More {
 			return genEnd(err)
 		}
@@ -126,11 +144,23 @@ func (e *exEnv) pruneFinishedCall(ctx context.Context) error {
 	return nil
 }
 
+// finishedLabel describes a PruneFinished actor.
+func finishedLabel(a genActor) string {
+	s := fmt.Sprintf("PruneFinished (limit %d, again from Next while More)", genFinishedLimit)
+	if a.other {
+		s += " with its cutoff just after the seeded stop"
+	}
+	if a.crash > 0 {
+		s += fmt.Sprintf("; crashes before its store call %d", a.crash)
+	}
+	return s
+}
+
 // exFinApply is what the index checks compare of one apply at one step.
 type exFinApply struct {
 	exists   bool
 	terminal bool
-	due      bool // completed before exPruneBefore, as the docs define completion
+	finished int64 // when it completed, as the docs define it (Unix nanoseconds)
 	ops      int
 	payload  bool
 	open     int64 // the version of its open-index row (0: none)
@@ -182,7 +212,7 @@ func (s *exSchedule) readFinished(snap *exApplySnap) error {
 		if st == spStopped {
 			done = a.UpdatedAt
 		}
-		f := exFinApply{exists: true, terminal: spTerminal(st), due: done.Before(exPruneBefore), payload: a.Payload != nil, ops: len(snap.ops)}
+		f := exFinApply{exists: true, terminal: spTerminal(st), finished: done.UnixNano(), payload: a.Payload != nil, ops: len(snap.ops)}
 		if id != s.queue {
 			ops, err := s.raw.ListOperations(s.ctx, id)
 			if err != nil {
@@ -256,17 +286,20 @@ func (s *exSchedule) checkFinished(calls []genCall) error {
 }
 
 // checkFinishedCall checks what one PruneFinished that returned without
-// error and without More left: no finished row of an apply pruned then
-// (but one a filing wrote after the call read the day), and every apply
-// filed when it read the day, terminal and due, pruned.
+// error and without More left: no finished row of an apply pruned already
+// when it read the day (but one a filing wrote after that read), and
+// every apply filed when it read the day, terminal and due by its cutoff,
+// pruned.
 func (s *exSchedule) checkFinishedCall(c genCall) {
 	first, last := c.steps[0], c.steps[len(c.steps)-1]
 	for _, id := range s.finIDs() {
 		at, end := s.hist[first].ap.fin[id], s.hist[last].ap.fin[id]
-		if at.done > 0 && at.terminal && at.due && !end.pruned() {
+		if at.done > 0 && at.terminal && at.finished < c.before.UnixNano() && !end.pruned() {
 			s.violation("prune finished: %s, yet apply %s, filed, terminal and due when the call read the day (%s), is not pruned (%s)", c, id, at, end)
 		}
-		if end.done == 0 || !end.pruned() {
+		if end.done == 0 || !end.pruned() || !at.pruned() {
+			// An apply the call read unpruned and kept (not due by its
+			// cutoff) may be pruned meanwhile by another caller.
 			continue
 		}
 		// The step that wrote the row as it is at the end.

@@ -41,7 +41,7 @@ type genActor struct {
 	back  bool // a loop reports running again after its final report
 	waits int  // how often a loop polls again on Wait
 	crash int  // the actor crashes before its crash-th store call (0: never)
-	other bool // a CreatePlan of another plan (the first operation left out)
+	other bool // a CreatePlan of another plan (the first operation left out); a PruneFinished's early cutoff
 	still bool // the actor's clock stands still between the schedule's clock jumps
 }
 
@@ -349,9 +349,10 @@ func (a genActor) describe() string {
 		return fmt.Sprintf("CreatePlan (crashes before store call %d)", a.crash)
 	case "list", "sweep":
 		return discoveryLabel(a.kind)
+	case "finished":
+		return finishedLabel(a)
 	}
-	return map[string]string{"stop": "Stop", "release": "ReleasePause", "reproject": "Reproject", "prune": "Prune",
-		"finished": fmt.Sprintf("PruneFinished (limit %d, again from Next while More)", genFinishedLimit)}[a.kind]
+	return map[string]string{"stop": "Stop", "release": "ReleasePause", "reproject": "Reproject", "prune": "Prune"}[a.kind]
 }
 
 // setupGen writes g's starting apply: its operations in their first
@@ -439,7 +440,7 @@ func (g *genApply) runner(a genActor) func(ctx context.Context, e *exEnv) error 
 		case "prune":
 			return e.pruneCall(ctx)
 		case "finished":
-			return e.pruneFinishedCall(ctx)
+			return e.pruneFinishedCall(ctx, a.other)
 		case "plan":
 			plan := applystate.Plan{Apply: storage.Apply{ID: e.queue}}
 			var ids []string

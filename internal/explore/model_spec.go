@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/statefold/statefold/applystate"
 )
@@ -248,11 +249,12 @@ type genCall struct {
 	term   bool
 	undet  bool
 	err    error
-	plan   []string // the plan a CreatePlan call asked for
-	token  int64    // the lease a drive loop's call ran under (0: none)
-	resume bool     // that lease took over work that may be running
-	open   []string // the applies a ListOpen returned
-	more   bool     // a PruneFinished stopped at its limit
+	plan   []string  // the plan a CreatePlan call asked for
+	token  int64     // the lease a drive loop's call ran under (0: none)
+	resume bool      // that lease took over work that may be running
+	open   []string  // the applies a ListOpen returned
+	more   bool      // a PruneFinished stopped at its limit
+	before time.Time // a PruneFinished's cutoff
 }
 
 func (c genCall) String() string {

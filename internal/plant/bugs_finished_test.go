@@ -3,8 +3,8 @@ package plant_test
 // finishedBugs are the planted bugs in applystate's finished-applies index
 // and PruneFinished (issue 26): the first two break "an apply is in the
 // open index or the finished index until it is pruned" at a step between
-// two writes; the last leaves a due stopped apply unpruned after a
-// PruneFinished returned without More.
+// two writes; the last two leave, after a PruneFinished returned without
+// More, a due stopped apply unpruned or the row of a pruned one.
 var finishedBugs = []bug{
 	{name: "unfiled-open-row-removal", why: "the terminalizer removes the apply's open row before it files the apply as finished: in between (or after a crash there) the terminal apply is in neither index, and PruneFinished never finds it",
 		file: "applystate/discovery.go",
@@ -18,6 +18,10 @@ var finishedBugs = []bug{
 		file: "applystate/prune.go",
 		from: "return State(a.State).Terminal() && completion(a).Before(before)",
 		to:   "return State(a.State).Terminal() && !a.CompletedAt.IsZero() && completion(a).Before(before)"},
+	{name: "pruned-judged-by-cutoff", why: "a fix of this session reverted: an apply pruned already is kept when it did not complete before the cutoff, and a stopped one's payload drop moved its completion past it, so the row a crashed call or a Prune left stays for good",
+		file: "applystate/prune.go",
+		from: "case !State(a.State).Terminal():\n\t\treturn pruneKept, 0, nil\n\t}",
+		to:   "case !prunable(a, before):\n\t\treturn pruneKept, 0, nil\n\t}"},
 }
 
 // init registers finishedBugs with the others (kept in a file of their
