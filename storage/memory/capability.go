@@ -27,8 +27,8 @@ func (s *Store) ListMembersPage(ctx context.Context, queue, state, after string,
 }
 
 // ListSnapshot implements [storage.Snapshotter]: every row of the buckets
-// is resolved with one map lookup while the read lock is held, so the
-// answer is one instant of the store. With r.Limit, only the rows of the
+// is resolved (through its cell: no lookup) while the read lock is held,
+// so the answer is one instant of the store. With r.Limit, only the rows of the
 // page's ids (see [smallest]) are read.
 func (s *driver) ListSnapshot(ctx context.Context, r storage.SnapshotRequest) (storage.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
@@ -36,38 +36,39 @@ func (s *driver) ListSnapshot(ctx context.Context, r storage.SnapshotRequest) (s
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	buckets := make([]map[string]storage.Member, len(r.States))
+	buckets := make([]*bucket, len(r.States))
 	rows := 0
 	for i, st := range r.States {
 		buckets[i] = s.members[bucketKey{r.Queue, st}]
-		rows += len(buckets[i])
+		rows += buckets[i].len()
 	}
 	var page map[string]struct{}
 	if r.Limit > 0 {
 		page = smallest(buckets, r.After, r.Limit)
 		rows = min(rows, len(page)*len(r.States))
 	}
-	stored := s.batches[r.Queue]
-	// A batch is listed once, so the queue's batches bound the answer as
+	// A batch is listed once, so the queue's cells bound the answer as
 	// well as the rows do (stale rows are rows too).
-	snap := storage.Snapshot{Batches: make([]storage.Batch, 0, min(rows, len(stored)))}
+	snap := storage.Snapshot{Batches: make([]storage.Batch, 0, min(rows, len(s.cells[r.Queue])))}
 	var payloads arena
-	for i, bucket := range buckets {
-		for id := range bucket {
-			if _, in := page[id]; page != nil && !in {
+	for i, bk := range buckets {
+		for j := range bk.len() {
+			rw := &bk.rows[j]
+			if _, in := page[rw.m.BatchID]; page != nil && !in {
 				continue
 			}
-			switch b, ok := stored[id]; {
-			case ok && b.State == r.States[i]:
+			switch c := rw.c; {
+			case c.ok && c.batch.State == r.States[i]:
+				b := c.batch
 				b.Payload = payloads.clone(b.Payload)
 				snap.Batches = append(snap.Batches, b)
-			case r.OthersIn == nil || ok && slices.Contains(r.OthersIn, b.State):
-				snap.Others = append(snap.Others, storage.SnapshotRow{Member: bucket[id], Found: ok, BatchState: b.State})
+			case r.OthersIn == nil || c.ok && slices.Contains(r.OthersIn, c.batch.State):
+				snap.Others = append(snap.Others, storage.SnapshotRow{Member: rw.m, Found: c.ok, BatchState: c.batch.State})
 			}
 		}
 	}
 	for _, id := range r.Also {
-		if b, ok := stored[id]; ok {
+		if b, ok := s.batch(r.Queue, id); ok {
 			snap.Also = append(snap.Also, copyBatch(b))
 		}
 	}
@@ -105,11 +106,11 @@ func (s *driver) ListMembersPage(ctx context.Context, queue, state, after string
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	bucket := s.members[bucketKey{queue, state}]
-	page := smallest([]map[string]storage.Member{bucket}, after, limit)
+	bk := s.members[bucketKey{queue, state}]
+	page := smallest([]*bucket{bk}, after, limit)
 	out := make([]storage.Member, 0, len(page))
 	for id := range page {
-		out = append(out, bucket[id])
+		out = append(out, bk.rows[bk.at[id]].m)
 	}
 	slices.SortFunc(out, func(a, b storage.Member) int { return cmp.Compare(a.BatchID, b.BatchID) })
 	return out, nil
@@ -119,11 +120,12 @@ func (s *driver) ListMembersPage(ctx context.Context, queue, state, after string
 // (byte for byte) among the keys of buckets. It keeps at most limit ids
 // (a max-heap and its set), so its memory is bounded by the page, not by
 // the buckets.
-func smallest(buckets []map[string]storage.Member, after string, limit int) map[string]struct{} {
+func smallest(buckets []*bucket, after string, limit int) map[string]struct{} {
 	h := make([]string, 0, min(limit, 1024))
 	set := make(map[string]struct{}, cap(h))
-	for _, bucket := range buckets {
-		for id := range bucket {
+	for _, bk := range buckets {
+		for j := range bk.len() {
+			id := bk.rows[j].m.BatchID
 			if id <= after {
 				continue
 			}

@@ -26,15 +26,13 @@ func (s *driver) DeleteBatch(ctx context.Context, queue, id string, expectedVers
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	stored := s.batches[queue]
-	cur, ok := stored[id]
+	cur, ok := s.batch(queue, id)
 	if err := casDelete(fmt.Sprintf("delete batch %q/%q", queue, id), ok, cur.Version, expectedVersion); err != nil {
 		return err
 	}
-	delete(stored, id)
-	if len(stored) == 0 {
-		delete(s.batches, queue)
-	}
+	c := s.cells[queue][id]
+	c.batch, c.ok = storage.Batch{}, false
+	s.release(queue, id, c)
 	return nil
 }
 

@@ -26,8 +26,8 @@ var _ storage.Store = (*Store)(nil)
 // New returns an empty Store.
 func New() *Store {
 	return &Store{storage.Checked(&driver{
-		batches:    make(map[string]map[string]storage.Batch),
-		members:    make(map[bucketKey]map[string]storage.Member),
+		cells:      make(map[string]map[string]*cell),
+		members:    make(map[bucketKey]*bucket),
 		applies:    make(map[string]storage.Apply),
 		operations: make(map[string]map[string]storage.Operation),
 	})}
@@ -37,8 +37,8 @@ func New() *Store {
 // normalized.
 type driver struct {
 	mu         sync.RWMutex
-	batches    map[string]map[string]storage.Batch     // queue -> id -> batch
-	members    map[bucketKey]map[string]storage.Member // bucket -> batch id -> row
+	cells      map[string]map[string]*cell // queue -> batch id -> batch and rows
+	members    map[bucketKey]*bucket       // (queue, state) -> rows
 	applies    map[string]storage.Apply
 	operations map[string]map[string]storage.Operation // applyID -> id -> op
 }
@@ -66,21 +66,11 @@ func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batc
 	b.Version = 1
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.batches[b.Queue][b.ID]; ok {
+	if _, ok := s.batch(b.Queue, b.ID); ok {
 		return storage.Batch{}, fmt.Errorf("memory: create batch %q/%q: %w", b.Queue, b.ID, storage.ErrAlreadyExists)
 	}
 	s.putBatch(b)
 	return copyBatch(b), nil
-}
-
-// putBatch stores b under its key; the caller holds the write lock.
-func (s *driver) putBatch(b storage.Batch) {
-	stored := s.batches[b.Queue]
-	if stored == nil {
-		stored = make(map[string]storage.Batch)
-		s.batches[b.Queue] = stored
-	}
-	stored[b.ID] = b
 }
 
 // get reads one row with look under the read lock, after checking ctx:
@@ -103,7 +93,7 @@ func get[T any](ctx context.Context, s *driver, clone func(T) T, look func() (T,
 // GetBatch implements [storage.Driver].
 func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
 	return get(ctx, s, copyBatch,
-		func() (storage.Batch, bool) { b, ok := s.batches[queue][id]; return b, ok },
+		func() (storage.Batch, bool) { return s.batch(queue, id) },
 		func() error { return fmt.Errorf("memory: get batch %q/%q: %w", queue, id, storage.ErrNotFound) })
 }
 
@@ -115,9 +105,8 @@ func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]storage.Batch, 0, len(ids))
-	stored := s.batches[queue]
 	for _, id := range ids {
-		if b, ok := stored[id]; ok {
+		if b, ok := s.batch(queue, id); ok {
 			out = append(out, copyBatch(b))
 		}
 	}
@@ -131,7 +120,7 @@ func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersi
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.batches[b.Queue][b.ID]
+	cur, ok := s.batch(b.Queue, b.ID)
 	if !ok {
 		return storage.Batch{}, fmt.Errorf("memory: update batch %q/%q: %w", b.Queue, b.ID, storage.ErrNotFound)
 	}
@@ -153,19 +142,15 @@ func (s *driver) AddMember(ctx context.Context, m storage.Member) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k := bucketKey{m.Queue, m.State}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	bucket := s.members[k]
-	if cur, ok := bucket[m.BatchID]; ok && m.Version < cur.Version {
-		return fmt.Errorf("memory: add member %q/%q/%q: stored version %d is above %d: %w",
-			m.Queue, m.State, m.BatchID, cur.Version, m.Version, storage.ErrConflict)
+	if bk := s.members[bucketKey{m.Queue, m.State}]; bk != nil {
+		if i, ok := bk.at[m.BatchID]; ok && m.Version < bk.rows[i].m.Version {
+			return fmt.Errorf("memory: add member %q/%q/%q: stored version %d is above %d: %w",
+				m.Queue, m.State, m.BatchID, bk.rows[i].m.Version, m.Version, storage.ErrConflict)
+		}
 	}
-	if bucket == nil {
-		bucket = make(map[string]storage.Member)
-		s.members[k] = bucket
-	}
-	bucket[m.BatchID] = m
+	s.addRow(m)
 	return nil
 }
 
@@ -177,11 +162,9 @@ func (s *driver) RemoveMember(ctx context.Context, queue, state, batchID string,
 	k := bucketKey{queue, state}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	bucket := s.members[k]
-	if cur, ok := bucket[batchID]; ok && cur.Version <= maxVersion {
-		delete(bucket, batchID)
-		if len(bucket) == 0 {
-			delete(s.members, k)
+	if bk := s.members[k]; bk != nil {
+		if i, ok := bk.at[batchID]; ok && bk.rows[i].m.Version <= maxVersion {
+			s.removeRow(k, bk, batchID)
 		}
 	}
 	return nil
@@ -194,10 +177,10 @@ func (s *driver) ListMembers(ctx context.Context, queue, state string) ([]storag
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	bucket := s.members[bucketKey{queue, state}]
-	out := make([]storage.Member, 0, len(bucket))
-	for _, m := range bucket {
-		out = append(out, m)
+	bk := s.members[bucketKey{queue, state}]
+	out := make([]storage.Member, bk.len())
+	for i := range out {
+		out[i] = bk.rows[i].m
 	}
 	return out, nil
 }
