@@ -51,33 +51,56 @@ func benchPrune(b *testing.B, rec *benchRecord, store storage.Store) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	calls := 0
-	for range b.N {
-		b.StopTimer()
+	perOp := pruneRounds(b, rec, fs, pruneSize, "batches", func() pruneCall {
 		queue, err := seedFinished(ctx, o, pruneSize)
 		if err != nil {
 			b.Fatal(err)
 		}
+		return func() (int, bool, error) {
+			now := time.Now()
+			rep, err := o.Prune(ctx, queue, now.Add(-48*time.Hour), now.Add(time.Second), prunePage)
+			return rep.Pruned, rep.More, err
+		}
+	})
+	b.Logf("prune n=%d: %.0f store calls, %v per prune of the queue", pruneSize, perOp, b.Elapsed()/timeDiv(b.N))
+}
+
+// pruneCall prunes one page of a seeded round: how many it pruned, and
+// whether more are left.
+type pruneCall func() (pruned int, more bool, err error)
+
+// pruneRounds runs the b.N rounds of a prune benchmark on fs: seed fills
+// a round, untimed and uncounted, and returns the call that prunes it a
+// page at a time; the pages are timed until none is left, and the round
+// must have pruned want rows of what. It reports the store calls per round
+// (calls/op, and to rec) and returns them.
+func pruneRounds(b *testing.B, rec *benchRecord, fs *FaultStore, want int, what string, seed func() pruneCall) float64 {
+	calls := 0
+	for range b.N {
+		b.StopTimer()
+		prune := seed()
 		before := fs.TotalCalls()
 		b.StartTimer()
 		pruned := 0
 		for more := true; more; {
-			now := time.Now()
-			rep, err := o.Prune(ctx, queue, now.Add(-48*time.Hour), now.Add(time.Second), prunePage)
+			n, m, err := prune()
 			if err != nil {
 				b.Fatal(err)
 			}
-			pruned, more = pruned+rep.Pruned, rep.More
+			pruned, more = pruned+n, m
 		}
 		b.StopTimer()
 		calls += fs.TotalCalls() - before
-		if pruned != pruneSize {
-			b.Fatalf("pruned %d batches, want %d", pruned, pruneSize)
+		if pruned != want {
+			b.Fatalf("pruned %d %s, want %d", pruned, what, want)
 		}
 		b.StartTimer()
 	}
 	perOp := float64(calls) / float64(b.N)
 	b.ReportMetric(perOp, "calls/op")
 	rec.record(b, perOp)
-	b.Logf("prune n=%d: %.0f store calls, %v per prune of the queue", pruneSize, perOp, b.Elapsed()/timeDiv(b.N))
+	return perOp
 }
+
+// timeDiv is n as a divisor of a duration.
+func timeDiv(n int) time.Duration { return time.Duration(max(n, 1)) }
