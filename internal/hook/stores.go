@@ -9,19 +9,24 @@ import (
 // The stores of an orchestrator with hooks: their writes report conflicts
 // and ambiguous outcomes to the call they run in.
 
+// wrote reports the error of a write of method as [written] does and
+// returns the row the write returned with it:
+// wrote[Row](ctx, "Method")(store.Method(ctx, ...)).
+func wrote[Row any](ctx context.Context, method string) func(Row, error) (Row, error) {
+	return func(row Row, err error) (Row, error) { return row, written(ctx, method, err) }
+}
+
 // Applies returns s reporting its writes.
 func Applies(s storage.ApplyStore) storage.ApplyStore { return applies{s} }
 
 type applies struct{ storage.ApplyStore }
 
 func (s applies) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
-	got, err := s.ApplyStore.CreateApply(ctx, a)
-	return got, written(ctx, "CreateApply", err)
+	return wrote[storage.Apply](ctx, "CreateApply")(s.ApplyStore.CreateApply(ctx, a))
 }
 
 func (s applies) UpdateApply(ctx context.Context, a storage.Apply, expected int64) (storage.Apply, error) {
-	got, err := s.ApplyStore.UpdateApply(ctx, a, expected)
-	return got, written(ctx, "UpdateApply", err)
+	return wrote[storage.Apply](ctx, "UpdateApply")(s.ApplyStore.UpdateApply(ctx, a, expected))
 }
 
 // Operations returns s reporting its writes; nil stays nil.
@@ -35,13 +40,11 @@ func Operations(s storage.OperationStore) storage.OperationStore {
 type operations struct{ storage.OperationStore }
 
 func (s operations) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	got, err := s.OperationStore.CreateOperation(ctx, op)
-	return got, written(ctx, "CreateOperation", err)
+	return wrote[storage.Operation](ctx, "CreateOperation")(s.OperationStore.CreateOperation(ctx, op))
 }
 
 func (s operations) UpdateOperation(ctx context.Context, op storage.Operation, expected int64) (storage.Operation, error) {
-	got, err := s.OperationStore.UpdateOperation(ctx, op, expected)
-	return got, written(ctx, "UpdateOperation", err)
+	return wrote[storage.Operation](ctx, "UpdateOperation")(s.OperationStore.UpdateOperation(ctx, op, expected))
 }
 
 // Batches returns s reporting its writes.
@@ -50,13 +53,11 @@ func Batches(s storage.BatchStore) storage.BatchStore { return batches{s} }
 type batches struct{ storage.BatchStore }
 
 func (s batches) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	got, err := s.BatchStore.CreateBatch(ctx, b)
-	return got, written(ctx, "CreateBatch", err)
+	return wrote[storage.Batch](ctx, "CreateBatch")(s.BatchStore.CreateBatch(ctx, b))
 }
 
 func (s batches) UpdateBatch(ctx context.Context, b storage.Batch, version int64, state string) (storage.Batch, error) {
-	got, err := s.BatchStore.UpdateBatch(ctx, b, version, state)
-	return got, written(ctx, "UpdateBatch", err)
+	return wrote[storage.Batch](ctx, "UpdateBatch")(s.BatchStore.UpdateBatch(ctx, b, version, state))
 }
 
 // Members returns s reporting its writes.
