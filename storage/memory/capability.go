@@ -75,13 +75,13 @@ func (s *driver) ListSnapshot(ctx context.Context, r storage.SnapshotRequest) (s
 	return snap, nil
 }
 
-// arena hands out copies of payloads from arrays of its own, a few
-// kilobytes each (one allocation for many payloads, not one each).
-type arena []byte
-
-// arenaChunk is the size of an arena's arrays; a larger payload gets one
-// of its own size.
-const arenaChunk = 8 << 10
+// arena hands out copies of payloads from arrays of its own (one
+// allocation for many payloads, not one each): the first of 256 bytes,
+// each next one twice as large, up to 8 KiB.
+type arena struct {
+	free []byte
+	next int
+}
 
 // clone returns a copy of p that shares no byte with p or with another
 // copy: capped at its length, so an append by the caller reallocates
@@ -90,12 +90,13 @@ func (a *arena) clone(p []byte) []byte {
 	if len(p) == 0 {
 		return nil
 	}
-	if len(*a) < len(p) {
-		*a = make([]byte, max(arenaChunk, len(p)))
+	if len(a.free) < len(p) {
+		a.next = min(max(2*a.next, 256), 8<<10)
+		a.free = make([]byte, max(a.next, len(p)))
 	}
-	n := copy(*a, p)
-	out := (*a)[:n:n]
-	*a = (*a)[n:]
+	n := copy(a.free, p)
+	out := a.free[:n:n]
+	a.free = a.free[n:]
 	return out
 }
 
