@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/statefold/statefold/internal/prune"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -116,32 +117,21 @@ func (p *Projector) checkPruneFinished(ctx context.Context, since, before time.T
 	case !before.After(since) || before.Sub(since) > MaxFinishedRange:
 		return nil, storage.Invalid("before", "interval [%s, %s) is empty or longer than %s", since, before, MaxFinishedRange)
 	}
-	var days []time.Time
-	for t := since.UTC().Truncate(day); t.Before(before); t = t.Add(day) {
-		days = append(days, t)
-	}
-	return days, nil
+	return prune.Days(since, before), nil
 }
 
 // pruneRows prunes the applies of the index rows of one bucket, by id, up
 // to the report's limit, WithListConcurrency at a time.
 func (p *Projector) pruneRows(ctx context.Context, rows []storage.Member, before time.Time, limit int, rep *PruneReport) error {
 	slices.SortFunc(rows, func(a, b storage.Member) int { return cmp.Compare(a.BatchID, b.BatchID) })
-	for len(rows) > 0 {
-		left := limit - rep.Pruned - rep.Cleaned
-		if left <= 0 {
-			rep.More = true
-			return nil
-		}
-		// A window never holds more rows than the limit has left, so the
-		// limit holds whatever each row turns out to be.
-		n := min(left, p.cfg.listConcurrency, len(rows))
-		if err := p.pruneWindow(ctx, rows[:n], before, rep); err != nil {
-			return err
-		}
-		rows = rows[n:]
+	left := func() int { return limit - rep.Pruned - rep.Cleaned }
+	more, err := prune.Windows(rows, p.cfg.listConcurrency, left, func(window []storage.Member) error {
+		return p.pruneWindow(ctx, window, before, rep)
+	})
+	if more {
+		rep.More = true
 	}
-	return nil
+	return err
 }
 
 // pruneWindow runs pruneRow for rows at once and adds up the outcomes.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/statefold/statefold/internal/prune"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -124,7 +125,7 @@ func checkFinished(queue string, since, until time.Time) ([]string, error) {
 		return nil, storage.Invalid("until", "interval [%s, %s) is empty or longer than %s", since, until, MaxFinishedRange)
 	}
 	var days []string
-	for d := since.UTC().Truncate(24 * time.Hour); d.Before(until); d = d.Add(24 * time.Hour) {
+	for _, d := range prune.Days(since, until) {
 		days = append(days, doneBucket(d))
 	}
 	return days, nil

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/statefold/statefold/internal/prune"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -84,24 +85,21 @@ func (o *Orchestrator) pruneDay(ctx context.Context, queue, day string, before t
 		return fmt.Errorf("batchstate: prune: list %q: %w", day, err)
 	}
 	slices.SortFunc(rows, func(a, b storage.Member) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	left := func() int { return limit - rep.Pruned - rep.Cleaned }
 	for page := range slices.Chunk(rows, pruneReadChunk) {
 		found, _, err := o.resolve(ctx, queue, [][]storage.Member{page})
 		if err != nil {
 			return fmt.Errorf("batchstate: prune: %w", err)
 		}
-		for len(page) > 0 {
-			left := limit - rep.Pruned - rep.Cleaned
-			if left <= 0 {
-				rep.More = true
-				return nil
-			}
-			// A window never holds more rows than the limit has left, so
-			// the limit holds whatever each row turns out to be.
-			n := min(left, o.cfg.concurrency, len(page))
-			if err := o.pruneWindow(ctx, page[:n], found, before, rep); err != nil {
-				return err
-			}
-			page = page[n:]
+		more, err := prune.Windows(page, o.cfg.concurrency, left, func(window []storage.Member) error {
+			return o.pruneWindow(ctx, window, found, before, rep)
+		})
+		if err != nil {
+			return err
+		}
+		if more {
+			rep.More = true
+			return nil
 		}
 	}
 	return nil
