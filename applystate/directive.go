@@ -1,8 +1,7 @@
 package applystate
 
 import (
-	"fmt"
-
+	"github.com/statefold/statefold/internal/enum"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -44,19 +43,10 @@ const (
 )
 
 // String returns "proceed", "wait", "do_not_start" or "resume".
-func (d Directive) String() string {
-	switch d {
-	case Proceed:
-		return "proceed"
-	case Wait:
-		return "wait"
-	case DoNotStart:
-		return "do_not_start"
-	case Resume:
-		return "resume"
-	}
-	return fmt.Sprintf("Directive(%d)", int(d))
-}
+func (d Directive) String() string { return enum.Name("Directive", directiveNames[:], d) }
+
+// directiveNames are the directives' names, by value.
+var directiveNames = [...]string{Proceed: "proceed", Wait: "wait", DoNotStart: "do_not_start", Resume: "resume"}
 
 // nextOf is the directive for a deployment whose operation the apply a
 // holds, as far as the apply alone tells.

@@ -1,6 +1,6 @@
 package faultstore
 
-import "fmt"
+import "github.com/statefold/statefold/internal/enum"
 
 // MethodClass is a class of store methods that answer a failure alike: one
 // column of the classification matrix of the contract suite.
@@ -37,12 +37,7 @@ func MethodClasses() []MethodClass {
 // String returns the class's column heading, as the built-in backends'
 // classification tables spell it ("reads", "creates",
 // "compare-and-swaps", "AddMember", "RemoveMember").
-func (c MethodClass) String() string {
-	if c < 0 || int(c) >= len(classNames) {
-		return fmt.Sprintf("MethodClass(%d)", int(c))
-	}
-	return classNames[c]
-}
+func (c MethodClass) String() string { return enum.Name("MethodClass", classNames[:], c) }
 
 // Class returns the method's column of the classification matrix.
 func (m Method) Class() MethodClass {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"sync"
 
+	"github.com/statefold/statefold/internal/enum"
 	"github.com/statefold/statefold/storage"
 )
 
@@ -91,17 +92,10 @@ const (
 )
 
 // String implements fmt.Stringer.
-func (m Mode) String() string {
-	switch m {
-	case FailBefore:
-		return "fail-before"
-	case FailAfter:
-		return "fail-after"
-	case Block:
-		return "block"
-	}
-	return fmt.Sprintf("Mode(%d)", int(m))
-}
+func (m Mode) String() string { return enum.Name("Mode", modeNames[:], m) }
+
+// modeNames are the modes' names, by value.
+var modeNames = [...]string{FailBefore: "fail-before", FailAfter: "fail-after", Block: "block"}
 
 // ErrInjected is the error a [Fault] returns when its Err is nil.
 var ErrInjected = errors.New("storagetest: injected fault")
