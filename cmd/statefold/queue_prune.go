@@ -16,14 +16,17 @@ import (
 // retentionFlags are the flags of queue prune and apply prune that say
 // what is old enough to prune and how much one call prunes.
 type retentionFlags struct {
-	retention durationValue
-	before    timeValue
-	since     timeValue
+	retention optionalValue[time.Duration]
+	before    optionalValue[time.Time]
+	since     optionalValue[time.Time]
 	limit     int
 	all       bool
 }
 
 func (r *retentionFlags) register(fs *flag.FlagSet, maxLimit int) {
+	r.retention = optionalValue[time.Duration]{parse: parseDays, format: time.Duration.String}
+	r.before = optionalValue[time.Time]{parse: parseTime, format: func(t time.Time) string { return t.Format(time.RFC3339) }}
+	r.since = r.before
 	fs.Var(&r.retention, "retention", "prune what finished longer ago than this (`duration`: 720h, 30d); or --before")
 	fs.Var(&r.before, "before", "prune what finished before this `time` (RFC 3339, or a date 2026-01-31 in UTC); or --retention")
 	fs.Var(&r.since, "since", "read the finished index from this `time`'s UTC day on (default: the longest range one call reads, 366 days)")
@@ -36,18 +39,18 @@ func (r *retentionFlags) window(now time.Time, maxRange time.Duration, maxLimit 
 	switch {
 	case r.retention.set == r.before.set:
 		return since, before, usagef("give exactly one of --retention and --before")
-	case r.retention.set && r.retention.d <= 0:
-		return since, before, usagef("--retention %v: must be positive", r.retention.d)
+	case r.retention.set && r.retention.v <= 0:
+		return since, before, usagef("--retention %v: must be positive", r.retention.v)
 	case r.limit < 1 || r.limit > maxLimit:
 		return since, before, usagef("--limit %d: 1 to %d", r.limit, maxLimit)
 	}
-	before = r.before.t
+	before = r.before.v
 	if r.retention.set {
-		before = now.Add(-r.retention.d)
+		before = now.Add(-r.retention.v)
 	}
 	since = before.Add(-maxRange)
 	if r.since.set {
-		since = r.since.t
+		since = r.since.v
 	}
 	if !before.After(since) || before.Sub(since) > maxRange {
 		return since, before, usagef("--since %s to --before %s: empty, or longer than %s", since.Format(time.RFC3339), before.Format(time.RFC3339), maxRange)
@@ -55,58 +58,55 @@ func (r *retentionFlags) window(now time.Time, maxRange time.Duration, maxLimit 
 	return since, before, nil
 }
 
-// durationValue is a flag holding a Go duration, or a number of days
-// ("30d").
-type durationValue struct {
-	d   time.Duration
-	set bool
+// optionalValue is a flag that remembers whether it was given: parse reads
+// its value, format spells it back.
+type optionalValue[T any] struct {
+	v      T
+	set    bool
+	parse  func(string) (T, error)
+	format func(T) string
 }
 
-func (v *durationValue) String() string {
-	if v == nil || !v.set {
+func (o *optionalValue[T]) String() string {
+	if o == nil || !o.set {
 		return ""
 	}
-	return v.d.String()
+	return o.format(o.v)
 }
 
-func (v *durationValue) Set(s string) error {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil {
-			return fmt.Errorf("%q: a duration (720h) or a number of days (30d)", s)
-		}
-		v.d, v.set = time.Duration(days)*24*time.Hour, true
-		return nil
-	}
-	d, err := time.ParseDuration(s)
+func (o *optionalValue[T]) Set(s string) error {
+	v, err := o.parse(s)
 	if err != nil {
-		return fmt.Errorf("%q: a duration (720h) or a number of days (30d)", s)
+		return err
 	}
-	v.d, v.set = d, true
+	o.v, o.set = v, true
 	return nil
 }
 
-// timeValue is a flag holding an RFC 3339 time or a UTC date.
-type timeValue struct {
-	t   time.Time
-	set bool
-}
-
-func (v *timeValue) String() string {
-	if v == nil || !v.set {
-		return ""
+// parseDays reads a Go duration, or a number of days ("30d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, fmt.Errorf("%q: a duration (720h) or a number of days (30d)", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
 	}
-	return v.t.Format(time.RFC3339)
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: a duration (720h) or a number of days (30d)", s)
+	}
+	return d, nil
 }
 
-func (v *timeValue) Set(s string) error {
+// parseTime reads an RFC 3339 time or a date, in UTC.
+func parseTime(s string) (time.Time, error) {
 	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
 		if t, err := time.Parse(layout, s); err == nil {
-			v.t, v.set = t.UTC(), true
-			return nil
+			return t.UTC(), nil
 		}
 	}
-	return fmt.Errorf("%q: an RFC 3339 time (2026-01-31T00:00:00Z) or a date (2026-01-31)", s)
+	return time.Time{}, fmt.Errorf("%q: an RFC 3339 time (2026-01-31T00:00:00Z) or a date (2026-01-31)", s)
 }
 
 func queuePruneCommand() *command {
