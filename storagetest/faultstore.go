@@ -56,6 +56,7 @@ const (
 const (
 	ListSnapshot    = faultstore.ListSnapshot
 	ListMembersPage = faultstore.ListMembersPage
+	MoveBatch       = faultstore.MoveBatch
 )
 
 // Methods returns every [Method], reads and writes, in interface order.
