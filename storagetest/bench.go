@@ -19,6 +19,18 @@ import (
 	"github.com/statefold/statefold/internal/explore"
 )
 
+// seedEach runs f for each i in [0, n), atOnce at a time: the seeding
+// loop of the benchmarks. It returns the first error, which cancels the
+// context the other calls get.
+func seedEach(ctx context.Context, n, atOnce int, f func(ctx context.Context, i int) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(atOnce)
+	for i := range n {
+		g.Go(func() error { return f(gctx, i) })
+	}
+	return g.Wait()
+}
+
 // ListSizes are the queue sizes the List benchmarks measure.
 var listSizes = []int{10, 100, 1000}
 

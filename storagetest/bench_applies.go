@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/statefold/statefold/applystate"
 	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
@@ -25,20 +23,15 @@ const pruneAppliesSize = 10000
 // runs then (when not nil) over each one created.
 func seedApplies(ctx context.Context, p *applystate.Projector, prefix string, n int, then func(ctx context.Context, id string) error) error {
 	prefix = explore.UniqueID(prefix)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(32)
-	for i := range n {
-		g.Go(func() error {
-			id := fmt.Sprintf("%s-%05d", prefix, i)
-			_, _, err := p.CreatePlan(gctx, applystate.Plan{Apply: storage.Apply{ID: id},
-				Operations: []storage.Operation{{ID: "op", Deployment: "dep"}}})
-			if err == nil && then != nil {
-				err = then(gctx, id)
-			}
-			return err
-		})
-	}
-	return g.Wait()
+	return seedEach(ctx, n, 32, func(ctx context.Context, i int) error {
+		id := fmt.Sprintf("%s-%05d", prefix, i)
+		_, _, err := p.CreatePlan(ctx, applystate.Plan{Apply: storage.Apply{ID: id},
+			Operations: []storage.Operation{{ID: "op", Deployment: "dep"}}})
+		if err == nil && then != nil {
+			err = then(ctx, id)
+		}
+		return err
+	})
 }
 
 // seedFinishedApplies creates n applies of one operation each through p

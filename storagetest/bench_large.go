@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
 )
@@ -99,17 +97,12 @@ func largeQueue(queue string, n int) ([]storage.Batch, []storage.Member) {
 // time.
 func storeLoader(store storage.Store) Loader {
 	return func(ctx context.Context, batches []storage.Batch, members []storage.Member) error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(32)
-		for i := range batches {
-			g.Go(func() error {
-				if err := store.AddMember(gctx, members[i]); err != nil {
-					return err
-				}
-				_, err := store.CreateBatch(gctx, batches[i])
+		return seedEach(ctx, len(batches), 32, func(ctx context.Context, i int) error {
+			if err := store.AddMember(ctx, members[i]); err != nil {
 				return err
-			})
-		}
-		return g.Wait()
+			}
+			_, err := store.CreateBatch(ctx, batches[i])
+			return err
+		})
 	}
 }

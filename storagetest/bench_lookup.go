@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
 
@@ -31,16 +29,11 @@ func lookupOrchestrator(fs storage.Store) (*batchstate.Orchestrator, error) {
 // queue, batch i holding request "req-i", and returns the queue.
 func seedLookupQueue(ctx context.Context, o *batchstate.Orchestrator, n int) (string, error) {
 	queue := explore.UniqueID(fmt.Sprintf("lookup%d", n))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i := range n {
-		g.Go(func() error {
-			_, err := o.Create(gctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("b%05d", i),
-				State: listStates[i%len(listStates)], Payload: fmt.Appendf(nil, "req-%d", i)})
-			return err
-		})
-	}
-	return queue, g.Wait()
+	return queue, seedEach(ctx, n, 8, func(ctx context.Context, i int) error {
+		_, err := o.Create(ctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("b%05d", i),
+			State: listStates[i%len(listStates)], Payload: fmt.Appendf(nil, "req-%d", i)})
+		return err
+	})
 }
 
 // scanLookup is the baseline Lookup: the whole queue listed, and filtered

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/internal/explore"
 	"github.com/statefold/statefold/storage"
@@ -27,18 +25,13 @@ var pruneMachine = batchstate.Machine{States: []string{"open", "done"}, Terminal
 // 32 at a time, and returns the queue.
 func seedFinished(ctx context.Context, o *batchstate.Orchestrator, n int) (string, error) {
 	queue := explore.UniqueID("prune")
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(32)
-	for i := range n {
-		g.Go(func() error {
-			b, err := o.Create(gctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("b%05d", i), State: "open"})
-			if err == nil {
-				_, err = o.Transition(gctx, b, "done")
-			}
-			return err
-		})
-	}
-	return queue, g.Wait()
+	return queue, seedEach(ctx, n, 32, func(ctx context.Context, i int) error {
+		b, err := o.Create(ctx, storage.Batch{Queue: queue, ID: fmt.Sprintf("b%05d", i), State: "open"})
+		if err == nil {
+			_, err = o.Transition(ctx, b, "done")
+		}
+		return err
+	})
 }
 
 // benchPrune measures [batchstate.Orchestrator.Prune] of pruneSize
