@@ -25,24 +25,11 @@ type Store struct {
 	db *sql.DB
 }
 
-var (
-	_ storage.Store       = (*Store)(nil)
-	_ storage.Snapshotter = (*Store)(nil)
-	_ storage.MemberPager = (*Store)(nil)
-	_ storage.Mover       = (*Store)(nil)
-)
+// checkedStore is the portable layer around the driver, with the
+// capabilities it offers (see [sqlstore.Checked]).
+type checkedStore = sqlstore.Checked
 
-// checkedStore is the portable layer [storage.Checked] puts around the
-// driver, with the optional capabilities the driver offers
-// ([storage.Snapshotter]: a List in one statement, one snapshot;
-// [storage.MemberPager]; [storage.Mover]: a batch's move and its index
-// row in one statement): its methods are Store's, every input checked.
-type checkedStore interface {
-	storage.Store
-	storage.Snapshotter
-	storage.MemberPager
-	storage.Mover
-}
+var _ checkedStore = (*Store)(nil)
 
 // New returns a Store over db. It does no I/O: run [Migrate] with the same
 // options first. A nil db, a nil option or an invalid one is an error
@@ -62,7 +49,7 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	d := sqlstore.New(dialect{db}, tables(c), c.ChunkSize, c.Concurrency)
-	return &Store{storage.Checked(d).(checkedStore), d, db}, nil
+	return &Store{sqlstore.Check(d), d, db}, nil
 }
 
 // dialect is MySQL's [sqlstore.Dialect] over a *sql.DB.

@@ -181,3 +181,18 @@ func (s *Store) GetBatches(ctx context.Context, queue string, ids []string) ([]s
 	}
 	return append([]storage.Batch{}, slices.Concat(got...)...), nil
 }
+
+// Checked is the portable layer [storage.Checked] puts around a Store, with
+// the optional capabilities every SQL dialect offers ([storage.Snapshotter]:
+// a List in one statement, one snapshot; [storage.MemberPager];
+// [storage.Mover]: a batch's move and its index row in one statement): the
+// methods of the mysql and postgres stores, every input checked.
+type Checked interface {
+	storage.Store
+	storage.Snapshotter
+	storage.MemberPager
+	storage.Mover
+}
+
+// Check returns s behind [storage.Checked], with its capabilities.
+func Check(s *Store) Checked { return storage.Checked(s).(Checked) }
