@@ -87,6 +87,10 @@ END {
 		printf "BENCH lookup_speedup/%s/n=1000 %s\n", b, ratio(ns[b, p "Lookup/n=1000/scan"], ns[b, p "Lookup/n=1000/ours"])
 		printf "BENCH open_applies_calls/%s/n=10000 %s\n", b, calls[b, p "OpenApplies/n=10000"]
 		printf "BENCH open_applies_ms/%s/n=10000 %s\n", b, ratio(ns[b, p "OpenApplies/n=10000"], 1000000)
+		printf "BENCH prune_batches_calls/%s/n=10000 %s\n", b, calls[b, p "Prune/n=10000"]
+		printf "BENCH prune_batches_ms/%s/n=10000 %s\n", b, ratio(ns[b, p "Prune/n=10000"], 1000000)
+		printf "BENCH prune_applies_calls/%s/n=10000 %s\n", b, calls[b, p "PruneApplies/n=10000"]
+		printf "BENCH prune_applies_ms/%s/n=10000 %s\n", b, ratio(ns[b, p "PruneApplies/n=10000"], 1000000)
 	}
 	printf "BENCH list_vs_floor/mysql/n=1000 %s\n", ratio(ns["mysql", "BenchmarkStore/List/n=1000/ours"], ns["mysql", "BenchmarkListFloor/n=1000"])
 	printf "BENCH list_vs_floor/postgres/n=1000 %s\n", ratio(ns["postgres", "BenchmarkStore/List/n=1000/ours"], ns["postgres", "BenchmarkListFloor/n=1000"])
