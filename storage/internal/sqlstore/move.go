@@ -16,8 +16,10 @@ type MoveDialect interface {
 	// Move runs the dialect's one statement over t for the row m and the
 	// batch b (expected at version and state) and reports whether it
 	// wrote the row and whether it moved the batch. A statement that may
-	// leave both unwritten for want of the row (MySQL's two-table UPDATE)
-	// reports false, false then: the store runs the two statements.
+	// leave both unwritten for want of the row reports false, false then:
+	// the store runs the two statements. A dialect without it (MySQL, which
+	// has no statement that inserts into one table and updates another)
+	// gets the two statements always.
 	Move(ctx context.Context, t Tables, m storage.Member, b storage.Batch, version int64, state string) (row, moved bool, err error)
 }
 
