@@ -328,7 +328,8 @@ func quietListCost(t *testing.T, ctx context.Context, s storage.Store) {
 // runChurn cycles batches through three states with several workers while
 // a reader lists all three and a janitor reconciles: every batch is in a
 // listed state at every instant, so every List that answers must return
-// every batch. It runs until the reader has listed lists times.
+// every batch. It runs until the reader has listed lists times, and the
+// workers moved as many times and the janitor reconciled twice.
 func runChurn(t *testing.T, store storage.Store, lists int) {
 	ctx := context.Background()
 	m := batchstate.Machine{
@@ -352,7 +353,10 @@ func runChurn(t *testing.T, store storage.Store, lists int) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer stop.Store(true)
-		for listed.Load() < int64(lists) {
+		// Lists keep coming until there were lists of them, and as many
+		// moves and two Reconciles beside them: a List can be faster than
+		// any move (a store that reads a queue in one snapshot).
+		for listed.Load() < int64(lists) || moves.Load() < int64(lists) || reconciles.Load() < 2 {
 			got, err := o.List(gctx, queue, "a", "b", "c")
 			if errors.Is(err, storage.ErrConflict) {
 				refused.Add(1) // every attempt overlapped a Reconcile: no answer, no promise
