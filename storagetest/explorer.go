@@ -31,14 +31,14 @@ func DefaultExploration() Exploration { return explore.DefaultExploration() }
 type ModelCheck = explore.ModelCheck
 
 // DefaultModelCheck is what [Run] checks unless told otherwise: 2,000
-// generated scenarios on seed 1, two at once, within 4 minutes (200 under
+// generated scenarios on seed 1, two at once, within 8 minutes (200 under
 // -short); the environment variable STATEFOLD_EXPLORE_SCALE multiplies the
 // scenarios and the budget.
 func DefaultModelCheck() ModelCheck { return explore.DefaultModelCheck() }
 
 // RemoteModelCheck is [DefaultModelCheck] sized for a store over a
 // network: 120 scenarios, each in its default schedule and 3 random ones,
-// four at once, within 2 minutes (20 scenarios under -short); scaled the
+// four at once, within 4 minutes (20 scenarios under -short); scaled the
 // same way.
 func RemoteModelCheck() ModelCheck { return explore.RemoteModelCheck() }
 

@@ -70,11 +70,11 @@ type ModelCheck struct {
 // preemption or one fault and then with 6 random schedules (one drawn in
 // the shape of a known race: 150 bounded schedules, 24 delay schedules and
 // 200 holds schedules, see [Exploration].Delays and [Exploration].Holds),
-// two scenarios at once, within 4 minutes; all of it scaled by [ScaleEnv]. A store over a
+// two scenarios at once, within 8 minutes (a budget against a blocked run: on a busy machine it still completes); all of it scaled by [ScaleEnv]. A store over a
 // network needs smaller numbers (the server backends' tests pass their
 // own). Under -short: 200 scenarios.
 func DefaultModelCheck() ModelCheck {
-	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 4 * time.Minute, Parallel: 2, RaceSchedules: 150, RaceDelays: 24, RaceHolds: 200,
+	m := ModelCheck{Scenarios: 2000, Seed: 1, Budget: 8 * time.Minute, Parallel: 2, RaceSchedules: 150, RaceDelays: 24, RaceHolds: 200,
 		Exploration: Exploration{Preemptions: 1, Faults: 0, ClockAdvances: 1, Events: 1, MaxSchedules: 24, Random: 6, PCT: true, Seed: 1, Parallel: 1}}
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 200
@@ -85,11 +85,11 @@ func DefaultModelCheck() ModelCheck {
 // RemoteModelCheck is [DefaultModelCheck] sized for a store over a
 // network: 120 scenarios, each run in its default schedule and 3 random
 // ones (sampled, not bounded; 12 schedules for one drawn in the shape of
-// a known race), four scenarios at once, within 2 minutes;
+// a known race), four scenarios at once, within 4 minutes;
 // scaled by [ScaleEnv] too. The server backends' tests run it.
 func RemoteModelCheck() ModelCheck {
 	m := DefaultModelCheck().Scaled(1 / EnvScale())
-	m.Scenarios, m.Budget, m.Parallel, m.RaceSchedules, m.RaceDelays, m.RaceHolds = 120, 2*time.Minute, 4, 12, 0, 0
+	m.Scenarios, m.Budget, m.Parallel, m.RaceSchedules, m.RaceDelays, m.RaceHolds = 120, 4*time.Minute, 4, 12, 0, 0
 	m.Exploration.MaxSchedules, m.Exploration.Random = 1, 3
 	if testing.Testing() && testing.Short() {
 		m.Scenarios = 20
