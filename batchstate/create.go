@@ -2,6 +2,7 @@ package batchstate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,8 +11,10 @@ import (
 
 // Create stores a new batch in b.State with Version 1, CreatedAt and
 // UpdatedAt from the clock. If the state is not terminal, the index row is
-// added first; if that fails nothing is created (a newer row for the id
-// is storage.ErrConflict: the id has been used). If the batch write fails
+// added first; if that fails nothing is created. An id that is taken — a
+// stored batch, or the tombstone of a pruned or abandoned one — fails with
+// storage.ErrAlreadyExists, even where a row of its history refused the
+// new row first; a newer row of an id with no batch is storage.ErrConflict. If the batch write fails
 // the error is returned and the row is kept: the write may have landed.
 //
 // Create either returns an error or its batch is listed: if Reconcile
@@ -36,17 +39,33 @@ func (o *Orchestrator) Create(ctx context.Context, b storage.Batch) (created sto
 	}
 	if p.row != nil {
 		if err := o.members.AddMember(ctx, *p.row); err != nil {
-			return storage.Batch{}, fmt.Errorf("batchstate: create %q: add member %q: %w", b.ID, b.State, err)
+			return storage.Batch{}, o.taken(ctx, b, fmt.Errorf("batchstate: create %q: add member %q: %w", b.ID, b.State, err))
 		}
 	}
 	if err := o.addRows(ctx, kp.before); err != nil {
-		return storage.Batch{}, fmt.Errorf("batchstate: create %q: %w", b.ID, err)
+		return storage.Batch{}, o.taken(ctx, b, fmt.Errorf("batchstate: create %q: %w", b.ID, err))
 	}
 	created, err = o.batches.CreateBatch(ctx, p.batch)
 	if err != nil {
 		return storage.Batch{}, fmt.Errorf("batchstate: create %q: %w", b.ID, err)
 	}
 	return created, nil
+}
+
+// taken turns err, an index row of b refused as older than the stored one,
+// into storage.ErrAlreadyExists when the batch is stored: the id was used
+// before (a live batch, a tombstone of Prune or Reconcile) and a row of
+// its history is still there — a Create of that id fails as its
+// CreateBatch would. Any other error, or no batch, is err unchanged.
+func (o *Orchestrator) taken(ctx context.Context, b storage.Batch, err error) error {
+	if !errors.Is(err, storage.ErrConflict) {
+		return err
+	}
+	if _, gerr := o.batches.GetBatch(ctx, b.Queue, b.ID); gerr != nil {
+		return err
+	}
+	// Not a conflict to retry: only ErrAlreadyExists matches.
+	return fmt.Errorf("batchstate: create %q: the id is taken (%v): %w", b.ID, errors.Unwrap(err), storage.ErrAlreadyExists)
 }
 
 // checkCreate reports why m refuses to create b, if it does.
