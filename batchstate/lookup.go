@@ -18,7 +18,9 @@ import (
 // Every batch returned had key in its stored row, as returned, at some
 // instant of the call; a batch whose stored row has key at every instant
 // of the call is returned, even if it is rewritten meanwhile. Lookup costs
-// one ListMembers and one GetBatches call, whatever the size of the queue.
+// one ListMembers and one GetBatches call, whatever the size of the queue
+// (one ListSnapshot of the key's rows through a store that reads a queue
+// in one snapshot, [storage.Snapshotter]).
 // Terminal batches keep their keys: Lookup returns them too.
 func (o *Orchestrator) Lookup(ctx context.Context, queue, index, key string) (out []storage.Batch, err error) {
 	ctx, call := o.start(ctx, "Lookup", queue, "")
@@ -29,15 +31,37 @@ func (o *Orchestrator) Lookup(ctx context.Context, queue, index, key string) (ou
 	if err := o.checkLookup(queue, index, key); err != nil {
 		return nil, err
 	}
-	rows, err := o.members.ListMembers(ctx, queue, keyBucket(index, key))
+	found, ids, err := o.lookupRows(ctx, queue, keyBucket(index, key))
 	if err != nil {
-		return nil, fmt.Errorf("batchstate: lookup %q %q: list members: %w", index, key, err)
-	}
-	found, ids, err := o.resolve(ctx, queue, [][]storage.Member{rows})
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("batchstate: lookup %q %q: %w", index, key, err)
 	}
 	return keyed(o.m, o.indexByName(index), ids, found, key), nil
+}
+
+// lookupRows returns the batches of the rows of bucket, by id, and their
+// ids: in one snapshot where the stores offer it (each batch that exists,
+// whatever its state), else the rows, then their batches.
+func (o *Orchestrator) lookupRows(ctx context.Context, queue, bucket string) (map[string]storage.Batch, []string, error) {
+	if o.snap != nil {
+		snap, err := o.snap.ListSnapshot(ctx, storage.SnapshotRequest{Queue: queue, States: []string{bucket}, AnyState: true})
+		if err == nil {
+			found := make(map[string]storage.Batch, len(snap.Batches))
+			ids := make([]string, 0, len(snap.Batches))
+			for _, b := range snap.Batches {
+				found[b.ID] = b
+				ids = append(ids, b.ID)
+			}
+			return found, ids, nil
+		}
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return nil, nil, err
+		}
+	}
+	rows, err := o.members.ListMembers(ctx, queue, bucket)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list members: %w", err)
+	}
+	return o.resolve(ctx, queue, [][]storage.Member{rows})
 }
 
 // checkLookup reports why Lookup refuses its arguments, if it does.

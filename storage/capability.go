@@ -45,6 +45,11 @@ type SnapshotRequest struct {
 	// Limit > 0 bounds the rows read to those of Limit batch ids; 0
 	// reads every row.
 	Limit int
+	// AnyState, with one bucket in States, puts every row's batch that
+	// exists in [Snapshot.Batches] whatever state it is stored in: the
+	// bucket is not a state but, say, the rows of a derived key
+	// (batchstate's Lookup); only rows of missing batches are Others.
+	AnyState bool
 }
 
 // Snapshot is the answer of [Snapshotter.ListSnapshot], as stored at one
@@ -95,6 +100,9 @@ func ValidateSnapshotRequest(r SnapshotRequest) error {
 	}
 	if len(r.States) == 0 {
 		return Invalid("States", "no state to read")
+	}
+	if r.AnyState && len(r.States) != 1 {
+		return Invalid("AnyState", "reads one bucket, not %d", len(r.States))
 	}
 	if err := first(ValidateIDs("States", r.States), ValidateIDs("Also", r.Also), ValidateIDs("OthersIn", r.OthersIn),
 		noRepeats("States", r.States), noRepeats("Also", r.Also), noRepeats("OthersIn", r.OthersIn)); err != nil {

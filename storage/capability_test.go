@@ -49,6 +49,7 @@ func TestCheckedForwardsTheCapabilitiesAfterItsChecks(t *testing.T) {
 		"States[0]": {Queue: "q", States: []string{""}},
 		"Also":      {Queue: "q", States: []string{"a"}, Also: []string{"x", "x"}},
 		"OthersIn":  {Queue: "q", States: []string{"a"}, OthersIn: []string{"d", "d"}},
+		"AnyState":  {Queue: "q", States: []string{"a", "b"}, AnyState: true},
 		"After":     {Queue: "q", States: []string{"a"}, After: "\xff"},
 		"Limit":     {Queue: "q", States: []string{"a"}, Limit: -1},
 	} {

@@ -48,6 +48,19 @@ func runSnapshot(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				require.Contains(t, rowKeys(want.Others), o, "a row reported is a row whose batch is not in its state")
 			}
 		},
+		"AnyState": func(t *testing.T, ctx context.Context, s storage.Store) {
+			snap, ok := snapshotterOf(t, ctx, s)
+			if !ok {
+				return
+			}
+			q := seedSnapshotQueue(t, ctx, s)
+			r := storage.SnapshotRequest{Queue: q, States: []string{"s2"}, AnyState: true}
+			got, err := snap.ListSnapshot(ctx, r)
+			require.NoError(t, err)
+			requireSnapshot(t, genericSnapshot(t, ctx, s, r), got)
+			require.Contains(t, snapshotIDs(got), "b0", "a row's batch stored in another state is one of the batches")
+			require.Len(t, got.Others, 1, "only the row of the missing batch is another")
+		},
 		"Pages": func(t *testing.T, ctx context.Context, s storage.Store) {
 			snap, ok := snapshotterOf(t, ctx, s)
 			if !ok {
@@ -230,7 +243,7 @@ func genericSnapshot(t *testing.T, ctx context.Context, s storage.Store, r stora
 			continue
 		}
 		b, ok := byID[m.BatchID]
-		if ok && b.State == m.State {
+		if ok && (r.AnyState || b.State == m.State) {
 			out.Batches = append(out.Batches, b)
 			continue
 		}

@@ -58,7 +58,7 @@ func (s *driver) ListSnapshot(ctx context.Context, r storage.SnapshotRequest) (s
 				continue
 			}
 			switch c := rw.c; {
-			case c.ok && c.batch.State == r.States[i]:
+			case c.ok && (r.AnyState || c.batch.State == r.States[i]):
 				b := c.batch
 				b.Payload = payloads.clone(b.Payload)
 				snap.Batches = append(snap.Batches, b)

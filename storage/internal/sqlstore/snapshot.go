@@ -24,6 +24,9 @@ var (
 func (s *Store) snapshotSQL(r storage.SnapshotRequest) (string, []any) {
 	with, from, args := s.snapshotRows(r)
 	listed := func(col string) string { return "CASE WHEN b.state = m.state THEN " + col + " END" }
+	if r.AnyState {
+		listed = func(col string) string { return col }
+	}
 	// The time columns are read raw: the dialect's ScanTime takes the
 	// driver's own encoding too, and MySQL's DATE_FORMAT cost a third of
 	// the statement's time at 1,000 rows.
@@ -85,7 +88,7 @@ func (s *Store) ListSnapshot(ctx context.Context, r storage.SnapshotRequest) (st
 		if err := rows.Scan(dest...); err != nil {
 			return storage.Snapshot{}, CallErr(ctx, s.d, what, false, err)
 		}
-		row.add(r.Queue, &out)
+		row.add(r.Queue, r.AnyState, &out)
 	}
 	if err := rows.Err(); err != nil {
 		return storage.Snapshot{}, CallErr(ctx, s.d, what, false, err)
@@ -110,14 +113,15 @@ func (r *snapshotRow) dest(d Dialect, known []string) []any {
 		payloadDest{&r.payload}, timeDest{d, &r.created}, timeDest{d, &r.updated}}
 }
 
-// add adds the row scanned into r to out.
-func (r *snapshotRow) add(queue string, out *storage.Snapshot) {
+// add adds the row scanned into r to out (a batch found in any state
+// listed with anyState).
+func (r *snapshotRow) add(queue string, anyState bool, out *storage.Snapshot) {
 	b := storage.Batch{Queue: queue, ID: r.id, State: r.bst, Version: r.version.Int64, Payload: r.payload,
 		CreatedAt: r.created, UpdatedAt: r.updated}
 	switch {
 	case r.kind == 1:
 		out.Also = append(out.Also, b)
-	case r.bst == r.state:
+	case r.bst == r.state || anyState && r.bst != "":
 		out.Batches = append(out.Batches, b)
 	default:
 		// A missing batch reads as the empty state, never a key.
