@@ -56,41 +56,49 @@ function large(b,   n, p, r) {
 	r = ratio(bytes[b, "BenchmarkLarge/n=100000/ListPage"], bytes[b, "BenchmarkLarge/n=10000/ListPage"])
 	printf "BENCH large_paged_bytes_ratio/%s/100k_vs_10k %s %s\n", b, r, (r != "n/a" && r + 0 <= 1.5) ? "ok" : "FAIL (want <= 1.5)"
 }
+# emit prints the summary line name/b+sfx v (S prefixes the store benchmarks).
+function emit(name, b, sfx, v) { printf "BENCH %s/%s%s %s\n", name, b, sfx, v }
+# callsvs prints name_calls, the calls/op of ours, and name_vs, its ns/op over that of other.
+function callsvs(b, name, vs, sfx, ours, other) {
+	emit(name "_calls", b, sfx, calls[b, S ours])
+	emit(name "_" vs, b, sfx, ratio(ns[b, S ours], ns[b, S other]))
+}
+# speedup prints, at n=1000, name_calls and name_base_calls, the calls/op of
+# ours and of base (the naive way), and name_speedup, base'"'"'s ns/op over ours'"'"'s.
+function speedup(b, name, bench, base,   p) {
+	p = S bench "/n=1000/"
+	emit(name "_calls", b, "/n=1000", calls[b, p "ours"])
+	emit(name "_" base "_calls", b, "/n=1000", calls[b, p base])
+	emit(name "_speedup", b, "/n=1000", ratio(ns[b, p base], ns[b, p "ours"]))
+}
+# callsms prints name_calls and name_ms, the calls/op and ms/op of bench at n=10000.
+function callsms(b, name, bench) {
+	emit(name "_calls", b, "/n=10000", calls[b, S bench "/n=10000"])
+	emit(name "_ms", b, "/n=10000", ratio(ns[b, S bench "/n=10000"], 1000000))
+}
 END {
+	S = "BenchmarkStore/"
 	for (b in backends) {
 		if (b == "pure") continue
 		large(b)
-		p = "BenchmarkStore/"
-		printf "BENCH list_calls/%s/n=1000 %s\n", b, calls[b, p "List/n=1000/ours"]
-		printf "BENCH list_naive_calls/%s/n=1000 %s\n", b, calls[b, p "List/n=1000/naive"]
-		printf "BENCH list_speedup/%s/n=1000 %s\n", b, ratio(ns[b, p "List/n=1000/naive"], ns[b, p "List/n=1000/ours"])
-		printf "BENCH list_speedup/%s/n=100 %s\n", b, ratio(ns[b, p "List/n=100/naive"], ns[b, p "List/n=100/ours"])
-		printf "BENCH transition_calls/%s %s\n", b, calls[b, p "Transition/ours"]
-		printf "BENCH transition_vs_update/%s %s\n", b, ratio(ns[b, p "Transition/ours"], ns[b, p "Transition/update"])
-		printf "BENCH create_calls/%s %s\n", b, calls[b, p "Create/ours"]
-		printf "BENCH create_vs_create/%s %s\n", b, ratio(ns[b, p "Create/ours"], ns[b, p "Create/create"])
-		printf "BENCH drive32_ns/%s %s\n", b, ns[b, p "Drive32"]
-		printf "BENCH drive32_conflicts_per_drive/%s %s\n", b, conf[b, p "Drive32"]
+		speedup(b, "list", "List", "naive")
+		emit("list_speedup", b, "/n=100", ratio(ns[b, S "List/n=100/naive"], ns[b, S "List/n=100/ours"]))
+		callsvs(b, "transition", "vs_update", "", "Transition/ours", "Transition/update")
+		callsvs(b, "create", "vs_create", "", "Create/ours", "Create/create")
+		emit("drive32_ns", b, "", ns[b, S "Drive32"])
+		emit("drive32_conflicts_per_drive", b, "", conf[b, S "Drive32"])
 		for (i = 10; i <= 1000; i *= 10) {
-			printf "BENCH drive_poll_calls/%s/n=%d %s\n", b, i, calls[b, p "DrivePoll/n=" i]
-			printf "BENCH drive_poll_ns/%s/n=%d %s\n", b, i, ns[b, p "DrivePoll/n=" i]
+			emit("drive_poll_calls", b, "/n=" i, calls[b, S "DrivePoll/n=" i])
+			emit("drive_poll_ns", b, "/n=" i, ns[b, S "DrivePoll/n=" i])
 		}
-		printf "BENCH drive_poll_ns_ratio/%s/n=1000_vs_10 %s\n", b, ratio(ns[b, p "DrivePoll/n=1000"], ns[b, p "DrivePoll/n=10"])
-		printf "BENCH acquire_calls/%s %s\n", b, calls[b, p "Ownership/acquire"]
-		printf "BENCH acquire_vs_update/%s %s\n", b, ratio(ns[b, p "Ownership/acquire"], ns[b, p "Ownership/update"])
-		printf "BENCH renew_calls/%s %s\n", b, calls[b, p "Ownership/renew"]
-		printf "BENCH renew_vs_update/%s %s\n", b, ratio(ns[b, p "Ownership/renew"], ns[b, p "Ownership/update"])
-		printf "BENCH owner_poll_calls/%s/n=1000 %s\n", b, calls[b, p "Ownership/poll"]
-		printf "BENCH owner_poll_vs_poll/%s/n=1000 %s\n", b, ratio(ns[b, p "Ownership/poll"], ns[b, p "DrivePoll/n=1000"])
-		printf "BENCH lookup_calls/%s/n=1000 %s\n", b, calls[b, p "Lookup/n=1000/ours"]
-		printf "BENCH lookup_scan_calls/%s/n=1000 %s\n", b, calls[b, p "Lookup/n=1000/scan"]
-		printf "BENCH lookup_speedup/%s/n=1000 %s\n", b, ratio(ns[b, p "Lookup/n=1000/scan"], ns[b, p "Lookup/n=1000/ours"])
-		printf "BENCH open_applies_calls/%s/n=10000 %s\n", b, calls[b, p "OpenApplies/n=10000"]
-		printf "BENCH open_applies_ms/%s/n=10000 %s\n", b, ratio(ns[b, p "OpenApplies/n=10000"], 1000000)
-		printf "BENCH prune_batches_calls/%s/n=10000 %s\n", b, calls[b, p "Prune/n=10000"]
-		printf "BENCH prune_batches_ms/%s/n=10000 %s\n", b, ratio(ns[b, p "Prune/n=10000"], 1000000)
-		printf "BENCH prune_applies_calls/%s/n=10000 %s\n", b, calls[b, p "PruneApplies/n=10000"]
-		printf "BENCH prune_applies_ms/%s/n=10000 %s\n", b, ratio(ns[b, p "PruneApplies/n=10000"], 1000000)
+		emit("drive_poll_ns_ratio", b, "/n=1000_vs_10", ratio(ns[b, S "DrivePoll/n=1000"], ns[b, S "DrivePoll/n=10"]))
+		callsvs(b, "acquire", "vs_update", "", "Ownership/acquire", "Ownership/update")
+		callsvs(b, "renew", "vs_update", "", "Ownership/renew", "Ownership/update")
+		callsvs(b, "owner_poll", "vs_poll", "/n=1000", "Ownership/poll", "DrivePoll/n=1000")
+		speedup(b, "lookup", "Lookup", "scan")
+		callsms(b, "open_applies", "OpenApplies")
+		callsms(b, "prune_batches", "Prune")
+		callsms(b, "prune_applies", "PruneApplies")
 	}
 	printf "BENCH list_vs_floor/mysql/n=1000 %s\n", ratio(ns["mysql", "BenchmarkStore/List/n=1000/ours"], ns["mysql", "BenchmarkListFloor/n=1000"])
 	printf "BENCH list_vs_floor/postgres/n=1000 %s\n", ratio(ns["postgres", "BenchmarkStore/List/n=1000/ours"], ns["postgres", "BenchmarkListFloor/n=1000"])
