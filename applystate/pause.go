@@ -49,16 +49,7 @@ func (p *Projector) releasePause(ctx context.Context, applyID string) (Result, e
 	}
 	// Only now, with every failure it covered recorded on its row, may the
 	// flag go: a crash before this write leaves every pause released.
-	before, cleared, err := p.setFlag(ctx, applyID, clearPauseReleased)
-	if err != nil {
-		return Result{}, err
-	}
-	if prev := Normalize(before.State); prev.Terminal() {
-		return Result{Apply: before, Previous: prev, Changed: wrote}, nil
-	}
-	res, err := p.reproject(ctx, applyID)
-	res.Changed = res.Changed || wrote || cleared
-	return res, err
+	return p.setFlagThenReproject(ctx, applyID, clearPauseReleased, wrote)
 }
 
 // clearPauseReleased clears the PauseReleased flag an earlier version set

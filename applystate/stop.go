@@ -19,20 +19,25 @@ import (
 // unchanged. Stop is idempotent: retry it after an error (Reproject finishes
 // an interrupted Stop too).
 func (p *Projector) Stop(ctx context.Context, applyID string) (Result, error) {
-	return p.onApply(ctx, "Stop", applyID, p.stop)
+	return p.onApply(ctx, "Stop", applyID, func(ctx context.Context, applyID string) (Result, error) {
+		return p.setFlagThenReproject(ctx, applyID, requestStop, false)
+	})
 }
 
-// stop is Stop once its input is checked.
-func (p *Projector) stop(ctx context.Context, applyID string) (Result, error) {
-	before, wrote, err := p.setFlag(ctx, applyID, requestStop)
+// setFlagThenReproject is the end of Stop and ReleasePause: it sets a flag
+// of the apply with set (see [Projector.setFlag]) and reprojects, unless
+// the apply is terminal. wrote reports the caller's earlier writes, which
+// Changed counts too.
+func (p *Projector) setFlagThenReproject(ctx context.Context, applyID string, set func(*storage.Apply) bool, wrote bool) (Result, error) {
+	before, flagged, err := p.setFlag(ctx, applyID, set)
 	if err != nil {
 		return Result{}, err
 	}
 	if prev := Normalize(before.State); prev.Terminal() {
-		return Result{Apply: before, Previous: prev}, nil
+		return Result{Apply: before, Previous: prev, Changed: wrote}, nil
 	}
 	res, err := p.reproject(ctx, applyID)
-	res.Changed = res.Changed || wrote
+	res.Changed = res.Changed || wrote || flagged
 	return res, err
 }
 
