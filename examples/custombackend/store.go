@@ -151,18 +151,61 @@ func applyVersion(a storage.Apply) int64         { return a.Version }
 func opVersion(o storage.Operation) int64        { return o.Version }
 func anyRow[V any](V) bool                       { return true }
 
+// rows is how the driver reaches one kind of row: its table in a request,
+// the key of a row, and its version.
+type rows[V any] struct {
+	name       string // "batch", "apply", "operation"
+	table      func(*Tables) *table[V]
+	key        func(V) key
+	version    func(V) int64
+	setVersion func(*V, int64)
+}
+
+var (
+	batchRows = rows[storage.Batch]{name: "batch",
+		table:   func(tx *Tables) *table[storage.Batch] { return tx.batches },
+		key:     func(b storage.Batch) key { return key{b.Queue, b.ID, ""} },
+		version: batchVersion, setVersion: setBatchVersion}
+	applyRows = rows[storage.Apply]{name: "apply",
+		table:   func(tx *Tables) *table[storage.Apply] { return tx.applies },
+		key:     func(a storage.Apply) key { return key{a.ID, "", ""} },
+		version: applyVersion, setVersion: setApplyVersion}
+	opRows = rows[storage.Operation]{name: "operation",
+		table:   func(tx *Tables) *table[storage.Operation] { return tx.ops },
+		key:     func(op storage.Operation) key { return key{op.ApplyID, op.ID, ""} },
+		version: opVersion, setVersion: setOpVersion}
+)
+
+// create sends the request that inserts v at version 1.
+func (r rows[V]) create(ctx context.Context, s *driver, v V) (V, error) {
+	return call(ctx, s, true, "create "+r.name, func(tx *Tables) (V, error) {
+		return create(r.table(tx), r.key(v), v, r.setVersion)
+	})
+}
+
+// get sends the request that reads the row of k.
+func (r rows[V]) get(ctx context.Context, s *driver, k key) (V, error) {
+	return call(ctx, s, false, "get "+r.name, func(tx *Tables) (V, error) {
+		return get(r.table(tx), k)
+	})
+}
+
+// update sends the compare-and-swap of v at version expected, which the
+// stored row must also match.
+func (r rows[V]) update(ctx context.Context, s *driver, v V, expected int64, matches func(V) bool) (V, error) {
+	return call(ctx, s, true, "update "+r.name, func(tx *Tables) (V, error) {
+		return update(r.table(tx), r.key(v), v, expected, r.version, matches, r.setVersion)
+	})
+}
+
 // CreateBatch implements storage.Driver.
 func (s *driver) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	return call(ctx, s, true, "create batch", func(tx *Tables) (storage.Batch, error) {
-		return create(tx.batches, key{b.Queue, b.ID, ""}, b, setBatchVersion)
-	})
+	return batchRows.create(ctx, s, b)
 }
 
 // GetBatch implements storage.Driver.
 func (s *driver) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	return call(ctx, s, false, "get batch", func(tx *Tables) (storage.Batch, error) {
-		return get(tx.batches, key{queue, id, ""})
-	})
+	return batchRows.get(ctx, s, key{queue, id, ""})
 }
 
 // GetBatches implements storage.Driver.
@@ -182,9 +225,7 @@ func (s *driver) GetBatches(ctx context.Context, queue string, ids []string) ([]
 // expectedVersion and, byte for byte, expectedState.
 func (s *driver) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
 	inState := func(cur storage.Batch) bool { return cur.State == expectedState }
-	return call(ctx, s, true, "update batch", func(tx *Tables) (storage.Batch, error) {
-		return update(tx.batches, key{b.Queue, b.ID, ""}, b, expectedVersion, batchVersion, inState, setBatchVersion)
-	})
+	return batchRows.update(ctx, s, b, expectedVersion, inState)
 }
 
 // AddMember implements storage.Driver: an upsert that never lowers
@@ -221,37 +262,27 @@ func (s *driver) ListMembers(ctx context.Context, queue, state string) ([]storag
 
 // CreateApply implements storage.Driver.
 func (s *driver) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
-	return call(ctx, s, true, "create apply", func(tx *Tables) (storage.Apply, error) {
-		return create(tx.applies, key{a.ID, "", ""}, a, setApplyVersion)
-	})
+	return applyRows.create(ctx, s, a)
 }
 
 // GetApply implements storage.Driver.
 func (s *driver) GetApply(ctx context.Context, id string) (storage.Apply, error) {
-	return call(ctx, s, false, "get apply", func(tx *Tables) (storage.Apply, error) {
-		return get(tx.applies, key{id, "", ""})
-	})
+	return applyRows.get(ctx, s, key{id, "", ""})
 }
 
 // UpdateApply implements storage.Driver.
 func (s *driver) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
-	return call(ctx, s, true, "update apply", func(tx *Tables) (storage.Apply, error) {
-		return update(tx.applies, key{a.ID, "", ""}, a, expectedVersion, applyVersion, anyRow, setApplyVersion)
-	})
+	return applyRows.update(ctx, s, a, expectedVersion, anyRow)
 }
 
 // CreateOperation implements storage.Driver.
 func (s *driver) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	return call(ctx, s, true, "create operation", func(tx *Tables) (storage.Operation, error) {
-		return create(tx.ops, key{op.ApplyID, op.ID, ""}, op, setOpVersion)
-	})
+	return opRows.create(ctx, s, op)
 }
 
 // GetOperation implements storage.Driver.
 func (s *driver) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	return call(ctx, s, false, "get operation", func(tx *Tables) (storage.Operation, error) {
-		return get(tx.ops, key{applyID, id, ""})
-	})
+	return opRows.get(ctx, s, key{applyID, id, ""})
 }
 
 // ListOperations implements storage.Driver.
@@ -263,7 +294,5 @@ func (s *driver) ListOperations(ctx context.Context, applyID string) ([]storage.
 
 // UpdateOperation implements storage.Driver.
 func (s *driver) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
-	return call(ctx, s, true, "update operation", func(tx *Tables) (storage.Operation, error) {
-		return update(tx.ops, key{op.ApplyID, op.ID, ""}, op, expectedVersion, opVersion, anyRow, setOpVersion)
-	})
+	return opRows.update(ctx, s, op, expectedVersion, anyRow)
 }
