@@ -24,7 +24,7 @@ import (
 //
 // On a store that offers storage.Mover (PostgreSQL, MariaDB and MySQL)
 // the row and the write of a move into a non-terminal state, without
-// indexes, go as one statement, with the same outcome.
+// indexes, go in one round trip, with the same outcome.
 //
 // With indexes ([WithIndex]), Transition first reads the stored batch,
 // whose keys are the ones b's may replace (a version or state other than

@@ -3,8 +3,10 @@ package storage
 import "context"
 
 // Mover is an optional capability of a store: a batch's move and the
-// index row of the state it enters, written by one statement (one round
-// trip and one commit; a single statement, not a transaction). A store
+// index row of the state it enters, written in one round trip (one
+// statement on PostgreSQL, one stored procedure's two autocommit
+// statements on MySQL; never a transaction, and nothing relies on the
+// two being atomic). A store
 // that lacks it, or answers [errors.ErrUnsupported], is sent AddMember
 // and then UpdateBatch instead, with the same outcome. [Checked] forwards
 // it, checking its input first.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/internal/sqlstore"
 )
 
 // Keys that a utf8mb4 collation would treat as equal stay distinct: case,
@@ -338,11 +339,12 @@ func TestSchemaCreatesWhatMigrateCreates(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = db.ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+other+"batches`, `"+other+"members`, `"+
 			other+"applies`, `"+other+"operations`, `"+other+"schema`")
+		_, _ = db.ExecContext(context.Background(), "DROP PROCEDURE IF EXISTS `"+other+procedureSuffix+"`")
 	})
 	ddl, err := Schema(WithTablePrefix(other))
 	require.NoError(t, err)
-	stmts := strings.Split(strings.TrimSuffix(ddl, ";\n"), ";\n\n")
-	require.Len(t, stmts, 6, "four tables, the schema table and its version row")
+	stmts := sqlstore.Split(ddl)
+	require.Len(t, stmts, 8, "four tables, the procedure (dropped, then created), the schema table and its version row")
 	for _, stmt := range stmts {
 		_, err := db.ExecContext(ctx, stmt)
 		require.NoError(t, err, stmt)

@@ -67,9 +67,11 @@ func ExampleSchema() {
 		fmt.Println(err)
 		return
 	}
-	for _, stmt := range strings.Split(ddl, ";\n") {
-		if first, _, ok := strings.Cut(strings.TrimSpace(stmt), "\n"); ok {
-			fmt.Println(first)
+	for line := range strings.Lines(ddl) {
+		for _, start := range []string{"CREATE", "DROP", "INSERT", "DELIMITER"} {
+			if strings.HasPrefix(line, start) {
+				fmt.Print(line)
+			}
 		}
 	}
 	_, err = mysql.Schema(mysql.WithTablePrefix("sf-"))
@@ -77,6 +79,10 @@ func ExampleSchema() {
 	// Output:
 	// CREATE TABLE IF NOT EXISTS `sf_batches` (
 	// CREATE TABLE IF NOT EXISTS `sf_members` (
+	// DROP PROCEDURE IF EXISTS `sf_move_batch`;
+	// DELIMITER //
+	// CREATE PROCEDURE `sf_move_batch`(
+	// DELIMITER ;
 	// CREATE TABLE IF NOT EXISTS `sf_applies` (
 	// CREATE TABLE IF NOT EXISTS `sf_operations` (
 	// CREATE TABLE IF NOT EXISTS `sf_schema` (

@@ -63,3 +63,6 @@ func quote(name string) string { return "`" + name + "`" }
 
 // tables are the quoted names of the four tables.
 func tables(c config) sqlstore.Tables { return c.TablesOf(quote) }
+
+// procedure is the quoted name of the schema's procedure behind MoveBatch.
+func procedure(c config) string { return quote(c.Prefix + procedureSuffix) }

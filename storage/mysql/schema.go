@@ -26,7 +26,9 @@ const SchemaVersion = sqlstore.SchemaVersion
 // exist and records [SchemaVersion] — the embedded schema.sql with the
 // table prefix of opts substituted — for DBAs who apply migrations with
 // their own tools; [SchemaFrom] gives the DDL from an earlier release's
-// tables. Statements are separated by ";\n".
+// tables. Statements end with ";\n", except the procedure's, whose body
+// holds ";": it stands between "DELIMITER //" and "DELIMITER ;" lines, as
+// the mysql client and most migration tools read it.
 func Schema(opts ...Option) (string, error) { return SchemaFrom(0, opts...) }
 
 // SchemaFrom returns the DDL that brings tables of schema version from (0:
@@ -53,9 +55,14 @@ func SchemaFrom(from int, opts ...Option) (string, error) {
 	return sqlstore.Join(append(stmts, schemaStatements(c)...)), nil
 }
 
-// schemaStatements are the statements of the embedded schema for c.
+// schemaStatements are the statements of the embedded schema for c: its
+// tables and its procedure renamed after c's prefix.
 func schemaStatements(c config) []string {
-	return sqlstore.Statements(schemaSQL, tables(config{Prefix: DefaultTablePrefix}), tables(c))
+	stmts := sqlstore.Statements(schemaSQL, tables(config{Prefix: DefaultTablePrefix}), tables(c))
+	for i, stmt := range stmts {
+		stmts[i] = strings.ReplaceAll(stmt, procedure(config{Prefix: DefaultTablePrefix}), procedure(c))
+	}
+	return stmts
 }
 
 // Migrate brings the tables to [SchemaVersion]: it creates those that do
@@ -66,10 +73,13 @@ func schemaStatements(c config) []string {
 // definition schema.sql gives it, so that an upgraded table is the table
 // Schema creates — and records the version last, so that a Migrate that
 // stops half-way leaves tables [Store.Check] refuses. Rows written before
-// read with the new fields zero. It never drops anything, and refuses
-// tables of a later release (storage.ErrSchema). Concurrent Migrates are
-// safe: a column another one added meanwhile is taken as added. It needs
-// the CREATE, ALTER, SELECT, INSERT and UPDATE privileges.
+// read with the new fields zero. It never drops a table, a column or a
+// row (it replaces the schema's stored procedure, <prefix>move_batch,
+// which holds no data), and refuses tables of a later release
+// (storage.ErrSchema). Concurrent Migrates are safe: a column or the
+// procedure another one added meanwhile is taken as added. It needs the
+// CREATE, ALTER, CREATE ROUTINE, ALTER ROUTINE, SELECT, INSERT and UPDATE
+// privileges.
 func Migrate(ctx context.Context, db *sql.DB, opts ...Option) error {
 	if db == nil {
 		return storage.Invalid("db", "nil *sql.DB")
@@ -78,14 +88,14 @@ func Migrate(ctx context.Context, db *sql.DB, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	if v, err := sqlstore.New(dialect{db}, tables(c), 1, 1).Version(ctx); err == nil && v > SchemaVersion {
+	if v, err := sqlstore.New(dialect{db: db}, tables(c), 1, 1).Version(ctx); err == nil && v > SchemaVersion {
 		return sqlstore.TooNew("mysql", v)
 	}
 	var record []string // the version, written last
 	for _, stmt := range schemaStatements(c) {
 		if strings.HasPrefix(stmt, "INSERT") {
 			record = append(record, stmt)
-		} else if _, err := db.ExecContext(ctx, stmt); err != nil {
+		} else if _, err := db.ExecContext(ctx, stmt); err != nil && !isErr(err, erSPAlreadyExists) {
 			return fmt.Errorf("mysql: migrate: %w", err)
 		}
 	}
@@ -180,12 +190,13 @@ func addColumns(ctx context.Context, db *sql.DB, name, table string, cols []stru
 // this release reads and record [SchemaVersion]: tables missing, of an
 // earlier release, half-migrated or of a later release are an error
 // matching storage.ErrSchema that says to run [Migrate] (or apply
-// [SchemaFrom]'s DDL). It reads only; call it at startup ([New] does no
-// I/O). Each problem is one error naming it.
+// [SchemaFrom]'s DDL), and so is a missing procedure behind MoveBatch
+// (tables an earlier build migrated). It reads only; call it at startup
+// ([New] does no I/O). Each problem is one error naming it.
 func (s *Store) Check(ctx context.Context) error {
 	var autocommit, readOnly int
 	if err := s.db.QueryRowContext(ctx, "SELECT @@autocommit, @@read_only").Scan(&autocommit, &readOnly); err != nil {
-		return sqlstore.CallErr(ctx, dialect{s.db}, "check", false, err)
+		return sqlstore.CallErr(ctx, dialect{db: s.db}, "check", false, err)
 	}
 	if autocommit != 1 {
 		return fmt.Errorf("mysql: check: autocommit is off on this connection: the store needs every statement to commit on its own (remove autocommit=false from the DSN or the server's init_connect): %w", storage.ErrInvalid)
@@ -193,5 +204,32 @@ func (s *Store) Check(ctx context.Context) error {
 	if readOnly != 0 {
 		return fmt.Errorf("mysql: check: the server is read-only (a replica?): point the store at the primary: %w", storage.ErrInvalid)
 	}
-	return s.d.Check(ctx)
+	if err := s.d.Check(ctx); err != nil {
+		return err
+	}
+	return s.checkProcedure(ctx)
+}
+
+// checkProcedure verifies that the procedure behind MoveBatch exists
+// (tables migrated by a build before it have none): without it, or
+// without the EXECUTE privilege on it, MoveBatch would still answer right
+// but pay two round trips.
+func (s *Store) checkProcedure(ctx context.Context) error {
+	name := strings.Trim(s.move, "`")
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.ROUTINES"+
+		" WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_NAME = ? AND ROUTINE_TYPE = 'PROCEDURE'", name).Scan(&n)
+	if err != nil {
+		return sqlstore.CallErr(ctx, dialect{db: s.db}, "check", false, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("mysql: check: no procedure %s, or no privilege to see it (tables of an earlier build): run Migrate: %w", s.move, storage.ErrSchema)
+	}
+	return nil
+}
+
+// isErr reports whether err is the server's error number.
+func isErr(err error, number uint16) bool {
+	var me *gomysql.MySQLError
+	return errors.As(err, &me) && me.Number == number
 }

@@ -51,6 +51,38 @@ CREATE TABLE IF NOT EXISTS `statefold_members` (
   PRIMARY KEY (queue, state, batch_id)
 ) ENGINE=InnoDB;
 
+-- The procedure behind Store.MoveBatch (a Transition into a state that is
+-- not final): the upsert of the index row that AddMember runs and, only
+-- if it wrote the row, the compare-and-swap that UpdateBatch runs, in one
+-- round trip: two autocommit statements, not a transaction. It answers one
+-- row: whether the index row was written, whether the batch moved. Its
+-- parameters are named apart from every column (a routine's variables win
+-- over columns). Migrate replaces it; the DELIMITER lines are for tools
+-- that split a script on ";", as the mysql client does.
+DROP PROCEDURE IF EXISTS `statefold_move_batch`;
+
+DELIMITER //
+CREATE PROCEDURE `statefold_move_batch`(
+  IN q VARBINARY(255), IN s VARBINARY(255), IN i VARBINARY(255), IN v BIGINT, IN added DATETIME(6),
+  IN p MEDIUMBLOB, IN created DATETIME(6), IN updated DATETIME(6), IN ev BIGINT, IN es VARBINARY(255))
+  MODIFIES SQL DATA
+  SQL SECURITY INVOKER
+BEGIN
+  DO LAST_INSERT_ID(0);
+  INSERT INTO `statefold_members` (queue, state, batch_id, version, added_at) VALUES (q, s, i, v, added)
+    ON DUPLICATE KEY UPDATE
+    added_at = IF(VALUES(version) >= version, VALUES(added_at), added_at),
+    version = IF(VALUES(version) >= version, VALUES(version), LAST_INSERT_ID(version));
+  IF LAST_INSERT_ID() = 0 THEN
+    UPDATE `statefold_batches` SET state = s, payload = p, created_at = created, updated_at = updated, version = version + 1
+      WHERE queue = q AND id = i AND version = ev AND state = es;
+    SELECT TRUE, ROW_COUNT() > 0;
+  ELSE
+    SELECT FALSE, FALSE;
+  END IF;
+END //
+DELIMITER ;
+
 CREATE TABLE IF NOT EXISTS `statefold_applies` (
   id             VARBINARY(255) NOT NULL,
   state          VARBINARY(255) NOT NULL,

@@ -135,6 +135,9 @@ func newFixtureOn(t testing.TB, db *sql.DB, opts ...Option) fixture {
 		defer cancel()
 		_, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+prefix+"batches`, `"+prefix+"members`, `"+
 			prefix+"applies`, `"+prefix+"operations`, `"+prefix+"schema`")
+		if err == nil {
+			_, err = db.ExecContext(ctx, "DROP PROCEDURE IF EXISTS `"+prefix+procedureSuffix+"`")
+		}
 		if err != nil {
 			t.Errorf("drop test tables %s*: %v", prefix, err)
 		}

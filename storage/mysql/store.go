@@ -21,8 +21,9 @@ import (
 // driver: every input is checked before any I/O.
 type Store struct {
 	checkedStore
-	d  *sqlstore.Store
-	db *sql.DB
+	d    *sqlstore.Store
+	db   *sql.DB
+	move string // the quoted name of the procedure behind MoveBatch
 }
 
 // checkedStore is the portable layer around the driver, with the
@@ -48,12 +49,16 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := sqlstore.New(dialect{db}, tables(c), c.ChunkSize, c.Concurrency)
-	return &Store{sqlstore.Check(d), d, db}, nil
+	d := sqlstore.New(dialect{db: db, move: procedure(c)}, tables(c), c.ChunkSize, c.Concurrency)
+	return &Store{sqlstore.Check(d), d, db, procedure(c)}, nil
 }
 
-// dialect is MySQL's [sqlstore.Dialect] over a *sql.DB.
-type dialect struct{ db *sql.DB }
+// dialect is MySQL's [sqlstore.Dialect] over a *sql.DB; move is the
+// quoted name of the schema's procedure behind Move.
+type dialect struct {
+	db   *sql.DB
+	move string
+}
 
 func (dialect) Name() string { return "mysql" }
 

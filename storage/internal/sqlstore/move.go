@@ -10,20 +10,20 @@ import (
 var _ storage.Mover = (*Store)(nil)
 
 // MoveDialect is what a [Dialect] adds to answer [storage.Mover]: one
-// statement that upserts a batch's index row and compare-and-swaps the
-// batch.
+// round trip that upserts a batch's index row and, only if it wrote the
+// row, compare-and-swaps the batch (PostgreSQL: one statement; MySQL: a
+// call of the schema's stored procedure).
 type MoveDialect interface {
-	// Move runs the dialect's one statement over t for the row m and the
+	// Move runs the dialect's round trip over t for the row m and the
 	// batch b (expected at version and state) and reports whether it
-	// wrote the row and whether it moved the batch. A statement that may
-	// leave both unwritten for want of the row reports false, false then:
-	// the store runs the two statements. A dialect without it (MySQL, which
-	// has no statement that inserts into one table and updates another)
-	// gets the two statements always.
+	// wrote the row and whether it moved the batch. One that wrote
+	// nothing (a newer row, or a procedure the connection cannot call)
+	// reports false, false: the store runs the two statements. A dialect
+	// without it gets the two statements always.
 	Move(ctx context.Context, t Tables, m storage.Member, b storage.Batch, version int64, state string) (row, moved bool, err error)
 }
 
-// MoveBatch implements [storage.Mover] with the dialect's one statement.
+// MoveBatch implements [storage.Mover] with the dialect's round trip.
 // When it did not move the batch the store asks the statements of
 // AddMember and UpdateBatch for the answer: after a written row,
 // UpdateBatch (a lost compare-and-swap is told from a missing batch, as

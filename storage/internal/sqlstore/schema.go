@@ -2,28 +2,68 @@ package sqlstore
 
 import "strings"
 
-// Statements splits a schema file into statements, dropping comment lines
-// and renaming every table of from (as the file spells it) to its name in
-// to.
+// Statements splits a schema file into statements (see [Split]), renaming
+// every table of from (as the file spells it) to its name in to.
 func Statements(ddl string, from, to Tables) []string {
-	var body strings.Builder
-	for line := range strings.Lines(ddl) {
-		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
-			body.WriteString(line)
-		}
+	r := strings.NewReplacer(from.Batches, to.Batches, from.Members, to.Members,
+		from.Applies, to.Applies, from.Operations, to.Operations, from.Schema, to.Schema)
+	stmts := Split(ddl)
+	for i, stmt := range stmts {
+		stmts[i] = r.Replace(stmt)
 	}
-	text := strings.NewReplacer(from.Batches, to.Batches, from.Members, to.Members,
-		from.Applies, to.Applies, from.Operations, to.Operations, from.Schema, to.Schema).Replace(body.String())
+	return stmts
+}
+
+// Split splits a script into statements as a DBA's tool does: comment
+// lines are dropped, a statement ends with a line that ends with the
+// delimiter (";", or what a "DELIMITER x" line sets, the mysql client's
+// convention for a stored procedure whose body holds ";").
+func Split(script string) []string {
 	var out []string
-	for stmt := range strings.SplitSeq(text, ";") {
-		if stmt = strings.TrimSpace(stmt); stmt != "" {
-			out = append(out, stmt)
+	var stmt strings.Builder
+	flush := func() {
+		if s := strings.TrimSpace(stmt.String()); s != "" {
+			out = append(out, s)
 		}
+		stmt.Reset()
 	}
+	delim := ";"
+	for line := range strings.Lines(script) {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trimmed, "--"):
+			continue
+		case strings.HasPrefix(strings.ToUpper(trimmed), "DELIMITER "):
+			flush()
+			delim = strings.TrimSpace(trimmed[len("DELIMITER "):])
+			continue
+		}
+		if body, ok := strings.CutSuffix(trimmed, delim); ok {
+			stmt.WriteString(strings.TrimSuffix(line, strings.TrimLeft(line, " \t")) + body)
+			flush()
+			continue
+		}
+		stmt.WriteString(line)
+	}
+	flush()
 	return out
 }
 
-// Join renders statements as one script, each ended by ";\n".
+// procDelimiter ends a statement whose body holds ";" in [Join]'s script.
+const procDelimiter = "//"
+
+// Join renders statements as one script, each ended by ";\n" and set
+// apart by an empty line; a statement that holds ";" (a stored
+// procedure's body) stands between "DELIMITER //" and "DELIMITER ;"
+// lines, ended by "//", as the mysql client reads it.
 func Join(stmts []string) string {
-	return strings.Join(stmts, ";\n\n") + ";\n"
+	parts := make([]string, len(stmts))
+	for i, s := range stmts {
+		if strings.Contains(s, ";") {
+			parts[i] = "DELIMITER " + procDelimiter + "\n" + s + " " + procDelimiter + "\nDELIMITER ;\n"
+		} else {
+			parts[i] = s + ";\n"
+		}
+	}
+	return strings.Join(parts, "\n")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/statefold/statefold/storage"
+	"github.com/statefold/statefold/storage/internal/sqlstore"
 )
 
 // Tables is how a test reaches one store's migrated tables.
@@ -77,10 +78,8 @@ func MigrateAddsProjectedVersion(t *testing.T, ctx context.Context, tb Tables, o
 // Apply runs a script of Schema's statements one by one, as a DBA's tool
 // would.
 func Apply(t *testing.T, exec func(stmt string) error, script string) {
-	for stmt := range strings.SplitSeq(script, ";\n") {
-		if stmt = strings.TrimSpace(stmt); stmt != "" {
-			require.NoError(t, exec(stmt), stmt)
-		}
+	for _, stmt := range sqlstore.Split(script) {
+		require.NoError(t, exec(stmt), stmt)
 	}
 }
 
