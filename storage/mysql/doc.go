@@ -40,13 +40,9 @@
 //     clientFoundRows changes) is not consulted. VALUES() is deprecated in
 //     MySQL 8.0.20+ but accepted by both servers, whereas the row-alias
 //     syntax that replaces it is a syntax error on MariaDB;
-//   - MoveBatch (what batchstate's Transition sends for a move into a
-//     state that is not final) is one CALL of the procedure Migrate
-//     creates, <prefix>move_batch: AddMember's upsert, then, only if it
-//     wrote the row, UpdateBatch's compare-and-swap — two autocommit
-//     statements in one round trip. Without the procedure (or the EXECUTE
-//     privilege on it) the store sends the two statements, with the same
-//     answers, and Check asks for Migrate;
+//   - MoveBatch is one CALL of the procedure Migrate creates (AddMember's
+//     upsert, then UpdateBatch's compare-and-swap if the row was written:
+//     two autocommit statements, one round trip); without it, the two;
 //   - RemoveMember is DELETE ... WHERE key AND version <= ?;
 //   - GetBatches is one WHERE queue = ? AND id IN (...) query per chunk of
 //     at most [WithChunkSize] ids (default 1000); the ids are split into
@@ -83,12 +79,10 @@
 // default strict sql_mode (the store validates every limit before it
 // writes, so nothing would be truncated anyway).
 //
-// The store needs SELECT, INSERT, UPDATE and DELETE on its four tables
-// and EXECUTE on its procedure; [Migrate] needs CREATE, CREATE ROUTINE and
-// ALTER ROUTINE (it replaces the procedure), and ALTER to add the columns
-// a newer release needs to tables an earlier one created. Errors wrap the driver's: a duplicate create is
-// storage.ErrAlreadyExists and errors.As still finds the *mysql.MySQLError
-// (number 1062).
+// The store needs SELECT, INSERT, UPDATE and DELETE on its tables and
+// EXECUTE on its procedure; [Migrate] needs CREATE, ALTER, CREATE ROUTINE
+// and ALTER ROUTINE. Errors wrap the driver's: a duplicate create is
+// storage.ErrAlreadyExists and errors.As finds the *mysql.MySQLError.
 //
 // # Faults, replicas and autocommit
 //

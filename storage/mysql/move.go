@@ -12,7 +12,7 @@ import (
 
 var _ sqlstore.MoveDialect = dialect{}
 
-// MySQL error numbers of a procedure the connection cannot call.
+// MySQL error numbers of the procedure.
 const (
 	// erSPDoesNotExist (ER_SP_DOES_NOT_EXIST): no such procedure (tables
 	// migrated by an earlier build, or a Migrate replacing it right now).
@@ -33,9 +33,12 @@ const procedureSuffix = "move_batch"
 // of UpdateBatch: one round trip, two autocommit statements. A procedure
 // the connection cannot call (missing, or no EXECUTE privilege) wrote
 // nothing: Move reports false, false and the store sends the two
-// statements instead. A deadlock victim is called again, as exec does: its
-// rolled-back statement had no effect and the upsert of the same version
-// writes the same row.
+// statements instead. A deadlock victim is called again, as exec does:
+// its rolled-back statement had no effect and the upsert of the same
+// version writes the same row. Any other error is classified as a
+// compare-and-swap's: one the server answered (a lock wait timeout, say)
+// rolled back the statement it stopped, so the batch did not move while
+// the row may stand, as after AddMember and a failed UpdateBatch.
 func (d dialect) Move(ctx context.Context, _ sqlstore.Tables, m storage.Member, b storage.Batch, version int64, state string) (bool, bool, error) {
 	for attempt := 1; ; attempt++ {
 		var row, moved bool
