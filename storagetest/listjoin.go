@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,21 +68,14 @@ func runSnapshot(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			q := seedSnapshotQueue(t, ctx, s)
 			all := storage.SnapshotRequest{Queue: q, States: []string{"s1", "s2"}}
 			for _, limit := range []int{1, 2, 3, 100} {
-				var ids []string
-				for after := ""; ; {
+				ids := walkPages(t, limit, func(after string) []string {
 					r := all
 					r.After, r.Limit = after, limit
 					got, err := snap.ListSnapshot(ctx, r)
 					require.NoError(t, err)
 					requireSnapshot(t, genericSnapshot(t, ctx, s, r), got)
-					page := snapshotIDs(got)
-					require.LessOrEqual(t, len(page), limit, "a page holds at most Limit batch ids")
-					if len(page) < limit {
-						ids = append(ids, page...)
-						break
-					}
-					ids, after = append(ids, page...), page[len(page)-1]
-				}
+					return snapshotIDs(got)
+				}, func(id string) string { return id })
 				want, err := snap.ListSnapshot(ctx, all)
 				require.NoError(t, err)
 				require.Equal(t, snapshotIDs(want), ids, "the pages (limit %d) walk every id once, in order", limit)
@@ -109,39 +101,7 @@ func runSnapshot(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				require.Len(t, got.Batches, 1, "the batch always has the row of its state: one instant finds it, once (got %+v)", got)
 			}
 		},
-		"MemberPages": func(t *testing.T, ctx context.Context, s storage.Store) {
-			p, ok := s.(storage.MemberPager)
-			if !ok {
-				return
-			}
-			q := UniqueID("q")
-			for i := range 7 {
-				require.NoError(t, s.AddMember(ctx, member(q, "s", fmt.Sprintf("b%d", 6-i), int64(i+1), i)))
-			}
-			require.NoError(t, s.AddMember(ctx, member(q, "s2", "b3", 1, 0)))
-			if _, err := p.ListMembersPage(ctx, q, "s", "", 1); errors.Is(err, errors.ErrUnsupported) {
-				return
-			}
-			want, err := s.ListMembers(ctx, q, "s")
-			require.NoError(t, err)
-			slices.SortFunc(want, func(a, b storage.Member) int { return cmp.Compare(a.BatchID, b.BatchID) })
-			for _, limit := range []int{1, 3, 7, 8} {
-				var got []storage.Member
-				for after := ""; ; {
-					page, err := p.ListMembersPage(ctx, q, "s", after, limit)
-					require.NoError(t, err)
-					require.LessOrEqual(t, len(page), limit)
-					got = append(got, page...)
-					if len(page) < limit {
-						break
-					}
-					after = page[len(page)-1].BatchID
-				}
-				require.Equal(t, want, got, "pages of %d walk the bucket in batch id order", limit)
-			}
-			_, err = p.ListMembersPage(ctx, q, "s", "", 0)
-			require.ErrorIs(t, err, storage.ErrInvalid, "a page of no rows")
-		},
+		"MemberPages": memberPages,
 		"Validation": func(t *testing.T, ctx context.Context, s storage.Store) {
 			snap, ok := snapshotterOf(t, ctx, s)
 			if !ok {
@@ -177,6 +137,22 @@ func snapshotterOf(t *testing.T, ctx context.Context, s storage.Store) (storage.
 	}
 	require.NoError(t, err, "ListSnapshot of an empty queue")
 	return snap, true
+}
+
+// walkPages reads pages of at most limit items with read, each page after
+// the key of the last item of the one before, until a page is short, and
+// returns the items of every page in the order read.
+func walkPages[T any](t *testing.T, limit int, read func(after string) []T, key func(T) string) []T {
+	var all []T
+	for after := ""; ; {
+		page := read(after)
+		require.LessOrEqual(t, len(page), limit, "a page holds at most Limit items")
+		all = append(all, page...)
+		if len(page) < limit {
+			return all
+		}
+		after = key(page[len(page)-1])
+	}
 }
 
 // seedSnapshotQueue writes a queue with every kind of row: batches in s1

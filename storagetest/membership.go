@@ -1,7 +1,11 @@
 package storagetest
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"sort"
 	"testing"
 
@@ -104,4 +108,37 @@ func runMembership(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			require.Equal(t, want, got)
 		},
 	})
+}
+
+// memberPages checks the optional capability storage.MemberPager (the
+// Snapshot area runs it) against ListMembers: pages of every size walk the
+// bucket in batch id order, and a page of no rows is ErrInvalid. A store
+// that lacks it must say so with errors.ErrUnsupported, if it has the
+// method at all.
+func memberPages(t *testing.T, ctx context.Context, s storage.Store) {
+	p, ok := s.(storage.MemberPager)
+	if !ok {
+		return
+	}
+	q := UniqueID("q")
+	for i := range 7 {
+		require.NoError(t, s.AddMember(ctx, member(q, "s", fmt.Sprintf("b%d", 6-i), int64(i+1), i)))
+	}
+	require.NoError(t, s.AddMember(ctx, member(q, "s2", "b3", 1, 0)))
+	if _, err := p.ListMembersPage(ctx, q, "s", "", 1); errors.Is(err, errors.ErrUnsupported) {
+		return
+	}
+	want, err := s.ListMembers(ctx, q, "s")
+	require.NoError(t, err)
+	slices.SortFunc(want, func(a, b storage.Member) int { return cmp.Compare(a.BatchID, b.BatchID) })
+	for _, limit := range []int{1, 3, 7, 8} {
+		got := walkPages(t, limit, func(after string) []storage.Member {
+			page, err := p.ListMembersPage(ctx, q, "s", after, limit)
+			require.NoError(t, err)
+			return page
+		}, func(m storage.Member) string { return m.BatchID })
+		require.Equal(t, want, got, "pages of %d walk the bucket in batch id order", limit)
+	}
+	_, err = p.ListMembersPage(ctx, q, "s", "", 0)
+	require.ErrorIs(t, err, storage.ErrInvalid, "a page of no rows")
 }
