@@ -26,6 +26,15 @@ func newOperation(applyID, id string, seq int64) storage.Operation {
 		OnFailure: "halt", CreatedAt: ts(0), UpdatedAt: ts(0)}
 }
 
+// createBatch creates batch id in state, in a queue of its own, and
+// returns it as stored.
+func createBatch(t *testing.T, ctx context.Context, s storage.Store, id, state string) storage.Batch {
+	t.Helper()
+	b, err := s.CreateBatch(ctx, storage.Batch{Queue: UniqueID("q"), ID: id, State: state})
+	require.NoError(t, err)
+	return b
+}
+
 func runCRUD(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	explore.Parallel(t, newStore, map[string]func(t *testing.T, ctx context.Context, s storage.Store){
 		"Batch": func(t *testing.T, ctx context.Context, s storage.Store) {

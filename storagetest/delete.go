@@ -17,83 +17,64 @@ import (
 // deletable is one entity the Delete area deletes: calls on the row id of
 // a store, each returning the row's version where it has one.
 type deletable struct {
-	create func(ctx context.Context, s storage.Store, id string) (int64, error)
-	update func(ctx context.Context, s storage.Store, id string, v int64) (int64, error)
-	get    func(ctx context.Context, s storage.Store, id string) (int64, error)
-	del    func(ctx context.Context, s storage.Store, id string, v int64) error
+	create func(id string) (int64, error)
+	update func(id string, v int64) (int64, error)
+	get    func(id string) (int64, error)
+	del    func(id string, v int64) error
+}
+
+// deletableOf is the deletable of one kind of row T, its calls returning
+// the row; version points at the row's Version.
+func deletableOf[T any](version func(*T) *int64, create func(id string) (T, error), update func(id string, v int64) (T, error),
+	get func(id string) (T, error), del func(id string, v int64) error) deletable {
+	versionOf := func(row T, err error) (int64, error) { return *version(&row), err }
+	return deletable{
+		create: func(id string) (int64, error) { return versionOf(create(id)) },
+		update: func(id string, v int64) (int64, error) { return versionOf(update(id, v)) },
+		get:    func(id string) (int64, error) { return versionOf(get(id)) },
+		del:    del,
+	}
 }
 
 // deletables returns the batch, apply and operation rows of one queue and
-// one apply, fresh for each call.
-func deletables() map[string]deletable {
+// one apply of s, fresh for each call.
+func deletables(ctx context.Context, s storage.Store) map[string]deletable {
 	q, a := UniqueID("q"), UniqueID("apply")
 	return map[string]deletable{
-		"Batch": {
-			create: func(ctx context.Context, s storage.Store, id string) (int64, error) {
-				b, err := s.CreateBatch(ctx, newBatch(q, id))
-				return b.Version, err
-			},
-			update: func(ctx context.Context, s storage.Store, id string, v int64) (int64, error) {
+		"Batch": deletableOf(batchVersion,
+			func(id string) (storage.Batch, error) { return s.CreateBatch(ctx, newBatch(q, id)) },
+			func(id string, v int64) (storage.Batch, error) {
 				b := newBatch(q, id)
 				b.State = "running"
-				got, err := s.UpdateBatch(ctx, b, v, "queued")
-				return got.Version, err
+				return s.UpdateBatch(ctx, b, v, "queued")
 			},
-			get: func(ctx context.Context, s storage.Store, id string) (int64, error) {
-				b, err := s.GetBatch(ctx, q, id)
-				return b.Version, err
+			func(id string) (storage.Batch, error) { return s.GetBatch(ctx, q, id) },
+			func(id string, v int64) error { return s.DeleteBatch(ctx, q, id, v) }),
+		"Apply": deletableOf(applyVersion,
+			func(id string) (storage.Apply, error) { return s.CreateApply(ctx, newApply(a+id)) },
+			func(id string, v int64) (storage.Apply, error) { return s.UpdateApply(ctx, newApply(a+id), v) },
+			func(id string) (storage.Apply, error) { return s.GetApply(ctx, a+id) },
+			func(id string, v int64) error { return s.DeleteApply(ctx, a+id, v) }),
+		"Operation": deletableOf(operationVersion,
+			func(id string) (storage.Operation, error) { return s.CreateOperation(ctx, newOperation(a, id, 1)) },
+			func(id string, v int64) (storage.Operation, error) {
+				return s.UpdateOperation(ctx, newOperation(a, id, 1), v)
 			},
-			del: func(ctx context.Context, s storage.Store, id string, v int64) error {
-				return s.DeleteBatch(ctx, q, id, v)
-			},
-		},
-		"Apply": {
-			create: func(ctx context.Context, s storage.Store, id string) (int64, error) {
-				got, err := s.CreateApply(ctx, newApply(a+id))
-				return got.Version, err
-			},
-			update: func(ctx context.Context, s storage.Store, id string, v int64) (int64, error) {
-				got, err := s.UpdateApply(ctx, newApply(a+id), v)
-				return got.Version, err
-			},
-			get: func(ctx context.Context, s storage.Store, id string) (int64, error) {
-				got, err := s.GetApply(ctx, a+id)
-				return got.Version, err
-			},
-			del: func(ctx context.Context, s storage.Store, id string, v int64) error {
-				return s.DeleteApply(ctx, a+id, v)
-			},
-		},
-		"Operation": {
-			create: func(ctx context.Context, s storage.Store, id string) (int64, error) {
-				got, err := s.CreateOperation(ctx, newOperation(a, id, 1))
-				return got.Version, err
-			},
-			update: func(ctx context.Context, s storage.Store, id string, v int64) (int64, error) {
-				got, err := s.UpdateOperation(ctx, newOperation(a, id, 1), v)
-				return got.Version, err
-			},
-			get: func(ctx context.Context, s storage.Store, id string) (int64, error) {
-				got, err := s.GetOperation(ctx, a, id)
-				return got.Version, err
-			},
-			del: func(ctx context.Context, s storage.Store, id string, v int64) error {
-				return s.DeleteOperation(ctx, a, id, v)
-			},
-		},
+			func(id string) (storage.Operation, error) { return s.GetOperation(ctx, a, id) },
+			func(id string, v int64) error { return s.DeleteOperation(ctx, a, id, v) }),
 	}
 }
 
 func runDelete(t *testing.T, newStore func(t *testing.T) storage.Store, rounds int) {
 	cases := map[string]func(t *testing.T, ctx context.Context, s storage.Store){}
-	for name := range deletables() {
+	for name := range deletables(context.Background(), nil) { // the names: each case has rows of its own
 		cases[name] = func(t *testing.T, ctx context.Context, s storage.Store) {
-			deleteAtVersion(t, ctx, s, deletables()[name])
+			deleteAtVersion(t, deletables(ctx, s)[name])
 		}
 		cases["Race"+name] = func(t *testing.T, ctx context.Context, s storage.Store) {
 			for r := range rounds {
-				racingDeleters(t, ctx, s, deletables()[name], r)
-				deleteAgainstUpdate(t, ctx, s, deletables()[name], r)
+				racingDeleters(t, deletables(ctx, s)[name], r)
+				deleteAgainstUpdate(t, deletables(ctx, s)[name], r)
 			}
 		}
 	}
@@ -106,40 +87,40 @@ func runDelete(t *testing.T, newStore func(t *testing.T) storage.Store, rounds i
 // a version below 1 is ErrInvalid, and a create after the delete starts
 // again at Version 1 (the store keeps no history; a caller that must
 // refuse a deleted id keeps a row of its own).
-func deleteAtVersion(t *testing.T, ctx context.Context, s storage.Store, e deletable) {
-	_, err := e.create(ctx, s, "r")
+func deleteAtVersion(t *testing.T, e deletable) {
+	_, err := e.create("r")
 	require.NoError(t, err)
-	v, err := e.update(ctx, s, "r", 1)
+	v, err := e.update("r", 1)
 	require.NoError(t, err)
 	for _, stale := range []int64{v - 1, v + 1} {
-		err := e.del(ctx, s, "r", stale)
+		err := e.del("r", stale)
 		require.ErrorIs(t, err, storage.ErrConflict, "delete at version %d of a row at %d", stale, v)
 		require.NotErrorIs(t, err, storage.ErrNotFound)
 		require.NotErrorIs(t, err, storage.ErrAmbiguous)
-		got, err := e.get(ctx, s, "r")
+		got, err := e.get("r")
 		require.NoError(t, err, "a lost delete deletes nothing")
 		require.Equal(t, v, got, "a lost delete changes nothing")
 	}
-	require.ErrorIs(t, e.del(ctx, s, "r", 0), storage.ErrInvalid)
-	require.NoError(t, e.del(ctx, s, "r", v), "delete at the stored version")
-	_, err = e.get(ctx, s, "r")
+	require.ErrorIs(t, e.del("r", 0), storage.ErrInvalid)
+	require.NoError(t, e.del("r", v), "delete at the stored version")
+	_, err = e.get("r")
 	require.ErrorIs(t, err, storage.ErrNotFound, "a deleted row is gone")
-	err = e.del(ctx, s, "r", v)
+	err = e.del("r", v)
 	require.ErrorIs(t, err, storage.ErrNotFound, "deleting a deleted row")
 	require.NotErrorIs(t, err, storage.ErrConflict)
-	require.ErrorIs(t, e.del(ctx, s, "never", 1), storage.ErrNotFound)
-	again, err := e.create(ctx, s, "r")
+	require.ErrorIs(t, e.del("never", 1), storage.ErrNotFound)
+	again, err := e.create("r")
 	require.NoError(t, err, "the store keeps no tombstone")
 	require.Equal(t, int64(1), again)
 }
 
 // racingDeleters: several deleters at the read version, exactly one wins;
 // every other is ErrNotFound.
-func racingDeleters(t *testing.T, ctx context.Context, s storage.Store, e deletable, round int) {
+func racingDeleters(t *testing.T, e deletable, round int) {
 	id := fmt.Sprintf("d%d", round)
-	v, err := e.create(ctx, s, id)
+	v, err := e.create(id)
 	require.NoError(t, err)
-	errs := together(4+round%3, func(int) error { return e.del(ctx, s, id, v) })
+	errs := together(4+round%3, func(int) error { return e.del(id, v) })
 	won := 0
 	for _, err := range errs {
 		if err == nil {
@@ -149,25 +130,25 @@ func racingDeleters(t *testing.T, ctx context.Context, s storage.Store, e deleta
 		require.ErrorIs(t, err, storage.ErrNotFound, "a deleter that lost the race")
 	}
 	require.Equal(t, 1, won, "racing deleters: exactly one wins")
-	_, err = e.get(ctx, s, id)
+	_, err = e.get(id)
 	require.ErrorIs(t, err, storage.ErrNotFound)
 }
 
 // deleteAgainstUpdate: a delete and an update at the same read version;
 // exactly one wins, and the row is what the winner left: gone (the update
 // is ErrNotFound) or at the next version (the delete is ErrConflict).
-func deleteAgainstUpdate(t *testing.T, ctx context.Context, s storage.Store, e deletable, round int) {
+func deleteAgainstUpdate(t *testing.T, e deletable, round int) {
 	id := fmt.Sprintf("u%d", round)
-	v, err := e.create(ctx, s, id)
+	v, err := e.create(id)
 	require.NoError(t, err)
 	errs := together(2, func(i int) error {
 		if i == 0 {
-			return e.del(ctx, s, id, v)
+			return e.del(id, v)
 		}
-		_, err := e.update(ctx, s, id, v)
+		_, err := e.update(id, v)
 		return err
 	})
-	got, gerr := e.get(ctx, s, id)
+	got, gerr := e.get(id)
 	switch {
 	case errs[0] == nil:
 		require.ErrorIs(t, errs[1], storage.ErrNotFound, "the update after the delete won")

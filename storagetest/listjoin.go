@@ -86,9 +86,8 @@ func runSnapshot(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			if !ok {
 				return
 			}
-			q := UniqueID("q")
-			b, err := s.CreateBatch(ctx, storage.Batch{Queue: q, ID: "x", State: "s1"})
-			require.NoError(t, err)
+			b := createBatch(t, ctx, s, "x", "s1")
+			q := b.Queue
 			require.NoError(t, s.AddMember(ctx, storage.Member{Queue: q, State: "s1", BatchID: "x", Version: 1}))
 			stop := make(chan struct{})
 			var wg sync.WaitGroup

@@ -158,9 +158,8 @@ func moveOneWinner(t *testing.T, ctx context.Context, s storage.Store) {
 		return
 	}
 	for range 5 {
-		q := UniqueID("q")
-		b, err := s.CreateBatch(ctx, storage.Batch{Queue: q, ID: "b", State: "from"})
-		require.NoError(t, err)
+		b := createBatch(t, ctx, s, "b", "from")
+		q := b.Queue
 		to := []string{"to", "other", "to"}
 		errs := make([]error, len(to))
 		var wg sync.WaitGroup
@@ -196,9 +195,8 @@ func moveBadInput(t *testing.T, ctx context.Context, s storage.Store) {
 	if !ok {
 		return
 	}
-	q := UniqueID("q")
-	b, err := s.CreateBatch(ctx, storage.Batch{Queue: q, ID: "b", State: "from"})
-	require.NoError(t, err)
+	b := createBatch(t, ctx, s, "b", "from")
+	q := b.Queue
 	next := b
 	next.State = "to"
 	row := storage.Member{Queue: q, State: "to", BatchID: "b", Version: 2}
