@@ -7,8 +7,6 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-var _ storage.Mover = (*Store)(nil)
-
 // MoveDialect is what a [Dialect] adds to answer [storage.Mover]: one
 // round trip that upserts a batch's index row and, only if it wrote the
 // row, compare-and-swaps the batch (PostgreSQL: one statement; MySQL: a

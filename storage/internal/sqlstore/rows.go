@@ -14,17 +14,27 @@ type text struct{ s *string }
 
 // Scan implements sql.Scanner.
 func (t text) Scan(src any) error {
+	s, err := scanAs[string](src, "a string")
+	if err == nil {
+		*t.s = s
+	}
+	return err
+}
+
+// scanAs converts src, the value of a text or binary column, to T: the
+// zero T when it is NULL, an error naming into when it is neither bytes
+// nor a string.
+func scanAs[T ~string | ~[]byte](src any, into string) (T, error) {
+	var zero T
 	switch v := src.(type) {
 	case nil:
-		*t.s = ""
+		return zero, nil
 	case []byte:
-		*t.s = string(v)
+		return T(v), nil
 	case string:
-		*t.s = v
-	default:
-		return fmt.Errorf("cannot scan %T into a string", src)
+		return T(v), nil
 	}
-	return nil
+	return zero, fmt.Errorf("cannot scan %T into %s", src, into)
 }
 
 // strs returns scan destinations for string fields.

@@ -11,11 +11,6 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-var (
-	_ storage.Snapshotter = (*Store)(nil)
-	_ storage.MemberPager = (*Store)(nil)
-)
-
 // snapshotSQL is the one statement of ListSnapshot: every row of the
 // buckets (kind 0) left-joined with its batch — all its columns only where
 // it is stored in the row's state, so a stale row costs its key and the
@@ -155,17 +150,11 @@ type payloadDest struct{ p *[]byte }
 
 // Scan implements sql.Scanner.
 func (p payloadDest) Scan(src any) error {
-	switch v := src.(type) {
-	case nil:
-		*p.p = nil
-	case []byte:
-		*p.p = storage.ClonePayload(v)
-	case string:
-		*p.p = storage.ClonePayload([]byte(v))
-	default:
-		return fmt.Errorf("cannot scan %T into a payload", src)
+	b, err := scanAs[[]byte](src, "a payload")
+	if err == nil {
+		*p.p = storage.ClonePayload(b)
 	}
-	return nil
+	return err
 }
 
 // ListMembersPage implements [storage.MemberPager] as a bounded range

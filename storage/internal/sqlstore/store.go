@@ -24,7 +24,12 @@ type Store struct {
 	concurrency int
 }
 
-var _ storage.Driver = (*Store)(nil)
+var (
+	_ storage.Driver      = (*Store)(nil)
+	_ storage.Snapshotter = (*Store)(nil)
+	_ storage.MemberPager = (*Store)(nil)
+	_ storage.Mover       = (*Store)(nil)
+)
 
 // New returns a Store over the tables t in dialect d. GetBatches reads
 // chunks of at most chunkSize ids, concurrency of them at a time.
