@@ -170,6 +170,12 @@ func (e *exEnv) list(ctx context.Context, states ...string) ([]storage.Batch, er
 	return got, err
 }
 
+// transition moves b to state to; the actors keep only the error.
+func (e *exEnv) transition(ctx context.Context, b storage.Batch, to string) error {
+	_, err := e.o.Transition(ctx, b, to)
+	return err
+}
+
 func (e *exEnv) reconcile(ctx context.Context) error {
 	_, err := e.o.Reconcile(ctx, e.queue)
 	return err
@@ -205,11 +211,11 @@ func (e *exEnv) cycle(ctx context.Context, id string) error {
 	}
 	switch b.State {
 	case "running":
-		_, err = e.o.Transition(ctx, b, "queued")
+		return e.transition(ctx, b, "queued")
 	case "queued":
-		_, err = e.o.Transition(ctx, b, "running")
+		return e.transition(ctx, b, "running")
 	}
-	return err
+	return nil
 }
 
 // The actors the scenarios share.
@@ -223,8 +229,17 @@ var (
 
 func exMove(id, to string) *exActorSpec {
 	return &exActorSpec{name: fmt.Sprintf("Transition(%s → %s)", id, to), run: func(ctx context.Context, e *exEnv) error {
-		_, err := e.o.Transition(ctx, e.setup[id], to)
-		return err
+		return e.transition(ctx, e.setup[id], to)
+	}}
+}
+
+// exMoveEdited moves the setup's batch id to to from a copy that edit
+// changed, as a caller holding an edited copy does.
+func exMoveEdited(name, id, to string, edit func(b *storage.Batch)) *exActorSpec {
+	return &exActorSpec{name: name, run: func(ctx context.Context, e *exEnv) error {
+		b := e.setup[id]
+		edit(&b)
+		return e.transition(ctx, b, to)
 	}}
 }
 
@@ -281,8 +296,7 @@ var exBatchScenarios = []*exScenario{
 			if err != nil {
 				return err
 			}
-			_, err = e.o.Transition(ctx, b, "running")
-			return err
+			return e.transition(ctx, b, "running")
 		}}, exListQR},
 	},
 	{
@@ -299,12 +313,8 @@ var exBatchScenarios = []*exScenario{
 		doc:   "a Transition of a batch stored done, from a copy whose State was edited to running (its Version is the stored one), under a List",
 		ids:   []string{"b1"},
 		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued", "running", "done"}) },
-		actors: []*exActorSpec{{name: "Transition(b1 edited to running → queued)", run: func(ctx context.Context, e *exEnv) error {
-			b := e.setup["b1"]
-			b.State = "running"
-			_, err := e.o.Transition(ctx, b, "queued")
-			return err
-		}}, exListQR},
+		actors: []*exActorSpec{exMoveEdited("Transition(b1 edited to running → queued)", "b1", "queued",
+			func(b *storage.Batch) { b.State = "running" }), exListQR},
 	},
 	{
 		name:  "TransitionTooHighVersion",
@@ -312,12 +322,8 @@ var exBatchScenarios = []*exScenario{
 		ids:   []string{"b1"},
 		clock: true,
 		setup: func(s *exSetup) error { return s.seed("b1", []string{"queued"}, exRowAt("queued", 1)) },
-		actors: []*exActorSpec{{name: "Transition(b1 at version 5 → running)", run: func(ctx context.Context, e *exEnv) error {
-			b := e.setup["b1"]
-			b.Version = 5
-			_, err := e.o.Transition(ctx, b, "running")
-			return err
-		}}, exReconciler},
+		actors: []*exActorSpec{exMoveEdited("Transition(b1 at version 5 → running)", "b1", "running",
+			func(b *storage.Batch) { b.Version = 5 }), exReconciler},
 	},
 	{
 		name:  "TransitionReconcile",
@@ -328,7 +334,7 @@ var exBatchScenarios = []*exScenario{
 			return s.seed("b1", []string{"queued"}, exRowAt("queued", 1), exRowAt("running", 2))
 		},
 		actors: []*exActorSpec{{name: "Transition(b1 → running), re-read and retried", run: func(ctx context.Context, e *exEnv) error {
-			_, err := e.o.Transition(ctx, e.setup["b1"], "running")
+			err := e.transition(ctx, e.setup["b1"], "running")
 			if err == nil {
 				return nil
 			}
@@ -336,8 +342,7 @@ var exBatchScenarios = []*exScenario{
 			if gerr != nil || b.State != "queued" {
 				return err
 			}
-			_, err = e.o.Transition(ctx, b, "running")
-			return err
+			return e.transition(ctx, b, "running")
 		}}, exReconciler},
 	},
 	{

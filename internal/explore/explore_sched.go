@@ -379,6 +379,10 @@ func (r *exReplay) finish() error {
 	return nil
 }
 
+// exClockStart is when the clock of every schedule starts: every reading
+// of it is later.
+var exClockStart = time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+
 // exClock is the virtual clock of one schedule: every reading advances it
 // by a millisecond, so readings are distinct and increasing.
 type exClock struct {
@@ -532,219 +536,165 @@ func exNote(err error, ok string) string {
 	return ok
 }
 
-func (x *exStore) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
-	var out storage.Batch
+// exRun runs c through the scheduler: its step calls call on the real
+// store and notes the result with note. The actor gets call's result, or
+// the zero value and the injected error when the step failed the call.
+func exRun[T any](ctx context.Context, x *exStore, c *exCall, call func() (T, error), note func(T) string) (T, error) {
+	var out T
 	var err error
-	c := &exCall{method: faultstore.CreateBatch, desc: fmt.Sprintf("CreateBatch(%s %s)", exID(b.ID), b.State), batch: b.ID,
-		run: func() (string, error) {
-			out, err = x.inner.CreateBatch(ctx, b)
-			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
-		}}
+	c.run = func() (string, error) {
+		out, err = call()
+		return exNote(err, note(out)), err
+	}
 	if ierr := x.do(ctx, c); ierr != nil {
-		return storage.Batch{}, ierr
+		var zero T
+		return zero, ierr
 	}
 	return out, err
+}
+
+// exec runs a call of c that returns only an error through the scheduler,
+// noted ok when it succeeds.
+func (x *exStore) exec(ctx context.Context, c *exCall, ok string, call func() error) error {
+	_, err := exRun(ctx, x, c, func() (struct{}, error) { return struct{}{}, call() }, func(struct{}) string { return ok })
+	return err
+}
+
+// exStored is a stored row a call returns: a batch, an apply or an operation.
+type exStored interface {
+	storage.Batch | storage.Apply | storage.Operation
+}
+
+// exStateVersion returns the state and version of r.
+func exStateVersion[T exStored](r T) (string, int64) {
+	switch r := any(r).(type) {
+	case storage.Batch:
+		return r.State, r.Version
+	case storage.Apply:
+		return r.State, r.Version
+	case storage.Operation:
+		return r.State, r.Version
+	}
+	panic("unreachable")
+}
+
+// exWritten notes the row a write returned: its version.
+func exWritten[T exStored](r T) string {
+	_, v := exStateVersion(r)
+	return fmt.Sprintf("v%d", v)
+}
+
+// exRead notes the row a read returned: its state and version.
+func exRead[T exStored](r T) string {
+	st, v := exStateVersion(r)
+	return fmt.Sprintf("%s v%d", st, v)
+}
+
+// exSorted returns call's rows sorted by key, so that a trace (and what
+// the actor sees) does not depend on the store's order.
+func exSorted[T any](call func() ([]T, error), key func(T) string) func() ([]T, error) {
+	return func() ([]T, error) {
+		out, err := call()
+		slices.SortFunc(out, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
+		return out, err
+	}
+}
+
+func (x *exStore) CreateBatch(ctx context.Context, b storage.Batch) (storage.Batch, error) {
+	c := &exCall{method: faultstore.CreateBatch, desc: fmt.Sprintf("CreateBatch(%s %s)", exID(b.ID), b.State), batch: b.ID}
+	return exRun(ctx, x, c, func() (storage.Batch, error) { return x.inner.CreateBatch(ctx, b) }, exWritten)
 }
 
 func (x *exStore) GetBatch(ctx context.Context, queue, id string) (storage.Batch, error) {
-	var out storage.Batch
-	var err error
-	c := &exCall{method: faultstore.GetBatch, desc: fmt.Sprintf("GetBatch(%s)", exID(id)),
-		run: func() (string, error) {
-			out, err = x.inner.GetBatch(ctx, queue, id)
-			return exNote(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return storage.Batch{}, ierr
-	}
-	return out, err
+	c := &exCall{method: faultstore.GetBatch, desc: fmt.Sprintf("GetBatch(%s)", exID(id))}
+	return exRun(ctx, x, c, func() (storage.Batch, error) { return x.inner.GetBatch(ctx, queue, id) }, exRead)
 }
 
 func (x *exStore) GetBatches(ctx context.Context, queue string, ids []string) ([]storage.Batch, error) {
-	var out []storage.Batch
-	var err error
 	named := make([]string, len(ids))
 	for i, id := range ids {
 		named[i] = exID(id)
 	}
-	c := &exCall{method: faultstore.GetBatches, desc: fmt.Sprintf("GetBatches(%s)", strings.Join(named, " ")),
-		run: func() (string, error) {
-			out, err = x.inner.GetBatches(ctx, queue, ids)
-			slices.SortFunc(out, func(a, b storage.Batch) int { return cmp.Compare(a.ID, b.ID) })
-			got := make([]string, len(out))
-			for i, b := range out {
-				got[i] = fmt.Sprintf("%s:%s:v%d", exID(b.ID), b.State, b.Version)
-			}
-			return exNote(err, "["+strings.Join(got, " ")+"]"), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return nil, ierr
-	}
-	return out, err
+	c := &exCall{method: faultstore.GetBatches, desc: fmt.Sprintf("GetBatches(%s)", strings.Join(named, " "))}
+	call := func() ([]storage.Batch, error) { return x.inner.GetBatches(ctx, queue, ids) }
+	return exRun(ctx, x, c, exSorted(call, func(b storage.Batch) string { return b.ID }), func(out []storage.Batch) string {
+		got := make([]string, len(out))
+		for i, b := range out {
+			got[i] = fmt.Sprintf("%s:%s:v%d", exID(b.ID), b.State, b.Version)
+		}
+		return "[" + strings.Join(got, " ") + "]"
+	})
 }
 
 func (x *exStore) UpdateBatch(ctx context.Context, b storage.Batch, expectedVersion int64, expectedState string) (storage.Batch, error) {
-	var out storage.Batch
-	var err error
 	c := &exCall{method: faultstore.UpdateBatch, batch: b.ID,
-		desc: fmt.Sprintf("UpdateBatch(%s %s v%d → %s)", exID(b.ID), expectedState, expectedVersion, b.State),
-		run: func() (string, error) {
-			out, err = x.inner.UpdateBatch(ctx, b, expectedVersion, expectedState)
-			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return storage.Batch{}, ierr
-	}
-	return out, err
+		desc: fmt.Sprintf("UpdateBatch(%s %s v%d → %s)", exID(b.ID), expectedState, expectedVersion, b.State)}
+	return exRun(ctx, x, c, func() (storage.Batch, error) { return x.inner.UpdateBatch(ctx, b, expectedVersion, expectedState) }, exWritten)
 }
 
 func (x *exStore) AddMember(ctx context.Context, m storage.Member) error {
-	var err error
-	c := &exCall{method: faultstore.AddMember, bucket: m.State,
-		desc: fmt.Sprintf("AddMember(%s %s v%d)", m.State, exID(m.BatchID), m.Version),
-		run: func() (string, error) {
-			err = x.inner.AddMember(ctx, m)
-			return exNote(err, "ok"), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return ierr
-	}
-	return err
+	return x.exec(ctx, &exCall{method: faultstore.AddMember, bucket: m.State,
+		desc: fmt.Sprintf("AddMember(%s %s v%d)", m.State, exID(m.BatchID), m.Version)},
+		"ok", func() error { return x.inner.AddMember(ctx, m) })
 }
 
 func (x *exStore) RemoveMember(ctx context.Context, queue, state, batchID string, maxVersion int64) error {
-	var err error
-	c := &exCall{method: faultstore.RemoveMember, bucket: state, bound: maxVersion,
-		desc: fmt.Sprintf("RemoveMember(%s %s ≤v%s)", state, exID(batchID), exVersion(maxVersion)),
-		run: func() (string, error) {
-			err = x.inner.RemoveMember(ctx, queue, state, batchID, maxVersion)
-			return exNote(err, "ok"), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return ierr
-	}
-	return err
+	return x.exec(ctx, &exCall{method: faultstore.RemoveMember, bucket: state, bound: maxVersion,
+		desc: fmt.Sprintf("RemoveMember(%s %s ≤v%s)", state, exID(batchID), exVersion(maxVersion))},
+		"ok", func() error { return x.inner.RemoveMember(ctx, queue, state, batchID, maxVersion) })
 }
 
 func (x *exStore) ListMembers(ctx context.Context, queue, state string) ([]storage.Member, error) {
-	var out []storage.Member
-	var err error
-	c := &exCall{method: faultstore.ListMembers, desc: fmt.Sprintf("ListMembers(%s)", state),
-		run: func() (string, error) {
-			out, err = x.inner.ListMembers(ctx, queue, state)
-			slices.SortFunc(out, func(a, b storage.Member) int { return cmp.Compare(a.BatchID, b.BatchID) })
-			got := make([]string, len(out))
-			for i, m := range out {
-				got[i] = fmt.Sprintf("%s:v%d", exID(m.BatchID), m.Version)
-			}
-			return exNote(err, "["+strings.Join(got, " ")+"]"), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return nil, ierr
-	}
-	return out, err
+	c := &exCall{method: faultstore.ListMembers, desc: fmt.Sprintf("ListMembers(%s)", state)}
+	call := func() ([]storage.Member, error) { return x.inner.ListMembers(ctx, queue, state) }
+	return exRun(ctx, x, c, exSorted(call, func(m storage.Member) string { return m.BatchID }), func(out []storage.Member) string {
+		got := make([]string, len(out))
+		for i, m := range out {
+			got[i] = fmt.Sprintf("%s:v%d", exID(m.BatchID), m.Version)
+		}
+		return "[" + strings.Join(got, " ") + "]"
+	})
 }
 
 func (x *exStore) CreateApply(ctx context.Context, a storage.Apply) (storage.Apply, error) {
-	var out storage.Apply
-	var err error
-	c := &exCall{method: faultstore.CreateApply, desc: fmt.Sprintf("CreateApply(%s %s)", a.ID, a.State),
-		run: func() (string, error) {
-			out, err = x.inner.CreateApply(ctx, a)
-			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return storage.Apply{}, ierr
-	}
-	return out, err
+	c := &exCall{method: faultstore.CreateApply, desc: fmt.Sprintf("CreateApply(%s %s)", a.ID, a.State)}
+	return exRun(ctx, x, c, func() (storage.Apply, error) { return x.inner.CreateApply(ctx, a) }, exWritten)
 }
 
 func (x *exStore) GetApply(ctx context.Context, id string) (storage.Apply, error) {
-	var out storage.Apply
-	var err error
-	c := &exCall{method: faultstore.GetApply, desc: fmt.Sprintf("GetApply(%s)", id),
-		run: func() (string, error) {
-			out, err = x.inner.GetApply(ctx, id)
-			return exNote(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return storage.Apply{}, ierr
-	}
-	return out, err
+	c := &exCall{method: faultstore.GetApply, desc: fmt.Sprintf("GetApply(%s)", id)}
+	return exRun(ctx, x, c, func() (storage.Apply, error) { return x.inner.GetApply(ctx, id) }, exRead)
 }
 
 func (x *exStore) UpdateApply(ctx context.Context, a storage.Apply, expectedVersion int64) (storage.Apply, error) {
-	var out storage.Apply
-	var err error
 	x.mu.Lock()
 	x.stamps = append(x.stamps, a.UpdatedAt)
 	x.mu.Unlock()
-	c := &exCall{method: faultstore.UpdateApply, desc: fmt.Sprintf("UpdateApply(%s v%d → %s)", a.ID, expectedVersion, a.State),
-		run: func() (string, error) {
-			out, err = x.inner.UpdateApply(ctx, a, expectedVersion)
-			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return storage.Apply{}, ierr
-	}
-	return out, err
+	c := &exCall{method: faultstore.UpdateApply, desc: fmt.Sprintf("UpdateApply(%s v%d → %s)", a.ID, expectedVersion, a.State)}
+	return exRun(ctx, x, c, func() (storage.Apply, error) { return x.inner.UpdateApply(ctx, a, expectedVersion) }, exWritten)
 }
 
 func (x *exStore) CreateOperation(ctx context.Context, op storage.Operation) (storage.Operation, error) {
-	var out storage.Operation
-	var err error
-	c := &exCall{method: faultstore.CreateOperation, desc: fmt.Sprintf("CreateOperation(%s/%s %s)", op.ApplyID, op.ID, op.State),
-		run: func() (string, error) {
-			out, err = x.inner.CreateOperation(ctx, op)
-			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return storage.Operation{}, ierr
-	}
-	return out, err
+	c := &exCall{method: faultstore.CreateOperation, desc: fmt.Sprintf("CreateOperation(%s/%s %s)", op.ApplyID, op.ID, op.State)}
+	return exRun(ctx, x, c, func() (storage.Operation, error) { return x.inner.CreateOperation(ctx, op) }, exWritten)
 }
 
 func (x *exStore) GetOperation(ctx context.Context, applyID, id string) (storage.Operation, error) {
-	var out storage.Operation
-	var err error
-	c := &exCall{method: faultstore.GetOperation, desc: fmt.Sprintf("GetOperation(%s/%s)", applyID, id),
-		run: func() (string, error) {
-			out, err = x.inner.GetOperation(ctx, applyID, id)
-			return exNote(err, fmt.Sprintf("%s v%d", out.State, out.Version)), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return storage.Operation{}, ierr
-	}
-	return out, err
+	c := &exCall{method: faultstore.GetOperation, desc: fmt.Sprintf("GetOperation(%s/%s)", applyID, id)}
+	return exRun(ctx, x, c, func() (storage.Operation, error) { return x.inner.GetOperation(ctx, applyID, id) }, exRead)
 }
 
 func (x *exStore) ListOperations(ctx context.Context, applyID string) ([]storage.Operation, error) {
-	var out []storage.Operation
-	var err error
-	c := &exCall{method: faultstore.ListOperations, desc: fmt.Sprintf("ListOperations(%s)", applyID),
-		run: func() (string, error) {
-			out, err = x.inner.ListOperations(ctx, applyID)
-			slices.SortFunc(out, func(a, b storage.Operation) int { return cmp.Compare(a.ID, b.ID) })
-			return exNote(err, fmt.Sprintf("%d operations", len(out))), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return nil, ierr
-	}
-	return out, err
+	c := &exCall{method: faultstore.ListOperations, desc: fmt.Sprintf("ListOperations(%s)", applyID)}
+	call := func() ([]storage.Operation, error) { return x.inner.ListOperations(ctx, applyID) }
+	return exRun(ctx, x, c, exSorted(call, func(op storage.Operation) string { return op.ID }), func(out []storage.Operation) string {
+		return fmt.Sprintf("%d operations", len(out))
+	})
 }
 
 func (x *exStore) UpdateOperation(ctx context.Context, op storage.Operation, expectedVersion int64) (storage.Operation, error) {
-	var out storage.Operation
-	var err error
-	c := &exCall{method: faultstore.UpdateOperation, desc: fmt.Sprintf("UpdateOperation(%s/%s v%d → %s)", op.ApplyID, op.ID, expectedVersion, op.State),
-		run: func() (string, error) {
-			out, err = x.inner.UpdateOperation(ctx, op, expectedVersion)
-			return exNote(err, fmt.Sprintf("v%d", out.Version)), err
-		}}
-	if ierr := x.do(ctx, c); ierr != nil {
-		return storage.Operation{}, ierr
-	}
-	return out, err
+	c := &exCall{method: faultstore.UpdateOperation, desc: fmt.Sprintf("UpdateOperation(%s/%s v%d → %s)", op.ApplyID, op.ID, expectedVersion, op.State)}
+	return exRun(ctx, x, c, func() (storage.Operation, error) { return x.inner.UpdateOperation(ctx, op, expectedVersion) }, exWritten)
 }
 
 // exID names a batch id in traces: the lease row by a short name.
@@ -830,7 +780,7 @@ type exSchedule struct {
 func exRunSchedule(ctx context.Context, store storage.Store, sc *exScenario, ch exChooser, f OrchestratorFactory, verify bool) (ScheduleResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &exSchedule{ctx: ctx, sc: sc, raw: store, actorRaw: store, queue: UniqueID("ex-" + sc.name), ch: ch, factory: f, log: &exLog{}, verify: verify,
-		clock: &exClock{now: time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)}}
+		clock: &exClock{now: exClockStart}}
 	if p, ok := store.(exPair); ok {
 		// Through another handle a write can land after its call
 		// returned: every schedule reads the store again at its end.

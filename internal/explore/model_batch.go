@@ -325,7 +325,7 @@ func (a genBatchActor) runner() func(ctx context.Context, e *exEnv) error {
 			if !e.machine.Allowed(b.State, to) {
 				continue
 			}
-			if _, err := e.o.Transition(ctx, b, to); err != nil {
+			if err := e.transition(ctx, b, to); err != nil {
 				return nil // lost a race, or failed: a caller reads again
 			}
 		}

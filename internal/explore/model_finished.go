@@ -51,11 +51,11 @@ import (
 const genStoppedSuffix = "-stopped"
 
 // genStoppedAt is when the seeded stopped apply stopped: the instant the
-// schedule's clock starts at (every reading of it is later), so that a
-// PruneFinished with the cutoff genEarlyCutoff finds it due and every
-// apply stopped, completed or pruned by the scenario's calls not.
+// schedule's clock starts at (exClockStart), so that a PruneFinished with
+// the cutoff genEarlyCutoff finds it due and every apply stopped,
+// completed or pruned by the scenario's calls not.
 var (
-	genStoppedAt   = time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	genStoppedAt   = exClockStart
 	genEarlyCutoff = genStoppedAt.Add(time.Microsecond)
 )
 

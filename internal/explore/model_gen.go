@@ -182,14 +182,10 @@ func (g *genApply) String() string {
 			fmt.Fprintf(&b, ".%s", o.init)
 		}
 	}
-	if g.plan {
-		b.WriteString(" ; plan")
-	}
-	if g.owned {
-		b.WriteString(" ; owned")
-	}
-	if g.discover {
-		b.WriteString(" ; discover")
+	for _, m := range g.marks() {
+		if s := m.String(); s != "" {
+			b.WriteString(" ; " + s)
+		}
 	}
 	b.WriteString(" ;")
 	for _, a := range g.actors {
@@ -197,29 +193,62 @@ func (g *genApply) String() string {
 		if a.kind == "loop" {
 			fmt.Fprintf(&b, ".%s.%s", a.op, a.final)
 		}
-		if a.late {
-			b.WriteString(".late")
-		}
-		if a.ready {
-			b.WriteString(".ready")
-		}
-		if a.back {
-			b.WriteString(".back")
-		}
-		if a.waits > 0 {
-			fmt.Fprintf(&b, ".w%d", a.waits)
-		}
-		if a.crash > 0 {
-			fmt.Fprintf(&b, ".x%d", a.crash)
-		}
-		if a.other {
-			b.WriteString(".other")
-		}
-		if a.still {
-			b.WriteString(".still")
+		for _, m := range a.marks() {
+			if s := m.String(); s != "" {
+				b.WriteString("." + s)
+			}
 		}
 	}
 	return b.String()
+}
+
+// genMark is one mark of an encoded scenario or actor: a flag, written as
+// its name when set, or a count, written as its name and the count when
+// positive.
+type genMark struct {
+	name string
+	flag *bool
+	n    *int
+}
+
+// marks are g's marks, in the order String writes them.
+func (g *genApply) marks() []genMark {
+	return []genMark{{name: "plan", flag: &g.plan}, {name: "owned", flag: &g.owned}, {name: "discover", flag: &g.discover}}
+}
+
+// marks are a's marks, in the order String writes them.
+func (a *genActor) marks() []genMark {
+	return []genMark{{name: "late", flag: &a.late}, {name: "ready", flag: &a.ready}, {name: "back", flag: &a.back},
+		{name: "w", n: &a.waits}, {name: "x", n: &a.crash}, {name: "other", flag: &a.other}, {name: "still", flag: &a.still}}
+}
+
+// String encodes m; it is empty when m is unset.
+func (m genMark) String() string {
+	switch {
+	case m.flag != nil && *m.flag:
+		return m.name
+	case m.n != nil && *m.n > 0:
+		return fmt.Sprintf("%s%d", m.name, *m.n)
+	}
+	return ""
+}
+
+// parseMark sets the mark of marks that s encodes: a flag named s, else a
+// count whose name s starts with. It reports whether one did.
+func parseMark(marks []genMark, s string) bool {
+	for _, m := range marks {
+		if m.flag != nil && s == m.name {
+			*m.flag = true
+			return true
+		}
+	}
+	for _, m := range marks {
+		if m.n != nil && strings.HasPrefix(s, m.name) {
+			*m.n, _ = strconv.Atoi(s[len(m.name):])
+			return true
+		}
+	}
+	return false
 }
 
 func parseGenApply(s string) (*genApply, error) {
@@ -257,14 +286,10 @@ func parseGenApply(s string) (*genApply, error) {
 		g.ops = append(g.ops, o)
 	}
 	rest := parts[1:]
-	if len(rest) > 1 && strings.TrimSpace(rest[0]) == "plan" {
-		g.plan, rest = true, rest[1:]
-	}
-	if len(rest) > 1 && strings.TrimSpace(rest[0]) == "owned" {
-		g.owned, rest = true, rest[1:]
-	}
-	if len(rest) > 1 && strings.TrimSpace(rest[0]) == "discover" {
-		g.discover, rest = true, rest[1:]
+	for _, m := range g.marks() {
+		if len(rest) > 1 && strings.TrimSpace(rest[0]) == m.name {
+			*m.flag, rest = true, rest[1:]
+		}
 	}
 	if len(rest) != 1 {
 		return bad("want one list of actors")
@@ -280,22 +305,7 @@ func parseGenApply(s string) (*genApply, error) {
 			a.op, a.final, i = p[1], spState(p[2]), 3
 		}
 		for _, m := range p[i:] {
-			switch {
-			case m == "late":
-				a.late = true
-			case m == "ready":
-				a.ready = true
-			case m == "back":
-				a.back = true
-			case m == "other":
-				a.other = true
-			case m == "still":
-				a.still = true
-			case strings.HasPrefix(m, "w"):
-				a.waits, _ = strconv.Atoi(m[1:])
-			case strings.HasPrefix(m, "x"):
-				a.crash, _ = strconv.Atoi(m[1:])
-			default:
+			if !parseMark(a.marks(), m) {
 				return bad("actor %q: %q", f, m)
 			}
 		}

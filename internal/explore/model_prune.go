@@ -27,9 +27,9 @@ import (
 // storage.ErrAlreadyExists.
 
 // The window every "prune" actor prunes: the UTC day the scenario clock
-// starts in (see newExSchedule), which its jumps never leave.
+// starts in (exClockStart), which its jumps never leave.
 var (
-	exPruneSince  = time.Date(2031, 3, 4, 0, 0, 0, 0, time.UTC)
+	exPruneSince  = exClockStart.Truncate(24 * time.Hour)
 	exPruneBefore = exPruneSince.Add(24 * time.Hour)
 )
 
