@@ -2,17 +2,11 @@ package explore
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"math/rand/v2"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/statefold/statefold/batchstate"
 	"github.com/statefold/statefold/storage"
@@ -323,102 +317,4 @@ func quietListCost(t *testing.T, ctx context.Context, s storage.Store) {
 		require.Equal(t, len(states)+2, fs.TotalCalls(), "reconciled=%v: %v", reconciled, fs.Counts())
 		require.Equal(t, 1, fs.Calls(faultstore.GetBatches))
 	}
-}
-
-// runChurn cycles batches through three states with several workers while
-// a reader lists all three and a janitor reconciles: every batch is in a
-// listed state at every instant, so every List that answers must return
-// every batch. It runs until the reader has listed lists times, and the
-// workers moved as many times and the janitor reconciled twice.
-func runChurn(t *testing.T, store storage.Store, lists int) {
-	ctx := context.Background()
-	m := batchstate.Machine{
-		States:      []string{"a", "b", "c"},
-		Transitions: map[string][]string{"a": {"b", "c"}, "b": {"a", "c"}, "c": {"a", "b"}},
-	}
-	// A real clock: the workers read a fake one too often for the lease's
-	// half-life to mean anything.
-	o, err := batchstate.New(store, store, m, batchstate.WithDanglingGrace(crashGrace), batchstate.WithLogger(testLogger(t)))
-	require.NoError(t, err)
-	queue := UniqueID("churn")
-	const batches, workers = 40, 4
-	ids := make([]string, batches)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("c%02d", i)
-		_, err := o.Create(ctx, storage.Batch{Queue: queue, ID: ids[i], State: m.States[i%3]})
-		require.NoError(t, err)
-	}
-	var stop atomic.Bool
-	var listed, refused, moves, reconciles atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer stop.Store(true)
-		// Lists keep coming until there were lists of them, and as many
-		// moves and two Reconciles beside them: a List can be faster than
-		// any move (a store that reads a queue in one snapshot).
-		for listed.Load() < int64(lists) || moves.Load() < int64(lists) || reconciles.Load() < 2 {
-			got, err := o.List(gctx, queue, "a", "b", "c")
-			if errors.Is(err, storage.ErrConflict) {
-				refused.Add(1) // every attempt overlapped a Reconcile: no answer, no promise
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if gotIDs := BatchIDs(got); !slices.Equal(sortedCopy(gotIDs), ids) {
-				return fmt.Errorf("list %d missed or repeated batches: got %d %v", listed.Load(), len(gotIDs), gotIDs)
-			}
-			listed.Add(1)
-		}
-		return nil
-	})
-	for w := range workers {
-		g.Go(func() error {
-			rng := rand.New(rand.NewPCG(uint64(w), 11))
-			for !stop.Load() {
-				if err := moveRandomly(gctx, store, o, m, queue, ids[rng.IntN(batches)], rng); err != nil {
-					return err
-				}
-				moves.Add(1)
-				time.Sleep(200 * time.Microsecond) // leave the reader its share of a small machine
-			}
-			return nil
-		})
-	}
-	g.Go(func() error {
-		for !stop.Load() {
-			if _, err := o.Reconcile(gctx, queue); err != nil {
-				return err
-			}
-			reconciles.Add(1)
-			time.Sleep(200 * time.Millisecond) // a janitor far busier than any real one
-		}
-		return nil
-	})
-	require.NoError(t, g.Wait())
-	t.Logf("churn: %d lists, 0 missed, %d refused while a Reconcile removed rows, %d moves, %d reconciles",
-		listed.Load(), refused.Load(), moves.Load(), reconciles.Load())
-	require.Positive(t, moves.Load())
-	require.Positive(t, reconciles.Load())
-}
-
-// moveRandomly reads batch id and moves it to one of the states m allows,
-// at random; losing a race is fine.
-func moveRandomly(ctx context.Context, store storage.Store, o *batchstate.Orchestrator, m batchstate.Machine, queue, id string, rng *rand.Rand) error {
-	b, err := store.GetBatch(ctx, queue, id)
-	if err != nil {
-		return err
-	}
-	next := m.Transitions[b.State]
-	_, err = o.Transition(ctx, b, next[rng.IntN(len(next))])
-	if err != nil && !errors.Is(err, storage.ErrConflict) {
-		return err
-	}
-	return nil
-}
-
-func sortedCopy(s []string) []string {
-	c := slices.Clone(s)
-	slices.Sort(c)
-	return c
 }
