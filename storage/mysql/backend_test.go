@@ -241,15 +241,20 @@ func TestDSNAndSessionSettingsDoNotMatter(t *testing.T) {
 	}
 }
 
-// comStmtExecute reads how many prepared statements the pool's only
-// connection has executed.
-func comStmtExecute(t *testing.T, db *sql.DB) int {
+// sessionStatus reads a counter of the pool's only connection (its
+// session status), by a statement the counters of prepared statements
+// do not count.
+func sessionStatus(t *testing.T, db *sql.DB, counter string) int {
 	t.Helper()
 	var name string
 	var n int
-	require.NoError(t, db.QueryRowContext(context.Background(), "SHOW SESSION STATUS LIKE 'Com_stmt_execute'").Scan(&name, &n))
+	require.NoError(t, db.QueryRowContext(context.Background(), "SHOW SESSION STATUS LIKE '"+counter+"'").Scan(&name, &n))
 	return n
 }
+
+// comStmtExecute reads how many prepared statements the pool's only
+// connection has executed.
+func comStmtExecute(t *testing.T, db *sql.DB) int { return sessionStatus(t, db, "Com_stmt_execute") }
 
 // GetBatches sends one query per chunk of WithChunkSize distinct ids.
 func TestGetBatchesQueriesPerChunk(t *testing.T) {

@@ -11,26 +11,17 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-// sessionCalls reads how many CALL statements the pool's one connection
-// ran.
-func sessionCalls(t *testing.T, db *sql.DB) int64 {
-	t.Helper()
-	var name string
-	var n int64
-	require.NoError(t, db.QueryRowContext(context.Background(), "SHOW SESSION STATUS LIKE 'Com_call_procedure'").Scan(&name, &n))
-	return n
-}
 
 // moveCase runs the answers MoveBatch must give — a move, a lost
 // compare-and-swap that keeps the row, a newer row that refuses it all,
 // a missing batch — on s, and reports how many CALLs the pool ran.
-func moveCases(t *testing.T, s *Store, db *sql.DB, queue string) int64 {
+func moveCases(t *testing.T, s *Store, db *sql.DB, queue string) int {
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	b, err := s.CreateBatch(ctx, storage.Batch{Queue: queue, ID: "b", State: "queued", CreatedAt: at, UpdatedAt: at})
 	require.NoError(t, err)
-	calls := sessionCalls(t, db)
+	calls := sessionStatus(t, db, "Com_call_procedure")
 
 	next := b
 	next.State, next.Payload, next.UpdatedAt = "running", []byte("p"), at.Add(time.Second)
@@ -60,7 +51,7 @@ func moveCases(t *testing.T, s *Store, db *sql.DB, queue string) int64 {
 
 	_, err = s.MoveBatch(ctx, storage.Member{Queue: queue, State: "running", BatchID: "none", Version: 2}, storage.Batch{Queue: queue, ID: "none", State: "running"}, 1, "queued")
 	require.ErrorIs(t, err, storage.ErrNotFound)
-	return sessionCalls(t, db) - calls
+	return sessionStatus(t, db, "Com_call_procedure") - calls
 }
 
 // MoveBatch is one CALL of the schema's procedure per move that lands;
@@ -73,7 +64,7 @@ func TestMoveBatchCallsTheProcedure(t *testing.T) {
 	db.SetMaxOpenConns(1) // one session: its status counts this test's statements
 	f := newFixtureOn(t, db)
 	ctx := context.Background()
-	require.Equal(t, int64(4), moveCases(t, f.store, db, "with"), "one CALL per MoveBatch")
+	require.Equal(t, 4, moveCases(t, f.store, db, "with"), "one CALL per MoveBatch")
 
 	_, err := db.ExecContext(ctx, "DROP PROCEDURE "+f.store.move)
 	require.NoError(t, err)
@@ -84,5 +75,5 @@ func TestMoveBatchCallsTheProcedure(t *testing.T) {
 
 	require.NoError(t, Migrate(ctx, db, WithTablePrefix(f.prefix)))
 	require.NoError(t, f.store.Check(ctx))
-	require.Equal(t, int64(4), moveCases(t, f.store, db, "again"))
+	require.Equal(t, 4, moveCases(t, f.store, db, "again"))
 }
