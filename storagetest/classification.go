@@ -19,8 +19,9 @@ import (
 // one cell per class of store methods that answer a failure alike, in this
 // order: reads (GetBatch, GetBatches, ListMembers, GetApply, GetOperation,
 // ListOperations), creates (CreateBatch, CreateApply, CreateOperation),
-// compare-and-swaps (UpdateBatch, UpdateApply, UpdateOperation), AddMember
-// and RemoveMember.
+// compare-and-swaps (UpdateBatch, UpdateApply, UpdateOperation, and
+// MoveBatch on a store that offers storage.Mover), AddMember and
+// RemoveMember.
 type ClassificationRow [5]string
 
 // ClassificationMatrix is a backend's documented answers: for each failure
@@ -83,7 +84,9 @@ func Classify(ctx context.Context, err error) string {
 // ApplyID/"o", pending at version 1. The writes create batch Queue/"n",
 // apply ApplyID+"n" and operation ApplyID/"n", move the seeded rows to
 // running at version 1, upsert the member row at version 2 and remove it at
-// most at version 1.
+// most at version 1; MoveBatch moves the batch to running at version 1
+// with its row Queue/"running"/"b" at version 2, and is written when the
+// batch's compare-and-swap landed.
 type ClassificationCell struct {
 	// Kind is the failure kind: the matrix's row.
 	Kind string
@@ -134,6 +137,12 @@ func classificationCall(ctx context.Context, s storage.Store, m Method, queue, a
 		_, err = s.UpdateApply(ctx, storage.Apply{ID: apply, State: "running"}, 1)
 	case UpdateOperation:
 		_, err = s.UpdateOperation(ctx, storage.Operation{ApplyID: apply, ID: "o", State: "running"}, 1)
+	case MoveBatch:
+		mv, ok := s.(storage.Mover)
+		if !ok {
+			return fmt.Errorf("storagetest: the cell's store %T does not offer storage.Mover", s)
+		}
+		_, err = classificationMove(ctx, mv, queue)
 	case DeleteBatch:
 		err = s.DeleteBatch(ctx, queue, "b", 1)
 	case DeleteApply:
@@ -148,6 +157,32 @@ func classificationCall(ctx context.Context, s storage.Store, m Method, queue, a
 		err = fmt.Errorf("storagetest: no classification call for method %q", m)
 	}
 	return err
+}
+
+// classificationMove moves the batch of queue's cell to running, from
+// queued at version 1, with its row in running at version 2.
+func classificationMove(ctx context.Context, mv storage.Mover, queue string) (storage.Batch, error) {
+	return mv.MoveBatch(ctx, storage.Member{Queue: queue, State: "running", BatchID: "b", Version: 2},
+		storage.Batch{Queue: queue, ID: "b", State: "running"}, 1, "queued")
+}
+
+// classificationMethods returns the methods the matrix calls on check:
+// [Methods], and [MoveBatch] when check offers [storage.Mover] — its type
+// has the method, and a call with an ended context does not answer
+// errors.ErrUnsupported, as storage.Checked does over a driver without it.
+func classificationMethods(check storage.Store) []Method {
+	ms := Methods()
+	mv, ok := check.(storage.Mover)
+	if !ok {
+		return ms
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := classificationMove(ctx, mv, UniqueID("mv"))
+	if errors.Is(err, errors.ErrUnsupported) {
+		return ms
+	}
+	return append(ms, MoveBatch)
 }
 
 // classificationSeed writes a cell's rows through check.
@@ -185,7 +220,7 @@ func classificationWritten(t *testing.T, check storage.Store, m Method, queue, a
 	case CreateOperation:
 		_, err := check.GetOperation(ctx, apply, "n")
 		return found(err)
-	case UpdateBatch:
+	case UpdateBatch, MoveBatch:
 		b, err := check.GetBatch(ctx, queue, "b")
 		require.NoError(t, err, "read the cell's batch back")
 		return b.Version == 2
@@ -229,12 +264,13 @@ type cellKey struct {
 }
 
 // CheckClassification runs every failure kind of faults against every
-// method of [storage.Store] ([Methods]), each cell on rows of its own seeded
-// through check, and compares each answer ([Classify]), and whether the
-// write landed (read back through check), with want. Every row of want
-// that is not all [NotApplicable] must have exactly one fault, and every
-// fault a row; a [NotApplicable] cell is not run. The cells run one at a
-// time. It logs the line "classification on <backend>: N cases, W wrong"
+// method of [storage.Store] ([Methods]), and against [MoveBatch] (in the
+// compare-and-swaps' column) when check offers [storage.Mover], each cell
+// on rows of its own seeded through check, and compares each answer
+// ([Classify]), and whether the write landed (read back through check),
+// with want. Every row of want that is not all [NotApplicable] must have
+// exactly one fault, and every fault a row; a [NotApplicable] cell is not
+// run. The cells run one at a time. It logs the line "classification on <backend>: N cases, W wrong"
 // and fails t for each wrong cell, naming the kind, the method, the
 // documented answer and the one that came back; it returns N and W.
 //
@@ -268,8 +304,9 @@ func runClassification(t *testing.T, backend string, check storage.Store, want C
 	}
 	run := UniqueID("cl")
 	n := 0
+	methods := classificationMethods(check)
 	for _, f := range faults {
-		for _, m := range Methods() {
+		for _, m := range methods {
 			n++
 			expect := want[f.Kind][m.Class()]
 			if why, ok := impossible[cellKey{f.Kind, m}]; ok {
@@ -425,7 +462,8 @@ type classificationConfig struct {
 }
 
 // Impossible declares the cells of kind that the backend cannot meet —
-// the methods given, or every method when none are — and why: the failure
+// the methods given ([MoveBatch] among them, for a store that offers it),
+// or every method when none are — and why: the failure
 // cannot happen there, or the wrapper cannot inject it there. The cells
 // are logged with why and not run. Why must not be empty.
 func Impossible(kind FailureKind, why string, methods ...Method) ClassificationOption {
@@ -438,11 +476,12 @@ func Impossible(kind FailureKind, why string, methods ...Method) ClassificationO
 			c.errs = append(c.errs, fmt.Sprintf("Impossible(%q): not a failure kind a wrapper can inject", kind))
 			return
 		}
+		all := append(Methods(), MoveBatch)
 		if len(methods) == 0 {
-			methods = Methods()
+			methods = all
 		}
 		for _, m := range methods {
-			if !slices.Contains(Methods(), m) {
+			if !slices.Contains(all, m) {
 				c.errs = append(c.errs, fmt.Sprintf("Impossible(%q): unknown method %q", kind, m))
 				continue
 			}
@@ -453,9 +492,11 @@ func Impossible(kind FailureKind, why string, methods ...Method) ClassificationO
 
 // RunClassification runs the classification matrix of the failure kinds a
 // Go wrapper can inject ([FailureKinds]) on h's store: every kind against
-// every method of [storage.Store], each cell on rows of its own, the
-// answer compared with the kind's documented one ([FailureKind.Want]) and,
-// for a write, the row read back (written or not). The cells declared
+// every method of [storage.Store], and against [MoveBatch] when the store
+// offers [storage.Mover] (see [CheckClassification]), each cell on rows of
+// its own, the answer compared with the kind's documented one
+// ([FailureKind.Want]) and, for a write, the row read back (written or
+// not). The cells declared
 // [Impossible] are logged with their reason and not run. Each wrong cell
 // fails t, naming the kind, the method, what was expected and what came
 // back; the line "classification on <backend>: N cases, W wrong" is

@@ -14,7 +14,8 @@ const (
 	// ClassCreates holds CreateBatch, CreateApply and CreateOperation.
 	ClassCreates
 	// ClassCompareAndSwaps holds UpdateBatch, UpdateApply and
-	// UpdateOperation.
+	// UpdateOperation, and MoveBatch (storage.Mover), whose failure is
+	// classified as a compare-and-swap's.
 	ClassCompareAndSwaps
 	// ClassAddMember holds AddMember, an upsert.
 	ClassAddMember

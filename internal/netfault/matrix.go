@@ -76,6 +76,17 @@ var sent = map[storagetest.Method]struct{ statement, op string }{
 	storagetest.DeleteBatch:     {"DELETE FROM ", "DeleteItem"},
 	storagetest.DeleteApply:     {"DELETE FROM ", "DeleteItem"},
 	storagetest.DeleteOperation: {"DELETE FROM ", "DeleteItem"},
+	// A store without a round trip of its own sends MoveBatch as AddMember
+	// and then UpdateBatch.
+	storagetest.MoveBatch: {"INSERT INTO ", "PutItem"},
+}
+
+// sentOn overrides sent on the backends whose statement for a method is
+// their own: MoveBatch is one CALL of the schema's procedure on MySQL, one
+// statement of two data-modifying WITH queries on PostgreSQL.
+var sentOn = map[string]map[storagetest.Method]string{
+	"mysql":    {storagetest.MoveBatch: "CALL "},
+	"postgres": {storagetest.MoveBatch: "WITH "},
 }
 
 // Classify names err, returned by a call made with ctx, as the matrix does
@@ -85,11 +96,12 @@ func Classify(ctx context.Context, err error) string { return storagetest.Classi
 // Classification requires want to equal the backend's table in the
 // Markdown document at doc (so that the two cannot drift), and then runs
 // storagetest.CheckClassification: every failure kind of faults against
-// every store method, each cell on rows of its own seeded through check,
-// each answer, and whether the write landed (read through check), compared
-// with want; every row of want that is not "n/a" must have a fault. It logs
-// the line make test prints, "classification on <backend>: N cases, W
-// wrong", and fails t for each wrong cell.
+// every store method (MoveBatch too when check offers storage.Mover), each
+// cell on rows of its own seeded through check, each answer, and whether
+// the write landed (read through check), compared with want; every row of
+// want that is not "n/a" must have a fault. It logs the line make test
+// prints, "classification on <backend>: N cases, W wrong", and fails t for
+// each wrong cell.
 func Classification(t *testing.T, backend, doc string, check storage.Store, want Matrix, faults []Fault) {
 	t.Helper()
 	documented, err := DocumentedMatrix(doc, backend)
@@ -102,8 +114,12 @@ func Classification(t *testing.T, backend, doc string, check storage.Store, want
 	cfs := make([]storagetest.ClassificationFault, 0, len(faults))
 	for _, f := range faults {
 		cfs = append(cfs, storagetest.ClassificationFault{Kind: f.Kind, Arm: func(t *testing.T, c storagetest.ClassificationCell) (storage.Store, context.Context, func()) {
+			statement, ok := sentOn[backend][c.Method]
+			if !ok {
+				statement = sent[c.Method].statement
+			}
 			return f.Arm(t, Call{Method: string(c.Method), Class: c.Method.Class(), Queue: c.Queue, ApplyID: c.ApplyID,
-				Statement: sent[c.Method].statement, Op: sent[c.Method].op})
+				Statement: statement, Op: sent[c.Method].op})
 		}})
 	}
 	storagetest.CheckClassification(t, backend, check, want, cfs)
