@@ -84,9 +84,9 @@ func Classify(ctx context.Context, err error) string {
 // ApplyID/"o", pending at version 1. The writes create batch Queue/"n",
 // apply ApplyID+"n" and operation ApplyID/"n", move the seeded rows to
 // running at version 1, upsert the member row at version 2 and remove it at
-// most at version 1; MoveBatch moves the batch to running at version 1
-// with its row Queue/"running"/"b" at version 2, and is written when the
-// batch's compare-and-swap landed.
+// most at version 1; MoveBatch moves the batch to running (expected at
+// version 1, queued) with its row Queue/"running"/"b" at version 2, and is
+// written when the batch's compare-and-swap landed.
 type ClassificationCell struct {
 	// Kind is the failure kind: the matrix's row.
 	Kind string
@@ -270,9 +270,10 @@ type cellKey struct {
 // ([Classify]), and whether the write landed (read back through check),
 // with want. Every row of want that is not all [NotApplicable] must have
 // exactly one fault, and every fault a row; a [NotApplicable] cell is not
-// run. The cells run one at a time. It logs the line "classification on <backend>: N cases, W wrong"
-// and fails t for each wrong cell, naming the kind, the method, the
-// documented answer and the one that came back; it returns N and W.
+// run. The cells run one at a time. It logs the line "classification on
+// <backend>: N cases, W wrong" and fails t for each wrong cell, naming the
+// kind, the method, the documented answer and the one that came back; it
+// returns N and W.
 //
 // CheckClassification is the runner for failures injected anywhere below
 // a store (a proxy, a server's own locks and timeouts). A backend whose
@@ -463,9 +464,9 @@ type classificationConfig struct {
 
 // Impossible declares the cells of kind that the backend cannot meet —
 // the methods given ([MoveBatch] among them, for a store that offers it),
-// or every method when none are — and why: the failure
-// cannot happen there, or the wrapper cannot inject it there. The cells
-// are logged with why and not run. Why must not be empty.
+// or every method when none are — and why: the failure cannot happen
+// there, or the wrapper cannot inject it there. The cells are logged with
+// why and not run. Why must not be empty.
 func Impossible(kind FailureKind, why string, methods ...Method) ClassificationOption {
 	return func(c *classificationConfig) {
 		if strings.TrimSpace(why) == "" {
