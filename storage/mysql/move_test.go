@@ -11,7 +11,6 @@ import (
 	"github.com/statefold/statefold/storage"
 )
 
-
 // moveCase runs the answers MoveBatch must give — a move, a lost
 // compare-and-swap that keeps the row, a newer row that refuses it all,
 // a missing batch — on s, and reports how many CALLs the pool ran.
