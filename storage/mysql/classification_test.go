@@ -42,11 +42,7 @@ var matrix = netfault.Matrix{
 // logs one line for make test.
 func TestClassification(t *testing.T) {
 	f := newFixture(t)
-	var version string
-	require.NoError(t, f.db.QueryRowContext(context.Background(), "SELECT VERSION()").Scan(&version))
-	if !isMariaDB(version) {
-		t.Skipf("the matrix's server timeouts are MariaDB's (server %s)", version)
-	}
+	needMariaDB(t, f, "the matrix's server timeouts are MariaDB's")
 	bg := context.Background()
 	// via returns a store on f's tables over a new pool whose connections
 	// go through p (started here), statements sent as text so that the
