@@ -116,5 +116,6 @@
 // Docker is healthy (from the repository's tools/testservers module, no
 // dependency of this module); otherwise they skip, and fail with
 // STATEFOLD_REQUIRE_BACKENDS=1. make test runs them against a local
-// MariaDB.
+// MariaDB; the classification matrix's server timeouts are MariaDB's, so
+// on MySQL those tests end as for a missing server.
 package mysql
