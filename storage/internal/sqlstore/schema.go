@@ -1,6 +1,9 @@
 package sqlstore
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Statements splits a schema file into statements (see [Split]), renaming
 // every table of from (as the file spells it) to its name in to.
@@ -38,8 +41,8 @@ func Split(script string) []string {
 			delim = strings.TrimSpace(trimmed[len("DELIMITER "):])
 			continue
 		}
-		if body, ok := strings.CutSuffix(trimmed, delim); ok {
-			stmt.WriteString(strings.TrimSuffix(line, strings.TrimLeft(line, " \t")) + body)
+		if body, ok := strings.CutSuffix(strings.TrimRightFunc(line, unicode.IsSpace), delim); ok {
+			stmt.WriteString(body)
 			flush()
 			continue
 		}
